@@ -1,0 +1,196 @@
+"""Due-date rules: cadences anchored on a date, explicit dates, days before the session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+from attrs import field, frozen
+
+from .exceptions import InvalidPlanError
+
+__all__ = [
+    "BeforeSession",
+    "Cadence",
+    "DateRule",
+    "ExplicitDates",
+    "add_months",
+]
+
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _month_length(year: int, month: int) -> int:
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return 29
+    return _DAYS[month - 1]
+
+
+def add_months(anchor: dt.date, months: int) -> dt.date:
+    """Return the date *months* after *anchor*, clamped to the end of the month.
+
+    Always computed from the anchor, never stepped from a previous result:
+    Jan 31 gives Feb 28 (29 in a leap year), Mar 31, Apr 30.
+
+    .. versionadded:: 0.1.0
+    """
+    y, m0 = divmod(anchor.month - 1 + months, 12)
+    year = anchor.year + y
+    month = m0 + 1
+    day = anchor.day
+    if day > 28:
+        day = min(day, _month_length(year, month))
+    return dt.date(year, month, day)
+
+
+class Cadence(enum.Enum):
+    """A regular rhythm of due dates, each computed from one anchor date.
+
+    ``nth(anchor, 0)`` is the anchor itself. Monthly and every-two-months
+    dates keep the anchor's day of month, clamped to the month's end.
+    ``SEMIMONTHLY`` (twice a month) pairs the anchor's day with the day 15
+    later (anchor on the 15th or before) or 15 earlier in the next month
+    (anchor after the 15th): Jan 31 gives Feb 16, Feb 28, Mar 16, Mar 31.
+
+    .. versionadded:: 0.1.0
+    """
+
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    SEMIMONTHLY = "semimonthly"
+    MONTHLY = "monthly"
+    BIMONTHLY = "bimonthly"
+
+    @classmethod
+    def parse(cls, name: str | Cadence) -> Cadence:
+        """Look a cadence up by its name, accepting common spellings.
+
+        Raises:
+            InvalidPlanError: *name* names no cadence.
+        """
+        if isinstance(name, Cadence):
+            return name
+        key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+        found = _ALIASES.get(key)
+        if found is None:
+            names = ", ".join(c.value for c in cls)
+            raise InvalidPlanError(f"expected a cadence ({names}), got {name!r}")
+        return found
+
+    @property
+    def periods_per_year(self) -> int:
+        """How many due dates a year this cadence has (for interest rates)."""
+        return _PER_YEAR[self]
+
+    def nth(self, anchor: dt.date, n: int) -> dt.date:
+        """The *n*-th date of this cadence counted from *anchor* (``nth(a, 0) == a``)."""
+        if self is Cadence.MONTHLY:
+            return add_months(anchor, n)
+        if self is Cadence.WEEKLY:
+            return anchor + dt.timedelta(days=7 * n)
+        if self is Cadence.BIWEEKLY:
+            return anchor + dt.timedelta(days=14 * n)
+        if self is Cadence.BIMONTHLY:
+            return add_months(anchor, 2 * n)
+        months, odd = divmod(n, 2)
+        if not odd:
+            return add_months(anchor, months)
+        if anchor.day <= 15:
+            base = add_months(anchor, months)
+            last = _month_length(base.year, base.month)
+            return base.replace(day=min(anchor.day + 15, last))
+        base = add_months(anchor.replace(day=1), months + 1)
+        return base.replace(day=anchor.day - 15)
+
+    def dates(self, anchor: dt.date, count: int) -> tuple[dt.date, ...]:
+        """The first *count* dates from *anchor* (the anchor included)."""
+        if self is Cadence.MONTHLY:
+            return tuple(add_months(anchor, i) for i in range(count))
+        return tuple(self.nth(anchor, i) for i in range(count))
+
+
+_ALIASES = {
+    "weekly": Cadence.WEEKLY,
+    "week": Cadence.WEEKLY,
+    "biweekly": Cadence.BIWEEKLY,
+    "fortnightly": Cadence.BIWEEKLY,
+    "every-two-weeks": Cadence.BIWEEKLY,
+    "semimonthly": Cadence.SEMIMONTHLY,
+    "semi-monthly": Cadence.SEMIMONTHLY,
+    "twice-a-month": Cadence.SEMIMONTHLY,
+    "monthly": Cadence.MONTHLY,
+    "month": Cadence.MONTHLY,
+    "bimonthly": Cadence.BIMONTHLY,
+    "every-two-months": Cadence.BIMONTHLY,
+}
+_PER_YEAR = {
+    Cadence.WEEKLY: 52,
+    Cadence.BIWEEKLY: 26,
+    Cadence.SEMIMONTHLY: 24,
+    Cadence.MONTHLY: 12,
+    Cadence.BIMONTHLY: 6,
+}
+
+
+def _as_dates(items: Iterable[dt.date]) -> tuple[dt.date, ...]:
+    return tuple(items)
+
+
+def _check_dates(_: object, __: object, value: tuple[dt.date, ...]) -> None:
+    if not value:
+        raise InvalidPlanError("expected at least one explicit due date, got none")
+    for d in value:
+        if type(d) is not dt.date:
+            raise InvalidPlanError(f"expected datetime.date values, got {type(d).__name__} {d!r}")
+    if list(value) != sorted(value):
+        raise InvalidPlanError(
+            f"expected explicit due dates in order, got {[d.isoformat() for d in value]}"
+        )
+
+
+@frozen
+class ExplicitDates:
+    """Installments due on the dates given, in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    dates: tuple[dt.date, ...] = field(converter=_as_dates, validator=_check_dates)
+
+
+def _as_days(items: Iterable[int]) -> tuple[int, ...]:
+    return tuple(items)
+
+
+def _check_days(_: object, __: object, value: tuple[int, ...]) -> None:
+    if not value:
+        raise InvalidPlanError("expected at least one 'days before the session', got none")
+    for d in value:
+        if type(d) is not int or d < 0:
+            raise InvalidPlanError(f"expected whole days of 0 or more before the session, got {d!r}")
+    if list(value) != sorted(value, reverse=True):
+        raise InvalidPlanError(
+            f"expected days before the session from the largest to the smallest, got {list(value)}"
+        )
+
+
+@frozen
+class BeforeSession:
+    """Installments due a number of days before the session (``BeforeSession((60, 30, 21))``).
+
+    These dates move with the session when it is rescheduled.
+
+    .. versionadded:: 0.1.0
+    """
+
+    days: tuple[int, ...] = field(converter=_as_days, validator=_check_days)
+
+    def dates(self, session: dt.date) -> tuple[dt.date, ...]:
+        """The due dates for a session on *session*."""
+        return tuple(session - dt.timedelta(days=d) for d in self.days)
+
+
+#: How the installments after the deposit are dated.
+DateRule = Cadence | ExplicitDates | BeforeSession

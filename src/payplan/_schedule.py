@@ -1,0 +1,221 @@
+"""Installments and the exact schedule builder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from attrs import frozen
+
+from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._money import Currency, Money, Remainder, _money, split
+from .exceptions import InvalidPlanError, ScheduleDoesNotFitError
+
+__all__ = ["Installment", "InstallmentKind", "amortize", "fit_dates"]
+
+
+class InstallmentKind(enum.Enum):
+    """What a line of the schedule is.
+
+    ``DEPOSIT`` is due at booking and always comes first; ``INSTALLMENT`` is
+    one of the regular payments; ``BALANCE`` is a single payment of
+    everything (pay in full, or the last part of a progressive plan).
+
+    .. versionadded:: 0.1.0
+    """
+
+    DEPOSIT = "deposit"
+    INSTALLMENT = "installment"
+    BALANCE = "balance"
+
+
+_DEPOSIT = InstallmentKind.DEPOSIT
+_INSTALLMENT = InstallmentKind.INSTALLMENT
+
+
+@frozen
+class Installment:
+    """One dated payment of a plan.
+
+    Attributes:
+        number: Position in the schedule, from 1 (the deposit, when there is one).
+        kind: Deposit, installment or balance.
+        due: The local calendar date it is due, in the plan's time zone.
+        amount: How much is due.
+        label: A milestone or description (``"Engagement shoot"``), if any.
+        days_before_session: Set when the date is defined relative to the
+            session, so that moving the session moves it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    number: int
+    kind: InstallmentKind
+    due: dt.date
+    amount: Money
+    label: str | None = None
+    days_before_session: int | None = None
+
+
+_NEW = object.__new__
+_SET = object.__setattr__
+
+
+def _installment(
+    number: int,
+    kind: InstallmentKind,
+    due: dt.date,
+    amount: Money,
+    label: str | None = None,
+    days_before_session: int | None = None,
+) -> Installment:
+    """Build an Installment from values the builder has already checked."""
+    i = _NEW(Installment)
+    _SET(i, "number", number)
+    _SET(i, "kind", kind)
+    _SET(i, "due", due)
+    _SET(i, "amount", amount)
+    _SET(i, "label", label)
+    _SET(i, "days_before_session", days_before_session)
+    return i
+
+
+def fit_dates(
+    rule: DateRule,
+    count: int,
+    *,
+    booked: dt.date,
+    session: dt.date,
+    cutoff: dt.date,
+    first_due: dt.date | None = None,
+    compress: bool = False,
+) -> tuple[tuple[dt.date, ...], tuple[int, ...] | None]:
+    """Date *count* installments under *rule* and check them against *cutoff*.
+
+    A cadence counts from *first_due* when given, else from one period after
+    *booked*. Returns the dates and, for :class:`BeforeSession`, the days
+    before the session each was set from.
+
+    Raises:
+        ScheduleDoesNotFitError: the last date falls after *cutoff* (and
+            *compress* is off, or even compressing cannot fit).
+        InvalidPlanError: explicit dates that do not match *count*.
+
+    .. versionadded:: 0.1.0
+    """
+    relative: tuple[int, ...] | None = None
+    if type(rule) is Cadence:
+        if first_due is None:
+            if rule is Cadence.MONTHLY:
+                from ._calendar import add_months
+
+                dates = tuple(add_months(booked, i) for i in range(1, count + 1))
+            else:
+                dates = tuple(rule.nth(booked, i) for i in range(1, count + 1))
+        else:
+            dates = rule.dates(first_due, count)
+    elif type(rule) is ExplicitDates:
+        dates = rule.dates
+        if len(dates) != count:
+            raise InvalidPlanError(
+                f"expected {count} explicit due date(s) for {count} installment(s), got {len(dates)}"
+            )
+    elif type(rule) is BeforeSession:
+        if len(rule.days) != count:
+            raise InvalidPlanError(
+                f"expected {count} 'days before the session' for {count} installment(s), "
+                f"got {len(rule.days)}"
+            )
+        dates = rule.dates(session)
+        relative = rule.days
+    else:  # pragma: no cover - DateRule is closed
+        raise InvalidPlanError(f"expected a cadence, explicit dates or BeforeSession, got {rule!r}")
+    if count and dates[-1] > cutoff:
+        if not compress or cutoff < booked:
+            raise ScheduleDoesNotFitError(
+                f"the last of {count} installment(s) would fall due on {dates[-1].isoformat()}, "
+                f"after the latest possible due date {cutoff.isoformat()}; "
+                "use fewer installments, an earlier start, or compress (compress=True, --compress)",
+                latest_due=cutoff,
+            )
+        start = first_due if first_due is not None and first_due <= cutoff else booked
+        if first_due is None or first_due > cutoff:
+            start_offset = 1
+            span = (cutoff - booked).days
+        else:
+            start_offset = 0
+            span = (cutoff - start).days
+        steps = count - 1 + start_offset
+        dates = tuple(
+            start + dt.timedelta(days=(span * (i + start_offset)) // steps if steps else 0)
+            for i in range(count)
+        )
+        relative = None
+    if count and dates[0] < booked:
+        raise InvalidPlanError(
+            f"expected installments due on or after the booking date {booked.isoformat()}, "
+            f"got one due {dates[0].isoformat()}"
+        )
+    return dates, relative
+
+
+def even_installments(
+    balance: Money,
+    dates: tuple[dt.date, ...],
+    *,
+    start_number: int,
+    remainder: Remainder,
+    relative: tuple[int, ...] | None = None,
+    kind: InstallmentKind = _INSTALLMENT,
+) -> tuple[Installment, ...]:
+    """Split *balance* into one installment per date, exactly."""
+    count = len(dates)
+    if not count:
+        return ()
+    if balance.minor < count:
+        raise InvalidPlanError(
+            f"a balance of {balance} cannot be split into {count} positive installment(s); "
+            "use fewer installments"
+        )
+    parts = split(balance, count, remainder=remainder)
+    if relative is None:
+        return tuple(
+            _installment(start_number + i, kind, dates[i], parts[i]) for i in range(count)
+        )
+    return tuple(
+        _installment(start_number + i, kind, dates[i], parts[i], None, relative[i])
+        for i in range(count)
+    )
+
+
+def amortize(
+    principal: Money, apr: Decimal, count: int, periods_per_year: int
+) -> tuple[Money, ...]:
+    """Level payments that repay *principal* at *apr* over *count* periods, exactly.
+
+    Each payment is the annuity payment rounded half up to the minor unit;
+    each period's interest is the open balance times the periodic rate,
+    rounded half up; the last payment is whatever clears the balance, so the
+    payments add up exactly to the principal plus the interest charged. At
+    0% the principal is split evenly (extra units first).
+
+    .. versionadded:: 0.1.0
+    """
+    if apr == 0:
+        return split(principal, count)
+    cur: Currency = principal.currency
+    with localcontext() as ctx:
+        ctx.prec = 50
+        rate = apr / Decimal(100) / Decimal(periods_per_year)
+        p = Decimal(principal.minor)
+        level = p * rate / (1 - (1 + rate) ** -count)
+        payment = int(level.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        balance = principal.minor
+        out: list[Money] = []
+        for i in range(count):
+            interest = int((Decimal(balance) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            due = balance + interest if i == count - 1 else min(payment, balance + interest)
+            balance = balance + interest - due
+            out.append(_money(due, cur))
+    return tuple(out)

@@ -1,0 +1,162 @@
+"""What was agreed: deposit rules and the terms a schedule is built from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from attrs import field, frozen
+
+from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._money import Money, Remainder, percent_of, to_percent
+from .exceptions import InvalidPlanError
+
+__all__ = ["DepositRule", "Terms"]
+
+
+def _opt_percent(value: int | Decimal | str | None) -> Decimal | None:
+    if value is None:
+        return None
+    p = to_percent(value, what="a deposit percentage")
+    if not p.is_finite() or p < 0 or p > 100:
+        raise InvalidPlanError(f"expected a deposit percentage from 0 to 100, got {value!r}")
+    return p
+
+
+@frozen
+class DepositRule:
+    """How much is due at booking.
+
+    Build one with a named constructor: :meth:`percent`, :meth:`fixed`,
+    :meth:`percent_or_minimum` or :meth:`none`. Percentages round half up to
+    the minor unit (25% of $0.10 is $0.03), and a deposit is never above the
+    fee: :meth:`percent_or_minimum` caps the minimum at the fee.
+
+    .. versionadded:: 0.1.0
+    """
+
+    percent_: Decimal | None = field(default=None, converter=_opt_percent, alias="percent")
+    amount: Money | None = field(default=None)
+
+    @amount.validator
+    def _check(self, _: object, value: Money | None) -> None:
+        if value is not None and value.minor < 0:
+            raise InvalidPlanError(f"expected a deposit amount of zero or more, got {value}")
+
+    @classmethod
+    def percent(cls, percent: int | Decimal | str) -> DepositRule:
+        """*percent* % of the fee (``DepositRule.percent(25)``)."""
+        return cls(percent=percent)
+
+    @classmethod
+    def fixed(cls, amount: Money) -> DepositRule:
+        """A fixed amount; a fee smaller than it is refused when the plan is built."""
+        return cls(amount=amount)
+
+    @classmethod
+    def percent_or_minimum(cls, percent: int | Decimal | str, minimum: Money) -> DepositRule:
+        """The larger of *percent* % of the fee and *minimum*, never above the fee."""
+        return cls(percent=percent, amount=minimum)
+
+    @classmethod
+    def none(cls) -> DepositRule:
+        """No deposit: the first installment is the first payment."""
+        return cls(percent=0)
+
+    @property
+    def kind(self) -> str:
+        """``"percent"``, ``"fixed"``, ``"percent_or_minimum"`` or ``"none"``."""
+        if self.percent_ is None:
+            return "fixed" if self.amount is not None else "none"
+        if self.amount is None:
+            return "none" if self.percent_ == 0 else "percent"
+        return "percent_or_minimum"
+
+    def deposit_for(self, fee: Money) -> Money:
+        """The deposit due on *fee* under this rule.
+
+        Raises:
+            InvalidPlanError: a fixed deposit above the fee, or in another currency.
+        """
+        pct = self.percent_
+        amount = self.amount
+        if amount is not None and amount.currency != fee.currency:
+            raise InvalidPlanError(
+                f"expected the deposit in the fee's currency {fee.currency.code}, got {amount}"
+            )
+        if pct is None:
+            if amount is None:
+                return Money.zero(fee.currency)
+            if amount > fee:
+                raise InvalidPlanError(f"deposit {amount} is above the fee {fee}")
+            return amount
+        share = percent_of(fee, pct, rounding=ROUND_HALF_UP)
+        if amount is not None and amount > share:
+            share = amount if amount <= fee else fee
+        return share
+
+    def describe(self) -> str:
+        """The rule in words, as the agreement prints it (``"25% or at least 500.00 USD"``)."""
+        kind = self.kind
+        if kind == "percent":
+            return f"{self.percent_.normalize():f}% of the fee"  # type: ignore[union-attr]
+        if kind == "fixed":
+            return str(self.amount)
+        if kind == "percent_or_minimum":
+            return f"{self.percent_.normalize():f}% of the fee or at least {self.amount}, whichever is larger"  # type: ignore[union-attr]
+        return "no deposit"
+
+
+def _date_rule(value: DateRule | str) -> DateRule:
+    if isinstance(value, (Cadence, ExplicitDates, BeforeSession)):
+        return value
+    return Cadence.parse(value)
+
+
+def _apr(value: int | Decimal | str) -> Decimal:
+    p = to_percent(value, what="an APR")
+    if not p.is_finite() or p < 0 or p >= 1000:
+        raise InvalidPlanError(f"expected an APR from 0 to 999 percent, got {value!r}")
+    return p
+
+
+def _non_negative_days(_: object, attribute: object, value: int) -> None:
+    if type(value) is not int or value < 0:
+        raise InvalidPlanError(f"expected final_due_days_before as whole days of 0 or more, got {value!r}")
+
+
+def _count(_: object, __: object, value: int) -> None:
+    if type(value) is not int or not 0 <= value <= 520:
+        raise InvalidPlanError(f"expected an installment count from 0 to 520, got {value!r}")
+
+
+@frozen
+class Terms:
+    """The agreed terms a plan's schedule is built from and checked against.
+
+    Attributes:
+        deposit: What is due at booking.
+        installments: How many installments follow the deposit.
+        dates: How they are dated: a :class:`Cadence` counted from the
+            booking (or from *first_due*), :class:`ExplicitDates` or
+            :class:`BeforeSession`.
+        final_due_days_before: The cutoff: the last payment is due no later
+            than this many days before the session.
+        remainder: Where minor units that do not split evenly go.
+        apr: Annual percentage rate of financing; 0 (the default) is none.
+        first_due: The first installment's date, when it is not one cadence
+            period after the booking.
+        compress: When the installments do not fit before the cutoff,
+            spread them evenly over the time available instead of refusing.
+
+    .. versionadded:: 0.1.0
+    """
+
+    deposit: DepositRule = field(factory=DepositRule.none)
+    installments: int = field(default=1, validator=_count)
+    dates: DateRule = field(default=Cadence.MONTHLY, converter=_date_rule)
+    final_due_days_before: int = field(default=0, validator=_non_negative_days)
+    remainder: Remainder = field(default=Remainder.FIRST, converter=Remainder)
+    apr: Decimal = field(default=Decimal(0), converter=_apr)
+    first_due: dt.date | None = None
+    compress: bool = False

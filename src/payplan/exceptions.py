@@ -1,0 +1,189 @@
+"""The payplan error tree.
+
+Every exception payplan raises on purpose is a :class:`PayplanError`::
+
+    PayplanError
+    ├── InvalidPlanError(ValueError)        a value or plan breaks an invariant
+    │   ├── InvalidMoneyError               an amount that is not exact money
+    │   ├── UnknownCurrencyError            not an ISO 4217 code with minor units
+    │   ├── ScheduleDoesNotFitError         no room before the cutoff
+    │   └── SerializationError              a malformed or too-new document
+    ├── CurrencyMismatchError(ValueError)   arithmetic across two currencies
+    ├── LedgerError(ValueError)             an entry the ledger cannot accept
+    ├── RuleViolationError                  a change the plan's rules forbid
+    └── ProviderError                       .provider .retryable .provider_code .request_id
+        ├── ProviderConnectionError         no answer: retryable
+        ├── ProviderAuthError
+        ├── ProviderRequestError            request rejected: mapping bug or bad config
+        ├── PaymentFailedError              only from ``raise_for_failure()``
+        └── UnsupportedByProviderError      the provider cannot express this
+
+Messages say what was expected and what arrived.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+__all__ = [
+    "CurrencyMismatchError",
+    "InvalidMoneyError",
+    "InvalidPlanError",
+    "LedgerError",
+    "PaymentFailedError",
+    "PayplanError",
+    "ProviderAuthError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderRequestError",
+    "RuleViolationError",
+    "ScheduleDoesNotFitError",
+    "SerializationError",
+    "UnknownCurrencyError",
+    "UnsupportedByProviderError",
+]
+
+
+class PayplanError(Exception):
+    """Base class of every error payplan raises on purpose.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidPlanError(PayplanError, ValueError):
+    """A value, term or plan breaks one of its invariants at construction.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidMoneyError(InvalidPlanError):
+    """An amount that is not exact money: a float, a bool, too many decimals.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnknownCurrencyError(InvalidPlanError):
+    """A currency code that is not ISO 4217, or has no minor unit (gold, XXX).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ScheduleDoesNotFitError(InvalidPlanError):
+    """The installments cannot all fall due on or before the plan's cutoff.
+
+    Attributes:
+        latest_due: The latest date the last payment may fall on.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, latest_due: _dt.date) -> None:
+        super().__init__(message)
+        self.latest_due = latest_due
+
+
+class SerializationError(InvalidPlanError):
+    """A document that is malformed, or written by a newer schema version.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class CurrencyMismatchError(PayplanError, ValueError):
+    """Arithmetic or comparison between amounts in two currencies.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class LedgerError(PayplanError, ValueError):
+    """An entry the ledger refuses: a reused id, a refund above what was paid.
+
+    Nothing already recorded changes when this is raised.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class RuleViolationError(PayplanError):
+    """A change that the plan's own rules forbid (an amendment past the cutoff).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ProviderError(PayplanError):
+    """A provider call reached no decision.
+
+    A declined card is not an error: it is a ``ChargeOutcome``. This is for
+    when the provider could not be reached, refused the request, or cannot
+    express what was asked.
+
+    Attributes:
+        provider: The provider's name (``"stripe"``).
+        retryable: Whether the same call, with the same idempotency key,
+            may be tried again.
+        provider_code: The provider's own error code, when it gave one.
+        request_id: The provider's request id, for its support desk.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        provider_code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.provider_code = provider_code
+        self.request_id = request_id
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class ProviderConnectionError(ProviderError):
+    """The provider did not answer (timeout, dropped connection, 5xx): retryable.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable = True
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused the credentials.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ProviderRequestError(ProviderError):
+    """The provider rejected the request: a mapping bug or a bad configuration.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class PaymentFailedError(ProviderError):
+    """A charge was declined; raised only by ``ChargeOutcome.raise_for_failure()``.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnsupportedByProviderError(ProviderError):
+    """The provider cannot do or express what was asked; the message says why.
+
+    .. versionadded:: 0.1.0
+    """

@@ -1,0 +1,405 @@
+"""The provider interface: payplan types in and out, no SDK object across it.
+
+This module imports no provider SDK. Each adapter lives in its own
+subpackage (``payplan.providers.stripe``, ``.square``, ``.paypal``) behind
+an optional extra, takes an SDK client the caller has already configured,
+and translates the SDK's exceptions into the :class:`~payplan.ProviderError`
+tree at the boundary.
+
+The rules every adapter follows:
+
+* A provider that reached a decision returns it as a value: a declined card
+  is a :class:`ChargeOutcome` with ``status=DECLINED``, not an exception.
+  Exceptions are for when no decision was reached.
+* Every call that creates something or moves money carries an idempotency
+  key from :func:`idempotency_key` (plan id, plan version, action,
+  installment, attempt), so a retry after a timeout never charges twice.
+* A schedule the provider cannot express exactly is refused by
+  :meth:`Provider.check` with :class:`~payplan.UnsupportedByProviderError`
+  saying why; nothing is ever rounded to fit.
+* Webhooks are verified, then normalized into :class:`ProviderEvent` values
+  with stable ids.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
+from attrs import field, frozen
+
+from .._money import Money
+from .._plan import PaymentPlan
+from .._schedule import InstallmentKind
+from ..exceptions import PaymentFailedError, UnsupportedByProviderError
+
+__all__ = [
+    "Capability",
+    "ChargeOutcome",
+    "ChargeStatus",
+    "EventKind",
+    "Payer",
+    "Provider",
+    "ProviderBinding",
+    "ProviderEvent",
+    "RefundOutcome",
+    "RefundStatus",
+    "idempotency_key",
+]
+
+
+class Capability(enum.Enum):
+    """What a provider can do or express.
+
+    .. versionadded:: 0.1.0
+    """
+
+    ARBITRARY_DATES = "arbitrary_dates"
+    """Each installment may fall on any date (not only a fixed cadence)."""
+    UNEVEN_AMOUNTS = "uneven_amounts"
+    """Installments may differ in amount (odd cents, progressive parts)."""
+    AUTOPAY = "autopay"
+    """The provider charges a saved payment method on the due date by itself."""
+    CHARGE_NOW = "charge_now"
+    """An installment can be charged on demand (:meth:`Provider.charge`)."""
+    PARTIAL_REFUNDS = "partial_refunds"
+    """Part of a payment can be refunded."""
+    UPDATE = "update"
+    """A published plan can be changed after an amendment."""
+    CANCEL = "cancel"
+    """A published plan can be cancelled."""
+    RECONCILE = "reconcile"
+    """The provider's view can be pulled to find events the ledger lacks."""
+    BUYER_APPROVAL = "buyer_approval"
+    """The buyer must approve the plan (a redirect) before anything is charged."""
+
+
+def _as_ids(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@frozen
+class Payer:
+    """Who pays, as the provider knows them.
+
+    Attributes:
+        customer_id: The provider's customer id (``cus_...``, a Square
+            customer id); None where the provider creates the payer itself
+            (PayPal's buyer approval).
+        payment_method_id: A saved card or payment method to charge
+            automatically (Stripe ``pm_...``, Square ``ccof:...``).
+        email: Where the provider sends invoices or receipts, if it does.
+
+    .. versionadded:: 0.1.0
+    """
+
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    email: str | None = None
+
+
+@frozen
+class ProviderBinding:
+    """Where a published plan lives at a provider.
+
+    Attributes:
+        provider: The provider's name.
+        plan_id: The payplan plan id.
+        plan_version: The plan version that was published or last updated.
+        ids: The provider's object ids by role (``{"invoice": "inv_1",
+            "invoice:2": "in_2", ...}``), read-only.
+        approval_url: Where the buyer must go to approve, if anywhere.
+        status: The provider's status word for the plan, if it has one.
+
+    .. versionadded:: 0.1.0
+    """
+
+    provider: str
+    plan_id: str
+    plan_version: int
+    ids: Mapping[str, str] = field(factory=dict, converter=_as_ids)
+    approval_url: str | None = None
+    status: str | None = None
+
+    def id(self, role: str) -> str:
+        """The provider id for *role*.
+
+        Raises:
+            UnsupportedByProviderError: the binding holds no id for *role*.
+        """
+        try:
+            return self.ids[role]
+        except KeyError:
+            raise UnsupportedByProviderError(
+                f"expected a {role!r} id in this {self.provider} binding, got only {sorted(self.ids)}",
+                provider=self.provider,
+            ) from None
+
+
+class ChargeStatus(enum.Enum):
+    """How a charge attempt ended.
+
+    .. versionadded:: 0.1.0
+    """
+
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    REQUIRES_ACTION = "requires_action"
+    """The client must authenticate (3-D Secure / SCA) before it can succeed."""
+    PENDING = "pending"
+    """Accepted, not yet settled; a webhook will say how it ended."""
+
+
+@frozen
+class ChargeOutcome:
+    """The decision a provider reached on one charge attempt.
+
+    Attributes:
+        status: Succeeded, declined, requires action, or pending.
+        plan_id: The plan charged.
+        installment: The installment number charged.
+        amount: The amount asked for.
+        attempt: The attempt number (1 for the first try).
+        reference: The provider's charge or payment id.
+        decline_code: The provider's reason code for a decline (``"card_declined"``,
+            ``"expired_card"``).
+        message: A human-readable reason.
+
+    .. versionadded:: 0.1.0
+    """
+
+    status: ChargeStatus
+    plan_id: str
+    installment: int
+    amount: Money
+    attempt: int = 1
+    reference: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the money was taken."""
+        return self.status is ChargeStatus.SUCCEEDED
+
+    def raise_for_failure(self, provider: str = "provider") -> ChargeOutcome:
+        """Return self if it succeeded or is pending, else raise :class:`~payplan.PaymentFailedError`."""
+        if self.status in (ChargeStatus.SUCCEEDED, ChargeStatus.PENDING):
+            return self
+        raise PaymentFailedError(
+            f"installment {self.installment} of plan {self.plan_id}: {self.status.value}"
+            + (f" ({self.decline_code})" if self.decline_code else "")
+            + (f": {self.message}" if self.message else ""),
+            provider=provider,
+            provider_code=self.decline_code,
+        )
+
+
+class RefundStatus(enum.Enum):
+    """How a refund request ended.
+
+    .. versionadded:: 0.1.0
+    """
+
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+@frozen
+class RefundOutcome:
+    """The decision a provider reached on a refund.
+
+    .. versionadded:: 0.1.0
+    """
+
+    status: RefundStatus
+    amount: Money
+    charge_reference: str
+    reference: str | None = None
+    message: str | None = None
+
+
+class EventKind(enum.Enum):
+    """What a normalized provider event says happened.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_ACTION_REQUIRED = "payment_action_required"
+    REFUNDED = "refunded"
+    PLAN_CANCELED = "plan_canceled"
+    PLAN_SUSPENDED = "plan_suspended"
+
+
+@frozen
+class ProviderEvent:
+    """A verified provider notification, normalized into payplan terms.
+
+    The *id* is stable (derived from the provider's own event or object id),
+    so the same delivery applied twice counts once.
+
+    Attributes:
+        id: Stable event id, prefixed with the provider name.
+        provider: The provider's name.
+        kind: What happened.
+        plan_id: The payplan plan it concerns (from the provider metadata).
+        occurred_on: The date it happened, in the plan's time zone where known.
+        installment: The installment number, where the provider says.
+        amount: The amount moved, where money moved.
+        reference: The provider's payment, charge or refund id.
+        reason: A decline code or cancellation reason.
+        sequence: The provider's ordering hint (event creation time), used
+            to apply out-of-order deliveries in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    id: str
+    provider: str
+    kind: EventKind
+    plan_id: str
+    occurred_on: dt.date
+    installment: int | None = None
+    amount: Money | None = None
+    reference: str | None = None
+    reason: str | None = None
+    sequence: int = 0
+
+
+def idempotency_key(
+    plan: PaymentPlan | str,
+    action: str,
+    *,
+    version: int | None = None,
+    installment: int | None = None,
+    attempt: int = 1,
+) -> str:
+    """The idempotency key of one provider call.
+
+    Derived only from the plan id, the plan version, the action, the
+    installment and the attempt number, so retrying the same call (after a
+    timeout, a 500 or a dropped connection) sends the same key, and a new
+    attempt after a decline sends a new one. Keys longer than 64
+    characters are shortened to a SHA-256 digest, which fits every
+    provider's limit (PayPal's is the tightest).
+
+    .. versionadded:: 0.1.0
+    """
+    if isinstance(plan, PaymentPlan):
+        plan_id = plan.id
+        version = plan.version if version is None else version
+    else:
+        plan_id = plan
+    parts = ["payplan", plan_id, f"v{version or 1}", action]
+    if installment is not None:
+        parts.append(f"i{installment}")
+    parts.append(f"a{attempt}")
+    key = ":".join(parts)
+    if len(key) <= 64:
+        return key
+    return "payplan:" + hashlib.sha256(key.encode()).hexdigest()[:48]
+
+
+class Provider(abc.ABC):
+    """The interface every payment provider adapter implements.
+
+    Subclasses declare :attr:`name`, :attr:`capabilities` and, where the
+    provider has one, :attr:`max_installments`. Methods added to this class
+    later always come with a default body, so third-party adapters keep
+    working.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    max_installments: ClassVar[int | None] = None
+
+    def check(self, plan: PaymentPlan) -> None:
+        """Refuse a plan this provider cannot express exactly.
+
+        The default checks :attr:`max_installments`, and uneven amounts and
+        irregular dates against :attr:`capabilities`; adapters add their
+        own limits.
+
+        Raises:
+            UnsupportedByProviderError: the plan cannot be expressed; the
+                message says why.
+        """
+        lines = plan.installments
+        regular = [i for i in lines if i.kind is not InstallmentKind.DEPOSIT]
+        limit = self.max_installments
+        if limit is not None and len(regular) > limit:
+            raise UnsupportedByProviderError(
+                f"{self.name} takes at most {limit} installments after the deposit, "
+                f"plan {plan.id} has {len(regular)}",
+                provider=self.name,
+            )
+        if Capability.UNEVEN_AMOUNTS not in self.capabilities and len({i.amount.minor for i in regular}) > 1:
+            raise UnsupportedByProviderError(
+                f"{self.name} charges every installment the same amount, plan {plan.id} has "
+                f"{', '.join(str(i.amount) for i in regular)}",
+                provider=self.name,
+            )
+
+    @abc.abstractmethod
+    def publish(self, plan: PaymentPlan, payer: Payer) -> ProviderBinding:
+        """Put *plan* onto the provider; returns where it lives.
+
+        Publishing the same plan version twice creates nothing twice.
+        """
+
+    def update(self, binding: ProviderBinding, plan: PaymentPlan) -> ProviderBinding:
+        """Change a published plan to a new version of it (after an amendment)."""
+        raise UnsupportedByProviderError(f"{self.name} cannot update a published plan", provider=self.name)
+
+    def cancel(self, binding: ProviderBinding) -> None:
+        """Stop a published plan: nothing more will be charged."""
+        raise UnsupportedByProviderError(f"{self.name} cannot cancel a published plan", provider=self.name)
+
+    def charge(
+        self, binding: ProviderBinding, plan: PaymentPlan, installment: int, *, attempt: int = 1
+    ) -> ChargeOutcome:
+        """Charge one installment now; a decline is an outcome, not an exception."""
+        raise UnsupportedByProviderError(f"{self.name} cannot charge an installment on demand", provider=self.name)
+
+    def refund(
+        self,
+        binding: ProviderBinding,
+        charge_reference: str,
+        amount: Money,
+        *,
+        reason: str | None = None,
+        attempt: int = 1,
+    ) -> RefundOutcome:
+        """Refund *amount* of the payment *charge_reference*."""
+        raise UnsupportedByProviderError(f"{self.name} cannot refund through payplan", provider=self.name)
+
+    @abc.abstractmethod
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
+        """Verify a webhook delivery and normalize it.
+
+        Returns the payplan events it carries (none for event types payplan
+        ignores).
+
+        Raises:
+            ProviderAuthError: the signature is missing, wrong or stale.
+            ProviderRequestError: the body is not a provider event.
+        """
+
+    def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
+        """Pull the provider's view; return the events whose ids are not in *known*."""
+        raise UnsupportedByProviderError(f"{self.name} cannot reconcile", provider=self.name)
+
+    def close(self) -> None:  # noqa: B027 - optional hook with a default body
+        """Release anything the adapter holds; the SDK client stays the caller's."""

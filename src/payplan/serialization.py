@@ -1,0 +1,281 @@
+"""JSON in and out, with a schema version.
+
+Documents look like ``{"schema": "payplan/plan", "schema_version": 1, "plan": {...}}``.
+Amounts are integer minor units (``*_minor``) with the currency code once per
+plan; dates are ``YYYY-MM-DD``. Loading checks every field and rebuilds the
+plan through its constructor, so a loaded plan obeys every invariant a built
+one does. A document from a newer schema version is refused, never guessed at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._money import Currency, Money, Remainder, _money, to_currency
+from ._plan import PaymentPlan, PlanKind
+from ._schedule import Installment, InstallmentKind
+from ._terms import DepositRule, Terms
+from .exceptions import InvalidPlanError, SerializationError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "dump_plan",
+    "dumps_plan",
+    "load_plan",
+    "loads_plan",
+]
+
+#: The schema version this payplan writes, and the newest it reads.
+SCHEMA_VERSION = 1
+_KIND = "payplan/plan"
+
+T = TypeVar("T")
+
+
+def _date(d: dt.date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def _rule_to_json(rule: DateRule) -> dict[str, Any]:
+    if isinstance(rule, Cadence):
+        return {"type": "cadence", "cadence": rule.value}
+    if isinstance(rule, ExplicitDates):
+        return {"type": "dates", "dates": [d.isoformat() for d in rule.dates]}
+    return {"type": "before_session", "days": list(rule.days)}
+
+
+def _terms_to_json(t: Terms) -> dict[str, Any]:
+    dep = t.deposit
+    return {
+        "deposit": {
+            "percent": None if dep.percent_ is None else str(dep.percent_),
+            "amount_minor": None if dep.amount is None else dep.amount.minor,
+        },
+        "installments": t.installments,
+        "dates": _rule_to_json(t.dates),
+        "final_due_days_before": t.final_due_days_before,
+        "remainder": t.remainder.value,
+        "apr": str(t.apr),
+        "first_due": _date(t.first_due),
+        "compress": t.compress,
+    }
+
+
+def dump_plan(plan: PaymentPlan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict, wrapped with the schema name and version.
+
+    .. versionadded:: 0.1.0
+    """
+    charge = plan.finance_charge
+    return {
+        "schema": _KIND,
+        "schema_version": SCHEMA_VERSION,
+        "plan": {
+            "id": plan.id,
+            "version": plan.version,
+            "kind": plan.kind.value,
+            "currency": plan.fee.currency.code,
+            "fee_minor": plan.fee.minor,
+            "finance_charge_minor": None if charge is None else charge.minor,
+            "booked": plan.booked.isoformat(),
+            "session": plan.session.isoformat(),
+            "timezone": plan.timezone,
+            "tier": plan.tier,
+            "client": plan.client,
+            "terms": _terms_to_json(plan.terms),
+            "installments": [
+                {
+                    "number": i.number,
+                    "kind": i.kind.value,
+                    "due": i.due.isoformat(),
+                    "amount_minor": i.amount.minor,
+                    "label": i.label,
+                    "days_before_session": i.days_before_session,
+                }
+                for i in plan.installments
+            ],
+        },
+    }
+
+
+def dumps_plan(plan: PaymentPlan, *, indent: int | None = 2) -> str:
+    """The plan as JSON text (see :func:`dump_plan`).
+
+    .. versionadded:: 0.1.0
+    """
+    return json.dumps(dump_plan(plan), indent=indent, sort_keys=False)
+
+
+class _Reader:
+    """Reads fields out of a parsed document, naming the path of anything wrong."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise SerializationError(f"{path}: expected an object, got {type(data).__name__}")
+        self.data = data
+        self.path = path
+
+    def get(self, key: str, kind: type[T] | tuple[type, ...], *, optional: bool = False) -> T:
+        where = f"{self.path}.{key}"
+        if key not in self.data:
+            if optional:
+                return None  # type: ignore[return-value]
+            raise SerializationError(f"{where}: required field is missing")
+        value = self.data[key]
+        if value is None and optional:
+            return None  # type: ignore[return-value]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise SerializationError(f"{where}: expected {_names(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise SerializationError(f"{where}: expected {_names(kinds)}, got {type(value).__name__} {value!r}")
+        return value  # type: ignore[return-value]
+
+    def date(self, key: str, *, optional: bool = False) -> dt.date:
+        text = self.get(key, str, optional=optional)
+        if text is None:
+            return None
+        return parse_date(text, f"{self.path}.{key}")
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self.get(key, dict), f"{self.path}.{key}")
+
+    def convert(self, key: str, fn: Callable[[Any], T], value: Any) -> T:
+        try:
+            return fn(value)
+        except (InvalidPlanError, ValueError, TypeError) as exc:
+            raise SerializationError(f"{self.path}.{key}: {exc}") from None
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    return " or ".join({"str": "a string", "int": "an integer", "dict": "an object", "list": "a list", "bool": "true/false"}.get(k.__name__, k.__name__) for k in kinds)
+
+
+def parse_date(text: str, where: str) -> dt.date:
+    """Parse ``YYYY-MM-DD``, naming *where* in the error."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SerializationError(f"{where}: expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _rule_from(r: _Reader) -> DateRule:
+    kind = r.get("type", str)
+    if kind == "cadence":
+        return r.convert("cadence", Cadence.parse, r.get("cadence", str))
+    if kind == "dates":
+        items = r.get("dates", list)
+        dates = [parse_date(x, f"{r.path}.dates[{n}]") if isinstance(x, str) else parse_date("", f"{r.path}.dates[{n}]") for n, x in enumerate(items)]
+        return r.convert("dates", ExplicitDates, dates)
+    if kind == "before_session":
+        return r.convert("days", BeforeSession, r.get("days", list))
+    raise SerializationError(f"{r.path}.type: expected cadence, dates or before_session, got {kind!r}")
+
+
+def _terms_from(r: _Reader, cur: Currency) -> Terms:
+    d = r.sub("deposit")
+    pct = d.get("percent", str, optional=True)
+    amt = d.get("amount_minor", int, optional=True)
+    deposit = d.convert(
+        "percent",
+        lambda _: DepositRule(percent=pct, amount=None if amt is None else Money(amt, cur)),
+        None,
+    )
+    return r.convert(
+        "terms",
+        lambda _: Terms(
+            deposit=deposit,
+            installments=r.get("installments", int),
+            dates=_rule_from(r.sub("dates")),
+            final_due_days_before=r.get("final_due_days_before", int),
+            remainder=Remainder(r.get("remainder", str)),
+            apr=Decimal(r.get("apr", str)),
+            first_due=r.date("first_due", optional=True),
+            compress=r.get("compress", bool),
+        ),
+        None,
+    )
+
+
+def load_plan(document: Mapping[str, Any]) -> PaymentPlan:
+    """Rebuild a plan from :func:`dump_plan` output, checking every field.
+
+    Raises:
+        SerializationError: the document is malformed, names another schema,
+            or comes from a newer schema version; the message gives the
+            path of the field (``plan.installments[2].due``).
+
+    .. versionadded:: 0.1.0
+    """
+    top = _Reader(document, "document")
+    schema = top.get("schema", str)
+    if schema != _KIND:
+        raise SerializationError(f"document.schema: expected {_KIND!r}, got {schema!r}")
+    version = top.get("schema_version", int)
+    if version > SCHEMA_VERSION:
+        raise SerializationError(
+            f"document.schema_version: this payplan reads versions up to {SCHEMA_VERSION}, "
+            f"got {version}; upgrade payplan to read it"
+        )
+    if version < 1:
+        raise SerializationError(f"document.schema_version: expected 1 or more, got {version}")
+    p = _Reader(top.get("plan", dict), "plan")
+    cur = p.convert("currency", to_currency, p.get("currency", str))
+    items = p.get("installments", list)
+    lines = []
+    for n, raw in enumerate(items):
+        r = _Reader(raw, f"plan.installments[{n}]")
+        kind = r.convert("kind", InstallmentKind, r.get("kind", str))
+        lines.append(
+            Installment(
+                r.get("number", int),
+                kind,
+                r.date("due"),
+                r.convert("amount_minor", lambda v: Money(v, cur), r.get("amount_minor", int)),
+                r.get("label", str, optional=True),
+                r.get("days_before_session", int, optional=True),
+            )
+        )
+    charge = p.get("finance_charge_minor", int, optional=True)
+    terms = _terms_from(p.sub("terms"), cur)
+    try:
+        return PaymentPlan(
+            id=p.get("id", str),
+            fee=Money(p.get("fee_minor", int), cur),
+            installments=lines,
+            booked=p.date("booked"),
+            session=p.date("session"),
+            terms=terms,
+            kind=p.convert("kind", PlanKind, p.get("kind", str)),
+            finance_charge=None if charge is None else _money(charge, cur),
+            timezone=p.get("timezone", str),
+            tier=p.get("tier", str, optional=True),
+            client=p.get("client", str, optional=True),
+            version=p.get("version", int),
+        )
+    except SerializationError:
+        raise
+    except InvalidPlanError as exc:
+        raise SerializationError(f"plan: {exc}") from None
+
+
+def loads_plan(text: str | bytes) -> PaymentPlan:
+    """Rebuild a plan from JSON text (see :func:`load_plan`).
+
+    Raises:
+        SerializationError: not JSON, or not a valid plan document.
+
+    .. versionadded:: 0.1.0
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+    return load_plan(data)
