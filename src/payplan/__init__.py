@@ -22,7 +22,7 @@ package root is the public API; implementation modules are private.
 from __future__ import annotations
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
-from ._catalog import Catalog, Tier
+from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
 from ._money import Currency, Money, Remainder, allocate, format_money, percent_of, split, to_currency
 from ._plan import Milestone, PaymentPlan, PlanKind
 from ._schedule import Installment, InstallmentKind, amortize
@@ -49,6 +49,7 @@ from .serialization import SCHEMA_VERSION, dump_plan, dumps_plan, load_plan, loa
 __version__ = "0.1.0"
 
 __all__ = [
+    "REFERENCE_CATALOG_TOML",
     "SCHEMA_VERSION",
     "BeforeSession",
     "Cadence",
