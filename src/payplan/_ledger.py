@@ -1,0 +1,993 @@
+"""The append-only ledger: what happened after the booking, and what it means.
+
+A :class:`Ledger` holds entries (payments, failed attempts, refunds, fees,
+waivers, credits, write-offs, a cancellation settlement), each with a stable
+id. Recording returns a new ledger; the old one is unchanged. From a plan and
+its ledger, :func:`plan_status` derives the balance and the status of every
+installment as of a date.
+
+Performance: recording is O(1) amortized however long the ledger is. A
+ledger and the ledger recorded from it share one append-only store (an
+insertion-ordered ``dict`` from id to entry); only recording onto a ledger
+that is no longer the newest of its line copies that store. Running totals
+(paid, refunded, fees, waived, credits, written off) travel with each
+ledger, so the balance and the status of a plan never replay the entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
+
+from attrs import field, frozen
+
+from ._money import Currency, Money, _money, to_currency
+from .exceptions import LedgerError
+
+if TYPE_CHECKING:
+    from ._plan import PaymentPlan
+    from ._schedule import Installment
+
+__all__ = [
+    "Allocation",
+    "CancellationSettled",
+    "CreditApplied",
+    "FeeWaived",
+    "InstallmentState",
+    "InstallmentStatus",
+    "LateFeeAssessed",
+    "Ledger",
+    "LedgerEntry",
+    "PaymentFailed",
+    "PaymentReceived",
+    "PlanStatement",
+    "PlanStatus",
+    "Refund",
+    "WriteOff",
+    "plan_status",
+]
+
+
+# -- entry validators ----------------------------------------------------------
+
+
+def _check_id(_: object, __: object, value: str) -> None:
+    if type(value) is not str or not value or len(value) > 200:
+        raise LedgerError(f"expected an entry id of 1 to 200 characters, got {value!r}")
+
+
+def _check_on(_: object, __: object, value: dt.date) -> None:
+    if type(value) is not dt.date:
+        raise LedgerError(f"expected the entry date as a datetime.date, got {type(value).__name__} {value!r}")
+
+
+def _check_positive(_: object, attribute: object, value: Money) -> None:
+    if type(value) is not Money or value.minor <= 0:
+        name = getattr(attribute, "name", "amount")
+        raise LedgerError(f"expected {name} as Money above zero, got {value!r}")
+
+
+def _check_opt_installment(_: object, __: object, value: int | None) -> None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise LedgerError(f"expected an installment number of 1 or more, got {value!r}")
+
+
+def _check_installment(_: object, __: object, value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise LedgerError(f"expected an installment number of 1 or more, got {value!r}")
+
+
+def _check_non_negative(_: object, attribute: object, value: Money) -> None:
+    if type(value) is not Money or value.minor < 0:
+        name = getattr(attribute, "name", "amount")
+        raise LedgerError(f"expected {name} as Money of zero or more, got {value!r}")
+
+
+# -- entries ---------------------------------------------------------------------
+
+
+@frozen
+class PaymentReceived:
+    """Money the client paid.
+
+    Attributes:
+        id: Stable id (a provider payment id, a bank reference, a row id).
+        on: The date the money arrived.
+        amount: How much; in the ledger's currency.
+        method: How it was paid (``"card"``, ``"bank_transfer"``), if known.
+        reference: The provider's payment or charge id, if any.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "payment"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_positive)
+    method: str | None = None
+    reference: str | None = None
+
+
+@frozen
+class PaymentFailed:
+    """A payment attempt that did not go through; no money moved.
+
+    Attributes:
+        id: Stable id of the attempt.
+        on: The date of the attempt.
+        reason: The decline code or message (``"card_declined"``).
+        installment: The installment that was being collected, if known.
+        amount: What was attempted, if known.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "payment_failed"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    reason: str = ""
+    installment: int | None = field(default=None, validator=_check_opt_installment)
+    amount: Money | None = None
+
+
+@frozen
+class Refund:
+    """Money paid back to the client; never more than was paid.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "refund"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_positive)
+    reason: str = ""
+    reference: str | None = None
+
+
+@frozen
+class LateFeeAssessed:
+    """A late fee charged on one installment.
+
+    Attributes:
+        installment: The installment that was late.
+        step: The position of the ladder step that charged it (from 1).
+        reason: The rule in words (``"5% after 15 days overdue"``).
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "late_fee"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_positive)
+    installment: int = field(default=1, validator=_check_installment)
+    step: int = 1
+    reason: str = ""
+
+
+@frozen
+class FeeWaived:
+    """A fee forgiven, in whole or in part, with the reason.
+
+    Attributes:
+        fee_id: The id of the :class:`LateFeeAssessed` (or other fee) waived,
+            if it is one fee.
+        reason: Why (required by policy: who asked, who agreed).
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "fee_waived"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_positive)
+    reason: str = ""
+    fee_id: str | None = None
+
+
+@frozen
+class CreditApplied:
+    """A credit or discount that reduces what the client owes.
+
+    Incentives (pay-in-full and early-payment discounts, loyalty, referral
+    credit, credit carried over from a cancelled booking) are recorded as
+    credits; they count toward the installments like a payment, but can
+    never be refunded as cash.
+
+    Attributes:
+        reason: What it is for (``"referral credit"``).
+        source: A machine-readable tag (``"pay_in_full_discount"``), if any.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "credit"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_positive)
+    reason: str = ""
+    source: str | None = None
+
+
+@frozen
+class WriteOff:
+    """Debt the business gives up on.
+
+    With an *installment*, that installment's unpaid amount is forgiven and
+    it shows as ``WAIVED``; without one, the amount is forgiven from the
+    balance as a whole and the plan shows as ``DEFAULTED``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "write_off"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_positive)
+    reason: str = ""
+    installment: int | None = field(default=None, validator=_check_opt_installment)
+
+
+@frozen
+class CancellationSettled:
+    """The plan was cancelled; what the business keeps replaces the plan's total.
+
+    From this entry on, the client owes *amount* (the retained amount) plus
+    any fees, instead of the plan's total; the *refund* and *credit* say how
+    the rest of what was paid goes back (the refund itself is a separate
+    :class:`Refund` entry; a credit stays with the business as the client's
+    credit, shown as a negative balance).
+
+    Attributes:
+        amount: What the business retains under the cancellation policy
+            (may be zero).
+        refund: What is paid back.
+        credit: What is kept as credit toward a new session.
+        reason: The window or rule that applied, in words.
+        no_show: Whether the client did not show up.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ClassVar[str] = "cancellation"
+    id: str = field(validator=_check_id)
+    on: dt.date = field(validator=_check_on)
+    amount: Money = field(validator=_check_non_negative)
+    refund: Money = field(validator=_check_non_negative)
+    credit: Money = field(validator=_check_non_negative)
+    reason: str = ""
+    no_show: bool = False
+
+
+LedgerEntry: TypeAlias = (
+    PaymentReceived
+    | PaymentFailed
+    | Refund
+    | LateFeeAssessed
+    | FeeWaived
+    | CreditApplied
+    | WriteOff
+    | CancellationSettled
+)
+"""Any ledger entry. Each kind has ``id``, ``on`` and a ``kind`` tag."""
+
+_ENTRY_TYPES: Final = (
+    PaymentReceived,
+    PaymentFailed,
+    Refund,
+    LateFeeAssessed,
+    FeeWaived,
+    CreditApplied,
+    WriteOff,
+    CancellationSettled,
+)
+
+
+# -- the ledger --------------------------------------------------------------------
+
+
+class _Store:
+    """The append-only backing store shared by a ledger and its successors."""
+
+    __slots__ = ("by_id",)
+
+    def __init__(self, by_id: dict[str, LedgerEntry] | None = None) -> None:
+        self.by_id: dict[str, LedgerEntry] = {} if by_id is None else by_id
+
+
+_NEW = object.__new__
+_SET = object.__setattr__
+
+
+@frozen(eq=False, repr=False)
+class Ledger:
+    """An immutable, append-only record of one plan's money events.
+
+    Build one with :meth:`empty`, then :meth:`record` entries; each call
+    returns a new ledger and leaves this one as it was::
+
+        ledger = Ledger.empty(plan)
+        ledger = ledger.record(PaymentReceived("pay-1", dt.date(2026, 12, 1), Money.of("500", "USD")))
+
+    Ids are stable: recording an entry equal to one already recorded under
+    the same id returns the same ledger; a different entry under a used id
+    raises :class:`~payplan.LedgerError`. So do a refund above what was
+    paid (net of earlier refunds), a waiver above the fees still standing,
+    an amount in another currency, and a second cancellation.
+
+    Two ledgers are equal when they belong to the same plan (id, currency
+    and total) and hold the same *set* of entries, whatever the order they
+    were recorded in: webhooks that arrive out of order give equal ledgers.
+    :meth:`canonical` lists the entries in that order-free form, sorted by
+    ``(on, id)``.
+
+    Recording costs O(1) amortized; :attr:`balance` and the running totals
+    are O(1). See the module docstring for how.
+
+    Attributes:
+        currency: The currency every amount is in.
+        plan_id: The plan this ledger belongs to, if built from a plan.
+        total: The plan's total (what is owed before fees), or zero.
+
+    .. versionadded:: 0.1.0
+    """
+
+    currency: Currency
+    plan_id: str | None
+    total: int
+    _store: _Store
+    _n: int
+    _paid: int
+    _refunded: int
+    _fees: int
+    _waived: int
+    _credits: int
+    _written_off: int
+    _failed: int
+    _installment_write_offs: tuple[tuple[int, int], ...]
+    _cancellation: CancellationSettled | None
+    _last_on: dt.date | None
+
+    # -- construction -----------------------------------------------------------
+
+    @classmethod
+    def empty(cls, plan_or_currency: PaymentPlan | Currency | str) -> Ledger:
+        """A ledger with no entries, for a plan (recommended) or a bare currency.
+
+        A ledger built from a bare currency has a total of zero, so its
+        :attr:`balance` counts fees against money received only.
+
+        Raises:
+            UnknownCurrencyError: *plan_or_currency* is not a known currency.
+        """
+        from ._plan import PaymentPlan
+
+        if isinstance(plan_or_currency, PaymentPlan):
+            total = plan_or_currency.total
+            return _ledger(total.currency, plan_or_currency.id, total.minor, _Store(), 0)
+        return _ledger(to_currency(plan_or_currency), None, 0, _Store(), 0)
+
+    def for_plan(self, plan: PaymentPlan) -> Ledger:
+        """This ledger's entries against a new version of the plan (an amendment).
+
+        The entries and totals are kept; only the plan's total changes.
+
+        Raises:
+            LedgerError: *plan* is another plan or in another currency.
+        """
+        if plan.fee.currency != self.currency or (self.plan_id is not None and plan.id != self.plan_id):
+            raise LedgerError(
+                f"expected a version of plan {self.plan_id!r} in {self.currency.code}, "
+                f"got plan {plan.id!r} in {plan.currency}"
+            )
+        new = self._copy()
+        _SET(new, "plan_id", plan.id)
+        _SET(new, "total", plan.total.minor)
+        return new
+
+    # -- reading ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[LedgerEntry]:
+        return itertools.islice(iter(self._store.by_id.values()), self._n)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return isinstance(entry_id, str) and self.get(entry_id) is not None
+
+    @property
+    def entries(self) -> tuple[LedgerEntry, ...]:
+        """Every entry, in the order recorded (O(n): prefer the totals)."""
+        return tuple(self)
+
+    def get(self, entry_id: str) -> LedgerEntry | None:
+        """The entry recorded under *entry_id*, or None (O(1) on the newest ledger)."""
+        store = self._store.by_id
+        entry = store.get(entry_id)
+        if entry is None or len(store) == self._n:
+            return entry
+        # An older ledger of a line that moved on: the id may be a later entry.
+        for key in itertools.islice(iter(store), self._n):
+            if key == entry_id:
+                return entry
+        return None
+
+    def canonical(self) -> tuple[LedgerEntry, ...]:
+        """The entries sorted by ``(on, id)``: the same for any recording order."""
+        return tuple(sorted(self, key=_canonical_key))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ledger):
+            return NotImplemented
+        if (
+            self.currency != other.currency
+            or self.plan_id != other.plan_id
+            or self.total != other.total
+            or self._n != other._n
+            or self.balance != other.balance
+        ):
+            return False
+        return all(other.get(e.id) == e for e in self)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Ledger plan={self.plan_id!r} entries={self._n} "
+            f"balance={_money(self._balance(), self.currency)}>"
+        )
+
+    def _m(self, minor: int) -> Money:
+        return _money(minor, self.currency)
+
+    @property
+    def paid(self) -> Money:
+        """Every payment received, before refunds."""
+        return self._m(self._paid)
+
+    @property
+    def refunded(self) -> Money:
+        """Every refund."""
+        return self._m(self._refunded)
+
+    @property
+    def net_paid(self) -> Money:
+        """Payments less refunds: the cash the business holds."""
+        return self._m(self._paid - self._refunded)
+
+    @property
+    def fees(self) -> Money:
+        """Every fee assessed, before waivers."""
+        return self._m(self._fees)
+
+    @property
+    def waived(self) -> Money:
+        """Every fee waived."""
+        return self._m(self._waived)
+
+    @property
+    def credits(self) -> Money:
+        """Every credit and discount applied."""
+        return self._m(self._credits)
+
+    @property
+    def written_off(self) -> Money:
+        """Every write-off."""
+        return self._m(self._written_off)
+
+    @property
+    def failed_attempts(self) -> int:
+        """How many payment attempts failed."""
+        return self._failed
+
+    @property
+    def cancellation(self) -> CancellationSettled | None:
+        """The cancellation settlement, once the plan was cancelled."""
+        return self._cancellation
+
+    @property
+    def last_on(self) -> dt.date | None:
+        """The latest entry date, or None for an empty ledger."""
+        return self._last_on
+
+    @property
+    def charges(self) -> Money:
+        """What the client owes in all: the total (or retained amount) plus fees less waivers."""
+        return self._m(self._charges())
+
+    @property
+    def funds(self) -> Money:
+        """What counts toward the charges: net payments, credits and write-offs."""
+        return self._m(self._funds())
+
+    @property
+    def balance(self) -> Money:
+        """What is still owed: charges less funds; negative when the client is in credit."""
+        return self._m(self._balance())
+
+    def installment_write_offs(self) -> dict[int, Money]:
+        """Write-offs aimed at one installment, by installment number."""
+        return {n: self._m(v) for n, v in self._installment_write_offs}
+
+    def _charges(self) -> int:
+        cancel = self._cancellation
+        base = self.total if cancel is None else cancel.amount.minor
+        return base + self._fees - self._waived
+
+    def _funds(self) -> int:
+        return self._paid - self._refunded + self._credits + self._written_off
+
+    def _balance(self) -> int:
+        return self._charges() - self._funds()
+
+    # -- recording -----------------------------------------------------------------
+
+    def record(self, entry: LedgerEntry) -> Ledger:
+        """A new ledger with *entry* appended (this one is unchanged).
+
+        Recording an entry equal to one already here returns this ledger.
+
+        Raises:
+            LedgerError: another entry already has this id; a refund above
+                the net amount paid; a waiver above the fees standing; a
+                second cancellation; an amount in another currency; not an
+                entry.
+        """
+        store = self._store
+        by_id = store.by_id
+        try:
+            entry_id = entry.id
+        except AttributeError:
+            entry_id = None
+        if type(entry) not in _ENTRY_TYPES or entry_id is None:
+            raise LedgerError(f"expected a ledger entry such as PaymentReceived, got {entry!r}")
+        tip = len(by_id) == self._n
+        existing = by_id.get(entry_id)
+        if existing is not None and (tip or self.get(entry_id) is not None):
+            if existing == entry:
+                return self
+            raise LedgerError(
+                f"entry id {entry_id!r} is already used by {existing!r}; "
+                f"expected a new id for {entry!r}"
+            )
+        new = self._copy()
+        new._apply(entry)
+        if not tip:
+            store = _Store(dict(itertools.islice(by_id.items(), self._n)))
+            _SET(new, "_store", store)
+        store.by_id[entry_id] = entry
+        _SET(new, "_n", self._n + 1)
+        return new
+
+    def record_all(self, entries: Iterable[LedgerEntry]) -> Ledger:
+        """Record each of *entries* in turn (see :meth:`record`).
+
+        Raises:
+            LedgerError: one entry is refused; nothing is recorded then.
+        """
+        ledger = self
+        for entry in entries:
+            ledger = ledger.record(entry)
+        return ledger
+
+    def as_of(self, day: dt.date) -> Ledger:
+        """The ledger of the entries dated on or before *day* (O(1) when none is later)."""
+        last = self._last_on
+        if last is None or last <= day:
+            return self
+        out = _ledger(self.currency, self.plan_id, self.total, _Store(), 0)
+        # Rebuild in canonical order so refunds follow the payments they return.
+        for entry in sorted(self, key=_canonical_key):
+            if entry.on <= day:
+                out = out._record_unchecked(entry)
+        return out
+
+    def _record_unchecked(self, entry: LedgerEntry) -> Ledger:
+        try:
+            return self.record(entry)
+        except LedgerError:
+            # Acceptable in the full ledger, but not before a later entry (a
+            # refund dated before its payment): left out of this view.
+            return self
+
+    def _copy(self) -> Ledger:
+        new: Ledger = _NEW(Ledger)
+        for name in _FIELDS:
+            _SET(new, name, getattr(self, name))
+        return new
+
+    def _apply(self, entry: LedgerEntry) -> None:
+        """Update the running totals for *entry* on a fresh copy; raise if refused."""
+        t = type(entry)
+        if t is not PaymentFailed:
+            amount: Money = entry.amount  # type: ignore[assignment]
+            if amount.currency is not self.currency and amount.currency != self.currency:
+                raise LedgerError(
+                    f"expected {entry.id!r} in the ledger's currency {self.currency.code}, got {amount}"
+                )
+            minor = amount.minor
+        else:
+            minor = 0
+            attempted = entry.amount
+            if attempted is not None and attempted.currency != self.currency:
+                raise LedgerError(
+                    f"expected {entry.id!r} in the ledger's currency {self.currency.code}, got {attempted}"
+                )
+        if t is PaymentReceived:
+            _SET(self, "_paid", self._paid + minor)
+        elif t is Refund:
+            if self._refunded + minor > self._paid:
+                raise LedgerError(
+                    f"refund {entry.id!r} of {entry.amount} is more than the "
+                    f"{self._m(self._paid - self._refunded)} paid and not yet refunded"
+                )
+            _SET(self, "_refunded", self._refunded + minor)
+        elif t is LateFeeAssessed:
+            _SET(self, "_fees", self._fees + minor)
+        elif t is FeeWaived:
+            if self._waived + minor > self._fees:
+                raise LedgerError(
+                    f"waiver {entry.id!r} of {entry.amount} is more than the "
+                    f"{self._m(self._fees - self._waived)} of fees standing"
+                )
+            _SET(self, "_waived", self._waived + minor)
+        elif t is CreditApplied:
+            _SET(self, "_credits", self._credits + minor)
+        elif t is WriteOff:
+            _SET(self, "_written_off", self._written_off + minor)
+            number = entry.installment  # type: ignore[union-attr]
+            if number is not None:
+                pairs = dict(self._installment_write_offs)
+                pairs[number] = pairs.get(number, 0) + minor
+                _SET(self, "_installment_write_offs", tuple(sorted(pairs.items())))
+        elif t is CancellationSettled:
+            if self._cancellation is not None:
+                raise LedgerError(
+                    f"the plan was already cancelled by {self._cancellation.id!r}; "
+                    f"expected no second cancellation, got {entry.id!r}"
+                )
+            _SET(self, "_cancellation", entry)
+        else:
+            _SET(self, "_failed", self._failed + 1)
+        last = self._last_on
+        if last is None or entry.on > last:
+            _SET(self, "_last_on", entry.on)
+
+
+_FIELDS: Final = tuple(a.name for a in Ledger.__attrs_attrs__)
+
+
+def _ledger(currency: Currency, plan_id: str | None, total: int, store: _Store, n: int) -> Ledger:
+    new: Ledger = _NEW(Ledger)
+    for name, value in (
+        ("currency", currency),
+        ("plan_id", plan_id),
+        ("total", total),
+        ("_store", store),
+        ("_n", n),
+        ("_paid", 0),
+        ("_refunded", 0),
+        ("_fees", 0),
+        ("_waived", 0),
+        ("_credits", 0),
+        ("_written_off", 0),
+        ("_failed", 0),
+        ("_installment_write_offs", ()),
+        ("_cancellation", None),
+        ("_last_on", None),
+    ):
+        _SET(new, name, value)
+    return new
+
+
+def _canonical_key(entry: LedgerEntry) -> tuple[dt.date, str]:
+    return (entry.on, entry.id)
+
+
+# -- allocation and status ---------------------------------------------------------
+
+
+class Allocation(enum.Enum):
+    """How money received is spread over the installments.
+
+    ``OLDEST_DUE_FIRST`` (the default) fills installments in due order,
+    whatever the payment's date: it depends only on the running totals,
+    so it costs nothing to recompute. ``NEXT_DUE`` gives each payment (in
+    ``(on, id)`` order) to the first unpaid installment due on or after the
+    day it arrived, then later ones, then earlier ones; a refund takes
+    money back from the latest installments first. It replays the
+    payments, credits and refunds of the plan.
+
+    In both, money left once every installment is paid goes to fees, and
+    what is left after that is the client's credit.
+
+    .. versionadded:: 0.1.0
+    """
+
+    OLDEST_DUE_FIRST = "oldest_due_first"
+    NEXT_DUE = "next_due"
+
+
+class InstallmentState(enum.Enum):
+    """Where one installment stands on a date.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PAID = "paid"
+    """Fully paid (by payments or credits)."""
+    PARTIAL = "partial"
+    """Partly paid, and not yet due."""
+    DUE = "due"
+    """Due today and not fully paid."""
+    OVERDUE = "overdue"
+    """Past its due date and not fully paid (``days_overdue`` says how long)."""
+    UPCOMING = "upcoming"
+    """Not yet due, nothing paid toward it."""
+    WAIVED = "waived"
+    """What was unpaid was written off."""
+    CANCELLED = "cancelled"
+    """The plan was cancelled before this was paid."""
+
+
+class PlanStatus(enum.Enum):
+    """Where a whole plan stands on a date.
+
+    .. versionadded:: 0.1.0
+    """
+
+    ON_TRACK = "on_track"
+    """Nothing past due is unpaid."""
+    OVERDUE = "overdue"
+    """At least one installment is past due and unpaid."""
+    PAID_IN_FULL = "paid_in_full"
+    """Everything, fees included, is paid."""
+    CANCELLED = "cancelled"
+    """A cancellation was settled."""
+    DEFAULTED = "defaulted"
+    """Debt was written off, or an installment is overdue past the default threshold."""
+
+
+@frozen
+class InstallmentStatus:
+    """One installment's standing on a date.
+
+    Attributes:
+        installment: The installment from the plan.
+        state: Where it stands.
+        paid: What was allocated to it (payments and credits).
+        written_off: What of it was written off.
+        outstanding: What is still owed on it.
+        days_overdue: Days past due when overdue, else 0.
+
+    .. versionadded:: 0.1.0
+    """
+
+    installment: Installment
+    state: InstallmentState
+    paid: Money
+    written_off: Money
+    outstanding: Money
+    days_overdue: int = 0
+
+    @property
+    def number(self) -> int:
+        """The installment's number."""
+        return self.installment.number
+
+
+@frozen
+class PlanStatement:
+    """A plan's standing on a date: every installment, the balance, the status.
+
+    Attributes:
+        plan_id: The plan.
+        as_of: The date it describes.
+        status: The plan's status.
+        installments: Each installment's standing, in schedule order.
+        balance: What is still owed, fees included (negative: the client's credit).
+        paid: Net cash received (payments less refunds).
+        fees_outstanding: Fees assessed, less waivers, not yet covered.
+        credit: What the client has in credit (overpayment), or zero.
+        allocation: The policy the money was allocated by.
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan_id: str
+    as_of: dt.date
+    status: PlanStatus
+    installments: tuple[InstallmentStatus, ...]
+    balance: Money
+    paid: Money
+    fees_outstanding: Money
+    credit: Money
+    allocation: Allocation = Allocation.OLDEST_DUE_FIRST
+
+    @property
+    def paid_in_full(self) -> bool:
+        """Whether nothing is owed (fees included)."""
+        return self.balance.minor <= 0 and self.status is not PlanStatus.CANCELLED
+
+    @property
+    def deliverables_released(self) -> bool:
+        """Whether the deliverables may be released: only when paid in full, fees included."""
+        return self.status is PlanStatus.PAID_IN_FULL
+
+    @property
+    def overdue(self) -> tuple[InstallmentStatus, ...]:
+        """The installments that are overdue."""
+        return tuple(s for s in self.installments if s.state is InstallmentState.OVERDUE)
+
+    def installment(self, number: int) -> InstallmentStatus:
+        """The standing of installment *number*.
+
+        Raises:
+            LedgerError: no such installment.
+        """
+        if type(number) is int and 1 <= number <= len(self.installments):
+            return self.installments[number - 1]
+        raise LedgerError(f"expected an installment number from 1 to {len(self.installments)}, got {number!r}")
+
+
+def allocate_funds(
+    plan: PaymentPlan, ledger: Ledger, allocation: Allocation = Allocation.OLDEST_DUE_FIRST
+) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """Spread *ledger*'s money over *plan*'s installments.
+
+    Returns the minor units allocated to each installment, the minor units
+    written off on each, and what is left over (for fees, then credit).
+    """
+    lines = plan.installments
+    amounts = [i.amount.minor for i in lines]
+    written = [0] * len(lines)
+    loose_write_off = ledger._written_off
+    for number, minor in ledger._installment_write_offs:
+        if 1 <= number <= len(lines):
+            take = min(minor, amounts[number - 1])
+            written[number - 1] = take
+            loose_write_off -= take
+    room = [a - w for a, w in zip(amounts, written, strict=True)]
+    if allocation is Allocation.OLDEST_DUE_FIRST:
+        left = ledger._funds() - (ledger._written_off - loose_write_off)
+        paid = []
+        for r in room:
+            take = r if left >= r else max(left, 0)
+            paid.append(take)
+            left -= take
+        return tuple(paid), tuple(written), left
+    # NEXT_DUE: replay the money entries in canonical order.
+    paid = [0] * len(lines)
+    left = loose_write_off
+    for entry in ledger.canonical():
+        t = type(entry)
+        if t is PaymentReceived or t is CreditApplied:
+            money = entry.amount.minor  # type: ignore[union-attr]
+            start = next((k for k, i in enumerate(lines) if i.due >= entry.on and paid[k] < room[k]), None)
+            order = list(range(len(lines))) if start is None else [*range(start, len(lines)), *range(start)]
+            for k in order:
+                take = min(room[k] - paid[k], money)
+                paid[k] += take
+                money -= take
+            left += money
+        elif t is Refund:
+            back = entry.amount.minor  # type: ignore[union-attr]
+            take = min(back, left)
+            left -= take
+            back -= take
+            for k in range(len(lines) - 1, -1, -1):
+                take = min(paid[k], back)
+                paid[k] -= take
+                back -= take
+    # General write-offs fill what is left, oldest first.
+    if loose_write_off:
+        left -= loose_write_off
+        spare = loose_write_off
+        for k in range(len(lines)):
+            take = min(room[k] - paid[k], spare)
+            paid[k] += take
+            spare -= take
+        left += spare
+    return tuple(paid), tuple(written), left
+
+
+def plan_status(
+    plan: PaymentPlan,
+    ledger: Ledger,
+    as_of: dt.date,
+    *,
+    allocation: Allocation = Allocation.OLDEST_DUE_FIRST,
+    default_after_days: int | None = None,
+) -> PlanStatement:
+    """The standing of *plan* on *as_of*, from the entries of *ledger* dated up to then.
+
+    A pure function: the same arguments always give the same statement.
+    It costs O(installments) with the default allocation when no entry is
+    dated after *as_of*.
+
+    Args:
+        plan: The plan.
+        ledger: Its ledger.
+        as_of: The date to describe.
+        allocation: How payments are spread over installments.
+        default_after_days: When set, a plan with an installment overdue
+            by more than this many days is ``DEFAULTED``.
+
+    Raises:
+        LedgerError: *ledger* belongs to another plan or currency.
+
+    .. versionadded:: 0.1.0
+    """
+    if ledger.currency != plan.fee.currency or (ledger.plan_id is not None and ledger.plan_id != plan.id):
+        raise LedgerError(
+            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
+            f"{ledger.plan_id!r} in {ledger.currency.code}"
+        )
+    view = ledger.as_of(as_of)
+    if view.total != plan.total.minor:
+        view = view.for_plan(plan)
+    paid, written, left = allocate_funds(plan, view, allocation)
+    cancel = view.cancellation
+    cur = plan.fee.currency
+    states: list[InstallmentStatus] = []
+    worst = 0
+    any_overdue = False
+    for k, inst in enumerate(plan.installments):
+        amount = inst.amount.minor
+        owed = amount - paid[k] - written[k]
+        days = 0
+        if owed <= 0:
+            state = InstallmentState.WAIVED if written[k] else InstallmentState.PAID
+        elif cancel is not None:
+            state = InstallmentState.CANCELLED
+        elif written[k]:
+            state = InstallmentState.WAIVED
+        elif as_of > inst.due:
+            state = InstallmentState.OVERDUE
+            days = (as_of - inst.due).days
+            any_overdue = True
+            worst = max(worst, days)
+        elif as_of == inst.due:
+            state = InstallmentState.DUE
+        elif paid[k]:
+            state = InstallmentState.PARTIAL
+        else:
+            state = InstallmentState.UPCOMING
+        states.append(
+            InstallmentStatus(inst, state, _money(paid[k], cur), _money(written[k], cur), _money(max(owed, 0), cur), days)
+        )
+    balance = view._balance()
+    fees_standing = view._fees - view._waived
+    fees_outstanding = min(fees_standing, max(fees_standing - left, 0)) if left >= 0 else fees_standing
+    if cancel is not None:
+        status = PlanStatus.CANCELLED
+    elif balance <= 0:
+        status = PlanStatus.PAID_IN_FULL
+    elif (view._written_off - sum(written)) > 0 or (
+        default_after_days is not None and worst > default_after_days
+    ):
+        status = PlanStatus.DEFAULTED
+    elif any_overdue:
+        status = PlanStatus.OVERDUE
+    else:
+        status = PlanStatus.ON_TRACK
+    return PlanStatement(
+        plan.id,
+        as_of,
+        status,
+        tuple(states),
+        _money(balance, cur),
+        view.net_paid,
+        _money(fees_outstanding, cur),
+        _money(max(-balance, 0), cur),
+        allocation,
+    )
