@@ -560,6 +560,10 @@ def _build_installment_plan(
         raise InvalidPlanError(
             f"expected at least one installment for the balance of {balance}, got 0"
         )
+    if session < booked:
+        raise InvalidPlanError(
+            f"expected the session on or after the booking {booked.isoformat()}, got {session.isoformat()}"
+        )
     cutoff = session - dt.timedelta(days=terms.final_due_days_before)
     if booked > cutoff:
         from .exceptions import ScheduleDoesNotFitError

@@ -104,6 +104,10 @@ def fit_dates(
 
     .. versionadded:: 0.1.0
     """
+    if session < booked:
+        raise InvalidPlanError(
+            f"expected the session on or after the booking {booked.isoformat()}, got {session.isoformat()}"
+        )
     relative: tuple[int, ...] | None = None
     if type(rule) is Cadence:
         if first_due is None:
