@@ -1,0 +1,418 @@
+"""Square adapter: a payplan plan as one Square invoice with a payment request per installment.
+
+Install with ``pip install 'payplan[square]'`` (``squareup`` 46.x). The
+caller builds and owns the SDK client::
+
+    from square import Square
+    from payplan.providers.square import SquareProvider
+
+    square = SquareProvider(Square(token=...), location_id="L...")
+    binding = square.publish(plan, Payer(customer_id="C...", payment_method_id="ccof:..."))
+
+Publishing creates an order (one line for the fee, ``reference_id`` and
+``metadata`` naming the plan), then a draft invoice whose payment requests
+are one ``DEPOSIT`` and 2 to 12 ``INSTALLMENT`` requests with fixed amounts
+and due dates (or ``DEPOSIT`` + ``BALANCE`` for two payments, ``BALANCE``
+for one), with ``CARD_ON_FILE`` autopay when the payer has a saved card,
+and then publishes it. Every call carries an idempotency key from
+:func:`payplan.providers.idempotency_key`, so publishing the same plan
+version twice creates nothing twice.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from attrs import evolve
+
+from ..._money import Money
+from ..._plan import PaymentPlan
+from ...exceptions import (
+    InvalidPlanError,
+    ProviderAuthError,
+    ProviderRequestError,
+    UnsupportedByProviderError,
+)
+from .. import (
+    Capability,
+    Payer,
+    Provider,
+    ProviderBinding,
+    ProviderEvent,
+    RefundOutcome,
+    RefundStatus,
+    idempotency_key,
+)
+from ._errors import translate_errors
+from ._mapping import (
+    MAX_INSTALLMENTS,
+    PROVIDER,
+    invoice_body,
+    money,
+    order_body,
+    request_types,
+    update_body,
+)
+from ._webhooks import SIGNATURE_HEADER, normalize, sign, verify
+
+if TYPE_CHECKING:
+    from square import Square
+
+__all__ = ["SIGNATURE_HEADER", "SquareProvider", "sign_webhook"]
+
+#: Square's RefundPayment takes idempotency keys of at most 45 characters.
+_REFUND_KEY_MAX = 45
+
+_REFUND_STATUS = {
+    "COMPLETED": RefundStatus.SUCCEEDED,
+    "PENDING": RefundStatus.PENDING,
+    "REJECTED": RefundStatus.FAILED,
+    "FAILED": RefundStatus.FAILED,
+}
+
+
+def sign_webhook(body: bytes, *, signature_key: str, notification_url: str) -> str:
+    """The ``x-square-hmacsha256-signature`` value Square would send for *body*.
+
+    For tests and local fakes: base64 of HMAC-SHA256 over the notification
+    URL followed by the body, keyed with the subscription's signature key.
+
+    .. versionadded:: 0.1.0
+    """
+    return sign(body, signature_key=signature_key, notification_url=notification_url)
+
+
+def _as_dict(model: Any) -> dict[str, Any]:
+    if model is None:
+        return {}
+    if isinstance(model, Mapping):
+        return dict(model)
+    dumped = model.dict(by_alias=True, exclude_none=True)
+    return dict(dumped)
+
+
+def _short(key: str, limit: int) -> str:
+    if len(key) <= limit:
+        return key
+    return "pp:" + hashlib.sha256(key.encode()).hexdigest()[: limit - 3]
+
+
+class SquareProvider(Provider):
+    """Publishes payplan plans as Square invoices (Orders + Invoices APIs).
+
+    Args:
+        client: A configured ``square.Square`` client; it stays the caller's.
+        location_id: The Square location that owns the orders and invoices;
+            invoice due dates are read in its time zone.
+        invoices_plus: Whether the seller has Square's Invoices Plus
+            subscription. Without it Square takes no ``INSTALLMENT``
+            requests: a plan of one or two payments still publishes (as
+            ``BALANCE`` or ``DEPOSIT`` + ``BALANCE``), a longer one is
+            refused by :meth:`check`.
+        signature_key: The webhook subscription's signature key.
+        notification_url: The URL Square posts webhooks to, exactly as
+            registered (it is part of what Square signs).
+        max_retries: How often the SDK retries a call on 408/409/429/5xx.
+            Retries resend the same idempotency key, so they never create
+            anything twice; the default 0 leaves retrying to the caller.
+        timeout: Per-call timeout in seconds, if not the client's own.
+
+    Limits (see :meth:`check`): at most 12 installments after the deposit,
+    the deposit due before everything else, installments only with
+    Invoices Plus, and the total of a published invoice cannot change.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: ClassVar[str] = PROVIDER
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.ARBITRARY_DATES,
+            Capability.UNEVEN_AMOUNTS,
+            Capability.AUTOPAY,
+            Capability.PARTIAL_REFUNDS,
+            Capability.UPDATE,
+            Capability.CANCEL,
+            Capability.RECONCILE,
+        }
+    )
+    max_installments: ClassVar[int | None] = MAX_INSTALLMENTS
+
+    def __init__(
+        self,
+        client: Square,
+        *,
+        location_id: str,
+        invoices_plus: bool = True,
+        signature_key: str | None = None,
+        notification_url: str | None = None,
+        max_retries: int = 0,
+        timeout: int | None = None,
+    ) -> None:
+        if not location_id:
+            raise InvalidPlanError(f"expected a Square location id, got {location_id!r}")
+        self._client = client
+        self.location_id = location_id
+        self.invoices_plus = invoices_plus
+        self._signature_key = signature_key
+        self._notification_url = notification_url
+        options: dict[str, Any] = {"max_retries": max_retries}
+        if timeout is not None:
+            options["timeout_in_seconds"] = timeout
+        self._options = options
+
+    # -- limits ---------------------------------------------------------------
+
+    def check(self, plan: PaymentPlan) -> None:
+        """Refuse a plan Square cannot express exactly.
+
+        Raises:
+            UnsupportedByProviderError: more than 12 installments after the
+                deposit, a deposit not due before the next payment, or
+                installments for a seller without Invoices Plus.
+        """
+        super().check(plan)
+        request_types(plan, invoices_plus=self.invoices_plus)
+
+    # -- publishing -----------------------------------------------------------
+
+    def publish(self, plan: PaymentPlan, payer: Payer) -> ProviderBinding:
+        """Create the order and the invoice for *plan*, then publish the invoice.
+
+        The payer needs a Square ``customer_id`` (the invoice recipient);
+        with a ``payment_method_id`` (a ``ccof:`` card on file) every payment
+        request is charged automatically on its due date.
+
+        Returns:
+            A binding with ids ``order``, ``invoice``, ``location``,
+            ``customer`` and, with autopay, ``card``; ``approval_url`` is the
+            invoice's public page and ``status`` Square's invoice status.
+
+        Raises:
+            UnsupportedByProviderError: the plan cannot be expressed, or the
+                payer has no customer id.
+            ProviderError: Square refused or did not answer.
+        """
+        self.check(plan)
+        customer = payer.customer_id
+        if not customer:
+            raise UnsupportedByProviderError(
+                "square invoices are sent to a Square customer: expected a Payer with customer_id, got none",
+                provider=PROVIDER,
+            )
+        card = payer.payment_method_id
+        order = order_body(plan, location_id=self.location_id, customer_id=customer)
+        invoice = None
+        with translate_errors("create order"):
+            created = self._client.orders.create(
+                order=order,
+                idempotency_key=idempotency_key(plan, "order"),
+                request_options=self._options,
+            )
+        order_id = str(created.order.id)
+        invoice = invoice_body(
+            plan,
+            location_id=self.location_id,
+            order_id=order_id,
+            customer_id=customer,
+            card_id=card,
+            invoices_plus=self.invoices_plus,
+        )
+        with translate_errors("create invoice"):
+            draft = self._client.invoices.create(
+                invoice=invoice,
+                idempotency_key=idempotency_key(plan, "invoice"),
+                request_options=self._options,
+            )
+        draft_invoice = draft.invoice
+        if draft_invoice is None or draft_invoice.id is None:
+            raise ProviderRequestError("square create invoice: expected an invoice in the answer", provider=PROVIDER)
+        with translate_errors("publish invoice"):
+            published = self._client.invoices.publish(
+                invoice_id=draft_invoice.id,
+                version=draft_invoice.version or 0,
+                idempotency_key=idempotency_key(plan, "publish"),
+                request_options=self._options,
+            )
+        final = published.invoice or draft_invoice
+        ids = {"order": order_id, "invoice": draft_invoice.id, "location": self.location_id, "customer": customer}
+        if card:
+            ids["card"] = card
+        return ProviderBinding(
+            provider=PROVIDER,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            ids=ids,
+            approval_url=getattr(final, "public_url", None),
+            status=str(final.status) if final.status is not None else None,
+        )
+
+    def _get_invoice(self, invoice_id: str) -> dict[str, Any]:
+        with translate_errors("get invoice"):
+            got = self._client.invoices.get(invoice_id, request_options=self._options)
+        return _as_dict(got.invoice)
+
+    def update(self, binding: ProviderBinding, plan: PaymentPlan) -> ProviderBinding:
+        """Change the published invoice to a new version of the plan.
+
+        Reads the invoice (for its current ``version`` and payment request
+        uids), then sends the new payment requests with that version, so a
+        change Square saw in between makes Square refuse the update
+        (``VERSION_MISMATCH``, a :class:`~payplan.ProviderRequestError`)
+        instead of overwriting it.
+
+        Raises:
+            InvalidPlanError: *plan* is not the plan of *binding*.
+            UnsupportedByProviderError: the new version changes the total, or
+                a payment request Square has already collected on, or cannot
+                be expressed on Square.
+        """
+        if plan.id != binding.plan_id:
+            raise InvalidPlanError(f"expected a version of plan {binding.plan_id!r}, got plan {plan.id!r}")
+        self.check(plan)
+        invoice_id = binding.id("invoice")
+        current = self._get_invoice(invoice_id)
+        invoice, clear = update_body(
+            plan, current, card_id=binding.ids.get("card"), invoices_plus=self.invoices_plus
+        )
+        with translate_errors("update invoice"):
+            if clear:
+                updated = self._client.invoices.update(
+                    invoice_id,
+                    invoice=invoice,
+                    idempotency_key=idempotency_key(plan, "update"),
+                    fields_to_clear=clear,
+                    request_options=self._options,
+                )
+            else:
+                updated = self._client.invoices.update(
+                    invoice_id,
+                    invoice=invoice,
+                    idempotency_key=idempotency_key(plan, "update"),
+                    request_options=self._options,
+                )
+        status = updated.invoice.status if updated.invoice is not None else None
+        return evolve(binding, plan_version=plan.version, status=str(status) if status else binding.status)
+
+    def cancel(self, binding: ProviderBinding) -> None:
+        """Cancel the invoice: Square collects nothing more on it.
+
+        Square's CancelInvoice takes no idempotency key; the adapter reads
+        the invoice first and cancels at its current version, so a repeated
+        cancel of an invoice already ``CANCELED`` does nothing. A draft left
+        by an interrupted :meth:`publish` is deleted instead.
+        """
+        invoice_id = binding.id("invoice")
+        current = self._get_invoice(invoice_id)
+        status = current.get("status")
+        version = int(current.get("version") or 0)
+        if status == "CANCELED":
+            return
+        if status == "DRAFT":
+            with translate_errors("delete draft invoice"):
+                self._client.invoices.delete(invoice_id, version=version, request_options=self._options)
+            return
+        with translate_errors("cancel invoice"):
+            self._client.invoices.cancel(invoice_id, version=version, request_options=self._options)
+
+    def refund(
+        self,
+        binding: ProviderBinding,
+        charge_reference: str,
+        amount: Money,
+        *,
+        reason: str | None = None,
+        attempt: int = 1,
+    ) -> RefundOutcome:
+        """Refund *amount* of the Square payment *charge_reference* (Refunds API).
+
+        The idempotency key is derived from the plan, its version, the
+        payment, the amount and *attempt* (shortened to Square's 45
+        characters), so a retry refunds once; a second, separate refund of
+        the same amount on the same payment needs ``attempt=2``.
+        """
+        if amount.minor <= 0:
+            raise InvalidPlanError(f"expected a refund above zero, got {amount}")
+        key = idempotency_key(
+            binding.plan_id,
+            f"refund:{charge_reference}:{amount.minor}",
+            version=binding.plan_version,
+            attempt=attempt,
+        )
+        with translate_errors("refund payment"):
+            if reason:
+                answer = self._client.refunds.refund_payment(
+                    idempotency_key=_short(key, _REFUND_KEY_MAX),
+                    amount_money=money(amount),
+                    payment_id=charge_reference,
+                    reason=reason[:192],
+                    request_options=self._options,
+                )
+            else:
+                answer = self._client.refunds.refund_payment(
+                    idempotency_key=_short(key, _REFUND_KEY_MAX),
+                    amount_money=money(amount),
+                    payment_id=charge_reference,
+                    request_options=self._options,
+                )
+        refund = _as_dict(answer.refund)
+        status = _REFUND_STATUS.get(str(refund.get("status")), RefundStatus.PENDING)
+        return RefundOutcome(
+            status=status,
+            amount=amount,
+            charge_reference=charge_reference,
+            reference=refund.get("id"),
+            message=None if status is not RefundStatus.FAILED else f"square refund {refund.get('status')}",
+        )
+
+    # -- webhooks and reconciliation -----------------------------------------
+
+    def _plan_of_order(self, order_id: str) -> str | None:
+        with translate_errors("get order"):
+            got = self._client.orders.get(order_id, request_options=self._options)
+        order = _as_dict(got.order)
+        metadata = order.get("metadata") or {}
+        found = metadata.get("payplan_plan_id") if isinstance(metadata, Mapping) else None
+        return str(found) if found else None
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
+        """Verify a Square notification and normalize it into payplan events.
+
+        A refund notification names only the order, so the adapter reads
+        the order (one GetOrder call) to find the plan.
+
+        Raises:
+            ProviderAuthError: no signature key or notification URL was
+                configured, the header is missing, or the signature is wrong.
+            ProviderRequestError: the body is not a Square event.
+        """
+        if not self._signature_key or not self._notification_url:
+            raise ProviderAuthError(
+                "expected SquareProvider(signature_key=..., notification_url=...) to verify webhooks, "
+                "got none",
+                provider=PROVIDER,
+            )
+        payload = verify(
+            headers, body, signature_key=self._signature_key, notification_url=self._notification_url
+        )
+        return normalize(payload, resolve_order=self._plan_of_order)
+
+    def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
+        """Read the invoice and return the payment and cancellation events not in *known*.
+
+        The events have the same ids as the ones webhooks produce, so
+        reconciling after a missed webhook adds each payment once.
+        """
+        invoice = self._get_invoice(binding.id("invoice"))
+        stamp = invoice.get("updated_at") or invoice.get("created_at") or "1970-01-01T00:00:00Z"
+        seen = set(known)
+        events: list[ProviderEvent] = []
+        kinds = ["invoice.payment_made"] + (["invoice.canceled"] if invoice.get("status") == "CANCELED" else [])
+        for kind in kinds:
+            payload = {"type": kind, "created_at": stamp, "data": {"object": {"invoice": invoice}}}
+            events.extend(e for e in normalize(payload, resolve_order=lambda _: None) if e.id not in seen)
+        return tuple(events)

@@ -1,0 +1,263 @@
+"""Square webhook verification and normalization into :class:`ProviderEvent` values.
+
+Square signs ``notification_url + body`` with HMAC-SHA256 under the
+subscription's signature key and sends the base64 digest in the
+``x-square-hmacsha256-signature`` header; the SDK's
+``square.utils.webhooks_helper.verify_signature`` checks it.
+
+Events payplan reads:
+
+* ``invoice.payment_made``: every payment request now fully paid becomes a
+  ``PAYMENT_SUCCEEDED`` event whose id is derived from the invoice and the
+  request, so the same request reported paid by several notifications
+  counts once;
+* ``invoice.scheduled_charge_failed``: the first request not yet paid
+  becomes a ``PAYMENT_FAILED`` event (id from Square's event id);
+* ``invoice.canceled``: ``PLAN_CANCELED``;
+* ``refund.created`` / ``refund.updated`` with status ``COMPLETED``:
+  ``REFUNDED`` (the plan is found through the refund's order).
+
+Everything else is acknowledged and ignored (no events).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import zoneinfo
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from square.utils.webhooks_helper import verify_signature
+
+from ..._money import Money
+from ...exceptions import InvalidPlanError, ProviderAuthError, ProviderRequestError
+from .. import EventKind, ProviderEvent
+from ._mapping import PROVIDER, plan_id_from_description
+
+__all__ = ["SIGNATURE_HEADER", "normalize", "sign", "verify"]
+
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def sign(body: bytes, *, signature_key: str, notification_url: str) -> str:
+    """The signature Square would send for *body* (for tests and local fakes)."""
+    digest = hmac.new(signature_key.encode(), notification_url.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify(
+    headers: Mapping[str, str], body: bytes, *, signature_key: str, notification_url: str
+) -> dict[str, Any]:
+    """Check the signature of one delivery and return its JSON payload.
+
+    Raises:
+        ProviderAuthError: the header is missing or the signature does not match.
+        ProviderRequestError: the body is not a JSON Square event.
+    """
+    signature = _header(headers, SIGNATURE_HEADER)
+    if not signature:
+        raise ProviderAuthError(
+            f"expected a {SIGNATURE_HEADER} header on the Square webhook, got headers {sorted(headers)}",
+            provider=PROVIDER,
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProviderRequestError("expected a UTF-8 JSON Square event body", provider=PROVIDER) from None
+    if not verify_signature(
+        request_body=text,
+        signature_header=signature,
+        signature_key=signature_key,
+        notification_url=notification_url,
+    ):
+        raise ProviderAuthError(
+            "the Square webhook signature does not match this body and notification URL "
+            f"({notification_url}); check the signature key and the URL Square posts to",
+            provider=PROVIDER,
+        )
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise ProviderRequestError(f"expected a JSON Square event, got {exc}", provider=PROVIDER) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        raise ProviderRequestError(
+            "expected a Square event object with a 'type', got " + type(payload).__name__,
+            provider=PROVIDER,
+        )
+    return payload
+
+
+def _timestamp(value: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ProviderRequestError(f"expected an RFC 3339 created_at, got {value!r}", provider=PROVIDER)
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProviderRequestError(
+            f"expected an RFC 3339 created_at, got {value!r}", provider=PROVIDER
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _local_date(when: dt.datetime, timezone: object) -> dt.date:
+    if isinstance(timezone, str) and timezone:
+        try:
+            return when.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return when.astimezone(dt.UTC).date()
+
+
+def _money(value: object) -> Money | None:
+    if not isinstance(value, Mapping):
+        return None
+    amount, currency = value.get("amount"), value.get("currency")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+        return None
+    try:
+        return Money(amount, currency)
+    except InvalidPlanError:
+        return None
+
+
+def _minor(value: object) -> int:
+    found = _money(value)
+    return found.minor if found is not None else 0
+
+
+def _ordered_requests(invoice: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    # Request n is installment n; Square keeps them in the order they were sent,
+    # and a stable sort by (deposit first, due date) keeps that order too.
+    requests = [r for r in invoice.get("payment_requests") or [] if isinstance(r, Mapping)]
+    return sorted(requests, key=lambda r: (r.get("request_type") != "DEPOSIT", str(r.get("due_date") or "")))
+
+
+def _invoice_events(kind: str, payload: Mapping[str, Any], when: dt.datetime) -> tuple[ProviderEvent, ...]:
+    obj = (payload.get("data") or {}).get("object") or {}
+    invoice = obj.get("invoice") if isinstance(obj, Mapping) else None
+    if not isinstance(invoice, Mapping):
+        raise ProviderRequestError(f"expected data.object.invoice in a Square {kind} event", provider=PROVIDER)
+    plan_id = plan_id_from_description(invoice.get("description"))
+    if plan_id is None:
+        return ()  # not an invoice payplan published
+    invoice_id = str(invoice.get("id") or (payload.get("data") or {}).get("id") or "")
+    on = _local_date(when, invoice.get("timezone"))
+    sequence = int(when.timestamp() * 1_000_000)
+    requests = _ordered_requests(invoice)
+    if kind == "invoice.payment_made":
+        events = []
+        for number, request in enumerate(requests, 1):
+            due = _money(request.get("computed_amount_money"))
+            paid = _minor(request.get("total_completed_amount_money"))
+            if due is None or paid < due.minor:
+                continue
+            uid = request.get("uid") or f"#{number}"
+            events.append(
+                ProviderEvent(
+                    id=f"{PROVIDER}:{invoice_id}:{uid}:paid",
+                    provider=PROVIDER,
+                    kind=EventKind.PAYMENT_SUCCEEDED,
+                    plan_id=plan_id,
+                    occurred_on=on,
+                    installment=number,
+                    amount=due,
+                    reference=None,
+                    sequence=sequence,
+                )
+            )
+        return tuple(events)
+    if kind == "invoice.scheduled_charge_failed":
+        for number, request in enumerate(requests, 1):
+            due = _money(request.get("computed_amount_money"))
+            if due is not None and _minor(request.get("total_completed_amount_money")) < due.minor:
+                return (
+                    ProviderEvent(
+                        id=f"{PROVIDER}:{payload.get('event_id') or invoice_id + ':' + str(sequence)}",
+                        provider=PROVIDER,
+                        kind=EventKind.PAYMENT_FAILED,
+                        plan_id=plan_id,
+                        occurred_on=on,
+                        installment=number,
+                        amount=due,
+                        reason="scheduled_charge_failed",
+                        sequence=sequence,
+                    ),
+                )
+        return ()
+    # invoice.canceled
+    return (
+        ProviderEvent(
+            id=f"{PROVIDER}:{invoice_id}:canceled",
+            provider=PROVIDER,
+            kind=EventKind.PLAN_CANCELED,
+            plan_id=plan_id,
+            occurred_on=on,
+            reason="invoice.canceled",
+            sequence=sequence,
+        ),
+    )
+
+
+def _refund_events(
+    payload: Mapping[str, Any], when: dt.datetime, resolve_order: Callable[[str], str | None]
+) -> tuple[ProviderEvent, ...]:
+    obj = (payload.get("data") or {}).get("object") or {}
+    refund = obj.get("refund") if isinstance(obj, Mapping) else None
+    if not isinstance(refund, Mapping):
+        raise ProviderRequestError("expected data.object.refund in a Square refund event", provider=PROVIDER)
+    if refund.get("status") != "COMPLETED":
+        return ()
+    order_id = refund.get("order_id")
+    plan_id = resolve_order(order_id) if isinstance(order_id, str) and order_id else None
+    if plan_id is None:
+        return ()
+    amount = _money(refund.get("amount_money"))
+    return (
+        ProviderEvent(
+            id=f"{PROVIDER}:{refund.get('id')}:refunded",
+            provider=PROVIDER,
+            kind=EventKind.REFUNDED,
+            plan_id=plan_id,
+            occurred_on=when.astimezone(dt.UTC).date(),
+            amount=amount,
+            reference=str(refund.get("payment_id") or "") or None,
+            reason=str(refund.get("reason") or "") or None,
+            sequence=int(when.timestamp() * 1_000_000),
+        ),
+    )
+
+
+_INVOICE_KINDS = frozenset({"invoice.payment_made", "invoice.scheduled_charge_failed", "invoice.canceled"})
+_REFUND_KINDS = frozenset({"refund.created", "refund.updated"})
+
+
+def normalize(
+    payload: Mapping[str, Any], *, resolve_order: Callable[[str], str | None]
+) -> tuple[ProviderEvent, ...]:
+    """The payplan events one verified Square notification carries.
+
+    *resolve_order* maps a Square order id to the payplan plan id (or None
+    for an order payplan did not create); it is called only for refunds,
+    whose payload does not name the invoice.
+
+    Raises:
+        ProviderRequestError: the payload lacks the object its type promises.
+    """
+    kind = str(payload.get("type"))
+    if kind not in _INVOICE_KINDS and kind not in _REFUND_KINDS:
+        return ()
+    when = _timestamp(payload.get("created_at"))
+    if kind in _INVOICE_KINDS:
+        return _invoice_events(kind, payload, when)
+    return _refund_events(payload, when, resolve_order)
