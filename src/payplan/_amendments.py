@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from attrs import evolve, field, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._ledger import Ledger, allocate_funds
 from ._money import Money, _money, split
 from ._plan import PaymentPlan, PlanKind
 from ._schedule import Installment, InstallmentKind, _installment
@@ -45,13 +46,6 @@ __all__ = [
 
 _DEPOSIT = InstallmentKind.DEPOSIT
 _INSTALLMENT = InstallmentKind.INSTALLMENT
-
-
-@runtime_checkable
-class _PaidSource(Protocol):
-    """Anything that can say how much of a plan has been paid (a ledger)."""
-
-    def paid(self, plan: PaymentPlan) -> Money: ...  # pragma: no cover
 
 
 # -- reading what was paid -----------------------------------------------------
@@ -93,13 +87,28 @@ def _cut(plan: PaymentPlan, paid: Money) -> _Paid:
     return _Paid(paid, tuple(settled), None, 0, ())
 
 
-def _paid_amount(plan: PaymentPlan, paid: Money | _PaidSource | None) -> Money:
+def paid_toward(plan: PaymentPlan, ledger: Ledger, on: dt.date) -> Money:
+    """What *ledger* has settled of *plan*'s installments by *on*.
+
+    Payments, credits and write-offs allocated to the installments (oldest
+    due first); money beyond them (fees, credit) is not counted.
+
+    .. versionadded:: 0.1.0
+    """
+    view = ledger.as_of(on)
+    if view.total != plan.total.minor:
+        view = view.for_plan(plan)
+    paid, written, _ = allocate_funds(plan, view)
+    return _money(sum(paid) + sum(written), plan.fee.currency)
+
+
+def _paid_amount(plan: PaymentPlan, paid: Money | Ledger | None, on: dt.date) -> Money:
     cur = plan.fee.currency
     if paid is None:
         return Money.zero(cur)
     if not isinstance(paid, Money):
-        if isinstance(paid, _PaidSource):
-            paid = paid.paid(plan)
+        if isinstance(paid, Ledger):
+            paid = paid_toward(plan, paid, on)
         else:
             raise RuleViolationError(
                 f"expected what was paid as Money or a ledger, got {type(paid).__name__}"
@@ -782,13 +791,13 @@ def amend(
     reason: str,
     on: dt.date,
     consent: bool = False,
-    paid: Money | _PaidSource | None = None,
+    paid: Money | Ledger | None = None,
 ) -> tuple[PaymentPlan, AmendmentRecord]:
     """Apply *amendment* to *plan*: the next plan version and its record.
 
     The new plan is built through :class:`PaymentPlan`'s constructor, so every
     invariant holds again, with ``version`` one higher. What was *paid*
-    (a :class:`Money`, or a ledger with a ``paid(plan)`` method) is allocated
+    (a :class:`Money`, or the plan's :class:`Ledger`, read as of *on*) is allocated
     oldest first and never changes; the new schedule adds up exactly to the
     new total. A change that makes any amount due sooner or larger than
     before (an upgrade, an add-on, an earlier date) needs *consent*.
@@ -822,7 +831,7 @@ def amend(
         raise InvalidPlanError(f"expected a reason for the amendment, got {reason!r}")
     if type(consent) is not bool:
         raise InvalidPlanError(f"expected consent as True or False, got {consent!r}")
-    amount = _paid_amount(plan, paid)
+    amount = _paid_amount(plan, paid, on)
     cut = _cut(plan, amount)
     new = amendment._apply(plan, cut, on)
     if not consent and _client_pays_more_or_sooner(plan.installments, new.installments):
@@ -911,7 +920,7 @@ class PlanHistory:
         reason: str,
         on: dt.date,
         consent: bool = False,
-        paid: Money | _PaidSource | None = None,
+        paid: Money | Ledger | None = None,
     ) -> PlanHistory:
         """This history with *amendment* applied to the current version (see :func:`amend`).
 
