@@ -1,0 +1,440 @@
+"""PayPal adapter: a payplan plan on PayPal's current Subscriptions API, two bindings.
+
+* :class:`PayPalRestProvider` takes a configured ``paypalrestsdk.Api`` and
+  uses it only as an authenticated HTTP client for ``v1/catalogs/products``,
+  ``v1/billing/plans`` and ``v1/billing/subscriptions`` (never its
+  deprecated billing-agreement models), adding the timeout it lacks.
+* :class:`PayPalServerProvider` takes a configured ``paypalserversdk``
+  client (PayPal's maintained SDK): its subscriptions controller for plans
+  and subscriptions, its HTTP layer for catalog products and webhook checks.
+
+Both share one pure mapping (:func:`map_plan`), send ``PayPal-Request-Id``
+on every create, and verify webhooks themselves (certificate and CRC32) or
+through ``v1/notifications/verify-webhook-signature``. No SDK is imported
+until a binding is used, so this module imports without them.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Final, Literal
+
+from ..._plan import PaymentPlan
+from ...exceptions import ProviderAuthError, ProviderError, ProviderRequestError
+from .. import Capability, Payer, Provider, ProviderBinding, ProviderEvent, idempotency_key
+from ._errors import from_status, translate
+from ._mapping import (
+    PAYPAL_CURRENCIES,
+    PayPalOptions,
+    PayPalRequests,
+    from_paypal_amount,
+    map_plan,
+    plan_id_from_custom_id,
+    to_paypal_amount,
+)
+from ._webhooks import (
+    EVENT_KINDS,
+    CertificateFetcher,
+    PayPalCertificates,
+    check_cert_url,
+    parse_events,
+    verification_request,
+    verify_signature,
+)
+
+__all__ = [
+    "EVENT_KINDS",
+    "PAYPAL_CURRENCIES",
+    "CertificateFetcher",
+    "PayPalCertificates",
+    "PayPalOptions",
+    "PayPalProvider",
+    "PayPalRequests",
+    "PayPalRestProvider",
+    "PayPalServerProvider",
+    "check_cert_url",
+    "from_paypal_amount",
+    "map_plan",
+    "parse_events",
+    "plan_id_from_custom_id",
+    "to_paypal_amount",
+    "verification_request",
+    "verify_signature",
+]
+
+_PRODUCTS: Final = "/v1/catalogs/products"
+_PLANS: Final = "/v1/billing/plans"
+_SUBSCRIPTIONS: Final = "/v1/billing/subscriptions"
+_VERIFY: Final = "/v1/notifications/verify-webhook-signature"
+_PENDING: Final = frozenset({"APPROVAL_PENDING", "APPROVED"})
+_ENDED: Final = frozenset({"CANCELLED", "EXPIRED"})
+
+
+class PayPalProvider(Provider, abc.ABC):
+    """What both PayPal bindings share: mapping, publishing, cancelling and webhooks.
+
+    Args:
+        options: Return and cancel URLs and payment preferences.
+        webhook_id: The id PayPal gave the webhook endpoint (needed to
+            verify deliveries).
+        verify: ``"certificate"`` (default: payplan checks the signature
+            itself) or ``"api"`` (ask ``v1/notifications/verify-webhook-signature``).
+        certificates: Where certificates come from (inject a fetcher in tests).
+        max_transmission_age: Deliveries whose ``PAYPAL-TRANSMISSION-TIME``
+            is further than this from now are refused as stale (None: no check).
+        timezone: The time zone event dates are reported in.
+        plan_for_subscription: Finds the payplan plan id of a PayPal
+            subscription id, for events that carry no ``custom_id``.
+        clock: Returns the current UTC time (for the staleness check).
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: ClassVar[str] = "paypal"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.AUTOPAY, Capability.BUYER_APPROVAL, Capability.CANCEL}
+    )
+
+    def __init__(
+        self,
+        options: PayPalOptions,
+        *,
+        webhook_id: str | None = None,
+        verify: Literal["certificate", "api"] = "certificate",
+        certificates: PayPalCertificates | None = None,
+        max_transmission_age: dt.timedelta | None = dt.timedelta(minutes=15),
+        timezone: str = "UTC",
+        plan_for_subscription: Callable[[str], str | None] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        if verify not in ("certificate", "api"):
+            raise ProviderRequestError(
+                f"expected verify='certificate' or 'api', got {verify!r}", provider=self.name
+            )
+        self.options = options
+        self.webhook_id = webhook_id
+        self.verify = verify
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.certificates = certificates or PayPalCertificates(clock=self._clock)
+        self.max_transmission_age = max_transmission_age
+        self.timezone = timezone
+        self.plan_for_subscription = plan_for_subscription
+
+    # -- transport each binding provides ------------------------------------
+
+    @abc.abstractmethod
+    def _send(
+        self, method: str, path: str, body: Mapping[str, Any] | None, request_id: str | None, action: str
+    ) -> dict[str, Any]:
+        """Send one authenticated call; return the JSON answer or raise a payplan error."""
+
+    # -- the interface --------------------------------------------------------
+
+    def check(self, plan: PaymentPlan) -> None:
+        """Refuse a plan PayPal cannot express exactly (see :func:`map_plan`).
+
+        Raises:
+            UnsupportedByProviderError: the reason PayPal cannot express it.
+        """
+        map_plan(plan, self.options)
+
+    def publish(self, plan: PaymentPlan, payer: Payer) -> ProviderBinding:
+        """Create the catalog product, the billing plan and the subscription.
+
+        Each create carries a ``PayPal-Request-Id`` derived from the plan id
+        and version, so publishing again (or retrying after a timeout)
+        returns the same objects. The binding's ``approval_url`` is where
+        the buyer must approve before anything is charged.
+
+        Raises:
+            UnsupportedByProviderError: the plan cannot be expressed (nothing is created).
+            ProviderConnectionError: PayPal did not answer; retry the same call.
+            ProviderAuthError, ProviderRequestError: PayPal refused.
+        """
+        bodies = map_plan(plan, self.options, email=payer.email)
+        product = self._send(
+            "POST", _PRODUCTS, bodies.product, idempotency_key(plan, "paypal-product"), "creating the product"
+        )
+        product_id = _id(product, "product")
+        billing_plan = self._send(
+            "POST", _PLANS, bodies.billing_plan(product_id), idempotency_key(plan, "paypal-plan"),
+            "creating the billing plan",
+        )
+        plan_id = _id(billing_plan, "billing plan")
+        subscription = self._send(
+            "POST", _SUBSCRIPTIONS, bodies.subscription(plan_id), idempotency_key(plan, "paypal-subscription"),
+            "creating the subscription",
+        )
+        approve = next(
+            (
+                link.get("href")
+                for link in subscription.get("links", ())
+                if isinstance(link, Mapping) and link.get("rel") == "approve"
+            ),
+            None,
+        )
+        status = subscription.get("status")
+        return ProviderBinding(
+            provider=self.name,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            ids={"product": product_id, "plan": plan_id, "subscription": _id(subscription, "subscription")},
+            approval_url=approve if isinstance(approve, str) else None,
+            status=status if isinstance(status, str) else None,
+        )
+
+    def cancel(self, binding: ProviderBinding) -> None:
+        """Stop the plan: cancel an active subscription, or, before the buyer approved, deactivate its billing plan.
+
+        Cancelling twice is harmless.
+        """
+        subscription = binding.id("subscription")
+        status = self._send("GET", f"{_SUBSCRIPTIONS}/{subscription}", None, None, "reading the subscription").get(
+            "status"
+        )
+        if status in _ENDED:
+            return
+        if status in _PENDING:
+            plan = self._send("GET", f"{_PLANS}/{binding.id('plan')}", None, None, "reading the billing plan")
+            if plan.get("status") != "INACTIVE":
+                self._send("POST", f"{_PLANS}/{binding.id('plan')}/deactivate", None, None, "deactivating the plan")
+            return
+        self._send(
+            "POST", f"{_SUBSCRIPTIONS}/{subscription}/cancel", {"reason": "Cancelled through payplan"}, None,
+            "cancelling the subscription",
+        )
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
+        """Verify a PayPal delivery and normalize it into payplan events.
+
+        Raises:
+            ProviderAuthError: a signature header is missing, stale or
+                wrong, or the certificate is not acceptable.
+            ProviderRequestError: the body is not a PayPal event.
+        """
+        if not self.webhook_id:
+            raise ProviderAuthError(
+                "expected a webhook_id to verify PayPal deliveries, got none", provider=self.name
+            )
+        self._check_age(headers)
+        if self.verify == "api":
+            answer = self._send(
+                "POST", _VERIFY, verification_request(headers, body, webhook_id=self.webhook_id), None,
+                "verifying a webhook signature",
+            )
+            if answer.get("verification_status") != "SUCCESS":
+                raise ProviderAuthError(
+                    f"PayPal did not verify the webhook signature: {answer.get('verification_status')!r}",
+                    provider=self.name,
+                )
+        else:
+            verify_signature(headers, body, webhook_id=self.webhook_id, certificates=self.certificates)
+        return parse_events(body, timezone=self.timezone, plan_for_subscription=self.plan_for_subscription)
+
+    def _check_age(self, headers: Mapping[str, str]) -> None:
+        limit = self.max_transmission_age
+        if limit is None:
+            return
+        sent = {k.lower(): v for k, v in headers.items()}.get("paypal-transmission-time")
+        if not sent:
+            raise ProviderAuthError("expected a PAYPAL-TRANSMISSION-TIME header", provider=self.name)
+        try:
+            when = dt.datetime.fromisoformat(sent.replace("Z", "+00:00"))
+        except ValueError:
+            raise ProviderAuthError(f"expected an RFC 3339 PAYPAL-TRANSMISSION-TIME, got {sent!r}", provider=self.name) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        now = self._clock()
+        if abs(now - when) > limit:
+            raise ProviderAuthError(
+                f"expected a delivery sent within {limit} of {now.isoformat()}, got one sent {sent}",
+                provider=self.name,
+            )
+
+
+def _id(answer: Mapping[str, Any], what: str) -> str:
+    value = answer.get("id")
+    if not isinstance(value, str) or not value:
+        raise ProviderRequestError(f"expected PayPal to return the {what} id, got {dict(answer)!r}", provider="paypal")
+    return value
+
+
+class PayPalRestProvider(PayPalProvider):
+    """PayPal through a configured ``paypalrestsdk.Api``, used only as an authenticated HTTP client.
+
+    The Api's own ``request`` has no timeout, returns HTTP 400 as
+    ``{"error": ...}`` instead of raising, and retries a 401 without
+    limit; this binding calls its ``http_call`` with a timeout, fetches the
+    OAuth token through it the same way (cached on the Api until it
+    expires), refreshes a rejected token once, and raises payplan errors.
+
+    Args:
+        api: ``paypalrestsdk.Api(mode=..., client_id=..., client_secret=...)``
+            (``endpoint=`` points it elsewhere).
+        options: See :class:`PayPalProvider`.
+        timeout: ``(connect, read)`` seconds for every call.
+        **kwargs: See :class:`PayPalProvider`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self, api: Any, options: PayPalOptions, *, timeout: tuple[float, float] = (5.0, 30.0), **kwargs: Any
+    ) -> None:
+        super().__init__(options, **kwargs)
+        self.api = api
+        self.timeout = timeout
+
+    def _token(self, *, fresh: bool = False) -> str:
+        api = self.api
+        if fresh:
+            api.token_hash = None
+        api.validate_token_hash()
+        if api.token_hash is None:
+            token = api.http_call(
+                api.token_endpoint.rstrip("/") + "/v1/oauth2/token",
+                "POST",
+                data="grant_type=client_credentials",
+                headers={
+                    "Authorization": f"Basic {api.basic_auth()}",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                    "User-Agent": api.user_agent,
+                },
+                timeout=self.timeout,
+            )
+            api.token_request_at = dt.datetime.now()
+            api.token_hash = token
+        return f"{api.token_hash['token_type']} {api.token_hash['access_token']}"
+
+    def _send(
+        self, method: str, path: str, body: Mapping[str, Any] | None, request_id: str | None, action: str
+    ) -> dict[str, Any]:
+        from paypalrestsdk import exceptions as sdk_errors
+
+        url = self.api.endpoint.rstrip("/") + path
+        for attempt in (1, 2):
+            try:
+                headers = {
+                    "Authorization": self._token(fresh=attempt == 2),
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "Prefer": "return=representation",
+                }
+                if request_id is not None:
+                    headers["PayPal-Request-Id"] = request_id
+                kwargs: dict[str, Any] = {"headers": headers, "timeout": self.timeout}
+                if body is not None:
+                    kwargs["data"] = json.dumps(body)
+                answer = self.api.http_call(url, method, **kwargs)
+            except sdk_errors.UnauthorizedAccess as exc:
+                if attempt == 1:
+                    continue
+                raise translate(exc, action=action) from exc
+            except ProviderError:
+                raise
+            except Exception as exc:
+                raise translate(exc, action=action) from exc
+            return answer if isinstance(answer, dict) else {}
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class PayPalServerProvider(PayPalProvider):
+    """PayPal through a configured ``paypalserversdk.PaypalServersdkClient``.
+
+    Billing plans and subscriptions go through ``client.subscriptions``
+    (plain dict bodies: the SDK's ``PlanRequest.from_dictionary`` turns
+    ``auto_bill_outstanding=False`` into the default ``True``); catalog
+    products and webhook checks, which the SDK lacks, go through its HTTP
+    layer with the same authentication. Timeouts come from the client's
+    configuration (``timeout=``, 60 seconds by default).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, client: Any, options: PayPalOptions, **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        self.client = client
+
+    def _send(
+        self, method: str, path: str, body: Mapping[str, Any] | None, request_id: str | None, action: str
+    ) -> dict[str, Any]:
+        subs = self.client.subscriptions
+        options: dict[str, Any] = {}
+        if body is not None:
+            options["body"] = dict(body)
+        if request_id is not None:
+            options["paypal_request_id"] = request_id
+        parts = path.strip("/").split("/")
+        try:
+            if method == "POST" and path == _PLANS:
+                response = subs.create_billing_plan({**options, "prefer": "return=representation"})
+            elif method == "POST" and path == _SUBSCRIPTIONS:
+                response = subs.create_subscription({**options, "prefer": "return=representation"})
+            elif method == "GET" and path.startswith(_SUBSCRIPTIONS + "/"):
+                response = subs.get_subscription({"id": parts[3]})
+            elif method == "GET" and path.startswith(_PLANS + "/"):
+                response = subs.get_billing_plan({"id": parts[3]})
+            elif method == "POST" and path.endswith("/cancel"):
+                response = subs.cancel_subscription({"id": parts[3], **options})
+            elif method == "POST" and path.endswith("/deactivate"):
+                response = subs.deactivate_billing_plan({"id": parts[3]})
+            else:
+                response = _raw(self.client, method, path, body, request_id)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise translate(exc, action=action) from exc
+        status = getattr(response, "status_code", 200)
+        text = getattr(response, "text", None) or ""
+        if isinstance(status, int) and status >= 400:
+            raise from_status(status, text, action=action)
+        try:
+            answer = json.loads(text) if text else {}
+        except ValueError:
+            raise ProviderRequestError(f"expected JSON from PayPal {action}, got {text[:200]!r}", provider=self.name) from None
+        return answer if isinstance(answer, dict) else {}
+
+
+def _raw(client: Any, method: str, path: str, body: Mapping[str, Any] | None, request_id: str | None) -> Any:
+    """One call through the server SDK's own HTTP layer and OAuth (for APIs it has no controller for)."""
+    from apimatic_core.authentication.multiple.single_auth import Single
+    from apimatic_core.request_builder import RequestBuilder
+    from apimatic_core.response_handler import ResponseHandler
+    from apimatic_core.types.parameter import Parameter
+    from paypalserversdk.api_helper import APIHelper
+    from paypalserversdk.configuration import Server
+    from paypalserversdk.controllers.base_controller import BaseController
+    from paypalserversdk.exceptions.api_exception import ApiException
+    from paypalserversdk.http.http_method_enum import HttpMethodEnum
+
+    builder = (
+        RequestBuilder()
+        .server(Server.DEFAULT)
+        .path(path)
+        .http_method(getattr(HttpMethodEnum, method))
+        .header_param(Parameter().key("Content-Type").value("application/json"))
+        .header_param(Parameter().key("accept").value("application/json"))
+        .header_param(Parameter().key("Prefer").value("return=representation"))
+        .auth(Single("Oauth2"))
+    )
+    if request_id is not None:
+        builder = builder.header_param(Parameter().key("PayPal-Request-Id").value(request_id))
+    if body is not None:
+        builder = builder.body_param(Parameter().value(dict(body))).body_serializer(APIHelper.json_serialize)
+    controller = BaseController(client.global_configuration)
+    return (
+        controller.new_api_call_builder.request(builder)
+        .response(
+            ResponseHandler()
+            .deserializer(APIHelper.json_deserialize)
+            .is_api_response(True)
+            .local_error("default", "PayPal error", ApiException)
+        )
+        .execute()
+    )

@@ -1,0 +1,327 @@
+"""PayPal webhooks: payplan's own signature check, the online route's body, and normalization.
+
+PayPal signs ``transmission_id|transmission_time|webhook_id|crc32(body)``
+with RSA-SHA256 (``SHA256withRSA``); the certificate is at the
+``PAYPAL-CERT-URL`` header, which must be an https URL on a paypal.com host.
+paypalrestsdk's own ``WebhookEvent.verify()`` is broken with current
+pyOpenSSL (PROVIDERS.md 3.1), so payplan checks with ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import threading
+import urllib.parse
+import zlib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from ...exceptions import (
+    InvalidMoneyError,
+    ProviderAuthError,
+    ProviderRequestError,
+    UnsupportedByProviderError,
+)
+from .. import EventKind, ProviderEvent
+from ._mapping import NAME, from_paypal_amount, plan_id_from_custom_id
+
+__all__ = [
+    "EVENT_KINDS",
+    "CertificateFetcher",
+    "PayPalCertificates",
+    "check_cert_url",
+    "parse_events",
+    "verification_request",
+    "verify_signature",
+]
+
+#: PayPal event types payplan understands, and what each means for a plan.
+EVENT_KINDS: Final[Mapping[str, EventKind]] = {
+    "PAYMENT.SALE.COMPLETED": EventKind.PAYMENT_SUCCEEDED,
+    "BILLING.SUBSCRIPTION.PAYMENT.FAILED": EventKind.PAYMENT_FAILED,
+    "BILLING.SUBSCRIPTION.CANCELLED": EventKind.PLAN_CANCELED,
+    "BILLING.SUBSCRIPTION.SUSPENDED": EventKind.PLAN_SUSPENDED,
+    "PAYMENT.SALE.REFUNDED": EventKind.REFUNDED,
+    "PAYMENT.SALE.REVERSED": EventKind.REFUNDED,
+}
+
+#: Fetches the PEM bytes of the certificate at an (already checked) URL.
+CertificateFetcher = Callable[[str], bytes]
+
+_HEADERS: Final = (
+    "paypal-transmission-id",
+    "paypal-transmission-time",
+    "paypal-transmission-sig",
+    "paypal-cert-url",
+    "paypal-auth-algo",
+)
+
+
+def _auth(message: str) -> ProviderAuthError:
+    return ProviderAuthError(message, provider=NAME)
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _signature_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    low = _lower(headers)
+    missing = [h.upper() for h in _HEADERS if not low.get(h)]
+    if missing:
+        raise _auth(f"expected the PayPal signature headers, missing {', '.join(missing)}")
+    return low
+
+
+def check_cert_url(url: str) -> str:
+    """Return *url* if it is an https URL on paypal.com or one of its subdomains.
+
+    Raises:
+        ProviderAuthError: any other scheme or host (a forged delivery could
+            point at the attacker's own certificate).
+
+    .. versionadded:: 0.1.0
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not (host == "paypal.com" or host.endswith(".paypal.com")) or parts.username:
+        raise _auth(f"expected PAYPAL-CERT-URL as an https URL on a paypal.com host, got {url!r}")
+    return url
+
+
+def _default_fetch(url: str) -> bytes:  # pragma: no cover - needs the internet
+    import requests
+
+    response = requests.get(url, timeout=(5, 10))
+    response.raise_for_status()
+    return response.content
+
+
+class PayPalCertificates:
+    """PayPal's signing certificates, fetched from checked URLs and cached.
+
+    Args:
+        fetch: Gets the PEM bytes at a URL; the default uses ``requests``
+            with a timeout (TLS to a paypal.com host is what makes the
+            certificate trustworthy). Tests pass a function that returns a
+            self-signed certificate.
+        clock: Returns the current UTC time, for the expiry check.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        fetch: CertificateFetcher | None = None,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self._fetch = fetch or _default_fetch
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> Any:
+        """The certificate at *url*, checked for host and validity period.
+
+        Raises:
+            ProviderAuthError: a URL off paypal.com, an unreadable or
+                expired (or not yet valid) certificate.
+        """
+        from cryptography import x509
+
+        check_cert_url(url)
+        with self._lock:
+            cert = self._cache.get(url)
+        if cert is None:
+            try:
+                pem = self._fetch(url)
+                cert = x509.load_pem_x509_certificate(pem)
+            except ProviderAuthError:
+                raise
+            except Exception as exc:
+                raise _auth(f"could not load the PayPal certificate at {url}: {exc}") from exc
+            with self._lock:
+                self._cache[url] = cert
+        now = self._clock()
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            with self._lock:
+                self._cache.pop(url, None)
+            raise _auth(
+                f"the PayPal certificate at {url} is valid from {cert.not_valid_before_utc.isoformat()} "
+                f"to {cert.not_valid_after_utc.isoformat()}, not at {now.isoformat()}"
+            )
+        return cert
+
+
+def signed_message(headers: Mapping[str, str], body: bytes, webhook_id: str) -> bytes:
+    """The bytes PayPal signs: ``transmission_id|transmission_time|webhook_id|crc32(body)``."""
+    low = _signature_headers(headers)
+    crc = zlib.crc32(body) & 0xFFFFFFFF
+    return f"{low['paypal-transmission-id']}|{low['paypal-transmission-time']}|{webhook_id}|{crc}".encode()
+
+
+def verify_signature(
+    headers: Mapping[str, str], body: bytes, *, webhook_id: str, certificates: PayPalCertificates
+) -> None:
+    """Check a delivery's signature with the certificate from its ``PAYPAL-CERT-URL``.
+
+    Raises:
+        ProviderAuthError: a header is missing, the algorithm is not
+            ``SHA256withRSA``, the certificate URL or certificate is not
+            acceptable, or the signature does not match.
+
+    .. versionadded:: 0.1.0
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    if not webhook_id:
+        raise _auth("expected the webhook id PayPal gave this endpoint, got none")
+    low = _signature_headers(headers)
+    algo = low["paypal-auth-algo"]
+    if algo != "SHA256withRSA":
+        raise _auth(f"expected PAYPAL-AUTH-ALGO 'SHA256withRSA', got {algo!r}")
+    cert = certificates.get(low["paypal-cert-url"])
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise _auth(f"expected an RSA key in the PayPal certificate, got {type(key).__name__}")
+    try:
+        signature = base64.b64decode(low["paypal-transmission-sig"], validate=True)
+    except (binascii.Error, ValueError):
+        raise _auth("expected PAYPAL-TRANSMISSION-SIG as base64") from None
+    try:
+        key.verify(signature, signed_message(headers, body, webhook_id), padding.PKCS1v15(), SHA256())
+    except InvalidSignature:
+        raise _auth("the PayPal webhook signature does not match the body") from None
+
+
+def _event(body: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise ProviderRequestError("expected a PayPal webhook body in JSON", provider=NAME) from None
+    if not isinstance(event, dict) or not isinstance(event.get("event_type"), str) or not event.get("id"):
+        raise ProviderRequestError(
+            "expected a PayPal event object with 'id' and 'event_type'", provider=NAME
+        )
+    return event
+
+
+def verification_request(headers: Mapping[str, str], body: bytes, *, webhook_id: str) -> dict[str, Any]:
+    """The body of ``POST /v1/notifications/verify-webhook-signature`` for a delivery.
+
+    Raises:
+        ProviderAuthError: a signature header is missing.
+        ProviderRequestError: the body is not a PayPal event.
+
+    .. versionadded:: 0.1.0
+    """
+    low = _signature_headers(headers)
+    if not webhook_id:
+        raise _auth("expected the webhook id PayPal gave this endpoint, got none")
+    return {
+        "auth_algo": low["paypal-auth-algo"],
+        "cert_url": low["paypal-cert-url"],
+        "transmission_id": low["paypal-transmission-id"],
+        "transmission_sig": low["paypal-transmission-sig"],
+        "transmission_time": low["paypal-transmission-time"],
+        "webhook_id": webhook_id,
+        "webhook_event": _event(body),
+    }
+
+
+def _time(value: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ProviderRequestError(f"expected an RFC 3339 create_time, got {value!r}", provider=NAME)
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ProviderRequestError(f"expected an RFC 3339 create_time, got {value!r}", provider=NAME) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def _amount(resource: Mapping[str, Any], *keys: str) -> Any:
+    node: Any = resource
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping):
+        return None
+    try:
+        if "currency_code" in node:
+            return from_paypal_amount(node.get("value"), node.get("currency_code"))
+        return from_paypal_amount(node.get("total"), node.get("currency"))
+    except (InvalidMoneyError, UnsupportedByProviderError) as exc:
+        raise ProviderRequestError(f"expected a PayPal amount, got {dict(node)!r}: {exc}", provider=NAME) from exc
+
+
+def parse_events(
+    body: bytes,
+    *,
+    timezone: str = "UTC",
+    plan_for_subscription: Callable[[str], str | None] | None = None,
+) -> tuple[ProviderEvent, ...]:
+    """Normalize one (already verified) PayPal delivery into payplan events.
+
+    The plan is found from the subscription's ``custom_id`` (or a sale's
+    ``custom``), else from *plan_for_subscription* given the subscription
+    (billing agreement) id. Event types payplan does not handle, and
+    events about subscriptions that are not payplan's, give no events.
+
+    Raises:
+        ProviderRequestError: the body is not a PayPal event, or lacks a
+            field payplan needs.
+
+    .. versionadded:: 0.1.0
+    """
+    event = _event(body)
+    kind = EVENT_KINDS.get(event["event_type"])
+    if kind is None:
+        return ()
+    resource = event.get("resource")
+    if not isinstance(resource, Mapping):
+        raise ProviderRequestError(f"expected a resource in PayPal event {event['id']}", provider=NAME)
+    subscription = event["event_type"].startswith("BILLING.SUBSCRIPTION.")
+    plan_id = plan_id_from_custom_id(resource.get("custom_id") if subscription else resource.get("custom"))
+    agreement = resource.get("id") if subscription else resource.get("billing_agreement_id")
+    if plan_id is None and plan_for_subscription is not None and isinstance(agreement, str):
+        plan_id = plan_for_subscription(agreement)
+    if plan_id is None:
+        return ()
+    stamp = _time(event.get("create_time"))
+    occurred = stamp.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+    amount = None
+    reason = None
+    reference = resource.get("id") if not subscription else None
+    if kind is EventKind.PAYMENT_FAILED:
+        amount = _amount(resource, "billing_info", "last_failed_payment", "amount")
+        failed = resource.get("billing_info", {}).get("last_failed_payment", {})
+        reason = failed.get("reason_code") if isinstance(failed, Mapping) else None
+        reference = agreement if isinstance(agreement, str) else None
+    elif kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.REFUNDED):
+        amount = _amount(resource, "amount")
+        if amount is not None and kind is EventKind.REFUNDED and amount.minor < 0:
+            amount = -amount
+    elif kind in (EventKind.PLAN_CANCELED, EventKind.PLAN_SUSPENDED):
+        note = resource.get("status_change_note")
+        reason = note if isinstance(note, str) else event["event_type"].rsplit(".", 1)[-1].lower()
+        reference = agreement if isinstance(agreement, str) else None
+    return (
+        ProviderEvent(
+            id=f"{NAME}:{event['id']}",
+            provider=NAME,
+            kind=kind,
+            plan_id=plan_id,
+            occurred_on=occurred,
+            installment=None,
+            amount=amount,
+            reference=reference if isinstance(reference, str) else None,
+            reason=reason if isinstance(reason, str) else None,
+            sequence=int(stamp.timestamp() * 1_000_000),
+        ),
+    )
