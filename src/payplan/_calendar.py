@@ -106,10 +106,48 @@ class Cadence(enum.Enum):
 
     def dates(self, anchor: dt.date, count: int) -> tuple[dt.date, ...]:
         """The first *count* dates from *anchor* (the anchor included)."""
-        if self is Cadence.MONTHLY:
-            return tuple(add_months(anchor, i) for i in range(count))
-        return tuple(self.nth(anchor, i) for i in range(count))
+        return self.series(anchor, 0, count)
 
+    def series(self, anchor: dt.date, start: int, count: int) -> tuple[dt.date, ...]:
+        """The *count* dates ``nth(anchor, start)``, ``nth(anchor, start + 1)``, ...
+
+        Computed in one pass (the schedule builder's hot path); equal to
+        calling :meth:`nth` for each.
+
+        .. versionadded:: 0.1.0
+        """
+        if self is _MONTHLY or self is _BIMONTHLY:
+            step = 1 if self is _MONTHLY else 2
+            year = anchor.year
+            day = anchor.day
+            m = anchor.month - 1 + step * start  # months since January of *year*
+            out: list[dt.date] = []
+            append = out.append
+            if day <= 28:
+                for _ in range(count):
+                    append(_date(year + m // 12, m % 12 + 1, day))
+                    m += step
+            else:
+                for _ in range(count):
+                    y = year + m // 12
+                    month = m % 12 + 1
+                    last = _month_length(y, month)
+                    append(_date(y, month, day if day <= last else last))
+                    m += step
+            return tuple(out)
+        if self is _WEEKLY or self is _BIWEEKLY:
+            step = 7 if self is _WEEKLY else 14
+            o = anchor.toordinal() + step * start
+            return tuple([_fromordinal(d) for d in range(o, o + step * count, step)])
+        return tuple([self.nth(anchor, i) for i in range(start, start + count)])
+
+
+_MONTHLY = Cadence.MONTHLY
+_BIMONTHLY = Cadence.BIMONTHLY
+_WEEKLY = Cadence.WEEKLY
+_BIWEEKLY = Cadence.BIWEEKLY
+_date = dt.date
+_fromordinal = dt.date.fromordinal
 
 _ALIASES = {
     "weekly": Cadence.WEEKLY,

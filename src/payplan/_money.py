@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Final, SupportsIndex
 
@@ -123,14 +123,13 @@ def _strict_int(_: object, attribute: object, value: int) -> None:
 
 
 _NEW = object.__new__
-_SET = object.__setattr__
 
 
 def _money(minor: int, currency: Currency) -> Money:
     """Build a Money without re-validating: for values computed here from valid ones."""
     m = _NEW(Money)
-    _SET(m, "minor", minor)
-    _SET(m, "currency", currency)
+    _SET_MINOR(m, minor)
+    _SET_CURRENCY(m, currency)
     return m
 
 
@@ -290,6 +289,11 @@ class Money:
         return percent_of(self, percent, rounding=rounding)
 
 
+# The slots' own setters: they write a frozen instance without going through
+# __setattr__, and cost less than object.__setattr__ (no name lookup).
+_SET_MINOR = Money.__dict__["minor"].__set__
+_SET_CURRENCY = Money.__dict__["currency"].__set__
+
 _PATTERNS: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 
@@ -351,18 +355,27 @@ def split(total: Money, n: SupportsIndex, *, remainder: Remainder = Remainder.FI
 
     .. versionadded:: 0.1.0
     """
-    count = int(n) if type(n) is int else -1
+    count = n if type(n) is int else -1
     if count < 1:
         raise InvalidMoneyError(f"expected a positive number of parts, got {n!r}")
     minor = total.minor
     cur = total.currency
-    sign = -1 if minor < 0 else 1
-    base, extra = divmod(minor * sign, count)
-    big = _money(sign * (base + 1), cur)
-    small = _money(sign * base, cur)
-    if remainder is Remainder.FIRST:
+    if minor < 0:
+        base, extra = divmod(-minor, count)
+        big = _money(-base - 1, cur)
+        small = _money(-base, cur)
+    else:
+        base, extra = divmod(minor, count)
+        if not extra:
+            return (_money(base, cur),) * count
+        big = _money(base + 1, cur)
+        small = _money(base, cur)
+    if remainder is _FIRST:
         return (big,) * extra + (small,) * (count - extra)
     return (small,) * (count - extra) + (big,) * extra
+
+
+_FIRST = Remainder.FIRST
 
 
 def allocate(
@@ -430,12 +443,54 @@ def percent_of(total: Money, percent: int | Decimal | str, *, rounding: str) -> 
         raise InvalidMoneyError(
             f"expected a decimal rounding mode such as ROUND_HALF_EVEN, got {rounding!r}"
         )
-    p = to_percent(percent)
-    if not p.is_finite():
-        raise InvalidMoneyError(f"expected a finite percentage, got {percent!r}")
-    with localcontext() as ctx:
-        ctx.prec = 60
-        value = (Decimal(total.minor) * p / 100).quantize(Decimal(1), rounding=rounding)
-    return _money(int(value), total.currency)
+    kind = type(percent)
+    cacheable = kind is int or (kind is Decimal and percent.is_finite())  # type: ignore[union-attr]
+    ratio = _RATIOS.get(percent) if cacheable else None  # type: ignore[arg-type]
+    if ratio is None:
+        p = to_percent(percent)
+        if not p.is_finite():
+            raise InvalidMoneyError(f"expected a finite percentage, got {percent!r}")
+        ratio = p.as_integer_ratio()
+        if cacheable and len(_RATIOS) < 256:
+            _RATIOS[percent] = ratio  # type: ignore[index]
+    num, den = ratio
+    return _money(_round_ratio(total.minor * num, den * 100, rounding), total.currency)
+
+
+#: Percentages seen before (int or Decimal) as exact integer ratios: parsing
+#: a Decimal costs more than the arithmetic, and a tier's percent recurs.
+_RATIOS: dict[int | Decimal, tuple[int, int]] = {}
+
+
+def _round_ratio(num: int, den: int, rounding: str) -> int:
+    """``num / den`` (den > 0) rounded to an integer exactly as :mod:`decimal` rounds.
+
+    Integer arithmetic throughout, so no context precision can truncate a
+    large amount.
+    """
+    if num < 0:
+        sign = -1
+        q, r = divmod(-num, den)
+    else:
+        sign = 1
+        q, r = divmod(num, den)
+    if r:
+        if rounding == "ROUND_HALF_UP":
+            q += 2 * r >= den
+        elif rounding == "ROUND_HALF_EVEN":
+            twice = 2 * r
+            q += twice > den or (twice == den and q & 1 == 1)
+        elif rounding == "ROUND_HALF_DOWN":
+            q += 2 * r > den
+        elif rounding == "ROUND_UP":
+            q += 1
+        elif rounding == "ROUND_CEILING":
+            q += sign > 0
+        elif rounding == "ROUND_FLOOR":
+            q += sign < 0
+        elif rounding == "ROUND_05UP":
+            q += q % 5 == 0
+        # ROUND_DOWN: truncate toward zero
+    return sign * q
 
 

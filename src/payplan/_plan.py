@@ -27,6 +27,7 @@ from .exceptions import InvalidPlanError
 __all__ = ["Milestone", "PaymentPlan", "PlanKind"]
 
 _DAY = dt.timedelta(days=1)
+_fromordinal = dt.date.fromordinal
 _DEPOSIT = InstallmentKind.DEPOSIT
 
 
@@ -188,7 +189,8 @@ class PaymentPlan:
     @property
     def cutoff(self) -> dt.date:
         """The latest date the last payment may fall due."""
-        return self.session - dt.timedelta(days=self.terms.final_due_days_before)
+        days = self.terms.final_due_days_before
+        return _fromordinal(self.session.toordinal() - days) if days else self.session
 
     @property
     def deposit(self) -> Installment | None:
@@ -564,7 +566,8 @@ def _build_installment_plan(
         raise InvalidPlanError(
             f"expected the session on or after the booking {booked.isoformat()}, got {session.isoformat()}"
         )
-    cutoff = session - dt.timedelta(days=terms.final_due_days_before)
+    days_before = terms.final_due_days_before
+    cutoff = _fromordinal(session.toordinal() - days_before) if days_before else session
     if booked > cutoff:
         from .exceptions import ScheduleDoesNotFitError
 

@@ -59,7 +59,14 @@ class Installment:
 
 
 _NEW = object.__new__
-_SET = object.__setattr__
+# The slots' own setters: they write a frozen instance without going through
+# __setattr__, and cost less than object.__setattr__ (no name lookup).
+_SET_NUMBER = Installment.__dict__["number"].__set__
+_SET_KIND = Installment.__dict__["kind"].__set__
+_SET_DUE = Installment.__dict__["due"].__set__
+_SET_AMOUNT = Installment.__dict__["amount"].__set__
+_SET_LABEL = Installment.__dict__["label"].__set__
+_SET_RELATIVE = Installment.__dict__["days_before_session"].__set__
 
 
 def _installment(
@@ -72,12 +79,12 @@ def _installment(
 ) -> Installment:
     """Build an Installment from values the builder has already checked."""
     i = _NEW(Installment)
-    _SET(i, "number", number)
-    _SET(i, "kind", kind)
-    _SET(i, "due", due)
-    _SET(i, "amount", amount)
-    _SET(i, "label", label)
-    _SET(i, "days_before_session", days_before_session)
+    _SET_NUMBER(i, number)
+    _SET_KIND(i, kind)
+    _SET_DUE(i, due)
+    _SET_AMOUNT(i, amount)
+    _SET_LABEL(i, label)
+    _SET_RELATIVE(i, days_before_session)
     return i
 
 
@@ -110,15 +117,7 @@ def fit_dates(
         )
     relative: tuple[int, ...] | None = None
     if type(rule) is Cadence:
-        if first_due is None:
-            if rule is Cadence.MONTHLY:
-                from ._calendar import add_months
-
-                dates = tuple(add_months(booked, i) for i in range(1, count + 1))
-            else:
-                dates = tuple(rule.nth(booked, i) for i in range(1, count + 1))
-        else:
-            dates = rule.dates(first_due, count)
+        dates = rule.series(booked, 1, count) if first_due is None else rule.series(first_due, 0, count)
     elif type(rule) is ExplicitDates:
         dates = rule.dates
         if len(dates) != count:
@@ -184,12 +183,9 @@ def even_installments(
         )
     parts = split(balance, count, remainder=remainder)
     if relative is None:
-        return tuple(
-            _installment(start_number + i, kind, dates[i], parts[i]) for i in range(count)
-        )
+        return tuple([_installment(start_number + i, kind, dates[i], parts[i]) for i in range(count)])
     return tuple(
-        _installment(start_number + i, kind, dates[i], parts[i], None, relative[i])
-        for i in range(count)
+        [_installment(start_number + i, kind, dates[i], parts[i], None, relative[i]) for i in range(count)]
     )
 
 
