@@ -236,11 +236,12 @@ class WriteOff:
 class CancellationSettled:
     """The plan was cancelled; what the business keeps replaces the plan's total.
 
-    From this entry on, the client owes *amount* (the retained amount) plus
-    any fees, instead of the plan's total; the *refund* and *credit* say how
-    the rest of what was paid goes back (the refund itself is a separate
-    :class:`Refund` entry; a credit stays with the business as the client's
-    credit, shown as a negative balance).
+    From this entry on, the plan's charges are *amount* (the retained
+    amount) plus *credit* plus any fees, instead of the plan's total. The
+    *refund* is paid back by a separate :class:`Refund` entry; the *credit*
+    leaves this plan toward a new session (record it on the new plan's
+    ledger as a :class:`CreditApplied`). Once both are recorded, the
+    balance is what is still owed under the policy (usually zero).
 
     Attributes:
         amount: What the business retains under the cancellation policy
@@ -520,7 +521,9 @@ class Ledger:
 
     def _charges(self) -> int:
         cancel = self._cancellation
-        base = self.total if cancel is None else cancel.amount.minor
+        # After a cancellation the client owes what was retained, and the
+        # credit carried toward a new session leaves this plan.
+        base = self.total if cancel is None else cancel.amount.minor + cancel.credit.minor
         return base + self._fees - self._waived
 
     def _funds(self) -> int:

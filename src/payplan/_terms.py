@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from attrs import field, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from ._money import Money, Remainder, percent_of, to_percent
+from ._policies import CancellationPolicy, Incentive, LateFeePolicy, ReminderPolicy
 from .exceptions import InvalidPlanError
 
 __all__ = ["DepositRule", "Terms"]
@@ -130,6 +132,10 @@ def _count(_: object, __: object, value: int) -> None:
         raise InvalidPlanError(f"expected an installment count from 0 to 520, got {value!r}")
 
 
+def _as_incentives(items: Iterable[Incentive]) -> tuple[Incentive, ...]:
+    return tuple(items)
+
+
 @frozen
 class Terms:
     """The agreed terms a plan's schedule is built from and checked against.
@@ -148,6 +154,11 @@ class Terms:
             period after the booking.
         compress: When the installments do not fit before the cutoff,
             spread them evenly over the time available instead of refusing.
+        late_fees: The late-fee policy, if late fees are charged.
+        reminders: When payment reminders go out and what they say.
+        cancellation: The cancellation policy, if there is one (without
+            one, a cancellation refunds everything paid).
+        incentives: Discounts, credits and add-ons the plan offers.
 
     .. versionadded:: 0.1.0
     """
@@ -160,3 +171,7 @@ class Terms:
     apr: Decimal = field(default=Decimal(0), converter=_apr)
     first_due: dt.date | None = None
     compress: bool = False
+    late_fees: LateFeePolicy | None = None
+    reminders: ReminderPolicy = field(factory=ReminderPolicy)
+    cancellation: CancellationPolicy | None = None
+    incentives: tuple[Incentive, ...] = field(default=(), converter=_as_incentives)
