@@ -1,0 +1,403 @@
+"""The Stripe adapter (``pip install payplan[stripe]``, ``stripe`` 16.x).
+
+The caller passes a ``stripe.StripeClient`` it has configured itself; the
+adapter never sets the SDK's module globals and never reads keys::
+
+    client = stripe.StripeClient(os.environ["STRIPE_API_KEY"])
+    provider = StripeProvider(client, webhook_secret=os.environ["STRIPE_WEBHOOK_SECRET"])
+    binding = provider.publish(plan, Payer(customer_id="cus_...", payment_method_id="pm_..."))
+
+A plan of equal installments on a weekly, two-weekly, monthly or
+two-monthly cadence becomes one subscription schedule (``StripeMode.AUTO``,
+the default); any other plan becomes one scheduled invoice per installment.
+Pass ``mode=`` to choose.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import stripe
+
+from ..._money import Money
+from ..._plan import PaymentPlan
+from ...exceptions import ProviderRequestError, UnsupportedByProviderError
+from .. import (
+    Capability,
+    ChargeOutcome,
+    ChargeStatus,
+    Payer,
+    Provider,
+    ProviderBinding,
+    ProviderEvent,
+    RefundOutcome,
+    RefundStatus,
+    idempotency_key,
+)
+from ._errors import stripe_errors, translate
+from ._mapping import (
+    NAME,
+    StripeMode,
+    choose_mode,
+    from_stripe_amount,
+    invoice_item_params,
+    invoice_params,
+    product_params,
+    refund_params,
+    schedule_params,
+    schedule_refusal,
+    to_stripe_amount,
+)
+from ._webhooks import MAPPED, normalize, verify
+
+__all__ = ["StripeMode", "StripeProvider"]
+
+_ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
+
+
+class StripeProvider(Provider):
+    """Stripe, through a caller-configured ``stripe.StripeClient``.
+
+    Args:
+        client: The configured client (its key, API base and retries are the caller's).
+        webhook_secret: The endpoint's signing secret (``whsec_...``), needed by
+            :meth:`parse_webhook`.
+        mode: Subscription schedule, invoices, or AUTO (a schedule where it fits).
+        tolerance: How many seconds old a webhook signature may be.
+        clock: Returns the current Unix time; decides whether an installment
+            is already due when it is published.
+
+    Capabilities are those of invoices mode; in subscription-schedule mode
+    Stripe charges on its own and :meth:`charge` and :meth:`update` are
+    refused with the reason.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: ClassVar[str] = NAME
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.ARBITRARY_DATES,
+            Capability.UNEVEN_AMOUNTS,
+            Capability.AUTOPAY,
+            Capability.CHARGE_NOW,
+            Capability.PARTIAL_REFUNDS,
+            Capability.UPDATE,
+            Capability.CANCEL,
+            Capability.RECONCILE,
+        }
+    )
+
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        *,
+        webhook_secret: str | None = None,
+        mode: StripeMode = StripeMode.AUTO,
+        tolerance: int = 300,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._secret = webhook_secret
+        self._mode = StripeMode(mode)
+        self._tolerance = tolerance
+        self._clock = clock
+
+    @property
+    def mode(self) -> StripeMode:
+        """The mode plans are published in."""
+        return self._mode
+
+    # -- checking and publishing ----------------------------------------------------
+
+    def check(self, plan: PaymentPlan) -> None:
+        """Refuse a plan Stripe cannot carry exactly, before any request.
+
+        Raises:
+            UnsupportedByProviderError: an amount Stripe would round, or a
+                plan that is not one subscription schedule in that mode.
+        """
+        super().check(plan)
+        for inst in plan.installments:
+            to_stripe_amount(inst.amount)
+        if self._mode is StripeMode.SUBSCRIPTION_SCHEDULE:
+            why = schedule_refusal(plan)
+            if why is not None:
+                raise UnsupportedByProviderError(why, provider=NAME)
+
+    def publish(self, plan: PaymentPlan, payer: Payer) -> ProviderBinding:
+        """Create the plan's invoices or subscription schedule on Stripe.
+
+        Every request carries a key from :func:`~payplan.providers.idempotency_key`,
+        so publishing again (within Stripe's 24-hour key window) returns the
+        same objects.
+
+        Raises:
+            UnsupportedByProviderError: the plan cannot be expressed exactly.
+            ProviderRequestError: the payer has no Stripe customer id, or Stripe refused a request.
+            ProviderConnectionError: no answer; retry the same call.
+        """
+        self.check(plan)
+        customer = _customer(payer)
+        now = int(self._clock())
+        mode = choose_mode(plan, self._mode)
+        if mode is StripeMode.SUBSCRIPTION_SCHEDULE:
+            body = schedule_params(
+                plan, customer=customer, payment_method=payer.payment_method_id, product="prod_placeholder", now=now
+            )  # built first so a refusal happens before any request
+            with stripe_errors():
+                product = self._client.v1.products.create(
+                    product_params(plan), {"idempotency_key": idempotency_key(plan, "product")}
+                )
+                body = schedule_params(
+                    plan, customer=customer, payment_method=payer.payment_method_id, product=product.id, now=now
+                )
+                schedule = self._client.v1.subscription_schedules.create(
+                    body, {"idempotency_key": idempotency_key(plan, "schedule")}
+                )
+            return ProviderBinding(
+                NAME, plan.id, plan.version,
+                {"customer": customer, "product": product.id, "schedule": schedule.id},
+                status=schedule.status,
+            )
+        ids = {"customer": customer}
+        ids.update(self._create_invoices(plan, plan.installments, customer, payer.payment_method_id, now))
+        return ProviderBinding(NAME, plan.id, plan.version, ids, status="scheduled")
+
+    def _create_invoices(
+        self, plan: PaymentPlan, lines: Iterable[Any], customer: str, payment_method: str | None, now: int
+    ) -> dict[str, str]:
+        ids: dict[str, str] = {}
+        with stripe_errors():
+            for inst in lines:
+                invoice = self._client.v1.invoices.create(
+                    invoice_params(plan, inst, customer=customer, payment_method=payment_method, now=now),
+                    {"idempotency_key": idempotency_key(plan, "invoice", installment=inst.number)},
+                )
+                self._client.v1.invoice_items.create(
+                    invoice_item_params(plan, inst, customer=customer, invoice=invoice.id),
+                    {"idempotency_key": idempotency_key(plan, "invoice-item", installment=inst.number)},
+                )
+                ids[f"invoice:{inst.number}"] = invoice.id
+        return ids
+
+    def update(self, binding: ProviderBinding, plan: PaymentPlan) -> ProviderBinding:
+        """Move a published invoices-mode plan to its new version.
+
+        Paid invoices stay as they are; every unpaid one is deleted (draft)
+        or voided (open) and the new version's unpaid installments get new
+        invoices, under keys that carry the new version.
+
+        Raises:
+            UnsupportedByProviderError: a subscription-schedule plan (cancel it and publish the new version).
+        """
+        self._check_binding(binding, plan.id)
+        if "schedule" in binding.ids:
+            raise UnsupportedByProviderError(
+                "stripe subscription schedules are not updated by payplan: cancel the schedule and publish "
+                f"version {plan.version} of plan {plan.id} in invoices mode",
+                provider=NAME,
+            )
+        self.check(plan)
+        customer = binding.id("customer")
+        kept: dict[str, str] = {"customer": customer}
+        paid: set[int] = set()
+        payment_method: str | None = None
+        with stripe_errors():
+            for role, invoice_id in binding.ids.items():
+                if not role.startswith("invoice:"):
+                    continue
+                number = int(role.split(":", 1)[1])
+                invoice = self._client.v1.invoices.retrieve(invoice_id)
+                payment_method = payment_method or _str_or_none(getattr(invoice, "default_payment_method", None))
+                if invoice.status == "paid":
+                    paid.add(number)
+                    kept[role] = invoice_id
+                    continue
+                self._withdraw(invoice_id, invoice.status, plan, number)
+        todo = [i for i in plan.installments if i.number not in paid]
+        kept.update(self._create_invoices(plan, todo, customer, payment_method, int(self._clock())))
+        return ProviderBinding(NAME, plan.id, plan.version, kept, status="scheduled")
+
+    def _withdraw(self, invoice_id: str, status: str | None, plan: PaymentPlan | ProviderBinding, number: int) -> None:
+        if status == "draft":
+            self._client.v1.invoices.delete(invoice_id)
+        elif status in ("open", "uncollectible"):
+            version = plan.version if isinstance(plan, PaymentPlan) else plan.plan_version
+            plan_id = plan.id if isinstance(plan, PaymentPlan) else plan.plan_id
+            self._client.v1.invoices.void_invoice(
+                invoice_id, None, {"idempotency_key": idempotency_key(plan_id, "void", version=version, installment=number)}
+            )
+
+    def cancel(self, binding: ProviderBinding) -> None:
+        """Stop the plan: cancel the schedule, or delete and void every unpaid invoice. Cancelling twice is harmless."""
+        self._check_binding(binding)
+        with stripe_errors():
+            if "schedule" in binding.ids:
+                schedule_id = binding.id("schedule")
+                schedule = self._client.v1.subscription_schedules.retrieve(schedule_id)
+                if schedule.status not in ("canceled", "completed", "released"):
+                    self._client.v1.subscription_schedules.cancel(
+                        schedule_id,
+                        {"invoice_now": False, "prorate": False},
+                        {"idempotency_key": idempotency_key(binding.plan_id, "cancel", version=binding.plan_version)},
+                    )
+                return
+            for role, invoice_id in binding.ids.items():
+                if role.startswith("invoice:"):
+                    invoice = self._client.v1.invoices.retrieve(invoice_id)
+                    self._withdraw(invoice_id, invoice.status, binding, int(role.split(":", 1)[1]))
+
+    # -- money ----------------------------------------------------------------------
+
+    def charge(
+        self, binding: ProviderBinding, plan: PaymentPlan, installment: int, *, attempt: int = 1
+    ) -> ChargeOutcome:
+        """Charge one installment's invoice now (finalizing it first if still a draft).
+
+        A decline, an expired card or a card that needs authentication is
+        returned as an outcome. An invoice already paid returns SUCCEEDED
+        without charging again.
+
+        Raises:
+            UnsupportedByProviderError: a subscription-schedule plan (Stripe charges those itself).
+        """
+        self._check_binding(binding, plan.id)
+        amount = plan.installment(installment).amount
+        if "schedule" in binding.ids:
+            raise UnsupportedByProviderError(
+                "stripe charges a subscription schedule on its own dates; payplan cannot charge one of its "
+                "installments on demand (publish in invoices mode for that)",
+                provider=NAME,
+            )
+        invoice_id = binding.id(f"invoice:{installment}")
+        key = idempotency_key(plan, "charge", installment=installment, attempt=attempt)
+
+        def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
+            return ChargeOutcome(status, plan.id, installment, amount, attempt, invoice_id, code, message)
+
+        with stripe_errors():
+            invoice = self._client.v1.invoices.retrieve(invoice_id)
+            if invoice.status == "paid":
+                return outcome(ChargeStatus.SUCCEEDED)
+            if invoice.status == "draft":
+                self._client.v1.invoices.finalize_invoice(
+                    invoice_id, {"auto_advance": False},
+                    {"idempotency_key": idempotency_key(plan, "finalize", installment=installment)},
+                )
+        try:
+            paid = self._client.v1.invoices.pay(invoice_id, {"off_session": True}, {"idempotency_key": key})
+        except stripe.CardError as exc:
+            code = exc.code if isinstance(exc.code, str) else None
+            status = ChargeStatus.REQUIRES_ACTION if code in _ACTION_CODES else ChargeStatus.DECLINED
+            decline = getattr(exc, "error", None)
+            detail = getattr(decline, "decline_code", None) if decline is not None else None
+            return outcome(status, detail if isinstance(detail, str) else code, exc.user_message or str(exc))
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        if paid.status == "paid":
+            return outcome(ChargeStatus.SUCCEEDED)
+        return outcome(ChargeStatus.PENDING, message=f"stripe invoice status {paid.status}")
+
+    def refund(
+        self,
+        binding: ProviderBinding,
+        charge_reference: str,
+        amount: Money,
+        *,
+        reason: str | None = None,
+        attempt: int = 1,
+    ) -> RefundOutcome:
+        """Refund *amount* of the payment of the invoice *charge_reference*.
+
+        Raises:
+            ProviderRequestError: the invoice has no payment to refund, or Stripe refused.
+        """
+        self._check_binding(binding)
+        installment = next(
+            (int(role.split(":", 1)[1]) for role, v in binding.ids.items() if v == charge_reference and role.startswith("invoice:")),
+            None,
+        )
+        with stripe_errors():
+            payments = self._client.v1.invoice_payments.list({"invoice": charge_reference, "status": "paid"})
+            intent = next(
+                (
+                    _str_or_none(p.payment.payment_intent)
+                    for p in payments.data
+                    if p.payment is not None and p.payment.payment_intent
+                ),
+                None,
+            )
+            if intent is None:
+                raise ProviderRequestError(
+                    f"expected a paid invoice to refund, {charge_reference} has no payment", provider=NAME
+                )
+            made = self._client.v1.refunds.create(
+                refund_params(intent, amount, binding.plan_id, binding.plan_version, installment, reason),
+                {
+                    "idempotency_key": idempotency_key(
+                        binding.plan_id, "refund", version=binding.plan_version, installment=installment, attempt=attempt
+                    )
+                },
+            )
+        status = {"succeeded": RefundStatus.SUCCEEDED, "pending": RefundStatus.PENDING}.get(
+            str(made.status), RefundStatus.FAILED
+        )
+        money = from_stripe_amount(int(made.amount), str(made.currency))
+        return RefundOutcome(status, money, charge_reference, made.id, _str_or_none(made.failure_reason))
+
+    # -- events ---------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
+        """Verify the ``Stripe-Signature`` and normalize the event.
+
+        ``invoice.paid``, ``invoice.payment_failed``,
+        ``invoice.payment_action_required``, ``charge.refunded`` and
+        ``subscription_schedule.canceled`` become payplan events; every other
+        type, and objects without payplan metadata, give none.
+        """
+        return normalize(verify(headers, body, self._secret, self._tolerance))
+
+    def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
+        """Read Stripe's event log (its last 30 days) for this plan; return the events not in *known*."""
+        self._check_binding(binding)
+        seen = set(known)
+        found: dict[str, ProviderEvent] = {}
+        with stripe_errors():
+            page = self._client.v1.events.list({"types": sorted(MAPPED), "limit": 100})
+            for event in page.auto_paging_iter():
+                for e in normalize(event.to_dict()):
+                    if e.plan_id == binding.plan_id and e.id not in seen:
+                        found.setdefault(e.id, e)
+        return tuple(sorted(found.values(), key=lambda e: (e.sequence, e.id)))
+
+    # -- internals --------------------------------------------------------------------
+
+    def _check_binding(self, binding: ProviderBinding, plan_id: str | None = None) -> None:
+        if binding.provider != NAME or (plan_id is not None and binding.plan_id != plan_id):
+            raise ProviderRequestError(
+                f"expected a stripe binding of plan {plan_id or binding.plan_id}, "
+                f"got a {binding.provider} binding of plan {binding.plan_id}",
+                provider=NAME,
+            )
+
+
+def _customer(payer: Payer) -> str:
+    if not payer.customer_id:
+        raise ProviderRequestError(
+            "expected a Payer with a Stripe customer id (cus_...), got none", provider=NAME
+        )
+    return payer.customer_id
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    ident = getattr(value, "id", None)
+    return ident if isinstance(ident, str) else None
