@@ -54,10 +54,11 @@ from ._mapping import (
     invoice_body,
     money,
     order_body,
+    plan_version_from_description,
     request_types,
     update_body,
 )
-from ._webhooks import SIGNATURE_HEADER, normalize, sign, verify
+from ._webhooks import SIGNATURE_HEADER, invoice_state, normalize, sign, verify
 
 if TYPE_CHECKING:
     from square import Square
@@ -276,6 +277,10 @@ class SquareProvider(Provider):
         self.check(plan)
         invoice_id = binding.id("invoice")
         current = self._get_invoice(invoice_id)
+        if plan_version_from_description(current.get("description")) == plan.version:
+            # Already at this version (a repeated update, or a retry after a lost answer).
+            status = current.get("status")
+            return evolve(binding, plan_version=plan.version, status=str(status) if status else binding.status)
         invoice, clear = update_body(
             plan, current, card_id=binding.ids.get("card"), invoices_plus=self.invoices_plus
         )
@@ -407,12 +412,6 @@ class SquareProvider(Provider):
         The events have the same ids as the ones webhooks produce, so
         reconciling after a missed webhook adds each payment once.
         """
-        invoice = self._get_invoice(binding.id("invoice"))
-        stamp = invoice.get("updated_at") or invoice.get("created_at") or "1970-01-01T00:00:00Z"
         seen = set(known)
-        events: list[ProviderEvent] = []
-        kinds = ["invoice.payment_made"] + (["invoice.canceled"] if invoice.get("status") == "CANCELED" else [])
-        for kind in kinds:
-            payload = {"type": kind, "created_at": stamp, "data": {"object": {"invoice": invoice}}}
-            events.extend(e for e in normalize(payload, resolve_order=lambda _: None) if e.id not in seen)
-        return tuple(events)
+        state = invoice_state(self._get_invoice(binding.id("invoice")))
+        return tuple(e for e in state if e.id not in seen)

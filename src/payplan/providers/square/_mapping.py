@@ -33,11 +33,13 @@ __all__ = [
     "MAX_INSTALLMENTS",
     "PLAN_MARKER",
     "PROVIDER",
+    "VERSION_MARKER",
     "invoice_body",
     "money",
     "order_body",
     "order_reference",
     "plan_id_from_description",
+    "plan_version_from_description",
     "request_types",
     "update_body",
 ]
@@ -52,6 +54,8 @@ _REFERENCE_MAX = 40
 
 #: The line of an invoice description that names the payplan plan.
 PLAN_MARKER = "payplan plan: "
+#: The line of an invoice description that gives the plan version it shows.
+VERSION_MARKER = "payplan version: "
 
 DEPOSIT = "DEPOSIT"
 INSTALLMENT = "INSTALLMENT"
@@ -172,17 +176,28 @@ def _payment_requests(
 def _description(plan: PaymentPlan, name: str) -> str:
     return (
         f"{name}: payment plan for the session on {plan.session.isoformat()}, "
-        f"{len(plan.installments)} payment(s), {plan.total} in all.\n{PLAN_MARKER}{plan.id}"
+        f"{len(plan.installments)} payment(s), {plan.total} in all.\n"
+        f"{PLAN_MARKER}{plan.id}\n{VERSION_MARKER}{plan.version}"
     )
+
+
+def _marked(description: str | None, marker: str) -> str | None:
+    for line in (description or "").splitlines():
+        if line.startswith(marker):
+            found = line[len(marker) :].strip()
+            return found or None
+    return None
 
 
 def plan_id_from_description(description: str | None) -> str | None:
     """The payplan plan id written into an invoice description, or None."""
-    for line in (description or "").splitlines():
-        if line.startswith(PLAN_MARKER):
-            found = line[len(PLAN_MARKER) :].strip()
-            return found or None
-    return None
+    return _marked(description, PLAN_MARKER)
+
+
+def plan_version_from_description(description: str | None) -> int | None:
+    """The payplan plan version written into an invoice description, or None."""
+    found = _marked(description, VERSION_MARKER)
+    return int(found) if found is not None and found.isdigit() else None
 
 
 def invoice_body(

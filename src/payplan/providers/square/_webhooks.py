@@ -7,10 +7,11 @@ subscription's signature key and sends the base64 digest in the
 
 Events payplan reads:
 
-* ``invoice.payment_made``: every payment request now fully paid becomes a
+* ``invoice.payment_made``: the last payment request now fully paid (the
+  one this payment completed; Square applies payments in order) becomes a
   ``PAYMENT_SUCCEEDED`` event whose id is derived from the invoice and the
-  request, so the same request reported paid by several notifications
-  counts once;
+  request, so a replayed notification, or reconciliation, counts it once;
+  a partial payment gives no event until the request is fully paid;
 * ``invoice.scheduled_charge_failed``: the first request not yet paid
   becomes a ``PAYMENT_FAILED`` event (id from Square's event id);
 * ``invoice.canceled``: ``PLAN_CANCELED``;
@@ -38,7 +39,7 @@ from ...exceptions import InvalidPlanError, ProviderAuthError, ProviderRequestEr
 from .. import EventKind, ProviderEvent
 from ._mapping import PROVIDER, plan_id_from_description
 
-__all__ = ["SIGNATURE_HEADER", "normalize", "sign", "verify"]
+__all__ = ["SIGNATURE_HEADER", "invoice_state", "normalize", "sign", "verify"]
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 
@@ -143,6 +144,54 @@ def _ordered_requests(invoice: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return sorted(requests, key=lambda r: (r.get("request_type") != "DEPOSIT", str(r.get("due_date") or "")))
 
 
+def _paid(
+    plan_id: str,
+    invoice_id: str,
+    number: int,
+    request: Mapping[str, Any],
+    due: Money,
+    on: dt.date,
+    sequence: int,
+) -> ProviderEvent:
+    uid = request.get("uid") or f"#{number}"
+    return ProviderEvent(
+        id=f"{PROVIDER}:{invoice_id}:{uid}:paid",
+        provider=PROVIDER,
+        kind=EventKind.PAYMENT_SUCCEEDED,
+        plan_id=plan_id,
+        occurred_on=on,
+        installment=number,
+        amount=due,
+        sequence=sequence,
+    )
+
+
+def invoice_state(invoice: Mapping[str, Any]) -> tuple[ProviderEvent, ...]:
+    """Events for what an invoice shows now: every fully paid request, and its cancellation.
+
+    Used to reconcile: the ids are those webhooks give, so a payment already
+    recorded from a webhook is recognized. Dates and ordering hints come
+    from the invoice's ``updated_at``, not from the payments themselves.
+    """
+    plan_id = plan_id_from_description(invoice.get("description"))
+    if plan_id is None:
+        return ()
+    when = _timestamp(invoice.get("updated_at") or invoice.get("created_at") or "1970-01-01T00:00:00Z")
+    on = _local_date(when, invoice.get("timezone"))
+    sequence = int(when.timestamp() * 1_000_000)
+    invoice_id = str(invoice.get("id") or "")
+    events = []
+    for number, request in enumerate(_ordered_requests(invoice), 1):
+        due = _money(request.get("computed_amount_money"))
+        if due is not None and _minor(request.get("total_completed_amount_money")) >= due.minor:
+            events.append(_paid(plan_id, invoice_id, number, request, due, on, sequence))
+    if invoice.get("status") == "CANCELED":
+        events.extend(
+            _invoice_events("invoice.canceled", {"data": {"object": {"invoice": invoice}}}, when)
+        )
+    return tuple(events)
+
+
 def _invoice_events(kind: str, payload: Mapping[str, Any], when: dt.datetime) -> tuple[ProviderEvent, ...]:
     obj = (payload.get("data") or {}).get("object") or {}
     invoice = obj.get("invoice") if isinstance(obj, Mapping) else None
@@ -156,27 +205,18 @@ def _invoice_events(kind: str, payload: Mapping[str, Any], when: dt.datetime) ->
     sequence = int(when.timestamp() * 1_000_000)
     requests = _ordered_requests(invoice)
     if kind == "invoice.payment_made":
-        events = []
+        # The notification carries the invoice as it was just after the payment;
+        # Square applies payments to requests in order, so the payment it reports
+        # is the last request now fully paid. Earlier ones had their own notifications.
+        last: tuple[int, Mapping[str, Any], Money] | None = None
         for number, request in enumerate(requests, 1):
             due = _money(request.get("computed_amount_money"))
-            paid = _minor(request.get("total_completed_amount_money"))
-            if due is None or paid < due.minor:
-                continue
-            uid = request.get("uid") or f"#{number}"
-            events.append(
-                ProviderEvent(
-                    id=f"{PROVIDER}:{invoice_id}:{uid}:paid",
-                    provider=PROVIDER,
-                    kind=EventKind.PAYMENT_SUCCEEDED,
-                    plan_id=plan_id,
-                    occurred_on=on,
-                    installment=number,
-                    amount=due,
-                    reference=None,
-                    sequence=sequence,
-                )
-            )
-        return tuple(events)
+            if due is not None and _minor(request.get("total_completed_amount_money")) >= due.minor:
+                last = (number, request, due)
+        if last is None:
+            return ()  # a partial payment: nothing is fully paid yet
+        number, request, due = last
+        return (_paid(plan_id, invoice_id, number, request, due, on, sequence),)
     if kind == "invoice.scheduled_charge_failed":
         for number, request in enumerate(requests, 1):
             due = _money(request.get("computed_amount_money"))

@@ -1,0 +1,602 @@
+"""The Square adapter: the shared contract through the real SDK against a fake Square, plus mapping and spec tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+
+pytest.importorskip("square", reason="the Square SDK (payplan[square]) is not installed")
+
+from square import Square
+
+from payplan import (
+    DepositRule,
+    InvalidPlanError,
+    Money,
+    PaymentPlan,
+    ProviderAuthError,
+    ProviderConnectionError,
+    ProviderRequestError,
+    UnsupportedByProviderError,
+)
+from payplan.providers import EventKind, Payer, RefundStatus
+from payplan.providers.square import SquareProvider, sign_webhook
+from payplan.providers.square._mapping import (
+    invoice_body,
+    order_body,
+    order_reference,
+    request_types,
+)
+
+from .contract import (
+    Call,
+    Delivery,
+    Fault,
+    Harness,
+    ProviderContract,
+    Signature,
+    WebhookSpec,
+    reference_plan,
+)
+from .fakes.server import FakeServer, RecordedRequest
+from .fakes.square import FakeSquare
+
+try:
+    from conftest import SPECS
+except ImportError:  # pragma: no cover - conftest is always on the path under pytest
+    SPECS = None
+
+SIGNATURE_KEY = "sq-signature-key"
+NOTIFICATION_URL = "https://booking.example/hooks/square"
+LOCATION = "LOC_MAIN"
+
+#: The keys payplan sends in each request body (Square's schemas accept unknown keys, so check them here).
+ORDER_KEYS = {"location_id", "reference_id", "line_items", "metadata", "customer_id"}
+INVOICE_KEYS = {
+    "location_id", "order_id", "primary_recipient", "payment_requests", "delivery_method",
+    "accepted_payment_methods", "sale_or_service_date", "title", "description",
+}
+REQUEST_KEYS = {"request_type", "due_date", "fixed_amount_requested_money", "automatic_payment_source", "card_id"}
+UPDATE_KEYS = {"version", "payment_requests", "sale_or_service_date", "description"}
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def square_fake() -> FakeSquare:
+    """The stateful fake Square API, shared by the session."""
+    return FakeSquare()
+
+
+@pytest.fixture(scope="session")
+def square_server(square_fake: FakeSquare) -> Iterator[FakeServer]:
+    """The fake Square API served on 127.0.0.1 for the whole session."""
+    with FakeServer(square_fake) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def square_spec() -> Any:
+    """Square's official OpenAPI document, loaded for request validation (None when absent)."""
+    path = SPECS / "square-api.json" if SPECS is not None else None
+    if path is None or not path.exists():
+        return None
+    from openapi_core import Config, OpenAPI
+
+    return OpenAPI.from_dict(json.loads(path.read_text()), config=Config(spec_validator_cls=None))
+
+
+def _client(server: FakeServer) -> Square:
+    return Square(token="EAAA-test-token", base_url=server.url)
+
+
+def validate_against_spec(spec: Any, requests: list[RecordedRequest]) -> int:
+    """Validate every recorded request against Square's spec; returns how many were checked."""
+    from openapi_core.testing import MockRequest
+
+    checked = 0
+    for r in requests:
+        if r.fault is not None:
+            continue
+        mock = MockRequest(
+            "https://connect.squareup.com",
+            r.method.lower(),
+            r.path,
+            args=r.query_params(),
+            data=r.body or None,
+            headers={"Authorization": r.header("Authorization") or ""},
+            content_type="application/json",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # openapi-core: "Unsupported scheme type" (oauth2)
+            spec.validate_request(mock)
+        checked += 1
+    return checked
+
+
+class SquareHarness(Harness):
+    """The contract's view of the fake Square: recorded calls, faults, signed notifications."""
+
+    def __init__(self, server: FakeServer, fake: FakeSquare) -> None:
+        self.server = server
+        self.fake = fake
+
+    def calls(self) -> list[Call]:
+        out = []
+        for r in self.server.requests():
+            body = r.json() if r.body else {}
+            key = body.get("idempotency_key") if isinstance(body, dict) else None
+            out.append(Call(r.method, r.path, key, r.method != "GET", r.fault is not None))
+        return out
+
+    def clear(self) -> None:
+        self.server.clear()
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        self.server.inject(fault, count, when=lambda r: r.method != "GET")
+
+    def created(self) -> int:
+        return self.fake.created()
+
+    def _snapshot(self, spec: WebhookSpec, paid_through: int) -> dict[str, Any]:
+        invoice = json.loads(json.dumps(self.fake.invoices[spec.binding.id("invoice")]))
+        for number, request in enumerate(invoice["payment_requests"], 1):
+            done = request["computed_amount_money"]["amount"] if number <= paid_through else 0
+            request["total_completed_amount_money"] = {"amount": done, "currency": spec.plan.currency}
+        return invoice
+
+    def delivery(self, spec: WebhookSpec, signature: Signature = Signature.VALID) -> Delivery:
+        created = dt.datetime.fromtimestamp(spec.sequence, dt.UTC).isoformat().replace("+00:00", "Z")
+        number = spec.installment or 1
+        payload: dict[str, Any] = {"merchant_id": "MERCHANT", "event_id": spec.event_id, "created_at": created}
+        if spec.kind is EventKind.REFUNDED:
+            assert spec.amount is not None
+            refund = {
+                "id": f"refund_{spec.event_id}",
+                "status": "COMPLETED",
+                "amount_money": {"amount": spec.amount.minor, "currency": spec.amount.currency.code},
+                "payment_id": spec.reference,
+                "order_id": spec.binding.id("order"),
+                "created_at": created,
+            }
+            payload |= {"type": "refund.updated", "data": {"type": "refund", "id": refund["id"],
+                                                          "object": {"refund": refund}}}
+        else:
+            kind, paid = {
+                EventKind.PAYMENT_SUCCEEDED: ("invoice.payment_made", number),
+                EventKind.PAYMENT_FAILED: ("invoice.scheduled_charge_failed", number - 1),
+                EventKind.PLAN_CANCELED: ("invoice.canceled", 0),
+                None: ("invoice.updated", 0),
+            }[spec.kind]
+            invoice = self._snapshot(spec, paid)
+            payload |= {"type": kind, "data": {"type": "invoice", "id": invoice["id"],
+                                               "object": {"invoice": invoice}}}
+        body = json.dumps(payload).encode()
+        headers: dict[str, str] = {"Content-Type": "application/json"}
+        if signature is Signature.VALID:
+            headers["X-Square-HmacSha256-Signature"] = sign_webhook(
+                body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL
+            )
+        elif signature is Signature.BAD:
+            headers["X-Square-HmacSha256-Signature"] = sign_webhook(
+                body, signature_key="not-the-key", notification_url=NOTIFICATION_URL
+            )
+        return Delivery(headers, body)
+
+
+def _provider(server: FakeServer, **kwargs: Any) -> SquareProvider:
+    return SquareProvider(
+        _client(server), location_id=LOCATION, signature_key=SIGNATURE_KEY,
+        notification_url=NOTIFICATION_URL, **kwargs,
+    )
+
+
+# -- the shared contract ------------------------------------------------------------------
+
+
+class TestSquare(ProviderContract):
+    """The provider contract, through the real squareup SDK against the fake Square on 127.0.0.1."""
+
+    webhook_kinds: ClassVar[tuple[EventKind, ...]] = (
+        EventKind.PAYMENT_SUCCEEDED,
+        EventKind.PAYMENT_FAILED,
+        EventKind.REFUNDED,
+        EventKind.PLAN_CANCELED,
+    )
+    stale_signatures: ClassVar[bool] = False  # Square signs URL + body; there is no timestamp
+
+    @pytest.fixture
+    def provider(self, square_server: FakeServer) -> SquareProvider:
+        """The adapter on a real SDK client pointed at the fake."""
+        return _provider(square_server)
+
+    @pytest.fixture
+    def payer(self) -> Payer:
+        """A Square customer with a card on file."""
+        return Payer(customer_id="CUST_1", payment_method_id="ccof:card-1", email="client@example.com")
+
+    @pytest.fixture
+    def harness(self, square_server: FakeServer, square_fake: FakeSquare, square_spec: Any) -> Iterator[Harness]:
+        """The fake's side; at teardown every request sent is validated against Square's spec, when present."""
+        square_server.clear()
+        yield SquareHarness(square_server, square_fake)
+        if square_spec is not None:
+            validate_against_spec(square_spec, square_server.requests())
+
+
+# -- mapping ------------------------------------------------------------------------------
+
+
+def _custom(plan_id: str, parts: list[tuple[dt.date, str]], currency: str = "USD", **kw: Any) -> PaymentPlan:
+    return PaymentPlan.custom(
+        plan_id,
+        [(d, Money.of(a, currency)) for d, a in parts],
+        booked=dt.date(2026, 12, 1),
+        session=dt.date(2027, 6, 1),
+        **kw,
+    )
+
+
+def test_reference_plan_maps_to_deposit_and_three_installments() -> None:
+    """Pack A becomes one DEPOSIT and three INSTALLMENT requests of 50000 cents on the reference dates, with autopay."""
+    plan = reference_plan("pack-a")
+    body = invoice_body(plan, location_id="L", order_id="O", customer_id="C", card_id="ccof:1")
+    assert set(body) == INVOICE_KEYS
+    requests = body["payment_requests"]
+    assert [r["request_type"] for r in requests] == ["DEPOSIT", "INSTALLMENT", "INSTALLMENT", "INSTALLMENT"]
+    assert [r["due_date"] for r in requests] == ["2026-12-01", "2027-01-01", "2027-02-01", "2027-03-01"]
+    assert [r["fixed_amount_requested_money"] for r in requests] == [{"amount": 50000, "currency": "USD"}] * 4
+    assert all(set(r) == REQUEST_KEYS for r in requests)
+    assert all(r["automatic_payment_source"] == "CARD_ON_FILE" and r["card_id"] == "ccof:1" for r in requests)
+    assert "payplan plan: pack-a" in body["description"].splitlines()
+
+
+def test_order_carries_plan_ids_and_exact_total() -> None:
+    """The order holds the fee in minor units, the plan id as reference_id and the full id and version in metadata."""
+    order = order_body(reference_plan("pack-a", version=3), location_id="L", customer_id="C")
+    assert set(order) == ORDER_KEYS
+    assert order["reference_id"] == "pack-a"
+    assert order["metadata"] == {"payplan_plan_id": "pack-a", "payplan_plan_version": "3"}
+    assert order["line_items"] == [
+        {"name": "Session", "quantity": "1", "base_price_money": {"amount": 200000, "currency": "USD"}}
+    ]
+
+
+def test_long_plan_id_gets_a_reference_within_square_limit() -> None:
+    """A plan id longer than Square's 40-character reference_id is replaced by a stable digest that fits."""
+    long_id = "booking-" + "x" * 150
+    ref = order_reference(long_id)
+    assert len(ref) <= 40
+    assert ref == order_reference(long_id)
+    assert ref != order_reference(long_id + "y")
+
+
+@pytest.mark.parametrize(
+    ("currency", "parts", "minor"),
+    [
+        ("JPY", ["50000", "30000", "30001"], [50000, 30000, 30001]),
+        ("KWD", ["150.125", "100.000", "99.875"], [150125, 100000, 99875]),
+    ],
+)
+def test_zero_and_three_decimal_currencies_are_sent_in_minor_units(
+    currency: str, parts: list[str], minor: list[int]
+) -> None:
+    """JPY amounts go to Square in yen and KWD amounts in fils (three decimals), never scaled by 100."""
+    dates = [dt.date(2026, 12, 1), dt.date(2027, 1, 5), dt.date(2027, 2, 5)]
+    plan = _custom(f"plan-{currency}", list(zip(dates, parts, strict=True)), currency)
+    body = invoice_body(plan, location_id="L", order_id="O", customer_id="C")
+    sent = [r["fixed_amount_requested_money"] for r in body["payment_requests"]]
+    assert sent == [{"amount": m, "currency": currency} for m in minor]
+    order = order_body(plan, location_id="L")
+    assert order["line_items"][0]["base_price_money"] == {"amount": sum(minor), "currency": currency}
+
+
+def test_one_payment_is_a_balance_and_two_are_deposit_and_balance() -> None:
+    """Pay in full maps to one BALANCE; a deposit and one more payment map to DEPOSIT + BALANCE, even without Invoices Plus."""
+    full = PaymentPlan.pay_in_full("full", Money.of("900.00", "USD"), booked=dt.date(2026, 12, 1),
+                                   session=dt.date(2027, 1, 1))
+    assert request_types(full, invoices_plus=False) == ("BALANCE",)
+    two = _custom("two", [(dt.date(2026, 12, 1), "300.00"), (dt.date(2027, 1, 1), "700.00")])
+    assert request_types(two, invoices_plus=False) == ("DEPOSIT", "BALANCE")
+    body = invoice_body(two, location_id="L", order_id="O", customer_id="C", invoices_plus=False)
+    assert "fixed_amount_requested_money" not in body["payment_requests"][1]
+    assert body["payment_requests"][1]["automatic_payment_source"] == "NONE"
+
+
+def test_installments_without_invoices_plus_are_refused_with_the_reason() -> None:
+    """A deposit and three installments cannot go to a seller without Invoices Plus, and the error says so."""
+    with pytest.raises(UnsupportedByProviderError, match="Invoices Plus") as info:
+        request_types(reference_plan("pack-a"), invoices_plus=False)
+    assert info.value.provider == "square"
+
+
+def test_more_than_twelve_installments_are_refused() -> None:
+    """Thirteen installments after the deposit exceed Square's limit of twelve and are refused."""
+    plan = PaymentPlan.with_deposit(
+        "many", Money.of("1800.00", "USD"), deposit=DepositRule.fixed(Money.of("500.00", "USD")),
+        installments=13, dates="weekly", booked=dt.date(2026, 12, 1), session=dt.date(2027, 6, 1),
+    )
+    with pytest.raises(UnsupportedByProviderError, match="at most 12"):
+        request_types(plan)
+
+
+def test_deposit_due_with_the_first_installment_is_refused() -> None:
+    """Square needs the deposit due before every other request; a same-day installment is refused."""
+    plan = _custom("same-day", [(dt.date(2026, 12, 1), "300.00"), (dt.date(2026, 12, 1), "300.00"),
+                                (dt.date(2027, 1, 1), "400.00")])
+    with pytest.raises(UnsupportedByProviderError, match="deposit due before"):
+        request_types(plan)
+
+
+def test_twelve_installments_after_a_deposit_are_accepted() -> None:
+    """The largest invoice Square takes, a deposit and twelve installments, maps one request per installment."""
+    plan = PaymentPlan.with_deposit(
+        "twelve", Money.of("1700.00", "USD"), deposit=DepositRule.fixed(Money.of("500.00", "USD")),
+        installments=12, dates="weekly", booked=dt.date(2026, 12, 1), session=dt.date(2027, 6, 1),
+    )
+    assert request_types(plan) == ("DEPOSIT",) + ("INSTALLMENT",) * 12
+
+
+# -- adapter behaviour beyond the contract --------------------------------------------------
+
+
+def test_publish_sends_order_invoice_publish_with_derived_keys(square_server: FakeServer) -> None:
+    """Publishing sends CreateOrder, CreateInvoice and PublishInvoice, each keyed from the plan, with exact bodies."""
+    plan = reference_plan("sq-publish-keys")
+    square_server.clear()
+    _provider(square_server).publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+    sent = [(r.method, r.path) for r in square_server.requests()]
+    assert sent[0] == ("POST", "/v2/orders")
+    assert sent[1] == ("POST", "/v2/invoices")
+    assert sent[2][0] == "POST"
+    assert sent[2][1].endswith("/publish")
+    bodies = [r.json() for r in square_server.requests()]
+    assert [b["idempotency_key"] for b in bodies] == [
+        "payplan:sq-publish-keys:v1:order:a1",
+        "payplan:sq-publish-keys:v1:invoice:a1",
+        "payplan:sq-publish-keys:v1:publish:a1",
+    ]
+    assert set(bodies[0]["order"]) == ORDER_KEYS
+    assert set(bodies[1]["invoice"]) == INVOICE_KEYS
+    assert all(r.header("Authorization") == "Bearer EAAA-test-token" for r in square_server.requests())
+
+
+def test_publish_without_invoices_plus_refuses_before_any_call(square_server: FakeServer) -> None:
+    """A seller without Invoices Plus gets a clear refusal for installments and Square receives nothing."""
+    square_server.clear()
+    provider = _provider(square_server, invoices_plus=False)
+    with pytest.raises(UnsupportedByProviderError, match="Invoices Plus"):
+        provider.publish(reference_plan("sq-no-plus"), Payer(customer_id="C1"))
+    assert square_server.requests() == []
+
+
+def test_publish_deposit_and_balance_without_invoices_plus(square_server: FakeServer, square_fake: FakeSquare) -> None:
+    """Without Invoices Plus a two-payment plan publishes as DEPOSIT + BALANCE and Square computes the exact balance."""
+    plan = _custom("sq-two-payments", [(dt.date(2026, 12, 1), "300.00"), (dt.date(2027, 1, 1), "700.01")])
+    square_fake.invoices_plus = False
+    try:
+        binding = _provider(square_server, invoices_plus=False).publish(plan, Payer(customer_id="C1"))
+    finally:
+        square_fake.invoices_plus = True
+    requests = square_fake.invoices[binding.id("invoice")]["payment_requests"]
+    assert [r["request_type"] for r in requests] == ["DEPOSIT", "BALANCE"]
+    assert [r["computed_amount_money"]["amount"] for r in requests] == [30000, 70001]
+
+
+def test_publish_needs_a_customer(square_server: FakeServer) -> None:
+    """Square sends invoices to a customer, so a payer without a customer id is refused before any call."""
+    square_server.clear()
+    with pytest.raises(UnsupportedByProviderError, match="customer_id"):
+        _provider(square_server).publish(reference_plan("sq-no-customer"), Payer())
+    assert square_server.requests() == []
+
+
+def test_update_resplits_unpaid_requests_with_the_current_version(
+    square_server: FakeServer, square_fake: FakeSquare
+) -> None:
+    """An amendment that moves unpaid dates updates the invoice in place, keyed to the new version, at Square's version."""
+    plan = reference_plan("sq-update")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+    square_fake.pay(binding.id("invoice"), 1)
+    lines = list(plan.installments)
+    lines[3] = attrs.evolve(lines[3], due=dt.date(2027, 3, 15))
+    v2 = attrs.evolve(plan, installments=lines, version=2)
+    square_server.clear()
+    updated = provider.update(binding, v2)
+    assert updated.plan_version == 2
+    (put,) = [r for r in square_server.requests() if r.method == "PUT"]
+    body = put.json()
+    assert body["idempotency_key"] == "payplan:sq-update:v2:update:a1"
+    assert set(body["invoice"]) == UPDATE_KEYS
+    assert body["invoice"]["version"] == square_fake.invoices[binding.id("invoice")]["version"] - 1
+    dues = [r["due_date"] for r in square_fake.invoices[binding.id("invoice")]["payment_requests"]]
+    assert dues == ["2026-12-01", "2027-01-01", "2027-02-01", "2027-03-15"]
+    square_server.clear()
+    assert provider.update(binding, v2).plan_version == 2
+    assert [r.method for r in square_server.requests()] == ["GET"]
+
+
+def test_update_refuses_to_change_the_total(square_server: FakeServer) -> None:
+    """Square cannot change the order of a published invoice, so a new total is refused with the reason."""
+    plan = reference_plan("sq-update-total")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    bigger = PaymentPlan.custom(
+        plan.id, [(i.due, i.amount) for i in plan.installments[:-1]] + [(dt.date(2027, 3, 1), Money.of("600.00", "USD"))],
+        booked=plan.booked, session=plan.session,
+    )
+    with pytest.raises(UnsupportedByProviderError, match="cannot change the total"):
+        provider.update(binding, attrs.evolve(bigger, version=2))
+
+
+def test_update_refuses_to_change_a_paid_request(square_server: FakeServer, square_fake: FakeSquare) -> None:
+    """A new version that moves an installment Square already collected is refused before any update is sent."""
+    plan = reference_plan("sq-update-paid")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    square_fake.pay(binding.id("invoice"), 1)
+    square_fake.pay(binding.id("invoice"), 2)
+    lines = list(plan.installments)
+    lines[1] = attrs.evolve(lines[1], due=dt.date(2027, 1, 5))
+    square_server.clear()
+    with pytest.raises(UnsupportedByProviderError, match="already collected"):
+        provider.update(binding, attrs.evolve(plan, installments=lines, version=2))
+    assert [r.method for r in square_server.requests()] == ["GET"]
+
+
+def test_update_of_another_plan_is_refused(square_server: FakeServer) -> None:
+    """Updating a binding with a different plan's version is a caller error, refused before any call."""
+    provider = _provider(square_server)
+    binding = provider.publish(reference_plan("sq-update-a"), Payer(customer_id="C1"))
+    with pytest.raises(InvalidPlanError, match="sq-update-a"):
+        provider.update(binding, reference_plan("sq-update-b", version=2))
+
+
+def test_refund_goes_through_refunds_api_with_a_short_stable_key(
+    square_server: FakeServer, square_fake: FakeSquare
+) -> None:
+    """A partial refund calls RefundPayment with the exact amount and a key within Square's 45 characters; a retry refunds once."""
+    plan = reference_plan("sq-refund-" + "r" * 60)
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    payment = square_fake.pay(binding.id("invoice"), 1)
+    square_server.clear()
+    part = Money.of("123.45", "USD")
+    outcome = provider.refund(binding, payment, part, reason="client asked")
+    again = provider.refund(binding, payment, part, reason="client asked")
+    assert outcome.status is RefundStatus.PENDING
+    assert outcome.amount == part
+    assert again.reference == outcome.reference
+    bodies = [r.json() for r in square_server.requests() if r.path == "/v2/refunds"]
+    assert len(bodies) == 2
+    assert bodies[0] == bodies[1]
+    assert bodies[0]["amount_money"] == {"amount": 12345, "currency": "USD"}
+    assert len(bodies[0]["idempotency_key"]) <= 45
+    assert len([r for r in square_fake.refunds.values() if r["payment_id"] == payment]) == 1
+
+
+def test_refund_webhook_finds_the_plan_through_the_order(square_server: FakeServer, square_fake: FakeSquare) -> None:
+    """A completed refund notification names only the order; the adapter reads the order and reports the exact refund."""
+    plan = reference_plan("sq-refund-hook")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    payment = square_fake.pay(binding.id("invoice"), 1)
+    refund = provider.refund(binding, payment, Money.of("50.00", "USD"))
+    assert refund.reference is not None
+    square_fake.complete_refund(refund.reference)
+    body = json.dumps(square_fake.refund_event(refund.reference)).encode()
+    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+    (event,) = provider.parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+    assert event.kind is EventKind.REFUNDED
+    assert event.plan_id == plan.id
+    assert event.amount == Money.of("50.00", "USD")
+    assert event.reference == payment
+
+
+def test_webhook_signed_for_another_url_is_rejected(square_server: FakeServer) -> None:
+    """Square signs the notification URL with the body, so a delivery signed for another URL is refused."""
+    body = b'{"type": "invoice.payment_made", "created_at": "2027-01-01T00:00:00Z"}'
+    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url="https://elsewhere.example/hook")
+    with pytest.raises(ProviderAuthError, match="does not match"):
+        _provider(square_server).parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+
+
+def test_webhooks_need_configuration(square_server: FakeServer) -> None:
+    """An adapter built without a signature key refuses to trust any delivery."""
+    provider = SquareProvider(_client(square_server), location_id=LOCATION)
+    with pytest.raises(ProviderAuthError, match="signature_key"):
+        provider.parse_webhook({"x-square-hmacsha256-signature": "x"}, b"{}")
+
+
+def test_payment_made_reports_the_request_just_paid_in_the_invoice_time_zone(
+    square_server: FakeServer, square_fake: FakeSquare
+) -> None:
+    """After two payments the notification reports installment 2 with its exact amount, dated in the invoice's zone."""
+    plan = reference_plan("sq-paid-tz")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+    square_fake.pay(binding.id("invoice"), 1)
+    square_fake.pay(binding.id("invoice"), 2)
+    payload = square_fake.event("invoice.payment_made", binding.id("invoice"), created_at="2027-01-02T03:00:00Z")
+    body = json.dumps(payload).encode()
+    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+    (event,) = provider.parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+    assert event.installment == 2
+    assert event.amount == Money.of("500.00", "USD")
+    assert event.occurred_on == dt.date(2027, 1, 1)  # 03:00 UTC is still Jan 1 in New York
+
+
+def test_reconcile_finds_payments_with_the_webhook_ids(square_server: FakeServer, square_fake: FakeSquare) -> None:
+    """Reconciling returns each collected request once, with the id its webhook would have had."""
+    plan = reference_plan("sq-reconcile")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    square_fake.pay(binding.id("invoice"), 1)
+    payload = square_fake.event("invoice.payment_made", binding.id("invoice"))
+    body = json.dumps(payload).encode()
+    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+    (from_hook,) = provider.parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+    square_fake.pay(binding.id("invoice"), 2)
+    events = provider.reconcile(binding, known=[from_hook.id])
+    assert [(e.installment, e.amount) for e in events] == [(2, Money.of("500.00", "USD"))]
+    assert provider.reconcile(binding, known=[from_hook.id, events[0].id]) == ()
+
+
+def test_square_errors_become_payplan_errors(square_server: FakeServer) -> None:
+    """A 400 becomes ProviderRequestError with Square's code, a 503 a retryable ProviderConnectionError, a 401 ProviderAuthError."""
+    provider = _provider(square_server)
+    binding = provider.publish(reference_plan("sq-errors"), Payer(customer_id="C1"))
+    with pytest.raises(ProviderRequestError) as bad:
+        provider.refund(binding, "no-such-payment", Money.of("1.00", "USD"))
+    assert bad.value.provider_code == "NOT_FOUND"
+    assert not bad.value.retryable
+    square_server.inject(Fault.HTTP_500, 1)
+    with pytest.raises(ProviderConnectionError) as down:
+        provider.cancel(binding)
+    assert down.value.retryable
+    anonymous = SquareProvider(Square(token="revoked", base_url=square_server.url), location_id=LOCATION)
+    with pytest.raises(ProviderAuthError):
+        anonymous.publish(reference_plan("sq-errors-auth"), Payer(customer_id="C1"))
+
+
+def test_every_request_body_matches_squares_spec(square_server: FakeServer, square_fake: FakeSquare,
+                                                 square_spec: Any) -> None:
+    """Publish, update, refund and cancel in JPY and KWD send only bodies that Square's OpenAPI spec accepts."""
+    if square_spec is None:
+        pytest.skip(f"Square's OpenAPI spec is not at {SPECS}; request bodies not validated against it")
+    square_server.clear()
+    provider = _provider(square_server)
+    for currency, parts in (("JPY", ["50000", "30000", "30001"]), ("KWD", ["150.125", "100.000", "99.875"])):
+        dates = [dt.date(2026, 12, 1), dt.date(2027, 1, 5), dt.date(2027, 2, 5)]
+        plan = _custom(f"sq-spec-{currency}", list(zip(dates, parts, strict=True)), currency)
+        binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+        payment = square_fake.pay(binding.id("invoice"), 1)
+        lines = list(plan.installments)
+        lines[2] = attrs.evolve(lines[2], due=dt.date(2027, 2, 20))
+        provider.update(binding, attrs.evolve(plan, installments=lines, version=2))
+        provider.refund(binding, payment, Money.of(parts[0], currency).split(2)[1])
+        provider.cancel(binding)
+    # per currency: order, invoice, publish, get + update, refund, get + cancel
+    assert validate_against_spec(square_spec, square_server.requests()) == 16
+
+
+def test_spec_validation_catches_a_wrong_body(square_spec: Any) -> None:
+    """The spec check itself fails on a body Square would refuse (an unknown request type, a string amount)."""
+    if square_spec is None:
+        pytest.skip(f"Square's OpenAPI spec is not at {SPECS}")
+    from openapi_core.validation.request.exceptions import InvalidRequestBody
+
+    body = {"invoice": {"location_id": "L", "payment_requests": [
+        {"request_type": "DOWNPAYMENT", "due_date": "2027-01-01",
+         "fixed_amount_requested_money": {"amount": "500", "currency": "USD"}}]}}
+    bad = RecordedRequest("POST", "/v2/invoices", "", {"Content-Type": "application/json"}, json.dumps(body).encode())
+    with pytest.raises(InvalidRequestBody):
+        validate_against_spec(square_spec, [bad])
