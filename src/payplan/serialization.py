@@ -18,6 +18,15 @@ from typing import Any, TypeVar
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from ._money import Currency, Money, Remainder, _money, to_currency
 from ._plan import PaymentPlan, PlanKind
+from ._policies import (
+    CancellationPolicy,
+    CancellationWindow,
+    Incentive,
+    IncentiveKind,
+    LateFeePolicy,
+    LateFeeStep,
+    ReminderPolicy,
+)
 from ._schedule import Installment, InstallmentKind
 from ._terms import DepositRule, Terms
 from .exceptions import InvalidPlanError, SerializationError
@@ -63,6 +72,7 @@ def _terms_to_json(t: Terms) -> dict[str, Any]:
         "apr": str(t.apr),
         "first_due": _date(t.first_due),
         "compress": t.compress,
+        **_policies_to_json(t),
     }
 
 
@@ -199,6 +209,7 @@ def _terms_from(r: _Reader, cur: Currency) -> Terms:
             apr=Decimal(r.get("apr", str)),
             first_due=r.date("first_due", optional=True),
             compress=r.get("compress", bool),
+            **_policies_from(r, cur),
         ),
         None,
     )
@@ -279,3 +290,147 @@ def loads_plan(text: str | bytes) -> PaymentPlan:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
     return load_plan(data)
+
+
+# -- collection policies (optional keys of "terms"; absent means the default) ----------
+
+
+def _minor(m: Money | None) -> int | None:
+    return None if m is None else m.minor
+
+
+def _pct_json(p: Decimal | None) -> str | None:
+    return None if p is None else str(p)
+
+
+def _policies_to_json(t: Terms) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    lf = t.late_fees
+    out["late_fees"] = None if lf is None else {
+        "grace_days": lf.grace_days,
+        "steps": [
+            {"days": s.days, "amount_minor": _minor(s.amount), "percent": _pct_json(s.percent)} for s in lf.steps
+        ],
+        "cap_minor": _minor(lf.cap),
+        "cap_percent": _pct_json(lf.cap_percent),
+        "fee_on_fee": lf.fee_on_fee,
+    }
+    rp = t.reminders
+    out["reminders"] = {
+        "offsets": list(rp.offsets),
+        "final_notice": rp.final_notice,
+        "templates": rp.custom_templates,
+    }
+    cp = t.cancellation
+    out["cancellation"] = None if cp is None else {
+        "windows": [{"within_days": w.within_days, "percent": str(w.percent)} for w in cp.windows],
+        "deposit_refundable": cp.deposit_refundable,
+        "no_show_fee_minor": _minor(cp.no_show_fee),
+        "reschedule_fee_minor": _minor(cp.reschedule_fee),
+        "credit_instead_of_refund": cp.credit_instead_of_refund,
+        "collect_shortfall": cp.collect_shortfall,
+    }
+    out["incentives"] = [
+        {
+            "kind": i.kind.value,
+            "amount_minor": _minor(i.amount),
+            "percent": _pct_json(i.percent),
+            "by": _date(i.by),
+            "days_early": i.days_early,
+            "min_on_time": i.min_on_time,
+            "name": i.name,
+            "clawback": i.clawback,
+        }
+        for i in t.incentives
+    ]
+    return out
+
+
+def _opt_money(r: _Reader, key: str, cur: Currency) -> Money | None:
+    value = r.get(key, int, optional=True)
+    return None if value is None else r.convert(key, lambda v: Money(v, cur), value)
+
+
+def _guarded(where: str, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except SerializationError:
+        raise
+    except (InvalidPlanError, ValueError, TypeError) as exc:
+        raise SerializationError(f"{where}: {exc}") from None
+
+
+def _step_from(s: _Reader, cur: Currency) -> LateFeeStep:
+    return _guarded(
+        s.path,
+        lambda: LateFeeStep(
+            s.get("days", int),
+            amount=_opt_money(s, "amount_minor", cur),
+            percent=s.get("percent", str, optional=True),
+        ),
+    )
+
+
+def _window_from(w: _Reader) -> CancellationWindow:
+    return _guarded(w.path, lambda: CancellationWindow(w.get("within_days", int), w.get("percent", str)))
+
+
+def _incentive_from(i: _Reader, cur: Currency) -> Incentive:
+    return _guarded(
+        i.path,
+        lambda: Incentive(
+            IncentiveKind(i.get("kind", str)),
+            amount=_opt_money(i, "amount_minor", cur),
+            percent=i.get("percent", str, optional=True),
+            by=i.date("by", optional=True),
+            days_early=i.get("days_early", int),
+            min_on_time=i.get("min_on_time", int),
+            name=i.get("name", str),
+            clawback=i.get("clawback", bool),
+        ),
+    )
+
+
+def _policies_from(r: _Reader, cur: Currency) -> dict[str, Any]:
+    """The policy fields of Terms from a terms object; absent keys keep the defaults."""
+    out: dict[str, Any] = {}
+    if r.data.get("late_fees") is not None:
+        lf = r.sub("late_fees")
+        steps = [_step_from(_Reader(raw, f"{lf.path}.steps[{n}]"), cur) for n, raw in enumerate(lf.get("steps", list))]
+        out["late_fees"] = _guarded(
+            lf.path,
+            lambda: LateFeePolicy(
+                steps,
+                grace_days=lf.get("grace_days", int),
+                cap=_opt_money(lf, "cap_minor", cur),
+                cap_percent=lf.get("cap_percent", str, optional=True),
+                fee_on_fee=lf.get("fee_on_fee", bool),
+            ),
+        )
+    if r.data.get("reminders") is not None:
+        rp = r.sub("reminders")
+        templates = rp.get("templates", dict, optional=True) or {}
+        out["reminders"] = _guarded(
+            rp.path,
+            lambda: ReminderPolicy(rp.get("offsets", list), rp.get("final_notice", bool), templates),
+        )
+    if r.data.get("cancellation") is not None:
+        cp = r.sub("cancellation")
+        windows = [_window_from(_Reader(raw, f"{cp.path}.windows[{n}]")) for n, raw in enumerate(cp.get("windows", list))]
+        out["cancellation"] = _guarded(
+            cp.path,
+            lambda: CancellationPolicy(
+                windows,
+                deposit_refundable=cp.get("deposit_refundable", bool),
+                no_show_fee=_opt_money(cp, "no_show_fee_minor", cur),
+                reschedule_fee=_opt_money(cp, "reschedule_fee_minor", cur),
+                credit_instead_of_refund=cp.get("credit_instead_of_refund", bool),
+                collect_shortfall=cp.get("collect_shortfall", bool),
+            ),
+        )
+    if r.data.get("incentives") is not None:
+        out["incentives"] = tuple(
+            _incentive_from(_Reader(raw, f"{r.path}.incentives[{n}]"), cur)
+            for n, raw in enumerate(r.get("incentives", list))
+        )
+    return out
