@@ -62,6 +62,7 @@ __all__ = [
     "map_plan",
     "parse_events",
     "plan_id_from_custom_id",
+    "server_sdk_configuration",
     "to_paypal_amount",
     "verification_request",
     "verify_signature",
@@ -158,7 +159,7 @@ class PayPalProvider(Provider, abc.ABC):
         """
         bodies = map_plan(plan, self.options, email=payer.email)
         product = self._send(
-            "POST", _PRODUCTS, bodies.product, idempotency_key(plan, "paypal-product"), "creating the product"
+            "POST", _PRODUCTS, bodies.product_body(), idempotency_key(plan, "paypal-product"), "creating the product"
         )
         product_id = _id(product, "product")
         billing_plan = self._send(
@@ -335,11 +336,14 @@ class PayPalRestProvider(PayPalProvider):
             except sdk_errors.UnauthorizedAccess as exc:
                 if attempt == 1:
                     continue
-                raise translate(exc, action=action) from exc
+                raise from_status(401, exc.content, action=action) from exc
             except ProviderError:
                 raise
             except Exception as exc:
-                raise translate(exc, action=action) from exc
+                error = translate(exc, action=action)
+                if error is None:
+                    raise
+                raise error from exc
             return answer if isinstance(answer, dict) else {}
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -379,17 +383,20 @@ class PayPalServerProvider(PayPalProvider):
             elif method == "GET" and path.startswith(_SUBSCRIPTIONS + "/"):
                 response = subs.get_subscription({"id": parts[3]})
             elif method == "GET" and path.startswith(_PLANS + "/"):
-                response = subs.get_billing_plan({"id": parts[3]})
+                response = subs.get_billing_plan(parts[3])
             elif method == "POST" and path.endswith("/cancel"):
                 response = subs.cancel_subscription({"id": parts[3], **options})
             elif method == "POST" and path.endswith("/deactivate"):
-                response = subs.deactivate_billing_plan({"id": parts[3]})
+                response = subs.deactivate_billing_plan(parts[3])
             else:
                 response = _raw(self.client, method, path, body, request_id)
         except ProviderError:
             raise
         except Exception as exc:
-            raise translate(exc, action=action) from exc
+            error = translate(exc, action=action)
+            if error is None:
+                raise
+            raise error from exc
         status = getattr(response, "status_code", 200)
         text = getattr(response, "text", None) or ""
         if isinstance(status, int) and status >= 400:
@@ -399,6 +406,31 @@ class PayPalServerProvider(PayPalProvider):
         except ValueError:
             raise ProviderRequestError(f"expected JSON from PayPal {action}, got {text[:200]!r}", provider=self.name) from None
         return answer if isinstance(answer, dict) else {}
+
+
+def server_sdk_configuration(base_url: str) -> Any:
+    """A ``paypalserversdk`` ``Configuration`` subclass that sends every call to *base_url*.
+
+    The server SDK has no ``base_url`` parameter; its base URLs are the
+    class attribute ``Configuration.environments``. Use this to reach a
+    proxy, or a local fake in tests::
+
+        config = server_sdk_configuration("http://127.0.0.1:8080")
+        client = PaypalServersdkClient(config=config(environment=Environment.SANDBOX, ...))
+
+    .. versionadded:: 0.1.0
+    """
+    from paypalserversdk.configuration import Configuration, Environment, Server
+
+    url = base_url.rstrip("/")
+
+    class LocalConfiguration(Configuration):  # type: ignore[misc]
+        environments: ClassVar[dict[Any, Any]] = {
+            Environment.SANDBOX: {Server.DEFAULT: url},
+            Environment.PRODUCTION: {Server.DEFAULT: url},
+        }
+
+    return LocalConfiguration
 
 
 def _raw(client: Any, method: str, path: str, body: Mapping[str, Any] | None, request_id: str | None) -> Any:

@@ -58,8 +58,11 @@ def from_status(status: int, content: object, *, action: str) -> ProviderError:
     return ProviderRequestError(text, provider=NAME, provider_code=code, request_id=debug)
 
 
-def translate(exc: BaseException, *, action: str) -> ProviderError:
-    """The payplan error for an exception raised by either PayPal SDK or ``requests``."""
+def translate(exc: BaseException, *, action: str) -> ProviderError | None:
+    """The payplan error for an exception raised by either PayPal SDK or ``requests``.
+
+    None for anything else (a bug stays a bug, not a retryable error).
+    """
     if isinstance(exc, ProviderError):
         return exc
     try:
@@ -76,6 +79,8 @@ def translate(exc: BaseException, *, action: str) -> ProviderError:
         if content is None:
             content = getattr(response, "text", None)
         return from_status(status, content, action=action)
-    return ProviderConnectionError(
-        f"PayPal call {action} failed without an answer: {type(exc).__name__}: {exc}", provider=NAME
-    )
+    if isinstance(exc, OSError) or (requests is not None and isinstance(exc, requests.RequestException)):
+        return ProviderConnectionError(
+            f"PayPal call {action} failed without an answer: {type(exc).__name__}: {exc}", provider=NAME
+        )
+    return None

@@ -207,6 +207,10 @@ class PayPalRequests:
     last_charge: dt.date
     custom_id: str
 
+    def product_body(self) -> dict[str, Any]:
+        """The catalog product body, as a plain dict."""
+        return dict(_thaw(self.product))
+
     def billing_plan(self, product_id: str) -> dict[str, Any]:
         """The billing plan body for the product PayPal created with id *product_id*."""
         return {"product_id": product_id, **_thaw(self.plan_template)}
@@ -225,8 +229,14 @@ def _thaw(value: Any) -> Any:
 
 
 def custom_id_for(plan: PaymentPlan) -> str:
-    """The subscription ``custom_id`` for *plan*: ``payplan:<plan id>:v<version>``."""
-    custom = f"{_CUSTOM_ID_PREFIX}{plan.id}:v{plan.version}"
+    """The subscription ``custom_id`` for *plan*: ``payplan:<plan id>:v<version>:i<n>``.
+
+    ``n`` is the number of the installment the first billing cycle charges
+    (2 after a deposit, else 1), so a failed-payment event can name the
+    installment from PayPal's ``cycle_executions``.
+    """
+    first = 2 if plan.deposit is not None and len(plan.installments) > 1 else 1
+    custom = f"{_CUSTOM_ID_PREFIX}{plan.id}:v{plan.version}:i{first}"
     if len(custom) > 127 or not custom.isascii() or not custom.isprintable():
         raise _refuse(
             "expected a plan id of printable ASCII that fits PayPal's 127-character custom_id "
@@ -235,18 +245,28 @@ def custom_id_for(plan: PaymentPlan) -> str:
     return custom
 
 
+def parse_custom_id(custom_id: object) -> tuple[str, int] | None:
+    """(plan id, number of the first cycle's installment) from a payplan ``custom_id``, else None."""
+    if not isinstance(custom_id, str) or not custom_id.startswith(_CUSTOM_ID_PREFIX):
+        return None
+    body = custom_id[len(_CUSTOM_ID_PREFIX) :]
+    first = 1
+    head, sep, number = body.rpartition(":i")
+    if sep and head and number.isdigit():
+        body, first = head, int(number)
+    head, sep, version = body.rpartition(":v")
+    if sep and head and version.isdigit():
+        body = head
+    return (body, first) if body else None
+
+
 def plan_id_from_custom_id(custom_id: object) -> str | None:
     """The payplan plan id inside a PayPal ``custom_id``, or None if it is not one of ours.
 
     .. versionadded:: 0.1.0
     """
-    if not isinstance(custom_id, str) or not custom_id.startswith(_CUSTOM_ID_PREFIX):
-        return None
-    body = custom_id[len(_CUSTOM_ID_PREFIX) :]
-    head, sep, version = body.rpartition(":v")
-    if sep and head and version.isdigit():
-        return head
-    return body or None
+    parsed = parse_custom_id(custom_id)
+    return parsed[0] if parsed else None
 
 
 def _frequency(dates: Sequence[dt.date]) -> tuple[str, int]:

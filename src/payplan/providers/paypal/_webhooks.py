@@ -27,7 +27,7 @@ from ...exceptions import (
     UnsupportedByProviderError,
 )
 from .. import EventKind, ProviderEvent
-from ._mapping import NAME, from_paypal_amount, plan_id_from_custom_id
+from ._mapping import NAME, from_paypal_amount, parse_custom_id
 
 __all__ = [
     "EVENT_KINDS",
@@ -270,8 +270,14 @@ def parse_events(
 
     The plan is found from the subscription's ``custom_id`` (or a sale's
     ``custom``), else from *plan_for_subscription* given the subscription
-    (billing agreement) id. Event types payplan does not handle, and
-    events about subscriptions that are not payplan's, give no events.
+    (billing agreement) id, or for a refund, which names only the sale,
+    the refunded sale id. Event types payplan does not handle, and events
+    about subscriptions that are not payplan's, give no events.
+
+    A completed sale does not say which installment it paid, so its
+    ``installment`` is None (the ledger allocates it oldest first); a failed
+    payment names the installment after those PayPal's
+    ``billing_info.cycle_executions`` counts as completed.
 
     Raises:
         ProviderRequestError: the body is not a PayPal event, or lacks a
@@ -287,22 +293,26 @@ def parse_events(
     if not isinstance(resource, Mapping):
         raise ProviderRequestError(f"expected a resource in PayPal event {event['id']}", provider=NAME)
     subscription = event["event_type"].startswith("BILLING.SUBSCRIPTION.")
-    plan_id = plan_id_from_custom_id(resource.get("custom_id") if subscription else resource.get("custom"))
+    parsed = parse_custom_id(resource.get("custom_id") if subscription else resource.get("custom"))
+    plan_id = parsed[0] if parsed else None
     agreement = resource.get("id") if subscription else resource.get("billing_agreement_id")
-    if plan_id is None and plan_for_subscription is not None and isinstance(agreement, str):
-        plan_id = plan_for_subscription(agreement)
+    lookup = agreement if agreement else resource.get("sale_id")
+    if plan_id is None and plan_for_subscription is not None and isinstance(lookup, str):
+        plan_id = plan_for_subscription(lookup)
     if plan_id is None:
         return ()
     stamp = _time(event.get("create_time"))
     occurred = stamp.astimezone(zoneinfo.ZoneInfo(timezone)).date()
     amount = None
     reason = None
+    installment = None
     reference = resource.get("id") if not subscription else None
     if kind is EventKind.PAYMENT_FAILED:
         amount = _amount(resource, "billing_info", "last_failed_payment", "amount")
         failed = resource.get("billing_info", {}).get("last_failed_payment", {})
         reason = failed.get("reason_code") if isinstance(failed, Mapping) else None
         reference = agreement if isinstance(agreement, str) else None
+        installment = _failed_installment(resource, parsed[1] if parsed else None)
     elif kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.REFUNDED):
         amount = _amount(resource, "amount")
         if amount is not None and kind is EventKind.REFUNDED and amount.minor < 0:
@@ -318,10 +328,24 @@ def parse_events(
             kind=kind,
             plan_id=plan_id,
             occurred_on=occurred,
-            installment=None,
+            installment=installment,
             amount=amount,
             reference=reference if isinstance(reference, str) else None,
             reason=reason if isinstance(reason, str) else None,
             sequence=int(stamp.timestamp() * 1_000_000),
         ),
     )
+
+
+def _failed_installment(resource: Mapping[str, Any], first: int | None) -> int | None:
+    info = resource.get("billing_info")
+    runs = info.get("cycle_executions") if isinstance(info, Mapping) else None
+    if first is None or not isinstance(runs, list):
+        return None
+    done = 0
+    for run in runs:
+        count = run.get("cycles_completed") if isinstance(run, Mapping) else None
+        if type(count) is not int or count < 0:
+            return None
+        done += count
+    return first + done

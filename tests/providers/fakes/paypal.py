@@ -1,0 +1,307 @@
+"""A fake PayPal API for the PayPal adapter's tests, served by :class:`FakeServer` on 127.0.0.1.
+
+:class:`FakePayPal` is the responder. It speaks the part of PayPal payplan
+uses: the OAuth client-credentials token endpoint, catalog products, billing
+plans, subscriptions (get, cancel, deactivate the plan) and
+``verify-webhook-signature``. It requires a bearer token it issued, replays
+requests that reuse a ``PayPal-Request-Id`` (PayPal keeps them 72 hours),
+enforces the Subscriptions rules the adapter must respect (at most 2 TRIAL
+and 1 REGULAR cycles, cancel only an active or suspended subscription), and
+validates every JSON request body against the official OpenAPI specs when
+they are present (:attr:`FakePayPal.spec_errors`).
+
+:class:`PayPalSigner` holds an RSA key and a self-signed certificate and
+signs deliveries the way PayPal does (``transmission_id|time|webhook_id|crc32``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import threading
+import uuid
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+from .server import RecordedRequest, Reply
+
+Json = dict[str, Any]
+
+CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-fake"
+SPEC_FILES = {
+    "/v1/billing/": "paypal-billing_subscriptions_v1.json",
+    "/v1/catalogs/": "paypal-catalogs_products_v1.json",
+    "/v1/notifications/": "paypal-notifications_webhooks_v1.json",
+}
+
+
+class PayPalSigner:
+    """An RSA key and a self-signed certificate that sign deliveries as PayPal does."""
+
+    def __init__(self) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "messageverificationcerts.sandbox.paypal.com")])
+        now = dt.datetime.now(dt.UTC)
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=365))
+            .sign(self.key, hashes.SHA256())
+        )
+        self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
+        self.fetched: list[str] = []
+
+    def fetch(self, url: str) -> bytes:
+        """The certificate fetcher tests inject: only the fake's own URL is known."""
+        self.fetched.append(url)
+        if url != CERT_URL:
+            raise LookupError(f"no certificate at {url}")
+        return self.pem
+
+    def sign(self, body: bytes, webhook_id: str, *, when: dt.datetime | None = None, bad: bool = False) -> dict[str, str]:
+        """The PAYPAL-* headers of a delivery of *body* to the webhook *webhook_id*."""
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.hashes import SHA256
+
+        sent = (when or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        transmission = str(uuid.uuid4())
+        message = f"{transmission}|{sent}|{webhook_id}|{zlib.crc32(body) & 0xFFFFFFFF}".encode()
+        key = self.other_key if bad else self.key
+        signature = base64.b64encode(key.sign(message, padding.PKCS1v15(), SHA256())).decode()
+        return {
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+            "PAYPAL-CERT-URL": CERT_URL,
+            "PAYPAL-TRANSMISSION-ID": transmission,
+            "PAYPAL-TRANSMISSION-SIG": signature,
+            "PAYPAL-TRANSMISSION-TIME": sent,
+            "Content-Type": "application/json",
+        }
+
+    def verify(self, request: Json) -> bool:
+        """What PayPal's verify-webhook-signature answers for *request*."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.hashes import SHA256
+
+        body = json.dumps(request["webhook_event"], separators=(",", ":")).encode()
+        message = (
+            f"{request['transmission_id']}|{request['transmission_time']}|{request['webhook_id']}|"
+            f"{zlib.crc32(body) & 0xFFFFFFFF}"
+        ).encode()
+        try:
+            self.key.public_key().verify(
+                base64.b64decode(request["transmission_sig"]), message, padding.PKCS1v15(), SHA256()
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return request.get("cert_url") == CERT_URL
+
+
+class _Failure(Exception):
+    def __init__(self, status: int, name: str, issue: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.body = {
+            "name": name,
+            "message": description,
+            "debug_id": uuid.uuid4().hex[:13],
+            "details": [{"issue": issue, "description": description}],
+        }
+
+
+class FakePayPal:
+    """The fake's state and behaviour; serve it with ``FakeServer(FakePayPal(...))``."""
+
+    def __init__(self, signer: PayPalSigner, *, specs: Path | None = None) -> None:
+        self.signer = signer
+        self.products: dict[str, Json] = {}
+        self.plans: dict[str, Json] = {}
+        self.subscriptions: dict[str, Json] = {}
+        self.tokens: set[str] = set()
+        self.spec_errors: list[str] = []
+        self.validated = 0
+        self._replay: dict[tuple[str, str], Reply] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._created = 0
+        self._specs: dict[str, Any] = {}
+        if specs is not None and specs.is_dir():
+            from openapi_core import OpenAPI
+
+            for prefix, name in SPEC_FILES.items():
+                self._specs[prefix] = OpenAPI.from_dict(json.loads((specs / name).read_text()))
+
+    # -- what tests drive ---------------------------------------------------------
+
+    def created(self) -> int:
+        """How many products, billing plans and subscriptions were created."""
+        return self._created
+
+    def approve(self, subscription_id: str) -> None:
+        """The buyer approves: the subscription becomes ACTIVE."""
+        with self._lock:
+            self.subscriptions[subscription_id]["status"] = "ACTIVE"
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            try:
+                return self._handle(request)
+            except _Failure as failure:
+                return Reply.json(failure.body, failure.status)
+
+    def _handle(self, request: RecordedRequest) -> Reply:
+        path = request.path
+        if request.method == "POST" and path == "/v1/oauth2/token":
+            return self._token(request)
+        auth = request.header("Authorization") or ""
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            raise _Failure(401, "AUTHENTICATION_FAILURE", "INVALID_TOKEN", "Authentication failed")
+        self._validate(request)
+        key = request.header("PayPal-Request-Id")
+        if key and request.method == "POST":
+            cached = self._replay.get((path, key))
+            if cached is not None:
+                return cached
+        reply = self._route(request)
+        if key and request.method == "POST" and reply.status < 300:
+            self._replay[(path, key)] = reply
+        return reply
+
+    def _token(self, request: RecordedRequest) -> Reply:
+        if not (request.header("Authorization") or "").startswith("Basic "):
+            return Reply.json({"error": "invalid_client", "error_description": "Client Authentication failed"}, 401)
+        if request.form().get("grant_type") != "client_credentials":
+            return Reply.json({"error": "unsupported_grant_type"}, 400)
+        token = f"A21AA{uuid.uuid4().hex}"
+        self.tokens.add(token)
+        return Reply.json(
+            {"scope": "https://uri.paypal.com/services/subscriptions", "access_token": token,
+             "token_type": "Bearer", "app_id": "APP-80W284485P519543T", "expires_in": 32400,
+             "nonce": uuid.uuid4().hex}
+        )
+
+    def _validate(self, request: RecordedRequest) -> None:
+        if request.method != "POST" or not request.body:
+            return
+        for prefix, api in self._specs.items():
+            if request.path.startswith(prefix):
+                from openapi_core.testing import MockRequest
+
+                mock = MockRequest(
+                    "https://api-m.sandbox.paypal.com", "post", request.path, data=request.body,
+                    content_type="application/json", headers={"Authorization": "Bearer x"},
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        api.validate_request(mock)
+                    except Exception as exc:
+                        detail = "; ".join(str(e) for e in getattr(exc, "schema_errors", ()) or [exc])
+                        self.spec_errors.append(f"POST {request.path}: {type(exc).__name__}: {detail}")
+                self.validated += 1
+
+    def _new(self, prefix: str) -> str:
+        self._created += 1
+        return f"{prefix}{next(self._ids):06d}FAKE"
+
+    def _route(self, request: RecordedRequest) -> Reply:
+        method, parts = request.method, request.path.strip("/").split("/")
+        if method == "POST" and request.path == "/v1/catalogs/products":
+            return self._create_product(request.json())
+        if method == "POST" and request.path == "/v1/billing/plans":
+            return self._create_plan(request.json())
+        if method == "POST" and request.path == "/v1/billing/subscriptions":
+            return self._create_subscription(request.json())
+        if method == "POST" and request.path == "/v1/notifications/verify-webhook-signature":
+            ok = self.signer.verify(request.json())
+            return Reply.json({"verification_status": "SUCCESS" if ok else "FAILURE"})
+        if len(parts) >= 4 and parts[:3] == ["v1", "billing", "subscriptions"]:
+            sub = self._get(self.subscriptions, parts[3], "subscription")
+            if method == "GET" and len(parts) == 4:
+                return Reply.json(sub)
+            if method == "POST" and parts[4:] == ["cancel"]:
+                if sub["status"] not in ("ACTIVE", "SUSPENDED"):
+                    raise _Failure(
+                        422, "UNPROCESSABLE_ENTITY", "SUBSCRIPTION_STATUS_INVALID",
+                        f"Invalid subscription status for cancel action; subscription is {sub['status']}",
+                    )
+                sub["status"] = "CANCELLED"
+                return Reply(204, b"")
+        if len(parts) >= 4 and parts[:3] == ["v1", "billing", "plans"]:
+            plan = self._get(self.plans, parts[3], "plan")
+            if method == "GET" and len(parts) == 4:
+                return Reply.json(plan)
+            if method == "POST" and parts[4:] == ["deactivate"]:
+                plan["status"] = "INACTIVE"
+                return Reply(204, b"")
+        raise _Failure(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", f"no route {method} {request.path}")
+
+    @staticmethod
+    def _get(store: dict[str, Json], key: str, what: str) -> Json:
+        if key not in store:
+            raise _Failure(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", f"Requested {what} {key} not found")
+        return store[key]
+
+    def _create_product(self, body: Json) -> Reply:
+        if not body.get("name") or body.get("type") not in ("PHYSICAL", "DIGITAL", "SERVICE"):
+            raise _Failure(400, "INVALID_REQUEST", "MISSING_REQUIRED_PARAMETER", "name and type are required")
+        pid = body.get("id") or self._new("PROD-")
+        product = {**body, "id": pid, "create_time": "2026-12-01T10:00:00Z"}
+        self.products[pid] = product
+        return Reply.json(product, 201)
+
+    def _create_plan(self, body: Json) -> Reply:
+        if body.get("product_id") not in self.products:
+            raise _Failure(400, "INVALID_REQUEST", "INVALID_PARAMETER_VALUE", f"unknown product {body.get('product_id')}")
+        cycles = body.get("billing_cycles") or []
+        tenures = [c.get("tenure_type") for c in cycles]
+        if tenures.count("TRIAL") > 2 or tenures.count("REGULAR") != 1:
+            raise _Failure(422, "UNPROCESSABLE_ENTITY", "INVALID_BILLING_CYCLES",
+                           f"at most 2 TRIAL and exactly 1 REGULAR cycle, got {tenures}")
+        if sorted(c.get("sequence") for c in cycles) != list(range(1, len(cycles) + 1)):
+            raise _Failure(422, "UNPROCESSABLE_ENTITY", "INVALID_SEQUENCE", "cycle sequences must run 1, 2, 3")
+        if tenures and tenures[-1] != "REGULAR":
+            raise _Failure(422, "UNPROCESSABLE_ENTITY", "TRIAL_AFTER_REGULAR", "trial cycles run before the regular one")
+        pid = self._new("P-")
+        plan = {**body, "id": pid, "status": body.get("status", "ACTIVE"), "create_time": "2026-12-01T10:00:00Z"}
+        self.plans[pid] = plan
+        return Reply.json(plan, 201)
+
+    def _create_subscription(self, body: Json) -> Reply:
+        plan = self.plans.get(body.get("plan_id", ""))
+        if plan is None or plan["status"] != "ACTIVE":
+            raise _Failure(422, "UNPROCESSABLE_ENTITY", "PLAN_STATUS_INVALID", "the plan is not active")
+        sid = self._new("I-")
+        token = f"BA-{next(self._ids):08d}"
+        sub = {
+            "id": sid,
+            "status": "APPROVAL_PENDING",
+            "plan_id": plan["id"],
+            "custom_id": body.get("custom_id"),
+            "start_time": body.get("start_time"),
+            "create_time": "2026-12-01T10:00:00Z",
+            "links": [
+                {"href": f"https://www.sandbox.paypal.com/webapps/billing/subscriptions?ba_token={token}",
+                 "rel": "approve", "method": "GET"},
+                {"href": f"https://api-m.sandbox.paypal.com/v1/billing/subscriptions/{sid}", "rel": "self",
+                 "method": "GET"},
+            ],
+        }
+        self.subscriptions[sid] = sub
+        return Reply.json(sub, 201)

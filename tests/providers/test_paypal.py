@@ -1,0 +1,490 @@
+"""PayPal adapter: both bindings through the shared contract, against a fake PayPal on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import pytest
+
+pytest.importorskip("paypalrestsdk")
+pytest.importorskip("paypalserversdk")
+pytest.importorskip("cryptography")
+
+from conftest import SPECS
+from payplan import DepositRule, Money, PaymentPlan, ProviderAuthError, UnsupportedByProviderError
+from payplan.exceptions import ProviderConnectionError, ProviderRequestError
+from payplan.providers import EventKind, Payer, Provider, ProviderBinding
+from payplan.providers.paypal import (
+    PayPalCertificates,
+    PayPalOptions,
+    PayPalProvider,
+    PayPalRestProvider,
+    PayPalServerProvider,
+    map_plan,
+    server_sdk_configuration,
+)
+
+from .contract import Call, Delivery, Harness, ProviderContract, Signature, WebhookSpec, reference_plan
+from .fakes.paypal import CERT_URL, FakePayPal, PayPalSigner
+from .fakes.server import FakeServer, Fault
+
+WEBHOOK_ID = "8PT597110X687430LFAKE"
+OPTIONS = PayPalOptions(
+    return_url="https://booking.example/paypal/return",
+    cancel_url="https://booking.example/paypal/cancel",
+    brand_name="Studio Example",
+)
+_MUTATING_SKIP = ("/v1/oauth2/token", "/v1/notifications/verify-webhook-signature")
+
+
+@pytest.fixture(scope="session")
+def signer() -> PayPalSigner:
+    """One RSA key and self-signed certificate for the session."""
+    return PayPalSigner()
+
+
+@pytest.fixture(scope="session")
+def fake_paypal(signer: PayPalSigner) -> FakePayPal:
+    """The fake PayPal's state, validating bodies against the official specs when present."""
+    return FakePayPal(signer, specs=SPECS if SPECS.is_dir() else None)
+
+
+@pytest.fixture(scope="session")
+def paypal_server(fake_paypal: FakePayPal) -> Iterator[FakeServer]:
+    """The fake PayPal served once per session on 127.0.0.1."""
+    with FakeServer(fake_paypal) as server:
+        yield server
+
+
+def rest_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalRestProvider:
+    """A REST binding on a fresh ``paypalrestsdk.Api`` pointed at *url*."""
+    import paypalrestsdk
+
+    api = paypalrestsdk.Api(mode="sandbox", client_id="client-id", client_secret="secret", endpoint=url)
+    return PayPalRestProvider(
+        api, OPTIONS, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch), **kwargs
+    )
+
+
+def server_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalServerProvider:
+    """A server-SDK binding on a fresh ``PaypalServersdkClient`` pointed at *url*."""
+    from paypalserversdk.configuration import Environment
+    from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
+    from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
+
+    config = server_sdk_configuration(url)
+    client = PaypalServersdkClient(
+        config=config(
+            environment=Environment.SANDBOX,
+            timeout=10,
+            client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
+                o_auth_client_id="client-id", o_auth_client_secret="secret"
+            ),
+        )
+    )
+    return PayPalServerProvider(
+        client, OPTIONS, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch), **kwargs
+    )
+
+
+class PayPalHarness(Harness):
+    """PayPal's side: the fake's records, faults on mutating calls, deliveries signed like PayPal's."""
+
+    def __init__(self, server: FakeServer, fake: FakePayPal) -> None:
+        self.server = server
+        self.fake = fake
+        self.sales: dict[str, str] = {}
+
+    @staticmethod
+    def _mutating(method: str, path: str) -> bool:
+        return method == "POST" and path not in _MUTATING_SKIP
+
+    def calls(self) -> list[Call]:
+        """Every request, with its PayPal-Request-Id as the idempotency key."""
+        return [
+            Call(r.method, r.path, r.header("PayPal-Request-Id"), self._mutating(r.method, r.path), r.fault is not None)
+            for r in self.server.requests()
+        ]
+
+    def clear(self) -> None:
+        """Forget recorded requests and faults."""
+        self.server.clear()
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        """Fail the next *count* mutating calls (never the token request)."""
+        self.server.inject(fault, count, when=lambda r: self._mutating(r.method, r.path))
+
+    def created(self) -> int:
+        """Products, billing plans and subscriptions created."""
+        return self.fake.created()
+
+    def event(self, spec: WebhookSpec) -> dict[str, Any]:
+        """The PayPal event for *spec*, shaped like PayPal's own samples."""
+        plan, binding = spec.plan, spec.binding
+        sub_id = binding.ids["subscription"]
+        created = dt.datetime.fromtimestamp(spec.sequence, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        custom = map_plan(plan, OPTIONS).custom_id
+        reference = spec.reference or f"SALE-{spec.event_id}"
+        amount = spec.amount
+        resource: dict[str, Any]
+        if spec.kind is EventKind.PAYMENT_SUCCEEDED or spec.kind is None:
+            assert amount is not None or spec.kind is None
+            value = amount or plan.installment(2).amount
+            resource = {
+                "id": reference, "state": "completed",
+                "amount": {"total": value.to_decimal_string(), "currency": value.currency.code,
+                           "details": {"subtotal": value.to_decimal_string()}},
+                "payment_mode": "INSTANT_TRANSFER", "protection_eligibility": "ELIGIBLE",
+                "billing_agreement_id": sub_id, "custom": custom, "create_time": created,
+            }
+            self.sales[reference] = plan.id
+            event_type = "PAYMENT.SALE.COMPLETED" if spec.kind else "PAYMENT.SALE.PENDING_REVIEW_FAKE"
+        elif spec.kind is EventKind.REFUNDED:
+            assert amount is not None
+            # PayPal's refund resource names the sale, not the subscription or custom_id.
+            self.sales.setdefault(reference, plan.id)
+            resource = {
+                "id": f"REF-{spec.event_id}", "state": "completed", "sale_id": reference,
+                "amount": {"total": "-" + amount.to_decimal_string(), "currency": amount.currency.code},
+                "create_time": created,
+            }
+            event_type = "PAYMENT.SALE.REFUNDED"
+        elif spec.kind is EventKind.PAYMENT_FAILED:
+            number = spec.installment or 2
+            failed = plan.installment(number).amount
+            resource = {
+                "id": sub_id, "status": "ACTIVE", "custom_id": custom, "plan_id": binding.ids["plan"],
+                "billing_info": {
+                    "outstanding_balance": {"currency_code": failed.currency.code, "value": failed.to_decimal_string()},
+                    "cycle_executions": _executions(plan, number),
+                    "failed_payments_count": 1,
+                    "last_failed_payment": {
+                        "amount": {"currency_code": failed.currency.code, "value": failed.to_decimal_string()},
+                        "time": created, "reason_code": "PAYMENT_DENIED",
+                    },
+                },
+            }
+            event_type = "BILLING.SUBSCRIPTION.PAYMENT.FAILED"
+        else:
+            word = "CANCELLED" if spec.kind is EventKind.PLAN_CANCELED else "SUSPENDED"
+            resource = {"id": sub_id, "status": word, "custom_id": custom, "plan_id": binding.ids["plan"],
+                        "status_change_note": f"{word.lower()} by the buyer"}
+            event_type = f"BILLING.SUBSCRIPTION.{word}"
+        return {
+            "id": f"WH-{spec.event_id}", "event_version": "1.0", "create_time": created,
+            "resource_type": "sale" if event_type.startswith("PAYMENT.") else "subscription",
+            "event_type": event_type, "summary": event_type.lower(), "resource": resource,
+        }
+
+    def delivery(self, spec: WebhookSpec, signature: Signature = Signature.VALID) -> Delivery:
+        """The delivery PayPal would POST for *spec*, signed as asked."""
+        body = json.dumps(self.event(spec), separators=(",", ":")).encode()
+        when = dt.datetime.now(dt.UTC) - dt.timedelta(days=2) if signature is Signature.STALE else None
+        headers = self.fake.signer.sign(body, WEBHOOK_ID, when=when, bad=signature is Signature.BAD)
+        if signature is Signature.MISSING:
+            del headers["PAYPAL-TRANSMISSION-SIG"]
+        return Delivery(headers, body)
+
+
+def _executions(plan: PaymentPlan, number: int) -> list[dict[str, Any]]:
+    """PayPal's ``cycle_executions`` just before installment *number* is charged."""
+    cycles = map_plan(plan, OPTIONS).plan_template["billing_cycles"]
+    done = number - (2 if plan.deposit is not None else 1)
+    out = []
+    for cycle in cycles:
+        took = min(done, cycle["total_cycles"])
+        done -= took
+        out.append({"tenure_type": cycle["tenure_type"], "sequence": cycle["sequence"],
+                    "cycles_completed": took, "cycles_remaining": cycle["total_cycles"] - took,
+                    "total_cycles": cycle["total_cycles"]})
+    return out
+
+
+class _PayPalContract(ProviderContract):
+    # PayPal's sale events do not say which installment a payment paid, so
+    # PAYMENT_SUCCEEDED is checked in test_sale_completed_normalizes_without_installment.
+    webhook_kinds: ClassVar[tuple[EventKind, ...]] = (
+        EventKind.PAYMENT_FAILED,
+        EventKind.REFUNDED,
+        EventKind.PLAN_CANCELED,
+        EventKind.PLAN_SUSPENDED,
+    )
+    stale_signatures: ClassVar[bool] = True
+
+    @pytest.fixture
+    def harness(self, paypal_server: FakeServer, fake_paypal: FakePayPal) -> PayPalHarness:
+        """The fake PayPal's side."""
+        return PayPalHarness(paypal_server, fake_paypal)
+
+    @pytest.fixture
+    def payer(self) -> Payer:
+        """A PayPal buyer (PayPal identifies them at approval)."""
+        return Payer(email="client@example.com")
+
+    def test_sale_completed_normalizes_without_installment(
+        self, provider: Provider, harness: PayPalHarness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """PAYMENT.SALE.COMPLETED gives a payment for this plan with the exact amount and sale id, installment unknown."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        spec = self._spec(EventKind.PAYMENT_SUCCEEDED, plan, binding, 7)
+        d = harness.delivery(spec)
+        (event,) = provider.parse_webhook(d.headers, d.body)
+        assert event.kind is EventKind.PAYMENT_SUCCEEDED
+        assert event.plan_id == plan.id
+        assert event.amount == plan.installment(2).amount
+        assert event.reference == spec.reference
+        assert event.installment is None
+        assert event.id == f"paypal:WH-{spec.event_id}"
+
+    def test_payment_failed_names_the_installment_from_cycle_executions(
+        self, provider: Provider, harness: PayPalHarness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """A failed payment is attributed to the installment after those PayPal's cycle_executions completed."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        for number in (2, 3, 4):
+            d = harness.delivery(self._spec(EventKind.PAYMENT_FAILED, plan, binding, number, number))
+            (event,) = provider.parse_webhook(d.headers, d.body)
+            assert event.installment == number
+            assert event.amount == plan.installment(number).amount
+            assert event.reason == "PAYMENT_DENIED"
+
+    def test_publish_sends_the_mapping_exactly_and_returns_the_approval_link(
+        self, provider: Provider, harness: PayPalHarness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """The bodies PayPal receives are exactly the mapping's, and the binding holds the approve link."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        bodies = map_plan(plan, OPTIONS, email=payer.email)
+        posts = {r.path: r for r in harness.server.requests() if r.method == "POST" and r.path in (
+            "/v1/catalogs/products", "/v1/billing/plans", "/v1/billing/subscriptions")}
+        assert posts["/v1/catalogs/products"].json() == bodies.product_body()
+        assert posts["/v1/billing/plans"].json() == bodies.billing_plan(binding.ids["product"])
+        assert posts["/v1/billing/subscriptions"].json() == bodies.subscription(binding.ids["plan"])
+        assert binding.approval_url is not None
+        assert binding.approval_url.startswith("https://www.sandbox.paypal.com/")
+        assert binding.status == "APPROVAL_PENDING"
+        keys = {r.path: r.header("PayPal-Request-Id") for r in posts.values()}
+        assert all(k and plan.id in k for k in keys.values()), keys
+
+    def test_cancel_active_subscription_posts_cancel(
+        self, provider: Provider, harness: PayPalHarness, fake_paypal: FakePayPal, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """Once the buyer approved, cancel cancels the subscription itself; a second cancel changes nothing."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        fake_paypal.approve(binding.ids["subscription"])
+        provider.cancel(binding)
+        assert fake_paypal.subscriptions[binding.ids["subscription"]]["status"] == "CANCELLED"
+        provider.cancel(binding)
+        cancels = [r for r in harness.server.requests() if r.path.endswith("/cancel")]
+        assert len(cancels) == 1
+
+    def test_cancel_before_approval_deactivates_the_billing_plan(
+        self, provider: Provider, harness: PayPalHarness, fake_paypal: FakePayPal, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """Before approval the subscription cannot be cancelled, so the plan is deactivated and nothing can be approved."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        provider.cancel(binding)
+        assert fake_paypal.plans[binding.ids["plan"]]["status"] == "INACTIVE"
+
+    def test_refuses_what_it_cannot_express_before_creating_anything(
+        self, provider: Provider, harness: PayPalHarness, payer: Payer, request: pytest.FixtureRequest
+    ) -> None:
+        """Irregular dates and uneven amounts PayPal cannot express are refused with a reason, and nothing is created.
+
+        Overrides the shared test: its example (a deposit then two uneven
+        installments) *is* expressible on PayPal, since any two dates lie on
+        an every-n-days frequency and two amounts fit a TRIAL and a REGULAR
+        cycle; so this uses three irregular dates and four runs of amounts.
+        """
+        base = "refuse-" + request.node.nodeid.rsplit("::", 2)[-2][-12:]
+        irregular = PaymentPlan.custom(
+            base + "-dates",
+            [
+                (dt.date(2026, 12, 1), Money.of("500.00", "USD")),
+                (dt.date(2027, 1, 10), Money.of("500.00", "USD")),
+                (dt.date(2027, 2, 3), Money.of("500.00", "USD")),
+                (dt.date(2027, 3, 1), Money.of("500.00", "USD")),
+            ],
+            booked=dt.date(2026, 12, 1),
+            session=dt.date(2027, 4, 15),
+        )
+        uneven = PaymentPlan.custom(
+            base + "-runs",
+            [(dt.date(2026, 12, 1), Money.of("100.00", "USD"))]
+            + [(dt.date(2027, m, 1), Money.of(v, "USD")) for m, v in ((1, "10.00"), (2, "20.00"), (3, "30.00"), (4, "40.00"))],
+            booked=dt.date(2026, 12, 1),
+            session=dt.date(2027, 6, 1),
+        )
+        harness.clear()
+        start = harness.created()
+        for case, reason in ((irregular, "arbitrary dates"), (uneven, "4 runs")):
+            with pytest.raises(UnsupportedByProviderError, match=reason) as info:
+                provider.publish(case, payer)
+            assert info.value.provider == "paypal"
+        assert harness.created() == start
+        assert harness.server.requests() == []
+
+    def test_two_uneven_installments_on_any_two_dates_are_expressed_exactly(
+        self, provider: Provider, harness: PayPalHarness, payer: Payer, request: pytest.FixtureRequest
+    ) -> None:
+        """The shared suite's "uneven" plan is published as a TRIAL and a REGULAR cycle every 24 days."""
+        plan = PaymentPlan.custom(
+            "two-uneven-" + request.node.nodeid.rsplit("::", 2)[-2][-12:],
+            [
+                (dt.date(2026, 12, 1), Money.of("500.00", "USD")),
+                (dt.date(2027, 1, 10), Money.of("700.01", "USD")),
+                (dt.date(2027, 2, 3), Money.of("799.99", "USD")),
+            ],
+            booked=dt.date(2026, 12, 1),
+            session=dt.date(2027, 4, 15),
+        )
+        binding = self.publish_clean(provider, harness, plan, payer)
+        sent = next(r.json() for r in harness.server.requests() if r.path == "/v1/billing/plans")
+        cycles = [(c["tenure_type"], c["frequency"]["interval_unit"], c["frequency"]["interval_count"],
+                   c["total_cycles"], c["pricing_scheme"]["fixed_price"]["value"]) for c in sent["billing_cycles"]]
+        assert cycles == [("TRIAL", "DAY", 24, 1, "700.01"), ("REGULAR", "DAY", 24, 1, "799.99")]
+        assert sent["payment_preferences"]["setup_fee"] == {"currency_code": "USD", "value": "500.00"}
+        assert binding.ids["subscription"]
+
+    def test_refused_plan_sends_nothing(
+        self, provider: Provider, harness: PayPalHarness, payer: Payer, request: pytest.FixtureRequest
+    ) -> None:
+        """A plan PayPal cannot express (four runs of amounts) is refused before any request."""
+        plan = PaymentPlan.custom(
+            "four-runs-" + request.node.name[-20:],
+            [(dt.date(2026, 12, 1), Money.of("100.00", "USD"))]
+            + [(dt.date(2027, m, 1), Money.of(v, "USD")) for m, v in ((1, "10.00"), (2, "20.00"), (3, "30.00"), (4, "40.00"))],
+            booked=dt.date(2026, 12, 1),
+            session=dt.date(2027, 6, 1),
+        )
+        harness.clear()
+        with pytest.raises(UnsupportedByProviderError, match="4 runs"):
+            provider.publish(plan, payer)
+        assert harness.server.requests() == []
+
+    def test_http_400_is_a_request_error_with_paypal_issue(
+        self, provider: Provider, harness: PayPalHarness, payer: Payer, request: pytest.FixtureRequest
+    ) -> None:
+        """A 4xx from PayPal raises ProviderRequestError carrying PayPal's issue code and debug id (not an {'error'} dict)."""
+        binding = ProviderBinding("paypal", "missing", 1, {"subscription": "I-DOESNOTEXIST", "plan": "P-NONE"})
+        with pytest.raises(ProviderRequestError) as info:
+            provider.cancel(binding)
+        assert info.value.provider_code == "INVALID_RESOURCE_ID"
+        assert info.value.request_id
+
+    def test_api_verification_route(
+        self, provider: PayPalProvider, harness: PayPalHarness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """With verify='api' the delivery is checked through verify-webhook-signature, and a bad one is refused."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        provider.verify = "api"
+        good = harness.delivery(self._spec(EventKind.REFUNDED, plan, binding, 3))
+        (event,) = provider.parse_webhook(good.headers, good.body)
+        assert event.kind is EventKind.REFUNDED
+        assert any(r.path == "/v1/notifications/verify-webhook-signature" for r in harness.server.requests())
+        bad = harness.delivery(self._spec(EventKind.REFUNDED, plan, binding, 4), Signature.BAD)
+        with pytest.raises(ProviderAuthError, match="did not verify"):
+            provider.parse_webhook(bad.headers, bad.body)
+
+
+class TestPayPalRest(_PayPalContract):
+    """The contract through paypalrestsdk.Api as an authenticated HTTP client."""
+
+    @pytest.fixture
+    def provider(self, paypal_server: FakeServer, signer: PayPalSigner, harness: PayPalHarness) -> PayPalRestProvider:
+        """A REST binding on the fake."""
+        return rest_provider(paypal_server.url, signer, plan_for_subscription=harness.sales.get)
+
+    def test_calls_have_a_timeout(self, paypal_server: FakeServer, signer: PayPalSigner) -> None:
+        """A PayPal that accepts the connection but never answers raises a retryable error after the timeout."""
+        import socket
+
+        with socket.socket() as quiet:
+            quiet.bind(("127.0.0.1", 0))
+            quiet.listen(1)
+            host, port = quiet.getsockname()
+            provider = rest_provider(f"http://{host}:{port}", signer, timeout=(0.5, 0.5))
+            with pytest.raises(ProviderConnectionError) as info:
+                provider.publish(reference_plan("timeout-rest"), Payer())
+        assert info.value.retryable
+
+
+class TestPayPalServer(_PayPalContract):
+    """The contract through paypal-server-sdk's subscriptions controller and HTTP layer."""
+
+    @pytest.fixture
+    def provider(self, paypal_server: FakeServer, signer: PayPalSigner, harness: PayPalHarness) -> PayPalServerProvider:
+        """A server-SDK binding on the fake."""
+        return server_provider(paypal_server.url, signer, plan_for_subscription=harness.sales.get)
+
+
+def test_request_bodies_match_the_official_specs(
+    paypal_server: FakeServer, fake_paypal: FakePayPal, signer: PayPalSigner
+) -> None:
+    """Every body both bindings sent (uneven, weekly, JPY and HUF plans included) validates against PayPal's OpenAPI specs."""
+    if not SPECS.is_dir():
+        pytest.skip(f"official PayPal specs not found at {SPECS}")
+    plans = [
+        reference_plan("spec-ref"),
+        PaymentPlan.with_deposit(
+            "spec-odd", Money.of("1000.00", "USD"), deposit=DepositRule.fixed(Money.of("100.00", "USD")),
+            installments=7, dates="biweekly", booked=dt.date(2026, 12, 1), session=dt.date(2027, 6, 1),
+            remainder="last",
+        ),
+        PaymentPlan.with_deposit(
+            "spec-jpy", Money.of("100000", "JPY"), deposit=DepositRule.percent(Decimal(30)),
+            installments=3, dates="monthly", booked=dt.date(2026, 12, 1), session=dt.date(2027, 6, 1),
+        ),
+        PaymentPlan.with_deposit(
+            "spec-huf", Money.of("90000", "HUF"), deposit=DepositRule.none(),
+            installments=3, dates="weekly", booked=dt.date(2026, 12, 1), session=dt.date(2027, 6, 1),
+        ),
+    ]
+    before = fake_paypal.validated
+    fake_paypal.spec_errors.clear()
+    for make in (rest_provider, server_provider):
+        provider = make(paypal_server.url, signer)
+        for plan in plans:
+            provider.publish(plan, Payer(email="client@example.com"))
+    assert fake_paypal.validated - before >= 3 * 2 * len(plans)
+    assert fake_paypal.spec_errors == []
+
+
+def test_certificate_from_a_non_paypal_host_is_refused(signer: PayPalSigner) -> None:
+    """A delivery pointing PAYPAL-CERT-URL at another host is refused before anything is fetched."""
+    from payplan.providers.paypal import verify_signature
+
+    body = b'{"id":"WH-1","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
+    headers = signer.sign(body, WEBHOOK_ID)
+    for url in ("https://evil.example/cert.pem", "http://api.paypal.com/cert", "https://paypal.com.evil.example/c"):
+        signer.fetched.clear()
+        with pytest.raises(ProviderAuthError, match=r"paypal\.com host"):
+            verify_signature({**headers, "PAYPAL-CERT-URL": url}, body, webhook_id=WEBHOOK_ID,
+                             certificates=PayPalCertificates(signer.fetch))
+        assert signer.fetched == []
+
+
+def test_expired_certificate_is_refused(signer: PayPalSigner) -> None:
+    """A certificate outside its validity period is refused even when the signature matches."""
+    from payplan.providers.paypal import verify_signature
+
+    body = b'{"id":"WH-2","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
+    headers = signer.sign(body, WEBHOOK_ID)
+    later = PayPalCertificates(signer.fetch, clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=800))
+    with pytest.raises(ProviderAuthError, match="valid from"):
+        verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=later)
+    verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch))
+    assert CERT_URL in signer.fetched
+
+
+def test_signature_for_another_webhook_id_is_refused(signer: PayPalSigner) -> None:
+    """A delivery signed for another webhook endpoint does not verify for this one."""
+    from payplan.providers.paypal import verify_signature
+
+    body = b'{"id":"WH-3","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
+    headers = signer.sign(body, "OTHERWEBHOOK")
+    with pytest.raises(ProviderAuthError, match="does not match"):
+        verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch))
