@@ -13,6 +13,15 @@ from attrs import evolve, field, frozen
 from ._calendar import Cadence
 from ._money import Currency, Money, to_currency
 from ._plan import PaymentPlan
+from ._policies import (
+    CancellationPolicy,
+    CancellationWindow,
+    Incentive,
+    IncentiveKind,
+    LateFeePolicy,
+    LateFeeStep,
+    ReminderPolicy,
+)
 from ._terms import DepositRule, Terms
 from .exceptions import InvalidPlanError
 
@@ -185,6 +194,19 @@ _TERM_KEYS = {
     "final_due_days_before",
     "remainder",
     "apr",
+} | {
+    # Collection policies (docs/catalog.md).
+    "grace_days",
+    "late_fee",
+    "late_fee_steps",
+    "late_fee_cap",
+    "late_fee_cap_percent",
+    "fee_on_fee",
+    "reminders",
+    "final_notice",
+    "reminder_templates",
+    "cancellation",
+    "incentives",
 }
 
 
@@ -202,6 +224,7 @@ def _terms_from(table: Mapping[str, Any], currency: Currency, base: Terms, where
             changes[key] = table[key]
     if "apr" in table:
         changes["apr"] = str(table["apr"])
+    changes.update(_policy_changes(table, currency, base, where))
     try:
         return evolve(base, **changes)
     except (InvalidPlanError, ValueError, TypeError) as exc:
@@ -307,3 +330,158 @@ description = "Agreed amount and terms"
 installments = [1, 2, 3, 4, 5, 6]
 """
 
+
+
+# -- collection policies in the catalog ------------------------------------------------------
+
+
+def _pct_from(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidPlanError(f"{where}: expected a percentage as a quoted string such as \"5%\" or an int, got {value!r}")
+    return str(value).strip().rstrip("%")
+
+
+def _int_from(value: Any, where: str) -> int:
+    if type(value) is not int:
+        raise InvalidPlanError(f"{where}: expected a whole number, got {value!r}")
+    return value
+
+
+def _bool_from(value: Any, where: str) -> bool:
+    if type(value) is not bool:
+        raise InvalidPlanError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _table(value: Any, where: str, keys: set[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidPlanError(f"{where}: expected a table, got {value!r}")
+    unknown = set(value) - keys
+    if unknown:
+        raise InvalidPlanError(f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(keys)}")
+    return value
+
+
+def _fee_step(value: Any, days: int, currency: Currency, where: str) -> LateFeeStep:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return LateFeeStep(days, percent=_pct_from(value, where))
+    return LateFeeStep(days, amount=_money_from(value, currency, where))
+
+
+def _late_fees_from(
+    table: Mapping[str, Any], currency: Currency, base: LateFeePolicy | None, where: str
+) -> LateFeePolicy | None:
+    keys = ("grace_days", "late_fee", "late_fee_steps", "late_fee_cap", "late_fee_cap_percent", "fee_on_fee")
+    if not any(k in table for k in keys):
+        return base
+    grace = _int_from(table["grace_days"], f"{where}.grace_days") if "grace_days" in table else (
+        base.grace_days if base is not None else 0
+    )
+    if "late_fee" in table and "late_fee_steps" in table:
+        raise InvalidPlanError(f"{where}: expected late_fee (one step) or late_fee_steps (a ladder), not both")
+    if "late_fee" in table:
+        steps: tuple[LateFeeStep, ...] = (_fee_step(table["late_fee"], grace + 1, currency, f"{where}.late_fee"),)
+    elif "late_fee_steps" in table:
+        raw = table["late_fee_steps"]
+        if not isinstance(raw, list):
+            raise InvalidPlanError(f"{where}.late_fee_steps: expected an array of tables, got {raw!r}")
+        items = []
+        for n, item in enumerate(raw, 1):
+            w = f"{where}.late_fee_steps[{n}]"
+            t = _table(item, w, {"days", "amount", "percent"})
+            if ("amount" in t) == ("percent" in t):
+                raise InvalidPlanError(f"{w}: expected exactly one of amount and percent")
+            days = _int_from(t.get("days"), f"{w}.days")
+            if "amount" in t:
+                items.append(LateFeeStep(days, amount=_money_from(t["amount"], currency, f"{w}.amount")))
+            else:
+                items.append(LateFeeStep(days, percent=_pct_from(t["percent"], f"{w}.percent")))
+        steps = tuple(items)
+    elif base is not None:
+        steps = base.steps
+    else:
+        raise InvalidPlanError(f"{where}: grace_days, late_fee_cap and fee_on_fee need late_fee or late_fee_steps")
+    cap = (
+        _money_from(table["late_fee_cap"], currency, f"{where}.late_fee_cap")
+        if "late_fee_cap" in table
+        else (base.cap if base is not None else None)
+    )
+    cap_pct = (
+        _pct_from(table["late_fee_cap_percent"], f"{where}.late_fee_cap_percent")
+        if "late_fee_cap_percent" in table
+        else (base.cap_percent if base is not None else None)
+    )
+    fof = (
+        _bool_from(table["fee_on_fee"], f"{where}.fee_on_fee")
+        if "fee_on_fee" in table
+        else (base.fee_on_fee if base is not None else False)
+    )
+    return LateFeePolicy(steps, grace_days=grace, cap=cap, cap_percent=cap_pct, fee_on_fee=fof)
+
+
+def _cancellation_from(value: Any, currency: Currency, where: str) -> CancellationPolicy:
+    keys = {"windows", "deposit_refundable", "no_show_fee", "reschedule_fee", "credit_instead_of_refund", "collect_shortfall"}
+    t = _table(value, where, keys)
+    windows = []
+    for n, item in enumerate(t.get("windows", []), 1):
+        w = f"{where}.windows[{n}]"
+        wt = _table(item, w, {"within_days", "retain"})
+        windows.append(
+            CancellationWindow(_int_from(wt.get("within_days"), f"{w}.within_days"), _pct_from(wt.get("retain"), f"{w}.retain"))
+        )
+    return CancellationPolicy(
+        windows,
+        deposit_refundable=_bool_from(t.get("deposit_refundable", False), f"{where}.deposit_refundable"),
+        no_show_fee=_money_from(t["no_show_fee"], currency, f"{where}.no_show_fee") if "no_show_fee" in t else None,
+        reschedule_fee=_money_from(t["reschedule_fee"], currency, f"{where}.reschedule_fee") if "reschedule_fee" in t else None,
+        credit_instead_of_refund=_bool_from(t.get("credit_instead_of_refund", False), f"{where}.credit_instead_of_refund"),
+        collect_shortfall=_bool_from(t.get("collect_shortfall", False), f"{where}.collect_shortfall"),
+    )
+
+
+def _incentive_from(value: Any, currency: Currency, where: str) -> Incentive:
+    keys = {"kind", "amount", "percent", "by", "days_early", "min_on_time", "name", "clawback"}
+    t = _table(value, where, keys)
+    by = t.get("by")
+    if by is not None and type(by) is not dt.date:
+        raise InvalidPlanError(f"{where}.by: expected a TOML date such as 2027-01-31, got {by!r}")
+    kinds = [k.value for k in IncentiveKind]
+    if t.get("kind") not in kinds:
+        raise InvalidPlanError(f"{where}.kind: expected one of {kinds}, got {t.get('kind')!r}")
+    return Incentive(
+        IncentiveKind(t["kind"]),
+        amount=_money_from(t["amount"], currency, f"{where}.amount") if "amount" in t else None,
+        percent=_pct_from(t["percent"], f"{where}.percent") if "percent" in t else None,
+        by=by,
+        days_early=_int_from(t.get("days_early", 0), f"{where}.days_early"),
+        min_on_time=_int_from(t.get("min_on_time", 0), f"{where}.min_on_time"),
+        name=str(t.get("name", "")),
+        clawback=_bool_from(t.get("clawback", True), f"{where}.clawback"),
+    )
+
+
+def _policy_changes(table: Mapping[str, Any], currency: Currency, base: Terms, where: str) -> dict[str, Any]:
+    """The collection-policy fields of Terms a catalog table sets."""
+    changes: dict[str, Any] = {}
+    late = _late_fees_from(table, currency, base.late_fees, where)
+    if late is not base.late_fees:
+        changes["late_fees"] = late
+    if any(k in table for k in ("reminders", "final_notice", "reminder_templates")):
+        offsets = table.get("reminders", list(base.reminders.offsets))
+        if not isinstance(offsets, list) or any(type(o) is not int for o in offsets):
+            raise InvalidPlanError(f"{where}.reminders: expected an array of whole days such as [-7, -1, 0, 1, 7, 14], got {offsets!r}")
+        templates = table.get("reminder_templates", base.reminders.custom_templates)
+        if not isinstance(templates, Mapping):
+            raise InvalidPlanError(f"{where}.reminder_templates: expected a table of texts, got {templates!r}")
+        final = _bool_from(table.get("final_notice", base.reminders.final_notice), f"{where}.final_notice")
+        changes["reminders"] = ReminderPolicy(offsets, final, templates)
+    if "cancellation" in table:
+        changes["cancellation"] = _cancellation_from(table["cancellation"], currency, f"{where}.cancellation")
+    if "incentives" in table:
+        raw = table["incentives"]
+        if not isinstance(raw, list):
+            raise InvalidPlanError(f"{where}.incentives: expected an array of tables, got {raw!r}")
+        changes["incentives"] = tuple(
+            _incentive_from(item, currency, f"{where}.incentives[{n}]") for n, item in enumerate(raw, 1)
+        )
+    return changes
