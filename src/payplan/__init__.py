@@ -53,6 +53,13 @@ from ._collections import (
     settle_reschedule,
     waive_fee,
 )
+from ._documents import (
+    DEFAULT_AGREEMENT_TEMPLATES,
+    DEFAULT_STATEMENT_TEMPLATES,
+    Parties,
+    render_agreement,
+    render_statement,
+)
 from ._ledger import (
     Allocation,
     CancellationSettled,
@@ -124,7 +131,9 @@ __all__ = [
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
+    "DEFAULT_AGREEMENT_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
+    "DEFAULT_STATEMENT_TEMPLATES",
     "DateRule",
     "DepositRule",
     "EscalationPolicy",
@@ -150,6 +159,7 @@ __all__ = [
     "Milestone",
     "Money",
     "MoveSession",
+    "Parties",
     "PaymentFailed",
     "PaymentFailedError",
     "PaymentPlan",
@@ -200,6 +210,8 @@ __all__ = [
     "percent_of",
     "plan_status",
     "reminders_due",
+    "render_agreement",
+    "render_statement",
     "settle_cancellation",
     "settle_reschedule",
     "split",
