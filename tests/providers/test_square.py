@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import warnings
 from collections.abc import Iterator
@@ -93,8 +94,14 @@ def square_spec() -> Any:
     return OpenAPI.from_dict(json.loads(path.read_text()), config=Config(spec_validator_cls=None))
 
 
+@functools.cache
+def _client_for(url: str) -> Square:
+    return Square(token="EAAA-test-token", base_url=url)
+
+
 def _client(server: FakeServer) -> Square:
-    return Square(token="EAAA-test-token", base_url=server.url)
+    """One SDK client per fake server (building an httpx client loads the CA bundle, which is slow)."""
+    return _client_for(server.url)
 
 
 def validate_against_spec(spec: Any, requests: list[RecordedRequest]) -> int:
