@@ -275,21 +275,25 @@ def _frequency(dates: Sequence[dt.date]) -> tuple[str, int]:
     if len(dates) == 1:
         return "MONTH", 1
     listed = ", ".join(d.isoformat() for d in dates)
-    months = (dates[1].year - first.year) * 12 + dates[1].month - first.month
-    if 1 <= months <= 12 and all(d == add_months(first, months * i) for i, d in enumerate(dates)):
-        if first.day > 28:
-            raise _refuse(
-                f"PayPal bills monthly from the start date but does not document how it anchors "
-                f"days 29 to 31, and the first installment is due {first.isoformat()}; "
-                "start the installments on the 28th or earlier"
-            )
-        return "MONTH", months
+    steps = {(b.year - a.year) * 12 + b.month - a.month for a, b in itertools.pairwise(dates)}
+    months = min(steps)
+    if len(steps) == 1 and 1 <= months <= 12:
+        if all(d.day <= 28 for d in dates) and all(
+            d == add_months(first, months * i) for i, d in enumerate(dates)
+        ):
+            return "MONTH", months
     gap = (dates[1] - first).days
     if gap >= 1 and all((b - a).days == gap for a, b in itertools.pairwise(dates)):
         if gap % 7 == 0 and gap // 7 <= 52:
             return "WEEK", gap // 7
         if gap <= 365:
             return "DAY", gap
+    if len(steps) == 1 and 1 <= months <= 12 and any(d.day > 28 for d in dates):
+        raise _refuse(
+            "PayPal bills monthly from the start date but does not document how it anchors "
+            f"days 29 to 31, and the installments are due {listed}; "
+            "start the installments on the 28th or earlier"
+        )
     raise _refuse(
         "PayPal bills on one fixed frequency (every n days, weeks or months) and cannot charge "
         f"on arbitrary dates; the installments are due {listed}"
