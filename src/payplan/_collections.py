@@ -476,7 +476,7 @@ def settle_cancellation(
     retention = 0
     reasons: list[str] = []
     if pol is None:
-        reasons.append("no cancellation policy: everything paid is returned")
+        reasons.append("no cancellation policy: nothing is retained but fees")
     else:
         pct = pol.percent_retained(notice)
         retention = percent_of(plan.fee, pct, rounding=ROUND_HALF_UP).minor

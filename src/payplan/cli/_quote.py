@@ -6,10 +6,13 @@ import argparse
 import uuid
 from typing import Any
 
+from attrs import evolve
+
 from .._calendar import Cadence
 from .._catalog import Catalog
 from .._money import Money, Remainder, to_currency
 from .._plan import PaymentPlan
+from .._policies import LateFeePolicy
 from .._terms import DepositRule, Terms
 from ..serialization import dumps_plan
 from ._common import CliError, count_arg, date_arg, dump_json, money_json, render_table, to_csv, write_text
@@ -49,12 +52,36 @@ def register(subs: Any) -> None:
 
 
 def add_policy_arguments(p: argparse.ArgumentParser) -> None:
-    """Hook for options that add collection policies to a quote (none yet)."""
+    """Options that add collection policies to a quote: ``--grace-days``, ``--late-fee``."""
+    p.add_argument(
+        "--grace-days", type=count_arg, help="days after a due date before a late fee applies (default 0)"
+    )
+    p.add_argument(
+        "--late-fee",
+        metavar="AMOUNT|PERCENT%",
+        help="one late fee per late installment, after the grace period: a flat AMOUNT or PERCENT%% of what is overdue "
+        "(ladders and caps come from the catalog TOML)",
+    )
 
 
 def apply_policy_arguments(args: argparse.Namespace, plan: PaymentPlan) -> PaymentPlan:
-    """Hook that applies the options of :func:`add_policy_arguments` to *plan*."""
-    return plan
+    """Apply ``--grace-days`` and ``--late-fee`` to *plan*'s terms."""
+    grace: int | None = getattr(args, "grace_days", None)
+    fee_text = getattr(args, "late_fee", None)
+    if grace is None and fee_text is None:
+        return plan
+    current = plan.terms.late_fees
+    if fee_text is None:
+        if current is None:
+            raise CliError("--grace-days needs a late fee: add --late-fee AMOUNT or PERCENT%")
+        policy = evolve(current, grace_days=grace or 0)
+    else:
+        text = fee_text.strip()
+        fee: Money | str = text if text.endswith("%") else Money.of(text, plan.currency)
+        if isinstance(fee, Money) and fee.minor <= 0:
+            raise CliError(f"expected --late-fee above zero, got {fee_text}")
+        policy = LateFeePolicy.single(fee, grace_days=grace if grace is not None else 0)
+    return evolve(plan, terms=evolve(plan.terms, late_fees=policy))
 
 
 def _deposit(args: argparse.Namespace, currency: str) -> DepositRule | None:
@@ -181,4 +208,6 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(plan_table(plan, args.locale))
+        if plan.terms.late_fees is not None:
+            print(plan.terms.late_fees.describe())
     return 0

@@ -1,0 +1,262 @@
+"""``payplan status`` and ``payplan cancel``: a saved plan, its payments, a date.
+
+``status`` records the payments of a CSV file (``date,amount[,reference]``),
+assesses the late fees due by ``--as-of``, and prints the standing of every
+installment, the fees and the reminders due that day. ``cancel`` prints the
+settlement of a cancellation on ``--on``.
+
+The JSON output keys are a stable contract: ``balance_minor``,
+``paid_in_full``, ``status``, ``installments`` (each ``number``, ``due``,
+``amount_minor``, ``paid_minor``, ``status``, ``days_overdue``), ``fees``
+(each ``installment``, ``amount_minor``, ``reason``) and ``reminders`` (each
+``installment``, ``kind``, ``date``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from .._collections import assess_late_fees, earned_incentives, reminders_due, settle_cancellation
+from .._ledger import LateFeeAssessed, Ledger, PaymentReceived, plan_status
+from .._money import Money
+from .._plan import PaymentPlan
+from ..exceptions import InvalidPlanError, LedgerError
+from ._common import CliError, date_arg, dump_json, read_plan, render_table
+
+
+def register(subs: Any) -> None:
+    """Add ``status`` and ``cancel`` to the subcommands."""
+    p = subs.add_parser(
+        "status",
+        help="where a saved plan stands on a date",
+        description="Record the payments of PAYMENTS.csv (columns date,amount[,reference]; "
+        "amounts in major units) against PLAN.json (from `payplan quote --save`), assess the "
+        "late fees due by --as-of, and print each installment, the fees and the reminders due that day.",
+    )
+    p.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
+    p.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+    p.add_argument("--as-of", type=date_arg, required=True, help="the date to report on (YYYY-MM-DD)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--locale", default="en_US", help="locale for money in the table (default en_US)")
+    p.set_defaults(run=run_status)
+
+    c = subs.add_parser(
+        "cancel",
+        help="settle a cancellation of a saved plan",
+        description="Settle a cancellation of PLAN.json on --on under its cancellation policy: "
+        "what is retained, refunded or kept as credit.",
+    )
+    c.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
+    c.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+    c.add_argument("--on", type=date_arg, required=True, help="the date of the cancellation (YYYY-MM-DD)")
+    c.add_argument("--no-show", action="store_true", help="the client did not show up (adds the no-show fee)")
+    c.add_argument("--as-credit", action="store_true", help="keep what is returned as credit toward a new session")
+    c.add_argument("--format", choices=["table", "json"], default="table")
+    c.add_argument("--locale", default="en_US", help="locale for money in the table (default en_US)")
+    c.set_defaults(run=run_cancel)
+
+
+# -- payments file -----------------------------------------------------------------------------
+
+
+def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
+    """Parse a payments CSV (``date,amount[,reference]``) into ledger entries.
+
+    A header row (``date,amount,...``), blank lines and lines starting with
+    ``#`` are skipped. Each entry's id is its reference, or the line number,
+    date and amount when there is none.
+
+    Raises:
+        CliError: the file cannot be read, or a line is malformed; the
+            message names the file, the line and the problem.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CliError(f"cannot read payments file {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: expected a UTF-8 CSV file") from None
+    out: list[PaymentReceived] = []
+    for number, row in enumerate(csv.reader(text.splitlines()), 1):
+        cells = [c.strip() for c in row]
+        if not cells or not any(cells) or cells[0].startswith("#"):
+            continue
+        if number == 1 and cells[0].lower() == "date":
+            if cells[:2] != ["date", "amount"] or cells[2:] not in ([], ["reference"]):
+                raise CliError(f"{path} line 1: expected the header date,amount[,reference], got {','.join(cells)}")
+            continue
+        where = f"{path} line {number}"
+        if len(cells) not in (2, 3):
+            raise CliError(f"{where}: expected 2 or 3 columns (date,amount[,reference]), got {len(cells)}")
+        try:
+            if len(cells[0]) != 10:
+                raise ValueError
+            day = dt.date.fromisoformat(cells[0])
+        except ValueError:
+            raise CliError(f"{where}: expected a date as YYYY-MM-DD, got {cells[0]!r}") from None
+        try:
+            amount = Money.of(cells[1], plan.currency)
+        except InvalidPlanError as exc:
+            raise CliError(f"{where}: {exc}") from None
+        if amount.minor <= 0:
+            raise CliError(f"{where}: expected an amount above zero, got {cells[1]!r}")
+        reference = cells[2] if len(cells) == 3 and cells[2] else None
+        entry_id = reference or f"csv:{number}:{day.isoformat()}:{amount.minor}"
+        out.append(PaymentReceived(entry_id, day, amount, "csv", reference))
+    return tuple(out)
+
+
+def _ledger(args: argparse.Namespace, plan: PaymentPlan) -> Ledger:
+    ledger = Ledger.empty(plan)
+    if not args.payments:
+        return ledger
+    for entry in read_payments(args.payments, plan):
+        try:
+            ledger = ledger.record(entry)
+        except LedgerError as exc:
+            raise CliError(f"{args.payments}: {exc}") from None
+    return ledger
+
+
+def _with_assessments(plan: PaymentPlan, ledger: Ledger, day: dt.date) -> Ledger:
+    ledger = ledger.record_all(assess_late_fees(plan, ledger, day))
+    awards = earned_incentives(plan, ledger, day)
+    return ledger.record_all(a.entry for a in awards if a.entry is not None)
+
+
+# -- status ---------------------------------------------------------------------------------------
+
+
+def status_json(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> dict[str, Any]:
+    """The stable JSON contract of ``payplan status --format json``."""
+    st = plan_status(plan, ledger, as_of)
+    view = ledger.as_of(as_of)
+    fees = [e for e in view if type(e) is LateFeeAssessed]
+    return {
+        "plan_id": plan.id,
+        "as_of": as_of.isoformat(),
+        "currency": plan.currency,
+        "balance_minor": st.balance.minor,
+        "paid_in_full": st.paid_in_full,
+        "deliverables_released": st.deliverables_released,
+        "status": st.status.value,
+        "installments": [
+            {
+                "number": s.number,
+                "due": s.installment.due.isoformat(),
+                "amount_minor": s.installment.amount.minor,
+                "paid_minor": s.paid.minor,
+                "status": s.state.value,
+                "days_overdue": s.days_overdue,
+            }
+            for s in st.installments
+        ],
+        "fees": [
+            {"installment": f.installment, "amount_minor": f.amount.minor, "reason": f.reason}
+            for f in sorted(fees, key=lambda f: (f.on, f.id))
+        ],
+        "reminders": [
+            {"installment": r.installment, "kind": r.kind.value, "date": r.date.isoformat(), "message": r.message}
+            for r in reminders_due(plan, ledger, as_of)
+        ],
+    }
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print where the plan stands on ``--as-of``."""
+    plan = read_plan(args.plan)
+    as_of: dt.date = args.as_of
+    ledger = _with_assessments(plan, _ledger(args, plan), as_of)
+    data = status_json(plan, ledger, as_of)
+    if args.format == "json":
+        print(dump_json(data))
+        return 0
+    loc = args.locale
+    cur = plan.fee.currency
+
+    def money(minor: int) -> str:
+        return Money(minor, cur).format(loc)
+
+    print(
+        f"Plan {plan.id} as of {as_of.isoformat()}: {data['status'].replace('_', ' ')}, "
+        f"balance {money(data['balance_minor'])}"
+        + ("; deliverables may be released" if data["deliverables_released"] else "")
+    )
+    rows = [
+        [
+            str(i["number"]),
+            i["due"],
+            money(i["amount_minor"]),
+            money(i["paid_minor"]),
+            i["status"] + (f" ({i['days_overdue']} days)" if i["days_overdue"] else ""),
+        ]
+        for i in data["installments"]
+    ]
+    print(render_table(["#", "due", "amount", "paid", "status"], rows, right=(0, 2, 3)))
+    if data["fees"]:
+        print("\nFees:")
+        print(
+            render_table(
+                ["#", "amount", "reason"],
+                [[str(f["installment"]), money(f["amount_minor"]), f["reason"]] for f in data["fees"]],
+                right=(0, 1),
+            )
+        )
+    if data["reminders"]:
+        print("\nReminders due today:")
+        for r in data["reminders"]:
+            print(f"  [{r['kind']}] {r['message']}")
+    return 0
+
+
+# -- cancel -----------------------------------------------------------------------------------------
+
+
+def _minor(m: Money | None) -> int | None:
+    return None if m is None else m.minor
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Print the settlement of a cancellation on ``--on``."""
+    plan = read_plan(args.plan)
+    on: dt.date = args.on
+    ledger = _with_assessments(plan, _ledger(args, plan), on)
+    s = settle_cancellation(plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None)
+    after = ledger.record_all(s.entries)
+    data = {
+        "plan_id": plan.id,
+        "on": on.isoformat(),
+        "currency": plan.currency,
+        "notice_days": s.notice_days,
+        "paid_minor": ledger.net_paid.minor,
+        "retained_minor": s.retained.minor,
+        "clawback_minor": s.clawback.minor,
+        "refund_minor": s.refund.minor,
+        "credit_minor": s.credit.minor,
+        "shortfall_minor": s.shortfall.minor,
+        "balance_minor": after.balance.minor,
+        "reason": s.reason,
+        "entries": [
+            {"id": e.id, "kind": e.kind, "on": e.on.isoformat(), "amount_minor": _minor(e.amount)}
+            for e in s.entries
+        ],
+    }
+    if args.format == "json":
+        print(dump_json(data))
+        return 0
+    loc = args.locale
+    print(f"Cancellation of plan {plan.id} on {on.isoformat()} ({s.notice_days} days before the session)")
+    print(f"  rule:       {s.reason}")
+    for label, m in (
+        ("paid", ledger.net_paid),
+        ("retained", s.retained),
+        ("refund", s.refund),
+        ("credit", s.credit),
+        ("still owed", s.shortfall),
+    ):
+        print(f"  {label + ':':<11} {m.format(loc)}")
+    return 0
