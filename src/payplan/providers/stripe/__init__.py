@@ -165,6 +165,8 @@ class StripeProvider(Provider):
                 status=schedule.status,
             )
         ids = {"customer": customer}
+        if payer.payment_method_id:
+            ids["payment_method"] = payer.payment_method_id
         ids.update(self._create_invoices(plan, plan.installments, customer, payer.payment_method_id, now))
         return ProviderBinding(NAME, plan.id, plan.version, ids, status="scheduled")
 
@@ -205,15 +207,18 @@ class StripeProvider(Provider):
         self.check(plan)
         customer = binding.id("customer")
         kept: dict[str, str] = {"customer": customer}
+        payment_method = binding.ids.get("payment_method")
+        if payment_method:
+            kept["payment_method"] = payment_method
         paid: set[int] = set()
-        payment_method: str | None = None
         with stripe_errors():
             for role, invoice_id in binding.ids.items():
                 if not role.startswith("invoice:"):
                     continue
                 number = int(role.split(":", 1)[1])
-                invoice = self._client.v1.invoices.retrieve(invoice_id)
-                payment_method = payment_method or _str_or_none(getattr(invoice, "default_payment_method", None))
+                invoice = self._retrieve_invoice(invoice_id)
+                if invoice is None:  # a draft deleted by an earlier update or cancel
+                    continue
                 if invoice.status == "paid":
                     paid.add(number)
                     kept[role] = invoice_id
@@ -249,7 +254,9 @@ class StripeProvider(Provider):
                 return
             for role, invoice_id in binding.ids.items():
                 if role.startswith("invoice:"):
-                    invoice = self._client.v1.invoices.retrieve(invoice_id)
+                    invoice = self._retrieve_invoice(invoice_id)
+                    if invoice is None:
+                        continue
                     self._withdraw(invoice_id, invoice.status, binding, int(role.split(":", 1)[1]))
 
     # -- money ----------------------------------------------------------------------
@@ -296,7 +303,7 @@ class StripeProvider(Provider):
             status = ChargeStatus.REQUIRES_ACTION if code in _ACTION_CODES else ChargeStatus.DECLINED
             decline = getattr(exc, "error", None)
             detail = getattr(decline, "decline_code", None) if decline is not None else None
-            return outcome(status, detail if isinstance(detail, str) else code, exc.user_message or str(exc))
+            return outcome(status, code or (detail if isinstance(detail, str) else None), exc.user_message or str(exc))
         except stripe.StripeError as exc:
             raise translate(exc) from exc
         if paid.status == "paid":
@@ -376,6 +383,15 @@ class StripeProvider(Provider):
         return tuple(sorted(found.values(), key=lambda e: (e.sequence, e.id)))
 
     # -- internals --------------------------------------------------------------------
+
+    def _retrieve_invoice(self, invoice_id: str) -> Any:
+        """The invoice, or None when Stripe no longer has it (a deleted draft)."""
+        try:
+            return self._client.v1.invoices.retrieve(invoice_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing":
+                return None
+            raise
 
     def _check_binding(self, binding: ProviderBinding, plan_id: str | None = None) -> None:
         if binding.provider != NAME or (plan_id is not None and binding.plan_id != plan_id):

@@ -1,0 +1,288 @@
+"""A stateful fake of the slice of Stripe's API payplan uses, on the shared FakeServer.
+
+It speaks Stripe's wire format (form-encoded bodies with bracket nesting,
+JSON answers, ``Idempotency-Key`` replay, ``card_error`` 402s) well enough
+for the real ``stripe`` SDK to drive it:
+
+* ``POST /v1/products``, ``/v1/subscription_schedules``, ``.../{id}/cancel``,
+  ``GET /v1/subscription_schedules/{id}``;
+* ``POST /v1/invoices``, ``/v1/invoiceitems``, ``/v1/invoices/{id}/finalize``,
+  ``/pay``, ``/void``, ``GET`` and ``DELETE /v1/invoices/{id}``;
+* ``GET /v1/invoice_payments?invoice=``, ``POST /v1/refunds``, ``GET /v1/events``.
+
+Cards follow Stripe's test payment methods: ``pm_card_visa`` succeeds,
+``pm_card_chargeDeclined`` and ``pm_card_chargeDeclinedExpiredCard`` are
+declined, ``pm_card_authenticationRequired`` needs authentication. Paying,
+refunding and cancelling append Stripe-shaped events that ``GET /v1/events``
+lists (newest first), so reconciliation sees what webhooks would carry.
+
+It is a fake, not Stripe: it checks what payplan relies on, nothing more.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from typing import Any
+
+from .server import FakeServer, RecordedRequest, Reply
+
+__all__ = ["FakeStripe", "charge_refunded", "invoice_event", "schedule_canceled", "stripe_event"]
+
+CARDS = {
+    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
+    "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
+    "pm_card_authenticationRequired": (
+        "authentication_required",
+        "authentication_required",
+        "This payment requires authentication.",
+    ),
+}
+
+
+def unflatten(pairs: dict[str, str]) -> dict[str, Any]:
+    """Turn Stripe's ``a[b][0][c]=v`` form keys back into nested dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in pairs.items():
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if isinstance(node, dict):
+        items = {k: _listify(v) for k, v in node.items()}
+        if items and all(k.isdigit() for k in items):
+            return [items[k] for k in sorted(items, key=int)]
+        return items
+    return node
+
+
+def stripe_event(event_id: str, kind: str, obj: dict[str, Any], created: int, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Stripe event envelope around *obj*."""
+    data: dict[str, Any] = {"object": obj}
+    if previous is not None:
+        data["previous_attributes"] = previous
+    return {
+        "id": event_id,
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": created,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "type": kind,
+        "data": data,
+    }
+
+
+def invoice_event(
+    event_id: str, kind: str, invoice: dict[str, Any], created: int
+) -> dict[str, Any]:
+    """An ``invoice.*`` event for *invoice*."""
+    return stripe_event(event_id, kind, dict(invoice), created)
+
+
+def charge_refunded(
+    event_id: str, charge: dict[str, Any], refund: dict[str, Any], previous_refunded: int, created: int
+) -> dict[str, Any]:
+    """A ``charge.refunded`` event whose charge lists *refund*."""
+    obj = {**charge, "refunds": {"object": "list", "data": [refund], "has_more": False}}
+    return stripe_event(event_id, "charge.refunded", obj, created, {"amount_refunded": previous_refunded})
+
+
+def schedule_canceled(event_id: str, schedule: dict[str, Any], created: int) -> dict[str, Any]:
+    """A ``subscription_schedule.canceled`` event."""
+    return stripe_event(event_id, "subscription_schedule.canceled", dict(schedule), created)
+
+
+def _error(status: int, kind: str, message: str, **extra: Any) -> Reply:
+    return Reply.json({"error": {"type": kind, "message": message, **extra}}, status)
+
+
+class FakeStripe:
+    """The responder: Stripe's objects in memory, keyed replay, events."""
+
+    def __init__(self, start: int = 1_795_000_000) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.charges: dict[str, dict[str, Any]] = {}  # by payment intent
+        self._replay: dict[str, tuple[str, Reply]] = {}
+        self._ids = itertools.count(1)
+        self._clock = itertools.count(start)
+        self._lock = threading.Lock()
+        self.created = 0
+
+    def serve(self) -> FakeServer:
+        """A started FakeServer answering with this fake."""
+        return FakeServer(self).start()
+
+    # -- helpers ------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):06d}"
+
+    def now(self) -> int:
+        return next(self._clock)
+
+    def _make(self, prefix: str, obj: dict[str, Any]) -> dict[str, Any]:
+        obj["id"] = self.new_id(prefix)
+        obj.setdefault("created", self.now())
+        obj.setdefault("livemode", False)
+        self.objects[obj["id"]] = obj
+        self.created += 1
+        return obj
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+    # -- dispatch -------------------------------------------------------------------
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            key = request.header("Idempotency-Key")
+            if request.method == "POST" and key:
+                seen = self._replay.get(key)
+                if seen is not None:
+                    body, reply = seen
+                    if body != request.body.decode() or False:
+                        return _error(400, "idempotency_error", f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}'.")
+                    return Reply(reply.status, reply.body, {**reply.headers, "Idempotent-Replayed": "true"})
+            reply = self._route(request)
+            if request.method == "POST" and key and reply.status < 500:
+                self._replay[key] = (request.body.decode(), reply)
+            return reply
+
+    def _route(self, r: RecordedRequest) -> Reply:
+        params = unflatten(r.form()) if r.method == "POST" else unflatten(r.query_params())
+        path = r.path
+        m = r.method
+        if m == "POST" and path == "/v1/products":
+            return Reply.json(self._make("prod", {"object": "product", "name": params.get("name"), "metadata": params.get("metadata", {})}))
+        if m == "POST" and path == "/v1/subscription_schedules":
+            return Reply.json(self._make("sub_sched", {
+                "object": "subscription_schedule", "status": "not_started", "customer": params.get("customer"),
+                "end_behavior": params.get("end_behavior"), "metadata": params.get("metadata", {}),
+                "phases": params.get("phases", []), "canceled_at": None,
+            }))
+        if m == "POST" and path == "/v1/invoices":
+            if not params.get("customer"):
+                return _error(400, "invalid_request_error", "Missing required param: customer.", param="customer")
+            return Reply.json(self._make("in", {
+                "object": "invoice", "status": "draft", "customer": params["customer"],
+                "currency": params.get("currency", "usd"), "metadata": params.get("metadata", {}),
+                "default_payment_method": params.get("default_payment_method"),
+                "collection_method": params.get("collection_method"),
+                "automatically_finalizes_at": int(params["automatically_finalizes_at"]) if "automatically_finalizes_at" in params else None,
+                "amount_due": 0, "amount_paid": 0, "amount_remaining": 0,
+                "lines": {"object": "list", "data": [], "has_more": False},
+                "last_finalization_error": None, "parent": None,
+            }))
+        if m == "POST" and path == "/v1/invoiceitems":
+            invoice = self.objects.get(params.get("invoice", ""))
+            if invoice is None or invoice["status"] != "draft":
+                return _error(400, "invalid_request_error", "No such draft invoice.", param="invoice")
+            amount = int(params["amount"])
+            item = self._make("ii", {"object": "invoiceitem", "invoice": invoice["id"], "amount": amount,
+                                     "currency": params.get("currency"), "metadata": params.get("metadata", {})})
+            invoice["amount_due"] += amount
+            invoice["amount_remaining"] += amount
+            invoice["lines"]["data"].append({"id": item["id"], "object": "line_item", "amount": amount, "metadata": item["metadata"]})
+            return Reply.json(item)
+        if m == "GET" and path == "/v1/invoice_payments":
+            pays = [o for o in self.objects.values() if o.get("object") == "invoice_payment" and o["invoice"] == params.get("invoice")]
+            return Reply.json({"object": "list", "url": path, "data": pays, "has_more": False})
+        if m == "POST" and path == "/v1/refunds":
+            return self._refund(params)
+        if m == "GET" and path == "/v1/events":
+            kinds = params.get("types")
+            kinds = kinds if isinstance(kinds, list) else ([kinds] if kinds else None)
+            data = [e for e in reversed(self.events) if kinds is None or e["type"] in kinds]
+            return Reply.json({"object": "list", "url": path, "data": data, "has_more": False})
+        match = re.fullmatch(r"/v1/(invoices|subscription_schedules)/([A-Za-z0-9_]+)(?:/(\w+))?", path)
+        if match:
+            what, ident, action = match.groups()
+            obj = self.objects.get(ident)
+            if obj is None:
+                return _error(404, "invalid_request_error", f"No such {what[:-1]}: '{ident}'", code="resource_missing")
+            if what == "subscription_schedules":
+                return self._schedule(m, obj, action)
+            return self._invoice(m, obj, action, params)
+        return _error(404, "invalid_request_error", f"Unrecognized request URL ({m}: {path}).")
+
+    def _schedule(self, method: str, schedule: dict[str, Any], action: str | None) -> Reply:
+        if method == "GET" and action is None:
+            return Reply.json(schedule)
+        if method == "POST" and action == "cancel":
+            if schedule["status"] == "canceled":
+                return _error(400, "invalid_request_error", "You cannot cancel a canceled subscription schedule.")
+            schedule["status"] = "canceled"
+            schedule["canceled_at"] = self.now()
+            self._emit(schedule_canceled(self.new_id("evt"), schedule, schedule["canceled_at"]))
+            return Reply.json(schedule)
+        return _error(404, "invalid_request_error", "Unrecognized schedule request.")
+
+    def _invoice(self, method: str, invoice: dict[str, Any], action: str | None, params: dict[str, Any]) -> Reply:
+        status = invoice["status"]
+        if method == "GET" and action is None:
+            return Reply.json(invoice)
+        if method == "DELETE" and action is None:
+            if status != "draft":
+                return _error(400, "invalid_request_error", "You can only delete draft invoices.")
+            del self.objects[invoice["id"]]
+            return Reply.json({"id": invoice["id"], "object": "invoice", "deleted": True})
+        if method == "POST" and action == "finalize":
+            if status != "draft":
+                return _error(400, "invalid_request_error", "This invoice is already finalized.")
+            invoice["status"] = "open"
+            return Reply.json(invoice)
+        if method == "POST" and action == "void":
+            if status not in ("open", "uncollectible"):
+                return _error(400, "invalid_request_error", f"You cannot void a {status} invoice.")
+            invoice["status"] = "void"
+            return Reply.json(invoice)
+        if method == "POST" and action == "pay":
+            if status != "open":
+                return _error(400, "invalid_request_error", f"You can only pay an open invoice, this one is {status}.")
+            pm = params.get("payment_method") or invoice.get("default_payment_method") or "pm_card_visa"
+            now = self.now()
+            if pm in CARDS:
+                code, decline, message = CARDS[pm]
+                kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
+                self._emit(invoice_event(self.new_id("evt"), kind, invoice, now))
+                return _error(402, "card_error", message, code=code, decline_code=decline)
+            intent = self.new_id("pi")
+            charge = self._make("ch", {"object": "charge", "amount": invoice["amount_due"], "amount_refunded": 0,
+                                       "currency": invoice["currency"], "payment_intent": intent, "metadata": {}})
+            self.charges[intent] = charge
+            self._make("inpay", {"object": "invoice_payment", "invoice": invoice["id"], "status": "paid",
+                                 "amount_paid": invoice["amount_due"],
+                                 "payment": {"type": "payment_intent", "payment_intent": intent}})
+            invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
+            self._emit(invoice_event(self.new_id("evt"), "invoice.paid", invoice, now))
+            return Reply.json(invoice)
+        return _error(404, "invalid_request_error", "Unrecognized invoice request.")
+
+    def _refund(self, params: dict[str, Any]) -> Reply:
+        charge = self.charges.get(params.get("payment_intent", ""))
+        if charge is None:
+            return _error(400, "invalid_request_error", "No such payment_intent.", param="payment_intent")
+        amount = int(params.get("amount", charge["amount"] - charge["amount_refunded"]))
+        if amount <= 0 or amount > charge["amount"] - charge["amount_refunded"]:
+            return _error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", param="amount")
+        refund = self._make("re", {"object": "refund", "amount": amount, "currency": charge["currency"], "status": "succeeded",
+                                   "payment_intent": charge["payment_intent"], "charge": charge["id"],
+                                   "metadata": params.get("metadata", {}), "failure_reason": None})
+        before = charge["amount_refunded"]
+        charge["amount_refunded"] += amount
+        self._emit(charge_refunded(self.new_id("evt"), dict(charge), refund, before, self.now()))
+        return Reply.json(refund)
+
+
+def dump(obj: Any) -> bytes:
+    """Serialize a webhook body the way Stripe does (compact JSON)."""
+    return json.dumps(obj, separators=(",", ":")).encode()

@@ -1,0 +1,443 @@
+"""The Stripe adapter: the provider contract through the real SDK against a fake Stripe, plus mapping tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+stripe = pytest.importorskip("stripe", reason="the stripe extra is not installed")
+
+from payplan import (  # noqa: E402
+    Money,
+    PaymentPlan,
+    ProviderAuthError,
+    ProviderConnectionError,
+    ProviderRequestError,
+    UnsupportedByProviderError,
+    to_currency,
+)
+from payplan.providers import EventKind, Payer, idempotency_key  # noqa: E402
+from payplan.providers.stripe import StripeMode, StripeProvider  # noqa: E402
+from payplan.providers.stripe._mapping import (  # noqa: E402
+    from_stripe_amount,
+    schedule_params,
+    to_stripe_amount,
+)
+
+from .contract import (  # noqa: E402
+    Call,
+    CardOutcome,
+    Delivery,
+    Fault,
+    Harness,
+    ProviderContract,
+    Signature,
+    WebhookSpec,
+    reference_plan,
+)
+from .fakes import stripe as fake  # noqa: E402
+from .fakes.server import FakeServer  # noqa: E402
+
+SECRET = "whsec_test_payplan"
+NOW = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp())
+CUSTOMER = "cus_test_1"
+_CARDS = {
+    CardOutcome.SUCCESS: "pm_card_visa",
+    CardOutcome.DECLINE: "pm_card_chargeDeclined",
+    CardOutcome.EXPIRED: "pm_card_chargeDeclinedExpiredCard",
+    CardOutcome.AUTHENTICATION: "pm_card_authenticationRequired",
+}
+
+
+@pytest.fixture(scope="session")
+def stripe_fake() -> Iterator[tuple[fake.FakeStripe, FakeServer]]:
+    """One fake Stripe on 127.0.0.1 for the whole session."""
+    responder = fake.FakeStripe()
+    with FakeServer(responder) as server:
+        yield responder, server
+
+
+def make_client(server: FakeServer) -> Any:
+    """A real StripeClient pointed at the fake, with no SDK retries."""
+    return stripe.StripeClient("sk_test_payplan", base_addresses={"api": server.url}, max_network_retries=0)
+
+
+class StripeHarness(Harness):
+    """The contract's view of the fake Stripe."""
+
+    def __init__(self, responder: fake.FakeStripe, server: FakeServer) -> None:
+        self.responder = responder
+        self.server = server
+
+    def calls(self) -> list[Call]:
+        return [
+            Call(r.method, r.path, r.header("Idempotency-Key"), r.method == "POST", r.fault is not None)
+            for r in self.server.requests()
+        ]
+
+    def clear(self) -> None:
+        self.server.clear()
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        self.server.inject(fault, count, when=lambda r: r.method == "POST")
+
+    def created(self) -> int:
+        return self.responder.created
+
+    def payer_for(self, outcome: CardOutcome) -> Payer:
+        return Payer(customer_id=CUSTOMER, payment_method_id=_CARDS[outcome])
+
+    def delivery(self, spec: WebhookSpec, signature: Signature = Signature.VALID) -> Delivery:
+        body = fake.dump(stripe_payload(spec))
+        stamp = int(time.time()) - (3600 if signature is Signature.STALE else 0)
+        secret = "whsec_wrong" if signature is Signature.BAD else SECRET
+        header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=stamp)
+        return Delivery({} if signature is Signature.MISSING else {"Stripe-Signature": header}, body)
+
+
+def stripe_payload(spec: WebhookSpec) -> dict[str, Any]:
+    """The Stripe event a real account would send for *spec*."""
+    plan, n = spec.plan, spec.installment
+    meta = {"payplan_plan_id": plan.id, "payplan_plan_version": str(plan.version)}
+    if n is not None:
+        meta["payplan_installment"] = str(n)
+    currency = plan.currency.lower()
+    invoice_id = spec.binding.ids.get(f"invoice:{n}", f"in_{plan.id}_{n}")
+    units = to_stripe_amount(spec.amount) if spec.amount is not None else 0
+    invoice = {
+        "id": invoice_id, "object": "invoice", "currency": currency, "metadata": meta,
+        "amount_due": units, "amount_paid": units if spec.kind is EventKind.PAYMENT_SUCCEEDED else 0,
+        "status": "paid" if spec.kind is EventKind.PAYMENT_SUCCEEDED else "open", "parent": None,
+        "last_finalization_error": None,
+    }
+    if spec.kind is EventKind.PAYMENT_SUCCEEDED:
+        return fake.invoice_event(spec.event_id, "invoice.paid", invoice, spec.sequence)
+    if spec.kind is EventKind.PAYMENT_FAILED:
+        return fake.invoice_event(spec.event_id, "invoice.payment_failed", invoice, spec.sequence)
+    if spec.kind is EventKind.PAYMENT_ACTION_REQUIRED:
+        return fake.invoice_event(spec.event_id, "invoice.payment_action_required", invoice, spec.sequence)
+    if spec.kind is EventKind.REFUNDED:
+        charge = {"id": f"ch_{plan.id}_{n}", "object": "charge", "amount": units * 5, "amount_refunded": units,
+                  "currency": currency, "metadata": {}}
+        refund = {"id": spec.reference or f"re_{spec.event_id}", "object": "refund", "amount": units, "metadata": meta}
+        return fake.charge_refunded(spec.event_id, charge, refund, 0, spec.sequence)
+    if spec.kind is EventKind.PLAN_CANCELED:
+        schedule = {"id": spec.binding.ids.get("schedule", f"sub_sched_{plan.id}"), "object": "subscription_schedule",
+                    "status": "canceled", "metadata": {"payplan_plan_id": plan.id}}
+        return fake.schedule_canceled(spec.event_id, schedule, spec.sequence)
+    return fake.stripe_event(spec.event_id, "customer.created", {"id": "cus_other", "object": "customer"}, spec.sequence)
+
+
+class TestStripe(ProviderContract):
+    """Stripe in invoices mode passes the contract through the real SDK."""
+
+    webhook_kinds = (
+        EventKind.PAYMENT_SUCCEEDED,
+        EventKind.PAYMENT_FAILED,
+        EventKind.PAYMENT_ACTION_REQUIRED,
+        EventKind.REFUNDED,
+        EventKind.PLAN_CANCELED,
+    )
+
+    @pytest.fixture
+    def provider(self, stripe_fake: tuple[fake.FakeStripe, FakeServer]) -> StripeProvider:
+        return StripeProvider(
+            make_client(stripe_fake[1]), webhook_secret=SECRET, mode=StripeMode.INVOICES, clock=lambda: NOW
+        )
+
+    @pytest.fixture
+    def payer(self) -> Payer:
+        return Payer(customer_id=CUSTOMER, payment_method_id="pm_card_visa")
+
+    @pytest.fixture
+    def harness(self, stripe_fake: tuple[fake.FakeStripe, FakeServer]) -> StripeHarness:
+        return StripeHarness(*stripe_fake)
+
+
+def ts(day: dt.date) -> int:
+    """Midnight UTC of *day* as a Unix time."""
+    return int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp())
+
+
+def uneven_plan(plan_id: str) -> PaymentPlan:
+    """Uneven cents on irregular dates: only invoices mode can carry it."""
+    return PaymentPlan.custom(
+        plan_id,
+        [
+            (dt.date(2026, 12, 1), Money.of("500.00", "USD")),
+            (dt.date(2027, 1, 10), Money.of("700.01", "USD")),
+            (dt.date(2027, 2, 3), Money.of("799.99", "USD")),
+        ],
+        booked=dt.date(2026, 12, 1),
+        session=dt.date(2027, 4, 15),
+    )
+
+
+class TestStripeUnits:
+    """Amounts convert to Stripe's units per currency, exactly or not at all."""
+
+    @pytest.mark.parametrize(
+        ("amount", "currency", "units"),
+        [
+            ("500.00", "USD", 50000),
+            ("5000", "JPY", 5000),
+            ("5000", "ISK", 500000),
+            ("1.230", "KWD", 1230),
+            ("1200.00", "MGA", 1200),
+            ("99.99", "HUF", 9999),
+        ],
+    )
+    def test_known_units(self, amount: str, currency: str, units: int) -> None:
+        """USD counts cents, JPY yen, ISK hundredths (Stripe's exception), KWD fils, MGA whole ariary."""
+        money = Money.of(amount, currency)
+        assert to_stripe_amount(money) == units
+        assert from_stripe_amount(units, currency.lower()) == money
+
+    @pytest.mark.parametrize(("amount", "currency"), [("1.235", "KWD"), ("1200.50", "MGA")])
+    def test_refuses_amounts_stripe_would_round(self, amount: str, currency: str) -> None:
+        """A three-decimal amount not ending in 0, or MGA cents, is refused rather than rounded."""
+        with pytest.raises(UnsupportedByProviderError, match=currency):
+            to_stripe_amount(Money.of(amount, currency))
+
+    @given(
+        st.sampled_from(["USD", "EUR", "JPY", "KRW", "ISK", "KWD", "BHD", "MGA", "CLP", "HUF", "TND"]),
+        st.integers(1, 10**10),
+    )
+    def test_round_trip_is_exact(self, code: str, minor: int) -> None:
+        """Every amount Stripe accepts converts back to exactly the same Money."""
+        money = Money(minor, to_currency(code))
+        try:
+            units = to_stripe_amount(money)
+        except UnsupportedByProviderError:
+            assert code in {"KWD", "BHD", "TND", "MGA"}
+            return
+        assert isinstance(units, int)
+        assert from_stripe_amount(units, code.lower()) == money
+
+
+class TestStripeRequests:
+    """What the adapter sends, checked on the wire the fake recorded."""
+
+    @pytest.fixture
+    def server(self, stripe_fake: tuple[fake.FakeStripe, FakeServer]) -> FakeServer:
+        stripe_fake[1].clear()
+        return stripe_fake[1]
+
+    def provider(self, server: FakeServer, mode: StripeMode = StripeMode.AUTO) -> StripeProvider:
+        return StripeProvider(make_client(server), webhook_secret=SECRET, mode=mode, clock=lambda: NOW)
+
+    def test_invoices_mode_sends_exact_amounts_dates_metadata_and_keys(self, server: FakeServer) -> None:
+        """Pack A in invoices mode is four invoices finalizing at midnight of each due date, each with one 50000-cent line."""
+        plan = reference_plan("wire-invoices")
+        binding = self.provider(server, StripeMode.INVOICES).publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        posts = [r for r in server.requests() if r.method == "POST"]
+        assert [r.path for r in posts] == ["/v1/invoices", "/v1/invoiceitems"] * 4
+        for inst, (inv, item) in zip(plan.installments, zip(posts[::2], posts[1::2], strict=True), strict=True):
+            body = inv.form()
+            assert body["automatically_finalizes_at"] == str(ts(inst.due))
+            assert body["collection_method"] == "charge_automatically"
+            assert body["auto_advance"] == "true"
+            assert body["default_payment_method"] == "pm_card_visa"
+            assert body["metadata[payplan_plan_id]"] == "wire-invoices"
+            assert body["metadata[payplan_installment]"] == str(inst.number)
+            assert inv.header("Idempotency-Key") == f"payplan:wire-invoices:v1:invoice:i{inst.number}:a1"
+            line = item.form()
+            assert line["amount"] == "50000"
+            assert line["currency"] == "usd"
+            assert line["invoice"] == binding.id(f"invoice:{inst.number}")
+            assert item.header("Idempotency-Key") == f"payplan:wire-invoices:v1:invoice-item:i{inst.number}:a1"
+        assert [i.due for i in plan.installments] == [
+            dt.date(2026, 12, 1), dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
+        ]
+
+    def test_auto_mode_makes_a_subscription_schedule_for_pack_a(self, server: FakeServer) -> None:
+        """Pack A becomes a $500 trial-phase deposit for 31 days, then $500 a month for 3 months, ending in cancel."""
+        plan = reference_plan("wire-schedule")
+        binding = self.provider(server).publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        posts = [r for r in server.requests() if r.method == "POST"]
+        assert [r.path for r in posts] == ["/v1/products", "/v1/subscription_schedules"]
+        body = posts[1].form()
+        assert not any("iterations" in k for k in body)
+        expected = {
+            "customer": CUSTOMER,
+            "start_date": str(ts(dt.date(2026, 12, 1))),
+            "end_behavior": "cancel",
+            "phases[0][trial]": "true",
+            "phases[0][duration][interval]": "day",
+            "phases[0][duration][interval_count]": "31",
+            "phases[0][add_invoice_items][0][price_data][unit_amount]": "50000",
+            "phases[0][add_invoice_items][0][price_data][currency]": "usd",
+            "phases[0][add_invoice_items][0][metadata][payplan_installment]": "1",
+            "phases[1][items][0][price_data][unit_amount]": "50000",
+            "phases[1][items][0][price_data][recurring][interval]": "month",
+            "phases[1][items][0][price_data][recurring][interval_count]": "1",
+            "phases[1][duration][interval]": "month",
+            "phases[1][duration][interval_count]": "3",
+            "phases[1][proration_behavior]": "none",
+            "phases[1][metadata][payplan_plan_id]": "wire-schedule",
+            "default_settings[default_payment_method]": "pm_card_visa",
+        }
+        assert {k: body.get(k) for k in expected} == expected
+        assert body["phases[1][items][0][price_data][product]"] == binding.id("product")
+        assert posts[1].header("Idempotency-Key") == "payplan:wire-schedule:v1:schedule:a1"
+        assert set(binding.ids) == {"customer", "product", "schedule"}
+
+    def test_auto_mode_uses_invoices_for_uneven_plans(self, server: FakeServer) -> None:
+        """Uneven cents on irregular dates become one invoice per installment, for exactly 70001 and 79999 cents."""
+        binding = self.provider(server).publish(uneven_plan("wire-uneven"), Payer(CUSTOMER))
+        items = [r.form()["amount"] for r in server.requests() if r.path == "/v1/invoiceitems"]
+        assert items == ["50000", "70001", "79999"]
+        assert "schedule" not in binding.ids
+
+    def test_forced_schedule_refuses_uneven_plan_before_any_request(self, server: FakeServer) -> None:
+        """A plan a subscription schedule cannot express is refused with the amounts named, and nothing is sent."""
+        with pytest.raises(UnsupportedByProviderError, match=r"700\.01"):
+            self.provider(server, StripeMode.SUBSCRIPTION_SCHEDULE).publish(uneven_plan("wire-refuse"), Payer(CUSTOMER))
+        assert server.requests() == []
+
+    def test_schedule_params_are_pure(self) -> None:
+        """The schedule body is a pure function of the plan and its arguments."""
+        plan = reference_plan("pure")
+        kwargs: dict[str, Any] = {"customer": "cus_1", "payment_method": None, "product": "prod_1", "now": NOW}
+        assert schedule_params(plan, **kwargs) == schedule_params(plan, **kwargs)
+
+    def test_payer_without_customer_is_refused(self, server: FakeServer) -> None:
+        """Publishing needs a Stripe customer id; without one the error says so and nothing is sent."""
+        with pytest.raises(ProviderRequestError, match="customer id"):
+            self.provider(server).publish(reference_plan("no-customer"), Payer())
+        assert server.requests() == []
+
+    def test_schedule_cancel_emits_canceled_event_on_reconcile(self, server: FakeServer) -> None:
+        """Cancelling a schedule shows up as one PLAN_CANCELED event when reconciling."""
+        provider = self.provider(server)
+        plan = reference_plan("wire-cancel")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        provider.cancel(binding)
+        provider.cancel(binding)
+        events = provider.reconcile(binding)
+        assert [e.kind for e in events] == [EventKind.PLAN_CANCELED]
+        assert events[0].id == f"stripe:{binding.id('schedule')}:canceled"
+
+    def test_decline_shows_up_in_reconcile(self, server: FakeServer) -> None:
+        """A declined charge is reported by reconcile as PAYMENT_FAILED for that installment and amount."""
+        provider = self.provider(server, StripeMode.INVOICES)
+        plan = reference_plan("wire-decline")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_chargeDeclined"))
+        outcome = provider.charge(binding, plan, 2)
+        assert outcome.decline_code == "card_declined"
+        (event,) = provider.reconcile(binding)
+        assert (event.kind, event.installment, event.amount) == (
+            EventKind.PAYMENT_FAILED, 2, Money.of("500.00", "USD")
+        )
+
+    def test_charge_key_is_the_interface_key(self, server: FakeServer) -> None:
+        """The pay request carries exactly idempotency_key(plan, "charge", installment, attempt)."""
+        provider = self.provider(server, StripeMode.INVOICES)
+        plan = reference_plan("wire-key")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        provider.charge(binding, plan, 4, attempt=3)
+        (pay,) = [r for r in server.requests() if r.path.endswith("/pay")]
+        assert pay.header("Idempotency-Key") == idempotency_key(plan, "charge", installment=4, attempt=3)
+        assert pay.form() == {"off_session": "true"}
+
+    def test_refund_moves_exact_units_with_metadata(self, server: FakeServer) -> None:
+        """A partial refund sends 12345 cents against the installment's payment intent, tagged with the plan."""
+        provider = self.provider(server, StripeMode.INVOICES)
+        plan = reference_plan("wire-refund")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        charged = provider.charge(binding, plan, 2)
+        assert charged.reference is not None
+        server.clear()
+        provider.refund(binding, charged.reference, Money.of("123.45", "USD"), reason="hardship")
+        (refund,) = [r for r in server.requests() if r.path == "/v1/refunds"]
+        body = refund.form()
+        assert body["amount"] == "12345"
+        assert body["payment_intent"].startswith("pi_")
+        assert body["metadata[payplan_plan_id]"] == "wire-refund"
+        assert body["metadata[payplan_installment]"] == "2"
+        (event,) = [e for e in provider.reconcile(binding) if e.kind is EventKind.REFUNDED]
+        assert event.amount == Money.of("123.45", "USD")
+        assert event.installment == 2
+
+    def test_auth_failure_is_translated(self, stripe_fake: tuple[fake.FakeStripe, FakeServer]) -> None:
+        """A 401 from Stripe becomes ProviderAuthError with the SDK exception as its cause."""
+        server = stripe_fake[1]
+        original = server.responder
+        server.responder = lambda r: fake.Reply.json(
+            {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}, 401
+        )
+        try:
+            with pytest.raises(ProviderAuthError) as info:
+                self.provider(server).publish(reference_plan("wire-auth"), Payer(CUSTOMER))
+        finally:
+            server.responder = original
+        assert isinstance(info.value.__cause__, stripe.AuthenticationError)
+        assert not info.value.retryable
+
+    def test_500_is_retryable_connection_error(self, server: FakeServer) -> None:
+        """An injected 500 becomes a retryable ProviderConnectionError caused by the SDK's APIError."""
+        server.inject(Fault.HTTP_500)
+        with pytest.raises(ProviderConnectionError) as info:
+            self.provider(server, StripeMode.INVOICES).publish(reference_plan("wire-500"), Payer(CUSTOMER))
+        assert info.value.retryable
+        assert isinstance(info.value.__cause__, stripe.APIError)
+
+    def test_adapter_sets_no_module_globals(self, server: FakeServer) -> None:
+        """Using the adapter leaves stripe.api_key and stripe.api_base untouched."""
+        before = (stripe.api_key, stripe.api_base)
+        self.provider(server, StripeMode.INVOICES).publish(reference_plan("wire-globals"), Payer(CUSTOMER))
+        assert (stripe.api_key, stripe.api_base) == before
+
+
+class TestStripeWebhooks:
+    """Verification and the explicit list of mapped and ignored types."""
+
+    def provider(self, secret: str | None = SECRET) -> StripeProvider:
+        return StripeProvider(stripe.StripeClient("sk_test_unused"), webhook_secret=secret)
+
+    def signed(self, event: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        body = fake.dump(event)
+        return {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET)}, body
+
+    def test_invoice_without_payplan_metadata_is_ignored(self) -> None:
+        """An invoice.paid for an invoice payplan did not create gives no events."""
+        invoice = {"id": "in_x", "object": "invoice", "currency": "usd", "amount_paid": 100, "metadata": {}}
+        headers, body = self.signed(fake.invoice_event("evt_1", "invoice.paid", invoice, 1))
+        assert self.provider().parse_webhook(headers, body) == ()
+
+    @pytest.mark.parametrize("kind", ["invoice.finalized", "customer.subscription.updated", "payment_intent.created"])
+    def test_unmapped_types_are_ignored(self, kind: str) -> None:
+        """Event types outside the mapped list give no events."""
+        headers, body = self.signed(fake.stripe_event("evt_2", kind, {"id": "x", "object": "thing"}, 1))
+        assert self.provider().parse_webhook(headers, body) == ()
+
+    def test_no_secret_configured_is_an_auth_error(self) -> None:
+        """Without a webhook secret the adapter refuses to trust any delivery."""
+        headers, body = self.signed(fake.stripe_event("evt_3", "invoice.paid", {}, 1))
+        with pytest.raises(ProviderAuthError, match="webhook_secret"):
+            self.provider(None).parse_webhook(headers, body)
+
+    def test_subscription_invoice_finds_plan_through_parent(self) -> None:
+        """A schedule's invoice maps to the plan via parent.subscription_details.metadata and the deposit line."""
+        invoice = {
+            "id": "in_sub", "object": "invoice", "currency": "usd", "amount_paid": 50000, "metadata": {},
+            "parent": {"subscription_details": {"metadata": {"payplan_plan_id": "p1"}}},
+            "lines": {"data": [{"metadata": {"payplan_installment": "1"}}, {"metadata": {}}]},
+        }
+        headers, body = self.signed(fake.invoice_event("evt_4", "invoice.paid", invoice, 5))
+        (event,) = self.provider().parse_webhook(headers, body)
+        assert (event.plan_id, event.installment, event.amount) == ("p1", 1, Money.of("500.00", "USD"))
+
+    def test_yen_amount_is_exact(self) -> None:
+        """A yen invoice.paid of 5000 units is exactly JPY 5000."""
+        invoice = {"id": "in_y", "object": "invoice", "currency": "jpy", "amount_paid": 5000,
+                   "metadata": {"payplan_plan_id": "p2", "payplan_installment": "2"}}
+        headers, body = self.signed(fake.invoice_event("evt_5", "invoice.paid", invoice, 5))
+        (event,) = self.provider().parse_webhook(headers, body)
+        assert event.amount == Money.of("5000", "JPY")
