@@ -26,7 +26,7 @@ from payplan import (
     ProviderRequestError,
     UnsupportedByProviderError,
 )
-from payplan.providers import EventKind, Payer, RefundStatus
+from payplan.providers import EventKind, Payer, ProviderBinding, RefundStatus
 from payplan.providers.square import SquareProvider, sign_webhook
 from payplan.providers.square._mapping import (
     invoice_body,
@@ -607,3 +607,62 @@ def test_spec_validation_catches_a_wrong_body(square_spec: Any) -> None:
     bad = RecordedRequest("POST", "/v2/invoices", "", {"Content-Type": "application/json"}, json.dumps(body).encode())
     with pytest.raises(InvalidRequestBody):
         validate_against_spec(square_spec, [bad])
+
+
+@pytest.mark.parametrize("step", [r"/v2/invoices", r"/v2/invoices/[^/]+/publish"])
+@pytest.mark.parametrize("fault", [Fault.HTTP_500, Fault.DROP, Fault.DROP_AFTER])
+def test_publish_interrupted_at_a_later_step_resumes_without_duplicates(
+    square_server: FakeServer, square_fake: FakeSquare, step: str, fault: Fault
+) -> None:
+    """A publish cut off at CreateInvoice or PublishInvoice raises a retryable error; the retry ends with one order and one published invoice."""
+    import re
+
+    plan = reference_plan(f"sq-resume-{fault.value}-{'publish' if 'publish' in step else 'invoice'}")
+    provider = _provider(square_server)
+    start = square_fake.created()
+    square_server.inject(fault, 1, when=lambda r: r.method == "POST" and re.fullmatch(step, r.path) is not None)
+    with pytest.raises(ProviderConnectionError):
+        provider.publish(plan, Payer(customer_id="C1"))
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    assert square_fake.created() - start == 2  # one order, one invoice
+    assert square_fake.invoices[binding.id("invoice")]["status"] == "UNPAID"
+    assert binding.status == "UNPAID"
+
+
+def test_cancel_deletes_a_draft_left_by_an_interrupted_publish(square_server: FakeServer, square_fake: FakeSquare) -> None:
+    """When publishing stopped after the draft was created, cancel deletes the draft instead of cancelling it."""
+    plan = reference_plan("sq-cancel-draft")
+    provider = _provider(square_server)
+    square_server.inject(Fault.HTTP_500, 1, when=lambda r: r.path.endswith("/publish"))
+    with pytest.raises(ProviderConnectionError):
+        provider.publish(plan, Payer(customer_id="C1"))
+    (draft,) = [i for i in square_fake.invoices.values() if "payplan plan: sq-cancel-draft" in i["description"]]
+    order = draft["order_id"]
+    binding = ProviderBinding("square", plan.id, 1, {"invoice": draft["id"], "order": order})
+    provider.cancel(binding)
+    assert draft["id"] not in square_fake.invoices
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (b"not json", "JSON"),
+        (b'["a list"]', "type"),
+        (b'{"type": "invoice.payment_made", "created_at": "2027-01-01T00:00:00Z", "data": {}}', "invoice"),
+        (b'{"type": "invoice.canceled", "created_at": "yesterday", "data": {}}', "created_at"),
+    ],
+)
+def test_malformed_but_signed_bodies_are_request_errors(square_server: FakeServer, body: bytes, match: str) -> None:
+    """A correctly signed body that is not a well-formed Square event raises ProviderRequestError saying what is wrong."""
+    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+    with pytest.raises(ProviderRequestError, match=match):
+        _provider(square_server).parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+
+
+def test_invoice_events_of_other_invoices_are_ignored(square_server: FakeServer) -> None:
+    """A notification about an invoice payplan did not publish (no plan line in its description) gives no events."""
+    payload = {"type": "invoice.canceled", "created_at": "2027-01-01T00:00:00Z",
+               "data": {"object": {"invoice": {"id": "inv:other", "description": "Hand-made invoice"}}}}
+    body = json.dumps(payload).encode()
+    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+    assert _provider(square_server).parse_webhook({"x-square-hmacsha256-signature": sig}, body) == ()
