@@ -207,13 +207,14 @@ class SquareProvider(Provider):
             )
         card = payer.payment_method_id
         order = order_body(plan, location_id=self.location_id, customer_id=customer)
-        invoice = None
         with translate_errors("create order"):
             created = self._client.orders.create(
                 order=order,
                 idempotency_key=idempotency_key(plan, "order"),
                 request_options=self._options,
             )
+        if created.order is None or not created.order.id:
+            raise ProviderRequestError("square create order: expected an order in the answer", provider=PROVIDER)
         order_id = str(created.order.id)
         invoice = invoice_body(
             plan,
