@@ -29,7 +29,7 @@ from payplan.providers.paypal import (
 )
 
 from .contract import Call, Delivery, Harness, ProviderContract, Signature, WebhookSpec, reference_plan
-from .fakes.paypal import CERT_URL, FakePayPal, PayPalSigner
+from .fakes.paypal import CERT_URL, REVOKED_CLIENT, FakePayPal, PayPalSigner
 from .fakes.server import FakeServer, Fault
 
 WEBHOOK_ID = "8PT597110X687430LFAKE"
@@ -412,6 +412,41 @@ class TestPayPalRest(_PayPalContract):
         assert info.value.retryable
 
 
+    def test_expired_token_is_refreshed_once(
+        self, provider: PayPalRestProvider, harness: PayPalHarness, fake_paypal: FakePayPal, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """A token PayPal stopped accepting is fetched again once, and the call goes through."""
+        self.publish_clean(provider, harness, plan, payer)
+        fake_paypal.tokens.clear()
+        harness.clear()
+        provider.publish(plan, payer)
+        paths = [r.path for r in harness.server.requests()]
+        assert paths.count("/v1/oauth2/token") == 1
+        assert paths[0] == "/v1/catalogs/products"
+
+    def test_bad_credentials_raise_auth_error(self, paypal_server: FakeServer) -> None:
+        """Credentials PayPal refuses raise ProviderAuthError after one retry (paypalrestsdk alone would loop)."""
+        import paypalrestsdk
+
+        api = paypalrestsdk.Api(mode="sandbox", client_id=REVOKED_CLIENT, client_secret="x", endpoint=paypal_server.url)
+        paypal_server.clear()
+        with pytest.raises(ProviderAuthError, match="401"):
+            PayPalRestProvider(api, OPTIONS).publish(reference_plan("revoked"), Payer())
+        assert [r.path for r in paypal_server.requests()] == ["/v1/oauth2/token"] * 2
+
+    def test_http_400_raises_instead_of_returning_an_error_dict(
+        self, paypal_server: FakeServer, signer: PayPalSigner
+    ) -> None:
+        """paypalrestsdk returns a 400 as {'error': ...}; the binding raises ProviderRequestError with PayPal's issue."""
+        bogus = PayPalOptions(return_url=OPTIONS.return_url, cancel_url=OPTIONS.cancel_url, product_type="BOGUS")
+        provider = rest_provider(paypal_server.url, signer)
+        provider.options = bogus
+        with pytest.raises(ProviderRequestError) as info:
+            provider.publish(reference_plan("http-400"), Payer())
+        assert info.value.provider_code == "MISSING_REQUIRED_PARAMETER"
+        assert "HTTP 400" in str(info.value)
+
+
 class TestPayPalServer(_PayPalContract):
     """The contract through paypal-server-sdk's subscriptions controller and HTTP layer."""
 
@@ -451,6 +486,24 @@ def test_request_bodies_match_the_official_specs(
             provider.publish(plan, Payer(email="client@example.com"))
     assert fake_paypal.validated - before >= 3 * 2 * len(plans)
     assert fake_paypal.spec_errors == []
+
+
+def test_spec_validation_catches_a_bad_body(fake_paypal: FakePayPal) -> None:
+    """The fake's spec check flags a billing plan body the official spec rejects (so a clean run means something)."""
+    if not SPECS.is_dir():
+        pytest.skip(f"official PayPal specs not found at {SPECS}")
+    from .fakes.server import RecordedRequest
+
+    body = map_plan(reference_plan("bad-body"), OPTIONS).billing_plan("PROD-123456")
+    body["billing_cycles"][0]["tenure_type"] = "MONTHLY"
+    body["billing_cycles"][0]["total_cycles"] = 5000
+    before = len(fake_paypal.spec_errors)
+    fake_paypal._validate(RecordedRequest("POST", "/v1/billing/plans", "", {}, json.dumps(body).encode()))
+    errors = fake_paypal.spec_errors[before:]
+    del fake_paypal.spec_errors[before:]
+    assert len(errors) == 1
+    assert "MONTHLY" in errors[0]
+    assert "999" in errors[0]
 
 
 def test_certificate_from_a_non_paypal_host_is_refused(signer: PayPalSigner) -> None:

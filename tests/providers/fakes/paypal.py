@@ -31,6 +31,7 @@ from .server import RecordedRequest, Reply
 
 Json = dict[str, Any]
 
+REVOKED_CLIENT = "revoked-client"
 CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-fake"
 SPEC_FILES = {
     "/v1/billing/": "paypal-billing_subscriptions_v1.json",
@@ -184,7 +185,12 @@ class FakePayPal:
         return reply
 
     def _token(self, request: RecordedRequest) -> Reply:
-        if not (request.header("Authorization") or "").startswith("Basic "):
+        auth = request.header("Authorization") or ""
+        try:
+            client_id = base64.b64decode(auth[6:]).decode().split(":", 1)[0] if auth.startswith("Basic ") else ""
+        except ValueError:
+            client_id = ""
+        if not client_id or client_id == REVOKED_CLIENT:
             return Reply.json({"error": "invalid_client", "error_description": "Client Authentication failed"}, 401)
         if request.form().get("grant_type") != "client_credentials":
             return Reply.json({"error": "unsupported_grant_type"}, 400)
