@@ -65,6 +65,7 @@ import pytest
 
 from payplan import (
     DepositRule,
+    Ledger,
     Money,
     PaymentPlan,
     ProviderAuthError,
@@ -80,6 +81,7 @@ from payplan.providers import (
     ProviderBinding,
     ProviderEvent,
     RefundStatus,
+    apply_events,
 )
 
 from .fakes.server import Fault
@@ -686,16 +688,16 @@ class ProviderContract:
 
 
 def _assert_same_ledger(plan: PaymentPlan, ordered: list[ProviderEvent], messy: list[ProviderEvent]) -> None:
-    """Apply both event lists through the ledger bridge, when the ledger exists, and compare."""
-    try:
-        from payplan import Ledger  # type: ignore[attr-defined]
-        from payplan.providers import apply_events  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    one = apply_events(Ledger.for_plan(plan), ordered)
-    other = apply_events(Ledger.for_plan(plan), messy)
+    """Apply both event lists through the ledger bridge and compare ledgers and deferred events."""
+    one = apply_events(Ledger.empty(plan), ordered)
+    other = apply_events(Ledger.empty(plan), messy)
     assert one.ledger == other.ledger
-    assert one.deferred == other.deferred
+    assert one.ledger.canonical() == other.ledger.canonical()
+    assert {e.id for e in one.deferred} == {e.id for e in other.deferred}
+    assert one.deferred == ()
+    assert len(one.ledger) == len(one.recorded)
+    again = apply_events(one.ledger, messy)
+    assert again.ledger == one.ledger
 
 
 def events_by_id(events: list[ProviderEvent]) -> dict[str, ProviderEvent]:

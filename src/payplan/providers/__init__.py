@@ -35,12 +35,14 @@ from typing import ClassVar
 
 from attrs import field, frozen
 
+from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived, Refund
 from .._money import Money
 from .._plan import PaymentPlan
 from .._schedule import InstallmentKind
-from ..exceptions import PaymentFailedError, UnsupportedByProviderError
+from ..exceptions import LedgerError, PaymentFailedError, UnsupportedByProviderError
 
 __all__ = [
+    "AppliedEvents",
     "Capability",
     "ChargeOutcome",
     "ChargeStatus",
@@ -51,6 +53,8 @@ __all__ = [
     "ProviderEvent",
     "RefundOutcome",
     "RefundStatus",
+    "apply_events",
+    "event_entry",
     "idempotency_key",
 ]
 
@@ -274,6 +278,100 @@ class ProviderEvent:
     reference: str | None = None
     reason: str | None = None
     sequence: int = 0
+
+
+def event_entry(event: ProviderEvent) -> LedgerEntry | None:
+    """The ledger entry a provider event records, or None for a notice.
+
+    The entry id is the event id, so the same event recorded twice counts
+    once. A payment becomes :class:`~payplan.PaymentReceived`, a failed or
+    action-required attempt :class:`~payplan.PaymentFailed`, a refund
+    :class:`~payplan.Refund`. Cancellation and suspension move no money and
+    record nothing (the settlement is the business's decision).
+
+    Raises:
+        LedgerError: a money event without its amount.
+
+    .. versionadded:: 0.1.0
+    """
+    kind = event.kind
+    if kind in (EventKind.PLAN_CANCELED, EventKind.PLAN_SUSPENDED):
+        return None
+    if kind in (EventKind.PAYMENT_FAILED, EventKind.PAYMENT_ACTION_REQUIRED):
+        return PaymentFailed(
+            event.id, event.occurred_on, event.reason or kind.value, event.installment, event.amount
+        )
+    if event.amount is None:
+        raise LedgerError(f"expected an amount on {kind.value} event {event.id}, got none")
+    if kind is EventKind.PAYMENT_SUCCEEDED:
+        return PaymentReceived(event.id, event.occurred_on, event.amount, event.provider, event.reference)
+    return Refund(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
+
+
+@frozen
+class AppliedEvents:
+    """What :func:`apply_events` did.
+
+    Attributes:
+        ledger: The ledger with every acceptable event recorded.
+        recorded: The events now in the ledger (including any already there), in applied order.
+        notices: Events that record nothing (cancellation, suspension).
+        deferred: Events the ledger cannot accept yet (a refund before its
+            payment arrived, an id already used by another entry); pass them
+            again with later deliveries.
+
+    .. versionadded:: 0.1.0
+    """
+
+    ledger: Ledger
+    recorded: tuple[ProviderEvent, ...] = ()
+    notices: tuple[ProviderEvent, ...] = ()
+    deferred: tuple[ProviderEvent, ...] = ()
+
+
+def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEvents:
+    """Record provider events in *ledger*, whatever order and however often they arrived.
+
+    Events are de-duplicated by id and applied in ``(sequence, id)``
+    order; those the ledger refuses are retried until nothing more goes in,
+    so a refund delivered before its payment is recorded once the payment
+    is among the events. Applying the same events twice, or any permutation
+    of them, gives an equal ledger and the same deferred events. Nothing is
+    lost: what cannot be recorded yet comes back in
+    :attr:`AppliedEvents.deferred`.
+
+    Raises:
+        LedgerError: an event of another plan than the ledger's.
+
+    .. versionadded:: 0.1.0
+    """
+    unique: dict[str, ProviderEvent] = {}
+    for event in events:
+        if ledger.plan_id is not None and event.plan_id != ledger.plan_id:
+            raise LedgerError(
+                f"expected events of plan {ledger.plan_id!r}, got {event.id} of plan {event.plan_id!r}"
+            )
+        unique.setdefault(event.id, event)
+    pending = sorted(unique.values(), key=lambda e: (e.sequence, e.id))
+    recorded: list[ProviderEvent] = []
+    notices: list[ProviderEvent] = []
+    progress = True
+    while pending and progress:
+        progress = False
+        waiting: list[ProviderEvent] = []
+        for event in pending:
+            try:
+                entry = event_entry(event)
+                if entry is None:
+                    notices.append(event)
+                else:
+                    ledger = ledger.record(entry)
+                    recorded.append(event)
+                progress = True
+            except LedgerError:
+                waiting.append(event)
+        pending = waiting
+    return AppliedEvents(ledger, tuple(recorded), tuple(notices), tuple(pending))
 
 
 def idempotency_key(
