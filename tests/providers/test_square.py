@@ -198,6 +198,15 @@ class SquareHarness(Harness):
         return Delivery(headers, body)
 
 
+@pytest.fixture(autouse=True)
+def _every_request_matches_the_spec(square_server: FakeServer, square_spec: Any) -> Iterator[None]:
+    """After each test in this module, every request that reached the fake is validated against Square's spec."""
+    square_server.clear()
+    yield
+    if square_spec is not None:
+        validate_against_spec(square_spec, square_server.requests())
+
+
 def _provider(server: FakeServer, **kwargs: Any) -> SquareProvider:
     return SquareProvider(
         _client(server), location_id=LOCATION, signature_key=SIGNATURE_KEY,
@@ -230,12 +239,9 @@ class TestSquare(ProviderContract):
         return Payer(customer_id="CUST_1", payment_method_id="ccof:card-1", email="client@example.com")
 
     @pytest.fixture
-    def harness(self, square_server: FakeServer, square_fake: FakeSquare, square_spec: Any) -> Iterator[Harness]:
-        """The fake's side; at teardown every request sent is validated against Square's spec, when present."""
-        square_server.clear()
-        yield SquareHarness(square_server, square_fake)
-        if square_spec is not None:
-            validate_against_spec(square_spec, square_server.requests())
+    def harness(self, square_server: FakeServer, square_fake: FakeSquare) -> Harness:
+        """The fake's side of the contract."""
+        return SquareHarness(square_server, square_fake)
 
 
 # -- mapping ------------------------------------------------------------------------------
