@@ -10,6 +10,7 @@ weekly, gives the same entries, and recording them twice counts them once.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,9 +27,12 @@ from ._ledger import (
     Ledger,
     LedgerEntry,
     PaymentReceived,
-    PlanStatement,
     Refund,
     WriteOff,
+    _canonical_key,
+    _ledger,
+    _Store,
+    allocate_funds,
     plan_status,
 )
 from ._money import Money, _money, percent_of
@@ -76,18 +80,62 @@ def _check_ledger(plan: PaymentPlan, ledger: Ledger) -> None:
 
 
 class _Statuses:
-    """plan_status by date, computed once per date."""
+    """What each installment still owes on past dates, without replaying the ledger per date.
+
+    ``plan_status(plan, ledger, day)`` views the ledger through
+    ``ledger.as_of(day)``, which re-records the entries dated up to *day* in
+    ``(on, id)`` order: a replay per date asked about. The views of every
+    date are prefixes of one sorted list, so they are built here in a single
+    pass, each extending the last, and only the allocation
+    (:func:`allocate_funds`) is computed for a date, not a whole statement.
+    :meth:`overdue_on` decides exactly as :func:`plan_status` does.
+    """
 
     def __init__(self, plan: PaymentPlan, ledger: Ledger) -> None:
         self.plan = plan
         self.ledger = ledger
-        self.cache: dict[dt.date, PlanStatement] = {}
+        # Keyed by how many entries the view holds (-1: all), not by date:
+        # the dates between two entries share one allocation.
+        self.cache: dict[int, tuple[Ledger, tuple[int, ...], tuple[int, ...]]] = {}
+        self.sorted: list[LedgerEntry] | None = None
+        self.days: list[dt.date] = []
+        self.views: list[Ledger] = []
 
-    def on(self, day: dt.date) -> PlanStatement:
-        found = self.cache.get(day)
+    def _standing(self, day: dt.date) -> tuple[Ledger, tuple[int, ...], tuple[int, ...]]:
+        ledger = self.ledger
+        last = ledger.last_on
+        n = -1
+        if last is not None and last > day:
+            if self.sorted is None:
+                self.sorted = sorted(ledger, key=_canonical_key)
+                self.days = [e.on for e in self.sorted]
+                self.views = [_ledger(ledger.currency, ledger.plan_id, ledger.total, _Store(), 0)]
+            n = bisect_right(self.days, day)
+        found = self.cache.get(n)
         if found is None:
-            found = self.cache[day] = plan_status(self.plan, self.ledger, day)
+            if n < 0:
+                view = ledger
+            else:
+                views = self.views
+                entries = self.sorted or []
+                while len(views) <= n:
+                    views.append(views[-1]._record_unchecked(entries[len(views) - 1]))
+                view = views[n]
+            if view.total != self.plan.total.minor:
+                view = view.for_plan(self.plan)
+            paid, written, _ = allocate_funds(self.plan, view)
+            found = self.cache[n] = (view, paid, written)
         return found
+
+    def overdue_on(self, day: dt.date, number: int) -> int | None:
+        """What installment *number* owes on *day* if it is overdue then, else None."""
+        view, paid, written = self._standing(day)
+        k = number - 1
+        inst = self.plan.installments[k]
+        owed = inst.amount.minor - paid[k] - written[k]
+        if owed <= 0 or view.cancellation is not None or written[k] or not day > inst.due:
+            return None
+        return owed
 
 
 # -- late fees ----------------------------------------------------------------------------
@@ -151,10 +199,10 @@ def assess_late_fees(
                 continue
             if cancel is not None and cancel.on <= day:
                 break
-            status = statuses.on(day).installment(inst.number)
-            if status.state is not InstallmentState.OVERDUE:
+            owed = statuses.overdue_on(day, inst.number)
+            if owed is None:
                 break
-            basis = status.outstanding.minor + (charged if pol.fee_on_fee else 0)
+            basis = owed + (charged if pol.fee_on_fee else 0)
             fee = step.fee_for(_money(basis, cur))
             if fee.minor <= 0:
                 continue
@@ -269,7 +317,8 @@ def reminders_due(
 
     One per installment whose due date is one of the policy's offsets away
     from *as_of* and that still has something owed: nothing for paid or
-    waived installments, nothing once the plan is cancelled. Each states
+    waived installments, nothing before the booking, nothing once the
+    plan is cancelled. Each states
     what is still owed (so a partial payment re-anchors it) and, where a
     late fee will apply, which fee and from which day.
 
@@ -292,9 +341,9 @@ def reminders_due(
     if templates:
         texts.update(templates)
     offsets = set(pol.offsets)
-    status = plan_status(plan, ledger, as_of)
-    if ledger.as_of(as_of).cancellation is not None:
+    if as_of < plan.booked or ledger.as_of(as_of).cancellation is not None:
         return ()
+    status = plan_status(plan, ledger, as_of)
     out: list[Reminder] = []
     for s in status.installments:
         inst = s.installment

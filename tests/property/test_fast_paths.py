@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import (
     ROUND_05UP,
@@ -20,8 +21,27 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payplan import Cadence, Money, Remainder, percent_of, split
-from strategies import cadences, dates
+from payplan import (
+    Cadence,
+    CancellationSettled,
+    CreditApplied,
+    InstallmentState,
+    Ledger,
+    LedgerEntry,
+    LedgerError,
+    Money,
+    PaymentFailed,
+    PaymentPlan,
+    PaymentReceived,
+    Refund,
+    Remainder,
+    WriteOff,
+    percent_of,
+    plan_status,
+    split,
+)
+from payplan._collections import _Statuses
+from strategies import cadences, dates, plans
 
 ROUNDINGS = [ROUND_05UP, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP]
 percents = st.one_of(
@@ -91,3 +111,60 @@ class TestCadenceSeries:
     def test_nth_matches_relativedelta(self, cadence: Cadence, anchor: dt.date, i: int) -> None:
         """Every cadence's n-th date is dateutil's, counted from the anchor (month ends clamped)."""
         assert cadence.nth(anchor, i) == _relativedelta_nth(cadence, anchor, i)
+
+
+@st.composite
+def plans_with_ledgers(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger]:
+    """A plan and a ledger of payments, refunds, credits, write-offs and maybe a cancellation."""
+    plan = draw(plans(max_installments=8, relative=False))
+    cur = plan.fee.currency
+    total = plan.total.minor
+    ledger = Ledger.empty(plan)
+    days = st.integers(0, 500).map(lambda d: plan.booked + dt.timedelta(days=d))
+    amounts = st.integers(1, max(1, total // 2)).map(lambda m: Money(m, cur))
+    kinds = st.sampled_from(["pay", "pay", "pay", "refund", "credit", "write_off", "write_off_one", "cancel", "fail"])
+    for n, kind in enumerate(draw(st.lists(kinds, max_size=12))):
+        eid = f"e{n}"
+        on = draw(days)
+        entry: LedgerEntry
+        if kind == "pay":
+            entry = PaymentReceived(eid, on, draw(amounts))
+        elif kind == "refund":
+            entry = Refund(eid, on, draw(amounts))
+        elif kind == "credit":
+            entry = CreditApplied(eid, on, draw(amounts))
+        elif kind == "write_off":
+            entry = WriteOff(eid, on, draw(amounts))
+        elif kind == "write_off_one":
+            entry = WriteOff(eid, on, draw(amounts), installment=draw(st.integers(1, len(plan.installments))))
+        elif kind == "cancel":
+            entry = CancellationSettled(eid, on, draw(amounts), Money(0, cur), Money(0, cur))
+        else:
+            entry = PaymentFailed(eid, on, "card_declined")
+        with contextlib.suppress(LedgerError):
+            ledger = ledger.record(entry)
+    return plan, ledger
+
+
+class TestLateFeeStanding:
+    @given(plans_with_ledgers(), st.integers(0, 600))
+    def test_overdue_on_matches_plan_status(self, case: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """What the late-fee assessment reads for an installment on a day is what plan_status says."""
+        plan, ledger = case
+        day = plan.booked + dt.timedelta(days=offset)
+        standings = _Statuses(plan, ledger)
+        statement = plan_status(plan, ledger, day)
+        for inst in plan.installments:
+            status = statement.installment(inst.number)
+            expected = status.outstanding.minor if status.state is InstallmentState.OVERDUE else None
+            assert standings.overdue_on(day, inst.number) == expected
+
+    @given(plans_with_ledgers(), st.lists(st.integers(0, 600), min_size=2, max_size=6))
+    def test_views_built_in_any_order_match(self, case: tuple[PaymentPlan, Ledger], offsets: list[int]) -> None:
+        """Asking about dates in any order gives the same answers as asking about each alone."""
+        plan, ledger = case
+        shared = _Statuses(plan, ledger)
+        for offset in offsets:
+            day = plan.booked + dt.timedelta(days=offset)
+            for inst in plan.installments:
+                assert shared.overdue_on(day, inst.number) == _Statuses(plan, ledger).overdue_on(day, inst.number)
