@@ -237,7 +237,7 @@ class TestExports:
         icalendar = pytest.importorskip("icalendar")
         plan, ledger = book()[0]
         cal = icalendar.Calendar.from_ical(ics_feed([(plan, ledger)], as_of=AS_OF))
-        events = [c for c in cal.walk("VEVENT")]
+        events = list(cal.walk("VEVENT"))
         assert [e.decoded("dtstart") for e in events] == [D(2027, 2, 1), D(2027, 3, 1)]
         assert str(events[0]["uid"]) == "payplan-a-3@payplan"
         assert "$249.50 due" in str(events[0]["summary"])
