@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import warnings
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("square", reason="the Square SDK (payplan[square]) is not installed")
 
@@ -672,3 +675,61 @@ def test_invoice_events_of_other_invoices_are_ignored(square_server: FakeServer)
     body = json.dumps(payload).encode()
     sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
     assert _provider(square_server).parse_webhook({"x-square-hmacsha256-signature": sig}, body) == ()
+
+
+_PROPERTY_IDS = itertools.count(1)
+
+
+@st.composite
+def _amendments(draw: st.DrawFn) -> tuple[PaymentPlan, int, PaymentPlan]:
+    """A published plan, how many of its payments were collected, and a re-split of the rest with the same total."""
+    currency = draw(st.sampled_from(["USD", "JPY", "KWD"]))
+    n = draw(st.integers(2, 13))
+    amounts = draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n))
+    start = dt.date(2026, 12, 1)
+    gaps = draw(st.lists(st.integers(1, 40), min_size=n - 1, max_size=n - 1))
+    dates = [start]
+    for gap in gaps:
+        dates.append(dates[-1] + dt.timedelta(days=gap))
+    plan_id = "sq-prop"
+    parts = [(d, Money(a, currency)) for d, a in zip(dates, amounts, strict=True)]
+    session = dates[-1] + dt.timedelta(days=400)
+    plan = PaymentPlan.custom(plan_id, parts, booked=start, session=session)
+    paid = draw(st.integers(0, n - 1))
+    left = sum(amounts[paid:])
+    m = draw(st.integers(1, min(12, 13 - paid, left)))
+    shares = Money(left, currency).split(m)
+    new_dates = [dates[paid - 1] if paid else start]
+    for gap in draw(st.lists(st.integers(1, 40), min_size=m, max_size=m)):
+        new_dates.append(new_dates[-1] + dt.timedelta(days=gap))
+    new_parts = parts[:paid] + list(zip(new_dates[1:] if paid else new_dates[:m], shares, strict=True))
+    amended = attrs.evolve(
+        PaymentPlan.custom(plan_id, new_parts, booked=start, session=session), version=2
+    )
+    return plan, paid, amended
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=_amendments())
+def test_update_makes_square_hold_exactly_the_new_schedule(
+    square_server: FakeServer, square_fake: FakeSquare, case: tuple[PaymentPlan, int, PaymentPlan]
+) -> None:
+    """After any re-split that keeps the collected payments and the total, Square holds exactly the new dates and amounts."""
+    plan, paid, amended = case
+    fresh = f"sq-prop-{next(_PROPERTY_IDS)}"  # each example publishes a plan of its own
+    plan, amended = attrs.evolve(plan, id=fresh), attrs.evolve(amended, id=fresh)
+    provider = _provider(square_server)
+    try:
+        provider.check(plan)
+        provider.check(amended)
+    except UnsupportedByProviderError:
+        assume(False)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    for number in range(1, paid + 1):
+        square_fake.pay(binding.id("invoice"), number)
+    provider.update(binding, amended)
+    held = square_fake.invoices[binding.id("invoice")]["payment_requests"]
+    assert [(r["due_date"], r["computed_amount_money"]["amount"]) for r in held] == [
+        (i.due.isoformat(), i.amount.minor) for i in amended.installments
+    ]
+    assert all(r["computed_amount_money"]["currency"] == plan.currency for r in held)
