@@ -70,7 +70,7 @@ def rest_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalRestPr
     )
 
 
-def server_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalServerProvider:
+def server_provider(url: str, signer: PayPalSigner, *, timeout: float = 10, **kwargs: Any) -> PayPalServerProvider:
     """A server-SDK binding on a fresh ``PaypalServersdkClient`` pointed at *url*."""
     from paypalserversdk.configuration import Environment
     from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
@@ -80,7 +80,7 @@ def server_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalServ
     client = PaypalServersdkClient(
         config=config(
             environment=Environment.SANDBOX,
-            timeout=10,
+            timeout=timeout,
             client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
                 o_auth_client_id="client-id", o_auth_client_secret="secret"
             ),
@@ -454,6 +454,19 @@ class TestPayPalServer(_PayPalContract):
     def provider(self, paypal_server: FakeServer, signer: PayPalSigner, harness: PayPalHarness) -> PayPalServerProvider:
         """A server-SDK binding on the fake."""
         return server_provider(paypal_server.url, signer, plan_for_subscription=harness.sales.get)
+
+    def test_calls_have_a_timeout(self, signer: PayPalSigner) -> None:
+        """With the client's configured timeout, a PayPal that never answers raises a retryable error."""
+        import socket
+
+        with socket.socket() as quiet:
+            quiet.bind(("127.0.0.1", 0))
+            quiet.listen(1)
+            host, port = quiet.getsockname()
+            provider = server_provider(f"http://{host}:{port}", signer, timeout=0.5)
+            with pytest.raises(ProviderConnectionError) as info:
+                provider.publish(reference_plan("timeout-server"), Payer())
+        assert info.value.retryable
 
 
 def test_request_bodies_match_the_official_specs(

@@ -319,3 +319,21 @@ def test_verification_request_carries_the_headers_and_event() -> None:
 def test_paypal_cert_urls_are_accepted(url: str) -> None:
     """https URLs on paypal.com and its subdomains are accepted."""
     assert check_cert_url(url) == url
+
+
+def test_adapter_module_is_documented_and_imports_no_sdk() -> None:
+    """payplan.providers.paypal has a sorted, documented __all__ and imports neither PayPal SDK until used."""
+    import subprocess
+    import sys
+
+    import payplan.providers.paypal as paypal
+
+    assert paypal.__all__ == sorted(paypal.__all__)
+    undocumented = [n for n in paypal.__all__ if callable(getattr(paypal, n)) and not (getattr(paypal, n).__doc__ or "").strip()]
+    assert undocumented == []
+    code = (
+        "import sys, payplan.providers.paypal; "
+        "print(','.join(m for m in ('paypalrestsdk', 'paypalserversdk', 'cryptography', 'requests') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""

@@ -48,9 +48,9 @@ from ._webhooks import (
 )
 
 __all__ = [
+    "CertificateFetcher",
     "EVENT_KINDS",
     "PAYPAL_CURRENCIES",
-    "CertificateFetcher",
     "PayPalCertificates",
     "PayPalOptions",
     "PayPalProvider",

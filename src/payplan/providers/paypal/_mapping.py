@@ -277,18 +277,16 @@ def _frequency(dates: Sequence[dt.date]) -> tuple[str, int]:
     listed = ", ".join(d.isoformat() for d in dates)
     steps = {(b.year - a.year) * 12 + b.month - a.month for a, b in itertools.pairwise(dates)}
     months = min(steps)
-    if len(steps) == 1 and 1 <= months <= 12:
-        if all(d.day <= 28 for d in dates) and all(
-            d == add_months(first, months * i) for i, d in enumerate(dates)
-        ):
-            return "MONTH", months
+    monthly = len(steps) == 1 and 1 <= months <= 12
+    if monthly and all(d.day <= 28 and d == add_months(first, months * i) for i, d in enumerate(dates)):
+        return "MONTH", months
     gap = (dates[1] - first).days
     if gap >= 1 and all((b - a).days == gap for a, b in itertools.pairwise(dates)):
         if gap % 7 == 0 and gap // 7 <= 52:
             return "WEEK", gap // 7
         if gap <= 365:
             return "DAY", gap
-    if len(steps) == 1 and 1 <= months <= 12 and any(d.day > 28 for d in dates):
+    if monthly and any(d.day > 28 for d in dates):
         raise _refuse(
             "PayPal bills monthly from the start date but does not document how it anchors "
             f"days 29 to 31, and the installments are due {listed}; "

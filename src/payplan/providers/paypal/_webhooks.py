@@ -18,7 +18,7 @@ import urllib.parse
 import zlib
 import zoneinfo
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ...exceptions import (
     InvalidMoneyError,
@@ -30,8 +30,8 @@ from .. import EventKind, ProviderEvent
 from ._mapping import NAME, from_paypal_amount, parse_custom_id
 
 __all__ = [
-    "EVENT_KINDS",
     "CertificateFetcher",
+    "EVENT_KINDS",
     "PayPalCertificates",
     "check_cert_url",
     "parse_events",
@@ -49,8 +49,14 @@ EVENT_KINDS: Final[Mapping[str, EventKind]] = {
     "PAYMENT.SALE.REVERSED": EventKind.REFUNDED,
 }
 
-#: Fetches the PEM bytes of the certificate at an (already checked) URL.
-CertificateFetcher = Callable[[str], bytes]
+class CertificateFetcher(Protocol):
+    """Fetches the PEM bytes of the certificate at an (already checked) paypal.com URL.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __call__(self, url: str, /) -> bytes:
+        """The PEM bytes at *url*."""
 
 _HEADERS: Final = (
     "paypal-transmission-id",
