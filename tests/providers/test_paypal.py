@@ -381,6 +381,7 @@ class _PayPalContract(ProviderContract):
         """With verify='api' the delivery is checked through verify-webhook-signature, and a bad one is refused."""
         binding = self.publish_clean(provider, harness, plan, payer)
         provider.verify = "api"
+        errors_before = len(harness.fake.spec_errors)
         good = harness.delivery(self._spec(EventKind.REFUNDED, plan, binding, 3))
         (event,) = provider.parse_webhook(good.headers, good.body)
         assert event.kind is EventKind.REFUNDED
@@ -388,6 +389,7 @@ class _PayPalContract(ProviderContract):
         bad = harness.delivery(self._spec(EventKind.REFUNDED, plan, binding, 4), Signature.BAD)
         with pytest.raises(ProviderAuthError, match="did not verify"):
             provider.parse_webhook(bad.headers, bad.body)
+        assert harness.fake.spec_errors[errors_before:] == []
 
 
 class TestPayPalRest(_PayPalContract):

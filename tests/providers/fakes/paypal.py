@@ -218,7 +218,16 @@ class FakePayPal:
                     try:
                         api.validate_request(mock)
                     except Exception as exc:
-                        detail = "; ".join(str(e) for e in getattr(exc, "schema_errors", ()) or [exc])
+                        cause = exc.__cause__
+                        found = [getattr(e, "message", str(e)) for e in getattr(cause, "schema_errors", None) or ()]
+                        if request.path == "/v1/notifications/verify-webhook-signature":
+                            # The spec marks every field of `event` readOnly, yet this endpoint takes the
+                            # whole delivered event (the spec's own example sends one): not a body error.
+                            found = [m for m in found if "read-only property" not in m]
+                            if not found and getattr(cause, "schema_errors", None):
+                                self.validated += 1
+                                return
+                        detail = "; ".join(found) or f"{exc}: {cause}"
                         self.spec_errors.append(f"POST {request.path}: {type(exc).__name__}: {detail}")
                 self.validated += 1
 
