@@ -733,3 +733,11 @@ def test_update_makes_square_hold_exactly_the_new_schedule(
         (i.due.isoformat(), i.amount.minor) for i in amended.installments
     ]
     assert all(r["computed_amount_money"]["currency"] == plan.currency for r in held)
+
+
+def test_plans_local_to_another_zone_than_the_location_are_refused(square_server: FakeServer) -> None:
+    """Given the location's time zone, the adapter refuses a plan whose dates are local elsewhere and accepts one local there."""
+    provider = _provider(square_server, location_timezone="America/New_York")
+    with pytest.raises(UnsupportedByProviderError, match="America/New_York"):
+        provider.check(reference_plan("sq-tz-utc"))
+    provider.check(attrs.evolve(reference_plan("sq-tz-ny"), timezone="America/New_York"))

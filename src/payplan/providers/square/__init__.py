@@ -117,6 +117,10 @@ class SquareProvider(Provider):
         signature_key: The webhook subscription's signature key.
         notification_url: The URL Square posts webhooks to, exactly as
             registered (it is part of what Square signs).
+        location_timezone: The location's IANA time zone, if known. Square
+            reads every ``due_date`` in it; when given, :meth:`check` refuses
+            plans whose dates are local to another zone, instead of letting
+            each charge move by the difference between the two zones.
         max_retries: How often the SDK retries a call on 408/409/429/5xx.
             Retries resend the same idempotency key, so they never create
             anything twice; the default 0 leaves retrying to the caller.
@@ -151,6 +155,7 @@ class SquareProvider(Provider):
         invoices_plus: bool = True,
         signature_key: str | None = None,
         notification_url: str | None = None,
+        location_timezone: str | None = None,
         max_retries: int = 0,
         timeout: int | None = None,
     ) -> None:
@@ -161,6 +166,7 @@ class SquareProvider(Provider):
         self.invoices_plus = invoices_plus
         self._signature_key = signature_key
         self._notification_url = notification_url
+        self.location_timezone = location_timezone
         options: dict[str, Any] = {"max_retries": max_retries}
         if timeout is not None:
             options["timeout_in_seconds"] = timeout
@@ -174,10 +180,18 @@ class SquareProvider(Provider):
         Raises:
             UnsupportedByProviderError: more than 12 installments after the
                 deposit, a deposit not due before the next payment, or
-                installments for a seller without Invoices Plus.
+                installments for a seller without Invoices Plus, or dates
+                local to another time zone than ``location_timezone``.
         """
         super().check(plan)
         request_types(plan, invoices_plus=self.invoices_plus)
+        zone = self.location_timezone
+        if zone is not None and plan.timezone != zone:
+            raise UnsupportedByProviderError(
+                f"square reads due dates in the location's time zone {zone}, plan {plan.id} has dates "
+                f"local to {plan.timezone}; build the plan with timezone={zone!r}",
+                provider=PROVIDER,
+            )
 
     # -- publishing -----------------------------------------------------------
 
