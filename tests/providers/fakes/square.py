@@ -1,10 +1,12 @@
 """A fake Square API for the Square adapter's tests, served by :class:`FakeServer` on 127.0.0.1.
 
-:class:`FakeSquare` is the responder: it speaks the small part of the Square API payplan uses (Orders, Invoices,
-Refunds), keeps state, enforces the Invoices rules the adapter must respect
-(payment request combinations, Invoices Plus, deposit first, amounts adding
-up to the order total, version checks), replays idempotent requests, records
-nothing itself: the :class:`FakeServer` records requests and injects faults.
+:class:`FakeSquare` is the responder. It speaks the small part of the Square
+API payplan uses (Orders, Invoices, Refunds), keeps state, enforces the
+Invoices rules the adapter must respect (payment request combinations,
+Invoices Plus, deposit first, amounts adding up to the order total, version
+checks) and replays a request sent again with the same idempotency key (a
+reused key with another body is refused, as Square does). The
+:class:`FakeServer` records requests and injects faults.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class ApiFailure(Exception):
 
 
 class FakeSquare:
-    """The fake's state and behaviour; :meth:`start` serves it on 127.0.0.1:0."""
+    """The fake Square's state and rules; a :class:`FakeServer` responder (``FakeServer(FakeSquare())``)."""
 
     def __init__(self, *, invoices_plus: bool = True, timezone: str = "America/New_York") -> None:
         self.invoices_plus = invoices_plus
@@ -263,7 +265,9 @@ class FakeSquare:
                 if paid and (r.get("due_date") != base.get("due_date")):
                     raise ApiFailure(400, "INVALID_VALUE", f"payment request {uid} is paid")
                 base.update(r)
-                base.pop("computed_amount_money", None) if base.get("request_type") == "BALANCE" else None
+                if base.get("request_type") == "BALANCE":  # Square computes a balance; it has no fixed amount
+                    base.pop("computed_amount_money", None)
+                    base.pop("fixed_amount_requested_money", None)
                 new_requests.append(base)
             kept = {r.get("uid") for r in new_requests}
             for uid, r in old.items():
