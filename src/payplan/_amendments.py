@@ -132,6 +132,14 @@ def _iso(d: dt.date) -> str:
     return d.isoformat()
 
 
+def _check_money_arg(value: object, plan: PaymentPlan, what: str) -> None:
+    cur = plan.fee.currency
+    if type(value) is not Money:
+        raise InvalidPlanError(f"expected {what} as Money in {cur.code}, got {type(value).__name__} {value!r}")
+    if value.currency != cur:
+        raise InvalidPlanError(f"expected {what} in {cur.code}, got {value}")
+
+
 def _check_date_arg(value: object, what: str) -> None:
     if type(value) is not dt.date:
         raise InvalidPlanError(f"expected {what} as a datetime.date, got {type(value).__name__} {value!r}")
@@ -305,6 +313,10 @@ class ExtendDueDate:
         return _rebuild(plan, lines)
 
 
+def _as_cadence(value: Cadence | str) -> Cadence:
+    return Cadence.parse(value)
+
+
 def _as_dates(items: Iterable[dt.date] | None) -> tuple[dt.date, ...] | None:
     return None if items is None else tuple(items)
 
@@ -327,7 +339,7 @@ class Resplit:
     dates: tuple[dt.date, ...] | None = field(default=None, converter=_as_dates)
     count: int | None = None
     first_due: dt.date | None = None
-    cadence: Cadence = Cadence.MONTHLY
+    cadence: Cadence = field(default=Cadence.MONTHLY, converter=_as_cadence)
 
     @classmethod
     def over(cls, dates: Iterable[dt.date]) -> Resplit:
@@ -422,8 +434,7 @@ class HardshipReduction:
         last = self.first + self.count - 1
         _lookup(plan, last)
         cur = plan.fee.currency
-        if self.amount.currency != cur:
-            raise InvalidPlanError(f"expected the reduced amount in {cur.code}, got {self.amount}")
+        _check_money_arg(self.amount, plan, "the reduced amount")
         if self.amount.minor <= 0:
             raise RuleViolationError(
                 f"expected a reduced payment above zero, got {self.amount}; skip the payment instead"
@@ -586,9 +597,7 @@ class ChangeTier:
     due: dt.date | None = None
 
     def _apply(self, plan: PaymentPlan, cut: _Paid, on: dt.date) -> PaymentPlan:
-        cur = plan.fee.currency
-        if self.fee.currency != cur:
-            raise InvalidPlanError(f"expected the new fee in {cur.code}, got {self.fee}")
+        _check_money_arg(self.fee, plan, "the new fee")
         if self.fee.minor <= 0:
             raise InvalidPlanError(f"expected a new fee above zero, got {self.fee}")
         total = self.fee.minor + (plan.finance_charge.minor if plan.finance_charge else 0)
@@ -616,9 +625,7 @@ class AddAddOn:
     due: dt.date | None = None
 
     def _apply(self, plan: PaymentPlan, cut: _Paid, on: dt.date) -> PaymentPlan:
-        cur = plan.fee.currency
-        if self.amount.currency != cur:
-            raise InvalidPlanError(f"expected the add-on in {cur.code}, got {self.amount}")
+        _check_money_arg(self.amount, plan, "the add-on")
         if self.amount.minor <= 0:
             raise InvalidPlanError(f"expected an add-on above zero, got {self.amount}")
         fee = plan.fee + self.amount
@@ -661,8 +668,7 @@ class WaiveFee:
 
     def _apply(self, plan: PaymentPlan, cut: _Paid, on: dt.date) -> PaymentPlan:
         cur = plan.fee.currency
-        if self.amount.currency != cur:
-            raise InvalidPlanError(f"expected the waived amount in {cur.code}, got {self.amount}")
+        _check_money_arg(self.amount, plan, "the waived amount")
         if self.amount.minor <= 0:
             raise InvalidPlanError(f"expected a waived amount above zero, got {self.amount}")
         owed = cut.owed
