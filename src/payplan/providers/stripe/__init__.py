@@ -146,9 +146,15 @@ class StripeProvider(Provider):
         now = int(self._clock())
         mode = choose_mode(plan, self._mode)
         if mode is StripeMode.SUBSCRIPTION_SCHEDULE:
-            body = schedule_params(
-                plan, customer=customer, payment_method=payer.payment_method_id, product="prod_placeholder", now=now
-            )  # built first so a refusal happens before any request
+            try:  # built first so a refusal happens before any request
+                body = schedule_params(
+                    plan, customer=customer, payment_method=payer.payment_method_id, product="prod_", now=now
+                )
+            except UnsupportedByProviderError:
+                if self._mode is not StripeMode.AUTO:
+                    raise
+                mode = StripeMode.INVOICES  # e.g. a start already in the past: invoices carry any dates
+        if mode is StripeMode.SUBSCRIPTION_SCHEDULE:
             with stripe_errors():
                 product = self._client.v1.products.create(
                     product_params(plan), {"idempotency_key": idempotency_key(plan, "product")}

@@ -234,6 +234,12 @@ def schedule_refusal(plan: PaymentPlan) -> str | None:
             f"a subscription schedule bills every week, two weeks, month or two months, plan {plan.id} is due "
             + ", ".join(i.due.isoformat() for i in rest)
         )
+    deposit = plan.deposit
+    if deposit is not None and rest[0].due <= deposit.due:
+        return (
+            f"a subscription schedule needs the first installment after the deposit day, plan {plan.id} "
+            f"has both on {deposit.due.isoformat()}"
+        )
     return None
 
 
@@ -280,12 +286,6 @@ def schedule_params(
     start_day = deposit.due if deposit is not None else rest[0].due
     if deposit is not None:
         gap = (rest[0].due - deposit.due).days
-        if gap <= 0:
-            raise UnsupportedByProviderError(
-                f"a subscription schedule needs the first installment after the deposit day, plan {plan.id} "
-                f"has both on {deposit.due.isoformat()}",
-                provider=NAME,
-            )
         deposit_line: SubscriptionScheduleCreateParamsPhaseAddInvoiceItem = {
             "price_data": {"currency": currency, "product": product, "unit_amount": to_stripe_amount(deposit.amount)},
             "quantity": 1,
