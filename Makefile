@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest examples bench bench-quick clean
+CORE_VENV := .venv-core
+CORE_STAMP := $(CORE_VENV)/.installed
+
+.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "payplan needs Python 3.11+"; exit 1; }
@@ -12,6 +15,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
+
+# A second environment with no provider SDK and no optional extra: payplan
+# must import and its core tests must pass without them (provider suites skip,
+# each with its reason).
+$(CORE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CORE_VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(CORE_STAMP)
+
+test-core: $(CORE_STAMP)
+	$(CORE_VENV)/bin/pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
 	$(BIN)/payplan demo
@@ -29,7 +44,7 @@ pytest: $(STAMP)
 examples: $(STAMP)
 	@for f in examples/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-test: lint typecheck pytest examples bench-quick
+test: lint typecheck pytest test-core examples bench-quick
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -38,4 +53,4 @@ bench-quick: $(STAMP)
 	@if [ -f benchmarks/__main__.py ]; then $(BIN)/python -m benchmarks --quick; fi
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CORE_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
