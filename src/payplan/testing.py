@@ -333,9 +333,13 @@ class SandboxProvider(Provider):
 
         def work() -> ProviderBinding:
             new = ProviderBinding(_NAME, plan.id, plan.version, published.binding.ids, status=binding.status)
+            old = published.plan.installments
+            published.attempted = {
+                n for n in published.attempted if n <= min(len(old), len(plan.installments))
+                and old[n - 1] == plan.installments[n - 1]
+            }
             published.plan = plan
             published.binding = new
-            published.attempted = {n for n in published.attempted if n <= len(plan.installments)}
             return new
 
         result: ProviderBinding = self._call("update", key, work, creates=False)

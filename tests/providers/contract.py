@@ -57,9 +57,9 @@ import datetime as dt
 import enum
 import hashlib
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 
@@ -709,5 +709,3 @@ def iter_kinds(events: list[ProviderEvent]) -> Iterator[EventKind]:
     """The kinds of *events*, in order (a helper for adapter tests)."""
     return (e.kind for e in events)
 
-
-Maker = Callable[..., Any]

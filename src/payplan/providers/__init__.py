@@ -480,7 +480,12 @@ class Provider(abc.ABC):
         reason: str | None = None,
         attempt: int = 1,
     ) -> RefundOutcome:
-        """Refund *amount* of the payment *charge_reference*."""
+        """Refund *amount* of the payment *charge_reference*.
+
+        The idempotency key comes from the plan, the installment paid and
+        *attempt*: repeating a refund returns the first one, and a second,
+        separate refund of the same payment is ``attempt=2``.
+        """
         raise UnsupportedByProviderError(f"{self.name} cannot refund through payplan", provider=self.name)
 
     @abc.abstractmethod
