@@ -60,6 +60,7 @@ from ._documents import (
     render_agreement,
     render_statement,
 )
+from ._history_json import dump_history, dumps_history, load_history, loads_history
 from ._ledger import (
     Allocation,
     CancellationSettled,
@@ -223,7 +224,9 @@ __all__ = [
     "amortize",
     "assess_late_fees",
     "client_standing",
+    "dump_history",
     "dump_plan",
+    "dumps_history",
     "dumps_plan",
     "earned_incentives",
     "escalated_terms",
@@ -232,7 +235,9 @@ __all__ = [
     "format_money",
     "ics_feed",
     "installment_paid_dates",
+    "load_history",
     "load_plan",
+    "loads_history",
     "loads_plan",
     "overdue",
     "percent_of",

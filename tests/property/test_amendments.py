@@ -23,7 +23,9 @@ from payplan import (
     SkipPayment,
     WaiveFee,
     dump_plan,
+    dumps_history,
     load_plan,
+    loads_history,
 )
 from strategies import plans
 
@@ -130,3 +132,4 @@ def test_any_sequence_of_amendments_keeps_the_invariants(plan: PaymentPlan, data
         assert load_plan(dump_plan(new)) == new
     assert len(history.versions) == applied + 1
     assert history.replay() == history.current
+    assert loads_history(dumps_history(history)) == history

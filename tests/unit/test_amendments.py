@@ -23,11 +23,16 @@ from payplan import (
     PlanKind,
     Resplit,
     RuleViolationError,
+    SerializationError,
     SkipPayment,
     WaiveFee,
     amend,
+    dump_history,
     dump_plan,
+    dumps_history,
+    load_history,
     load_plan,
+    loads_history,
 )
 from payplan._ledger import CreditApplied, Ledger, PaymentReceived, Refund
 
@@ -412,3 +417,48 @@ class TestPlanHistory:
         """A history whose records do not chain its versions is refused."""
         with pytest.raises(InvalidPlanError, match="expected one record per amendment"):
             PlanHistory((pack_a(), pack_a()), ())
+
+
+class TestHistoryJson:
+    def every_kind(self) -> PlanHistory:
+        h = PlanHistory.start(pack_a())
+        steps = [
+            (ExtendDueDate(2, D(2027, 1, 15)), D(2026, 12, 10)),
+            (Resplit.into(2, first_due=D(2027, 2, 1)), D(2026, 12, 11)),
+            (HardshipReduction(2, 1, usd("100"), catch_up_on=D(2027, 3, 20)), D(2026, 12, 12)),
+            (SkipPayment(2, "next"), D(2026, 12, 13)),
+            (MoveSession(D(2027, 5, 1)), D(2026, 12, 14)),
+            (ChangeTier("Session Pack B", usd("3000")), D(2026, 12, 15)),
+            (AddAddOn("Album", usd("100"), due=D(2027, 4, 1)), D(2026, 12, 16)),
+            (WaiveFee(usd("50"), "album"), D(2026, 12, 17)),
+        ]
+        for amendment, on in steps:
+            h = h.apply(amendment, by="Sam", reason="asked", on=on, paid=usd("500"), consent=True)
+        return h
+
+    def test_round_trip_of_every_kind(self) -> None:
+        """A history with one amendment of each kind loads back equal, records and all."""
+        h = self.every_kind()
+        assert loads_history(dumps_history(h)) == h
+        assert [p.version for p in h.versions] == list(range(1, 10))
+
+    def test_tampered_version_is_refused(self) -> None:
+        """A history whose last version was edited no longer replays and is refused."""
+        doc = dump_history(self.every_kind())
+        doc["versions"][-1]["plan"]["installments"][1]["due"] = "2027-01-16"
+        with pytest.raises(SerializationError):
+            load_history(doc)
+
+    def test_unknown_amendment_type_is_refused(self) -> None:
+        """An amendment type this payplan does not know is refused with its path."""
+        doc = dump_history(self.every_kind())
+        doc["records"][0]["amendment"]["type"] = "teleport"
+        with pytest.raises(SerializationError, match=r"records\[0\]\.amendment\.type"):
+            load_history(doc)
+
+    def test_newer_schema_is_refused(self) -> None:
+        """A document from a newer schema version is refused, never guessed at."""
+        doc = dump_history(PlanHistory.start(pack_a()))
+        doc["schema_version"] = 99
+        with pytest.raises(SerializationError, match="schema_version"):
+            load_history(doc)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from payplan import DepositRule, Money, PaymentPlan, PlanHistory, SkipPayment, dumps_history
 from payplan.cli import main
 
 PACK_A = ["quote", "--fee", "2000.00", "--currency", "USD", "--deposit", "25%", "--deposit-min", "500.00",
@@ -59,6 +61,23 @@ class TestAgreement:
         tpl.write_text("Total $total for $plan_id\n", encoding="utf-8")
         code, out, _ = run(capsys, "agreement", str(plan_file), "--format", "txt", "--template", str(tpl))
         assert (code, out) == (0, "Total $2,000.00 for pack-a\n")
+
+    def test_history_file_lists_amendments(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Given a plan history file, the agreement shows the current schedule and the amendments."""
+        plan = PaymentPlan.with_deposit(
+            "pack-a", Money.of("2000", "USD"), deposit=DepositRule.fixed(Money.of("500", "USD")),
+            installments=3, booked=dt.date(2026, 12, 1),
+            session=dt.date(2027, 4, 15),
+        )
+        history = PlanHistory.start(plan).apply(
+            SkipPayment(2, "next"), by="Sam", reason="hardship", on=dt.date(2026, 12, 20)
+        )
+        path = tmp_path / "history.json"
+        path.write_text(dumps_history(history), encoding="utf-8")
+        code, out, _ = run(capsys, "agreement", str(path))
+        assert code == 0
+        assert "installment 2 skipped, its amount moved to the next installment. By Sam" in out
+        assert "| 2 | Installment | Feb 1, 2027 | $1,000.00 |  |" in out
 
     def test_bad_template_exits_2(self, plan_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An unknown placeholder ends with exit status 2 and one line."""

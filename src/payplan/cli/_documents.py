@@ -1,7 +1,8 @@
 """``payplan agreement``, ``payplan statement`` and ``payplan ics``: documents from a saved plan.
 
 ``agreement`` renders the payment agreement of a plan saved by ``payplan
-quote --save``; ``statement`` records the payments of a CSV file (the same
+quote --save`` (or of the current version of a plan history written by
+:func:`~payplan.dumps_history`, with its amendments); ``statement`` records the payments of a CSV file (the same
 ``date,amount[,reference]`` file ``payplan status`` reads), assesses the late
 fees due by ``--as-of`` and renders the statement; ``ics`` writes the plan's
 due dates as an iCalendar feed with reminder alarms. Each writes to stdout,
@@ -11,12 +12,17 @@ or to ``--output``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from .._amendments import AmendmentRecord
 from .._documents import Parties, render_agreement, render_statement
+from .._history_json import load_history
+from .._plan import PaymentPlan
 from .._reports import ics_feed
+from ..exceptions import SerializationError
 from ._common import CliError, count_arg, date_arg, read_plan, write_text
 from ._status import _ledger, _with_assessments
 
@@ -29,7 +35,10 @@ def register(subs: Any) -> None:
         description="Render the payment agreement of PLAN.json (from `payplan quote --save`): parties, "
         "package, fee, deposit, schedule, incentives, late fees, cancellation and the release clause.",
     )
-    a.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
+    a.add_argument(
+        "plan", metavar="PLAN.json",
+        help="a plan saved by `payplan quote --save`, or a plan history (payplan.dumps_history)",
+    )
     _document_options(a)
     a.set_defaults(run=run_agreement)
 
@@ -91,12 +100,31 @@ def _emit(args: argparse.Namespace, text: str) -> int:
     return 0
 
 
+def _plan_or_history(path: str) -> tuple[PaymentPlan, tuple[AmendmentRecord, ...]]:
+    """A plan file, or a history file (its current version and its records)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read plan file {path!r}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, dict) and data.get("schema") == "payplan/history":
+        try:
+            history = load_history(data)
+        except SerializationError as exc:
+            raise CliError(f"{path}: {exc}") from None
+        return history.current, history.records
+    return read_plan(path), ()
+
+
 def run_agreement(args: argparse.Namespace) -> int:
-    """Render the agreement."""
-    plan = read_plan(args.plan)
+    """Render the agreement (with the amendment history, for a history file)."""
+    plan, records = _plan_or_history(args.plan)
     text = render_agreement(
         plan, format=args.format, locale=args.locale, parties=Parties(args.business, args.client),
-        template=_template(args),
+        history=records, template=_template(args),
     )
     return _emit(args, text)
 
