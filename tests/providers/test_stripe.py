@@ -19,7 +19,9 @@ from payplan import (  # noqa: E402
     ProviderAuthError,
     ProviderConnectionError,
     ProviderRequestError,
+    Resplit,
     UnsupportedByProviderError,
+    amend,
     to_currency,
 )
 from payplan.providers import EventKind, Payer, idempotency_key  # noqa: E402
@@ -364,6 +366,31 @@ class TestStripeRequests:
         (event,) = [e for e in provider.reconcile(binding) if e.kind is EventKind.REFUNDED]
         assert event.amount == Money.of("123.45", "USD")
         assert event.installment == 2
+
+    def test_update_after_amendment_keeps_paid_invoices(self, server: FakeServer) -> None:
+        """After a re-split, paid invoices stay, unpaid drafts are deleted, and new lines get v2 invoices for exact amounts."""
+        provider = self.provider(server, StripeMode.INVOICES)
+        plan = reference_plan("wire-update")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        for n in (1, 2):
+            assert provider.charge(binding, plan, n).succeeded
+        v2, _ = amend(
+            plan, Resplit.into(4, first_due=dt.date(2027, 2, 1), cadence="semimonthly"),
+            by="owner", reason="hardship", on=dt.date(2027, 1, 20), consent=True, paid=Money.of("1000.00", "USD"),
+        )
+        server.clear()
+        updated = provider.update(binding, v2)
+        assert updated.plan_version == 2
+        assert updated.id("invoice:1") == binding.id("invoice:1")
+        assert updated.id("invoice:2") == binding.id("invoice:2")
+        deleted = sorted(r.path for r in server.requests() if r.method == "DELETE")
+        assert deleted == sorted(f"/v1/invoices/{binding.id(f'invoice:{n}')}" for n in (3, 4))
+        items = [r for r in server.requests() if r.path == "/v1/invoiceitems"]
+        assert [r.form()["amount"] for r in items] == ["25000"] * 4
+        assert [r.header("Idempotency-Key") for r in items] == [
+            f"payplan:wire-update:v2:invoice-item:i{n}:a1" for n in (3, 4, 5, 6)
+        ]
+        assert provider.update(binding, v2).ids == updated.ids
 
     def test_auth_failure_is_translated(self, stripe_fake: tuple[fake.FakeStripe, FakeServer]) -> None:
         """A 401 from Stripe becomes ProviderAuthError with the SDK exception as its cause."""
