@@ -514,7 +514,10 @@ class MoveSession:
 
     Installments set as "N days before the session" that are not yet paid
     keep their N and get a new date; fixed dates stay. The cutoff is checked
-    again against the new session date.
+    again against the new session date: an unpaid installment that would
+    fall after it is refused. Installments already paid keep their amounts;
+    one dated after the new cutoff is re-dated to the cutoff (it is paid, so
+    the client owes nothing sooner).
 
     .. versionadded:: 0.1.0
     """
@@ -525,15 +528,21 @@ class MoveSession:
         _check_date_arg(self.to, "the new session date")
         if self.to == plan.session:
             raise RuleViolationError(f"the session is already on {_iso(self.to)}")
-        if self.to < plan.booked:
+        cutoff = self.to - dt.timedelta(days=plan.terms.final_due_days_before)
+        if cutoff < plan.booked:
             raise RuleViolationError(
-                f"expected the new session on or after the booking {_iso(plan.booked)}, got {_iso(self.to)}"
+                f"a session on {_iso(self.to)} puts the cutoff at {_iso(cutoff)} "
+                f"({plan.terms.final_due_days_before} days before it), before the booking on "
+                f"{_iso(plan.booked)}"
             )
         settled = len(cut.settled)
         lines = []
         for inst in plan.installments:
             days = inst.days_before_session
-            if days is not None and inst.number > settled:
+            if inst.number <= settled:
+                if inst.due > cutoff:
+                    inst = evolve(inst, due=cutoff)
+            elif days is not None:
                 due = self.to - dt.timedelta(days=days)
                 if due != inst.due:
                     _not_before(due, on, f"installment {inst.number} ({days} days before the session)")
@@ -772,8 +781,14 @@ def describe_amendment(a: Amendment) -> str:
     return f"{a.amount} of the {a.what} waived"
 
 
-def _client_pays_more_or_sooner(before: Sequence[Installment], after: Sequence[Installment]) -> bool:
-    """Whether, by some date, more is due after the change than before it."""
+def _client_pays_more_or_sooner(
+    before: Sequence[Installment], after: Sequence[Installment], paid: int
+) -> bool:
+    """Whether, by some date, the client owes more after the change than before it.
+
+    What is owed by a date is what falls due up to it less what was already
+    paid, never below zero: re-dating a paid line asks nothing more.
+    """
     days = sorted({i.due for i in before} | {i.due for i in after})
     b = a = 0
     bi = ai = 0
@@ -784,7 +799,7 @@ def _client_pays_more_or_sooner(before: Sequence[Installment], after: Sequence[I
         while ai < len(after) and after[ai].due <= d:
             a += after[ai].amount.minor
             ai += 1
-        if a > b:
+        if max(a - paid, 0) > max(b - paid, 0):
             return True
     return False
 
@@ -840,7 +855,7 @@ def amend(
     amount = _paid_amount(plan, paid, on)
     cut = _cut(plan, amount)
     new = amendment._apply(plan, cut, on)
-    if not consent and _client_pays_more_or_sooner(plan.installments, new.installments):
+    if not consent and _client_pays_more_or_sooner(plan.installments, new.installments, amount.minor):
         raise RuleViolationError(
             "this change makes a payment larger or due sooner than agreed; "
             "it needs the client's consent (consent=True)"

@@ -260,6 +260,22 @@ class TestMoveSession:
         with pytest.raises(RuleViolationError, match=r"after the cutoff 2027-02-24"):
             amend(pack_a(), MoveSession(D(2027, 3, 10)), **WHO)
 
+    def test_paid_installment_after_the_new_cutoff_is_redated(self) -> None:
+        """Everything paid, session moved to Feb 20: the paid Mar 1 line is re-dated to the cutoff."""
+        plan, _ = amend(pack_a(), MoveSession(D(2027, 2, 20)), paid=usd("2000"), **WHO)
+        assert schedule(plan) == [
+            (1, "2026-12-01", "500.00"),
+            (2, "2027-01-01", "500.00"),
+            (3, "2027-02-01", "500.00"),
+            (4, "2027-02-06", "500.00"),
+        ]
+        assert plan.cutoff == D(2027, 2, 6)
+
+    def test_session_before_any_room_is_refused(self) -> None:
+        """A session whose cutoff falls before the booking is refused."""
+        with pytest.raises(RuleViolationError, match="before the booking"):
+            amend(pack_a(), MoveSession(D(2026, 12, 10)), **WHO)
+
     def test_earlier_session_needs_consent(self) -> None:
         """Moving relative dates earlier makes money due sooner: consent is required."""
         kw = {**WHO, "on": D(2027, 1, 5)}
