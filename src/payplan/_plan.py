@@ -54,12 +54,21 @@ def _as_installments(items: Iterable[Installment]) -> tuple[Installment, ...]:
 
 
 def _check_timezone(_: object, __: object, value: str) -> None:
+    if type(value) is str and value in _ZONES_SEEN:
+        return
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidPlanError(
             f"expected an IANA time zone such as 'America/New_York', got {value!r}"
         ) from None
+    if len(_ZONES_SEEN) < 1024:
+        _ZONES_SEEN.add(value)
+
+
+#: Zone names already found valid (the ZoneInfo lookup costs more than the rest
+#: of a small plan's checks); bounded, and only ever holds valid names.
+_ZONES_SEEN: set[str] = {"UTC"}
 
 
 def _check_id(_: object, __: object, value: str) -> None:
@@ -250,6 +259,17 @@ class PaymentPlan:
             ScheduleDoesNotFitError: the last installment would fall after
                 the cutoff (and *compress* is off).
         """
+        if terms is not None and (
+            deposit is None
+            and installments is None
+            and dates is None
+            and final_due_days_before is None
+            and remainder is None
+            and apr is None
+            and first_due is None
+            and compress is None
+        ):  # the common call: a tier's terms as they are
+            return _build_installment_plan(cls, plan_id, fee, terms, booked, session, timezone, tier, client)
         base = terms if terms is not None else Terms()
         changes: dict[str, Any] = {}
         for name, value in (
@@ -581,7 +601,7 @@ def _build_installment_plan(
         first_due=terms.first_due, compress=terms.compress,
     )
     lines: tuple[Installment, ...]
-    lines = (_installment(1, _DEPOSIT, booked, deposit),) if deposit.minor else ()
+    lines = (_installment(1, _DEPOSIT, booked, deposit, None, None),) if deposit.minor else ()
     charge: Money | None = None
     if terms.apr and count:
         rule = terms.dates
@@ -602,9 +622,7 @@ def _build_installment_plan(
             for i in range(count)
         )
     else:
-        lines += even_installments(
-            balance, dates, start_number=len(lines) + 1, remainder=terms.remainder, relative=relative
-        )
+        lines += even_installments(balance, dates, len(lines) + 1, terms.remainder, relative)
     return cls(
         plan_id, fee, lines, booked, session, terms, PlanKind.INSTALLMENTS,
         charge, timezone, tier, client,

@@ -166,7 +166,6 @@ def fit_dates(
 def even_installments(
     balance: Money,
     dates: tuple[dt.date, ...],
-    *,
     start_number: int,
     remainder: Remainder,
     relative: tuple[int, ...] | None = None,
@@ -182,11 +181,20 @@ def even_installments(
             "use fewer installments"
         )
     parts = split(balance, count, remainder=remainder)
-    if relative is None:
-        return tuple([_installment(start_number + i, kind, dates[i], parts[i]) for i in range(count)])
-    return tuple(
-        [_installment(start_number + i, kind, dates[i], parts[i], None, relative[i]) for i in range(count)]
-    )
+    rel = relative if relative is not None else (None,) * count
+    out = []
+    number = start_number
+    for due, amount, days in zip(dates, parts, rel, strict=True):
+        i = _NEW(Installment)
+        _SET_NUMBER(i, number)
+        _SET_KIND(i, kind)
+        _SET_DUE(i, due)
+        _SET_AMOUNT(i, amount)
+        _SET_LABEL(i, None)
+        _SET_RELATIVE(i, days)
+        out.append(i)
+        number += 1
+    return tuple(out)
 
 
 def amortize(

@@ -82,7 +82,7 @@ class DepositRule:
         """
         pct = self.percent_
         amount = self.amount
-        if amount is not None and amount.currency != fee.currency:
+        if amount is not None and amount.currency is not fee.currency and amount.currency != fee.currency:
             raise InvalidPlanError(
                 f"expected the deposit in the fee's currency {fee.currency.code}, got {amount}"
             )
