@@ -7,9 +7,9 @@ from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import currencies, remainders
 
 from payplan import Money, Remainder, allocate, percent_of, split
+from strategies import currencies, remainders
 
 minors = st.integers(-(10**12), 10**12)
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from decimal import ROUND_HALF_UP
 from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import cadences, dates, plans
 
 from payplan import Cadence, InstallmentKind, PaymentPlan, Remainder, add_months, percent_of
-from payplan._schedule import amortize
 from payplan._money import Money
+from payplan._schedule import amortize
+from strategies import cadences, dates, plans
 
 
 class TestScheduleInvariants:
@@ -66,7 +67,8 @@ class TestScheduleInvariants:
         """Unfinanced installments are within one unit of their exact share, larger ones first or last."""
         parts = [i.amount.minor for i in plan.installments if i.kind is not InstallmentKind.DEPOSIT]
         if not parts:  # the deposit was the whole fee
-            assert plan.deposit is not None and plan.deposit.amount == plan.fee
+            assert plan.deposit is not None
+            assert plan.deposit.amount == plan.fee
             return
         exact = Fraction(sum(parts), len(parts))
         assert all(abs(p - exact) < 1 for p in parts)
@@ -93,7 +95,7 @@ class TestCadenceProperties:
         """Each cadence yields strictly increasing dates from its anchor."""
         got = cadence.dates(anchor, n)
         assert got[0] == anchor
-        assert all(a < b for a, b in zip(got, got[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(got))
 
     @given(dates, st.integers(-120, 120))
     def test_add_months_clamps_to_month_end(self, anchor: dt.date, k: int) -> None:

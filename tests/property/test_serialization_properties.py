@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from hypothesis import given
-from strategies import plans
 
 from payplan import PaymentPlan, dump_plan, load_plan, loads_plan
+from strategies import plans
 
 
 class TestRoundTrip:

@@ -84,8 +84,10 @@ class TestQuote:
         """--apr adds a finance charge; --remainder last moves the odd cent."""
         code, out, _ = run(capsys, "quote", "--fee", "1000", "--installments", "3", "--remainder", "last",
                            "--booked", "2026-01-01", "--session", "2026-12-01", "--format", "json")
+        assert code == 0
         assert [i["amount_minor"] for i in json.loads(out)["installments"]] == [33333, 33333, 33334]
         code, out, _ = run(capsys, *PACK_A, "--apr", "12", "--format", "json")
+        assert code == 0
         assert json.loads(out)["total_minor"] == 203010
 
 

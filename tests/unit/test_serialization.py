@@ -53,7 +53,7 @@ class TestDocuments:
     def test_other_schema_is_refused(self, doc: dict[str, Any]) -> None:
         """A document of another kind is refused."""
         doc["schema"] = "something/else"
-        with pytest.raises(SerializationError, match="document.schema"):
+        with pytest.raises(SerializationError, match=r"document\.schema"):
             load_plan(doc)
 
     @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ class TestDocuments:
     def test_missing_field(self, doc: dict[str, Any]) -> None:
         """A missing field is named."""
         del doc["plan"]["booked"]
-        with pytest.raises(SerializationError, match="plan.booked: required field is missing"):
+        with pytest.raises(SerializationError, match=r"plan\.booked: required field is missing"):
             load_plan(doc)
 
     @pytest.mark.parametrize("text", ["", "{", "[]", "null", '"plan"'])
