@@ -139,7 +139,29 @@ class Cadence(enum.Enum):
             step = 7 if self is _WEEKLY else 14
             o = anchor.toordinal() + step * start
             return tuple([_fromordinal(d) for d in range(o, o + step * count, step)])
-        return tuple([self.nth(anchor, i) for i in range(start, start + count)])
+        # SEMIMONTHLY: the anchor's day, and 15 days later (anchor on the 15th
+        # or before) or 15 earlier in the next month (after the 15th).
+        year = anchor.year
+        m0 = anchor.month - 1
+        day = anchor.day
+        second, shift = (day + 15, 0) if day <= 15 else (day - 15, 1)
+        out2: list[dt.date] = []
+        for i in range(start, start + count):
+            months, odd = divmod(i, 2)
+            if odd:
+                m = m0 + months + shift
+                target = second
+            else:
+                m = m0 + months
+                target = day
+            y = year + m // 12
+            month = m % 12 + 1
+            if target > 28:
+                last = _month_length(y, month)
+                if target > last:
+                    target = last
+            out2.append(_date(y, month, target))
+        return tuple(out2)
 
 
 _MONTHLY = Cadence.MONTHLY
