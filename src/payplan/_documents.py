@@ -220,6 +220,14 @@ _EN: dict[str, str] = {
     "ps_cancelled": "cancelled",
     "ps_defaulted": "defaulted",
     "percent_sign": "{n}%",
+    "cutoff_1": "Every payment is due no later than {cutoff}, 1 day before the session.",
+    "relative_1": "1 day before the session",
+    "inc_early_payment_1": "A discount of {worth} on each installment paid in full at least 1 day before it is due",
+    "grace_1": "No late fee is charged during a grace period of 1 day after a due date.",
+    "step_flat_1": "{amount} once a payment is 1 day overdue",
+    "step_percent_1": "{pct} of the overdue amount once a payment is 1 day overdue",
+    "window_1": "Cancelling within 1 day of the session: {pct} of the fee is retained.",
+    "st_overdue_1": "overdue by 1 day",
 }
 
 _DE: dict[str, str] = {
@@ -354,6 +362,14 @@ _DE: dict[str, str] = {
     "ps_cancelled": "storniert",
     "ps_defaulted": "ausgefallen",
     "percent_sign": "{n} %",
+    "cutoff_1": "Alle Zahlungen sind spätestens am {cutoff} fällig, 1 Tag vor dem Termin.",
+    "relative_1": "1 Tag vor dem Termin",
+    "inc_early_payment_1": "Ein Nachlass von {worth} auf jede Rate, die mindestens 1 Tag vor Fälligkeit vollständig bezahlt wird",
+    "grace_1": "Innerhalb einer Karenzzeit von 1 Tag nach Fälligkeit wird keine Säumnisgebühr erhoben.",
+    "step_flat_1": "{amount}, sobald eine Zahlung 1 Tag überfällig ist",
+    "step_percent_1": "{pct} des überfälligen Betrags, sobald eine Zahlung 1 Tag überfällig ist",
+    "window_1": "Bei Stornierung innerhalb von 1 Tag vor dem Termin werden {pct} des Preises einbehalten.",
+    "st_overdue_1": "1 Tag überfällig",
 }
 
 _WORDING: dict[str, dict[str, str]] = {"en": _EN, "de": _DE}
@@ -374,6 +390,9 @@ class _Words:
         self.text = _WORDING.get(loc.language, _EN)
 
     def __call__(self, key: str, **values: object) -> str:
+        # A sentence about exactly one day has its own singular wording.
+        if values.get("days") == 1 and f"{key}_1" in self.text:
+            key = f"{key}_1"
         return self.text[key].format(**values)
 
     def money(self, m: Money) -> str:

@@ -249,3 +249,19 @@ class TestStatement:
         other = PaymentPlan.pay_in_full("other", usd("10"), booked=D(2027, 1, 1), session=D(2027, 1, 2))
         with pytest.raises(LedgerError):
             render_statement(pack_a(), Ledger.empty(other), D(2027, 1, 1))
+
+
+class TestWording:
+    def test_every_language_has_every_phrase(self) -> None:
+        """English and German wording define the same phrases, so no document misses a sentence."""
+        from payplan._documents import _WORDING
+
+        keys = [set(words) for words in _WORDING.values()]
+        assert all(k == keys[0] for k in keys)
+
+    def test_one_day_is_singular(self) -> None:
+        """A step one day overdue reads '1 day' in English and '1 Tag' in German."""
+        terms = Terms(installments=3, late_fees=LateFeePolicy.single(usd("10")))
+        plan = PaymentPlan.with_deposit("one", usd("900"), terms=terms, booked=D(2027, 1, 1), session=D(2027, 6, 1))
+        assert "- $10.00 once a payment is 1 day overdue" in render_agreement(plan)
+        assert "sobald eine Zahlung 1 Tag überfällig ist" in render_agreement(plan, locale="de_DE")
