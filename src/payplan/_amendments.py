@@ -846,6 +846,10 @@ def amend(
     if not isinstance(amendment, _KINDS):
         raise InvalidPlanError(f"expected an amendment such as ExtendDueDate, got {type(amendment).__name__}")
     _check_date_arg(on, "the amendment date")
+    if on < plan.booked:
+        raise RuleViolationError(
+            f"expected an amendment dated on or after the booking {_iso(plan.booked)}, got {_iso(on)}"
+        )
     if not isinstance(by, str) or not by.strip():
         raise InvalidPlanError(f"expected who made the amendment (by=...), got {by!r}")
     if not isinstance(reason, str) or not reason.strip():

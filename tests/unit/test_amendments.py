@@ -373,6 +373,11 @@ class TestAmend:
         _, rec = amend(plan, SkipPayment(3), paid=ledger, **WHO)
         assert rec.paid == usd("600")
 
+    def test_before_the_booking_is_refused(self) -> None:
+        """An amendment dated before the plan was booked is refused."""
+        with pytest.raises(RuleViolationError, match="on or after the booking 2026-12-01"):
+            amend(pack_a(), SkipPayment(3), by="a", reason="b", on=D(2026, 11, 30))
+
     def test_overpaid_is_refused(self) -> None:
         """Paid above the total is an overpayment to settle first."""
         with pytest.raises(RuleViolationError, match="more than the plan's total"):
