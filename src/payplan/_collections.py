@@ -186,10 +186,12 @@ def assess_late_fees(
     room = None if cap is None else cap.minor - ledger.fees.minor
     candidates: list[tuple[dt.date, int, int, LateFeeAssessed]] = []
     cur = plan.fee.currency
+    # When each step applies, in days after the due date: the same for every installment.
+    ladder = [(k, step, dt.timedelta(days=pol.applies_on(step))) for k, step in enumerate(pol.steps, 1)]
     for inst in plan.installments:
         charged = 0
-        for k, step in enumerate(pol.steps, 1):
-            day = inst.due + dt.timedelta(days=pol.applies_on(step))
+        for k, step, after in ladder:
+            day = inst.due + after
             if day > as_of:
                 break
             fid = late_fee_id(plan.id, inst.number, k)

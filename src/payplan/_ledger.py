@@ -868,19 +868,25 @@ def allocate_funds(
     amounts = [i.amount.minor for i in lines]
     written = [0] * len(lines)
     loose_write_off = ledger._written_off
-    for number, minor in ledger._installment_write_offs:
+    targeted = ledger._installment_write_offs
+    for number, minor in targeted:
         if 1 <= number <= len(lines):
             take = min(minor, amounts[number - 1])
             written[number - 1] = take
             loose_write_off -= take
-    room = [a - w for a, w in zip(amounts, written, strict=True)]
+    room = [a - w for a, w in zip(amounts, written, strict=True)] if targeted else amounts
     if allocation is Allocation.OLDEST_DUE_FIRST:
         left = ledger._funds() - (ledger._written_off - loose_write_off)
         paid = []
         for r in room:
-            take = r if left >= r else max(left, 0)
-            paid.append(take)
-            left -= take
+            if left >= r:
+                paid.append(r)
+                left -= r
+            elif left > 0:
+                paid.append(left)
+                left = 0
+            else:
+                paid.append(0)
         return tuple(paid), tuple(written), left
     # NEXT_DUE: replay the money entries in canonical order.
     paid = [0] * len(lines)
