@@ -1,0 +1,162 @@
+"""Property tests for the money and date invariants of collections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from attrs import evolve
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from payplan import (
+    CancellationPolicy,
+    CancellationWindow,
+    Incentive,
+    InstallmentState,
+    LateFeePolicy,
+    LateFeeStep,
+    Ledger,
+    Money,
+    PaymentPlan,
+    PaymentReceived,
+    ReminderKind,
+    assess_late_fees,
+    earned_incentives,
+    plan_status,
+    reminders_due,
+    settle_cancellation,
+)
+from strategies import plans
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger]:
+    """A plan with a late-fee ladder and a cancellation policy, and random payments on it."""
+    plan = draw(plans(max_installments=6, allow_apr=False))
+    cur = plan.fee.currency
+    flat = draw(st.integers(1, max(1, plan.total.minor // 10)))
+    ladder = LateFeePolicy(
+        (LateFeeStep(1, amount=Money(flat, cur)), LateFeeStep(draw(st.integers(2, 40)), percent=draw(st.integers(1, 25)))),
+        grace_days=draw(st.integers(0, 10)),
+        cap=Money(draw(st.integers(1, 3 * flat + 1)), cur) if draw(st.booleans()) else None,
+        cap_percent=draw(st.integers(1, 20)) if draw(st.booleans()) else None,
+        fee_on_fee=draw(st.booleans()),
+    )
+    cancellation = CancellationPolicy(
+        (CancellationWindow(draw(st.integers(0, 60)), draw(st.integers(0, 100))),),
+        deposit_refundable=draw(st.booleans()),
+        no_show_fee=Money(draw(st.integers(0, flat)), cur),
+        credit_instead_of_refund=draw(st.booleans()),
+        collect_shortfall=draw(st.booleans()),
+    )
+    incentives = (Incentive.referral(Money(draw(st.integers(1, flat)), cur), clawback=draw(st.booleans())),)
+    plan = evolve(plan, terms=evolve(plan.terms, late_fees=ladder, cancellation=cancellation, incentives=incentives))
+    ledger = Ledger.empty(plan)
+    for k in range(draw(st.integers(0, 8))):
+        day = plan.booked + dt.timedelta(days=draw(st.integers(0, 500)))
+        amount = Money(draw(st.integers(1, plan.total.minor)), cur)
+        ledger = ledger.record(PaymentReceived(f"p{k}", day, amount))
+    return plan, ledger
+
+
+offsets = st.integers(0, 600)
+
+
+class TestLateFeeProperties:
+    @settings(max_examples=100)
+    @given(histories(), offsets)
+    def test_every_night_equals_once(self, history: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """Assessing every few days up to a date gives the same fees as assessing once on it."""
+        plan, ledger = history
+        end = plan.booked + dt.timedelta(days=offset)
+        once = ledger.record_all(assess_late_fees(plan, ledger, end))
+        stepped = ledger
+        day = plan.booked
+        while day <= end:
+            stepped = stepped.record_all(assess_late_fees(plan, stepped, day))
+            day += dt.timedelta(days=5)
+        stepped = stepped.record_all(assess_late_fees(plan, stepped, end))
+        assert stepped == once
+        assert assess_late_fees(plan, once, end) == ()
+
+    @settings(max_examples=150)
+    @given(histories(), offsets)
+    def test_fees_respect_cap_ladder_and_grace(self, history: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """Fees are positive, one per installment and step, never inside the grace period, never above the cap."""
+        plan, ledger = history
+        policy = plan.terms.late_fees
+        assert policy is not None
+        end = plan.booked + dt.timedelta(days=offset)
+        fees = assess_late_fees(plan, ledger, end)
+        assert len({(f.installment, f.step) for f in fees}) == len(fees)
+        for f in fees:
+            inst = plan.installment(f.installment)
+            assert f.amount.minor > 0
+            assert inst.due + dt.timedelta(days=policy.grace_days) < f.on <= end
+            assert f.on == inst.due + dt.timedelta(days=policy.applies_on(policy.steps[f.step - 1]))
+        cap = policy.cap_for(plan.fee)
+        if cap is not None:
+            assert sum(f.amount.minor for f in fees) <= cap.minor
+
+
+class TestSettlementProperties:
+    @settings(max_examples=150)
+    @given(histories(), offsets, st.booleans(), st.booleans())
+    def test_settlement_conserves_money(
+        self, history: tuple[PaymentPlan, Ledger], offset: int, no_show: bool, with_fees: bool
+    ) -> None:
+        """Refund never exceeds cash paid; retained, refund, credit and fees account for every unit."""
+        plan, ledger = history
+        on = plan.booked + dt.timedelta(days=offset)
+        if with_fees:
+            ledger = ledger.record_all(assess_late_fees(plan, ledger, on))
+        ledger = ledger.record_all(a.entry for a in earned_incentives(plan, ledger, on) if a.entry is not None)
+        s = settle_cancellation(plan, ledger, on, no_show=no_show)
+        assert 0 <= s.refund.minor <= ledger.net_paid.minor
+        assert min(s.retained.minor, s.credit.minor, s.shortfall.minor, s.clawback.minor) >= 0
+        fees = ledger.fees.minor - ledger.waived.minor
+        assert (
+            s.refund.minor + s.credit.minor + s.retained.minor + fees
+            == ledger.funds.minor + s.shortfall.minor
+        )
+        after = ledger.record_all(s.entries)
+        assert after.balance == s.shortfall
+        assert after.net_paid.minor >= 0
+
+
+class TestReminderProperties:
+    @settings(max_examples=150)
+    @given(histories(), offsets)
+    def test_reminders_only_for_what_is_owed(self, history: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """Reminders have unique ids, state what is owed, and match their offset from the due date."""
+        plan, ledger = history
+        day = plan.booked + dt.timedelta(days=offset)
+        sent = reminders_due(plan, ledger, day)
+        statement = plan_status(plan, ledger, day)
+        assert len({r.id for r in sent}) == len(sent)
+        for r in sent:
+            s = statement.installment(r.installment)
+            assert r.owed == s.outstanding
+            assert r.owed.minor > 0
+            assert s.state not in (InstallmentState.PAID, InstallmentState.WAIVED)
+            assert r.offset == (day - r.due).days
+            assert r.offset in plan.terms.reminders.offsets
+            assert (r.kind is ReminderKind.BEFORE_DUE) == (r.offset < 0)
+            if r.late_fee_from is not None:
+                assert r.late_fee_from > day
+
+
+class TestStatusDates:
+    @settings(max_examples=150)
+    @given(histories(), offsets)
+    def test_days_overdue(self, history: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """An installment is overdue by exactly the days since its due date, and only after it."""
+        plan, ledger = history
+        day = plan.booked + dt.timedelta(days=offset)
+        for s in plan_status(plan, ledger, day).installments:
+            if s.state is InstallmentState.OVERDUE:
+                assert s.days_overdue == (day - s.installment.due).days > 0
+            else:
+                assert s.days_overdue == 0
+            if s.state in (InstallmentState.UPCOMING, InstallmentState.PARTIAL):
+                assert s.installment.due > day
