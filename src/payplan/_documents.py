@@ -24,6 +24,7 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from attrs import frozen
@@ -372,7 +373,9 @@ _DE: dict[str, str] = {
     "st_overdue_1": "1 Tag überfällig",
 }
 
-_WORDING: dict[str, dict[str, str]] = {"en": _EN, "de": _DE}
+_WORDING: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {"en": MappingProxyType(_EN), "de": MappingProxyType(_DE)}
+)
 
 
 class _Words:
@@ -593,12 +596,16 @@ def _default_template(title_md: str, title_txt: str, sections: Sequence[str]) ->
 #: format, and the values ``$title``, ``$title_rule``, ``$lang``, ``$business``,
 #: ``$client``, ``$plan_id``, ``$package_name``, ``$fee``, ``$total``,
 #: ``$booked``, ``$session``, ``$cutoff`` (escaped for HTML).
-DEFAULT_AGREEMENT_TEMPLATES: Mapping[str, str] = _default_template("title", "title", _AGREEMENT_SECTIONS)
+DEFAULT_AGREEMENT_TEMPLATES: Mapping[str, str] = MappingProxyType(
+    _default_template("title", "title", _AGREEMENT_SECTIONS)
+)
 
 #: The built-in statement templates by format. Placeholders: ``$header``,
 #: ``$installments``, ``$summary``, ``$activity`` and the values of the
 #: agreement templates plus ``$as_of`` and ``$balance``.
-DEFAULT_STATEMENT_TEMPLATES: Mapping[str, str] = _default_template("title", "title", _STATEMENT_SECTIONS)
+DEFAULT_STATEMENT_TEMPLATES: Mapping[str, str] = MappingProxyType(
+    _default_template("title", "title", _STATEMENT_SECTIONS)
+)
 
 
 def _fill(
