@@ -1,18 +1,23 @@
-"""Properties of the reports: every unpaid minor unit is counted once, in one bucket and one period."""
+"""Properties of reports and documents: every unpaid minor unit counted once; the wording matches the rules."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from payplan import (
+    LateFeePolicy,
+    LateFeeStep,
     Ledger,
     Money,
     PaymentPlan,
     PaymentReceived,
+    Terms,
     aging,
+    assess_late_fees,
     forecast,
     overdue,
     plan_status,
@@ -74,3 +79,34 @@ def test_agreement_lists_every_installment(plan: PaymentPlan) -> None:
     for inst in plan.installments:
         assert f"| {inst.number} | " in text
     assert f"| {plan.total.format('en_US')} |" in text
+
+
+@st.composite
+def ladders(draw: st.DrawFn) -> LateFeePolicy:
+    """A late-fee ladder of one to three flat steps after a grace period."""
+    days = sorted(draw(st.sets(st.integers(1, 60), min_size=1, max_size=3)))
+    steps = [LateFeeStep.flat(d, Money(draw(st.integers(1, 5000)), "USD")) for d in days]
+    return LateFeePolicy(steps, grace_days=draw(st.integers(0, 10)))
+
+
+@settings(max_examples=100)
+@given(ladders())
+def test_agreement_late_fee_days_are_the_days_fees_are_charged(policy: LateFeePolicy) -> None:
+    """Each 'N days overdue' in the agreement is the day assess_late_fees first charges that step."""
+    terms = Terms(installments=1, late_fees=policy)
+    plan = PaymentPlan.with_deposit(
+        "ladder", Money.of("1000", "USD"), terms=terms, booked=dt.date(2027, 1, 1), session=dt.date(2027, 12, 1),
+    )
+    text = render_agreement(plan)
+    stated = [
+        (int(days), amount)
+        for amount, days in re.findall(r"^- (\$[\d,.]+) once a payment is (\d+) days? overdue$", text, re.MULTILINE)
+    ]
+    assert len(stated) == len(policy.steps)
+    due = plan.installments[0].due
+    ledger = Ledger.empty(plan)
+    for days, amount in stated:
+        before = assess_late_fees(plan, ledger, due + dt.timedelta(days=days - 1))
+        on_the_day = assess_late_fees(plan, ledger, due + dt.timedelta(days=days))
+        assert len(on_the_day) == len(before) + 1
+        assert on_the_day[-1].amount.format("en_US") == amount
