@@ -941,16 +941,19 @@ def statement_sections(
     overdue = 0
     for s in st.installments:
         inst = s.installment
-        if inst.due <= as_of:
+        cancelled = s.state is InstallmentState.CANCELLED
+        # A cancelled installment is no longer owed: the settlement says what is.
+        outstanding = _money(0, cur) if cancelled else s.outstanding
+        if inst.due <= as_of and not cancelled:
             due_to_date += inst.amount.minor
         if s.state is InstallmentState.OVERDUE:
-            overdue += s.outstanding.minor
-        elif next_line is None and s.outstanding.minor and s.state is not InstallmentState.CANCELLED:
-            next_line = (s.outstanding, inst.due)
+            overdue += outstanding.minor
+        elif next_line is None and outstanding.minor:
+            next_line = (outstanding, inst.due)
         rows.append(
             (
                 str(inst.number), w.short_date(inst.due), w.money(inst.amount), w.money(s.paid),
-                w.money(s.outstanding), _state(s.state, s.days_overdue, w),
+                w.money(outstanding), _state(s.state, s.days_overdue, w),
             )
         )
     summary: list[tuple[str, str]] = [

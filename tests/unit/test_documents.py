@@ -10,6 +10,7 @@ import pytest
 
 from payplan import (
     CancellationPolicy,
+    CancellationSettled,
     CancellationWindow,
     CreditApplied,
     DepositRule,
@@ -243,6 +244,21 @@ class TestStatement:
         text = render_statement(plan, ledger, D(2026, 12, 2), format="html")
         assert "Status: paid in full." in text
         assert "<td>Next payment</td><td style=\"text-align:right\">nothing further is due</td>" in text
+
+    def test_cancelled_plan(self) -> None:
+        """After a cancellation nothing more is due: cancelled lines owe $0 and the balance is the settlement's."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record_all([
+            PaymentReceived("p1", D(2026, 12, 1), usd("500")),
+            CancellationSettled("c1", D(2027, 1, 5), usd("500"), usd("0"), usd("0")),
+        ])
+        text = render_statement(plan, ledger, D(2027, 2, 5))
+        assert "Status: cancelled." in text
+        assert "| 2 | Jan 1, 2027 | $500.00 | $0.00 | $0.00 | cancelled |" in text
+        assert "| Due to date | $500.00 |" in text
+        assert "| Balance | $0.00 |" in text
+        assert "| Next payment | nothing further is due |" in text
+        assert "| Jan 5, 2027 | Cancelled: $500.00 retained |  |" in text
 
     def test_ledger_of_another_plan_is_refused(self) -> None:
         """A ledger recorded for another plan cannot make this plan's statement."""
