@@ -32,6 +32,7 @@ from payplan import (
     Terms,
     render_agreement,
     render_statement,
+    settle_cancellation,
 )
 
 D = dt.date
@@ -174,6 +175,20 @@ class TestAgreement:
             render_agreement(pack_a(), format="pdf")  # type: ignore[arg-type]
         with pytest.raises(InvalidPlanError, match="locale"):
             render_agreement(pack_a(), locale="xx_YY")
+
+    def test_cancellation_windows_are_what_settlement_retains(self) -> None:
+        """'Within 30 days: 50%' and 'within 7 days: 100%' are what settle_cancellation retains on those days."""
+        plan = pack_a()
+        text = render_agreement(plan)
+        windows = re.findall(r"Cancelling within (\d+) days of the session: (\d+)% of the fee", text)
+        assert windows == [("30", "50"), ("7", "100")]
+        ledger = Ledger.empty(plan).record(PaymentReceived("p1", D(2026, 12, 1), usd("2000")))
+        for days, pct in windows:
+            on = plan.session - dt.timedelta(days=int(days))
+            settled = settle_cancellation(plan, ledger, on)
+            assert settled.retained == Money(plan.fee.minor * int(pct) // 100, "USD")
+            outside = settle_cancellation(plan, ledger, on - dt.timedelta(days=1))
+            assert outside.retained < settled.retained
 
     def test_plan_without_policies(self) -> None:
         """Without a late-fee or cancellation policy the agreement says what happens instead."""
