@@ -3,7 +3,10 @@
 Each plan's ledger is a realistic mix as of :data:`~benchmarks._data.AS_OF`:
 most clients paid every installment due so far on its due date, some only the
 deposit, some part of the latest installment. Target (issue 8): under 20 µs
-per plan for assessment and for reminders. Each row's comparison is one
+per plan for assessment and for reminders. Late fees are timed twice: the
+first run over ledgers with no fee recorded yet (every fee is new), and the
+nightly steady state where yesterday's run recorded its fees (only today's
+are new). Each row's comparison is one
 ``plan_status`` per plan, measured in the same run: the least any
 assessment must compute. Aging and the 12-month forecast run over the same
 portfolio (a book of (plan, ledger) pairs); they have no target, only the
@@ -12,6 +15,7 @@ per-plan cost.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Callable
 from typing import Any
@@ -83,13 +87,27 @@ def run(settings: Settings) -> list[Row]:
     def statuses() -> list[Any]:
         return [plan_status(p, led, AS_OF) for p, led in pairs]
 
+    # The nightly steady state: yesterday's run already recorded its fees.
+    yesterday = AS_OF - dt.timedelta(days=1)
+    nightly = [(p, led.record_all(assess_late_fees(p, led, yesterday, policy=POLICY))) for p, led in pairs]
+
+    def reassess() -> list[Any]:
+        return [assess_late_fees(p, led, AS_OF, policy=POLICY) for p, led in nightly]
+
     fees = sum(len(f) for f in assess())
+    new_fees = sum(len(f) for f in reassess())
     sent = sum(len(r) for r in remind())
-    t = measure({"assess": assess, "remind": remind, "status": statuses}, per=n, repeats=settings.size(5, 3))
+    t = measure(
+        {"assess": assess, "reassess": reassess, "remind": remind, "status": statuses},
+        per=n, repeats=settings.size(5, 3),
+    )
     rows = [
-        Row(AREA, f"late fees, {n:,} plans as of {AS_OF} ({fees:,} fees)", t["assess"], "ns/plan",
+        Row(AREA, f"late fees, first run, {n:,} plans as of {AS_OF} ({fees:,} fees)", t["assess"], "ns/plan",
             "plan_status", t["status"], f"{t['assess'] / t['status']:.2f}x a status",
             "< 20 µs/plan", t["assess"] < TARGET_NS),
+        Row(AREA, f"late fees, nightly (yesterday's recorded; {new_fees:,} new)", t["reassess"], "ns/plan",
+            "plan_status", t["status"], f"{t['reassess'] / t['status']:.2f}x a status",
+            "< 20 µs/plan", t["reassess"] < TARGET_NS),
         Row(AREA, f"reminders, {n:,} plans ({sent:,} reminders)", t["remind"], "ns/plan",
             "plan_status", t["status"], f"{t['remind'] / t['status']:.2f}x a status",
             "< 20 µs/plan", t["remind"] < TARGET_NS),
