@@ -1,0 +1,50 @@
+"""The benchmark baselines compute the very schedules payplan computes, so every row compares like with like."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks import schedule
+from benchmarks._harness import Row, Settings, markdown_table, text_table
+
+from payplan import Cadence
+
+
+class TestScheduleBaselines:
+    @pytest.mark.parametrize(("cadence", "count"), schedule.CASES)
+    def test_hand_written_and_floor_match_payplan(self, cadence: Cadence, count: int) -> None:
+        """Hand-written Decimal code and the integer floor give payplan's schedule line for line."""
+        inputs = schedule.make_inputs(cadence, count, 300, seed=11)
+        schedule.check_same(schedule.contenders(cadence, count, inputs))
+
+    def test_check_same_notices_a_difference(self) -> None:
+        """A contender that builds a different schedule is reported, not timed."""
+        inputs = schedule.make_inputs(Cadence.MONTHLY, 3, 5)
+        runs = schedule.contenders(Cadence.MONTHLY, 3, inputs)
+        runs["floor"] = lambda: [schedule.floor(fee + 1, b, s, Cadence.MONTHLY, 3) for _, fee, b, s in inputs]
+        with pytest.raises(AssertionError, match="floor differs"):
+            schedule.check_same(runs)
+
+
+class TestTable:
+    def test_every_row_is_one_line_in_both_tables(self) -> None:
+        """The terminal and Markdown tables have a header, a rule and one line per row."""
+        rows = [
+            Row("schedule", "case", 1500.0, "ns/plan", "floor", 1000.0, "1.50x the floor", "≤ 2.5x", True),
+            Row("ledger", "missing", None, "", note="not built"),
+        ]
+        assert len(text_table(rows).splitlines()) == 4
+        assert len(markdown_table(rows).splitlines()) == 4
+        assert "MISSED" not in text_table(rows)
+
+    def test_quick_settings_are_smaller(self) -> None:
+        """Quick mode repeats less and picks the small input size."""
+        quick, full = Settings.make(True), Settings.make(False)
+        assert quick.repeats < full.repeats
+        assert quick.size(100, 10) == 10
+        assert full.size(100, 10) == 100
