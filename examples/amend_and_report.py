@@ -26,6 +26,7 @@ from payplan import (
     Parties,
     PaymentPlan,
     PaymentReceived,
+    PayplanError,
     PlanHistory,
     Terms,
     aging,
@@ -94,7 +95,7 @@ def main(out: Path) -> None:
     (out / "qbo-payments.csv").write_text(quickbooks_payments_csv(book, as_of=as_of), encoding="utf-8")
     try:
         (out / "due-dates.ics").write_bytes(ics_feed(book, as_of=as_of))
-    except Exception as exc:  # icalendar is an optional extra (payplan[reports])
+    except PayplanError as exc:  # icalendar is an optional extra (payplan[reports])
         print("no calendar:", exc)
     print("Wrote", ", ".join(sorted(p.name for p in out.iterdir())), "to", out)
 
