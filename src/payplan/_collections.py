@@ -364,6 +364,7 @@ def reminders_due(
             "amount": s.outstanding.format(locale),
             "due": inst.due.isoformat(),
             "days": str(abs(offset)),
+            "days_text": f"{abs(offset)} day{'' if abs(offset) == 1 else 's'}",
             "fee_notice": notice,
         }
         message = Template(texts[kind.value]).safe_substitute(values)

@@ -245,15 +245,16 @@ class ReminderKind(enum.Enum):
 
 #: The default message templates (:class:`string.Template` syntax). Placeholders:
 #: ``$plan_id``, ``$client``, ``$installment``, ``$amount`` (what is owed on
-#: the installment), ``$due``, ``$days`` (days before or after the due date),
+#: the installment), ``$due``, ``$days`` (days before or after the due date,
+#: a number), ``$days_text`` (the same in words: ``"1 day"``, ``"7 days"``),
 #: ``$fee_notice`` (the late fee that will apply, and from when, or empty).
 DEFAULT_REMINDER_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "before_due": "Reminder: installment $installment of $amount is due on $due (in $days days).$fee_notice",
+        "before_due": "Reminder: installment $installment of $amount is due on $due (in $days_text).$fee_notice",
         "due_today": "Installment $installment of $amount is due today ($due).$fee_notice",
-        "overdue": "Installment $installment was due on $due and is $days days overdue: $amount is owed.$fee_notice",
+        "overdue": "Installment $installment was due on $due and is $days_text overdue: $amount is owed.$fee_notice",
         "final_notice": (
-            "Final notice: installment $installment was due on $due and is $days days overdue: "
+            "Final notice: installment $installment was due on $due and is $days_text overdue: "
             "$amount is owed.$fee_notice"
         ),
     }
@@ -554,6 +555,15 @@ class Incentive:
 # -- escalation ---------------------------------------------------------------------------------
 
 
+def _opt_days_decimal(value: int | Decimal | str | None) -> Decimal | None:
+    if value is None:
+        return None
+    d = to_percent(value, what="an average of days late")
+    if not d.is_finite() or d < 0:
+        raise InvalidPlanError(f"expected an average of days late of 0 or more, got {value!r}")
+    return d
+
+
 @frozen
 class EscalationPolicy:
     """How a client's standing across plans escalates the terms they get.
@@ -570,7 +580,7 @@ class EscalationPolicy:
 
     flag_after_late: int | None = 3
     flag_after_failed: int | None = None
-    flag_average_days_late: Decimal | None = field(default=None, converter=_opt_pct)
+    flag_average_days_late: Decimal | None = field(default=None, converter=_opt_days_decimal)
     fee_factor: Decimal = field(default=Decimal(1), converter=_pct)
     require_full_payment_after: int | None = None
     grace_days: int = field(default=0, validator=_days("grace_days"))

@@ -240,7 +240,7 @@ class TestReminders:
         assert r.owed == usd("500")
         assert (r.late_fee, r.late_fee_from) == (usd("25"), D(2027, 1, 7))
         assert r.message == (
-            "Installment 2 was due on 2027-01-01 and is 1 days overdue: $500.00 is owed. "
+            "Installment 2 was due on 2027-01-01 and is 1 day overdue: $500.00 is owed. "
             "A late fee of $25.00 applies from 2027-01-07 if it is still unpaid."
         )
 
