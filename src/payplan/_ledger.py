@@ -175,8 +175,9 @@ class FeeWaived:
     """A fee forgiven, in whole or in part, with the reason.
 
     Attributes:
-        fee_id: The id of the :class:`LateFeeAssessed` (or other fee) waived,
-            if it is one fee.
+        fee_id: The id of the :class:`LateFeeAssessed` waived, if it is one
+            fee; when that fee is in the ledger, the waiver may not be more
+            than it.
         reason: Why (required by policy: who asked, who agreed).
 
     .. versionadded:: 0.1.0
@@ -275,7 +276,10 @@ LedgerEntry: TypeAlias = (
     | WriteOff
     | CancellationSettled
 )
-"""Any ledger entry. Each kind has ``id``, ``on`` and a ``kind`` tag."""
+"""Any ledger entry. Each kind has ``id``, ``on`` and a ``kind`` tag.
+
+.. versionadded:: 0.1.0
+"""
 
 _ENTRY_TYPES: Final = (
     PaymentReceived,
@@ -642,6 +646,13 @@ class Ledger:
                 raise LedgerError(
                     f"waiver {entry.id!r} of {entry.amount} is more than the "
                     f"{self._m(self._fees - self._waived)} of fees standing"
+                )
+            fee_id = entry.fee_id  # type: ignore[union-attr]
+            fee = None if fee_id is None else self.get(fee_id)
+            if fee is not None and (type(fee) is not LateFeeAssessed or minor > fee.amount.minor):
+                raise LedgerError(
+                    f"waiver {entry.id!r} of {entry.amount}: expected a late fee of at least that "
+                    f"under {fee_id!r}, got {fee!r}"
                 )
             _SET(self, "_waived", self._waived + minor)
         elif t is CreditApplied:

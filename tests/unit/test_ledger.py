@@ -114,6 +114,21 @@ class TestRecording:
         assert waived.waived == usd("25")
         assert waived.balance == usd("2000")
 
+    def test_waiver_of_one_fee_is_at_most_that_fee(self, plan: PaymentPlan) -> None:
+        """A waiver naming a fee cannot be more than that fee, nor name something else."""
+        ledger = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 1, 7), usd("25"), 2),
+                LateFeeAssessed("f2", D(2027, 2, 7), usd("25"), 3),
+                pay("p1", D(2026, 12, 1), "500"),
+            ]
+        )
+        with pytest.raises(LedgerError, match="expected a late fee of at least that under 'f1'"):
+            ledger.record(FeeWaived("w1", D(2027, 2, 8), usd("30"), "goodwill", "f1"))
+        with pytest.raises(LedgerError, match="under 'p1'"):
+            ledger.record(FeeWaived("w1", D(2027, 2, 8), usd("5"), "goodwill", "p1"))
+        assert ledger.record(FeeWaived("w1", D(2027, 2, 8), usd("25"), "goodwill", "f1")).waived == usd("25")
+
     def test_second_cancellation_is_refused(self, plan: PaymentPlan) -> None:
         """A plan is cancelled once."""
         zero = usd("0")
