@@ -667,6 +667,11 @@ class ClientStanding:
     flagged: bool = False
     pay_in_full_required: bool = False
 
+    @property
+    def loyalty_points(self) -> int:
+        """Loyalty points: one per installment paid on time (what ``Incentive.loyalty`` counts)."""
+        return self.on_time_installments
+
 
 def client_standing(
     client: str,

@@ -507,6 +507,7 @@ class TestIncentives:
             "c2", [(previous, Ledger.empty(previous).record(pay("o", D(2026, 12, 1), "2000")))], D(2027, 4, 1)
         )
         assert standing.on_time_installments == 4
+        assert standing.loyalty_points == 4
         awards = earned_incentives(plan, ledger, D(2026, 12, 1), standing=standing)
         assert [(a.entry.id, a.value.to_decimal_string()) for a in awards if a.entry] == [
             ("pack-a:incentive:1", "20.00"),
