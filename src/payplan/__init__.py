@@ -129,7 +129,17 @@ from .exceptions import (
     UnknownCurrencyError,
     UnsupportedByProviderError,
 )
-from .serialization import SCHEMA_VERSION, dump_plan, dumps_plan, load_plan, loads_plan
+from .serialization import (
+    SCHEMA_VERSION,
+    dump_ledger,
+    dump_plan,
+    dumps_ledger,
+    dumps_plan,
+    load_ledger,
+    load_plan,
+    loads_ledger,
+    loads_plan,
+)
 
 __version__ = "0.1.0"
 
@@ -225,8 +235,10 @@ __all__ = [
     "assess_late_fees",
     "client_standing",
     "dump_history",
+    "dump_ledger",
     "dump_plan",
     "dumps_history",
+    "dumps_ledger",
     "dumps_plan",
     "earned_incentives",
     "escalated_terms",
@@ -236,8 +248,10 @@ __all__ = [
     "ics_feed",
     "installment_paid_dates",
     "load_history",
+    "load_ledger",
     "load_plan",
     "loads_history",
+    "loads_ledger",
     "loads_plan",
     "overdue",
     "percent_of",

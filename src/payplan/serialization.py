@@ -15,7 +15,23 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
+
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._ledger import (
+    CancellationSettled,
+    CreditApplied,
+    FeeWaived,
+    LateFeeAssessed,
+    Ledger,
+    LedgerEntry,
+    PaymentFailed,
+    PaymentReceived,
+    Refund,
+    WriteOff,
+    _Store,
+)
+from ._ledger import _ledger as _new_ledger
 from ._money import Currency, Money, Remainder, _money, to_currency
 from ._plan import PaymentPlan, PlanKind
 from ._policies import (
@@ -29,13 +45,17 @@ from ._policies import (
 )
 from ._schedule import Installment, InstallmentKind
 from ._terms import DepositRule, Terms
-from .exceptions import InvalidPlanError, SerializationError
+from .exceptions import InvalidPlanError, LedgerError, SerializationError
 
 __all__ = [
     "SCHEMA_VERSION",
+    "dump_ledger",
     "dump_plan",
+    "dumps_ledger",
     "dumps_plan",
+    "load_ledger",
     "load_plan",
+    "loads_ledger",
     "loads_plan",
 ]
 
@@ -434,3 +454,154 @@ def _policies_from(r: _Reader, cur: Currency) -> dict[str, Any]:
             for n, raw in enumerate(r.get("incentives", list))
         )
     return out
+
+
+# -- ledgers ------------------------------------------------------------------------------
+
+_LEDGER_KIND = "payplan/ledger"
+_ENTRY_CLASSES: dict[str, type[Any]] = {
+    cls.kind: cls
+    for cls in (
+        PaymentReceived,
+        PaymentFailed,
+        Refund,
+        LateFeeAssessed,
+        FeeWaived,
+        CreditApplied,
+        WriteOff,
+        CancellationSettled,
+    )
+}
+
+
+def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": entry.kind}
+    for a in attrs.fields(type(entry)):
+        value = getattr(entry, a.name)
+        if isinstance(value, Money):
+            out[f"{a.name}_minor"] = value.minor
+        elif isinstance(value, dt.date):
+            out[a.name] = value.isoformat()
+        elif value is None and a.name == "amount":
+            out["amount_minor"] = None
+        else:
+            out[a.name] = value
+    return out
+
+
+def dump_ledger(ledger: Ledger) -> dict[str, Any]:
+    """The ledger as a JSON-ready dict, wrapped with the schema name and version.
+
+    Entries are listed in the order they were recorded; each is an object
+    with its ``kind`` (``"payment"``, ``"refund"``, ...), its fields, amounts
+    as ``*_minor`` integers in the ledger's currency and dates as
+    ``YYYY-MM-DD``.
+
+    .. versionadded:: 0.1.0
+    """
+    return {
+        "schema": _LEDGER_KIND,
+        "schema_version": SCHEMA_VERSION,
+        "ledger": {
+            "plan_id": ledger.plan_id,
+            "currency": ledger.currency.code,
+            "total_minor": ledger.total,
+            "entries": [_entry_to_json(e) for e in ledger],
+        },
+    }
+
+
+def dumps_ledger(ledger: Ledger, *, indent: int | None = 2) -> str:
+    """The ledger as JSON text (see :func:`dump_ledger`).
+
+    .. versionadded:: 0.1.0
+    """
+    return json.dumps(dump_ledger(ledger), indent=indent)
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,)}
+
+
+def _entry_from(r: _Reader, cur: Currency) -> LedgerEntry:
+    kind = r.get("kind", str)
+    cls = _ENTRY_CLASSES.get(kind)
+    if cls is None:
+        raise SerializationError(f"{r.path}.kind: expected one of {sorted(_ENTRY_CLASSES)}, got {kind!r}")
+    values: dict[str, Any] = {}
+    for a in attrs.fields(cls):
+        name, annotation = a.name, str(a.type)
+        optional = "None" in annotation or a.default is not attrs.NOTHING
+        if "Money" in annotation:
+            minor = r.get(f"{name}_minor", int, optional=optional)
+            if minor is not None:
+                values[name] = r.convert(f"{name}_minor", lambda v: Money(v, cur), minor)
+        elif "date" in annotation:
+            values[name] = r.date(name)
+        else:
+            base = annotation.split("|")[0].strip()
+            value: Any = r.get(name, _FIELD_TYPES.get(base, (str,)), optional=optional)
+            if value is not None:
+                values[name] = value
+    return _guarded(r.path, lambda: cls(**values))  # type: ignore[no-any-return]
+
+
+def load_ledger(document: Mapping[str, Any], plan: PaymentPlan | None = None) -> Ledger:
+    """Rebuild a ledger from :func:`dump_ledger` output, recording every entry again.
+
+    Every entry is checked as :meth:`Ledger.record` checks it (a refund above
+    what was paid, a reused id, another currency are refused). With *plan*,
+    the ledger is that plan's, and the document must be of the same plan
+    and currency.
+
+    Raises:
+        SerializationError: the document is malformed, names another schema
+            or plan, comes from a newer schema version, or an entry is
+            refused; the message gives the path (``ledger.entries[3]``).
+
+    .. versionadded:: 0.1.0
+    """
+    top = _Reader(document, "document")
+    schema = top.get("schema", str)
+    if schema != _LEDGER_KIND:
+        raise SerializationError(f"document.schema: expected {_LEDGER_KIND!r}, got {schema!r}")
+    version = top.get("schema_version", int)
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise SerializationError(
+            f"document.schema_version: this payplan reads versions 1 to {SCHEMA_VERSION}, got {version}"
+        )
+    r = top.sub("ledger")
+    cur = r.convert("currency", to_currency, r.get("currency", str))
+    plan_id = r.get("plan_id", str, optional=True)
+    total = r.get("total_minor", int)
+    if plan is not None:
+        if plan.id != plan_id or plan.fee.currency != cur:
+            raise SerializationError(
+                f"ledger: expected the ledger of plan {plan.id!r} in {plan.currency}, "
+                f"got plan {plan_id!r} in {cur.code}"
+            )
+        ledger = Ledger.empty(plan)
+    else:
+        ledger = _new_ledger(cur, plan_id, total, _Store(), 0)
+    for n, raw in enumerate(r.get("entries", list)):
+        er = _Reader(raw, f"ledger.entries[{n}]")
+        entry = _entry_from(er, cur)
+        try:
+            ledger = ledger.record(entry)
+        except LedgerError as exc:
+            raise SerializationError(f"{er.path}: {exc}") from None
+    return ledger
+
+
+def loads_ledger(text: str | bytes, plan: PaymentPlan | None = None) -> Ledger:
+    """Rebuild a ledger from JSON text (see :func:`load_ledger`).
+
+    Raises:
+        SerializationError: not JSON, or not a valid ledger document.
+
+    .. versionadded:: 0.1.0
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+    return load_ledger(data, plan)

@@ -32,6 +32,8 @@ from payplan import (
     Refund,
     WriteOff,
     assess_late_fees,
+    dumps_ledger,
+    loads_ledger,
     plan_status,
 )
 from strategies import plans
@@ -163,6 +165,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def balance_is_the_sum_of_entries(self) -> None:
         """The running balance equals the balance recomputed from the entries."""
         assert self.ledger.balance.minor == balance_from_entries(self.plan, self.ledger)
+
+    @invariant()
+    def json_round_trip(self) -> None:
+        """Dumping and loading the ledger gives an equal ledger with the same entries in the same order."""
+        again = loads_ledger(dumps_ledger(self.ledger), self.plan)
+        assert again == self.ledger
+        assert again.entries == self.ledger.entries
 
     @invariant()
     def refunds_never_exceed_payments(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import attrs
 import pytest
@@ -24,7 +25,12 @@ from payplan import (
     PaymentReceived,
     PlanStatus,
     Refund,
+    SerializationError,
     WriteOff,
+    dump_ledger,
+    dumps_ledger,
+    load_ledger,
+    loads_ledger,
     plan_status,
 )
 
@@ -320,3 +326,49 @@ class TestStatus:
         """The ledger's currency check sits on top of Money's own."""
         with pytest.raises(CurrencyMismatchError):
             _ = usd("1") + Money.of("1", "EUR")
+
+
+class TestSerialization:
+    def test_round_trip_every_entry_kind(self, plan: PaymentPlan) -> None:
+        """Every kind of entry survives dumps_ledger and loads_ledger, in order."""
+        zero = usd("0")
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("p", D(2026, 12, 1), usd("500"), "card", "ch_1"),
+                PaymentFailed("f", D(2027, 1, 1), "card_declined", 2, usd("500")),
+                PaymentFailed("f2", D(2027, 1, 2), "expired"),
+                LateFeeAssessed("lf", D(2027, 1, 7), usd("25"), 2, 1, "late"),
+                FeeWaived("w", D(2027, 1, 8), usd("5"), "goodwill", "lf"),
+                CreditApplied("c", D(2027, 1, 9), usd("10"), "referral", "incentive:referral"),
+                WriteOff("wo", D(2027, 1, 10), usd("1"), "rounding", 3),
+                Refund("r", D(2027, 1, 11), usd("100"), "partial", "re_1"),
+                CancellationSettled("cs", D(2027, 2, 1), usd("300"), zero, usd("1"), "26 days", True),
+            ]
+        )
+        text = dumps_ledger(ledger)
+        assert json.loads(text)["ledger"]["entries"][0] == {
+            "kind": "payment", "id": "p", "on": "2026-12-01", "amount_minor": 50000, "method": "card",
+            "reference": "ch_1",
+        }
+        again = loads_ledger(text, plan)
+        assert again == ledger
+        assert again.entries == ledger.entries
+        assert loads_ledger(text) == ledger
+
+    def test_load_checks_entries(self, plan: PaymentPlan) -> None:
+        """Loading records every entry again, so a refund above the payments is refused with its path."""
+        document = dump_ledger(Ledger.empty(plan).record(pay("p", D(2026, 12, 1), "500")))
+        document["ledger"]["entries"].append(
+            {"kind": "refund", "id": "r", "on": "2026-12-02", "amount_minor": 60000, "reason": "", "reference": None}
+        )
+        with pytest.raises(SerializationError, match=r"ledger\.entries\[1\]: refund 'r'"):
+            load_ledger(document)
+        document["ledger"]["entries"][1]["kind"] = "gift"
+        with pytest.raises(SerializationError, match=r"entries\[1\]\.kind: expected one of"):
+            load_ledger(document)
+
+    def test_load_refuses_another_plan(self, plan: PaymentPlan) -> None:
+        """A ledger document of another plan is refused."""
+        text = dumps_ledger(Ledger.empty(plan))
+        with pytest.raises(SerializationError, match="expected the ledger of plan 'other'"):
+            loads_ledger(text, attrs.evolve(plan, id="other"))
