@@ -20,6 +20,7 @@ from payplan import (
     PaymentPlan,
     PaymentReceived,
     ReminderKind,
+    ReminderPolicy,
     assess_late_fees,
     earned_incentives,
     plan_status,
@@ -160,3 +161,66 @@ class TestStatusDates:
                 assert s.days_overdue == 0
             if s.state in (InstallmentState.UPCOMING, InstallmentState.PARTIAL):
                 assert s.installment.due > day
+
+
+@st.composite
+def policy_terms(draw: st.DrawFn, currency: object) -> dict[str, object]:
+    """Random late-fee, reminder, cancellation and incentive policies in *currency*."""
+    cur = currency
+    money = st.integers(0, 10**6).map(lambda m: Money(m, cur))  # type: ignore[arg-type]
+    percents = st.decimals(0, 100, places=2, allow_nan=False, allow_infinity=False)
+    days = sorted(draw(st.sets(st.integers(0, 90), min_size=1, max_size=4)))
+    steps = [
+        LateFeeStep(d, amount=draw(money)) if draw(st.booleans()) else LateFeeStep(d, percent=draw(percents))
+        for d in days
+    ]
+    late = LateFeePolicy(
+        steps,
+        grace_days=draw(st.integers(0, 30)),
+        cap=draw(st.none() | money),
+        cap_percent=draw(st.none() | percents),
+        fee_on_fee=draw(st.booleans()),
+    )
+    offsets = sorted(draw(st.sets(st.integers(-30, 60), max_size=6)))
+    templates = draw(st.dictionaries(st.sampled_from(["before_due", "due_today", "overdue", "final_notice"]), st.text(max_size=20)))
+    windows = [CancellationWindow(d, draw(percents)) for d in draw(st.sets(st.integers(0, 120), max_size=3))]
+    cancel = CancellationPolicy(
+        windows,
+        deposit_refundable=draw(st.booleans()),
+        no_show_fee=draw(st.none() | money),
+        reschedule_fee=draw(st.none() | money),
+        credit_instead_of_refund=draw(st.booleans()),
+        collect_shortfall=draw(st.booleans()),
+    )
+    day = st.dates(dt.date(2024, 1, 1), dt.date(2032, 12, 31))
+    incentives = draw(
+        st.lists(
+            st.one_of(
+                st.builds(lambda p, b: Incentive.pay_in_full(percent=p, by=b), percents, st.none() | day),
+                st.builds(lambda n, m: Incentive.early_payment(n, amount=m), st.integers(0, 60), money),
+                st.builds(lambda m, b: Incentive.add_on("Album", m, by=b), money, day),
+                st.builds(lambda n, p: Incentive.loyalty(n, percent=p), st.integers(0, 50), percents),
+                st.builds(lambda m, c: Incentive.referral(m, referrer="Ann", clawback=c), money, st.booleans()),
+                st.builds(lambda b, m: Incentive.booked_by(b, amount=m), day, money),
+            ),
+            max_size=4,
+        )
+    )
+    return {
+        "late_fees": draw(st.none() | st.just(late)),
+        "reminders": ReminderPolicy(offsets, draw(st.booleans()), templates),
+        "cancellation": draw(st.none() | st.just(cancel)),
+        "incentives": tuple(incentives),
+    }
+
+
+class TestPolicySerialization:
+    @settings(max_examples=150)
+    @given(plans(max_installments=4), st.data())
+    def test_policies_round_trip(self, plan: PaymentPlan, data: st.DataObject) -> None:
+        """A plan with any collection policies loads back equal from its JSON."""
+        from payplan import dumps_plan, loads_plan
+
+        terms = data.draw(policy_terms(plan.fee.currency))
+        plan = evolve(plan, terms=evolve(plan.terms, **terms))
+        assert loads_plan(dumps_plan(plan)) == plan
