@@ -569,11 +569,15 @@ class Ledger:
             )
         new = self._copy()
         new._apply(entry)
-        if not tip:
-            store = _Store(dict(itertools.islice(by_id.items(), self._n)))
+        n = self._n
+        # setdefault is one atomic step: if another thread appended to the
+        # same store since the tip check, the store no longer ends with this
+        # entry at position n, and this ledger takes a store of its own.
+        if not tip or by_id.setdefault(entry_id, entry) is not entry or len(by_id) != n + 1:
+            store = _Store(dict(itertools.islice(by_id.items(), n)))
+            store.by_id[entry_id] = entry
             _SET(new, "_store", store)
-        store.by_id[entry_id] = entry
-        _SET(new, "_n", self._n + 1)
+        _SET(new, "_n", n + 1)
         return new
 
     def record_all(self, entries: Iterable[LedgerEntry]) -> Ledger:
