@@ -100,6 +100,15 @@ class _Statuses:
         self.sorted: list[LedgerEntry] | None = None
         self.days: list[dt.date] = []
         self.views: list[Ledger] = []
+        # The fast path: running funds by date, and what the installments
+        # before each one add up to. () marks "not usable" (see _prefix_funds).
+        self.prefix: tuple[list[dt.date], list[int]] | tuple[()] | None = None
+        before: list[int] = []
+        running = 0
+        for inst in plan.installments:
+            before.append(running)
+            running += inst.amount.minor
+        self.before = before
 
     def _standing(self, day: dt.date) -> tuple[Ledger, tuple[int, ...], tuple[int, ...]]:
         ledger = self.ledger
@@ -127,8 +136,63 @@ class _Statuses:
             found = self.cache[n] = (view, paid, written)
         return found
 
+    def _prefix_funds(self) -> tuple[list[dt.date], list[int]] | None:
+        """Funds (as allocated oldest due first) after each entry in ``(on, id)`` order.
+
+        None when a prefix view would differ from a running sum: write-offs
+        aimed at one installment (allocated apart), or a refund dated before
+        the payments it returns (a view as of then leaves it out).
+        """
+        if self.prefix is not None:
+            return self.prefix or None
+        ledger = self.ledger
+        days: list[dt.date] = []
+        sums: list[int] = []
+        funds = paid = refunded = 0
+        if ledger._installment_write_offs:
+            self.prefix = ()
+            return None
+        for e in sorted(ledger, key=_canonical_key):
+            t = type(e)
+            if t is PaymentReceived:
+                m = e.amount.minor  # type: ignore[union-attr]
+                funds += m
+                paid += m
+            elif t is Refund:
+                m = e.amount.minor  # type: ignore[union-attr]
+                refunded += m
+                if refunded > paid:
+                    self.prefix = ()
+                    return None
+                funds -= m
+            elif t is CreditApplied or t is WriteOff:
+                funds += e.amount.minor  # type: ignore[union-attr]
+            days.append(e.on)
+            sums.append(funds)
+        self.prefix = (days, sums)
+        return self.prefix
+
     def overdue_on(self, day: dt.date, number: int) -> int | None:
         """What installment *number* owes on *day* if it is overdue then, else None."""
+        inst = self.plan.installments[number - 1]
+        if not day > inst.due:
+            return None
+        ledger = self.ledger
+        last = ledger.last_on
+        if last is not None and last > day:
+            prefix = self._prefix_funds()
+            if prefix is not None:
+                # Oldest due first without write-offs aimed at one installment:
+                # what an installment owes depends only on the funds that day.
+                cancel = ledger.cancellation
+                if cancel is not None and cancel.on <= day:
+                    return None
+                days, sums = prefix
+                i = bisect_right(days, day)
+                funds = sums[i - 1] if i else 0
+                amount = inst.amount.minor
+                owed = amount - min(max(funds - self.before[number - 1], 0), amount)
+                return owed if owed > 0 else None
         view, paid, written = self._standing(day)
         k = number - 1
         inst = self.plan.installments[k]
