@@ -251,10 +251,13 @@ def assess_late_fees(
     candidates: list[tuple[dt.date, int, int, LateFeeAssessed]] = []
     cur = plan.fee.currency
     # When each step applies, in days after the due date: the same for every installment.
-    ladder = [(k, step, dt.timedelta(days=pol.applies_on(step))) for k, step in enumerate(pol.steps, 1)]
+    ladder = [
+        (k, step, dt.timedelta(days=pol.applies_on(step)), f"late fee: {step.describe(pol.applies_on(step))}")
+        for k, step in enumerate(pol.steps, 1)
+    ]
     for inst in plan.installments:
         charged = 0
-        for k, step, after in ladder:
+        for k, step, after, rule in ladder:
             day = inst.due + after
             if day > as_of:
                 break
@@ -273,7 +276,7 @@ def assess_late_fees(
             if fee.minor <= 0:
                 continue
             charged += fee.minor
-            reason = f"late fee: {step.describe(pol.applies_on(step))} (installment {inst.number}, due {inst.due.isoformat()})"
+            reason = f"{rule} (installment {inst.number}, due {inst.due.isoformat()})"
             candidates.append((day, inst.number, k, LateFeeAssessed(fid, day, fee, inst.number, k, reason)))
     candidates.sort(key=lambda c: (c[0], c[1], c[2]))
     out: list[LateFeeAssessed] = []
