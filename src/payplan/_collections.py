@@ -72,7 +72,9 @@ _INCENTIVE = "incentive:"
 
 
 def _check_ledger(plan: PaymentPlan, ledger: Ledger) -> None:
-    if ledger.currency != plan.fee.currency or (ledger.plan_id is not None and ledger.plan_id != plan.id):
+    if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
+        ledger.plan_id is not None and ledger.plan_id != plan.id
+    ):
         raise LedgerError(
             f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
             f"{ledger.plan_id!r} in {ledger.currency.code}"
@@ -128,7 +130,17 @@ class _Statuses:
                 views = self.views
                 entries = self.sorted or []
                 while len(views) <= n:
-                    views.append(views[-1]._record_unchecked(entries[len(views) - 1]))
+                    # The totals record() would keep, without its id index:
+                    # these views are private and only their totals are read.
+                    previous = views[-1]
+                    following = previous._copy()
+                    try:
+                        following._apply(entries[len(views) - 1])
+                    except LedgerError:
+                        # Refused at this point of the history (a refund dated
+                        # before its payment): as_of() leaves it out too.
+                        following = previous
+                    views.append(following)
                 view = views[n]
             if view.total != self.plan.total.minor:
                 view = view.for_plan(self.plan)
@@ -246,8 +258,6 @@ def assess_late_fees(
         return ()
     cancel = ledger.cancellation
     statuses = _Statuses(plan, ledger)
-    cap = pol.cap_for(plan.fee)
-    room = None if cap is None else cap.minor - ledger.fees.minor
     candidates: list[tuple[dt.date, int, int, LateFeeAssessed]] = []
     cur = plan.fee.currency
     # When each step applies, in days after the due date: the same for every installment.
@@ -278,6 +288,10 @@ def assess_late_fees(
             charged += fee.minor
             reason = f"{rule} (installment {inst.number}, due {inst.due.isoformat()})"
             candidates.append((day, inst.number, k, LateFeeAssessed(fid, day, fee, inst.number, k, reason)))
+    if not candidates:
+        return ()
+    cap = pol.cap_for(plan.fee)
+    room = None if cap is None else cap.minor - ledger.fees.minor
     candidates.sort(key=lambda c: (c[0], c[1], c[2]))
     out: list[LateFeeAssessed] = []
     for _, _, _, entry in candidates:
