@@ -386,6 +386,19 @@ def _next_fee(
     return None, None
 
 
+def _fees_charged(plan: PaymentPlan, ledger: Ledger, number: int) -> int:
+    """The late fees the ledger holds on installment *number*, by their stable ids."""
+    pol = plan.terms.late_fees
+    if pol is None:
+        return 0
+    total = 0
+    for k in range(1, len(pol.steps) + 1):
+        entry = ledger.get(late_fee_id(plan.id, number, k))
+        if type(entry) is LateFeeAssessed:
+            total += entry.amount.minor
+    return total
+
+
 def reminders_due(
     plan: PaymentPlan,
     ledger: Ledger,
@@ -401,9 +414,10 @@ def reminders_due(
     One per installment whose due date is one of the policy's offsets away
     from *as_of* and that still has something owed: nothing for paid or
     waived installments, nothing before the booking, nothing once the
-    plan is cancelled. Each states
-    what is still owed (so a partial payment re-anchors it) and, where a
-    late fee will apply, which fee and from which day.
+    plan is cancelled. Each states what is still owed (so a partial
+    payment re-anchors it), the late fees already charged on the
+    installment, and, where a late fee will apply, which fee and from
+    which day.
 
     Args:
         plan: The plan.
@@ -435,9 +449,12 @@ def reminders_due(
             continue
         kind = pol.kind_for(offset)
         fee, fee_from = _next_fee(plan, ledger, inst.number, inst.due, s.outstanding, as_of)
-        notice = "" if fee is None or fee_from is None else (
-            f" A late fee of {fee.format(locale)} applies from {fee_from.isoformat()} if it is still unpaid."
-        )
+        charged = _fees_charged(plan, ledger, inst.number)
+        notice = ""
+        if charged:
+            notice = f" Late fees of {_money(charged, s.outstanding.currency).format(locale)} have been charged on it."
+        if fee is not None and fee_from is not None:
+            notice += f" A late fee of {fee.format(locale)} applies from {fee_from.isoformat()} if it is still unpaid."
         values = {
             "plan_id": plan.id,
             "client": client or plan.client or "",

@@ -247,7 +247,8 @@ class ReminderKind(enum.Enum):
 #: ``$plan_id``, ``$client``, ``$installment``, ``$amount`` (what is owed on
 #: the installment), ``$due``, ``$days`` (days before or after the due date,
 #: a number), ``$days_text`` (the same in words: ``"1 day"``, ``"7 days"``),
-#: ``$fee_notice`` (the late fee that will apply, and from when, or empty).
+#: ``$fee_notice`` (the late fees already charged on the installment, and
+#: the next one that will apply and from when, as sentences; or empty).
 DEFAULT_REMINDER_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "before_due": "Reminder: installment $installment of $amount is due on $due (in $days_text).$fee_notice",

@@ -254,6 +254,18 @@ class TestReminders:
         assert "$300.00 is owed" in r.message
         assert r.late_fee is None  # the fee of 2027-01-07 is past
 
+    def test_final_notice_states_fees_charged(self) -> None:
+        """The final notice says which late fees were charged on the installment."""
+        plan = self.plan()
+        ledger = deposit_paid(plan)
+        ledger = ledger.record_all(assess_late_fees(plan, ledger, D(2027, 1, 15)))
+        (r,) = reminders_due(plan, ledger, D(2027, 1, 15))
+        assert r.kind is ReminderKind.FINAL_NOTICE
+        assert r.message == (
+            "Final notice: installment 2 was due on 2027-01-01 and is 14 days overdue: $500.00 is owed. "
+            "Late fees of $25.00 have been charged on it."
+        )
+
     def test_nothing_for_paid_waived_or_cancelled(self) -> None:
         """Nothing is sent for paid or waived installments, before the booking, or after cancellation."""
         plan = self.plan()
