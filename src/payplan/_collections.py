@@ -556,7 +556,8 @@ def _settle(
     if ledger.cancellation is not None:
         raise LedgerError(f"plan {plan.id!r} was already cancelled by {ledger.cancellation.id!r}")
     cur = plan.fee.currency
-    clawback = _clawback(plan, ledger)
+    # A reschedule carries every credit (incentives included) to the new date.
+    clawback = 0 if reschedule else _clawback(plan, ledger)
     wanted = retention + clawback
     funds = ledger.funds.minor
     fees = ledger.fees.minor - ledger.waived.minor
@@ -663,8 +664,8 @@ def settle_reschedule(
     """Close *plan* for a move to a new session: keep the reschedule fee, carry the rest as credit.
 
     Record ``settlement.entries`` on this plan's ledger, then
-    ``settlement.carry_over(...)`` on the new plan's. Incentives are not
-    clawed back by a reschedule unless the policy is a cancellation.
+    ``settlement.carry_over(...)`` on the new plan's. Nothing is clawed
+    back: incentive credits are carried over with the rest.
 
     Raises:
         LedgerError: the plan was already cancelled.

@@ -374,6 +374,15 @@ class TestCancellation:
         assert (s.retained, s.refund, s.credit, s.reschedule) == (usd("75"), usd("0"), usd("1425"), True)
         assert ledger.record_all(s.entries).balance == usd("0")
 
+    def test_reschedule_carries_incentive_credits(self) -> None:
+        """A reschedule claws nothing back: the referral credit moves to the new date too."""
+        plan = pack_a(cancellation=POLICY, incentives=(Incentive.referral(usd("50")),))
+        ledger = paid_1500(plan)
+        ledger = ledger.record_all(a.entry for a in earned_incentives(plan, ledger, D(2026, 12, 1)) if a.entry)
+        s = settle_reschedule(plan, ledger, D(2027, 3, 1))
+        assert (s.retained, s.clawback, s.credit) == (usd("75"), usd("0"), usd("1475"))
+        assert ledger.record_all(s.entries).balance == usd("0")
+
     def test_refund_never_exceeds_cash_paid(self) -> None:
         """A credit that is not clawed back is kept as credit, never refunded as cash."""
         plan = pack_a(
