@@ -24,7 +24,7 @@ from .._plan import PaymentPlan
 from .._reports import ics_feed
 from ..exceptions import SerializationError
 from ._common import CliError, count_arg, date_arg, read_plan, write_text
-from ._status import _ledger, _with_assessments
+from ._status import ledger_from_args, with_assessments
 
 
 def register(subs: Any) -> None:
@@ -132,7 +132,7 @@ def run_agreement(args: argparse.Namespace) -> int:
 def run_statement(args: argparse.Namespace) -> int:
     """Record the payments, assess fees and render the statement."""
     plan = read_plan(args.plan)
-    ledger = _with_assessments(plan, _ledger(args, plan), args.as_of)
+    ledger = with_assessments(plan, ledger_from_args(args, plan), args.as_of)
     text = render_statement(
         plan, ledger, args.as_of, format=args.format, locale=args.locale,
         parties=Parties(args.business, args.client), template=_template(args),
@@ -145,7 +145,7 @@ def run_ics(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
     if args.payments and args.as_of is None:
         raise CliError("--payments needs --as-of (the date to count payments up to)")
-    item: Any = (plan, _ledger(args, plan)) if args.as_of is not None else plan
+    item: Any = (plan, ledger_from_args(args, plan)) if args.as_of is not None else plan
     data = ics_feed([item], as_of=args.as_of, alarms=args.alarm, locale=args.locale, name=args.name)
     if args.output:
         try:

@@ -110,7 +110,7 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
     return tuple(out)
 
 
-def _ledger(args: argparse.Namespace, plan: PaymentPlan) -> Ledger:
+def ledger_from_args(args: argparse.Namespace, plan: PaymentPlan) -> Ledger:
     ledger = Ledger.empty(plan)
     if not args.payments:
         return ledger
@@ -122,7 +122,7 @@ def _ledger(args: argparse.Namespace, plan: PaymentPlan) -> Ledger:
     return ledger
 
 
-def _with_assessments(plan: PaymentPlan, ledger: Ledger, day: dt.date) -> Ledger:
+def with_assessments(plan: PaymentPlan, ledger: Ledger, day: dt.date) -> Ledger:
     ledger = ledger.record_all(assess_late_fees(plan, ledger, day))
     awards = earned_incentives(plan, ledger, day)
     return ledger.record_all(a.entry for a in awards if a.entry is not None)
@@ -170,7 +170,7 @@ def run_status(args: argparse.Namespace) -> int:
     """Print where the plan stands on ``--as-of``."""
     plan = read_plan(args.plan)
     as_of: dt.date = args.as_of
-    ledger = _with_assessments(plan, _ledger(args, plan), as_of)
+    ledger = with_assessments(plan, ledger_from_args(args, plan), as_of)
     data = status_json(plan, ledger, as_of)
     if args.format == "json":
         print(dump_json(data))
@@ -224,7 +224,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     """Print the settlement of a cancellation on ``--on``."""
     plan = read_plan(args.plan)
     on: dt.date = args.on
-    ledger = _with_assessments(plan, _ledger(args, plan), on)
+    ledger = with_assessments(plan, ledger_from_args(args, plan), on)
     s = settle_cancellation(plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None)
     after = ledger.record_all(s.entries)
     data = {
