@@ -104,6 +104,13 @@ class TestCadenceProperties:
         assert (d.year * 12 + d.month) - (anchor.year * 12 + anchor.month) == k
         assert d.day == min(anchor.day, calendar.monthrange(d.year, d.month)[1])
 
+    @given(dates, st.integers(-240, 240))
+    def test_add_months_agrees_with_dateutil(self, anchor: dt.date, k: int) -> None:
+        """payplan's month step is dateutil's relativedelta(months=k) rule, computed from the anchor."""
+        from dateutil.relativedelta import relativedelta
+
+        assert add_months(anchor, k) == anchor + relativedelta(months=k)
+
 
 class TestAmortizationProperties:
     @given(st.integers(100, 10**9), st.decimals("0.01", "36", places=2), st.integers(1, 60),
