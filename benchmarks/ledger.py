@@ -94,7 +94,7 @@ def _status_rows(settings: Settings, plans: tuple[PaymentPlan, ...], ledgers: li
     def statuses() -> list[Any]:
         return [plan_status(p, led, AS_OF) for p, led in pairs]
 
-    # The same plans with ten times the history (mostly failed-free extra payments).
+    # The first k plans again, each with ten times the history (100 payments instead of 10).
     k = settings.size(2_000, 500)
     deep = [(p, record_all((p,), [payments(p, PER_PLAN * 10, seed=1)])[0]) for p in plans[:k]]
     shallow = pairs[:k]
