@@ -31,7 +31,7 @@ from ._amendments import (
 )
 from ._money import Currency, Money
 from .exceptions import InvalidPlanError, PayplanError, SerializationError
-from .serialization import _Reader, dump_plan, load_plan
+from .serialization import _Reader, dump_plan, load_plan, parse_json
 
 __all__ = ["dump_history", "dumps_history", "load_history", "loads_history"]
 
@@ -212,8 +212,5 @@ def loads_history(text: str | bytes) -> PlanHistory:
 
     .. versionadded:: 0.1.0
     """
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+    data = parse_json(text)
     return load_history(data)

@@ -297,6 +297,14 @@ def load_plan(document: Mapping[str, Any]) -> PaymentPlan:
         raise SerializationError(f"plan: {exc}") from None
 
 
+def parse_json(text: str | bytes) -> Any:
+    """Parse JSON text, turning a decoding error into :class:`SerializationError`."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+
+
 def loads_plan(text: str | bytes) -> PaymentPlan:
     """Rebuild a plan from JSON text (see :func:`load_plan`).
 
@@ -305,10 +313,7 @@ def loads_plan(text: str | bytes) -> PaymentPlan:
 
     .. versionadded:: 0.1.0
     """
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+    data = parse_json(text)
     return load_plan(data)
 
 
@@ -600,8 +605,5 @@ def loads_ledger(text: str | bytes, plan: PaymentPlan | None = None) -> Ledger:
 
     .. versionadded:: 0.1.0
     """
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+    data = parse_json(text)
     return load_ledger(data, plan)
