@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any, Final, SupportsIndex
 
@@ -23,6 +23,9 @@ __all__ = [
     "split",
     "to_currency",
 ]
+
+#: The most digits (minor units) :meth:`Money.of` parses; a bound on the work a string can ask for.
+_MAX_DIGITS: Final = 4000
 
 #: Rounding modes accepted by :func:`percent_of`, named as in :mod:`decimal`.
 _ROUNDINGS: Final = frozenset(
@@ -167,7 +170,14 @@ class Money:
         value = _to_decimal(amount, what="amount")
         if not value.is_finite():
             raise InvalidMoneyError(f"expected a finite amount, got {amount!r}")
-        scaled = value.scaleb(cur.exponent)
+        digits, exponent = value.as_tuple()[1:]
+        assert isinstance(exponent, int)  # finite
+        if len(digits) + exponent + cur.exponent > _MAX_DIGITS:
+            raise InvalidMoneyError(f"expected an amount of at most {_MAX_DIGITS} digits, got {amount!r}")
+        with localcontext() as ctx:
+            # Exact at any size: the default 28 digits would round large amounts silently.
+            ctx.prec = _MAX_DIGITS + len(digits) + cur.exponent
+            scaled = value.scaleb(cur.exponent)
         if scaled != scaled.to_integral_value():
             raise InvalidMoneyError(
                 f"expected at most {cur.exponent} decimal place(s) for {cur.code}, "
@@ -319,7 +329,10 @@ def format_money(money: Money, locale: str = "en_US") -> str:
         pattern.frac_prec = (exp, exp)
         cached = _PATTERNS[key] = (loc, pattern)
     loc, pattern = cached
-    return str(pattern.apply(money.amount, loc, currency=money.currency.code, currency_digits=False))
+    with localcontext() as ctx:
+        # Babel quantizes in the current context: give it every digit of the amount.
+        ctx.prec = max(ctx.prec, len(str(abs(money.minor))) + money.currency.exponent + 2)
+        return str(pattern.apply(money.amount, loc, currency=money.currency.code, currency_digits=False))
 
 
 def _to_decimal(value: object, *, what: str) -> Decimal:
