@@ -171,6 +171,8 @@ class Catalog:
                 text = Path(source).read_text(encoding="utf-8")
             except OSError as exc:
                 raise InvalidPlanError(f"cannot read catalog {str(source)!r}: {exc.strerror}") from None
+            except UnicodeDecodeError:
+                raise InvalidPlanError(f"expected a UTF-8 TOML catalog, got undecodable bytes in {str(source)!r}") from None
         else:
             text = source
         try:

@@ -588,7 +588,8 @@ def ics_feed(
     Needs the ``icalendar`` package (``pip install 'payplan[reports]'``).
 
     Raises:
-        PayplanError: icalendar is not installed.
+        PayplanError: icalendar is not installed, or *name* is not one line
+            of text.
 
     .. versionadded:: 0.1.0
     """
@@ -598,6 +599,8 @@ def ics_feed(
         raise PayplanError(
             "the iCalendar export needs the icalendar package: pip install 'payplan[reports]'"
         ) from None
+    if type(name) is not str or any(c in name for c in "\r\n"):
+        raise PayplanError(f"expected the calendar name as one line of text, got {name!r}")
     cal = icalendar.Calendar()
     cal.add("prodid", "-//payplan//payment plan due dates//EN")
     cal.add("version", "2.0")

@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 import payplan
 from payplan import InvalidMoneyError, Money
+from payplan.cli import main
+
+QUOTE = ["quote", "--fee", "2000.00", "--deposit", "25%", "--installments", "3", "--cadence", "monthly",
+         "--booked", "2026-01-05", "--session", "2026-06-01", "--plan-id", "p-1"]
+
+
+@pytest.fixture
+def files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A directory with a valid plan.json and a few malformed inputs."""
+    assert main([*QUOTE, "--save", str(tmp_path / "plan.json")]) == 0
+    capsys.readouterr()
+    (tmp_path / "binary.bin").write_bytes(b"\xff\xfe\x00not utf-8")
+    (tmp_path / "huge.csv").write_text("2026-01-05," + "9" * 29 + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def a_plan() -> payplan.PaymentPlan:
+    """$2000, 25% deposit, 3 monthly installments."""
+    terms = payplan.Terms(deposit=payplan.DepositRule.percent("25"), installments=3)
+    return payplan.PaymentPlan.with_deposit(
+        "p-1", Money.of("2000.00", "USD"), booked=dt.date(2026, 1, 5), session=dt.date(2026, 6, 1), terms=terms
+    )
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run the command; it must exit 2 with exactly one line on stderr, which is returned."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("payplan: error: ")
+    return lines[0]
 
 
 class TestMoneyOfLargeAmounts:
@@ -40,3 +75,44 @@ class TestMoneyOfLargeAmounts:
 def test_errors_are_payplan_errors() -> None:
     """InvalidMoneyError is part of the payplan tree (callers catch one base class)."""
     assert issubclass(InvalidMoneyError, payplan.PayplanError)
+
+
+class TestCliBadFiles:
+    @pytest.mark.parametrize(
+        ("argv", "expected"),
+        [
+            (["status", "{d}/binary.bin", "--as-of", "2026-03-01"], "expected a UTF-8 JSON plan file"),
+            (["statement", "{d}/binary.bin", "--as-of", "2026-03-01"], "expected a UTF-8 JSON plan file"),
+            (["ics", "{d}/binary.bin"], "expected a UTF-8 JSON plan file"),
+            (["agreement", "{d}/binary.bin"], "expected a UTF-8 JSON plan or history file"),
+            (["agreement", "{d}/plan.json", "--template", "{d}/binary.bin"], "expected a UTF-8 text template"),
+            (["quote", "--booked", "2026-01-05", "--session", "2026-06-01", "--catalog", "{d}/binary.bin",
+              "--tier", "A"], "expected a UTF-8 TOML catalog"),
+        ],
+    )
+    def test_undecodable_file(
+        self, files: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+    ) -> None:
+        """A file that is not UTF-8 ends the command with one line naming the file, not a UnicodeDecodeError."""
+        line = one_error_line(capsys, [a.format(d=files) for a in argv])
+        assert expected in line
+        assert "binary.bin" in line
+
+    def test_payment_with_29_digits(self, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A payment too large for the default decimal context is recorded exactly and printed, not a traceback."""
+        code = main(["status", str(files / "plan.json"), "--as-of", "2026-03-01", "--payments", str(files / "huge.csv")])
+        out = capsys.readouterr().out
+        assert code == 0
+        # 29 nines paid against a $2000.00 plan: the overpayment, to the cent.
+        assert "balance -$99,999,999,999,999,999,999,999,997,999.00" in out
+
+    def test_ics_name_on_two_lines(self, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """An iCalendar name with a line break is refused with one line, not icalendar's AssertionError."""
+        line = one_error_line(capsys, ["ics", str(files / "plan.json"), "--name", "a\nb"])
+        assert "expected the calendar name as one line of text" in line
+
+    def test_ics_feed_name_checked(self) -> None:
+        """ics_feed itself refuses a name it cannot write on one content line."""
+        plan = a_plan()
+        with pytest.raises(payplan.PayplanError, match="one line"):
+            payplan.ics_feed([plan], name="x\r\ny")

@@ -48,6 +48,8 @@ def read_plan(path: str) -> PaymentPlan:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot read plan file {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: expected a UTF-8 JSON plan file") from None
     try:
         return loads_plan(text)
     except SerializationError as exc:

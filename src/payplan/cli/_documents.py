@@ -90,6 +90,8 @@ def _template(args: argparse.Namespace) -> str | None:
         return Path(args.template).read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot read template {args.template!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{args.template}: expected a UTF-8 text template") from None
 
 
 def _emit(args: argparse.Namespace, text: str) -> int:
@@ -106,6 +108,8 @@ def _plan_or_history(path: str) -> tuple[PaymentPlan, tuple[AmendmentRecord, ...
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot read plan file {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: expected a UTF-8 JSON plan or history file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
