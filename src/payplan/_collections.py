@@ -261,10 +261,7 @@ def assess_late_fees(
     candidates: list[tuple[dt.date, int, int, LateFeeAssessed]] = []
     cur = plan.fee.currency
     # When each step applies, in days after the due date: the same for every installment.
-    ladder = [
-        (k, step, dt.timedelta(days=pol.applies_on(step)), f"late fee: {step.describe(pol.applies_on(step))}")
-        for k, step in enumerate(pol.steps, 1)
-    ]
+    ladder = pol._ladder
     for inst in plan.installments:
         charged = 0
         for k, step, after, rule in ladder:

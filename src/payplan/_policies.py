@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
@@ -180,6 +181,21 @@ class LateFeePolicy:
     def applies_on(self, step: LateFeeStep) -> int:
         """The days overdue from which *step* is charged (after the grace period)."""
         return max(step.days, self.grace_days + 1)
+
+    @functools.cached_property
+    def _ladder(self) -> tuple[tuple[int, LateFeeStep, dt.timedelta, str], ...]:
+        """Each step's number (from 1), the step, when it applies after the due date, and its rule in words.
+
+        The policy is immutable, so this is computed once per policy, not
+        once per plan assessed (the text alone cost a quarter of a small
+        plan's assessment). Not a field: equality, hashing, ``evolve`` and
+        pickling ignore it.
+        """
+        out = []
+        for k, step in enumerate(self.steps, 1):
+            days = self.applies_on(step)
+            out.append((k, step, dt.timedelta(days=days), f"late fee: {step.describe(days)}"))
+        return tuple(out)
 
     def cap_for(self, fee: Money) -> Money | None:
         """The cap on the late fees of a plan whose fee is *fee*, if there is one."""

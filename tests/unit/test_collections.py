@@ -120,6 +120,19 @@ class TestLateFees:
         assert nightly == once
         assert nightly.fees == usd("125.00")
 
+    def test_reason_states_the_rule_for_each_policy(self) -> None:
+        """Each fee's reason states its step as its own policy words it, also after ``evolve``."""
+        plan = pack_a(late_fees=LADDER)
+        fees = assess_late_fees(plan, deposit_paid(plan), D(2027, 1, 16))
+        assert [f.reason for f in fees] == [
+            "late fee: 25.00 USD once 6 days overdue (installment 2, due 2027-01-01)",
+            "late fee: 7.5% of the overdue amount once 15 days overdue (installment 2, due 2027-01-01)",
+        ]
+        later = attrs.evolve(LADDER, grace_days=9)
+        assert later == attrs.evolve(later) and LADDER != later
+        fees = assess_late_fees(plan, deposit_paid(plan), D(2027, 1, 16), policy=later)
+        assert fees[0].reason == "late fee: 25.00 USD once 10 days overdue (installment 2, due 2027-01-01)"
+
     def test_percent_of_what_is_still_unpaid(self) -> None:
         """A partial payment lowers the base of a percent step: 7.5% of $300 = $22.50."""
         plan = pack_a(late_fees=LADDER)
