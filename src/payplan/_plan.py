@@ -22,7 +22,7 @@ from ._schedule import (
     even_installments,
     fit_dates,
 )
-from ._terms import DepositRule, Terms
+from ._terms import DepositRule, Terms, _remainder
 from .exceptions import InvalidPlanError
 
 __all__ = ["Milestone", "PaymentPlan", "PlanKind"]
@@ -317,7 +317,7 @@ class PaymentPlan:
         )
         dates, _ = fit_dates(
             terms.dates, 1, booked=booked, session=session,
-            cutoff=session - dt.timedelta(days=final_due_days_before),
+            cutoff=_cutoff(booked, session, final_due_days_before),
         )
         line = _installment(1, InstallmentKind.BALANCE, dates[0], fee)
         return cls(
@@ -356,8 +356,8 @@ class PaymentPlan:
         """
         if not milestones:
             raise InvalidPlanError("expected at least one milestone, got none")
-        rem = Remainder(remainder)
-        cutoff = session - dt.timedelta(days=final_due_days_before)
+        rem = _remainder(remainder)
+        cutoff = _cutoff(booked, session, final_due_days_before)
         deposit = upfront.deposit_for(fee)
         left = fee - deposit
         fixed = sum((m.amount.minor for m in milestones if m.amount is not None), 0)
@@ -430,7 +430,7 @@ class PaymentPlan:
                 raise InvalidPlanError(f"expected every part in {cur.code}, got {amount}")
             total += amount.minor
         fee = _money(total, cur)
-        cutoff = session - dt.timedelta(days=final_due_days_before)
+        cutoff = _cutoff(booked, session, final_due_days_before)
         last = parts[-1][0]
         if last > cutoff:
             from .exceptions import ScheduleDoesNotFitError
@@ -563,6 +563,30 @@ def _milestone_rule(milestones: Sequence[Milestone], session: dt.date) -> DateRu
     return ExplicitDates(tuple(m.date_for(session)[0] for m in milestones))
 
 
+def _cutoff(booked: dt.date, session: dt.date, days_before: int) -> dt.date:
+    """The latest due date, *days_before* the session, after checking the types of the three.
+
+    Raises:
+        InvalidPlanError: *booked* or *session* is not a ``datetime.date``
+            (a ``datetime`` is refused too), or *days_before* is not whole
+            days of 0 or more that leave a date on the calendar.
+    """
+    for name, value in (("booked", booked), ("session", session)):
+        if type(value) is not dt.date:
+            raise InvalidPlanError(f"expected {name} as a datetime.date, got {type(value).__name__} {value!r}")
+    if type(days_before) is not int or days_before < 0:
+        raise InvalidPlanError(f"expected final_due_days_before as whole days of 0 or more, got {days_before!r}")
+    if not days_before:
+        return session
+    ordinal = session.toordinal() - days_before
+    if ordinal < 1:
+        raise InvalidPlanError(
+            f"expected final_due_days_before of at most {session.toordinal() - 1} days before the session "
+            f"{session.isoformat()}, got {days_before}"
+        )
+    return _fromordinal(ordinal)
+
+
 def _build_installment_plan(
     cls: type[PaymentPlan],
     plan_id: str,
@@ -576,6 +600,8 @@ def _build_installment_plan(
 ) -> PaymentPlan:
     if type(fee) is not Money or fee.minor <= 0:
         raise InvalidPlanError(f"expected a fee above zero, got {fee!r}")
+    if type(terms) is not Terms:
+        raise InvalidPlanError(f"expected terms as Terms, got {type(terms).__name__} {terms!r}")
     deposit = terms.deposit.deposit_for(fee)  # in the fee's currency, or it raised
     balance = _money(fee.minor - deposit.minor, fee.currency)
     count = terms.installments if balance.minor else 0
@@ -583,12 +609,11 @@ def _build_installment_plan(
         raise InvalidPlanError(
             f"expected at least one installment for the balance of {balance}, got 0"
         )
+    cutoff = _cutoff(booked, session, terms.final_due_days_before)
     if session < booked:
         raise InvalidPlanError(
             f"expected the session on or after the booking {booked.isoformat()}, got {session.isoformat()}"
         )
-    days_before = terms.final_due_days_before
-    cutoff = _fromordinal(session.toordinal() - days_before) if days_before else session
     if booked > cutoff:
         from .exceptions import ScheduleDoesNotFitError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from attrs import field, frozen
 
@@ -42,8 +43,8 @@ class DepositRule:
 
     @amount.validator
     def _check(self, _: object, value: Money | None) -> None:
-        if value is not None and value.minor < 0:
-            raise InvalidPlanError(f"expected a deposit amount of zero or more, got {value}")
+        if value is not None and (type(value) is not Money or value.minor < 0):
+            raise InvalidPlanError(f"expected a deposit amount as Money of zero or more, got {value!r}")
 
     @classmethod
     def percent(cls, percent: int | Decimal | str) -> DepositRule:
@@ -127,6 +128,26 @@ def _non_negative_days(_: object, attribute: object, value: int) -> None:
         raise InvalidPlanError(f"expected final_due_days_before as whole days of 0 or more, got {value!r}")
 
 
+def _remainder(value: Remainder | str) -> Remainder:
+    try:
+        return Remainder(value)
+    except ValueError:
+        raise InvalidPlanError(
+            f"expected remainder 'first' or 'last', got {value!r}"
+        ) from None
+
+
+def _of_type(kind: type, *, optional: bool = False) -> Any:
+    """A validator that raises InvalidPlanError (not TypeError) naming the field and the value."""
+
+    def check(_: object, attribute: Any, value: object) -> None:
+        if not (isinstance(value, kind) or (optional and value is None)) or (kind is dt.date and type(value) is dt.datetime):
+            expected = f"{kind.__name__}{' or None' if optional else ''}"
+            raise InvalidPlanError(f"expected {attribute.name} as {expected}, got {type(value).__name__} {value!r}")
+
+    return check
+
+
 def _count(_: object, __: object, value: int) -> None:
     if type(value) is not int or not 0 <= value <= 520:
         raise InvalidPlanError(f"expected an installment count from 0 to 520, got {value!r}")
@@ -163,15 +184,17 @@ class Terms:
     .. versionadded:: 0.1.0
     """
 
-    deposit: DepositRule = field(factory=DepositRule.none)
+    deposit: DepositRule = field(factory=DepositRule.none, validator=_of_type(DepositRule))
     installments: int = field(default=1, validator=_count)
     dates: DateRule = field(default=Cadence.MONTHLY, converter=_date_rule)
     final_due_days_before: int = field(default=0, validator=_non_negative_days)
-    remainder: Remainder = field(default=Remainder.FIRST, converter=Remainder)
+    remainder: Remainder = field(default=Remainder.FIRST, converter=_remainder)
     apr: Decimal = field(default=Decimal(0), converter=_apr)
-    first_due: dt.date | None = None
-    compress: bool = False
-    late_fees: LateFeePolicy | None = None
-    reminders: ReminderPolicy = field(factory=ReminderPolicy)
-    cancellation: CancellationPolicy | None = None
+    first_due: dt.date | None = field(default=None, validator=_of_type(dt.date, optional=True))
+    compress: bool = field(default=False, validator=_of_type(bool))
+    late_fees: LateFeePolicy | None = field(default=None, validator=_of_type(LateFeePolicy, optional=True))
+    reminders: ReminderPolicy = field(factory=ReminderPolicy, validator=_of_type(ReminderPolicy))
+    cancellation: CancellationPolicy | None = field(
+        default=None, validator=_of_type(CancellationPolicy, optional=True)
+    )
     incentives: tuple[Incentive, ...] = field(default=(), converter=_as_incentives)

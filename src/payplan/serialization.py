@@ -226,7 +226,7 @@ def _terms_from(r: _Reader, cur: Currency) -> Terms:
             dates=_rule_from(r.sub("dates")),
             final_due_days_before=r.get("final_due_days_before", int),
             remainder=Remainder(r.get("remainder", str)),
-            apr=Decimal(r.get("apr", str)),
+            apr=r.get("apr", str),
             first_due=r.date("first_due", optional=True),
             compress=r.get("compress", bool),
             **_policies_from(r, cur),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -116,3 +118,62 @@ class TestCliBadFiles:
         plan = a_plan()
         with pytest.raises(payplan.PayplanError, match="one line"):
             payplan.ics_feed([plan], name="x\r\ny")
+
+
+class TestPlanConstructionTypes:
+    BOOKED = dt.date(2026, 1, 5)
+    SESSION = dt.date(2026, 6, 1)
+
+    @pytest.mark.parametrize(
+        ("changes", "expected"),
+        [
+            ({"booked": "2026-01-05"}, "expected booked as a datetime.date, got str"),
+            ({"booked": dt.datetime(2026, 1, 5)}, "expected booked as a datetime.date, got datetime"),
+            ({"session": None}, "expected session as a datetime.date, got NoneType"),
+            ({"terms": {}}, "expected terms as Terms, got dict"),
+            ({"first_due": "2026-02-01"}, "expected first_due as date or None, got str"),
+            ({"first_due": dt.datetime(2026, 2, 1)}, "expected first_due as date or None, got datetime"),
+            ({"remainder": "middle"}, "expected remainder 'first' or 'last', got 'middle'"),
+            ({"compress": "yes"}, "expected compress as bool, got str"),
+            ({"final_due_days_before": 10**12}, "expected final_due_days_before of at most"),
+            ({"final_due_days_before": 3_000_000}, "expected final_due_days_before of at most"),
+        ],
+    )
+    def test_with_deposit_refuses(self, changes: dict[str, object], expected: str) -> None:
+        """A wrong type or an off-the-calendar cutoff is an InvalidPlanError naming the field, not a TypeError."""
+        kwargs: dict[str, object] = {
+            "booked": self.BOOKED, "session": self.SESSION,
+            "terms": payplan.Terms(deposit=payplan.DepositRule.percent("25"), installments=3),
+        }
+        kwargs.update(changes)
+        with pytest.raises(payplan.InvalidPlanError, match=re.escape(expected)):
+            payplan.PaymentPlan.with_deposit("p-1", Money.of("2000.00", "USD"), **kwargs)  # type: ignore[arg-type]
+
+    def test_fixed_deposit_as_text(self) -> None:
+        """DepositRule.fixed("500") is an InvalidPlanError, not an AttributeError when the plan is built."""
+        with pytest.raises(payplan.InvalidPlanError, match="expected a deposit amount as Money"):
+            payplan.DepositRule.fixed("500")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "build",
+        [
+            lambda: payplan.PaymentPlan.pay_in_full(
+                "p", Money.of("10", "USD"), booked=dt.date(2026, 1, 5), session=dt.datetime(2026, 6, 1)  # type: ignore[arg-type]
+            ),
+            lambda: payplan.PaymentPlan.pay_in_full(
+                "p", Money.of("10", "USD"), booked=dt.date(2026, 1, 5), session=dt.date(2026, 6, 1),
+                final_due_days_before=10**9,
+            ),
+        ],
+    )
+    def test_pay_in_full_refuses(self, build: Callable[[], object]) -> None:
+        """pay_in_full checks the same dates the same way."""
+        with pytest.raises(payplan.InvalidPlanError):
+            build()
+
+    def test_plan_json_with_a_bad_apr(self) -> None:
+        """A plan file whose APR is not a number is a SerializationError, not decimal.InvalidOperation."""
+        doc = payplan.dump_plan(a_plan())
+        doc["plan"]["terms"]["apr"] = "abc"
+        with pytest.raises(payplan.SerializationError, match="APR"):
+            payplan.load_plan(doc)
