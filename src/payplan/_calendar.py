@@ -254,3 +254,13 @@ class BeforeSession:
 
 #: How the installments after the deposit are dated.
 DateRule = Cadence | ExplicitDates | BeforeSession
+
+
+def check_day(value: object, name: str) -> None:
+    """Refuse anything but a ``datetime.date`` (a ``datetime`` too) as the date called *name*.
+
+    Raises:
+        InvalidPlanError: naming *name* and what arrived.
+    """
+    if type(value) is not dt.date:
+        raise InvalidPlanError(f"expected {name} as a datetime.date, got {type(value).__name__} {value!r}")

@@ -18,6 +18,7 @@ from string import Template
 
 from attrs import evolve, frozen
 
+from ._calendar import check_day
 from ._ledger import (
     CancellationSettled,
     CreditApplied,
@@ -71,7 +72,12 @@ _OPEN = (InstallmentState.OVERDUE, InstallmentState.DUE, InstallmentState.PARTIA
 _INCENTIVE = "incentive:"
 
 
-def _check_ledger(plan: PaymentPlan, ledger: Ledger) -> None:
+def _check_ledger(plan: PaymentPlan, ledger: Ledger, day: dt.date, name: str) -> None:
+    check_day(day, name)
+    if type(plan) is not PaymentPlan:
+        raise InvalidPlanError(f"expected a PaymentPlan, got {type(plan).__name__} {plan!r}")
+    if type(ledger) is not Ledger:
+        raise LedgerError(f"expected a Ledger, got {type(ledger).__name__} {ledger!r}")
     if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
         ledger.plan_id is not None and ledger.plan_id != plan.id
     ):
@@ -252,7 +258,7 @@ def assess_late_fees(
 
     .. versionadded:: 0.1.0
     """
-    _check_ledger(plan, ledger)
+    _check_ledger(plan, ledger, as_of, "as_of")
     pol = policy if policy is not None else plan.terms.late_fees
     if pol is None:
         return ()
@@ -429,7 +435,7 @@ def reminders_due(
 
     .. versionadded:: 0.1.0
     """
-    _check_ledger(plan, ledger)
+    _check_ledger(plan, ledger, as_of, "as_of")
     pol = policy if policy is not None else plan.terms.reminders
     texts = dict(pol.templates)
     if templates:
@@ -549,7 +555,7 @@ def _settle(
     no_show: bool,
     reschedule: bool,
 ) -> Settlement:
-    _check_ledger(plan, ledger)
+    _check_ledger(plan, ledger, on, "on")
     if ledger.cancellation is not None:
         raise LedgerError(f"plan {plan.id!r} was already cancelled by {ledger.cancellation.id!r}")
     cur = plan.fee.currency
@@ -618,6 +624,7 @@ def settle_cancellation(
 
     .. versionadded:: 0.1.0
     """
+    _check_ledger(plan, ledger, on, "on")
     pol = policy if policy is not None else plan.terms.cancellation
     notice = 0 if no_show else max((plan.session - on).days, 0)
     cur = plan.fee.currency
@@ -669,6 +676,7 @@ def settle_reschedule(
 
     .. versionadded:: 0.1.0
     """
+    _check_ledger(plan, ledger, on, "on")
     pol = policy if policy is not None else plan.terms.cancellation
     fee = pol.reschedule_fee if pol is not None else None
     retention = 0 if fee is None else fee.minor
@@ -925,7 +933,7 @@ def earned_incentives(
 
     .. versionadded:: 0.1.0
     """
-    _check_ledger(plan, ledger)
+    _check_ledger(plan, ledger, as_of, "as_of")
     view = ledger.as_of(as_of)
     if view.cancellation is not None:
         return ()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
 
 from attrs import field, frozen
 
+from ._calendar import check_day
 from ._money import Currency, Money, _money, to_currency
 from .exceptions import LedgerError
 
@@ -965,6 +966,7 @@ def plan_status(
 
     .. versionadded:: 0.1.0
     """
+    check_day(as_of, "as_of")
     if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
         ledger.plan_id is not None and ledger.plan_id != plan.id
     ):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -177,3 +178,34 @@ class TestPlanConstructionTypes:
         doc["plan"]["terms"]["apr"] = "abc"
         with pytest.raises(payplan.SerializationError, match="APR"):
             payplan.load_plan(doc)
+
+
+class TestAssessmentDates:
+    CALLS: ClassVar[dict[str, Callable[..., object]]] = {
+        "assess_late_fees": payplan.assess_late_fees,
+        "reminders_due": payplan.reminders_due,
+        "earned_incentives": payplan.earned_incentives,
+        "plan_status": payplan.plan_status,
+        "settle_cancellation": payplan.settle_cancellation,
+        "settle_reschedule": payplan.settle_reschedule,
+        "render_statement": payplan.render_statement,
+    }
+
+    @pytest.mark.parametrize("name", sorted(CALLS))
+    @pytest.mark.parametrize("day", ["2026-03-01", dt.datetime(2026, 3, 1, 12), None])
+    def test_not_a_date(self, name: str, day: object) -> None:
+        """A string, a datetime or None as the date is an InvalidPlanError naming it, not a TypeError."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan)
+        with pytest.raises(payplan.InvalidPlanError, match=r"as a datetime\.date, got"):
+            self.CALLS[name](plan, ledger, day)
+
+    @pytest.mark.parametrize("name", ["assess_late_fees", "reminders_due", "earned_incentives", "settle_cancellation"])
+    def test_not_a_plan_or_ledger(self, name: str) -> None:
+        """None in place of the plan or the ledger is a payplan error, not an AttributeError."""
+        plan = a_plan()
+        day = dt.date(2026, 3, 1)
+        with pytest.raises(payplan.InvalidPlanError, match="expected a PaymentPlan"):
+            self.CALLS[name](None, payplan.Ledger.empty(plan), day)
+        with pytest.raises(payplan.LedgerError, match="expected a Ledger"):
+            self.CALLS[name](plan, None, day)
