@@ -40,13 +40,15 @@ def _charges(body: dict[str, Any], start: dt.date) -> list[tuple[dt.date, Money]
     return out
 
 
-@given(plans(max_installments=12))
+@given(st.one_of(plans(max_installments=12), st.deferred(lambda: usd_monthly())))
 @settings(max_examples=250)
 def test_every_accepted_plan_is_charged_exactly_as_agreed(plan: PaymentPlan) -> None:
     """A plan the mapping accepts is charged by PayPal on exactly its dates, for exactly its amounts, by the cutoff."""
     try:
         bodies = map_plan(plan, OPTIONS)
     except UnsupportedByProviderError as refused:
+        # Random plans are mostly refused (relative dates, unequal parts, foreign currencies); the
+        # usd_monthly() half of the draws is always accepted, so the exact checks below run too.
         reason = str(refused)
         event("refused")
         assert reason.strip()
