@@ -369,6 +369,17 @@ class ProviderContract:
             booked=dt.date(2026, 12, 1),
             session=dt.date(2027, 4, 15),
         )
+        irregular = PaymentPlan.custom(
+            base + "-irregular",
+            [
+                (dt.date(2026, 12, 1), Money.of("500.00", USD)),
+                (dt.date(2027, 1, 10), Money.of("500.00", USD)),
+                (dt.date(2027, 2, 3), Money.of("500.00", USD)),
+                (dt.date(2027, 3, 29), Money.of("500.00", USD)),
+            ],
+            booked=dt.date(2026, 12, 1),
+            session=dt.date(2027, 4, 15),
+        )
         count = (provider.max_installments or 0) + 1
         many = PaymentPlan.with_deposit(
             base + "-many",
@@ -383,7 +394,7 @@ class ProviderContract:
         if Capability.UNEVEN_AMOUNTS not in provider.capabilities:
             cases.append(uneven)
         if Capability.ARBITRARY_DATES not in provider.capabilities:
-            cases.append(uneven)
+            cases.append(irregular)  # equal amounts, so only the dates are beyond the provider
         if provider.max_installments is not None:
             cases.append(many)
         if not cases:

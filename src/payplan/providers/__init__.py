@@ -35,6 +35,7 @@ from typing import ClassVar
 
 from attrs import field, frozen
 
+from .._calendar import Cadence
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived, Refund
 from .._money import Money
 from .._plan import PaymentPlan
@@ -449,6 +450,22 @@ class Provider(abc.ABC):
                 f"{', '.join(str(i.amount) for i in regular)}",
                 provider=self.name,
             )
+        if Capability.ARBITRARY_DATES not in self.capabilities and len(regular) > 1:
+            dues = tuple(i.due for i in regular)
+            n = len(dues)
+            # Anchored on the first installment, or one period after the booking or the deposit
+            # (Jan 31 booked: Feb 28, Mar 31, Apr 30 is monthly, though Feb 28 + 1 month is Mar 28).
+            anchors = {dues[0], lines[0].due, plan.booked}
+            if not any(
+                got[:n] == dues or got[1:] == dues
+                for c in Cadence
+                for got in (c.dates(a, n + 1) for a in anchors)
+            ):
+                raise UnsupportedByProviderError(
+                    f"{self.name} charges on one fixed cadence, plan {plan.id} is due on "
+                    f"{', '.join(d.isoformat() for d in dues)}",
+                    provider=self.name,
+                )
 
     @abc.abstractmethod
     def publish(self, plan: PaymentPlan, payer: Payer) -> ProviderBinding:
