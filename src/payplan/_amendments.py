@@ -27,7 +27,7 @@ from ._ledger import Ledger, allocate_funds
 from ._money import Money, _money, split
 from ._plan import PaymentPlan, PlanKind
 from ._schedule import Installment, InstallmentKind, _installment
-from .exceptions import InvalidPlanError, RuleViolationError
+from .exceptions import InvalidPlanError, LedgerError, RuleViolationError
 
 __all__ = [
     "AddAddOn",
@@ -93,8 +93,16 @@ def paid_toward(plan: PaymentPlan, ledger: Ledger, on: dt.date) -> Money:
     Payments, credits and write-offs allocated to the installments (oldest
     due first); money beyond them (fees, credit) is not counted.
 
+    Raises:
+        LedgerError: *ledger* is the ledger of another plan or currency.
+
     .. versionadded:: 0.1.0
     """
+    if (ledger.currency != plan.fee.currency) or (ledger.plan_id is not None and ledger.plan_id != plan.id):
+        raise LedgerError(
+            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
+            f"{ledger.plan_id!r} in {ledger.currency.code}"
+        )
     view = ledger.as_of(on)
     if view.total != plan.total.minor:
         view = view.for_plan(plan)
@@ -840,6 +848,7 @@ def amend(
             cutoff, below what is already paid, an installment already paid,
             more or sooner without consent); the message says why.
         InvalidPlanError: the amendment itself is malformed.
+        LedgerError: *paid* is the ledger of another plan or currency.
 
     .. versionadded:: 0.1.0
     """

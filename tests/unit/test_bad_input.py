@@ -209,3 +209,25 @@ class TestAssessmentDates:
             self.CALLS[name](None, payplan.Ledger.empty(plan), day)
         with pytest.raises(payplan.LedgerError, match="expected a Ledger"):
             self.CALLS[name](plan, None, day)
+
+
+class TestAmendWithAnotherPlansLedger:
+    def test_refused(self) -> None:
+        """Payments on another plan's ledger are not counted as paid toward this one."""
+        plan = a_plan()
+        other = payplan.PaymentPlan.with_deposit(
+            "p-2", Money.of("2000.00", "USD"), booked=dt.date(2026, 1, 5), session=dt.date(2026, 6, 1),
+            terms=plan.terms,
+        )
+        paid = payplan.Ledger.empty(other).record(
+            payplan.PaymentReceived("x", dt.date(2026, 1, 5), Money.of("1000.00", "USD"))
+        )
+        change = payplan.ExtendDueDate(2, dt.date(2026, 2, 20))
+        with pytest.raises(payplan.LedgerError, match="expected the ledger of plan 'p-1'"):
+            payplan.amend(plan, change, by="owner", reason="asked", on=dt.date(2026, 1, 10), consent=True, paid=paid)
+        # The plan's own ledger is still accepted.
+        own = payplan.Ledger.empty(plan).record(
+            payplan.PaymentReceived("x", dt.date(2026, 1, 5), Money.of("500.00", "USD"))
+        )
+        new, _ = payplan.amend(plan, change, by="owner", reason="asked", on=dt.date(2026, 1, 10), consent=True, paid=own)
+        assert new.installment(2).due == dt.date(2026, 2, 20)
