@@ -19,7 +19,7 @@ from ._schedule import (
     InstallmentKind,
     _installment,
     amortize,
-    even_installments,
+    append_even,
     fit_dates,
 )
 from ._terms import DepositRule, Terms, _remainder
@@ -571,9 +571,10 @@ def _cutoff(booked: dt.date, session: dt.date, days_before: int) -> dt.date:
             (a ``datetime`` is refused too), or *days_before* is not whole
             days of 0 or more that leave a date on the calendar.
     """
-    for name, value in (("booked", booked), ("session", session)):
-        if type(value) is not dt.date:
-            raise InvalidPlanError(f"expected {name} as a datetime.date, got {type(value).__name__} {value!r}")
+    if type(booked) is not dt.date or type(session) is not dt.date:
+        for name, value in (("booked", booked), ("session", session)):
+            if type(value) is not dt.date:
+                raise InvalidPlanError(f"expected {name} as a datetime.date, got {type(value).__name__} {value!r}")
     if type(days_before) is not int or days_before < 0:
         raise InvalidPlanError(f"expected final_due_days_before as whole days of 0 or more, got {days_before!r}")
     if not days_before:
@@ -603,11 +604,12 @@ def _build_installment_plan(
     if type(terms) is not Terms:
         raise InvalidPlanError(f"expected terms as Terms, got {type(terms).__name__} {terms!r}")
     deposit = terms.deposit.deposit_for(fee)  # in the fee's currency, or it raised
-    balance = _money(fee.minor - deposit.minor, fee.currency)
-    count = terms.installments if balance.minor else 0
-    if count == 0 and balance.minor:
+    cur = fee.currency
+    left = fee.minor - deposit.minor
+    count = terms.installments if left else 0
+    if count == 0 and left:
         raise InvalidPlanError(
-            f"expected at least one installment for the balance of {balance}, got 0"
+            f"expected at least one installment for the balance of {_money(left, cur)}, got 0"
         )
     cutoff = _cutoff(booked, session, terms.final_due_days_before)
     if session < booked:
@@ -622,12 +624,19 @@ def _build_installment_plan(
             f"{cutoff.isoformat()}: nothing can fall due in time",
             latest_due=cutoff,
         )
-    dates, relative = fit_dates(
-        terms.dates, count, booked=booked, session=session, cutoff=cutoff,
-        first_due=terms.first_due, compress=terms.compress,
-    )
-    lines: tuple[Installment, ...]
-    lines = (_installment(1, _DEPOSIT, booked, deposit, None, None),) if deposit.minor else ()
+    # The common terms, a cadence counted from the booking: fit_dates' own
+    # dates, without its dispatch. Dates that do not fit (fit_dates raises or
+    # compresses them) and every other rule go through fit_dates.
+    cadence = terms._plain_cadence
+    relative: tuple[int, ...] | None = None
+    dates = cadence.series(booked, 1, count) if cadence is not None else None
+    if dates is None or (count and (dates[-1] > cutoff or dates[0] < booked)):
+        dates, relative = fit_dates(
+            terms.dates, count, booked=booked, session=session, cutoff=cutoff,
+            first_due=terms.first_due, compress=terms.compress,
+        )
+    # One list for the whole schedule, the deposit first: one tuple at the end.
+    lines = [_installment(1, _DEPOSIT, booked, deposit, None, None)] if deposit.minor else []
     charge: Money | None = None
     if terms.apr and count:
         rule = terms.dates
@@ -636,25 +645,28 @@ def _build_installment_plan(
                 "expected a regular cadence for a financed plan (the APR needs a period), "
                 f"got {type(rule).__name__}"
             )
+        balance = _money(left, cur)
         payments = amortize(balance, terms.apr, count, rule.periods_per_year)
-        charge = _money(sum(p.minor for p in payments) - balance.minor, fee.currency)
+        charge = _money(sum(p.minor for p in payments) - left, cur)
         if any(p.minor <= 0 for p in payments):
             raise InvalidPlanError(
                 f"a balance of {balance} cannot be financed over {count} positive installment(s)"
             )
         start = len(lines) + 1
-        lines += tuple(
+        lines += [
             _installment(start + i, InstallmentKind.INSTALLMENT, dates[i], payments[i])
             for i in range(count)
-        )
+        ]
     else:
-        lines += even_installments(balance, dates, len(lines) + 1, terms.remainder, relative)
+        append_even(lines, len(lines) + 1, left, cur, dates, terms.remainder, relative)
     if cls is not PaymentPlan:
         return cls(
             plan_id, fee, lines, booked, session, terms, PlanKind.INSTALLMENTS,
             charge, timezone, tier, client,
         )
-    return _new_plan(plan_id, fee, lines, booked, session, terms, PlanKind.INSTALLMENTS, charge, timezone, tier, client)
+    return _new_plan(
+        plan_id, fee, tuple(lines), booked, session, terms, PlanKind.INSTALLMENTS, charge, timezone, tier, client
+    )
 
 
 # The builders' constructor: what attrs' generated __init__ does for these

@@ -32,6 +32,7 @@ class InstallmentKind(enum.Enum):
 
 _DEPOSIT = InstallmentKind.DEPOSIT
 _INSTALLMENT = InstallmentKind.INSTALLMENT
+_FIRST = Remainder.FIRST
 
 
 @frozen
@@ -172,29 +173,55 @@ def even_installments(
     kind: InstallmentKind = _INSTALLMENT,
 ) -> tuple[Installment, ...]:
     """Split *balance* into one installment per date, exactly."""
+    out: list[Installment] = []
+    append_even(out, start_number, balance.minor, balance.currency, dates, remainder, relative, kind)
+    return tuple(out)
+
+
+def append_even(
+    out: list[Installment],
+    number: int,
+    balance: int,
+    currency: Currency,
+    dates: tuple[dt.date, ...],
+    remainder: Remainder,
+    relative: tuple[int, ...] | None = None,
+    kind: InstallmentKind = _INSTALLMENT,
+) -> None:
+    """Append one installment per date to *out*, numbered from *number*, splitting *balance* exactly.
+
+    *balance* is in minor units of *currency*; the amounts are
+    ``split(balance, len(dates), remainder=remainder)``, without building
+    that tuple (the schedule builder's hot path).
+
+    Raises:
+        InvalidPlanError: *balance* is less than one minor unit per date.
+    """
     count = len(dates)
     if not count:
-        return ()
-    if balance.minor < count:
+        return
+    if balance < count:
         raise InvalidPlanError(
-            f"a balance of {balance} cannot be split into {count} positive installment(s); "
-            "use fewer installments"
+            f"a balance of {_money(balance, currency)} cannot be split into {count} positive "
+            "installment(s); use fewer installments"
         )
-    parts = split(balance, count, remainder=remainder)
-    rel = relative if relative is not None else (None,) * count
-    out = []
-    number = start_number
-    for due, amount, days in zip(dates, parts, rel, strict=True):
+    if relative is not None and len(relative) != count:
+        raise ValueError("expected one 'days before the session' per date")
+    base, extra = divmod(balance, count)
+    small = _money(base, currency)
+    big = _money(base + 1, currency) if extra else small
+    # As split(): the units left over go to the first parts, or to the last.
+    lo, hi = (0, extra) if remainder is _FIRST else (count - extra, count)
+    append = out.append
+    for k, due in enumerate(dates):
         i = _NEW(Installment)
-        _SET_NUMBER(i, number)
+        _SET_NUMBER(i, number + k)
         _SET_KIND(i, kind)
         _SET_DUE(i, due)
-        _SET_AMOUNT(i, amount)
+        _SET_AMOUNT(i, big if lo <= k < hi else small)
         _SET_LABEL(i, None)
-        _SET_RELATIVE(i, days)
-        out.append(i)
-        number += 1
-    return tuple(out)
+        _SET_RELATIVE(i, None if relative is None else relative[k])
+        append(i)
 
 
 def amortize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from attrs import field, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
-from ._money import Money, Remainder, percent_of, to_percent
+from ._money import Money, Remainder, _money, _round_ratio, to_percent
 from ._policies import CancellationPolicy, Incentive, LateFeePolicy, ReminderPolicy
 from .exceptions import InvalidPlanError
 
@@ -81,22 +82,39 @@ class DepositRule:
         Raises:
             InvalidPlanError: a fixed deposit above the fee, or in another currency.
         """
-        pct = self.percent_
+        ratio = self._ratio
         amount = self.amount
-        if amount is not None and amount.currency is not fee.currency and amount.currency != fee.currency:
+        cur = fee.currency
+        if amount is not None and amount.currency is not cur and amount.currency != cur:
             raise InvalidPlanError(
-                f"expected the deposit in the fee's currency {fee.currency.code}, got {amount}"
+                f"expected the deposit in the fee's currency {cur.code}, got {amount}"
             )
-        if pct is None:
+        if ratio is None:
             if amount is None:
-                return Money.zero(fee.currency)
-            if amount > fee:
+                return Money.zero(cur)
+            if amount.minor > fee.minor:
                 raise InvalidPlanError(f"deposit {amount} is above the fee {fee}")
             return amount
-        share = percent_of(fee, pct, rounding=ROUND_HALF_UP)
-        if amount is not None and amount > share:
-            share = amount if amount <= fee else fee
-        return share
+        # percent_of(fee, percent, rounding=ROUND_HALF_UP), with the ratio parsed once
+        num, den = ratio
+        minor = fee.minor
+        share = (2 * minor * num + den) // (2 * den) if minor >= 0 else _round_ratio(minor * num, den, ROUND_HALF_UP)
+        if amount is not None and amount.minor > share:
+            return amount if amount.minor <= minor else fee
+        return _money(share, cur)
+
+    @functools.cached_property
+    def _ratio(self) -> tuple[int, int] | None:
+        """The percentage as an exact fraction of one, ``(numerator, denominator)``, or None.
+
+        The rule is immutable, so the Decimal is parsed once per rule, not
+        once per plan built. Not a field: equality, hashing, ``evolve`` and
+        pickling ignore it.
+        """
+        if self.percent_ is None:
+            return None
+        num, den = self.percent_.as_integer_ratio()
+        return num, den * 100
 
     def describe(self) -> str:
         """The rule in words, as the agreement prints it (``"25% or at least 500.00 USD"``)."""
@@ -198,3 +216,15 @@ class Terms:
         default=None, validator=_of_type(CancellationPolicy, optional=True)
     )
     incentives: tuple[Incentive, ...] = field(default=(), converter=_as_incentives)
+
+    @functools.cached_property
+    def _plain_cadence(self) -> Cadence | None:
+        """The cadence, when the installments are dated by one counted from the booking.
+
+        That is the schedule builder's common case: its dates are
+        ``cadence.series(booked, 1, count)``. None for explicit dates, dates
+        before the session, or a cadence counted from *first_due*. Computed
+        once per terms (they are immutable); not a field.
+        """
+        rule = self.dates
+        return rule if type(rule) is Cadence and self.first_due is None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 from decimal import (
     ROUND_05UP,
     ROUND_CEILING,
@@ -17,6 +18,7 @@ from decimal import (
     localcontext,
 )
 
+import attrs
 from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,7 +27,11 @@ from payplan import (
     Cadence,
     CancellationSettled,
     CreditApplied,
+    DepositRule,
+    ExplicitDates,
+    Installment,
     InstallmentState,
+    InvalidPlanError,
     Ledger,
     LedgerEntry,
     LedgerError,
@@ -35,13 +41,14 @@ from payplan import (
     PaymentReceived,
     Refund,
     Remainder,
+    Terms,
     WriteOff,
     percent_of,
     plan_status,
     split,
 )
 from payplan._collections import _Statuses
-from strategies import cadences, dates, plans
+from strategies import cadences, dates, deposit_rules, money, plans, remainders
 
 ROUNDINGS = [ROUND_05UP, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP]
 percents = st.one_of(
@@ -111,6 +118,73 @@ class TestCadenceSeries:
     def test_nth_matches_relativedelta(self, cadence: Cadence, anchor: dt.date, i: int) -> None:
         """Every cadence's n-th date is dateutil's, counted from the anchor (month ends clamped)."""
         assert cadence.nth(anchor, i) == _relativedelta_nth(cadence, anchor, i)
+
+
+class TestDeposit:
+    @given(st.data(), money(currency="USD", min_minor=-(10**12), max_minor=10**12))
+    def test_deposit_is_the_rule_applied_with_percent_of(self, data: st.DataObject, fee: Money) -> None:
+        """deposit_for (percent parsed once per rule) gives percent_of's half-up share, floored at the minimum."""
+        rule: DepositRule = data.draw(deposit_rules("USD"))
+        try:
+            got: Money | Exception = rule.deposit_for(fee)
+        except InvalidPlanError as exc:
+            got = exc
+        if rule.percent_ is None:
+            want: Money | Exception = Money.zero("USD") if rule.amount is None else rule.amount
+            if rule.amount is not None and rule.amount.minor > fee.minor:
+                assert isinstance(got, InvalidPlanError)
+                return
+        else:
+            want = percent_of(fee, rule.percent_, rounding=ROUND_HALF_UP)
+            if rule.amount is not None and rule.amount > want:
+                want = rule.amount if rule.amount <= fee else fee
+        assert got == want
+
+
+def _outcome(build: Callable[[], PaymentPlan]) -> tuple[object, ...]:
+    try:
+        plan = build()
+    except Exception as exc:
+        return (type(exc), str(exc))
+    return (*plan.installments, plan.finance_charge)
+
+
+class TestBuilder:
+    @given(
+        st.data(), cadences, st.integers(0, 8), remainders, dates, st.integers(0, 400), st.integers(0, 30),
+        st.booleans(), st.sampled_from([0, 0, 12]),
+    )
+    def test_cadence_schedule_is_the_general_one(
+        self, data: st.DataObject, cadence: Cadence, count: int, remainder: Remainder, booked: dt.date,
+        span: int, days_before: int, compress: bool, apr: int,
+    ) -> None:
+        """A cadence's plan (the builder's fast path) is the plan built from the same dates given explicitly.
+
+        Same installments, same finance charge, or the same error; and the
+        validating ``PaymentPlan(...)`` accepts the result unchanged.
+        """
+        fee = data.draw(money(currency="USD", max_minor=10**7))
+        rule = data.draw(deposit_rules("USD"))
+        session = booked + dt.timedelta(days=span)
+        terms = Terms(deposit=rule, installments=count, dates=cadence, final_due_days_before=days_before,
+                      remainder=remainder, compress=compress, apr=apr)
+        fast = _outcome(lambda: PaymentPlan.with_deposit("p", fee, booked=booked, session=session, terms=terms))
+        with contextlib.suppress(InvalidPlanError):
+            if rule.deposit_for(fee) == fee:
+                count = 0  # nothing left to date: explicit dates would be one too many
+        if count:
+            # A financed plan needs a cadence: its dates are compared with the unfinanced plan's.
+            explicit = attrs.evolve(terms, dates=ExplicitDates(cadence.series(booked, 1, count)), apr=0)
+            general = _outcome(lambda: PaymentPlan.with_deposit("p", fee, booked=booked, session=session, terms=explicit))
+            if not apr:
+                assert fast == general
+            elif isinstance(fast[0], Installment) and isinstance(general[0], Installment):
+                assert [i.due for i in fast[:-1]] == [i.due for i in general[:-1]]  # type: ignore[union-attr]
+        if isinstance(fast[0], Installment):
+            plan = PaymentPlan.with_deposit("p", fee, booked=booked, session=session, terms=terms)
+            again = PaymentPlan(plan.id, plan.fee, list(plan.installments), plan.booked, plan.session, plan.terms,
+                                finance_charge=plan.finance_charge)
+            assert again == plan
 
 
 @st.composite
