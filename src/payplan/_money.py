@@ -267,18 +267,26 @@ class Money:
     __rmul__ = __mul__
 
     def __lt__(self, other: Money) -> bool:
+        if type(other) is not Money:
+            return NotImplemented
         self._same(other, "compare")
         return self.minor < other.minor
 
     def __le__(self, other: Money) -> bool:
+        if type(other) is not Money:
+            return NotImplemented
         self._same(other, "compare")
         return self.minor <= other.minor
 
     def __gt__(self, other: Money) -> bool:
+        if type(other) is not Money:
+            return NotImplemented
         self._same(other, "compare")
         return self.minor > other.minor
 
     def __ge__(self, other: Money) -> bool:
+        if type(other) is not Money:
+            return NotImplemented
         self._same(other, "compare")
         return self.minor >= other.minor
 

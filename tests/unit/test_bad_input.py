@@ -231,3 +231,16 @@ class TestAmendWithAnotherPlansLedger:
         )
         new, _ = payplan.amend(plan, change, by="owner", reason="asked", on=dt.date(2026, 1, 10), consent=True, paid=own)
         assert new.installment(2).due == dt.date(2026, 2, 20)
+
+
+class TestMoneyComparedWithOtherTypes:
+    @pytest.mark.parametrize("other", [1, Decimal("1"), "1.00", None])
+    def test_ordering_against_a_non_money_is_a_type_error(self, other: object) -> None:
+        """Money < 1 is Python's TypeError (as Money + 1 is), not an AttributeError about .currency."""
+        m = Money.of("1.00", "USD")
+        for compare in (
+            lambda: m < other, lambda: m <= other, lambda: m > other, lambda: m >= other,  # type: ignore[operator]
+        ):
+            with pytest.raises(TypeError, match="not supported"):
+                compare()
+        assert m != other
