@@ -244,3 +244,11 @@ class TestMoneyComparedWithOtherTypes:
             with pytest.raises(TypeError, match="not supported"):
                 compare()
         assert m != other
+
+
+class TestCliLateFeeOfZero:
+    @pytest.mark.parametrize("fee", ["0", "0.00", "0%", "0.0%"])
+    def test_refused(self, capsys: pytest.CaptureFixture[str], fee: str) -> None:
+        """A late fee of nothing is refused whether flat or a percentage (0% was accepted and printed as a policy)."""
+        line = one_error_line(capsys, [*QUOTE, "--late-fee", fee])
+        assert "expected --late-fee above zero" in line

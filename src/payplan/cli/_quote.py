@@ -81,6 +81,9 @@ def apply_policy_arguments(args: argparse.Namespace, plan: PaymentPlan) -> Payme
         if isinstance(fee, Money) and fee.minor <= 0:
             raise CliError(f"expected --late-fee above zero, got {fee_text}")
         policy = LateFeePolicy.single(fee, grace_days=grace if grace is not None else 0)
+        percent = policy.steps[0].percent
+        if percent is not None and percent <= 0:
+            raise CliError(f"expected --late-fee above zero, got {fee_text}")
     return evolve(plan, terms=evolve(plan.terms, late_fees=policy))
 
 
