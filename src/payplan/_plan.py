@@ -160,24 +160,29 @@ class PaymentPlan:
                 raise InvalidPlanError(
                     f"expected installment {position} in {cur.code}, got {amount}"
                 )
-            if amount.minor <= 0:
+            minor = amount.minor
+            if minor <= 0:
                 raise InvalidPlanError(f"expected installment {position} above zero, got {amount}")
-            if inst.due < previous:
+            due = inst.due
+            if due < previous:
                 what = "the booking" if position == 1 else f"installment {position - 1}"
                 raise InvalidPlanError(
-                    f"installment {position} is due {inst.due.isoformat()}, before {what} "
+                    f"installment {position} is due {due.isoformat()}, before {what} "
                     f"({previous.isoformat()}); due dates must not go backwards"
                 )
             if inst.kind is _DEPOSIT and position != 1:
                 raise InvalidPlanError(f"expected the deposit first, got one at position {position}")
-            paid += amount.minor
-            previous = inst.due
+            paid += minor
+            previous = due
         if paid != total:
             raise InvalidPlanError(
                 f"installments add up to {_money(paid, cur)}, expected exactly {_money(total, cur)}"
             )
-        cutoff = self.cutoff
-        if previous > cutoff:
+        # previous > self.cutoff, in day numbers: no cutoff date is built unless it is passed.
+        session = self.session
+        days = self.terms.final_due_days_before
+        if previous > session if not days else previous.toordinal() + days > session.toordinal():
+            cutoff = self.cutoff
             raise InvalidPlanError(
                 f"the last payment is due {previous.isoformat()}, after the cutoff "
                 f"{cutoff.isoformat()} ({self.terms.final_due_days_before} days before the session)"

@@ -274,6 +274,17 @@ class TestInvariants:
         with pytest.raises(InvalidPlanError, match="must not go backwards"):
             attrs.evolve(plan, installments=(plan.installments[0], plan.installments[1], moved, plan.installments[3]))
 
+    def test_last_payment_on_the_cutoff_but_not_after(self) -> None:
+        """The last payment may fall due on the cutoff, not a day after; with no days before, on the session."""
+        plan = self.base()  # last due 2027-03-01
+        cutoff = attrs.evolve(plan.terms, final_due_days_before=14)
+        assert attrs.evolve(plan, session=D(2027, 3, 15), terms=cutoff).cutoff == D(2027, 3, 1)
+        with pytest.raises(InvalidPlanError, match=r"after the cutoff 2027-02-28 \(14 days before the session\)"):
+            attrs.evolve(plan, session=D(2027, 3, 14), terms=cutoff)
+        assert attrs.evolve(plan, session=D(2027, 3, 1)).cutoff == D(2027, 3, 1)
+        with pytest.raises(InvalidPlanError, match=r"after the cutoff 2027-02-28 \(0 days"):
+            attrs.evolve(plan, session=D(2027, 2, 28))
+
     def test_bad_timezone_and_id(self) -> None:
         """Unknown time zones and empty ids are refused."""
         plan = self.base()
