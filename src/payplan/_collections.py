@@ -48,7 +48,7 @@ from ._policies import (
     ReminderPolicy,
 )
 from ._terms import Terms
-from .exceptions import InvalidPlanError, LedgerError
+from .exceptions import InvalidPlanError, LedgerError, RuleViolationError
 
 __all__ = [
     "ClientStanding",
@@ -558,6 +558,10 @@ def _settle(
     _check_ledger(plan, ledger, on, "on")
     if ledger.cancellation is not None:
         raise LedgerError(f"plan {plan.id!r} was already cancelled by {ledger.cancellation.id!r}")
+    if on < plan.booked:
+        raise RuleViolationError(
+            f"expected a cancellation dated on or after the booking {plan.booked.isoformat()}, got {on.isoformat()}"
+        )
     cur = plan.fee.currency
     # A reschedule carries every credit (incentives included) to the new date.
     clawback = 0 if reschedule else _clawback(plan, ledger)
@@ -621,6 +625,7 @@ def settle_cancellation(
 
     Raises:
         LedgerError: the plan was already cancelled, or the ledger is another plan's.
+        RuleViolationError: *on* is before the booking.
 
     .. versionadded:: 0.1.0
     """
@@ -673,6 +678,7 @@ def settle_reschedule(
 
     Raises:
         LedgerError: the plan was already cancelled.
+        RuleViolationError: *on* is before the booking.
 
     .. versionadded:: 0.1.0
     """

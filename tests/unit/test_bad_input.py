@@ -252,3 +252,20 @@ class TestCliLateFeeOfZero:
         """A late fee of nothing is refused whether flat or a percentage (0% was accepted and printed as a policy)."""
         line = one_error_line(capsys, [*QUOTE, "--late-fee", fee])
         assert "expected --late-fee above zero" in line
+
+
+class TestCancellationBeforeBooking:
+    @pytest.mark.parametrize("settle", [payplan.settle_cancellation, payplan.settle_reschedule])
+    def test_refused(self, settle: Callable[..., object]) -> None:
+        """A cancellation dated before the booking is refused (it refunded payments not yet made)."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record(
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD"))
+        )
+        with pytest.raises(payplan.RuleViolationError, match="on or after the booking 2026-01-05"):
+            settle(plan, ledger, dt.date(2025, 12, 31))
+
+    def test_cli(self, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`payplan cancel --on` before the booking ends with one error line."""
+        line = one_error_line(capsys, ["cancel", str(files / "plan.json"), "--on", "2020-01-01"])
+        assert "expected a cancellation dated on or after the booking 2026-01-05, got 2020-01-01" in line
