@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -269,3 +270,41 @@ class TestCancellationBeforeBooking:
         """`payplan cancel --on` before the booking ends with one error line."""
         line = one_error_line(capsys, ["cancel", str(files / "plan.json"), "--on", "2020-01-01"])
         assert "expected a cancellation dated on or after the booking 2026-01-05, got 2020-01-01" in line
+
+
+class TestCliAmountNotation:
+    @pytest.mark.parametrize("amount", ["5e2", "5E+2", "5_00", "+500", "\u0665\u0660\u0660", "500."])
+    def test_payments_file(self, files: Path, capsys: pytest.CaptureFixture[str], amount: str) -> None:
+        """A payment written as a float export, with underscores, a plus or non-ASCII digits is refused, not read as 500."""
+        csv_file = files / "payments.csv"
+        csv_file.write_text(f"date,amount\n2026-01-05,{amount}\n", encoding="utf-8")
+        line = one_error_line(
+            capsys, ["status", str(files / "plan.json"), "--as-of", "2026-03-01", "--payments", str(csv_file)]
+        )
+        assert "line 2: expected the amount as digits with an optional decimal point" in line
+
+    @pytest.mark.parametrize(
+        ("option", "value"),
+        [("--fee", "2e3"), ("--deposit", "5_00"), ("--deposit-min", "+500"), ("--late-fee", "2.5e1")],
+    )
+    def test_quote_options(self, capsys: pytest.CaptureFixture[str], option: str, value: str) -> None:
+        """Quote amounts are read the same strict way; the message names the option."""
+        argv = ["quote", "--fee", "2000.00", "--booked", "2026-01-05", "--session", "2026-06-01"]
+        if option == "--fee":
+            argv[2] = value
+        elif option == "--deposit-min":
+            argv += ["--deposit", "25%", option, value]
+        else:
+            argv += [option, value]
+        line = one_error_line(capsys, argv)
+        assert f"expected {option} as digits with an optional decimal point" in line
+
+    def test_plain_amounts_still_read(self, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """500, 500.00 and ' 500.5 ' are still payments of $500, $500 and $500.50."""
+        csv_file = files / "payments.csv"
+        csv_file.write_text("2026-01-05,500\n2026-02-05,500.00\n2026-03-05, 500.5 \n", encoding="utf-8")
+        code = main(["status", str(files / "plan.json"), "--as-of", "2026-03-05", "--payments", str(csv_file),
+                     "--format", "json"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert json.loads(out)["balance_minor"] == 200000 - 150050

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,26 @@ def count_arg(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}")
     return value
+
+
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a sign, so "-5" gets the "above zero" message
+
+
+def money_arg(text: str, currency: str, what: str) -> Money:
+    """An amount in major units written plainly (``2000`` or ``2000.00``) in *currency*.
+
+    Stricter than :meth:`Money.of`, which also reads ``5e2``, ``5_00``, ``+5``
+    and non-ASCII digits: on a command line or in a spreadsheet those are
+    typos or float exports, not amounts someone meant.
+
+    Raises:
+        InvalidMoneyError: not a number, or more decimals than *currency* has.
+        CliError: a number in another notation; the message names *what*.
+    """
+    money = Money.of(text, currency)
+    if not _PLAIN_AMOUNT.fullmatch(text.strip()):
+        raise CliError(f"expected {what} as digits with an optional decimal point (e.g. 500.00), got {text!r}")
+    return money
 
 
 def read_plan(path: str) -> PaymentPlan:

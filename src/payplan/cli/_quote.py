@@ -15,7 +15,17 @@ from .._plan import PaymentPlan
 from .._policies import LateFeePolicy
 from .._terms import DepositRule, Terms
 from ..serialization import dumps_plan
-from ._common import CliError, count_arg, date_arg, dump_json, money_json, render_table, to_csv, write_text
+from ._common import (
+    CliError,
+    count_arg,
+    date_arg,
+    dump_json,
+    money_arg,
+    money_json,
+    render_table,
+    to_csv,
+    write_text,
+)
 
 
 def register(subs: Any) -> None:
@@ -77,7 +87,7 @@ def apply_policy_arguments(args: argparse.Namespace, plan: PaymentPlan) -> Payme
         policy = evolve(current, grace_days=grace or 0)
     else:
         text = fee_text.strip()
-        fee: Money | str = text if text.endswith("%") else Money.of(text, plan.currency)
+        fee: Money | str = text if text.endswith("%") else money_arg(text, plan.currency, "--late-fee")
         if isinstance(fee, Money) and fee.minor <= 0:
             raise CliError(f"expected --late-fee above zero, got {fee_text}")
         policy = LateFeePolicy.single(fee, grace_days=grace if grace is not None else 0)
@@ -95,11 +105,11 @@ def _deposit(args: argparse.Namespace, currency: str) -> DepositRule | None:
     text = args.deposit.strip()
     if text.endswith("%"):
         if args.deposit_min is not None:
-            return DepositRule.percent_or_minimum(text, Money.of(args.deposit_min, currency))
+            return DepositRule.percent_or_minimum(text, money_arg(args.deposit_min, currency, "--deposit-min"))
         return DepositRule.percent(text)
     if args.deposit_min is not None:
         raise CliError("--deposit-min goes with a percentage --deposit, not a fixed amount")
-    return DepositRule.fixed(Money.of(text, currency))
+    return DepositRule.fixed(money_arg(text, currency, "--deposit"))
 
 
 def build_plan(args: argparse.Namespace) -> PaymentPlan:
@@ -122,7 +132,7 @@ def build_plan(args: argparse.Namespace) -> PaymentPlan:
         currency = args.currency or (catalog.currency.code if catalog.currency else "USD")
         if catalog.currency is not None and to_currency(currency) != catalog.currency:
             raise CliError(f"--currency {args.currency} differs from the catalog's {catalog.currency.code}")
-        fee = Money.of(args.fee, currency) if args.fee is not None else None
+        fee = money_arg(args.fee, currency, "--fee") if args.fee is not None else None
         return tier.quote(
             plan_id, booked=args.booked, session=args.session, installments=args.installments,
             fee=fee, deposit=_deposit(args, currency), timezone=args.timezone, client=args.client,
@@ -131,7 +141,7 @@ def build_plan(args: argparse.Namespace) -> PaymentPlan:
     if args.fee is None:
         raise CliError("expected --fee AMOUNT (or --catalog FILE --tier NAME)")
     currency = args.currency or "USD"
-    fee = Money.of(args.fee, currency)
+    fee = money_arg(args.fee, currency, "--fee")
     if fee.minor <= 0:
         raise CliError(f"expected a fee above zero, got {args.fee}")
     deposit = _deposit(args, currency)

@@ -25,7 +25,7 @@ from .._ledger import LateFeeAssessed, Ledger, PaymentReceived, plan_status
 from .._money import Money
 from .._plan import PaymentPlan
 from ..exceptions import InvalidPlanError, LedgerError
-from ._common import CliError, date_arg, dump_json, read_plan, render_table
+from ._common import CliError, date_arg, dump_json, money_arg, read_plan, render_table
 
 
 def register(subs: Any) -> None:
@@ -99,8 +99,10 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
         except ValueError:
             raise CliError(f"{where}: expected a date as YYYY-MM-DD, got {cells[0]!r}") from None
         try:
-            amount = Money.of(cells[1], plan.currency)
+            amount = money_arg(cells[1], plan.currency, "the amount")
         except InvalidPlanError as exc:
+            raise CliError(f"{where}: {exc}") from None
+        except CliError as exc:
             raise CliError(f"{where}: {exc}") from None
         if amount.minor <= 0:
             raise CliError(f"{where}: expected an amount above zero, got {cells[1]!r}")
