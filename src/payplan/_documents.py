@@ -608,6 +608,11 @@ DEFAULT_STATEMENT_TEMPLATES: Mapping[str, str] = MappingProxyType(
 )
 
 
+def _check_plan(plan: object) -> None:
+    if type(plan) is not PaymentPlan:
+        raise InvalidPlanError(f"expected a PaymentPlan, got {type(plan).__name__} {plan!r}")
+
+
 def _fill(
     template: str | string.Template | None,
     defaults: Mapping[str, str],
@@ -623,6 +628,10 @@ def _fill(
     for key, value in values.items():
         mapping[key] = esc(value)
     mapping["title_rule"] = "=" * len(values.get("title", ""))
+    if template is not None and not isinstance(template, (str, string.Template)):
+        raise InvalidPlanError(
+            f"expected the template as a str or string.Template, got {type(template).__name__} {template!r}"
+        )
     tpl = template if isinstance(template, string.Template) else string.Template(
         defaults[fmt] if template is None else template
     )
@@ -890,6 +899,7 @@ def render_agreement(
 
     .. versionadded:: 0.1.0
     """
+    _check_plan(plan)
     w = _Words(locale)
     sections = agreement_sections(plan, locale=locale, parties=parties, history=history)
     values = _common_values(plan, parties or Parties(), w, w("agreement"))
@@ -1037,6 +1047,7 @@ def render_statement(
 
     .. versionadded:: 0.1.0
     """
+    _check_plan(plan)
     w = _Words(locale)
     sections, extra = statement_sections(plan, ledger, as_of, locale=locale)
     values = _common_values(plan, parties or Parties(), w, w("statement"))

@@ -308,3 +308,18 @@ class TestCliAmountNotation:
         out = capsys.readouterr().out
         assert code == 0
         assert json.loads(out)["balance_minor"] == 200000 - 150050
+
+
+class TestDocumentArguments:
+    @pytest.mark.parametrize("template", [5, b"$title", ["$title"]])
+    def test_template_of_the_wrong_type(self, template: object) -> None:
+        """A template that is not a str or string.Template is an InvalidPlanError, not a TypeError from re."""
+        with pytest.raises(payplan.InvalidPlanError, match=r"expected the template as a str or string\.Template"):
+            payplan.render_agreement(a_plan(), template=template)  # type: ignore[arg-type]
+
+    def test_not_a_plan(self) -> None:
+        """render_agreement and render_statement name the missing plan instead of an AttributeError."""
+        with pytest.raises(payplan.InvalidPlanError, match="expected a PaymentPlan, got NoneType"):
+            payplan.render_agreement(None)  # type: ignore[arg-type]
+        with pytest.raises(payplan.InvalidPlanError, match="expected a PaymentPlan, got dict"):
+            payplan.render_statement({}, payplan.Ledger.empty(a_plan()), dt.date(2026, 3, 1))  # type: ignore[arg-type]
