@@ -182,10 +182,12 @@ class PaymentPlan:
         session = self.session
         days = self.terms.final_due_days_before
         if previous > session if not days else previous.toordinal() + days > session.toordinal():
-            cutoff = self.cutoff
+            ordinal = session.toordinal() - days
+            # final_due_days_before may reach past year 1 (a hand-edited plan file): say so, not OverflowError.
+            cutoff = _fromordinal(ordinal).isoformat() if ordinal >= 1 else "before 0001-01-01"
             raise InvalidPlanError(
                 f"the last payment is due {previous.isoformat()}, after the cutoff "
-                f"{cutoff.isoformat()} ({self.terms.final_due_days_before} days before the session)"
+                f"{cutoff} ({self.terms.final_due_days_before} days before the session)"
             )
 
     # -- reading ------------------------------------------------------------

@@ -323,3 +323,13 @@ class TestDocumentArguments:
             payplan.render_agreement(None)  # type: ignore[arg-type]
         with pytest.raises(payplan.InvalidPlanError, match="expected a PaymentPlan, got dict"):
             payplan.render_statement({}, payplan.Ledger.empty(a_plan()), dt.date(2026, 3, 1))  # type: ignore[arg-type]
+
+
+class TestPlanFileWithAnAbsurdCutoff:
+    @pytest.mark.parametrize("days", [10**30, 3_000_000])
+    def test_serialization_error(self, days: int) -> None:
+        """A plan file whose final_due_days_before reaches past year 1 is a SerializationError, not OverflowError."""
+        doc = payplan.dump_plan(a_plan())
+        doc["plan"]["terms"]["final_due_days_before"] = days
+        with pytest.raises(payplan.SerializationError, match="before 0001-01-01"):
+            payplan.load_plan(doc)
