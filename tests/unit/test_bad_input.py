@@ -333,3 +333,35 @@ class TestPlanFileWithAnAbsurdCutoff:
         doc["plan"]["terms"]["final_due_days_before"] = days
         with pytest.raises(payplan.SerializationError, match="before 0001-01-01"):
             payplan.load_plan(doc)
+
+
+class TestLedgerRefusalsChangeNothing:
+    def refusals(self, plan: payplan.PaymentPlan) -> list[object]:
+        day = dt.date(2026, 1, 6)
+        return [
+            "payment",
+            None,
+            payplan.PaymentReceived("eur", day, Money.of("5.00", "EUR")),
+            payplan.PaymentReceived("dep", day, Money.of("400.00", "USD")),  # same id, other content
+            payplan.Refund("r", day, Money.of("500.01", "USD")),  # more than was paid
+            payplan.FeeWaived("w", day, Money.of("1.00", "USD"), "goodwill"),  # no fee standing
+        ]
+
+    def test_record_refused_and_ledger_unchanged(self) -> None:
+        """Each refused record raises LedgerError and leaves the ledger's entries and totals as they were."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record(
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD"))
+        )
+        before = (ledger.entries, ledger.balance, ledger.paid, ledger.refunded, ledger.fees, ledger.waived, len(ledger))
+        for entry in self.refusals(plan):
+            with pytest.raises(payplan.LedgerError):
+                ledger.record(entry)  # type: ignore[arg-type]
+            assert (
+                ledger.entries, ledger.balance, ledger.paid, ledger.refunded, ledger.fees, ledger.waived, len(ledger)
+            ) == before
+        ok = payplan.PaymentReceived("p2", dt.date(2026, 2, 5), Money.of("500.00", "USD"))
+        with pytest.raises(payplan.LedgerError):
+            ledger.record_all([ok, "not an entry"])  # type: ignore[list-item]
+        assert ledger.entries == before[0]
+        assert ledger.record(ok).balance == Money.of("1000.00", "USD")
