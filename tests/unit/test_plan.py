@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import attrs
@@ -132,6 +133,10 @@ class TestCutoff:
         assert dues == sorted(dues)
         assert dues[-1] == D(2027, 4, 1)
         assert len(dues) == 6
+        # Evenly: 2026-12-01 to the cutoff 2027-04-01 is 121 days, six steps of 121/6 = 20.17 days,
+        # so five gaps of 20 days and one of 21 (the docstring's claim; it was not checked).
+        gaps = [(b - a).days for a, b in itertools.pairwise([plan.booked, *dues])]
+        assert sorted(gaps) == [20, 20, 20, 20, 20, 21]
 
     def test_booked_after_cutoff_cannot_fit_even_compressed(self) -> None:
         """Nothing can be due before a cutoff that has passed."""
