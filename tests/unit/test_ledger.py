@@ -199,6 +199,9 @@ class TestEquality:
         b = Ledger.empty(plan).record(pay("p1", D(2026, 12, 2), "500"))
         assert a != b
         assert Ledger.empty(plan) != Ledger.empty("USD")
+        # "of different plans": the same entries on another plan's ledger (same currency) differ too.
+        other = attrs.evolve(plan, id="other")
+        assert a != Ledger.empty(other).record(pay("p1", D(2026, 12, 1), "500"))
 
 
 class TestAsOf:
