@@ -363,6 +363,10 @@ class PaymentPlan:
         """
         if not milestones:
             raise InvalidPlanError("expected at least one milestone, got none")
+        if type(upfront) is not DepositRule or not all(type(m) is Milestone for m in milestones):
+            raise InvalidPlanError(
+                f"expected upfront as a DepositRule and milestones as Milestone values, got {upfront!r}, {milestones!r}"
+            )
         rem = _remainder(remainder)
         cutoff = _cutoff(booked, session, final_due_days_before)
         deposit = upfront.deposit_for(fee)
@@ -430,6 +434,12 @@ class PaymentPlan:
         """
         if not parts:
             raise InvalidPlanError("expected at least one (date, amount) part, got none")
+        for n, part in enumerate(parts, 1):
+            if not (
+                isinstance(part, (tuple, list)) and len(part) == 2
+                and type(part[0]) is dt.date and type(part[1]) is Money
+            ):
+                raise InvalidPlanError(f"expected part {n} as a (datetime.date, Money) pair, got {part!r}")
         cur = parts[0][1].currency
         total = 0
         for _, amount in parts:
@@ -490,7 +500,10 @@ class PaymentPlan:
         """
         if not uses:
             raise InvalidPlanError("expected at least one use date, got none")
-        if price.minor <= 0:
+        for d in (booked, *uses):
+            if type(d) is not dt.date:
+                raise InvalidPlanError(f"expected booked and use dates as datetime.date, got {type(d).__name__} {d!r}")
+        if type(price) is not Money or price.minor <= 0:
             raise InvalidPlanError(f"expected a price per use above zero, got {price}")
         lines = tuple(
             _installment(i + 1, InstallmentKind.INSTALLMENT, d, price, f"Use on {d.isoformat()}")
@@ -549,8 +562,15 @@ class Milestone:
             )
         if self.percent is not None and self.percent <= 0:
             raise InvalidPlanError(f"milestone {self.name!r}: expected a percent above zero, got {self.percent}")
-        if self.amount is not None and self.amount.minor <= 0:
-            raise InvalidPlanError(f"milestone {self.name!r}: expected an amount above zero, got {self.amount}")
+        if self.amount is not None and (type(self.amount) is not Money or self.amount.minor <= 0):
+            raise InvalidPlanError(f"milestone {self.name!r}: expected an amount above zero, got {self.amount!r}")
+        if self.due is not None and type(self.due) is not dt.date:
+            raise InvalidPlanError(f"milestone {self.name!r}: expected due as a datetime.date, got {self.due!r}")
+        days = self.days_before_session
+        if days is not None and (type(days) is not int or days < 0):
+            raise InvalidPlanError(
+                f"milestone {self.name!r}: expected days_before_session as whole days of 0 or more, got {days!r}"
+            )
         if (self.due is None) == (self.days_before_session is None):
             raise InvalidPlanError(
                 f"milestone {self.name!r}: expected exactly one of due and days_before_session"

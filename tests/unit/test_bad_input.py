@@ -365,3 +365,59 @@ class TestLedgerRefusalsChangeNothing:
             ledger.record_all([ok, "not an entry"])  # type: ignore[list-item]
         assert ledger.entries == before[0]
         assert ledger.record(ok).balance == Money.of("1000.00", "USD")
+
+
+class TestOtherPlanConstructors:
+    BOOKED = dt.date(2026, 1, 5)
+    SESSION = dt.date(2026, 6, 1)
+
+    @pytest.mark.parametrize(
+        "parts",
+        [
+            [(dt.date(2026, 1, 5),)],
+            [(dt.date(2026, 1, 5), "500.00")],
+            [("2026-01-05", Money.of("500.00", "USD"))],
+            [(dt.datetime(2026, 1, 5), Money.of("500.00", "USD"))],
+        ],
+    )
+    def test_custom_parts(self, parts: list[tuple[object, ...]]) -> None:
+        """Each custom part must be a (date, Money) pair; anything else names the part, not an IndexError/TypeError."""
+        with pytest.raises(payplan.InvalidPlanError, match=r"expected part 1 as a \(datetime\.date, Money\) pair"):
+            payplan.PaymentPlan.custom("c", parts, booked=self.BOOKED, session=self.SESSION)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("price", "uses", "booked"),
+        [
+            (Money.of("45", "USD"), ["2026-01-06"], dt.date(2026, 1, 5)),
+            (Money.of("45", "USD"), [dt.date(2026, 1, 6)], "2026-01-05"),
+            ("45", [dt.date(2026, 1, 6)], dt.date(2026, 1, 5)),
+        ],
+    )
+    def test_pay_as_you_go(self, price: object, uses: list[object], booked: object) -> None:
+        """pay_as_you_go refuses text dates and prices with InvalidPlanError."""
+        with pytest.raises(payplan.InvalidPlanError):
+            payplan.PaymentPlan.pay_as_you_go("g", price, uses, booked=booked)  # type: ignore[arg-type]
+
+    def test_progressive(self) -> None:
+        """progressive names a wrong upfront rule or milestone instead of an AttributeError."""
+        ms = [payplan.Milestone("rest", percent=100, due=dt.date(2026, 3, 1))]
+        for upfront, milestones in ((payplan.DepositRule.percent(30), ["rest"]), ("30%", ms)):
+            with pytest.raises(payplan.InvalidPlanError, match="expected upfront as a DepositRule"):
+                payplan.PaymentPlan.progressive(
+                    "p", Money.of("1000", "USD"), upfront=upfront, milestones=milestones,  # type: ignore[arg-type]
+                    booked=self.BOOKED, session=self.SESSION,
+                )
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"percent": 50, "due": "2026-03-01"},
+            {"amount": "100.00", "due": dt.date(2026, 3, 1)},
+            {"percent": 50, "days_before_session": -3},
+            {"percent": 50, "days_before_session": 3.0},
+        ],
+    )
+    def test_milestone(self, kwargs: dict[str, object]) -> None:
+        """A milestone checks the type of its due date, amount and days when it is made."""
+        with pytest.raises(payplan.InvalidPlanError, match="milestone 'm'"):
+            payplan.Milestone("m", **kwargs)  # type: ignore[arg-type]
