@@ -166,6 +166,8 @@ class Catalog:
             InvalidPlanError: malformed TOML or an invalid tier; the message
                 names the tier and the key.
         """
+        if not isinstance(source, (str, Path)):
+            raise InvalidPlanError(f"expected TOML text or a path, got {type(source).__name__} {source!r}")
         if isinstance(source, Path) or ("\n" not in source and "=" not in source):
             try:
                 text = Path(source).read_text(encoding="utf-8")

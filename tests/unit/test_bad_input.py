@@ -421,3 +421,10 @@ class TestOtherPlanConstructors:
         """A milestone checks the type of its due date, amount and days when it is made."""
         with pytest.raises(payplan.InvalidPlanError, match="milestone 'm'"):
             payplan.Milestone("m", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("source", [5, None, b"[catalog]"])
+def test_catalog_source_of_the_wrong_type(source: object) -> None:
+    """Catalog.from_toml names a source that is neither text nor a path, instead of a TypeError."""
+    with pytest.raises(payplan.InvalidPlanError, match="expected TOML text or a path"):
+        payplan.Catalog.from_toml(source)  # type: ignore[arg-type]
