@@ -663,6 +663,12 @@ class Ledger:
         elif t is CreditApplied:
             _SET(self, "_credits", self._credits + minor)
         elif t is WriteOff:
+            owed = self._balance()
+            if minor > owed:
+                # Forgiving more than is owed would turn into credit the client never paid for.
+                raise LedgerError(
+                    f"write-off {entry.id!r} of {entry.amount} is more than the {self._m(max(owed, 0))} owed"
+                )
             _SET(self, "_written_off", self._written_off + minor)
             number = entry.installment  # type: ignore[union-attr]
             if number is not None:

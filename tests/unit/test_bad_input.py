@@ -428,3 +428,41 @@ def test_catalog_source_of_the_wrong_type(source: object) -> None:
     """Catalog.from_toml names a source that is neither text nor a path, instead of a TypeError."""
     with pytest.raises(payplan.InvalidPlanError, match="expected TOML text or a path"):
         payplan.Catalog.from_toml(source)  # type: ignore[arg-type]
+
+
+class TestWriteOffAboveWhatIsOwed:
+    def test_refused_and_nothing_changes(self) -> None:
+        """Writing off $2000 when $1500 is owed is refused: it made the client $500 in credit, then refunded and credited both."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record(
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD"))
+        )
+        with pytest.raises(payplan.LedgerError, match=r"more than the 1500\.00 USD owed"):
+            ledger.record(payplan.WriteOff("w", dt.date(2026, 1, 6), Money.of("2000.00", "USD"), "hardship"))
+        assert ledger.balance == Money.of("1500.00", "USD")
+        assert len(ledger) == 1
+
+    def test_up_to_what_is_owed_is_fine(self) -> None:
+        """Writing off exactly what is owed is accepted and leaves nothing owed and no credit."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record_all([
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD")),
+            payplan.WriteOff("w", dt.date(2026, 1, 6), Money.of("1500.00", "USD"), "hardship"),
+        ])
+        assert ledger.balance == Money.of("0.00", "USD")
+        assert payplan.plan_status(plan, ledger, dt.date(2026, 1, 7)).credit == Money.of("0.00", "USD")
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="known defect, not fixed here: _settle counts write-offs as funds, so forgiven debt comes back as credit",
+    )
+    def test_cancellation_after_a_write_off_returns_only_cash(self) -> None:
+        """After $500 paid and $1500 written off, a cancellation returns at most the $500 paid (it credits $1500 more)."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record_all([
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD")),
+            payplan.WriteOff("w", dt.date(2026, 1, 6), Money.of("1500.00", "USD"), "hardship"),
+        ])
+        assert ledger.balance == Money.of("0.00", "USD")
+        s = payplan.settle_cancellation(plan, ledger, dt.date(2026, 1, 8))
+        assert s.refund.minor + s.credit.minor <= 50000
