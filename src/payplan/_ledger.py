@@ -548,8 +548,8 @@ class Ledger:
         Raises:
             LedgerError: another entry already has this id; a refund above
                 the net amount paid; a waiver above the fees standing; a
-                second cancellation; an amount in another currency; not an
-                entry.
+                write-off above what is owed; a second cancellation; an
+                amount in another currency; not an entry.
         """
         store = self._store
         by_id = store.by_id
