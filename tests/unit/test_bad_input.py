@@ -466,3 +466,11 @@ class TestWriteOffAboveWhatIsOwed:
         assert ledger.balance == Money.of("0.00", "USD")
         s = payplan.settle_cancellation(plan, ledger, dt.date(2026, 1, 8))
         assert s.refund.minor + s.credit.minor <= 50000
+
+
+def test_cancel_after_the_session_says_after(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cancellation dated after the session reads '30 days after the session', not '-30 days before'."""
+    assert main(["cancel", str(files / "plan.json"), "--on", "2026-07-01"]) == 0
+    out = capsys.readouterr().out
+    assert "(30 days after the session)" in out
+    assert "-30" not in out

@@ -251,7 +251,11 @@ def run_cancel(args: argparse.Namespace) -> int:
         print(dump_json(data))
         return 0
     loc = args.locale
-    print(f"Cancellation of plan {plan.id} on {on.isoformat()} ({s.notice_days} days before the session)")
+    when = (
+        f"{s.notice_days} days before the session" if s.notice_days >= 0
+        else f"{-s.notice_days} days after the session"
+    )
+    print(f"Cancellation of plan {plan.id} on {on.isoformat()} ({when})")
     print(f"  rule:       {s.reason}")
     for label, m in (
         ("paid", ledger.net_paid),
