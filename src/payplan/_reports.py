@@ -593,14 +593,14 @@ def ics_feed(
 
     .. versionadded:: 0.1.0
     """
+    if type(name) is not str or any(c in name for c in "\r\n"):
+        raise PayplanError(f"expected the calendar name as one line of text, got {name!r}")
     try:
         import icalendar
     except ImportError:  # pragma: no cover - exercised without the extra
         raise PayplanError(
             "the iCalendar export needs the icalendar package: pip install 'payplan[reports]'"
         ) from None
-    if type(name) is not str or any(c in name for c in "\r\n"):
-        raise PayplanError(f"expected the calendar name as one line of text, got {name!r}")
     cal = icalendar.Calendar()
     cal.add("prodid", "-//payplan//payment plan due dates//EN")
     cal.add("version", "2.0")
