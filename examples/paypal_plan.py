@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from payplan import DepositRule, Money, PaymentPlan
+from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
 from payplan.providers import Payer
 from payplan.providers.paypal import (
     PayPalCertificates,
@@ -47,17 +47,9 @@ OPTIONS = PayPalOptions(
 
 
 def pack_a(plan_id: str, booked: dt.date) -> PaymentPlan:
-    """Session Pack A: $2000, 25% or $500 deposit, the rest over 3 months."""
-    return PaymentPlan.with_deposit(
-        plan_id,
-        Money.of("2000.00", "USD"),
-        deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
-        installments=3,
-        dates="monthly",
-        booked=booked,
-        session=booked + dt.timedelta(days=135),
-        tier="Session Pack A",
-    )
+    """Session Pack A from the reference catalog: $2000, 25% or $500 deposit, the rest over 3 months."""
+    tier = Catalog.from_toml(REFERENCE_CATALOG_TOML)["Session Pack A"]
+    return tier.quote(plan_id, booked=booked, session=booked + dt.timedelta(days=135))
 
 
 def connect(base_url: str, client_id: str, secret: str, *, server_sdk: bool, **kwargs: Any) -> PayPalProvider:
@@ -108,8 +100,8 @@ def show(plan: PaymentPlan) -> None:
 def offline(server_sdk: bool) -> int:
     """Publish against the local fake PayPal, approve, and parse a signed webhook."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from providers.fakes.paypal import FakePayPal, PayPalSigner
-    from providers.fakes.server import FakeServer
+    from providers.fakes.paypal import FakePayPal, PayPalSigner  # type: ignore[import-not-found]
+    from providers.fakes.server import FakeServer  # type: ignore[import-not-found]
 
     signer = PayPalSigner()
     fake = FakePayPal(signer)

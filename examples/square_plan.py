@@ -29,7 +29,7 @@ from typing import Any
 
 from square import Square
 
-from payplan import DepositRule, Money, PaymentPlan
+from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
 from payplan.providers import Payer
 from payplan.providers.square import SquareProvider, sign_webhook
 
@@ -39,17 +39,9 @@ HOOK_KEY = "example-signature-key"
 
 
 def pack_a(plan_id: str, booked: dt.date) -> PaymentPlan:
-    """Session Pack A: $2000, 25% or $500 deposit, the rest over 3 months."""
-    return PaymentPlan.with_deposit(
-        plan_id,
-        Money.of("2000.00", "USD"),
-        deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
-        installments=3,
-        dates="monthly",
-        booked=booked,
-        session=booked + dt.timedelta(days=135),
-        tier="Session Pack A",
-    )
+    """Session Pack A from the reference catalog: $2000, 25% or $500 deposit, the rest over 3 months."""
+    tier = Catalog.from_toml(REFERENCE_CATALOG_TOML)["Session Pack A"]
+    return tier.quote(plan_id, booked=booked, session=booked + dt.timedelta(days=135))
 
 
 def show(plan: PaymentPlan, invoice: dict[str, Any] | None) -> None:
@@ -65,8 +57,8 @@ def show(plan: PaymentPlan, invoice: dict[str, Any] | None) -> None:
 
 def offline() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from providers.fakes.server import FakeServer
-    from providers.fakes.square import FakeSquare
+    from providers.fakes.server import FakeServer  # type: ignore[import-not-found]
+    from providers.fakes.square import FakeSquare  # type: ignore[import-not-found]
 
     fake = FakeSquare()
     with FakeServer(fake) as server:

@@ -32,7 +32,7 @@ from typing import Any
 
 import stripe
 
-from payplan import DepositRule, Money, PaymentPlan
+from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
 from payplan.providers import Payer, ProviderBinding
 from payplan.providers.stripe import StripeMode, StripeProvider
 
@@ -40,17 +40,9 @@ WEBHOOK_SECRET = "whsec_example"
 
 
 def pack_a(plan_id: str, booked: dt.date) -> PaymentPlan:
-    """Session Pack A: $2000, 25% or $500 deposit, the rest over 3 months."""
-    return PaymentPlan.with_deposit(
-        plan_id,
-        Money.of("2000.00", "USD"),
-        deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
-        installments=3,
-        dates="monthly",
-        booked=booked,
-        session=booked + dt.timedelta(days=135),
-        tier="Session Pack A",
-    )
+    """Session Pack A from the reference catalog: $2000, 25% or $500 deposit, the rest over 3 months."""
+    tier = Catalog.from_toml(REFERENCE_CATALOG_TOML)["Session Pack A"]
+    return tier.quote(plan_id, booked=booked, session=booked + dt.timedelta(days=135))
 
 
 def show_plan(plan: PaymentPlan) -> None:
