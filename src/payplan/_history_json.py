@@ -31,7 +31,7 @@ from ._amendments import (
 )
 from ._money import Currency, Money
 from .exceptions import InvalidPlanError, PayplanError, SerializationError
-from .serialization import _Reader, dump_plan, load_plan, parse_json
+from .serialization import _Reader, dump_plan, load_plan, open_document, parse_json
 
 __all__ = ["dump_history", "dumps_history", "load_history", "loads_history"]
 
@@ -157,15 +157,7 @@ def load_history(document: Mapping[str, Any]) -> PlanHistory:
 
     .. versionadded:: 0.1.0
     """
-    top = _Reader(document, "document")
-    schema = top.get("schema", str)
-    if schema != _KIND:
-        raise SerializationError(f"document.schema: expected {_KIND!r}, got {schema!r}")
-    version = top.get("schema_version", int)
-    if not 1 <= version <= _VERSION:
-        raise SerializationError(
-            f"document.schema_version: this payplan reads versions 1 to {_VERSION}, got {version}"
-        )
+    top = open_document(document, _KIND, _VERSION)
     raw_versions = top.get("versions", list)
     if not raw_versions:
         raise SerializationError("document.versions: expected at least one plan version, got none")

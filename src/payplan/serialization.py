@@ -182,6 +182,28 @@ class _Reader:
             raise SerializationError(f"{self.path}.{key}: {exc}") from None
 
 
+def open_document(document: Any, kind: str, newest: int) -> _Reader:
+    """Check a document's ``schema`` and ``schema_version`` header; return a reader of it.
+
+    Raises:
+        SerializationError: not an object, another schema, a version below 1,
+            or a version newer than *newest* (the message says to upgrade).
+    """
+    top = _Reader(document, "document")
+    schema = top.get("schema", str)
+    if schema != kind:
+        raise SerializationError(f"document.schema: expected {kind!r}, got {schema!r}")
+    version = top.get("schema_version", int)
+    if version > newest:
+        raise SerializationError(
+            f"document.schema_version: this payplan reads versions up to {newest}, "
+            f"got {version}; upgrade payplan to read it"
+        )
+    if version < 1:
+        raise SerializationError(f"document.schema_version: expected 1 or more, got {version}")
+    return top
+
+
 def _names(kinds: tuple[type, ...]) -> str:
     return " or ".join({"str": "a string", "int": "an integer", "dict": "an object", "list": "a list", "bool": "true/false"}.get(k.__name__, k.__name__) for k in kinds)
 
@@ -245,18 +267,7 @@ def load_plan(document: Mapping[str, Any]) -> PaymentPlan:
 
     .. versionadded:: 0.1.0
     """
-    top = _Reader(document, "document")
-    schema = top.get("schema", str)
-    if schema != _KIND:
-        raise SerializationError(f"document.schema: expected {_KIND!r}, got {schema!r}")
-    version = top.get("schema_version", int)
-    if version > SCHEMA_VERSION:
-        raise SerializationError(
-            f"document.schema_version: this payplan reads versions up to {SCHEMA_VERSION}, "
-            f"got {version}; upgrade payplan to read it"
-        )
-    if version < 1:
-        raise SerializationError(f"document.schema_version: expected 1 or more, got {version}")
+    top = open_document(document, _KIND, SCHEMA_VERSION)
     p = _Reader(top.get("plan", dict), "plan")
     cur = p.convert("currency", to_currency, p.get("currency", str))
     items = p.get("installments", list)
@@ -565,15 +576,7 @@ def load_ledger(document: Mapping[str, Any], plan: PaymentPlan | None = None) ->
 
     .. versionadded:: 0.1.0
     """
-    top = _Reader(document, "document")
-    schema = top.get("schema", str)
-    if schema != _LEDGER_KIND:
-        raise SerializationError(f"document.schema: expected {_LEDGER_KIND!r}, got {schema!r}")
-    version = top.get("schema_version", int)
-    if not 1 <= version <= SCHEMA_VERSION:
-        raise SerializationError(
-            f"document.schema_version: this payplan reads versions 1 to {SCHEMA_VERSION}, got {version}"
-        )
+    top = open_document(document, _LEDGER_KIND, SCHEMA_VERSION)
     r = top.sub("ledger")
     cur = r.convert("currency", to_currency, r.get("currency", str))
     plan_id = r.get("plan_id", str, optional=True)
