@@ -566,7 +566,10 @@ def _settle(
     # A reschedule carries every credit (incentives included) to the new date.
     clawback = 0 if reschedule else _clawback(plan, ledger)
     wanted = retention + clawback
-    funds = ledger.funds.minor
+    # Write-offs forgave installments the cancellation ends: they are not the
+    # client's money, so they are neither retained against, refunded nor credited.
+    forgiven = ledger.written_off.minor
+    funds = ledger.funds.minor - forgiven
     fees = ledger.fees.minor - ledger.waived.minor
     retained = wanted if collect_shortfall else min(wanted, max(funds - fees, 0))
     surplus = funds - retained - fees
@@ -581,7 +584,10 @@ def _settle(
     shortfall = max(-surplus, 0)
     sid = f"{plan.id}:cancellation"
     entries: list[LedgerEntry] = [
-        CancellationSettled(sid, on, _money(retained, cur), _money(refund, cur), _money(credit, cur), reason, no_show)
+        CancellationSettled(
+            sid, on, _money(retained, cur), _money(refund, cur), _money(credit, cur), reason, no_show,
+            _money(forgiven, cur) if forgiven else None,
+        )
     ]
     if refund:
         entries.append(Refund(f"{sid}:refund", on, _money(refund, cur), f"cancellation refund: {reason}"))

@@ -88,6 +88,11 @@ def _check_non_negative(_: object, attribute: object, value: Money) -> None:
         raise LedgerError(f"expected {name} as Money of zero or more, got {value!r}")
 
 
+def _check_optional_non_negative(instance: object, attribute: object, value: Money | None) -> None:
+    if value is not None:
+        _check_non_negative(instance, attribute, value)
+
+
 # -- entries ---------------------------------------------------------------------
 
 
@@ -240,7 +245,8 @@ class CancellationSettled:
     """The plan was cancelled; what the business keeps replaces the plan's total.
 
     From this entry on, the plan's charges are *amount* (the retained
-    amount) plus *credit* plus any fees, instead of the plan's total. The
+    amount) plus *credit* plus *forgiven* plus any fees, instead of the
+    plan's total. The
     *refund* is paid back by a separate :class:`Refund` entry; the *credit*
     leaves this plan toward a new session (record it on the new plan's
     ledger as a :class:`CreditApplied`). Once both are recorded, the
@@ -253,6 +259,11 @@ class CancellationSettled:
         credit: What is kept as credit toward a new session.
         reason: The window or rule that applied, in words.
         no_show: Whether the client did not show up.
+        forgiven: Write-offs recorded before the cancellation. They forgave
+            installments the cancellation ends, so they are not money the
+            client holds: they are neither refunded nor credited, and this
+            amount offsets them so the settled ledger balances. None when
+            there were none.
 
     .. versionadded:: 0.1.0
     """
@@ -265,6 +276,7 @@ class CancellationSettled:
     credit: Money = field(validator=_check_non_negative)
     reason: str = ""
     no_show: bool = False
+    forgiven: Money | None = field(default=None, validator=_check_optional_non_negative)
 
 
 LedgerEntry: TypeAlias = (
@@ -529,7 +541,11 @@ class Ledger:
         cancel = self._cancellation
         # After a cancellation the client owes what was retained, and the
         # credit carried toward a new session leaves this plan.
-        base = self.total if cancel is None else cancel.amount.minor + cancel.credit.minor
+        if cancel is None:
+            base = self.total
+        else:
+            forgiven = cancel.forgiven
+            base = cancel.amount.minor + cancel.credit.minor + (0 if forgiven is None else forgiven.minor)
         return base + self._fees - self._waived
 
     def _funds(self) -> int:

@@ -498,8 +498,8 @@ def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
             out[f"{a.name}_minor"] = value.minor
         elif isinstance(value, dt.date):
             out[a.name] = value.isoformat()
-        elif value is None and a.name == "amount":
-            out["amount_minor"] = None
+        elif value is None and "Money" in str(a.type):
+            out[f"{a.name}_minor"] = None
         else:
             out[a.name] = value
     return out
