@@ -23,11 +23,11 @@ from typing import Literal
 from attrs import evolve, field, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
-from ._ledger import Ledger, allocate_funds
+from ._ledger import Ledger, allocate_funds, check_ledger_of
 from ._money import Money, _money, split
 from ._plan import PaymentPlan, PlanKind
 from ._schedule import Installment, InstallmentKind, _installment
-from .exceptions import InvalidPlanError, LedgerError, RuleViolationError
+from .exceptions import InvalidPlanError, RuleViolationError
 
 __all__ = [
     "AddAddOn",
@@ -98,11 +98,7 @@ def paid_toward(plan: PaymentPlan, ledger: Ledger, on: dt.date) -> Money:
 
     .. versionadded:: 0.1.0
     """
-    if (ledger.currency != plan.fee.currency) or (ledger.plan_id is not None and ledger.plan_id != plan.id):
-        raise LedgerError(
-            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
-            f"{ledger.plan_id!r} in {ledger.currency.code}"
-        )
+    check_ledger_of(plan, ledger)
     view = ledger.as_of(on)
     if view.total != plan.total.minor:
         view = view.for_plan(plan)

@@ -34,6 +34,7 @@ from ._ledger import (
     _ledger,
     _Store,
     allocate_funds,
+    check_ledger_of,
     plan_status,
 )
 from ._money import Money, _money, percent_of
@@ -78,13 +79,7 @@ def _check_ledger(plan: PaymentPlan, ledger: Ledger, day: dt.date, name: str) ->
         raise InvalidPlanError(f"expected a PaymentPlan, got {type(plan).__name__} {plan!r}")
     if type(ledger) is not Ledger:
         raise LedgerError(f"expected a Ledger, got {type(ledger).__name__} {ledger!r}")
-    if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
-        ledger.plan_id is not None and ledger.plan_id != plan.id
-    ):
-        raise LedgerError(
-            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
-            f"{ledger.plan_id!r} in {ledger.currency.code}"
-        )
+    check_ledger_of(plan, ledger)
 
 
 class _Statuses:

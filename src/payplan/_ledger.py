@@ -961,6 +961,21 @@ def allocate_funds(
     return tuple(paid), tuple(written), left
 
 
+def check_ledger_of(plan: PaymentPlan, ledger: Ledger) -> None:
+    """Refuse a ledger of another plan or currency than *plan*'s.
+
+    Raises:
+        LedgerError: the ledger names another plan, or counts another currency.
+    """
+    if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
+        ledger.plan_id is not None and ledger.plan_id != plan.id
+    ):
+        raise LedgerError(
+            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
+            f"{ledger.plan_id!r} in {ledger.currency.code}"
+        )
+
+
 def plan_status(
     plan: PaymentPlan,
     ledger: Ledger,
@@ -989,13 +1004,7 @@ def plan_status(
     .. versionadded:: 0.1.0
     """
     check_day(as_of, "as_of")
-    if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
-        ledger.plan_id is not None and ledger.plan_id != plan.id
-    ):
-        raise LedgerError(
-            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
-            f"{ledger.plan_id!r} in {ledger.currency.code}"
-        )
+    check_ledger_of(plan, ledger)
     view = ledger.as_of(as_of)
     if view.total != plan.total.minor:
         view = view.for_plan(plan)

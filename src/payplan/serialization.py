@@ -19,16 +19,9 @@ import attrs
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from ._ledger import (
-    CancellationSettled,
-    CreditApplied,
-    FeeWaived,
-    LateFeeAssessed,
+    _ENTRY_TYPES,
     Ledger,
     LedgerEntry,
-    PaymentFailed,
-    PaymentReceived,
-    Refund,
-    WriteOff,
     _Store,
 )
 from ._ledger import _ledger as _new_ledger
@@ -475,19 +468,7 @@ def _policies_from(r: _Reader, cur: Currency) -> dict[str, Any]:
 # -- ledgers ------------------------------------------------------------------------------
 
 _LEDGER_KIND = "payplan/ledger"
-_ENTRY_CLASSES: dict[str, type[Any]] = {
-    cls.kind: cls
-    for cls in (
-        PaymentReceived,
-        PaymentFailed,
-        Refund,
-        LateFeeAssessed,
-        FeeWaived,
-        CreditApplied,
-        WriteOff,
-        CancellationSettled,
-    )
-}
+_ENTRY_CLASSES: dict[str, type[Any]] = {cls.kind: cls for cls in _ENTRY_TYPES}
 
 
 def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
