@@ -63,14 +63,29 @@ def money_arg(text: str, currency: str, what: str) -> Money:
     return money
 
 
+def read_text(path: str, what: str, expected: str, *, encoding: str = "utf-8") -> str:
+    """The text of *path*; unreadable or undecodable files become one-line payplan errors.
+
+    *what* names the file in the error (``"plan file"``), *expected* says
+    what it should have been (``"a UTF-8 JSON plan file"``).
+    """
+    try:
+        return Path(path).read_text(encoding=encoding)
+    except OSError as exc:
+        raise CliError(f"cannot read {what} {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: expected {expected}") from None
+
+
+def add_plan_arguments(p: argparse.ArgumentParser) -> None:
+    """The saved plan and the payments file, as every command on a saved plan takes them."""
+    p.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
+    p.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+
+
 def read_plan(path: str) -> PaymentPlan:
     """Load a plan JSON file written by ``payplan quote --save``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read plan file {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: expected a UTF-8 JSON plan file") from None
+    text = read_text(path, "plan file", "a UTF-8 JSON plan file")
     try:
         return loads_plan(text)
     except SerializationError as exc:

@@ -23,7 +23,7 @@ from .._history_json import load_history
 from .._plan import PaymentPlan
 from .._reports import ics_feed
 from ..exceptions import SerializationError
-from ._common import CliError, count_arg, date_arg, read_plan, write_text
+from ._common import CliError, add_plan_arguments, count_arg, date_arg, read_plan, read_text, write_text
 from ._status import ledger_from_args, with_assessments
 
 
@@ -49,8 +49,7 @@ def register(subs: Any) -> None:
         "assess the late fees due by --as-of, and render what was due, paid, fees, credits, the "
         "balance and the next payment.",
     )
-    s.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
-    s.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+    add_plan_arguments(s)
     s.add_argument("--as-of", type=date_arg, required=True, help="the statement date (YYYY-MM-DD)")
     _document_options(s)
     s.set_defaults(run=run_statement)
@@ -61,8 +60,7 @@ def register(subs: Any) -> None:
         description="Write the due dates of PLAN.json as an iCalendar (.ics) feed, one all-day event per "
         "installment with reminder alarms. With --payments and --as-of, paid installments are left out.",
     )
-    c.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
-    c.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+    add_plan_arguments(c)
     c.add_argument("--as-of", type=date_arg, help="leave out what is paid by this date (YYYY-MM-DD)")
     c.add_argument(
         "--alarm", type=count_arg, action="append", metavar="DAYS",
@@ -86,12 +84,7 @@ def _document_options(p: argparse.ArgumentParser) -> None:
 def _template(args: argparse.Namespace) -> str | None:
     if not args.template:
         return None
-    try:
-        return Path(args.template).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read template {args.template!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{args.template}: expected a UTF-8 text template") from None
+    return read_text(args.template, "template", "a UTF-8 text template")
 
 
 def _emit(args: argparse.Namespace, text: str) -> int:
@@ -104,12 +97,7 @@ def _emit(args: argparse.Namespace, text: str) -> int:
 
 def _plan_or_history(path: str) -> tuple[PaymentPlan, tuple[AmendmentRecord, ...]]:
     """A plan file, or a history file (its current version and its records)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read plan file {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: expected a UTF-8 JSON plan or history file") from None
+    text = read_text(path, "plan file", "a UTF-8 JSON plan or history file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError:

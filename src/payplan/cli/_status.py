@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from .._collections import assess_late_fees, earned_incentives, reminders_due, settle_cancellation
@@ -25,7 +24,16 @@ from .._ledger import LateFeeAssessed, Ledger, PaymentReceived, plan_status
 from .._money import Money
 from .._plan import PaymentPlan
 from ..exceptions import InvalidPlanError, LedgerError
-from ._common import CliError, date_arg, dump_json, money_arg, read_plan, render_table
+from ._common import (
+    CliError,
+    add_plan_arguments,
+    date_arg,
+    dump_json,
+    money_arg,
+    read_plan,
+    read_text,
+    render_table,
+)
 
 
 def register(subs: Any) -> None:
@@ -37,8 +45,7 @@ def register(subs: Any) -> None:
         "amounts in major units) against PLAN.json (from `payplan quote --save`), assess the "
         "late fees due by --as-of, and print each installment, the fees and the reminders due that day.",
     )
-    p.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
-    p.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+    add_plan_arguments(p)
     p.add_argument("--as-of", type=date_arg, required=True, metavar="DATE", help="the date to report on (YYYY-MM-DD)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--locale", default="en_US", help="locale for money in the table (default en_US)")
@@ -50,8 +57,7 @@ def register(subs: Any) -> None:
         description="Settle a cancellation of PLAN.json on --on under its cancellation policy: "
         "what is retained, refunded or kept as credit.",
     )
-    c.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
-    c.add_argument("--payments", metavar="PAYMENTS.csv", help="payments received: date,amount[,reference]")
+    add_plan_arguments(c)
     c.add_argument("--on", type=date_arg, required=True, metavar="DATE", help="the date of the cancellation (YYYY-MM-DD)")
     c.add_argument("--no-show", action="store_true", help="the client did not show up (adds the no-show fee)")
     c.add_argument("--as-credit", action="store_true", help="keep what is returned as credit toward a new session")
@@ -74,12 +80,7 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
         CliError: the file cannot be read, or a line is malformed; the
             message names the file, the line and the problem.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise CliError(f"cannot read payments file {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: expected a UTF-8 CSV file") from None
+    text = read_text(path, "payments file", "a UTF-8 CSV file", encoding="utf-8-sig")
     out: list[PaymentReceived] = []
     for number, row in enumerate(csv.reader(text.splitlines()), 1):
         cells = [c.strip() for c in row]
