@@ -1007,8 +1007,3 @@ def _recorded(ledger: Ledger, entry_id: str) -> CreditApplied | None:
     return found if type(found) is CreditApplied else None
 
 
-def new_entries(entries: Iterable[LedgerEntry | None], ledger: Ledger) -> tuple[LedgerEntry, ...]:
-    """The *entries* whose ids *ledger* does not hold yet (Nones skipped)."""
-    return tuple(e for e in entries if e is not None and e.id not in ledger)
-
-

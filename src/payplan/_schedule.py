@@ -164,20 +164,6 @@ def fit_dates(
     return dates, relative
 
 
-def even_installments(
-    balance: Money,
-    dates: tuple[dt.date, ...],
-    start_number: int,
-    remainder: Remainder,
-    relative: tuple[int, ...] | None = None,
-    kind: InstallmentKind = _INSTALLMENT,
-) -> tuple[Installment, ...]:
-    """Split *balance* into one installment per date, exactly."""
-    out: list[Installment] = []
-    append_even(out, start_number, balance.minor, balance.currency, dates, remainder, relative, kind)
-    return tuple(out)
-
-
 def append_even(
     out: list[Installment],
     number: int,
