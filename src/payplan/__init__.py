@@ -60,6 +60,7 @@ from ._documents import (
     render_agreement,
     render_statement,
 )
+from ._dunning import DEFAULT_NOTICE_TEMPLATES, ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
 from ._history_json import dump_history, dumps_history, load_history, loads_history
 from ._ledger import (
     Allocation,
@@ -110,6 +111,7 @@ from ._reports import (
     quickbooks_payments_csv,
     tracking_csv,
 )
+from ._retries import RetryPolicy
 from ._schedule import Installment, InstallmentKind, amortize
 from ._terms import DepositRule, Terms
 from .exceptions import (
@@ -158,11 +160,13 @@ __all__ = [
     "CancellationWindow",
     "Catalog",
     "ChangeTier",
+    "ChargeDue",
     "ClientStanding",
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
     "DEFAULT_AGREEMENT_TEMPLATES",
+    "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
     "DEFAULT_STATEMENT_TEMPLATES",
     "DateRule",
@@ -192,6 +196,8 @@ __all__ = [
     "Milestone",
     "Money",
     "MoveSession",
+    "Notice",
+    "NoticeKind",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -215,6 +221,7 @@ __all__ = [
     "ReminderKind",
     "ReminderPolicy",
     "Resplit",
+    "RetryPolicy",
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
@@ -233,6 +240,7 @@ __all__ = [
     "amend",
     "amortize",
     "assess_late_fees",
+    "charges_due",
     "client_standing",
     "dump_history",
     "dump_ledger",
@@ -240,6 +248,7 @@ __all__ = [
     "dumps_history",
     "dumps_ledger",
     "dumps_plan",
+    "dunning_notices",
     "earned_incentives",
     "escalated_terms",
     "flag_late_clients",
