@@ -20,17 +20,11 @@ from typing import Final
 from attrs import frozen
 
 from ._calendar import check_day
-from ._ledger import (
-    InstallmentState,
-    Ledger,
-    PaymentFailed,
-    PaymentReceived,
-    check_ledger_of,
-    plan_status,
-)
+from ._ledger import Ledger, PaymentFailed, PaymentReceived
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._retries import RetryPolicy
+from ._status import InstallmentState, check_ledger_of, plan_status
 from .exceptions import InvalidPlanError
 
 __all__ = [

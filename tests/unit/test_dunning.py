@@ -40,7 +40,10 @@ def usd(text: str) -> Money:
     return Money.of(text, "USD")
 
 
-def pack_a(session: dt.date = D(2027, 4, 15), **terms: object) -> PaymentPlan:
+SESSION = D(2027, 4, 15)
+
+
+def pack_a(session: dt.date = SESSION, **terms: object) -> PaymentPlan:
     return PaymentPlan.with_deposit(
         "pack-a",
         usd("2000.00"),
@@ -111,7 +114,7 @@ class TestChargesDue:
         plan = pack_a()
         ledger = paid_deposit(plan).record(fail(plan, 2, 1, D(2027, 1, 1)))
         seen = {}
-        for day in (D(2027, 1, 1) + dt.timedelta(days=k) for k in range(0, 12)):
+        for day in (D(2027, 1, 1) + dt.timedelta(days=k) for k in range(12)):
             due = charges_due(plan, ledger, day)
             if due:
                 (c,) = due

@@ -71,7 +71,7 @@ class _Collect:
         self.received: list[email.message.EmailMessage] = []
         self.envelopes: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
         self.received.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
@@ -144,7 +144,7 @@ class TestCompose:
         assert _reminder(D(2026, 12, 31)).message_id() != a.message_id()
 
     def test_no_address_on_the_preferred_channel_is_a_clear_error(self) -> None:
-        with pytest.raises(InvalidPlanError, match="no|address.*'sms'"):
+        with pytest.raises(InvalidPlanError, match=r"expected an address for 'Bo' on their channel 'sms'"):
             _reminder(D(2026, 12, 25), Contact("Bo", email="bo@example.com", channel="sms"))
 
     @pytest.mark.parametrize(
@@ -200,7 +200,7 @@ class TestSmtp:
 
     def test_no_server_is_a_retryable_notification_error(self) -> None:
         notifier = SmtpNotifier("127.0.0.1", _free_port(), sender="s@example.com", password="hunter2", timeout=2)
-        with pytest.raises(NotificationError, match="expected the SMTP server at 127.0.0.1") as info:
+        with pytest.raises(NotificationError, match=r"expected the SMTP server at 127\.0\.0\.1") as info:
             notifier.send(_reminder(D(2026, 12, 25)))
         assert info.value.retryable
         assert "hunter2" not in repr(notifier) + str(info.value)

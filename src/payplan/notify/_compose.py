@@ -11,10 +11,10 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
-from .._collections import Reminder
 from .._dunning import Notice
-from .._ledger import InstallmentState, PlanStatement
 from .._plan import PaymentPlan
+from .._reminders import Reminder
+from .._status import InstallmentState, PlanStatement
 from ..exceptions import InvalidPlanError
 
 __all__ = [
