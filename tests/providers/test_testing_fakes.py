@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from conftest import SPECS
 from payplan import Money
 from payplan.providers import EventKind
 
-from conftest import SPECS
 from .contract import reference_plan
 
 NOW = int(dt.datetime(2027, 1, 1, 15, tzinfo=dt.UTC).timestamp())
