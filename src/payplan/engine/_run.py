@@ -15,7 +15,7 @@ from .._plan import PaymentPlan
 from .._reminders import Reminder, reminders_due
 from .._status import PlanStatus, plan_status
 from ..exceptions import InvalidPlanError, NotificationError, PayplanError, ProviderError
-from ..notify import Contact, Message, Notifier, compose, notice_templates, reminder_templates, templates_for
+from ..notify import Contact, Notifier, compose, notice_templates, reminder_templates, templates_for
 from ..providers import Capability, ChargeOutcome, ChargeStatus, Provider, ProviderBinding, idempotency_key
 from ..store import Operation, ReminderStatus, Store, StoredPlan, reserved_call
 
@@ -221,37 +221,30 @@ def run_plan(
     if not items:
         return
     status = plan_status(plan, ledger, as_of)
+    records: dict[str, ReminderStatus] | None = None
     for item in items:
         message = compose(item, plan, status, contact, texts=texts)
-        is_notice = isinstance(item, Notice)
+        kind = "notice" if isinstance(item, Notice) else "reminder"
         if dry:
-            actions.append(Action(plan.id, "notice" if is_notice else "reminder", f"{message.to}: {message.subject}"))
+            actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
             continue
-        if not _send_once(store, notifier, message, as_of, summary):
-            continue
-        if is_notice:
+        if notifier is None:
+            raise NotificationError(f"expected a notifier to send {message.id}, got none")
+        if not store.reserve_reminder(plan.id, message.id, as_of):
+            # reserved before: sent, or cut short by a crash (then sent again, with the same id)
+            if records is None:
+                records = {r.reminder_id: r.status for r in store.reminders(plan.id)}
+            if records.get(message.id) is not ReminderStatus.RESERVED:
+                continue
+            summary.resent += 1
+        notifier.send(message)
+        store.mark_reminder_sent(plan.id, message.id)
+        if isinstance(item, Notice):
             summary.notices += 1
-            if item.kind is NoticeKind.ESCALATED:
-                summary.escalated += 1
+            summary.escalated += item.kind is NoticeKind.ESCALATED
         else:
             summary.reminders += 1
-        actions.append(Action(plan.id, "notice" if is_notice else "reminder", f"{message.to}: {message.subject}"))
-
-
-def _send_once(
-    store: Store, notifier: Notifier | None, message: Message, as_of: dt.date, summary: RunSummary
-) -> bool:
-    """Reserve, send, mark sent; resend one reserved but never marked sent. Whether it was sent now."""
-    if notifier is None:
-        raise NotificationError(f"expected a notifier to send {message.id}, got none")
-    if not store.reserve_reminder(message.plan_id, message.id, as_of):
-        record = next((r for r in store.reminders(message.plan_id) if r.reminder_id == message.id), None)
-        if record is None or record.status is not ReminderStatus.RESERVED:
-            return False
-        summary.resent += 1
-    notifier.send(message)
-    store.mark_reminder_sent(message.plan_id, message.id)
-    return True
+        actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
 
 
 def _charge(
