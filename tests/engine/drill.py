@@ -55,7 +55,7 @@ def script_of(n: int) -> Script:
     return SCRIPTS[n % len(SCRIPTS)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plan_of(n: int) -> PaymentPlan:
     booked = START + dt.timedelta(days=n % 28)
     return PaymentPlan.with_deposit(
@@ -72,7 +72,7 @@ def contact_of(plan: PaymentPlan) -> Contact:
     return _contact(plan.client or plan.id)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _contact(client: str) -> Contact:
     return Contact(client, email=f"{client}@example.com")
 

@@ -36,7 +36,7 @@ def baseline() -> Iterator[dict[str, Any]]:
     store = MemoryStore()
     drill.setup(store, PLANS)
     sb, notifier, summary = drill.run(store, PLANS)
-    yield {"store": store, "sandbox": sb, "notifier": notifier, "summary": summary,
+    return {"store": store, "sandbox": sb, "notifier": notifier, "summary": summary,
            "ledgers": drill.ledgers(store, PLANS)}
 
 

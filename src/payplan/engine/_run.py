@@ -209,14 +209,20 @@ def run_plan(
     if contact is None:
         return
     texts = templates_for(contact.locale, templates)
+    notices = dunning_notices(
+        plan, ledger, as_of, card_expires=contact.card_expires, templates=notice_templates(texts),
+        locale=contact.locale, client=contact.name,
+    )
+    # a "your payment failed" notice says what a reminder of the same installment would: one message
+    dunned = {n.installment for n in notices if n.kind is not NoticeKind.CARD_EXPIRING}
     items: list[Reminder | Notice] = [
-        *reminders_due(
-            plan, ledger, as_of, templates=reminder_templates(texts), locale=contact.locale, client=contact.name
+        *(
+            r for r in reminders_due(
+                plan, ledger, as_of, templates=reminder_templates(texts), locale=contact.locale, client=contact.name
+            )
+            if r.installment not in dunned
         ),
-        *dunning_notices(
-            plan, ledger, as_of, card_expires=contact.card_expires, templates=notice_templates(texts),
-            locale=contact.locale, client=contact.name,
-        ),
+        *notices,
     ]
     if not items:
         return
