@@ -116,7 +116,7 @@ class TestRun:
         assert match in err
 
     def test_plain_lines_when_not_a_terminal(self, db: str, files: tuple[str, str, str]) -> None:
-        plan, payments, _ = files
+        plan, _, _ = files
         subprocess.run([sys.executable, "-m", "payplan", "import", "--db", db, plan], check=True, capture_output=True)
         done = subprocess.run([sys.executable, "-m", "payplan", "run", "--db", db, "--as-of", "2026-12-02"],
                               capture_output=True, text=True)
