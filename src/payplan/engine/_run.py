@@ -263,6 +263,9 @@ def _charge(
     summary: RunSummary,
     bindings: Iterable[ProviderBinding] | None,
 ) -> Ledger:
+    if not any(Capability.CHARGE_NOW in p.capabilities and Capability.AUTOPAY not in p.capabilities
+               for p in providers.values()):
+        return ledger  # no provider the run charges: no need to read the plan's bindings
     found = tuple(bindings) if bindings is not None else store.bindings(plan.id)
     chosen = next(((b, providers[b.provider]) for b in found if b.provider in providers), None)
     if chosen is None:
