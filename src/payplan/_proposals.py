@@ -257,6 +257,11 @@ def _cadence_parts(
         raise InvalidPlanError(f"expected the proposed deposit in {fee.currency.code}, got {deposit}")
     if deposit.minor and not least.minor:
         raise InvalidPlanError(f"this tier takes no deposit: every payment is an installment, got a deposit of {deposit}")
+    if deposit.minor < least.minor:
+        raise _refuse(
+            Bound.DEPOSIT, f"a deposit of {deposit} is below the least deposit {least} ({bounds.deposit.describe()})",
+            got=deposit, nearest=least, part=1,
+        )
     if deposit.minor > fee.minor - proposal.count:
         largest = _money(fee.minor - proposal.count, fee.currency)
         raise _refuse(

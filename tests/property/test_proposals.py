@@ -180,6 +180,10 @@ class TestProposals:
                 assert count not in b.counts
                 assert exc.nearest in b.counts
                 return
+            if bound is Bound.DEPOSIT:
+                assert dep.minor < least.minor
+                assert exc.nearest == least
+                return
             # The proposal's own parts, from the definitions: deposit at booking, then the cadence's dates.
             amounts = split(Money(fee.minor - dep.minor, fee.currency), count)
             parts = ([(booked, dep)] if dep.minor else []) + list(zip(cadence.series(booked, 1, count), amounts, strict=True))
