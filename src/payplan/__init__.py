@@ -36,23 +36,8 @@ from ._amendments import (
     amend,
 )
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._cancellation import Settlement, settle_cancellation, settle_reschedule
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
-from ._collections import (
-    ClientStanding,
-    IncentiveAward,
-    Reminder,
-    Settlement,
-    assess_late_fees,
-    client_standing,
-    earned_incentives,
-    escalated_terms,
-    flag_late_clients,
-    installment_paid_dates,
-    reminders_due,
-    settle_cancellation,
-    settle_reschedule,
-    waive_fee,
-)
 from ._documents import (
     DEFAULT_AGREEMENT_TEMPLATES,
     DEFAULT_STATEMENT_TEMPLATES,
@@ -61,23 +46,19 @@ from ._documents import (
     render_statement,
 )
 from ._history_json import dump_history, dumps_history, load_history, loads_history
+from ._incentives import IncentiveAward, earned_incentives
+from ._late_fees import assess_late_fees, waive_fee
 from ._ledger import (
-    Allocation,
     CancellationSettled,
     CreditApplied,
     FeeWaived,
-    InstallmentState,
-    InstallmentStatus,
     LateFeeAssessed,
     Ledger,
     LedgerEntry,
     PaymentFailed,
     PaymentReceived,
-    PlanStatement,
-    PlanStatus,
     Refund,
     WriteOff,
-    plan_status,
 )
 from ._money import Currency, Money, Remainder, allocate, format_money, percent_of, split, to_currency
 from ._plan import Milestone, PaymentPlan, PlanKind
@@ -93,6 +74,7 @@ from ._policies import (
     ReminderKind,
     ReminderPolicy,
 )
+from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
     AgingBucket,
@@ -111,6 +93,14 @@ from ._reports import (
     tracking_csv,
 )
 from ._schedule import Installment, InstallmentKind, amortize
+from ._standing import (
+    ClientStanding,
+    client_standing,
+    escalated_terms,
+    flag_late_clients,
+    installment_paid_dates,
+)
+from ._status import Allocation, InstallmentState, InstallmentStatus, PlanStatement, PlanStatus, plan_status
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
