@@ -36,5 +36,6 @@ def _specs() -> Path:
     return found
 
 
-#: Where the official provider specs live (beside the project, never copied into it).
-SPECS = _specs()
+#: Where the official provider specs live (beside the project, never copied into it);
+#: PAYPLAN_PROVIDER_SPECS points elsewhere.
+SPECS = Path(os.environ.get("PAYPLAN_PROVIDER_SPECS") or _specs())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from attrs import evolve, field, frozen
@@ -62,6 +64,19 @@ class Tier:
                 f"tier {self.name!r}: expected installment counts of 1 or more, got {list(value)}"
             )
 
+    @functools.cached_property
+    def _terms_by_count(self) -> Mapping[int, Terms]:
+        """The tier's terms for each installment count it offers.
+
+        Built (and checked) once per tier, on the first quote: the tier is
+        immutable, so every quote for a count shares the same Terms. Not a
+        field: equality, hashing and ``evolve`` ignore it.
+        """
+        base = self.terms
+        return MappingProxyType(
+            {c: base if c == base.installments else evolve(base, installments=c) for c in self.installment_counts}
+        )
+
     def quote(
         self,
         plan_id: str,
@@ -102,9 +117,9 @@ class Tier:
                 f"tier {self.name!r} offers {', '.join(map(str, self.installment_counts))} "
                 f"installment(s), got {count}"
             )
-        terms = evolve(self.terms, installments=count, **overrides)
         if deposit is not None:
-            terms = evolve(terms, deposit=deposit)
+            overrides["deposit"] = deposit
+        terms = evolve(self.terms, installments=count, **overrides) if overrides else self._terms_by_count[count]
         return PaymentPlan.with_deposit(
             plan_id, price, booked=booked, session=session, terms=terms,
             timezone=timezone, tier=self.name, client=client,
