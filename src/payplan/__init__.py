@@ -35,7 +35,7 @@ from ._amendments import (
     WaiveFee,
     amend,
 )
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._calendar import MAX_DAYS, BeforeSession, Cadence, DateRule, ExplicitDates, add_months
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
 from ._collections import (
     ClientStanding,
@@ -189,6 +189,7 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "LedgerError",
+    "MAX_DAYS",
     "Milestone",
     "Money",
     "MoveSession",
