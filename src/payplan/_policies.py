@@ -171,6 +171,7 @@ class LateFeePolicy:
         $25 on the sixth day overdue; ``LateFeePolicy.single("5%")`` 5% of
         the overdue amount on the first.
         """
+        check_days(grace_days, "grace_days", high=MAX_DAYS - 1)
         step = (
             LateFeeStep(grace_days + 1, amount=fee)
             if isinstance(fee, Money)
