@@ -36,23 +36,8 @@ from ._amendments import (
     amend,
 )
 from ._calendar import MAX_DAYS, BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._cancellation import Settlement, settle_cancellation, settle_reschedule
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
-from ._collections import (
-    ClientStanding,
-    IncentiveAward,
-    Reminder,
-    Settlement,
-    assess_late_fees,
-    client_standing,
-    earned_incentives,
-    escalated_terms,
-    flag_late_clients,
-    installment_paid_dates,
-    reminders_due,
-    settle_cancellation,
-    settle_reschedule,
-    waive_fee,
-)
 from ._documents import (
     DEFAULT_AGREEMENT_TEMPLATES,
     DEFAULT_STATEMENT_TEMPLATES,
@@ -60,24 +45,21 @@ from ._documents import (
     render_agreement,
     render_statement,
 )
+from ._dunning import DEFAULT_NOTICE_TEMPLATES, ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
 from ._history_json import dump_history, dumps_history, load_history, loads_history
+from ._incentives import IncentiveAward, earned_incentives
+from ._late_fees import assess_late_fees, waive_fee
 from ._ledger import (
-    Allocation,
     CancellationSettled,
     CreditApplied,
     FeeWaived,
-    InstallmentState,
-    InstallmentStatus,
     LateFeeAssessed,
     Ledger,
     LedgerEntry,
     PaymentFailed,
     PaymentReceived,
-    PlanStatement,
-    PlanStatus,
     Refund,
     WriteOff,
-    plan_status,
 )
 from ._money import Currency, Money, Remainder, allocate, format_money, percent_of, split, to_currency
 from ._plan import Milestone, PaymentPlan, PlanKind
@@ -93,6 +75,7 @@ from ._policies import (
     ReminderKind,
     ReminderPolicy,
 )
+from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
     AgingBucket,
@@ -110,13 +93,23 @@ from ._reports import (
     quickbooks_payments_csv,
     tracking_csv,
 )
+from ._retries import RetryPolicy
 from ._schedule import Installment, InstallmentKind, amortize
+from ._standing import (
+    ClientStanding,
+    client_standing,
+    escalated_terms,
+    flag_late_clients,
+    installment_paid_dates,
+)
+from ._status import Allocation, InstallmentState, InstallmentStatus, PlanStatement, PlanStatus, plan_status
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
+    NotificationError,
     PaymentFailedError,
     PayplanError,
     ProviderAuthError,
@@ -158,11 +151,13 @@ __all__ = [
     "CancellationWindow",
     "Catalog",
     "ChangeTier",
+    "ChargeDue",
     "ClientStanding",
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
     "DEFAULT_AGREEMENT_TEMPLATES",
+    "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
     "DEFAULT_STATEMENT_TEMPLATES",
     "DateRule",
@@ -193,6 +188,9 @@ __all__ = [
     "Milestone",
     "Money",
     "MoveSession",
+    "Notice",
+    "NoticeKind",
+    "NotificationError",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -216,6 +214,7 @@ __all__ = [
     "ReminderKind",
     "ReminderPolicy",
     "Resplit",
+    "RetryPolicy",
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
@@ -234,6 +233,7 @@ __all__ = [
     "amend",
     "amortize",
     "assess_late_fees",
+    "charges_due",
     "client_standing",
     "dump_history",
     "dump_ledger",
@@ -241,6 +241,7 @@ __all__ = [
     "dumps_history",
     "dumps_ledger",
     "dumps_plan",
+    "dunning_notices",
     "earned_incentives",
     "escalated_terms",
     "flag_late_clients",

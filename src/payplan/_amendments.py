@@ -23,10 +23,11 @@ from typing import Literal
 from attrs import evolve, field, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
-from ._ledger import Ledger, allocate_funds, check_ledger_of
+from ._ledger import Ledger
 from ._money import Money, _money, split
 from ._plan import PaymentPlan, PlanKind
 from ._schedule import Installment, InstallmentKind, _installment
+from ._status import allocate_funds, check_ledger_of
 from .exceptions import InvalidPlanError, RuleViolationError
 
 __all__ = [

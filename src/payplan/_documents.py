@@ -43,19 +43,18 @@ from ._ledger import (
     CancellationSettled,
     CreditApplied,
     FeeWaived,
-    InstallmentState,
     LateFeeAssessed,
     Ledger,
     PaymentFailed,
     PaymentReceived,
     Refund,
     WriteOff,
-    plan_status,
 )
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import CancellationPolicy, Incentive, IncentiveKind, LateFeePolicy
 from ._schedule import InstallmentKind
+from ._status import InstallmentState, plan_status
 from .exceptions import InvalidPlanError
 
 __all__ = [

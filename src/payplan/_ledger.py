@@ -3,8 +3,8 @@
 A :class:`Ledger` holds entries (payments, failed attempts, refunds, fees,
 waivers, credits, write-offs, a cancellation settlement), each with a stable
 id. Recording returns a new ledger; the old one is unchanged. From a plan and
-its ledger, :func:`plan_status` derives the balance and the status of every
-installment as of a date.
+its ledger, :func:`~payplan.plan_status` (in ``_status``) derives the balance
+and the status of every installment as of a date.
 
 Performance: recording is O(1) amortized however long the ledger is. A
 ledger and the ledger recorded from it share one append-only store (an
@@ -17,7 +17,6 @@ ledger, so the balance and the status of a plan never replay the entries.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import itertools
 import operator
 from collections.abc import Iterable, Iterator
@@ -25,31 +24,23 @@ from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
 
 from attrs import field, frozen
 
-from ._calendar import check_day
 from ._money import Currency, Money, _money, to_currency
 from .exceptions import LedgerError
 
 if TYPE_CHECKING:
     from ._plan import PaymentPlan
-    from ._schedule import Installment
 
 __all__ = [
-    "Allocation",
     "CancellationSettled",
     "CreditApplied",
     "FeeWaived",
-    "InstallmentState",
-    "InstallmentStatus",
     "LateFeeAssessed",
     "Ledger",
     "LedgerEntry",
     "PaymentFailed",
     "PaymentReceived",
-    "PlanStatement",
-    "PlanStatus",
     "Refund",
     "WriteOff",
-    "plan_status",
 ]
 
 
@@ -723,355 +714,3 @@ def _ledger(currency: Currency, plan_id: str | None, total: int, store: _Store, 
 
 def _canonical_key(entry: LedgerEntry) -> tuple[dt.date, str]:
     return (entry.on, entry.id)
-
-
-# -- allocation and status ---------------------------------------------------------
-
-
-class Allocation(enum.Enum):
-    """How money received is spread over the installments.
-
-    ``OLDEST_DUE_FIRST`` (the default) fills installments in due order,
-    whatever the payment's date: it depends only on the running totals,
-    so it costs nothing to recompute. ``NEXT_DUE`` gives each payment (in
-    ``(on, id)`` order) to the first unpaid installment due on or after the
-    day it arrived, then later ones, then earlier ones; a refund takes
-    money back from the latest installments first. It replays the
-    payments, credits and refunds of the plan.
-
-    In both, money left once every installment is paid goes to fees, and
-    what is left after that is the client's credit.
-
-    .. versionadded:: 0.1.0
-    """
-
-    OLDEST_DUE_FIRST = "oldest_due_first"
-    NEXT_DUE = "next_due"
-
-
-class InstallmentState(enum.Enum):
-    """Where one installment stands on a date.
-
-    .. versionadded:: 0.1.0
-    """
-
-    PAID = "paid"
-    """Fully paid (by payments or credits)."""
-    PARTIAL = "partial"
-    """Partly paid, and not yet due."""
-    DUE = "due"
-    """Due today and not fully paid."""
-    OVERDUE = "overdue"
-    """Past its due date and not fully paid (``days_overdue`` says how long)."""
-    UPCOMING = "upcoming"
-    """Not yet due, nothing paid toward it."""
-    WAIVED = "waived"
-    """What was unpaid was written off."""
-    CANCELLED = "cancelled"
-    """The plan was cancelled before this was paid."""
-
-
-class PlanStatus(enum.Enum):
-    """Where a whole plan stands on a date.
-
-    .. versionadded:: 0.1.0
-    """
-
-    ON_TRACK = "on_track"
-    """Nothing past due is unpaid."""
-    OVERDUE = "overdue"
-    """At least one installment is past due and unpaid."""
-    PAID_IN_FULL = "paid_in_full"
-    """Everything, fees included, is paid."""
-    CANCELLED = "cancelled"
-    """A cancellation was settled."""
-    DEFAULTED = "defaulted"
-    """Debt was written off, or an installment is overdue past the default threshold."""
-
-
-@frozen
-class InstallmentStatus:
-    """One installment's standing on a date.
-
-    Attributes:
-        installment: The installment from the plan.
-        state: Where it stands.
-        paid: What was allocated to it (payments and credits).
-        written_off: What of it was written off.
-        outstanding: What is still owed on it.
-        days_overdue: Days past due when overdue, else 0.
-
-    .. versionadded:: 0.1.0
-    """
-
-    installment: Installment
-    state: InstallmentState
-    paid: Money
-    written_off: Money
-    outstanding: Money
-    days_overdue: int = 0
-
-    @property
-    def number(self) -> int:
-        """The installment's number."""
-        return self.installment.number
-
-
-_SET_STATUS_INSTALLMENT = InstallmentStatus.__dict__["installment"].__set__
-_SET_STATUS_STATE = InstallmentStatus.__dict__["state"].__set__
-_SET_STATUS_PAID = InstallmentStatus.__dict__["paid"].__set__
-_SET_STATUS_WRITTEN_OFF = InstallmentStatus.__dict__["written_off"].__set__
-_SET_STATUS_OUTSTANDING = InstallmentStatus.__dict__["outstanding"].__set__
-_SET_STATUS_DAYS = InstallmentStatus.__dict__["days_overdue"].__set__
-assert len(InstallmentStatus.__attrs_attrs__) == 6, "_installment_status must set every field"
-
-
-def _installment_status(
-    installment: Installment, state: InstallmentState, paid: Money, written_off: Money, outstanding: Money, days: int
-) -> InstallmentStatus:
-    """Build an InstallmentStatus (a class without validators) through its slots' setters."""
-    new: InstallmentStatus = _NEW(InstallmentStatus)
-    _SET_STATUS_INSTALLMENT(new, installment)
-    _SET_STATUS_STATE(new, state)
-    _SET_STATUS_PAID(new, paid)
-    _SET_STATUS_WRITTEN_OFF(new, written_off)
-    _SET_STATUS_OUTSTANDING(new, outstanding)
-    _SET_STATUS_DAYS(new, days)
-    return new
-
-
-@frozen
-class PlanStatement:
-    """A plan's standing on a date: every installment, the balance, the status.
-
-    Attributes:
-        plan_id: The plan.
-        as_of: The date it describes.
-        status: The plan's status.
-        installments: Each installment's standing, in schedule order.
-        balance: What is still owed, fees included (negative: the client's credit).
-        paid: Net cash received (payments less refunds).
-        fees_outstanding: Fees assessed, less waivers, not yet covered.
-        credit: What the client has in credit (overpayment), or zero.
-        allocation: The policy the money was allocated by.
-
-    .. versionadded:: 0.1.0
-    """
-
-    plan_id: str
-    as_of: dt.date
-    status: PlanStatus
-    installments: tuple[InstallmentStatus, ...]
-    balance: Money
-    paid: Money
-    fees_outstanding: Money
-    credit: Money
-    allocation: Allocation = Allocation.OLDEST_DUE_FIRST
-
-    @property
-    def paid_in_full(self) -> bool:
-        """Whether nothing is owed (fees included)."""
-        return self.balance.minor <= 0 and self.status is not PlanStatus.CANCELLED
-
-    @property
-    def deliverables_released(self) -> bool:
-        """Whether the deliverables may be released: only when paid in full, fees included."""
-        return self.status is PlanStatus.PAID_IN_FULL
-
-    @property
-    def overdue(self) -> tuple[InstallmentStatus, ...]:
-        """The installments that are overdue."""
-        return tuple(s for s in self.installments if s.state is InstallmentState.OVERDUE)
-
-    def installment(self, number: int) -> InstallmentStatus:
-        """The standing of installment *number*.
-
-        Raises:
-            LedgerError: no such installment.
-        """
-        if type(number) is int and 1 <= number <= len(self.installments):
-            return self.installments[number - 1]
-        raise LedgerError(f"expected an installment number from 1 to {len(self.installments)}, got {number!r}")
-
-
-def allocate_funds(
-    plan: PaymentPlan, ledger: Ledger, allocation: Allocation = Allocation.OLDEST_DUE_FIRST
-) -> tuple[tuple[int, ...], tuple[int, ...], int]:
-    """Spread *ledger*'s money over *plan*'s installments.
-
-    Returns the minor units allocated to each installment, the minor units
-    written off on each, and what is left over (for fees, then credit).
-    """
-    lines = plan.installments
-    amounts = [i.amount.minor for i in lines]
-    written = [0] * len(lines)
-    loose_write_off = ledger._written_off
-    targeted = ledger._installment_write_offs
-    for number, minor in targeted:
-        if 1 <= number <= len(lines):
-            take = min(minor, amounts[number - 1])
-            written[number - 1] = take
-            loose_write_off -= take
-    room = [a - w for a, w in zip(amounts, written, strict=True)] if targeted else amounts
-    if allocation is Allocation.OLDEST_DUE_FIRST:
-        left = ledger._funds() - (ledger._written_off - loose_write_off)
-        paid = []
-        for r in room:
-            if left >= r:
-                paid.append(r)
-                left -= r
-            elif left > 0:
-                paid.append(left)
-                left = 0
-            else:
-                paid.append(0)
-        return tuple(paid), tuple(written), left
-    # NEXT_DUE: replay the money entries in canonical order.
-    paid = [0] * len(lines)
-    left = loose_write_off
-    for entry in ledger.canonical():
-        t = type(entry)
-        if t is PaymentReceived or t is CreditApplied:
-            money = entry.amount.minor  # type: ignore[union-attr]
-            start = next((k for k, i in enumerate(lines) if i.due >= entry.on and paid[k] < room[k]), None)
-            order = list(range(len(lines))) if start is None else [*range(start, len(lines)), *range(start)]
-            for k in order:
-                take = min(room[k] - paid[k], money)
-                paid[k] += take
-                money -= take
-            left += money
-        elif t is Refund:
-            back = entry.amount.minor  # type: ignore[union-attr]
-            take = min(back, left)
-            left -= take
-            back -= take
-            for k in range(len(lines) - 1, -1, -1):
-                take = min(paid[k], back)
-                paid[k] -= take
-                back -= take
-    # General write-offs fill what is left, oldest first.
-    if loose_write_off:
-        left -= loose_write_off
-        spare = loose_write_off
-        for k in range(len(lines)):
-            take = min(room[k] - paid[k], spare)
-            paid[k] += take
-            spare -= take
-        left += spare
-    return tuple(paid), tuple(written), left
-
-
-def check_ledger_of(plan: PaymentPlan, ledger: Ledger) -> None:
-    """Refuse a ledger of another plan or currency than *plan*'s.
-
-    Raises:
-        LedgerError: the ledger names another plan, or counts another currency.
-    """
-    if (ledger.currency is not plan.fee.currency and ledger.currency != plan.fee.currency) or (
-        ledger.plan_id is not None and ledger.plan_id != plan.id
-    ):
-        raise LedgerError(
-            f"expected the ledger of plan {plan.id!r} in {plan.currency}, got the ledger of "
-            f"{ledger.plan_id!r} in {ledger.currency.code}"
-        )
-
-
-def plan_status(
-    plan: PaymentPlan,
-    ledger: Ledger,
-    as_of: dt.date,
-    *,
-    allocation: Allocation = Allocation.OLDEST_DUE_FIRST,
-    default_after_days: int | None = None,
-) -> PlanStatement:
-    """The standing of *plan* on *as_of*, from the entries of *ledger* dated up to then.
-
-    A pure function: the same arguments always give the same statement.
-    It costs O(installments) with the default allocation when no entry is
-    dated after *as_of*.
-
-    Args:
-        plan: The plan.
-        ledger: Its ledger.
-        as_of: The date to describe.
-        allocation: How payments are spread over installments.
-        default_after_days: When set, a plan with an installment overdue
-            by more than this many days is ``DEFAULTED``.
-
-    Raises:
-        LedgerError: *ledger* belongs to another plan or currency.
-
-    .. versionadded:: 0.1.0
-    """
-    check_day(as_of, "as_of")
-    check_ledger_of(plan, ledger)
-    view = ledger.as_of(as_of)
-    if view.total != plan.total.minor:
-        view = view.for_plan(plan)
-    paid, written, left = allocate_funds(plan, view, allocation)
-    cancel = view.cancellation
-    cur = plan.fee.currency
-    states: list[InstallmentStatus] = []
-    zero = _money(0, cur)
-    worst = 0
-    any_overdue = False
-    for k, inst in enumerate(plan.installments):
-        amount = inst.amount.minor
-        owed = amount - paid[k] - written[k]
-        days = 0
-        if owed <= 0:
-            state = InstallmentState.WAIVED if written[k] else InstallmentState.PAID
-        elif cancel is not None:
-            state = InstallmentState.CANCELLED
-        elif written[k]:
-            state = InstallmentState.WAIVED
-        elif as_of > inst.due:
-            state = InstallmentState.OVERDUE
-            days = (as_of - inst.due).days
-            any_overdue = True
-            worst = max(worst, days)
-        elif as_of == inst.due:
-            state = InstallmentState.DUE
-        elif paid[k]:
-            state = InstallmentState.PARTIAL
-        else:
-            state = InstallmentState.UPCOMING
-        # Most lines are wholly paid or wholly open: reuse the installment's
-        # own amount and one zero rather than build equal Money values.
-        p, w = paid[k], written[k]
-        states.append(
-            _installment_status(
-                inst,
-                state,
-                inst.amount if p == amount else zero if not p else _money(p, cur),
-                zero if not w else _money(w, cur),
-                zero if owed <= 0 else inst.amount if owed == amount else _money(owed, cur),
-                days,
-            )
-        )
-    balance = view._balance()
-    fees_standing = view._fees - view._waived
-    fees_outstanding = min(fees_standing, max(fees_standing - left, 0)) if left >= 0 else fees_standing
-    if cancel is not None:
-        status = PlanStatus.CANCELLED
-    elif balance <= 0:
-        status = PlanStatus.PAID_IN_FULL
-    elif (view._written_off - sum(written)) > 0 or (
-        default_after_days is not None and worst > default_after_days
-    ):
-        status = PlanStatus.DEFAULTED
-    elif any_overdue:
-        status = PlanStatus.OVERDUE
-    else:
-        status = PlanStatus.ON_TRACK
-    return PlanStatement(
-        plan.id,
-        as_of,
-        status,
-        tuple(states),
-        _money(balance, cur),
-        view.net_paid,
-        _money(fees_outstanding, cur),
-        _money(max(-balance, 0), cur),
-        allocation,
-    )

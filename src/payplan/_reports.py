@@ -28,12 +28,11 @@ from ._ledger import (
     Ledger,
     PaymentReceived,
     Refund,
-    allocate_funds,
-    plan_status,
 )
 from ._money import Currency, Money, _money, to_currency
 from ._plan import PaymentPlan
 from ._schedule import Installment
+from ._status import allocate_funds, plan_status
 from .exceptions import CurrencyMismatchError, InvalidPlanError, PayplanError
 
 __all__ = [

@@ -216,27 +216,32 @@ def amortize(
     """Level payments that repay *principal* at *apr* over *count* periods, exactly.
 
     Each payment is the annuity payment rounded half up to the minor unit;
-    each period's interest is the open balance times the periodic rate,
-    rounded half up; the last payment is whatever clears the balance, so the
-    payments add up exactly to the principal plus the interest charged. At
-    0% the principal is split evenly (extra units first).
+    each period's interest is the open balance times the periodic rate
+    ``apr / 100 / periods_per_year``, computed as an exact fraction (never a
+    truncated decimal: 10% a week is 0.0019230769... and a balance of 497900
+    owes exactly 957.5, which rounds up to 958) and rounded half up; the
+    last payment is whatever clears the balance, so the payments add up
+    exactly to the principal plus the interest charged. At 0% the principal
+    is split evenly (extra units first).
 
     .. versionadded:: 0.1.0
     """
     if apr == 0:
         return split(principal, count)
     cur: Currency = principal.currency
+    num, den = apr.as_integer_ratio()
+    den *= 100 * periods_per_year  # the periodic rate is num / den exactly
     with localcontext() as ctx:
         ctx.prec = 50
-        rate = apr / Decimal(100) / Decimal(periods_per_year)
-        p = Decimal(principal.minor)
-        level = p * rate / (1 - (1 + rate) ** -count)
+        rate = Decimal(num) / Decimal(den)
+        level = Decimal(principal.minor) * rate / (1 - (1 + rate) ** -count)
         payment = int(level.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        balance = principal.minor
-        out: list[Money] = []
-        for i in range(count):
-            interest = int((Decimal(balance) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-            due = balance + interest if i == count - 1 else min(payment, balance + interest)
-            balance = balance + interest - due
-            out.append(_money(due, cur))
+    balance = principal.minor
+    out: list[Money] = []
+    for i in range(count):
+        # balance * num / den rounded half up (balance is never negative).
+        interest = (2 * balance * num + den) // (2 * den)
+        due = balance + interest if i == count - 1 else min(payment, balance + interest)
+        balance = balance + interest - due
+        out.append(_money(due, cur))
     return tuple(out)

@@ -47,7 +47,7 @@ from payplan import (
     plan_status,
     split,
 )
-from payplan._collections import _Statuses
+from payplan._late_fees import _Statuses
 from strategies import cadences, dates, deposit_rules, money, plans, remainders
 
 ROUNDINGS = [ROUND_05UP, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP]

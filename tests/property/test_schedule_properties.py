@@ -5,10 +5,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
-from decimal import ROUND_HALF_UP
+import math
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from payplan import (
@@ -131,15 +132,16 @@ class TestCadenceProperties:
 class TestAmortizationProperties:
     @given(st.integers(100, 10**9), st.decimals("0.01", "36", places=2), st.integers(1, 60),
            st.sampled_from([52, 26, 24, 12, 6]))
-    def test_payments_clear_the_balance_exactly(self, principal: int, apr: object, n: int, per_year: int) -> None:
-        """Replaying the rounded interest over the payments leaves exactly zero owed."""
-        from decimal import Decimal
-
-        payments = amortize(Money(principal, "USD"), apr, n, per_year)  # type: ignore[arg-type]
-        rate = Decimal(str(apr)) / 100 / per_year
+    # 10% a week is 0.00192307...: a balance of 497900 owes exactly 957.5 of
+    # interest, which a rate truncated to 50 digits rounded down to 957.
+    @example(principal=676801, apr=Decimal("10.00"), n=26, per_year=52)
+    def test_payments_clear_the_balance_exactly(self, principal: int, apr: Decimal, n: int, per_year: int) -> None:
+        """Replaying the exact interest, rounded half up, over the payments leaves exactly zero owed."""
+        payments = amortize(Money(principal, "USD"), apr, n, per_year)
+        rate = Fraction(apr) / 100 / per_year
         balance = principal
         for p in payments:
-            interest = int((Decimal(balance) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            interest = math.floor(balance * rate + Fraction(1, 2))  # half up, from the exact value
             balance = balance + interest - p.minor
         assert balance == 0
         assert sum(p.minor for p in payments) >= principal

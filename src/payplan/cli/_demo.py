@@ -12,11 +12,13 @@ from typing import Any
 
 from .._amendments import Resplit, amend
 from .._catalog import REFERENCE_CATALOG_TOML, Catalog
-from .._collections import assess_late_fees, reminders_due
 from .._documents import render_statement
-from .._ledger import Ledger, PaymentReceived, plan_status
+from .._late_fees import assess_late_fees
+from .._ledger import Ledger, PaymentReceived
 from .._money import Money
 from .._plan import PaymentPlan
+from .._reminders import reminders_due
+from .._status import plan_status
 from ..providers import Payer, ProviderBinding, ProviderEvent, apply_events
 from ..testing import SandboxCard, SandboxProvider
 from ._quote import plan_table

@@ -19,10 +19,14 @@ import csv
 import datetime as dt
 from typing import Any
 
-from .._collections import assess_late_fees, earned_incentives, reminders_due, settle_cancellation
-from .._ledger import LateFeeAssessed, Ledger, PaymentReceived, plan_status
+from .._cancellation import settle_cancellation
+from .._incentives import earned_incentives
+from .._late_fees import assess_late_fees
+from .._ledger import LateFeeAssessed, Ledger, PaymentReceived
 from .._money import Money
 from .._plan import PaymentPlan
+from .._reminders import reminders_due
+from .._status import plan_status
 from ..exceptions import InvalidPlanError, LedgerError
 from ._common import (
     CliError,

@@ -1,0 +1,245 @@
+"""Cancellation, no-show and reschedule: what is retained, refunded or carried as credit.
+
+Pure functions of ``(plan, ledger, on)``: each returns a :class:`Settlement`
+whose entries (with stable ids) the caller records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP
+
+from attrs import frozen
+
+from ._incentives import _incentive_credit_ids
+from ._ledger import CancellationSettled, CreditApplied, Ledger, LedgerEntry, Refund
+from ._money import Money, _money, percent_of
+from ._plan import PaymentPlan
+from ._policies import CancellationPolicy
+from ._status import _check_ledger
+from .exceptions import InvalidPlanError, LedgerError, RuleViolationError
+
+__all__ = ["Settlement", "settle_cancellation", "settle_reschedule"]
+
+
+@frozen
+class Settlement:
+    """What a cancellation (or reschedule) settles to.
+
+    Attributes:
+        plan_id: The plan.
+        on: The day of the cancellation.
+        notice_days: Days from *on* to the session.
+        retained: What the business keeps under the policy (incentive
+            clawback included).
+        clawback: The part of *retained* that takes back incentives.
+        refund: Cash paid back; never more than was paid.
+        credit: Carried toward a new session (see :meth:`carry_over`).
+        shortfall: Still owed after the settlement (zero unless the policy
+            collects shortfalls or fees are unpaid).
+        reason: The rule that applied, in words.
+        entries: The ledger entries to record (the settlement, the refund).
+        no_show: Whether it was a no-show.
+        reschedule: Whether it was a reschedule.
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan_id: str
+    on: dt.date
+    notice_days: int
+    retained: Money
+    clawback: Money
+    refund: Money
+    credit: Money
+    shortfall: Money
+    reason: str
+    entries: tuple[LedgerEntry, ...]
+    no_show: bool = False
+    reschedule: bool = False
+
+    def carry_over(self, entry_id: str, on: dt.date) -> CreditApplied:
+        """The credit entry that brings :attr:`credit` to the new plan's ledger.
+
+        Raises:
+            LedgerError: there is no credit to carry over.
+        """
+        if self.credit.minor <= 0:
+            raise LedgerError(f"expected a settlement with credit to carry over, got {self.credit}")
+        return CreditApplied(entry_id, on, self.credit, f"credit carried over from plan {self.plan_id}", "carry_over")
+
+
+def _clawback(plan: PaymentPlan, ledger: Ledger) -> int:
+    total = 0
+    for index, inc in enumerate(plan.terms.incentives, 1):
+        if not inc.clawback:
+            continue
+        for cid in _incentive_credit_ids(plan, index):
+            entry = ledger.get(cid)
+            if type(entry) is CreditApplied:
+                total += entry.amount.minor
+    return total
+
+
+def _settle(
+    plan: PaymentPlan,
+    ledger: Ledger,
+    on: dt.date,
+    *,
+    retention: int,
+    reason: str,
+    as_credit: bool,
+    collect_shortfall: bool,
+    no_show: bool,
+    reschedule: bool,
+) -> Settlement:
+    _check_ledger(plan, ledger, on, "on")
+    if ledger.cancellation is not None:
+        raise LedgerError(f"plan {plan.id!r} was already cancelled by {ledger.cancellation.id!r}")
+    if on < plan.booked:
+        raise RuleViolationError(
+            f"expected a cancellation dated on or after the booking {plan.booked.isoformat()}, got {on.isoformat()}"
+        )
+    cur = plan.fee.currency
+    # A reschedule carries every credit (incentives included) to the new date.
+    clawback = 0 if reschedule else _clawback(plan, ledger)
+    wanted = retention + clawback
+    # Write-offs forgave installments the cancellation ends: they are not the
+    # client's money, so they are neither retained against, refunded nor credited.
+    forgiven = ledger.written_off.minor
+    funds = ledger.funds.minor - forgiven
+    fees = ledger.fees.minor - ledger.waived.minor
+    retained = wanted if collect_shortfall else min(wanted, max(funds - fees, 0))
+    surplus = funds - retained - fees
+    refund = credit = 0
+    if surplus > 0:
+        cash = min(surplus, ledger.net_paid.minor)
+        if as_credit:
+            credit = surplus
+        else:
+            refund = cash
+            credit = surplus - cash
+    shortfall = max(-surplus, 0)
+    sid = f"{plan.id}:cancellation"
+    entries: list[LedgerEntry] = [
+        CancellationSettled(
+            sid, on, _money(retained, cur), _money(refund, cur), _money(credit, cur), reason, no_show,
+            _money(forgiven, cur) if forgiven else None,
+        )
+    ]
+    if refund:
+        entries.append(Refund(f"{sid}:refund", on, _money(refund, cur), f"cancellation refund: {reason}"))
+    return Settlement(
+        plan.id,
+        on,
+        (plan.session - on).days,
+        _money(retained, cur),
+        _money(min(clawback, retained), cur),
+        _money(refund, cur),
+        _money(credit, cur),
+        _money(shortfall, cur),
+        reason,
+        tuple(entries),
+        no_show,
+        reschedule,
+    )
+
+
+def settle_cancellation(
+    plan: PaymentPlan,
+    ledger: Ledger,
+    on: dt.date,
+    *,
+    no_show: bool = False,
+    as_credit: bool | None = None,
+    policy: CancellationPolicy | None = None,
+) -> Settlement:
+    """Settle a cancellation made on *on*, by the plan's cancellation policy.
+
+    The retained amount is the largest of the non-refundable deposit and the
+    window percent of the fee for the notice given (plus the no-show fee
+    for a no-show), plus any incentive credits to claw back. Without a
+    policy nothing is retained but clawed-back incentives. What was paid
+    beyond that is refunded in cash (never more than was paid), or kept as
+    credit toward a new session with *as_credit* (default: the policy's
+    ``credit_instead_of_refund``).
+
+    Returns:
+        The :class:`Settlement`; record ``settlement.entries`` to apply it.
+
+    Raises:
+        LedgerError: the plan was already cancelled, or the ledger is another plan's.
+        RuleViolationError: *on* is before the booking.
+
+    .. versionadded:: 0.1.0
+    """
+    _check_ledger(plan, ledger, on, "on")
+    pol = policy if policy is not None else plan.terms.cancellation
+    notice = 0 if no_show else max((plan.session - on).days, 0)
+    cur = plan.fee.currency
+    retention = 0
+    reasons: list[str] = []
+    if pol is None:
+        reasons.append("no cancellation policy: nothing is retained but fees")
+    else:
+        pct = pol.percent_retained(notice)
+        retention = percent_of(plan.fee, pct, rounding=ROUND_HALF_UP).minor
+        if pct:
+            reasons.append(f"{pct.normalize():f}% of the fee retained with {notice} days' notice")
+        deposit = plan.deposit
+        if not pol.deposit_refundable and deposit is not None and deposit.amount.minor > retention:
+            retention = deposit.amount.minor
+            reasons.append("the deposit is non-refundable")
+        if no_show and pol.no_show_fee is not None:
+            if pol.no_show_fee.currency != cur:
+                raise InvalidPlanError(f"expected the no-show fee in {cur.code}, got {pol.no_show_fee}")
+            retention += pol.no_show_fee.minor
+            reasons.append(f"no-show fee {pol.no_show_fee}")
+        if not reasons:
+            reasons.append(f"cancelled with {notice} days' notice: nothing retained")
+    credit = pol.credit_instead_of_refund if (as_credit is None and pol is not None) else bool(as_credit)
+    return _settle(
+        plan,
+        ledger,
+        on,
+        retention=retention,
+        reason="; ".join(reasons),
+        as_credit=credit,
+        collect_shortfall=pol is not None and pol.collect_shortfall,
+        no_show=no_show,
+        reschedule=False,
+    )
+
+
+def settle_reschedule(
+    plan: PaymentPlan, ledger: Ledger, on: dt.date, *, policy: CancellationPolicy | None = None
+) -> Settlement:
+    """Close *plan* for a move to a new session: keep the reschedule fee, carry the rest as credit.
+
+    Record ``settlement.entries`` on this plan's ledger, then
+    ``settlement.carry_over(...)`` on the new plan's. Nothing is clawed
+    back: incentive credits are carried over with the rest.
+
+    Raises:
+        LedgerError: the plan was already cancelled.
+        RuleViolationError: *on* is before the booking.
+
+    .. versionadded:: 0.1.0
+    """
+    _check_ledger(plan, ledger, on, "on")
+    pol = policy if policy is not None else plan.terms.cancellation
+    fee = pol.reschedule_fee if pol is not None else None
+    retention = 0 if fee is None else fee.minor
+    reason = f"rescheduled: reschedule fee {fee}" if fee is not None else "rescheduled: no reschedule fee"
+    s = _settle(
+        plan,
+        ledger,
+        on,
+        retention=retention,
+        reason=reason,
+        as_credit=True,
+        collect_shortfall=pol is not None and pol.collect_shortfall,
+        no_show=False,
+        reschedule=True,
+    )
+    return s
