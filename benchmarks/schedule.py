@@ -15,20 +15,39 @@ before the session.
 
 Before timing, the three outputs are compared line by line, so every row
 times the same result.
+
+The documented paths (issue 11, item 9), for 3 and 24 monthly installments,
+each against the same hand-written baseline and checked against it first:
+
+* ``Tier.quote(plan_id, booked=..., session=..., fee=..., installments=n)``
+  from a catalog loaded once (a tier with no fixed fee, as the reference
+  table's "Custom");
+* ``PaymentPlan.with_deposit(..., deposit=rule, installments=n,
+  dates="monthly", final_due_days_before=14)``: keyword rules, no Terms;
+* ``PaymentPlan.with_deposit(..., terms=terms)``: prebuilt terms;
+* ``payplan quote ... --format json`` as a process, against the hand-written
+  code as a process (``benchmarks/_hand_quote.py``: the same arguments, the
+  same JSON lines); CPU time of the child processes.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import random
+import resource
+import statistics
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from payplan import Cadence, DepositRule, Money, PaymentPlan, Terms, to_currency
+from payplan import Cadence, Catalog, DepositRule, Money, PaymentPlan, Terms, to_currency
 
 from ._harness import Row, Settings, measure
 
@@ -36,6 +55,8 @@ AREA = "schedule"
 USD = to_currency("USD")
 CUTOFF_DAYS = 14
 HAND_TARGET = 3.0
+#: Every documented path to a plan, against the hand-written baseline.
+PATH_TARGET = 2.0
 FLOOR_TARGET = 2.5
 
 _PERIOD_DAYS = {
@@ -208,9 +229,154 @@ def check_same(runs: dict[str, Callable[[], list[Any]]]) -> None:
 CASES = [(c, n) for c in (Cadence.MONTHLY, Cadence.WEEKLY, Cadence.BIWEEKLY, Cadence.SEMIMONTHLY, Cadence.BIMONTHLY) for n in (3, 24)]
 
 
-def run(settings: Settings) -> list[Row]:
-    """Time every case; two rows each (hand-written, floor)."""
+# -- the documented paths ----------------------------------------------------------
+
+CATALOG_TOML = f"""\
+[catalog]
+currency = "USD"
+
+[terms]
+deposit = {{ percent = "25", minimum = "500.00" }}
+cadence = "monthly"
+final_due_days_before = {CUTOFF_DAYS}
+
+[[tier]]
+name = "Custom"
+installments = [3, 24]
+"""
+
+PATH_COUNTS = (3, 24)
+
+
+def path_contenders(count: int, inputs: Inputs) -> dict[str, Callable[[], list[Any]]]:
+    """Each documented way to build the deposit + *count* monthly plans of *inputs*, and the hand-written one."""
+    tier = Catalog.from_toml(CATALOG_TOML)["Custom"]
+    terms = terms_for(Cadence.MONTHLY, count)
+    rule = DepositRule.percent_or_minimum(25, Money(50_000, USD))
+    with_deposit = PaymentPlan.with_deposit
+    quote = tier.quote
+    pp_in = [(pid, Money(fee, USD), b, s) for pid, fee, b, s in inputs]
+    hand_in = [(Decimal(fee) / 100, b, s) for _, fee, b, s in inputs]
+    monthly = Cadence.MONTHLY
+
+    def run_quote() -> list[Any]:
+        return [quote(pid, booked=b, session=s, fee=fee, installments=count) for pid, fee, b, s in pp_in]
+
+    def run_keywords() -> list[Any]:
+        return [
+            with_deposit(pid, fee, booked=b, session=s, deposit=rule, installments=count,
+                         dates="monthly", final_due_days_before=CUTOFF_DAYS)
+            for pid, fee, b, s in pp_in
+        ]
+
+    def run_terms() -> list[Any]:
+        return [with_deposit(pid, fee, booked=b, session=s, terms=terms) for pid, fee, b, s in pp_in]
+
+    def run_hand() -> list[Any]:
+        return [hand_written(fee, b, s, monthly, count) for fee, b, s in hand_in]
+
+    return {"quote": run_quote, "keywords": run_keywords, "terms": run_terms, "hand": run_hand}
+
+
+PATH_NAMES = {
+    "quote": "Tier.quote(fee=, installments=)",
+    "keywords": "with_deposit(keyword rules)",
+    "terms": "with_deposit(terms=)",
+}
+
+HAND_QUOTE = Path(__file__).with_name("_hand_quote.py")
+
+
+def quote_argv(count: int, booked: dt.date, session: dt.date) -> list[str]:
+    """The documented ``payplan quote`` arguments (README) for a deposit + *count* monthly plan."""
+    return [
+        "--fee", "2000.00", "--currency", "USD", "--deposit", "25%", "--deposit-min", "500.00",
+        "--installments", str(count), "--cadence", "monthly", "--booked", booked.isoformat(),
+        "--session", session.isoformat(), "--final-due-days-before", str(CUTOFF_DAYS), "--format", "json",
+    ]
+
+
+def process_commands(count: int) -> dict[str, list[str]]:
+    """``payplan quote`` and the hand-written script, each as the command line of its own process."""
+    booked = dt.date(2026, 12, 1)
+    session = booked + dt.timedelta(days=31 * count + CUTOFF_DAYS + 30)
+    argv = quote_argv(count, booked, session)
+    return {
+        "payplan": [sys.executable, "-m", "payplan", "quote", *argv],
+        "hand": [sys.executable, str(HAND_QUOTE), *argv],
+    }
+
+
+def process_lines(command: list[str]) -> list[tuple[int, str, str, int]]:
+    """Run *command*; its JSON's installments as (number, kind, due, minor units)."""
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return [(i["number"], i["kind"], i["due"], i["amount_minor"]) for i in json.loads(out)["installments"]]
+
+
+def _children_cpu_ns() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1e9
+
+
+def measure_processes(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
+    """Median CPU time (ns, user + system) of one run of each command, interleaved."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    names = list(commands)
+    for r in range(repeats):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            t0 = _children_cpu_ns()
+            subprocess.run(commands[name], check=True, capture_output=True)
+            samples[name].append(_children_cpu_ns() - t0)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def path_rows(settings: Settings) -> list[Row]:
+    """One row per documented path and count, each against the hand-written baseline."""
     rows: list[Row] = []
+    for count in PATH_COUNTS:
+        per = settings.size(1000 if count == 3 else 250, 100 if count == 3 else 25)
+        inputs = make_inputs(Cadence.MONTHLY, count, per)
+        runs = path_contenders(count, inputs)
+        check_same_paths(runs)
+        t = measure(runs, per=per, repeats=settings.repeats)
+        for name, label in PATH_NAMES.items():
+            faster = t["hand"] / t[name]
+            rows.append(
+                Row(
+                    AREA, f"{label}, deposit + {count} monthly", t[name], "ns/plan", "Decimal + relativedelta",
+                    t["hand"], f"{faster:.2f}x faster", f"≥ {PATH_TARGET:g}x faster", faster >= PATH_TARGET,
+                )
+            )
+        commands = process_commands(count)
+        lines = {name: process_lines(cmd) for name, cmd in commands.items()}
+        if lines["payplan"] != lines["hand"]:
+            raise AssertionError(f"the hand-written quote process differs from payplan quote: {lines}")
+        p = measure_processes(commands, settings.size(11, 3))
+        faster = p["hand"] / p["payplan"]
+        rows.append(
+            Row(
+                AREA, f"payplan quote (a process), deposit + {count} monthly", p["payplan"], "ns/run",
+                "the hand-written script as a process", p["hand"], f"{faster:.2f}x faster",
+                f"≥ {PATH_TARGET:g}x faster", faster >= PATH_TARGET,
+            )
+        )
+    return rows
+
+
+def check_same_paths(runs: dict[str, Callable[[], list[Any]]]) -> None:
+    """Raise AssertionError unless every path built the hand-written schedules."""
+    want = [canonical("hand", s) for s in runs["hand"]()]
+    for name in PATH_NAMES:
+        got = [canonical("payplan", s) for s in runs[name]()]
+        for n, (a, b) in enumerate(zip(want, got, strict=True)):
+            if a != b:
+                raise AssertionError(f"{name} differs from the hand-written schedule on input {n}: {b} != {a}")
+
+
+def run(settings: Settings) -> list[Row]:
+    """Time every case; two rows each (hand-written, floor), then the documented paths."""
+    rows: list[Row] = path_rows(settings)
     for cadence, count in CASES:
         per = settings.size(1000 if count == 3 else 250, 100 if count == 3 else 25)
         inputs = make_inputs(cadence, count, per)

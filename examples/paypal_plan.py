@@ -6,7 +6,7 @@ Environment:
 
 * ``PAYPAL_CLIENT_ID`` and ``PAYPAL_CLIENT_SECRET``: a PayPal REST app's
   credentials. Without them the example runs offline against the local fake
-  PayPal the test suite uses (``tests/providers/fakes/paypal.py``) and says so.
+  PayPal the test suite uses (``payplan.testing.paypal``) and says so.
 * ``PAYPAL_BASE_URL``: optional; defaults to the PayPal *sandbox*
   (https://api-m.sandbox.paypal.com). Set https://api-m.paypal.com for live.
 
@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
@@ -99,9 +98,8 @@ def show(plan: PaymentPlan) -> None:
 
 def offline(server_sdk: bool) -> int:
     """Publish against the local fake PayPal, approve, and parse a signed webhook."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from providers.fakes.paypal import FakePayPal, PayPalSigner  # type: ignore[import-not-found]
-    from providers.fakes.server import FakeServer  # type: ignore[import-not-found]
+    from payplan.testing.paypal import FakePayPal, PayPalSigner
+    from payplan.testing.server import FakeServer
 
     signer = PayPalSigner()
     fake = FakePayPal(signer)

@@ -6,7 +6,7 @@ Environment:
 
 * ``SQUARE_ACCESS_TOKEN``: a Square access token. Without it the example runs
   offline against the local fake Square the test suite uses
-  (``tests/providers/fakes/square.py``) and says so.
+  (``payplan.testing.square``) and says so.
 * ``SQUARE_LOCATION_ID``: the location that owns the invoice (required with a token).
 * ``SQUARE_BASE_URL``: optional; defaults to the Square *sandbox*
   (https://connect.squareupsandbox.com). Set https://connect.squareup.com for production.
@@ -24,7 +24,6 @@ import json
 import os
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 from square import Square
@@ -56,9 +55,8 @@ def show(plan: PaymentPlan, invoice: dict[str, Any] | None) -> None:
 
 
 def offline() -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from providers.fakes.server import FakeServer  # type: ignore[import-not-found]
-    from providers.fakes.square import FakeSquare  # type: ignore[import-not-found]
+    from payplan.testing.server import FakeServer
+    from payplan.testing.square import FakeSquare
 
     fake = FakeSquare()
     with FakeServer(fake) as server:

@@ -6,7 +6,7 @@ Environment:
 
 * ``STRIPE_API_KEY``: a Stripe secret key (use a test-mode ``sk_test_...``).
   Without it the example runs offline against the local fake Stripe the test
-  suite uses (``tests/providers/fakes/stripe.py``) and says so.
+  suite uses (``payplan.testing.stripe``) and says so.
 * ``STRIPE_API_BASE``: optional; another API base URL (a stripe-mock, a proxy).
 * ``STRIPE_CUSTOMER_ID`` / ``STRIPE_PAYMENT_METHOD``: optional; the customer
   to bill and a saved payment method. Without a customer id the example
@@ -27,7 +27,6 @@ import os
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import stripe
@@ -102,9 +101,8 @@ def main(argv: list[str]) -> int:
         run(client, payer, booked, mode, f"example-{uuid.uuid4().hex[:12]}", time.time)
         return 0
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from providers.fakes.server import FakeServer  # type: ignore[import-not-found]
-    from providers.fakes.stripe import FakeStripe, dump, invoice_event  # type: ignore[import-not-found]
+    from payplan.testing.server import FakeServer
+    from payplan.testing.stripe import FakeStripe, dump, invoice_event
 
     fake = FakeStripe()
     with FakeServer(fake) as server:

@@ -19,5 +19,8 @@ settings.register_profile(
 settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=300, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
-#: Where the official provider specs live (beside the project, never copied into it).
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "provider-specs"
+#: Where the official provider specs live (beside the project, never copied into it);
+#: PAYPLAN_PROVIDER_SPECS points elsewhere (a git worktree that is not beside them).
+SPECS = Path(
+    os.environ.get("PAYPLAN_PROVIDER_SPECS") or Path(__file__).resolve().parents[2] / "shared" / "provider-specs"
+)

@@ -45,6 +45,7 @@ from ._documents import (
     render_agreement,
     render_statement,
 )
+from ._dunning import DEFAULT_NOTICE_TEMPLATES, ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
 from ._history_json import dump_history, dumps_history, load_history, loads_history
 from ._incentives import IncentiveAward, earned_incentives
 from ._late_fees import assess_late_fees, waive_fee
@@ -92,6 +93,7 @@ from ._reports import (
     quickbooks_payments_csv,
     tracking_csv,
 )
+from ._retries import RetryPolicy
 from ._schedule import Installment, InstallmentKind, amortize
 from ._standing import (
     ClientStanding,
@@ -107,6 +109,7 @@ from .exceptions import (
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
+    NotificationError,
     PaymentFailedError,
     PayplanError,
     ProviderAuthError,
@@ -148,11 +151,13 @@ __all__ = [
     "CancellationWindow",
     "Catalog",
     "ChangeTier",
+    "ChargeDue",
     "ClientStanding",
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
     "DEFAULT_AGREEMENT_TEMPLATES",
+    "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
     "DEFAULT_STATEMENT_TEMPLATES",
     "DateRule",
@@ -182,6 +187,9 @@ __all__ = [
     "Milestone",
     "Money",
     "MoveSession",
+    "Notice",
+    "NoticeKind",
+    "NotificationError",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -205,6 +213,7 @@ __all__ = [
     "ReminderKind",
     "ReminderPolicy",
     "Resplit",
+    "RetryPolicy",
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
@@ -223,6 +232,7 @@ __all__ = [
     "amend",
     "amortize",
     "assess_late_fees",
+    "charges_due",
     "client_standing",
     "dump_history",
     "dump_ledger",
@@ -230,6 +240,7 @@ __all__ = [
     "dumps_history",
     "dumps_ledger",
     "dumps_plan",
+    "dunning_notices",
     "earned_incentives",
     "escalated_terms",
     "flag_late_clients",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from attrs import evolve, field, frozen
@@ -22,6 +24,7 @@ from ._policies import (
     LateFeeStep,
     ReminderPolicy,
 )
+from ._retries import RetryPolicy
 from ._terms import DepositRule, Terms
 from .exceptions import InvalidPlanError
 
@@ -61,6 +64,19 @@ class Tier:
             raise InvalidPlanError(
                 f"tier {self.name!r}: expected installment counts of 1 or more, got {list(value)}"
             )
+
+    @functools.cached_property
+    def _terms_by_count(self) -> Mapping[int, Terms]:
+        """The tier's terms for each installment count it offers.
+
+        Built (and checked) once per tier, on the first quote: the tier is
+        immutable, so every quote for a count shares the same Terms. Not a
+        field: equality, hashing and ``evolve`` ignore it.
+        """
+        base = self.terms
+        return MappingProxyType(
+            {c: base if c == base.installments else evolve(base, installments=c) for c in self.installment_counts}
+        )
 
     def quote(
         self,
@@ -102,9 +118,9 @@ class Tier:
                 f"tier {self.name!r} offers {', '.join(map(str, self.installment_counts))} "
                 f"installment(s), got {count}"
             )
-        terms = evolve(self.terms, installments=count, **overrides)
         if deposit is not None:
-            terms = evolve(terms, deposit=deposit)
+            overrides["deposit"] = deposit
+        terms = evolve(self.terms, installments=count, **overrides) if overrides else self._terms_by_count[count]
         return PaymentPlan.with_deposit(
             plan_id, price, booked=booked, session=session, terms=terms,
             timezone=timezone, tier=self.name, client=client,
@@ -211,6 +227,9 @@ _TERM_KEYS = {
     "reminder_templates",
     "cancellation",
     "incentives",
+    "retry_days",
+    "retry_stop_days_before",
+    "card_warning_days",
 }
 
 
@@ -479,6 +498,17 @@ def _policy_changes(table: Mapping[str, Any], currency: Currency, base: Terms, w
             raise InvalidPlanError(f"{where}.reminder_templates: expected a table of texts, got {templates!r}")
         final = _bool_from(table.get("final_notice", base.reminders.final_notice), f"{where}.final_notice")
         changes["reminders"] = ReminderPolicy(offsets, final, templates)
+    if any(k in table for k in ("retry_days", "retry_stop_days_before", "card_warning_days")):
+        base_retries = base.retries
+        days = table.get("retry_days", list(base_retries.days))
+        if not isinstance(days, list) or any(type(d) is not int for d in days):
+            raise InvalidPlanError(f"{where}.retry_days: expected an array of whole days such as [1, 3, 7], got {days!r}")
+        stop = _int_from(table.get("retry_stop_days_before", base_retries.stop_days_before), f"{where}.retry_stop_days_before")
+        warn = _int_from(table.get("card_warning_days", base_retries.card_warning_days), f"{where}.card_warning_days")
+        try:
+            changes["retries"] = RetryPolicy(days, stop_days_before=stop, card_warning_days=warn)
+        except InvalidPlanError as exc:
+            raise InvalidPlanError(f"{where}: {exc}") from None
     if "cancellation" in table:
         changes["cancellation"] = _cancellation_from(table["cancellation"], currency, f"{where}.cancellation")
     if "incentives" in table:

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import evolve, field, frozen
-from attrs.validators import get_disabled as _validators_disabled
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from ._money import Money, Remainder, _money, allocate, to_percent
@@ -55,21 +54,12 @@ def _as_installments(items: Iterable[Installment]) -> tuple[Installment, ...]:
 
 
 def _check_timezone(_: object, __: object, value: str) -> None:
-    if type(value) is str and value in _ZONES_SEEN:
-        return
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidPlanError(
             f"expected an IANA time zone such as 'America/New_York', got {value!r}"
         ) from None
-    if len(_ZONES_SEEN) < 1024:
-        _ZONES_SEEN.add(value)
-
-
-#: Zone names already found valid (the ZoneInfo lookup costs more than the rest
-#: of a small plan's checks); bounded, and only ever holds valid names.
-_ZONES_SEEN: set[str] = {"UTC"}
 
 
 def _check_id(_: object, __: object, value: str) -> None:
@@ -267,18 +257,6 @@ class PaymentPlan:
             ScheduleDoesNotFitError: the last installment would fall after
                 the cutoff (and *compress* is off).
         """
-        if terms is not None and (
-            deposit is None
-            and installments is None
-            and dates is None
-            and final_due_days_before is None
-            and remainder is None
-            and apr is None
-            and first_due is None
-            and compress is None
-        ):  # the common call: a tier's terms as they are
-            return _build_installment_plan(cls, plan_id, fee, terms, booked, session, timezone, tier, client)
-        base = terms if terms is not None else Terms()
         changes: dict[str, Any] = {}
         for name, value in (
             ("deposit", deposit),
@@ -292,10 +270,11 @@ class PaymentPlan:
         ):
             if value is not None:
                 changes[name] = value
-        t = evolve(base, **changes) if changes else base
-        return _build_installment_plan(
-            cls, plan_id, fee, t, booked, session, timezone, tier, client
-        )
+        if terms is None:
+            terms = Terms(**changes)
+        elif changes:
+            terms = evolve(terms, **changes)
+        return _build_installment_plan(cls, plan_id, fee, terms, booked, session, timezone, tier, client)
 
     @classmethod
     def pay_in_full(
@@ -651,17 +630,10 @@ def _build_installment_plan(
             f"{cutoff.isoformat()}: nothing can fall due in time",
             latest_due=cutoff,
         )
-    # The common terms, a cadence counted from the booking: fit_dates' own
-    # dates, without its dispatch. Dates that do not fit (fit_dates raises or
-    # compresses them) and every other rule go through fit_dates.
-    cadence = terms._plain_cadence
-    relative: tuple[int, ...] | None = None
-    dates = cadence.series(booked, 1, count) if cadence is not None else None
-    if dates is None or (count and (dates[-1] > cutoff or dates[0] < booked)):
-        dates, relative = fit_dates(
-            terms.dates, count, booked=booked, session=session, cutoff=cutoff,
-            first_due=terms.first_due, compress=terms.compress,
-        )
+    dates, relative = fit_dates(
+        terms.dates, count, booked=booked, session=session, cutoff=cutoff,
+        first_due=terms.first_due, compress=terms.compress,
+    )
     # One list for the whole schedule, the deposit first: one tuple at the end.
     lines = [_installment(1, _DEPOSIT, booked, deposit, None, None)] if deposit.minor else []
     charge: Money | None = None
@@ -686,68 +658,7 @@ def _build_installment_plan(
         ]
     else:
         append_even(lines, len(lines) + 1, left, cur, dates, terms.remainder, relative)
-    if cls is not PaymentPlan:
-        return cls(
-            plan_id, fee, lines, booked, session, terms, PlanKind.INSTALLMENTS,
-            charge, timezone, tier, client,
-        )
-    return _new_plan(
-        plan_id, fee, tuple(lines), booked, session, terms, PlanKind.INSTALLMENTS, charge, timezone, tier, client
+    return cls(
+        plan_id, fee, lines, booked, session, terms, PlanKind.INSTALLMENTS,
+        charge, timezone, tier, client,
     )
-
-
-# The builders' constructor: what attrs' generated __init__ does for these
-# fields (set every field, then run every validator in field order), written
-# out, which saves a tenth of building a small plan. The assertions make any
-# new field or validator fail here, at import, until it is handled below.
-_PLAN_FIELDS = PaymentPlan.__attrs_attrs__
-assert [a.name for a in _PLAN_FIELDS] == [
-    "id", "fee", "installments", "booked", "session", "terms", "kind",
-    "finance_charge", "timezone", "tier", "client", "version",
-], "update _new_plan for PaymentPlan's fields"
-assert [a.name for a in _PLAN_FIELDS if a.validator is not None] == [
-    "id", "installments", "booked", "session", "timezone",
-], "update _new_plan for PaymentPlan's validators"
-assert [a.name for a in _PLAN_FIELDS if a.converter is not None] == ["installments"]
-_A_ID, _A_FEE, _A_LINES, _A_BOOKED, _A_SESSION = _PLAN_FIELDS[:5]
-_A_TIMEZONE = _PLAN_FIELDS[8]
-_P_SET = tuple(PaymentPlan.__dict__[a.name].__set__ for a in _PLAN_FIELDS)
-(_SET_ID, _SET_FEE, _SET_LINES, _SET_BOOKED, _SET_SESSION, _SET_TERMS, _SET_KIND,
- _SET_CHARGE, _SET_TIMEZONE, _SET_TIER, _SET_CLIENT, _SET_VERSION) = _P_SET
-_NEW = object.__new__
-
-
-def _new_plan(
-    plan_id: str,
-    fee: Money,
-    lines: tuple[Installment, ...],
-    booked: dt.date,
-    session: dt.date,
-    terms: Terms,
-    kind: PlanKind,
-    charge: Money | None,
-    timezone: str,
-    tier: str | None,
-    client: str | None,
-) -> PaymentPlan:
-    """``PaymentPlan(...)`` for a builder that already holds the schedule as a tuple; same checks."""
-    plan: PaymentPlan = _NEW(PaymentPlan)
-    _SET_ID(plan, plan_id)
-    _SET_FEE(plan, fee)
-    _SET_LINES(plan, lines)
-    _SET_BOOKED(plan, booked)
-    _SET_SESSION(plan, session)
-    _SET_TERMS(plan, terms)
-    _SET_KIND(plan, kind)
-    _SET_CHARGE(plan, charge)
-    _SET_TIMEZONE(plan, timezone)
-    _SET_TIER(plan, tier)
-    _SET_CLIENT(plan, client)
-    _SET_VERSION(plan, 1)
-    if not _validators_disabled():
-        _check_id(plan, _A_ID, plan_id)
-        plan._invariants(_A_LINES, lines)
-        _check_date(plan, _A_BOOKED, booked)
-        _check_date(plan, _A_SESSION, session)
-        _check_timezone(plan, _A_TIMEZONE, timezone)
-    return plan

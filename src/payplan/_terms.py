@@ -13,6 +13,7 @@ from attrs import field, frozen
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from ._money import Money, Remainder, _money, _round_ratio, to_percent
 from ._policies import CancellationPolicy, Incentive, LateFeePolicy, ReminderPolicy
+from ._retries import RetryPolicy
 from .exceptions import InvalidPlanError
 
 __all__ = ["DepositRule", "Terms"]
@@ -175,6 +176,11 @@ def _as_incentives(items: Iterable[Incentive]) -> tuple[Incentive, ...]:
     return tuple(items)
 
 
+# The defaults are immutable values, so every Terms can share one of each.
+_NO_DEPOSIT = DepositRule.none()
+_DEFAULT_REMINDERS = ReminderPolicy()
+
+
 @frozen
 class Terms:
     """The agreed terms a plan's schedule is built from and checked against.
@@ -198,11 +204,12 @@ class Terms:
         cancellation: The cancellation policy, if there is one (without
             one, a cancellation refunds everything paid).
         incentives: Discounts, credits and add-ons the plan offers.
+        retries: When a declined charge is tried again (the dunning ladder).
 
     .. versionadded:: 0.1.0
     """
 
-    deposit: DepositRule = field(factory=DepositRule.none, validator=_of_type(DepositRule))
+    deposit: DepositRule = field(default=_NO_DEPOSIT, validator=_of_type(DepositRule))
     installments: int = field(default=1, validator=_count)
     dates: DateRule = field(default=Cadence.MONTHLY, converter=_date_rule)
     final_due_days_before: int = field(default=0, validator=_non_negative_days)
@@ -211,20 +218,10 @@ class Terms:
     first_due: dt.date | None = field(default=None, validator=_of_type(dt.date, optional=True))
     compress: bool = field(default=False, validator=_of_type(bool))
     late_fees: LateFeePolicy | None = field(default=None, validator=_of_type(LateFeePolicy, optional=True))
-    reminders: ReminderPolicy = field(factory=ReminderPolicy, validator=_of_type(ReminderPolicy))
+    reminders: ReminderPolicy = field(default=_DEFAULT_REMINDERS, validator=_of_type(ReminderPolicy))
     cancellation: CancellationPolicy | None = field(
         default=None, validator=_of_type(CancellationPolicy, optional=True)
     )
     incentives: tuple[Incentive, ...] = field(default=(), converter=_as_incentives)
+    retries: RetryPolicy = field(factory=RetryPolicy, validator=_of_type(RetryPolicy))
 
-    @functools.cached_property
-    def _plain_cadence(self) -> Cadence | None:
-        """The cadence, when the installments are dated by one counted from the booking.
-
-        That is the schedule builder's common case: its dates are
-        ``cadence.series(booked, 1, count)``. None for explicit dates, dates
-        before the session, or a cadence counted from *first_due*. Computed
-        once per terms (they are immutable); not a field.
-        """
-        rule = self.dates
-        return rule if type(rule) is Cadence and self.first_due is None else None

@@ -83,8 +83,7 @@ from payplan.providers import (
     RefundStatus,
     apply_events,
 )
-
-from .fakes.server import Fault
+from payplan.testing.server import Fault
 
 __all__ = [
     "Call",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .fakes.server import FakeServer, Fault, RecordedRequest, Reply
+from payplan.testing.server import FakeServer, Fault, RecordedRequest, Reply
 
 
 def _echo(request: RecordedRequest) -> Reply:

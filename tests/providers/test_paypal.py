@@ -27,10 +27,10 @@ from payplan.providers.paypal import (
     map_plan,
     server_sdk_configuration,
 )
+from payplan.testing.paypal import CERT_URL, REVOKED_CLIENT, FakePayPal, PayPalSigner
+from payplan.testing.server import FakeServer, Fault
 
 from .contract import Call, Delivery, Harness, ProviderContract, Signature, WebhookSpec, reference_plan
-from .fakes.paypal import CERT_URL, REVOKED_CLIENT, FakePayPal, PayPalSigner
-from .fakes.server import FakeServer, Fault
 
 WEBHOOK_ID = "8PT597110X687430LFAKE"
 OPTIONS = PayPalOptions(
@@ -507,7 +507,7 @@ def test_spec_validation_catches_a_bad_body(fake_paypal: FakePayPal) -> None:
     """The fake's spec check flags a billing plan body the official spec rejects (so a clean run means something)."""
     if not SPECS.is_dir():
         pytest.skip(f"official PayPal specs not found at {SPECS}")
-    from .fakes.server import RecordedRequest
+    from payplan.testing.server import RecordedRequest
 
     body = map_plan(reference_plan("bad-body"), OPTIONS).billing_plan("PROD-123456")
     body["billing_cycles"][0]["tenure_type"] = "MONTHLY"

@@ -37,6 +37,8 @@ from payplan.providers.square._mapping import (
     order_reference,
     request_types,
 )
+from payplan.testing.server import FakeServer, RecordedRequest
+from payplan.testing.square import FakeSquare
 
 from .contract import (
     Call,
@@ -48,8 +50,6 @@ from .contract import (
     WebhookSpec,
     reference_plan,
 )
-from .fakes.server import FakeServer, RecordedRequest
-from .fakes.square import FakeSquare
 
 try:
     from conftest import SPECS

@@ -31,6 +31,8 @@ from payplan.providers.stripe._mapping import (  # noqa: E402
     schedule_params,
     to_stripe_amount,
 )
+from payplan.testing import stripe as fake  # noqa: E402
+from payplan.testing.server import FakeServer  # noqa: E402
 
 from .contract import (  # noqa: E402
     Call,
@@ -43,8 +45,6 @@ from .contract import (  # noqa: E402
     WebhookSpec,
     reference_plan,
 )
-from .fakes import stripe as fake  # noqa: E402
-from .fakes.server import FakeServer  # noqa: E402
 
 SECRET = "whsec_test_payplan"
 NOW = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp())

@@ -30,6 +30,31 @@ class TestScheduleBaselines:
         with pytest.raises(AssertionError, match="floor differs"):
             schedule.check_same(runs)
 
+    @pytest.mark.parametrize("count", schedule.PATH_COUNTS)
+    def test_every_documented_path_builds_the_hand_written_schedule(self, count: int) -> None:
+        """Tier.quote, keyword rules and prebuilt terms each give the hand-written schedule line for line."""
+        inputs = schedule.make_inputs(Cadence.MONTHLY, count, 200, seed=12)
+        schedule.check_same_paths(schedule.path_contenders(count, inputs))
+
+    def test_check_same_paths_notices_a_difference(self) -> None:
+        """A path that builds a different schedule is reported, not timed."""
+        inputs = schedule.make_inputs(Cadence.MONTHLY, 3, 5)
+        runs = schedule.path_contenders(3, inputs)
+        runs["keywords"] = runs["quote"] = lambda: [  # one installment short
+            schedule.PaymentPlan.with_deposit(pid, schedule.Money(fee, "USD"), booked=b, session=s,
+                                              terms=schedule.terms_for(Cadence.MONTHLY, 2))
+            for pid, fee, b, s in inputs
+        ]
+        with pytest.raises(AssertionError, match="differs from the hand-written"):
+            schedule.check_same_paths(runs)
+
+    def test_the_hand_written_quote_process_prints_payplan_quote_lines(self) -> None:
+        """The process baseline answers the documented payplan quote command with the same lines."""
+        commands = schedule.process_commands(24)
+        lines = {name: schedule.process_lines(cmd) for name, cmd in commands.items()}
+        assert len(lines["payplan"]) == 25
+        assert lines["hand"] == lines["payplan"]
+
 
 class TestTable:
     def test_every_row_is_one_line_in_both_tables(self) -> None:

@@ -17,19 +17,61 @@ refunding and cancelling append Stripe-shaped events that ``GET /v1/events``
 lists (newest first), so reconciliation sees what webhooks would carry.
 
 It is a fake, not Stripe: it checks what payplan relies on, nothing more.
+
+Webhook payload builders, for testing a site's webhook endpoint without
+Stripe: :func:`invoice_object`, :func:`charge_object` and
+:func:`refund_object` build objects with every top-level field the
+``stripe`` SDK's own models declare (absent values as ``None``, as Stripe
+sends them), :func:`event_object` wraps one in Stripe's event envelope, and
+:func:`signed_delivery` returns the ``(headers, body)`` an endpoint receives,
+with a valid ``Stripe-Signature``::
+
+    event = event_object("evt_1", "invoice.paid", invoice_object(
+        "in_1", amount=50000, currency="usd", status="paid",
+        metadata={"payplan_plan_id": "pack-a", "payplan_installment": "1"}), created=now)
+    headers, body = signed_delivery(event, "whsec_...", timestamp=now)
+    provider.parse_webhook(headers, body)
+
+The builders import ``stripe`` (the ``stripe`` extra) when called, for the
+field lists; nothing is imported before.
+
+.. versionadded:: 0.2.0
+   Moved here from payplan's own test suite.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from .server import FakeServer, RecordedRequest, Reply
 
-__all__ = ["FakeStripe", "charge_refunded", "invoice_event", "schedule_canceled", "stripe_event"]
+__all__ = [
+    "FakeStripe",
+    "charge_object",
+    "charge_refunded",
+    "dump",
+    "event_object",
+    "invoice_event",
+    "invoice_object",
+    "refund_object",
+    "schedule_canceled",
+    "sign",
+    "signed_delivery",
+    "skeleton",
+    "stripe_event",
+    "unflatten",
+]
+
+SIGNATURE_HEADER = "Stripe-Signature"
+API_VERSION = "2026-10-28.endive"
+"""The API version the ``stripe`` 16.x SDK pins, and so the one its events carry."""
 
 CARDS = {
     "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
@@ -51,7 +93,8 @@ def unflatten(pairs: dict[str, str]) -> dict[str, Any]:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
-    return _listify(root)
+    result: dict[str, Any] = _listify(root)
+    return result
 
 
 def _listify(node: Any) -> Any:
@@ -64,20 +107,220 @@ def _listify(node: Any) -> Any:
 
 
 def stripe_event(event_id: str, kind: str, obj: dict[str, Any], created: int, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Stripe event envelope around *obj*."""
+    """A Stripe event envelope around *obj* (the fake's own events; see :func:`event_object`)."""
     data: dict[str, Any] = {"object": obj}
     if previous is not None:
         data["previous_attributes"] = previous
     return {
         "id": event_id,
         "object": "event",
-        "api_version": "2026-10-28.endive",
+        "api_version": API_VERSION,
         "created": created,
         "livemode": False,
         "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
         "type": kind,
         "data": data,
     }
+
+
+# -- webhook payload builders ------------------------------------------------------
+
+# Fields the SDK models declare that a live object does not carry.
+_NOT_SENT = frozenset({"deleted"})
+
+
+def skeleton(object_name: str) -> dict[str, Any]:
+    """Every top-level field the ``stripe`` SDK's model of *object_name* declares, each None.
+
+    *object_name* is Stripe's ``object`` value: ``"invoice"``, ``"charge"``,
+    ``"refund"``, ``"event"``, ``"invoice_payment"``, ``"subscription_schedule"``.
+    The result carries ``"object": object_name``.
+
+    Raises:
+        KeyError: an object name this module does not build.
+    """
+    import stripe
+
+    models: dict[str, type[Any]] = {
+        "charge": stripe.Charge,
+        "event": stripe.Event,
+        "invoice": stripe.Invoice,
+        "invoice_payment": stripe.InvoicePayment,
+        "refund": stripe.Refund,
+        "subscription_schedule": stripe.SubscriptionSchedule,
+    }
+    model = models[object_name]
+    fields: set[str] = set()
+    for cls in model.__mro__:
+        if cls.__module__.startswith("stripe._") and cls.__name__ == model.__name__:
+            fields |= {f for f in getattr(cls, "__annotations__", {}) if not f.startswith("_") and f.islower()}
+    obj: dict[str, Any] = dict.fromkeys(sorted(fields - _NOT_SENT))
+    obj["object"] = object_name
+    return obj
+
+
+def invoice_object(
+    invoice_id: str,
+    *,
+    amount: int,
+    currency: str,
+    status: str = "paid",
+    customer: str = "cus_test",
+    metadata: Mapping[str, str] | None = None,
+    created: int = 1_795_000_000,
+    subscription: str | None = None,
+) -> dict[str, Any]:
+    """A Stripe invoice of one line for *amount* (Stripe units), with every field Stripe sends.
+
+    *status* ``"paid"`` sets ``amount_paid`` to *amount*; any other leaves
+    it 0. *subscription* links it to a subscription through
+    ``parent.subscription_details``, where Stripe puts that link since API
+    2025-03-31.basil (there is no top-level ``subscription`` field).
+    """
+    paid = amount if status == "paid" else 0
+    obj = skeleton("invoice")
+    obj.update(
+        id=invoice_id, livemode=False, created=created, currency=currency, customer=customer,
+        status=status, collection_method="charge_automatically", auto_advance=True,
+        billing_reason="subscription_cycle" if subscription else "manual",
+        amount_due=amount, amount_paid=paid, amount_remaining=amount - paid, amount_overpaid=0,
+        amount_shipping=0, subtotal=amount, subtotal_excluding_tax=amount, total=amount,
+        total_excluding_tax=amount, starting_balance=0, ending_balance=0 if status != "draft" else None,
+        attempt_count=1 if status == "paid" else 0, attempted=status == "paid",
+        metadata=dict(metadata or {}), discounts=[], total_discount_amounts=[], total_taxes=[],
+        total_pretax_credit_amounts=[], default_tax_rates=[], customer_tax_ids=[], account_tax_ids=None,
+        pre_payment_credit_notes_amount=0, post_payment_credit_notes_amount=0,
+        issuer={"type": "self"},
+        automatic_tax={"enabled": False, "liability": None, "status": None, "disabled_reason": None, "provider": None},
+        status_transitions={
+            "finalized_at": None if status == "draft" else created,
+            "marked_uncollectible_at": None, "paid_at": created if status == "paid" else None,
+            "voided_at": None,
+        },
+        lines={
+            "object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines",
+            "data": [{
+                "id": f"il_{invoice_id}", "object": "line_item", "amount": amount, "currency": currency,
+                "invoice": invoice_id, "livemode": False, "metadata": {}, "quantity": 1,
+                "period": {"start": created, "end": created}, "discount_amounts": [], "discountable": True,
+                "discounts": [], "subtotal": amount,
+            }],
+        },
+        parent=None if subscription is None else {
+            "type": "subscription_details", "quote_details": None,
+            "subscription_details": {"subscription": subscription, "metadata": dict(metadata or {})},
+        },
+        payment_settings={"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
+        period_start=created, period_end=created, effective_at=None if status == "draft" else created,
+    )
+    return obj
+
+
+def charge_object(
+    charge_id: str,
+    *,
+    amount: int,
+    currency: str,
+    payment_intent: str | None = None,
+    amount_refunded: int = 0,
+    customer: str = "cus_test",
+    metadata: Mapping[str, str] | None = None,
+    created: int = 1_795_000_000,
+) -> dict[str, Any]:
+    """A succeeded Stripe charge, with every field Stripe sends.
+
+    Since API 2022-11-15 a charge does not carry its ``refunds`` list
+    unless it is expanded, so the builder leaves that field out;
+    ``amount_refunded`` is the running total of what was refunded.
+    """
+    obj = skeleton("charge")
+    obj.pop("refunds", None)
+    obj.update(
+        id=charge_id, livemode=False, created=created, amount=amount, amount_captured=amount,
+        amount_refunded=amount_refunded, refunded=amount_refunded >= amount, captured=True, paid=True,
+        currency=currency, customer=customer, disputed=False, status="succeeded",
+        payment_intent=payment_intent, metadata=dict(metadata or {}), fraud_details={},
+        billing_details={"address": None, "email": None, "name": None, "phone": None, "tax_id": None},
+        outcome={"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
+                 "seller_message": "Payment complete.", "type": "authorized"},
+    )
+    return obj
+
+
+def refund_object(
+    refund_id: str,
+    *,
+    amount: int,
+    currency: str,
+    charge: str,
+    payment_intent: str | None = None,
+    status: str = "succeeded",
+    metadata: Mapping[str, str] | None = None,
+    created: int = 1_795_000_000,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """A Stripe refund of *amount* of *charge*, with every field Stripe sends.
+
+    This is the object of the ``refund.created``, ``refund.updated`` and
+    ``refund.failed`` events Stripe sends for every refund since API
+    2024-10-28.acacia; its *metadata* is what the refund request carried.
+    """
+    obj = skeleton("refund")
+    obj.update(
+        id=refund_id, created=created, amount=amount, currency=currency, charge=charge,
+        payment_intent=payment_intent, status=status, metadata=dict(metadata or {}), reason=reason,
+        destination_details={"card": {"type": "refund"}, "type": "card"},
+        failure_reason="lost_or_stolen_card" if status == "failed" else None,
+    )
+    return obj
+
+
+def event_object(
+    event_id: str,
+    kind: str,
+    obj: Mapping[str, Any],
+    *,
+    created: int,
+    previous_attributes: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Stripe's event envelope (``"object": "event"``) of type *kind* around *obj*."""
+    event = skeleton("event")
+    data: dict[str, Any] = {"object": dict(obj)}
+    if previous_attributes is not None:
+        data["previous_attributes"] = dict(previous_attributes)
+    event.update(
+        id=event_id, api_version=API_VERSION, created=created, livemode=False, pending_webhooks=1,
+        request={"id": None, "idempotency_key": None}, type=kind, data=data,
+    )
+    for absent in ("account", "context"):  # sent only for Connect and organization events
+        if event[absent] is None:
+            del event[absent]
+    return event
+
+
+def sign(body: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
+    """The ``Stripe-Signature`` header Stripe sends with *body*: ``t=<ts>,v1=<HMAC-SHA256 hex>``.
+
+    The signed message is ``"<timestamp>.<body>"`` under the endpoint's
+    signing secret (``whsec_...``), as ``stripe.WebhookSignature`` checks it.
+    """
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {SIGNATURE_HEADER: f"t={timestamp},v1={mac}"}
+
+
+def signed_delivery(
+    event: Mapping[str, Any], secret: str, *, timestamp: int | None = None
+) -> tuple[dict[str, str], bytes]:
+    """The ``(headers, body)`` a webhook endpoint receives for *event*.
+
+    *timestamp* defaults to the event's ``created`` time; pass the time the
+    endpoint's clock reads, or an old one to test a stale delivery.
+    """
+    body = dump(event)
+    when = int(event["created"]) if timestamp is None else timestamp
+    headers = {**sign(body, secret, timestamp=when), "Content-Type": "application/json; charset=utf-8"}
+    return headers, body
 
 
 def invoice_event(

@@ -1,4 +1,4 @@
-"""A fake PayPal API for the PayPal adapter's tests, served by :class:`FakeServer` on 127.0.0.1.
+"""A fake PayPal API, served by :class:`~payplan.testing.server.FakeServer` on 127.0.0.1.
 
 :class:`FakePayPal` is the responder. It speaks the part of PayPal payplan
 uses: the OAuth client-credentials token endpoint, catalog products, billing
@@ -12,6 +12,28 @@ they are present (:attr:`FakePayPal.spec_errors`).
 
 :class:`PayPalSigner` holds an RSA key and a self-signed certificate and
 signs deliveries the way PayPal does (``transmission_id|time|webhook_id|crc32``).
+Its :meth:`PayPalSigner.fetch` is the certificate fetcher to inject into
+the adapter (only the fake's own certificate URL answers).
+
+Webhook payload builders, for testing a site's webhook endpoint without
+PayPal: :func:`webhook_event` builds PayPal's event envelope (``id``,
+``event_version``, ``create_time``, ``resource_type``, ``event_type``,
+``summary``, ``resource``, ``links``, as the Webhooks API's ``event`` schema
+describes it), :func:`sale_resource` and :func:`sale_refund_resource` the
+resources of ``PAYMENT.SALE.COMPLETED`` and ``PAYMENT.SALE.REFUNDED``, and
+:meth:`PayPalSigner.signed_delivery` the ``(headers, body)`` an endpoint
+receives::
+
+    signer = PayPalSigner()
+    event = webhook_event("WH-1", "PAYMENT.SALE.COMPLETED", sale_resource(
+        "SALE-1", "500.00", "USD", billing_agreement_id=subscription_id, custom=custom_id))
+    headers, body = signer.signed_delivery(event, webhook_id)
+    provider.parse_webhook(headers, body)
+
+``cryptography`` (the ``paypal`` extra) is imported when a signer is created.
+
+.. versionadded:: 0.2.0
+   Moved here from payplan's own test suite.
 """
 
 from __future__ import annotations
@@ -28,6 +50,16 @@ from pathlib import Path
 from typing import Any
 
 from .server import RecordedRequest, Reply
+
+__all__ = [
+    "CERT_URL",
+    "REVOKED_CLIENT",
+    "FakePayPal",
+    "PayPalSigner",
+    "sale_refund_resource",
+    "sale_resource",
+    "webhook_event",
+]
 
 Json = dict[str, Any]
 
@@ -92,6 +124,13 @@ class PayPalSigner:
             "Content-Type": "application/json",
         }
 
+    def signed_delivery(
+        self, event: Json, webhook_id: str, *, when: dt.datetime | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """The ``(headers, body)`` PayPal delivers for *event* to the webhook *webhook_id*."""
+        body = json.dumps(event, separators=(",", ":")).encode()
+        return self.sign(body, webhook_id, when=when), body
+
     def verify(self, request: Json) -> bool:
         """What PayPal's verify-webhook-signature answers for *request*."""
         from cryptography.exceptions import InvalidSignature
@@ -110,6 +149,116 @@ class PayPalSigner:
         except (InvalidSignature, ValueError):
             return False
         return request.get("cert_url") == CERT_URL
+
+
+_API = "https://api.sandbox.paypal.com"
+
+
+def _money(value: str, currency: str) -> Json:
+    return {"total": value, "currency": currency}
+
+
+def webhook_event(
+    event_id: str,
+    event_type: str,
+    resource: Json,
+    *,
+    create_time: str = "2027-01-01T10:04:00Z",
+    summary: str | None = None,
+) -> Json:
+    """PayPal's webhook event envelope of *event_type* around *resource*.
+
+    The ``resource_type`` is read from the event type (``PAYMENT.SALE.*``:
+    ``sale``, ``BILLING.SUBSCRIPTION.*``: ``subscription``, or the
+    resource's own ``resource_type`` when it carries one).
+    """
+    parts = event_type.split(".")
+    kind = "subscription" if parts[:2] == ["BILLING", "SUBSCRIPTION"] else parts[1].lower()
+    if event_type == "PAYMENT.SALE.REFUNDED":
+        kind = "refund"
+    return {
+        "id": event_id,
+        "event_version": "1.0",
+        "create_time": create_time,
+        "resource_type": kind,
+        "resource_version": "1.0" if kind == "sale" else "2.0",
+        "event_type": event_type,
+        "summary": summary or f"{event_type.replace('.', ' ').title()}",
+        "resource": json.loads(json.dumps(resource)),
+        "links": [
+            {"href": f"{_API}/v1/notifications/webhooks-events/{event_id}", "rel": "self", "method": "GET"},
+            {"href": f"{_API}/v1/notifications/webhooks-events/{event_id}/resend", "rel": "resend",
+             "method": "POST"},
+        ],
+    }
+
+
+def sale_resource(
+    sale_id: str,
+    total: str,
+    currency: str,
+    *,
+    billing_agreement_id: str | None = None,
+    custom: str | None = None,
+    state: str = "completed",
+    create_time: str = "2027-01-01T10:00:00Z",
+) -> Json:
+    """The sale of a ``PAYMENT.SALE.COMPLETED`` event: *total* is PayPal's decimal string (``"500.00"``).
+
+    A subscription's cycle payments carry the subscription id as
+    ``billing_agreement_id`` and the subscription's ``custom_id`` as ``custom``.
+    """
+    sale: Json = {
+        "id": sale_id,
+        "state": state,
+        "amount": {**_money(total, currency), "details": {"subtotal": total}},
+        "payment_mode": "INSTANT_TRANSFER",
+        "protection_eligibility": "ELIGIBLE",
+        "protection_eligibility_type": "ITEM_NOT_RECEIVED_ELIGIBLE,UNAUTHORIZED_PAYMENT_ELIGIBLE",
+        "transaction_fee": {"value": "0.00", "currency": currency},
+        "create_time": create_time,
+        "update_time": create_time,
+        "links": [
+            {"href": f"{_API}/v1/payments/sale/{sale_id}", "rel": "self", "method": "GET"},
+            {"href": f"{_API}/v1/payments/sale/{sale_id}/refund", "rel": "refund", "method": "POST"},
+        ],
+    }
+    if billing_agreement_id is not None:
+        sale["billing_agreement_id"] = billing_agreement_id
+    if custom is not None:
+        sale["custom"] = custom
+    return sale
+
+
+def sale_refund_resource(
+    refund_id: str,
+    sale_id: str,
+    total: str,
+    currency: str,
+    *,
+    custom: str | None = None,
+    create_time: str = "2027-01-02T10:00:00Z",
+) -> Json:
+    """The refund of a ``PAYMENT.SALE.REFUNDED`` event: *total* of the sale *sale_id*, as a decimal string.
+
+    PayPal's own samples of this event carry the refunded amount negated
+    (``"total": "-100.00"``); *total* is given positive and sent that way.
+    """
+    refund: Json = {
+        "id": refund_id,
+        "state": "completed",
+        "amount": _money(total if total.startswith("-") else "-" + total, currency),
+        "sale_id": sale_id,
+        "create_time": create_time,
+        "update_time": create_time,
+        "links": [
+            {"href": f"{_API}/v1/payments/refund/{refund_id}", "rel": "self", "method": "GET"},
+            {"href": f"{_API}/v1/payments/sale/{sale_id}", "rel": "sale", "method": "GET"},
+        ],
+    }
+    if custom is not None:
+        refund["custom"] = custom
+    return refund
 
 
 class _Failure(Exception):

@@ -1,4 +1,4 @@
-"""A fake Square API for the Square adapter's tests, served by :class:`FakeServer` on 127.0.0.1.
+"""A fake Square API, served by :class:`~payplan.testing.server.FakeServer` on 127.0.0.1.
 
 :class:`FakeSquare` is the responder. It speaks the small part of the Square
 API payplan uses (Orders, Invoices, Refunds), keeps state, enforces the
@@ -6,22 +6,90 @@ Invoices rules the adapter must respect (payment request combinations,
 Invoices Plus, deposit first, amounts adding up to the order total, version
 checks) and replays a request sent again with the same idempotency key (a
 reused key with another body is refused, as Square does). The
-:class:`FakeServer` records requests and injects faults.
+:class:`~payplan.testing.server.FakeServer` records requests and injects faults.
+
+Webhook payload builders, for testing a site's webhook endpoint without
+Square: :func:`notification` builds Square's notification envelope
+(``merchant_id``, ``type``, ``event_id``, ``created_at`` and ``data`` with
+the object under its type's name, as Square's ``*Event`` schemas describe
+it), :meth:`FakeSquare.event` and :meth:`FakeSquare.refund_event` fill it
+with the fake's own invoice or refund, and :func:`signed_delivery` returns
+the ``(headers, body)`` an endpoint receives, with a valid
+``x-square-hmacsha256-signature`` (base64 HMAC-SHA256 of the notification
+URL followed by the body)::
+
+    fake.pay(invoice_id, 1)
+    headers, body = signed_delivery(fake.event("invoice.payment_made", invoice_id),
+                                    signature_key=KEY, notification_url=URL)
+    provider.parse_webhook(headers, body)
+
+No Square SDK is imported.
+
+.. versionadded:: 0.2.0
+   Moved here from payplan's own test suite.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
 from .server import RecordedRequest, Reply
 
+__all__ = ["ApiFailure", "FakeSquare", "notification", "sign", "signed_delivery"]
+
 Json = dict[str, Any]
+
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+MERCHANT_ID = "MLFAKEMERCHANT"
+
+
+def notification(
+    kind: str,
+    object_type: str,
+    object_id: str,
+    obj: Mapping[str, Any],
+    *,
+    event_id: str,
+    created_at: str = "2027-01-01T15:00:00Z",
+    merchant_id: str = MERCHANT_ID,
+) -> Json:
+    """A Square webhook notification of type *kind* carrying *obj* (an invoice, a refund...).
+
+    *object_type* is Square's name for it (``"invoice"``, ``"refund"``,
+    ``"payment"``); the object sits at ``data.object.<object_type>``.
+    """
+    return {
+        "merchant_id": merchant_id,
+        "type": kind,
+        "event_id": event_id,
+        "created_at": created_at,
+        "data": {"type": object_type, "id": object_id, "object": {object_type: json.loads(json.dumps(obj))}},
+    }
+
+
+def sign(body: bytes, *, signature_key: str, notification_url: str) -> dict[str, str]:
+    """The ``x-square-hmacsha256-signature`` header Square sends with *body* to *notification_url*."""
+    mac = hmac.new(signature_key.encode(), notification_url.encode() + body, hashlib.sha256).digest()
+    return {SIGNATURE_HEADER: base64.b64encode(mac).decode()}
+
+
+def signed_delivery(
+    event: Mapping[str, Any], *, signature_key: str, notification_url: str
+) -> tuple[dict[str, str], bytes]:
+    """The ``(headers, body)`` a webhook endpoint at *notification_url* receives for *event*."""
+    body = json.dumps(event).encode()
+    headers = {**sign(body, signature_key=signature_key, notification_url=notification_url),
+               "Content-Type": "application/json"}
+    return headers, body
 
 
 class ApiFailure(Exception):
@@ -78,26 +146,19 @@ class FakeSquare:
               created_at: str = "2027-01-01T15:00:00Z") -> Json:
         """A Square notification of *kind* carrying the invoice as it is now."""
         with self._lock:
-            return {
-                "merchant_id": "MERCHANT",
-                "type": kind,
-                "event_id": event_id or f"evt_{next(self._ids)}",
-                "created_at": created_at,
-                "data": {"type": "invoice", "id": invoice_id,
-                         "object": {"invoice": json.loads(json.dumps(self.invoices[invoice_id]))}},
-            }
+            return notification(
+                kind, "invoice", invoice_id, self.invoices[invoice_id],
+                event_id=event_id or f"evt_{next(self._ids)}", created_at=created_at,
+            )
 
     def refund_event(self, refund_id: str, *, kind: str = "refund.updated",
                      created_at: str = "2027-01-02T15:00:00Z") -> Json:
         """A Square ``refund.*`` notification for a refund the fake holds."""
         with self._lock:
-            return {
-                "merchant_id": "MERCHANT",
-                "type": kind,
-                "event_id": f"evt_{next(self._ids)}",
-                "created_at": created_at,
-                "data": {"type": "refund", "id": refund_id, "object": {"refund": dict(self.refunds[refund_id])}},
-            }
+            return notification(
+                kind, "refund", refund_id, self.refunds[refund_id],
+                event_id=f"evt_{next(self._ids)}", created_at=created_at,
+            )
 
     # -- HTTP ----------------------------------------------------------------------
 

@@ -26,14 +26,14 @@ from typing import Any, ClassVar
 
 from attrs import define, field, frozen
 
-from ._money import Money, to_currency
-from ._plan import PaymentPlan
-from .exceptions import (
+from .._money import Money, to_currency
+from .._plan import PaymentPlan
+from ..exceptions import (
     ProviderAuthError,
     ProviderConnectionError,
     ProviderRequestError,
 )
-from .providers import (
+from ..providers import (
     Capability,
     ChargeOutcome,
     ChargeStatus,
