@@ -74,6 +74,7 @@ from ._policies import (
     ReminderKind,
     ReminderPolicy,
 )
+from ._refunds import RefundInstruction, refund_instructions, refund_key
 from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
@@ -200,6 +201,7 @@ __all__ = [
     "ProviderRequestError",
     "REFERENCE_CATALOG_TOML",
     "Refund",
+    "RefundInstruction",
     "Remainder",
     "Reminder",
     "ReminderKind",
@@ -249,6 +251,8 @@ __all__ = [
     "plan_status",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
+    "refund_instructions",
+    "refund_key",
     "reminders_due",
     "render_agreement",
     "render_statement",

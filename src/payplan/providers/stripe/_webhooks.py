@@ -10,7 +10,7 @@ from typing import Any
 import stripe
 
 from ...exceptions import ProviderAuthError, ProviderRequestError, UnsupportedByProviderError
-from .. import EventKind, ProviderEvent
+from .. import EventKind, ProviderEvent, refund_entry_id
 from ._errors import stripe_errors
 from ._mapping import META_INSTALLMENT, META_PLAN, NAME, from_stripe_amount
 
@@ -126,7 +126,8 @@ def _normalize(event: Mapping[str, Any], kind: str) -> tuple[ProviderEvent, ...]
         inst = meta.get(META_INSTALLMENT)
         return (
             ProviderEvent(
-                id=f"{NAME}:{event_id}",
+                # One refund, one id, whichever event carried it (see refund_entry_id).
+                id=refund_entry_id(NAME, str(refunds[0]["id"])) if refunds else f"{NAME}:{event_id}",
                 provider=NAME,
                 kind=EventKind.REFUNDED,
                 plan_id=str(plan_id),
