@@ -45,6 +45,7 @@ from ._documents import (
     render_agreement,
     render_statement,
 )
+from ._dunning import DEFAULT_NOTICE_TEMPLATES, ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
 from ._history_json import dump_history, dumps_history, load_history, loads_history
 from ._incentives import IncentiveAward, earned_incentives
 from ._late_fees import assess_late_fees, waive_fee
@@ -93,6 +94,7 @@ from ._reports import (
     quickbooks_payments_csv,
     tracking_csv,
 )
+from ._retries import RetryPolicy
 from ._schedule import Installment, InstallmentKind, amortize
 from ._standing import (
     ClientStanding,
@@ -108,6 +110,7 @@ from .exceptions import (
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
+    NotificationError,
     PaymentFailedError,
     PayplanError,
     ProviderAuthError,
@@ -149,11 +152,13 @@ __all__ = [
     "CancellationWindow",
     "Catalog",
     "ChangeTier",
+    "ChargeDue",
     "ClientStanding",
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
     "DEFAULT_AGREEMENT_TEMPLATES",
+    "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
     "DEFAULT_STATEMENT_TEMPLATES",
     "DateRule",
@@ -183,6 +188,9 @@ __all__ = [
     "Milestone",
     "Money",
     "MoveSession",
+    "Notice",
+    "NoticeKind",
+    "NotificationError",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -207,6 +215,7 @@ __all__ = [
     "ReminderKind",
     "ReminderPolicy",
     "Resplit",
+    "RetryPolicy",
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
@@ -225,6 +234,7 @@ __all__ = [
     "amend",
     "amortize",
     "assess_late_fees",
+    "charges_due",
     "client_standing",
     "dump_history",
     "dump_ledger",
@@ -232,6 +242,7 @@ __all__ = [
     "dumps_history",
     "dumps_ledger",
     "dumps_plan",
+    "dunning_notices",
     "earned_incentives",
     "escalated_terms",
     "flag_late_clients",

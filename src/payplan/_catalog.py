@@ -24,6 +24,7 @@ from ._policies import (
     LateFeeStep,
     ReminderPolicy,
 )
+from ._retries import RetryPolicy
 from ._terms import DepositRule, Terms
 from .exceptions import InvalidPlanError
 
@@ -226,6 +227,9 @@ _TERM_KEYS = {
     "reminder_templates",
     "cancellation",
     "incentives",
+    "retry_days",
+    "retry_stop_days_before",
+    "card_warning_days",
 }
 
 
@@ -494,6 +498,17 @@ def _policy_changes(table: Mapping[str, Any], currency: Currency, base: Terms, w
             raise InvalidPlanError(f"{where}.reminder_templates: expected a table of texts, got {templates!r}")
         final = _bool_from(table.get("final_notice", base.reminders.final_notice), f"{where}.final_notice")
         changes["reminders"] = ReminderPolicy(offsets, final, templates)
+    if any(k in table for k in ("retry_days", "retry_stop_days_before", "card_warning_days")):
+        base_retries = base.retries
+        days = table.get("retry_days", list(base_retries.days))
+        if not isinstance(days, list) or any(type(d) is not int for d in days):
+            raise InvalidPlanError(f"{where}.retry_days: expected an array of whole days such as [1, 3, 7], got {days!r}")
+        stop = _int_from(table.get("retry_stop_days_before", base_retries.stop_days_before), f"{where}.retry_stop_days_before")
+        warn = _int_from(table.get("card_warning_days", base_retries.card_warning_days), f"{where}.card_warning_days")
+        try:
+            changes["retries"] = RetryPolicy(days, stop_days_before=stop, card_warning_days=warn)
+        except InvalidPlanError as exc:
+            raise InvalidPlanError(f"{where}: {exc}") from None
     if "cancellation" in table:
         changes["cancellation"] = _cancellation_from(table["cancellation"], currency, f"{where}.cancellation")
     if "incentives" in table:

@@ -13,6 +13,7 @@ from attrs import field, frozen
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from ._money import Money, Remainder, _money, _round_ratio, to_percent
 from ._policies import CancellationPolicy, Incentive, LateFeePolicy, ReminderPolicy
+from ._retries import RetryPolicy
 from .exceptions import InvalidPlanError
 
 __all__ = ["DepositRule", "Terms"]
@@ -203,6 +204,7 @@ class Terms:
         cancellation: The cancellation policy, if there is one (without
             one, a cancellation refunds everything paid).
         incentives: Discounts, credits and add-ons the plan offers.
+        retries: When a declined charge is tried again (the dunning ladder).
 
     .. versionadded:: 0.1.0
     """
@@ -221,4 +223,5 @@ class Terms:
         default=None, validator=_of_type(CancellationPolicy, optional=True)
     )
     incentives: tuple[Incentive, ...] = field(default=(), converter=_as_incentives)
+    retries: RetryPolicy = field(factory=RetryPolicy, validator=_of_type(RetryPolicy))
 

@@ -11,12 +11,13 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     ├── CurrencyMismatchError(ValueError)   arithmetic across two currencies
     ├── LedgerError(ValueError)             an entry the ledger cannot accept
     ├── RuleViolationError                  a change the plan's rules forbid
-    └── ProviderError                       .provider .retryable .provider_code .request_id
-        ├── ProviderConnectionError         no answer: retryable
-        ├── ProviderAuthError
-        ├── ProviderRequestError            request rejected: mapping bug or bad config
-        ├── PaymentFailedError              only from ``raise_for_failure()``
-        └── UnsupportedByProviderError      the provider cannot express this
+    ├── ProviderError                       .provider .retryable .provider_code .request_id
+    │   ├── ProviderConnectionError         no answer: retryable
+    │   ├── ProviderAuthError
+    │   ├── ProviderRequestError            request rejected: mapping bug or bad config
+    │   ├── PaymentFailedError              only from ``raise_for_failure()``
+    │   └── UnsupportedByProviderError      the provider cannot express this
+    └── NotificationError                   a message could not be handed over: .retryable
 
 Messages say what was expected and what arrived.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "InvalidMoneyError",
     "InvalidPlanError",
     "LedgerError",
+    "NotificationError",
     "PaymentFailedError",
     "PayplanError",
     "ProviderAuthError",
@@ -187,3 +189,18 @@ class UnsupportedByProviderError(ProviderError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class NotificationError(PayplanError):
+    """A message could not be handed to its channel (the SMTP server refused or did not answer).
+
+    Attributes:
+        retryable: Whether sending the same message again may succeed
+            (a connection failure or a temporary 4xx refusal).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable

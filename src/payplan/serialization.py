@@ -36,6 +36,7 @@ from ._policies import (
     LateFeeStep,
     ReminderPolicy,
 )
+from ._retries import RetryPolicy
 from ._schedule import Installment, InstallmentKind
 from ._terms import DepositRule, Terms
 from .exceptions import InvalidPlanError, LedgerError, SerializationError
@@ -372,6 +373,12 @@ def _policies_to_json(t: Terms) -> dict[str, Any]:
         }
         for i in t.incentives
     ]
+    rt = t.retries
+    out["retries"] = {
+        "days": list(rt.days),
+        "stop_days_before": rt.stop_days_before,
+        "card_warning_days": rt.card_warning_days,
+    }
     return out
 
 
@@ -461,6 +468,16 @@ def _policies_from(r: _Reader, cur: Currency) -> dict[str, Any]:
         out["incentives"] = tuple(
             _incentive_from(_Reader(raw, f"{r.path}.incentives[{n}]"), cur)
             for n, raw in enumerate(r.get("incentives", list))
+        )
+    if r.data.get("retries") is not None:
+        rt = r.sub("retries")
+        out["retries"] = _guarded(
+            rt.path,
+            lambda: RetryPolicy(
+                tuple(rt.get("days", list)),
+                stop_days_before=rt.get("stop_days_before", int),
+                card_warning_days=rt.get("card_warning_days", int),
+            ),
         )
     return out
 
