@@ -35,7 +35,7 @@ from ._amendments import (
     WaiveFee,
     amend,
 )
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._calendar import MAX_DAYS, BeforeSession, Cadence, DateRule, ExplicitDates, add_months
 from ._cancellation import Settlement, settle_cancellation, settle_reschedule
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
 from ._documents import (
@@ -75,6 +75,7 @@ from ._policies import (
     ReminderKind,
     ReminderPolicy,
 )
+from ._proposals import Bound, Bounds, ProposedCadence, ProposedParts, accept_proposal, propose
 from ._refunds import RefundInstruction, refund_instructions, refund_key
 from ._reminders import Reminder, reminders_due
 from ._reports import (
@@ -111,6 +112,7 @@ from .exceptions import (
     InvalidPlanError,
     LedgerError,
     NotificationError,
+    OutOfBoundsError,
     PaymentFailedError,
     PayplanError,
     ProviderAuthError,
@@ -146,6 +148,8 @@ __all__ = [
     "Amendment",
     "AmendmentRecord",
     "BeforeSession",
+    "Bound",
+    "Bounds",
     "Cadence",
     "CancellationPolicy",
     "CancellationSettled",
@@ -185,12 +189,14 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "LedgerError",
+    "MAX_DAYS",
     "Milestone",
     "Money",
     "MoveSession",
     "Notice",
     "NoticeKind",
     "NotificationError",
+    "OutOfBoundsError",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -203,6 +209,8 @@ __all__ = [
     "PlanKind",
     "PlanStatement",
     "PlanStatus",
+    "ProposedCadence",
+    "ProposedParts",
     "ProviderAuthError",
     "ProviderConnectionError",
     "ProviderError",
@@ -228,6 +236,7 @@ __all__ = [
     "UnsupportedByProviderError",
     "WaiveFee",
     "WriteOff",
+    "accept_proposal",
     "add_months",
     "aging",
     "allocate",
@@ -260,6 +269,7 @@ __all__ = [
     "percent_of",
     "period_summary",
     "plan_status",
+    "propose",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
     "refund_instructions",

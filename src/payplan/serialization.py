@@ -172,6 +172,8 @@ class _Reader:
     def convert(self, key: str, fn: Callable[[Any], T], value: Any) -> T:
         try:
             return fn(value)
+        except SerializationError:
+            raise  # already names its own path: never prefix it twice
         except (InvalidPlanError, ValueError, TypeError) as exc:
             raise SerializationError(f"{self.path}.{key}: {exc}") from None
 
@@ -234,9 +236,9 @@ def _terms_from(r: _Reader, cur: Currency) -> Terms:
         lambda _: DepositRule(percent=pct, amount=None if amt is None else Money(amt, cur)),
         None,
     )
-    return r.convert(
-        "terms",
-        lambda _: Terms(
+    return _guarded(
+        r.path,
+        lambda: Terms(
             deposit=deposit,
             installments=r.get("installments", int),
             dates=_rule_from(r.sub("dates")),
@@ -247,7 +249,6 @@ def _terms_from(r: _Reader, cur: Currency) -> Terms:
             compress=r.get("compress", bool),
             **_policies_from(r, cur),
         ),
-        None,
     )
 
 

@@ -43,10 +43,12 @@ from .. import (
 )
 from ._errors import stripe_errors, translate
 from ._mapping import (
+    META_INSTALLMENT,
     META_PLAN,
     NAME,
     StripeMode,
     choose_mode,
+    finalize_refusal,
     from_stripe_amount,
     invoice_item_params,
     invoice_params,
@@ -56,7 +58,7 @@ from ._mapping import (
     schedule_refusal,
     to_stripe_amount,
 )
-from ._webhooks import MAPPED, normalize, verify
+from ._webhooks import MAPPED, normalize, refund_events, verify
 
 __all__ = ["StripeMode", "StripeProvider"]
 
@@ -129,6 +131,9 @@ class StripeProvider(Provider):
         super().check(plan)
         for inst in plan.installments:
             to_stripe_amount(inst.amount)
+        late = finalize_refusal(plan, int(self._clock()))
+        if late is not None:
+            raise UnsupportedByProviderError(late, provider=NAME)
         if self._mode is StripeMode.SUBSCRIPTION_SCHEDULE:
             why = schedule_refusal(plan)
             if why is not None:
@@ -170,11 +175,11 @@ class StripeProvider(Provider):
                 schedule = self._client.v1.subscription_schedules.create(
                     body, {"idempotency_key": idempotency_key(plan, "schedule")}
                 )
-            return ProviderBinding(
-                NAME, plan.id, plan.version,
-                {"customer": customer, "product": product.id, "schedule": schedule.id},
-                status=schedule.status,
-            )
+            ids = {"customer": customer, "product": product.id, "schedule": schedule.id}
+            deposit = plan.deposit
+            if deposit is not None:  # its own invoice: a trial phase is documented as charging $0
+                ids.update(self._create_invoices(plan, [deposit], customer, payer.payment_method_id, now))
+            return ProviderBinding(NAME, plan.id, plan.version, ids, status=schedule.status)
         ids = {"customer": customer}
         if payer.payment_method_id:
             ids["payment_method"] = payer.payment_method_id
@@ -203,12 +208,17 @@ class StripeProvider(Provider):
 
         Paid invoices stay as they are; every unpaid one is deleted (draft)
         or voided (open) and the new version's unpaid installments get new
-        invoices, under keys that carry the new version.
+        invoices, under keys that carry the new version. A binding already
+        at *plan*'s version is returned unchanged, without a request: an
+        update applied twice must not delete the invoices it made (their
+        keys would replay the deleted objects for 24 hours).
 
         Raises:
             UnsupportedByProviderError: a subscription-schedule plan (cancel it and publish the new version).
         """
         self._check_binding(binding, plan.id)
+        if binding.plan_version == plan.version:
+            return binding
         if "schedule" in binding.ids:
             raise UnsupportedByProviderError(
                 "stripe subscription schedules are not updated by payplan: cancel the schedule and publish "
@@ -450,24 +460,83 @@ class StripeProvider(Provider):
         """Verify the ``Stripe-Signature`` and normalize the event.
 
         ``invoice.paid``, ``invoice.payment_failed``,
-        ``invoice.payment_action_required``, ``charge.refunded`` and
+        ``invoice.payment_action_required``, ``refund.created``,
+        ``refund.updated``, ``refund.failed``, ``charge.refunded`` and
         ``subscription_schedule.canceled`` become payplan events; every other
-        type, and objects without payplan metadata, give none.
+        type, and objects of no payplan plan, give none. A refund without
+        payplan metadata (made in the dashboard) is traced to its plan
+        through the invoice its payment paid (one or two reads).
+
+        Raises:
+            ProviderAuthError: the signature is missing, wrong or stale.
+            ProviderRequestError: the event is malformed (the message names
+                the field), or an amount is negative or zero.
         """
-        return normalize(verify(headers, body, self._secret, self._tolerance))
+        event = verify(headers, body, self._secret, self._tolerance)
+        with stripe_errors():
+            return normalize(event, plan_of_payment=self._plan_of_payment, refunds_of_charge=self._refunds_of_charge)
 
     def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
-        """Read Stripe's event log (its last 30 days) for this plan; return the events not in *known*."""
+        """Stripe's view of this plan: the events not in *known*.
+
+        Reads Stripe's event log (its last 30 days) and, for every paid
+        invoice of the binding, the refunds of its payment, so a refund
+        older than the log, or made in Stripe's dashboard without payplan
+        metadata, is found too (with the same id its webhook gives).
+        """
         self._check_binding(binding)
         seen = set(known)
         found: dict[str, ProviderEvent] = {}
+
+        def add(events: Iterable[ProviderEvent]) -> None:
+            for e in events:
+                if e.plan_id == binding.plan_id and e.id not in seen:
+                    found.setdefault(e.id, e)
+
         with stripe_errors():
             page = self._client.v1.events.list({"types": sorted(MAPPED), "limit": 100})
             for event in page.auto_paging_iter():
-                for e in normalize(event.to_dict()):
-                    if e.plan_id == binding.plan_id and e.id not in seen:
-                        found.setdefault(e.id, e)
+                add(normalize(event.to_dict(), plan_of_payment=self._plan_of_payment))
+            for role, invoice_id in binding.ids.items():
+                if not role.startswith("invoice:"):
+                    continue
+                number = int(role.split(":", 1)[1])
+                for intent in self._intents_of(invoice_id):
+                    for refund in self._client.v1.refunds.list({"payment_intent": intent, "limit": 100}).auto_paging_iter():
+                        body = refund.to_dict()
+                        add(refund_events(body, plan_id=binding.plan_id, installment=number))
         return tuple(sorted(found.values(), key=lambda e: (e.sequence, e.id)))
+
+    def _intents_of(self, invoice_id: str) -> list[str]:
+        payments = self._client.v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"})
+        return [
+            intent
+            for p in payments.data
+            if p.payment is not None and (intent := _str_or_none(p.payment.payment_intent)) is not None
+        ]
+
+    def _plan_of_payment(self, intent: str | None, charge: str | None) -> tuple[str, int | None] | None:
+        """The plan and installment of the invoice a payment intent paid (for refunds without metadata)."""
+        if intent is None:
+            return None
+        payments = self._client.v1.invoice_payments.list(
+            {"payment": {"type": "payment_intent", "payment_intent": intent}}
+        )
+        for p in payments.data:
+            invoice_id = _str_or_none(p.invoice)
+            if invoice_id is None:
+                continue
+            invoice = self._retrieve_invoice(invoice_id)
+            meta = invoice.to_dict().get("metadata") if invoice is not None else None
+            if isinstance(meta, dict) and isinstance(meta.get(META_PLAN), str) and meta[META_PLAN]:
+                number = meta.get(META_INSTALLMENT)
+                installment = int(number) if isinstance(number, str) and number.isdigit() else None
+                return meta[META_PLAN], installment
+        return None
+
+    def _refunds_of_charge(self, charge: str) -> list[dict[str, Any]]:
+        page = self._client.v1.refunds.list({"charge": charge, "limit": 100})
+        return [r.to_dict() for r in page.auto_paging_iter()]
 
     # -- internals --------------------------------------------------------------------
 
