@@ -13,8 +13,8 @@ Environment:
   creates one (with a key) and leaves the payment method to Stripe's default.
 
 Pack A is $2000 with a 25%-or-$500 deposit and 3 monthly installments, so
-it becomes one subscription schedule: a 31-day trial phase carrying the $500
-deposit, then $500 a month for 3 months, then cancel. Pass ``--invoices``
+it becomes one subscription schedule of $500 a month for 3 months from the
+first installment, then cancel, and one invoice for the $500 deposit. Pass ``--invoices``
 for one scheduled invoice per installment instead.
 
 Needs ``pip install 'payplan[stripe]'``.
@@ -60,19 +60,16 @@ def show_binding(client: Any, binding: ProviderBinding) -> None:
         for n, phase in enumerate(schedule.get("phases") or []):
             items = phase.get("items") or []
             price = (items[0].get("price_data") or {}) if items else {}
-            extra = phase.get("add_invoice_items") or []
             print(
-                f"  phase {n}: duration {phase.get('duration')}, trial {phase.get('trial', False)}, "
-                f"recurring {price.get('unit_amount')} {price.get('currency')}, "
-                f"one-off {[(x.get('price_data') or {}).get('unit_amount') for x in extra]}"
+                f"  phase {n}: duration {phase.get('duration')}, "
+                f"recurring {price.get('unit_amount')} {price.get('currency')}"
             )
-    else:
-        for role, ident in sorted(binding.ids.items()):
-            if role.startswith("invoice:"):
-                inv = client.v1.invoices.retrieve(ident)
-                when = inv.automatically_finalizes_at
-                stamp = dt.datetime.fromtimestamp(when, dt.UTC).date().isoformat() if when else "within the hour"
-                print(f"  {ident}: {inv.amount_due} {inv.currency}, finalizes and charges {stamp}")
+    for role, ident in sorted(binding.ids.items()):
+        if role.startswith("invoice:"):
+            inv = client.v1.invoices.retrieve(ident)
+            when = inv.automatically_finalizes_at
+            stamp = dt.datetime.fromtimestamp(when, dt.UTC).date().isoformat() if when else "within the hour"
+            print(f"  {ident}: {inv.amount_due} {inv.currency}, finalizes and charges {stamp}")
 
 
 def run(client: Any, payer: Payer, booked: dt.date, mode: StripeMode, plan_id: str, clock: Any) -> ProviderBinding:

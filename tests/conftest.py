@@ -19,8 +19,23 @@ settings.register_profile(
 settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=300, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
+
+
+def _specs() -> Path:
+    """``../shared/provider-specs`` beside the repository, or beside the main checkout of a git worktree."""
+    root = Path(__file__).resolve().parents[1]
+    found = root.parent / "shared" / "provider-specs"
+    dotgit = root / ".git"
+    if not found.is_dir() and dotgit.is_file():
+        # A worktree's .git file reads "gitdir: <main>/.git/worktrees/<name>".
+        text = dotgit.read_text().strip()
+        if text.startswith("gitdir:"):
+            main = Path(text.split(":", 1)[1].strip()).resolve().parents[2]
+            if (main.parent / "shared" / "provider-specs").is_dir():
+                found = main.parent / "shared" / "provider-specs"
+    return found
+
+
 #: Where the official provider specs live (beside the project, never copied into it);
-#: PAYPLAN_PROVIDER_SPECS points elsewhere (a git worktree that is not beside them).
-SPECS = Path(
-    os.environ.get("PAYPLAN_PROVIDER_SPECS") or Path(__file__).resolve().parents[2] / "shared" / "provider-specs"
-)
+#: PAYPLAN_PROVIDER_SPECS points elsewhere.
+SPECS = Path(os.environ.get("PAYPLAN_PROVIDER_SPECS") or _specs())

@@ -35,7 +35,7 @@ from ._amendments import (
     WaiveFee,
     amend,
 )
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._calendar import MAX_DAYS, BeforeSession, Cadence, DateRule, ExplicitDates, add_months
 from ._cancellation import Settlement, settle_cancellation, settle_reschedule
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
 from ._documents import (
@@ -75,6 +75,8 @@ from ._policies import (
     ReminderKind,
     ReminderPolicy,
 )
+from ._proposals import Bound, Bounds, ProposedCadence, ProposedParts, accept_proposal, propose
+from ._refunds import RefundInstruction, refund_instructions, refund_key
 from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
@@ -110,6 +112,7 @@ from .exceptions import (
     InvalidPlanError,
     LedgerError,
     NotificationError,
+    OutOfBoundsError,
     PaymentFailedError,
     PayplanError,
     ProviderAuthError,
@@ -118,8 +121,13 @@ from .exceptions import (
     ProviderRequestError,
     RuleViolationError,
     ScheduleDoesNotFitError,
+    SchemaVersionError,
     SerializationError,
+    StoreConflictError,
+    StoreError,
+    StoreUnavailableError,
     UnknownCurrencyError,
+    UnknownPlanError,
     UnsupportedByProviderError,
 )
 from .serialization import (
@@ -145,6 +153,8 @@ __all__ = [
     "Amendment",
     "AmendmentRecord",
     "BeforeSession",
+    "Bound",
+    "Bounds",
     "Cadence",
     "CancellationPolicy",
     "CancellationSettled",
@@ -184,12 +194,14 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "LedgerError",
+    "MAX_DAYS",
     "Milestone",
     "Money",
     "MoveSession",
     "Notice",
     "NoticeKind",
     "NotificationError",
+    "OutOfBoundsError",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -202,12 +214,15 @@ __all__ = [
     "PlanKind",
     "PlanStatement",
     "PlanStatus",
+    "ProposedCadence",
+    "ProposedParts",
     "ProviderAuthError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderRequestError",
     "REFERENCE_CATALOG_TOML",
     "Refund",
+    "RefundInstruction",
     "Remainder",
     "Reminder",
     "ReminderKind",
@@ -217,15 +232,21 @@ __all__ = [
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
+    "SchemaVersionError",
     "SerializationError",
     "Settlement",
     "SkipPayment",
+    "StoreConflictError",
+    "StoreError",
+    "StoreUnavailableError",
     "Terms",
     "Tier",
     "UnknownCurrencyError",
+    "UnknownPlanError",
     "UnsupportedByProviderError",
     "WaiveFee",
     "WriteOff",
+    "accept_proposal",
     "add_months",
     "aging",
     "allocate",
@@ -258,8 +279,11 @@ __all__ = [
     "percent_of",
     "period_summary",
     "plan_status",
+    "propose",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
+    "refund_instructions",
+    "refund_key",
     "reminders_due",
     "render_agreement",
     "render_statement",

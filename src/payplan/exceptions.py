@@ -6,11 +6,17 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     ├── InvalidPlanError(ValueError)        a value or plan breaks an invariant
     │   ├── InvalidMoneyError               an amount that is not exact money
     │   ├── UnknownCurrencyError            not an ISO 4217 code with minor units
+    │   ├── OutOfBoundsError                a client's proposal outside the tier's bounds
     │   ├── ScheduleDoesNotFitError         no room before the cutoff
     │   └── SerializationError              a malformed or too-new document
     ├── CurrencyMismatchError(ValueError)   arithmetic across two currencies
     ├── LedgerError(ValueError)             an entry the ledger cannot accept
     ├── RuleViolationError                  a change the plan's rules forbid
+    ├── StoreError                          the store could not do what was asked
+    │   ├── StoreConflictError              another writer got there first: reload, retry
+    │   ├── StoreUnavailableError           the database did not answer: retryable
+    │   ├── SchemaVersionError              the database schema is older or newer than the code
+    │   └── UnknownPlanError(LookupError)   no such plan in the store
     ├── ProviderError                       .provider .retryable .provider_code .request_id
     │   ├── ProviderConnectionError         no answer: retryable
     │   ├── ProviderAuthError
@@ -32,6 +38,7 @@ __all__ = [
     "InvalidPlanError",
     "LedgerError",
     "NotificationError",
+    "OutOfBoundsError",
     "PaymentFailedError",
     "PayplanError",
     "ProviderAuthError",
@@ -40,8 +47,13 @@ __all__ = [
     "ProviderRequestError",
     "RuleViolationError",
     "ScheduleDoesNotFitError",
+    "SchemaVersionError",
     "SerializationError",
+    "StoreConflictError",
+    "StoreError",
+    "StoreUnavailableError",
     "UnknownCurrencyError",
+    "UnknownPlanError",
     "UnsupportedByProviderError",
 ]
 
@@ -88,6 +100,28 @@ class ScheduleDoesNotFitError(InvalidPlanError):
         self.latest_due = latest_due
 
 
+class OutOfBoundsError(InvalidPlanError):
+    """A client's own proposal breaks one of the bounds the business set for the tier.
+
+    Attributes:
+        bound: The bound broken: ``"total"``, ``"order"``, ``"count"``,
+            ``"deposit"``, ``"cutoff"``, ``"gap"`` or ``"payment"`` (the
+            values of :class:`payplan.Bound`).
+        got: What the proposal had (an amount, a date or a count).
+        nearest: The nearest value that keeps the bound.
+        part: The 1-based part of the proposal that breaks it, when one does.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, bound: str, got: object, nearest: object, part: int | None = None) -> None:
+        super().__init__(message)
+        self.bound = bound
+        self.got = got
+        self.nearest = nearest
+        self.part = part
+
+
 class SerializationError(InvalidPlanError):
     """A document that is malformed, or written by a newer schema version.
 
@@ -113,6 +147,58 @@ class LedgerError(PayplanError, ValueError):
 
 class RuleViolationError(PayplanError):
     """A change that the plan's own rules forbid (an amendment past the cutoff).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class StoreError(PayplanError):
+    """The store could not do what was asked; nothing was written.
+
+    Attributes:
+        retryable: Whether the same call may simply be made again.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable: bool = False
+
+
+class StoreConflictError(StoreError):
+    """Another writer changed the same thing first (a plan version, a reserved key).
+
+    Reload what you read and try again: nothing of this call was written.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable = True
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached, or the connection was lost mid-call.
+
+    The transaction was rolled back; the same call may be made again.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable = True
+
+
+class SchemaVersionError(StoreError):
+    """The database's schema is older or newer than this version of payplan.
+
+    The message says which revision the database is at, which one the code
+    expects, and what to run (``payplan db upgrade --db URL``, or upgrade
+    payplan itself).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnknownPlanError(StoreError, LookupError):
+    """The store holds no plan with this id.
 
     .. versionadded:: 0.1.0
     """

@@ -118,14 +118,16 @@ def check_schedule(plan: PaymentPlan) -> bool:
     rest = [i for i in plan.installments if i.kind is not InstallmentKind.DEPOSIT]
     deposit = plan.deposit
     billed: list[tuple[dt.date, int]] = []
-    start = deposit.due if deposit is not None else rest[0].due
+    start = rest[0].due
+    assert body["start_date"] == due_timestamp(plan, start)
     if deposit is not None:
-        trial = phases[0]
-        assert trial.get("trial") is True
-        (extra,) = trial["add_invoice_items"]
-        billed.append((start, extra["price_data"]["unit_amount"]))  # type: ignore[typeddict-item]
-        start = start + dt.timedelta(days=trial["duration"]["interval_count"])  # type: ignore[typeddict-item]
-    main = phases[-1]
+        # The deposit is its own invoice, never a one-off item on a trial phase.
+        invoice = invoice_params(plan, deposit, customer="cus_1", payment_method=None, now=NOW)
+        line = invoice_item_params(plan, deposit, customer="cus_1", invoice="in_deposit")
+        billed.append((deposit.due, line["amount"]))
+        assert invoice["automatically_finalizes_at"] == due_timestamp(plan, deposit.due)
+    assert not any("trial" in phase or "add_invoice_items" in phase for phase in phases)
+    (main,) = phases
     price = main["items"][0]["price_data"]  # type: ignore[typeddict-item]
     recurring = price["recurring"]
     total_count = main["duration"]["interval_count"]  # type: ignore[typeddict-item]

@@ -8,7 +8,9 @@ for the real ``stripe`` SDK to drive it:
   ``GET /v1/subscription_schedules/{id}``;
 * ``POST /v1/invoices``, ``/v1/invoiceitems``, ``/v1/invoices/{id}/finalize``,
   ``/pay``, ``/void``, ``GET`` and ``DELETE /v1/invoices/{id}``;
-* ``GET /v1/invoice_payments?invoice=``, ``POST /v1/refunds``, ``GET /v1/events``.
+* ``GET /v1/invoice_payments?invoice=`` (or ``payment[payment_intent]=``), ``POST`` and ``GET /v1/refunds``,
+  ``GET /v1/events``; a refund sends ``refund.created`` and a ``charge.refunded`` whose charge lists no
+  refunds, as Stripe does today; ``dashboard_refund`` makes one without payplan metadata.
 
 Cards follow Stripe's test payment methods: ``pm_card_visa`` succeeds,
 ``pm_card_chargeDeclined`` and ``pm_card_chargeDeclinedExpiredCard`` are
@@ -437,8 +439,21 @@ class FakeStripe:
             invoice["lines"]["data"].append({"id": item["id"], "object": "line_item", "amount": amount, "metadata": item["metadata"]})
             return Reply.json(item)
         if m == "GET" and path == "/v1/invoice_payments":
-            pays = [o for o in self.objects.values() if o.get("object") == "invoice_payment" and o["invoice"] == params.get("invoice")]
+            intent = (params.get("payment") or {}).get("payment_intent")
+            pays = [
+                o for o in self.objects.values()
+                if o.get("object") == "invoice_payment"
+                and (params.get("invoice") is None or o["invoice"] == params.get("invoice"))
+                and (intent is None or o["payment"]["payment_intent"] == intent)
+            ]
             return Reply.json({"object": "list", "url": path, "data": pays, "has_more": False})
+        if m == "GET" and path == "/v1/refunds":
+            refunds = [
+                o for o in self.objects.values()
+                if o.get("object") == "refund"
+                and all(params.get(k) in (None, o.get(k)) for k in ("payment_intent", "charge"))
+            ]
+            return Reply.json({"object": "list", "url": path, "data": refunds[::-1], "has_more": False})
         if m == "POST" and path == "/v1/refunds":
             return self._refund(params)
         if m == "GET" and path == "/v1/events":
@@ -522,8 +537,18 @@ class FakeStripe:
                                    "metadata": params.get("metadata", {}), "failure_reason": None})
         before = charge["amount_refunded"]
         charge["amount_refunded"] += amount
-        self._emit(charge_refunded(self.new_id("evt"), dict(charge), refund, before, self.now()))
+        # Since API version 2024-10-28.acacia every refund sends refund.created; since
+        # 2022-11-15 the charge in charge.refunded no longer lists its refunds.
+        self._emit(stripe_event(self.new_id("evt"), "refund.created", dict(refund), self.now()))
+        self._emit(stripe_event(self.new_id("evt"), "charge.refunded", dict(charge), self.now(),
+                                {"amount_refunded": before}))
         return Reply.json(refund)
+
+    def dashboard_refund(self, payment_intent: str, amount: int) -> dict[str, Any]:
+        """A refund made in Stripe's dashboard: no payplan metadata (for reconciliation tests)."""
+        with self._lock:
+            reply = self._refund({"payment_intent": payment_intent, "amount": str(amount)})
+            return dict(reply.body)
 
 
 def dump(obj: Any) -> bytes:

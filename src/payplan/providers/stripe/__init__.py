@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import stripe
+from stripe.params import InvoiceCreateParams, InvoiceItemCreateParams
 
 from ..._money import Money
 from ..._plan import PaymentPlan
+from ..._refunds import fit_key, refund_key
 from ...exceptions import ProviderRequestError, UnsupportedByProviderError
 from .. import (
     Capability,
@@ -36,13 +38,17 @@ from .. import (
     ProviderEvent,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
 )
 from ._errors import stripe_errors, translate
 from ._mapping import (
+    META_INSTALLMENT,
+    META_PLAN,
     NAME,
     StripeMode,
     choose_mode,
+    finalize_refusal,
     from_stripe_amount,
     invoice_item_params,
     invoice_params,
@@ -52,7 +58,7 @@ from ._mapping import (
     schedule_refusal,
     to_stripe_amount,
 )
-from ._webhooks import MAPPED, normalize, verify
+from ._webhooks import MAPPED, normalize, refund_events, verify
 
 __all__ = ["StripeMode", "StripeProvider"]
 
@@ -85,6 +91,7 @@ class StripeProvider(Provider):
             Capability.UNEVEN_AMOUNTS,
             Capability.AUTOPAY,
             Capability.CHARGE_NOW,
+            Capability.CHARGE_FEES,
             Capability.PARTIAL_REFUNDS,
             Capability.UPDATE,
             Capability.CANCEL,
@@ -124,6 +131,9 @@ class StripeProvider(Provider):
         super().check(plan)
         for inst in plan.installments:
             to_stripe_amount(inst.amount)
+        late = finalize_refusal(plan, int(self._clock()))
+        if late is not None:
+            raise UnsupportedByProviderError(late, provider=NAME)
         if self._mode is StripeMode.SUBSCRIPTION_SCHEDULE:
             why = schedule_refusal(plan)
             if why is not None:
@@ -165,11 +175,11 @@ class StripeProvider(Provider):
                 schedule = self._client.v1.subscription_schedules.create(
                     body, {"idempotency_key": idempotency_key(plan, "schedule")}
                 )
-            return ProviderBinding(
-                NAME, plan.id, plan.version,
-                {"customer": customer, "product": product.id, "schedule": schedule.id},
-                status=schedule.status,
-            )
+            ids = {"customer": customer, "product": product.id, "schedule": schedule.id}
+            deposit = plan.deposit
+            if deposit is not None:  # its own invoice: a trial phase is documented as charging $0
+                ids.update(self._create_invoices(plan, [deposit], customer, payer.payment_method_id, now))
+            return ProviderBinding(NAME, plan.id, plan.version, ids, status=schedule.status)
         ids = {"customer": customer}
         if payer.payment_method_id:
             ids["payment_method"] = payer.payment_method_id
@@ -198,12 +208,17 @@ class StripeProvider(Provider):
 
         Paid invoices stay as they are; every unpaid one is deleted (draft)
         or voided (open) and the new version's unpaid installments get new
-        invoices, under keys that carry the new version.
+        invoices, under keys that carry the new version. A binding already
+        at *plan*'s version is returned unchanged, without a request: an
+        update applied twice must not delete the invoices it made (their
+        keys would replay the deleted objects for 24 hours).
 
         Raises:
             UnsupportedByProviderError: a subscription-schedule plan (cancel it and publish the new version).
         """
         self._check_binding(binding, plan.id)
+        if binding.plan_version == plan.version:
+            return binding
         if "schedule" in binding.ids:
             raise UnsupportedByProviderError(
                 "stripe subscription schedules are not updated by payplan: cancel the schedule and publish "
@@ -302,6 +317,10 @@ class StripeProvider(Provider):
                     invoice_id, {"auto_advance": False},
                     {"idempotency_key": idempotency_key(plan, "finalize", installment=installment)},
                 )
+        return self._pay(invoice_id, key, outcome)
+
+    def _pay(self, invoice_id: str, key: str, outcome: Callable[..., ChargeOutcome]) -> ChargeOutcome:
+        """Pay an open invoice off session; a card error is an outcome."""
         try:
             paid = self._client.v1.invoices.pay(invoice_id, {"off_session": True}, {"idempotency_key": key})
         except stripe.CardError as exc:
@@ -316,6 +335,72 @@ class StripeProvider(Provider):
             return outcome(ChargeStatus.SUCCEEDED)
         return outcome(ChargeStatus.PENDING, message=f"stripe invoice status {paid.status}")
 
+    def charge_fee(
+        self,
+        binding: ProviderBinding,
+        plan: PaymentPlan,
+        fee_id: str,
+        amount: Money,
+        *,
+        description: str = "",
+        attempt: int = 1,
+    ) -> ChargeOutcome:
+        """Charge a fee now as a one-off invoice of its own, in either mode.
+
+        The invoice (metadata ``payplan_plan_id`` and ``payplan_fee``), its
+        one line, its finalization and the payment each carry a key from
+        the plan and *fee_id*; only the payment's carries *attempt*. A new
+        attempt after a decline pays the same invoice again, and a fee
+        already paid returns SUCCEEDED without charging again. The outcome's
+        reference is the invoice id (what :meth:`refund` takes).
+
+        Raises:
+            ProviderRequestError: the binding is another plan's, or the amount is not positive.
+            UnsupportedByProviderError: an amount Stripe would round.
+        """
+        self._check_binding(binding, plan.id)
+        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
+            raise ProviderRequestError(
+                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=NAME
+            )
+        units = to_stripe_amount(amount)
+        customer = binding.id("customer")
+        base = f"payplan:{plan.id}:fee:{fee_id}:{amount.minor}{amount.currency.code}"
+        meta = {META_PLAN: plan.id, "payplan_fee": fee_id[:500]}
+        words = (description or f"Fee {fee_id}")[:500]
+        params: InvoiceCreateParams = {
+            "customer": customer,
+            "collection_method": "charge_automatically",
+            "auto_advance": False,
+            "currency": plan.currency.lower(),
+            "pending_invoice_items_behavior": "exclude",
+            "description": words,
+            "metadata": meta,
+        }
+        if binding.ids.get("payment_method"):
+            params["default_payment_method"] = binding.ids["payment_method"]
+        with stripe_errors():
+            created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
+            invoice_id = str(created.id)
+            invoice = self._client.v1.invoices.retrieve(invoice_id)
+
+        def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
+            return ChargeOutcome(status, plan.id, 0, amount, attempt, invoice_id, code, message, fee_id)
+
+        if invoice.status == "paid":
+            return outcome(ChargeStatus.SUCCEEDED)
+        with stripe_errors():
+            if invoice.status == "draft":
+                item: InvoiceItemCreateParams = {
+                    "customer": customer, "invoice": invoice_id, "amount": units,
+                    "currency": plan.currency.lower(), "description": words, "metadata": meta,
+                }
+                self._client.v1.invoice_items.create(item, {"idempotency_key": fit_key(base + ":item")})
+                self._client.v1.invoices.finalize_invoice(
+                    invoice_id, {"auto_advance": False}, {"idempotency_key": fit_key(base + ":finalize")}
+                )
+        return self._pay(invoice_id, fee_key(plan.id, fee_id, amount, attempt=attempt), outcome)
+
     def refund(
         self,
         binding: ProviderBinding,
@@ -323,9 +408,16 @@ class StripeProvider(Provider):
         amount: Money,
         *,
         reason: str | None = None,
-        attempt: int = 1,
+        sequence: int = 1,
+        idempotency_key: str | None = None,
     ) -> RefundOutcome:
         """Refund *amount* of the payment of the invoice *charge_reference*.
+
+        The key is *idempotency_key* (a refund instruction's) or
+        :func:`~payplan.refund_key` of the plan, the invoice, the amount and
+        *sequence*, in either mode: a second refund of another amount is a
+        second refund (not an ``IdempotencyError``), one of the same amount
+        is ``sequence=2``, and the same refund retried is one.
 
         Raises:
             ProviderRequestError: the invoice has no payment to refund, or Stripe refused.
@@ -350,18 +442,17 @@ class StripeProvider(Provider):
                     f"expected a paid invoice to refund, {charge_reference} has no payment", provider=NAME
                 )
             made = self._client.v1.refunds.create(
-                refund_params(intent, amount, binding.plan_id, binding.plan_version, installment, reason),
+                refund_params(intent, amount, binding.plan_id, installment, reason),
                 {
-                    "idempotency_key": idempotency_key(
-                        binding.plan_id, "refund", version=binding.plan_version, installment=installment, attempt=attempt
-                    )
+                    "idempotency_key": idempotency_key
+                    or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
                 },
             )
         status = {"succeeded": RefundStatus.SUCCEEDED, "pending": RefundStatus.PENDING}.get(
             str(made.status), RefundStatus.FAILED
         )
         money = from_stripe_amount(int(made.amount), str(made.currency))
-        return RefundOutcome(status, money, charge_reference, made.id, _str_or_none(made.failure_reason))
+        return RefundOutcome(status, money, charge_reference, made.id, _str_or_none(made.failure_reason), NAME)
 
     # -- events ---------------------------------------------------------------------
 
@@ -369,24 +460,83 @@ class StripeProvider(Provider):
         """Verify the ``Stripe-Signature`` and normalize the event.
 
         ``invoice.paid``, ``invoice.payment_failed``,
-        ``invoice.payment_action_required``, ``charge.refunded`` and
+        ``invoice.payment_action_required``, ``refund.created``,
+        ``refund.updated``, ``refund.failed``, ``charge.refunded`` and
         ``subscription_schedule.canceled`` become payplan events; every other
-        type, and objects without payplan metadata, give none.
+        type, and objects of no payplan plan, give none. A refund without
+        payplan metadata (made in the dashboard) is traced to its plan
+        through the invoice its payment paid (one or two reads).
+
+        Raises:
+            ProviderAuthError: the signature is missing, wrong or stale.
+            ProviderRequestError: the event is malformed (the message names
+                the field), or an amount is negative or zero.
         """
-        return normalize(verify(headers, body, self._secret, self._tolerance))
+        event = verify(headers, body, self._secret, self._tolerance)
+        with stripe_errors():
+            return normalize(event, plan_of_payment=self._plan_of_payment, refunds_of_charge=self._refunds_of_charge)
 
     def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
-        """Read Stripe's event log (its last 30 days) for this plan; return the events not in *known*."""
+        """Stripe's view of this plan: the events not in *known*.
+
+        Reads Stripe's event log (its last 30 days) and, for every paid
+        invoice of the binding, the refunds of its payment, so a refund
+        older than the log, or made in Stripe's dashboard without payplan
+        metadata, is found too (with the same id its webhook gives).
+        """
         self._check_binding(binding)
         seen = set(known)
         found: dict[str, ProviderEvent] = {}
+
+        def add(events: Iterable[ProviderEvent]) -> None:
+            for e in events:
+                if e.plan_id == binding.plan_id and e.id not in seen:
+                    found.setdefault(e.id, e)
+
         with stripe_errors():
             page = self._client.v1.events.list({"types": sorted(MAPPED), "limit": 100})
             for event in page.auto_paging_iter():
-                for e in normalize(event.to_dict()):
-                    if e.plan_id == binding.plan_id and e.id not in seen:
-                        found.setdefault(e.id, e)
+                add(normalize(event.to_dict(), plan_of_payment=self._plan_of_payment))
+            for role, invoice_id in binding.ids.items():
+                if not role.startswith("invoice:"):
+                    continue
+                number = int(role.split(":", 1)[1])
+                for intent in self._intents_of(invoice_id):
+                    for refund in self._client.v1.refunds.list({"payment_intent": intent, "limit": 100}).auto_paging_iter():
+                        body = refund.to_dict()
+                        add(refund_events(body, plan_id=binding.plan_id, installment=number))
         return tuple(sorted(found.values(), key=lambda e: (e.sequence, e.id)))
+
+    def _intents_of(self, invoice_id: str) -> list[str]:
+        payments = self._client.v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"})
+        return [
+            intent
+            for p in payments.data
+            if p.payment is not None and (intent := _str_or_none(p.payment.payment_intent)) is not None
+        ]
+
+    def _plan_of_payment(self, intent: str | None, charge: str | None) -> tuple[str, int | None] | None:
+        """The plan and installment of the invoice a payment intent paid (for refunds without metadata)."""
+        if intent is None:
+            return None
+        payments = self._client.v1.invoice_payments.list(
+            {"payment": {"type": "payment_intent", "payment_intent": intent}}
+        )
+        for p in payments.data:
+            invoice_id = _str_or_none(p.invoice)
+            if invoice_id is None:
+                continue
+            invoice = self._retrieve_invoice(invoice_id)
+            meta = invoice.to_dict().get("metadata") if invoice is not None else None
+            if isinstance(meta, dict) and isinstance(meta.get(META_PLAN), str) and meta[META_PLAN]:
+                number = meta.get(META_INSTALLMENT)
+                installment = int(number) if isinstance(number, str) and number.isdigit() else None
+                return meta[META_PLAN], installment
+        return None
+
+    def _refunds_of_charge(self, charge: str) -> list[dict[str, Any]]:
+        page = self._client.v1.refunds.list({"charge": charge, "limit": 100})
+        return [r.to_dict() for r in page.auto_paging_iter()]
 
     # -- internals --------------------------------------------------------------------
 

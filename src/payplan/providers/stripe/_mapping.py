@@ -18,12 +18,10 @@ from stripe.params import (
     RefundCreateParams,
     SubscriptionScheduleCreateParams,
     SubscriptionScheduleCreateParamsPhase,
-    SubscriptionScheduleCreateParamsPhaseAddInvoiceItem,
-    SubscriptionScheduleCreateParamsPhaseDuration,
     SubscriptionScheduleCreateParamsPhaseItem,
 )
 
-from ..._calendar import Cadence
+from ..._calendar import Cadence, add_months
 from ..._money import Currency, Money, _money, to_currency
 from ..._plan import PaymentPlan
 from ..._schedule import Installment, InstallmentKind
@@ -118,6 +116,29 @@ def from_stripe_amount(units: int, currency: str | Currency) -> Money:
     return _money(minor, cur)
 
 
+#: How far ahead Stripe lets an invoice finalize automatically
+#: (``automatically_finalizes_at``: "up to 5 years in the future").
+MAX_FINALIZE_YEARS = 5
+
+
+def finalize_refusal(plan: PaymentPlan, now: int) -> str | None:
+    """Why an installment of *plan* cannot be scheduled on Stripe at Unix time *now*, or None.
+
+    Stripe refuses an ``automatically_finalizes_at`` more than five years
+    ahead; the check runs before anything is created, so a publish never
+    stops halfway.
+    """
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    limit = dt.datetime.combine(add_months(today, 12 * MAX_FINALIZE_YEARS), dt.time(0), tzinfo=dt.UTC)
+    late = [i for i in plan.installments if due_timestamp(plan, i.due) > limit.timestamp()]
+    if not late:
+        return None
+    return (
+        f"stripe finalizes an invoice at most {MAX_FINALIZE_YEARS} years ahead (until {limit.date().isoformat()}), "
+        f"plan {plan.id} has installment {late[0].number} due {late[0].due.isoformat()}"
+    )
+
+
 def due_timestamp(plan: PaymentPlan, due: dt.date) -> int:
     """The Unix time of the start of *due* in the plan's time zone."""
     start = dt.datetime.combine(due, dt.time(0), tzinfo=zoneinfo.ZoneInfo(plan.timezone))
@@ -180,10 +201,14 @@ def invoice_item_params(plan: PaymentPlan, inst: Installment, *, customer: str, 
 
 
 def refund_params(
-    payment_intent: str, amount: Money, plan_id: str, version: int, installment: int | None, reason: str | None
+    payment_intent: str, amount: Money, plan_id: str, installment: int | None, reason: str | None
 ) -> RefundCreateParams:
-    """A refund of *amount* of one installment's payment."""
-    meta = {META_PLAN: plan_id, META_VERSION: str(version)}
+    """A refund of *amount* of one installment's payment.
+
+    The plan version is left out, as it is from the refund's key: a refund
+    retried after an amendment sends the same parameters under the same key.
+    """
+    meta = {META_PLAN: plan_id}
     if installment is not None:
         meta[META_INSTALLMENT] = str(installment)
     if reason:
@@ -234,12 +259,6 @@ def schedule_refusal(plan: PaymentPlan) -> str | None:
             f"a subscription schedule bills every week, two weeks, month or two months, plan {plan.id} is due "
             + ", ".join(i.due.isoformat() for i in rest)
         )
-    deposit = plan.deposit
-    if deposit is not None and rest[0].due <= deposit.due:
-        return (
-            f"a subscription schedule needs the first installment after the deposit day, plan {plan.id} "
-            f"has both on {deposit.due.isoformat()}"
-        )
     return None
 
 
@@ -253,10 +272,13 @@ def schedule_params(
 ) -> SubscriptionScheduleCreateParams:
     """One subscription schedule for a deposit plus equal installments on a cadence.
 
-    The deposit is an ``add_invoice_items`` line of a trial phase that
-    lasts, in days, from the booking to the first installment; the next
-    phase bills the installment price each period for ``duration`` periods;
-    ``end_behavior="cancel"`` stops it after the last.
+    The schedule starts on the first installment's due date and bills the
+    installment price each period for ``duration`` periods;
+    ``end_behavior="cancel"`` stops it after the last. The deposit is not
+    part of it: it is its own invoice (:func:`invoice_params`), because
+    Stripe documents that a trialing subscription's first invoice is for
+    $0 and nowhere that ``add_invoice_items`` on a ``trial`` phase are
+    charged, so a deposit riding on a trial phase could go uncollected.
 
     Raises:
         UnsupportedByProviderError: the plan is not equal installments on a
@@ -269,7 +291,6 @@ def schedule_params(
     assert cadence is not None
     interval, per = _STRIPE_INTERVALS[cadence]
     rest = [i for i in plan.installments if i.kind is not InstallmentKind.DEPOSIT]
-    deposit = plan.deposit
     currency = plan.currency.lower()
     meta = metadata(plan)
     item: SubscriptionScheduleCreateParamsPhaseItem = {
@@ -282,26 +303,7 @@ def schedule_params(
         "quantity": 1,
         "metadata": meta,
     }
-    phases: list[SubscriptionScheduleCreateParamsPhase] = []
-    start_day = deposit.due if deposit is not None else rest[0].due
-    if deposit is not None:
-        gap = (rest[0].due - deposit.due).days
-        deposit_line: SubscriptionScheduleCreateParamsPhaseAddInvoiceItem = {
-            "price_data": {"currency": currency, "product": product, "unit_amount": to_stripe_amount(deposit.amount)},
-            "quantity": 1,
-            "metadata": metadata(plan, deposit.number),
-        }
-        trial: SubscriptionScheduleCreateParamsPhaseDuration = {"interval": "day", "interval_count": gap}
-        phases.append(
-            {
-                "items": [item],
-                "add_invoice_items": [deposit_line],
-                "trial": True,
-                "duration": trial,
-                "metadata": meta,
-            }
-        )
-    phases.append(
+    phases: list[SubscriptionScheduleCreateParamsPhase] = [
         {
             "items": [item],
             "duration": {"interval": interval, "interval_count": per * len(rest)},
@@ -309,7 +311,8 @@ def schedule_params(
             "proration_behavior": "none",
             "metadata": meta,
         }
-    )
+    ]
+    start_day = rest[0].due
     start = due_timestamp(plan, start_day)
     if start < now - 86_400:
         raise UnsupportedByProviderError(
