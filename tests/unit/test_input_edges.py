@@ -175,3 +175,103 @@ class TestErrorPathsNotDoubled:
             payplan.load_plan(doc)
         assert str(info.value).startswith("plan.terms.dates.type: expected cadence, dates or before_session")
         assert "terms.terms" not in str(info.value)
+
+
+class TestJsonDocuments:
+    def plan_text(self) -> str:
+        return payplan.dumps_plan(a_plan())
+
+    @pytest.mark.parametrize("loads", [payplan.loads_plan, payplan.loads_ledger, payplan.loads_history])
+    def test_integer_past_the_digit_limit(self, loads: object) -> None:
+        """An integer of 5,000 digits is a SerializationError naming its path, not Python's ValueError."""
+        text = '{"schema": "payplan/plan", "schema_version": 1, "plan": {"fee_minor": ' + "9" * 5000 + "}}"
+        with pytest.raises(payplan.SerializationError, match=r"^plan\.fee_minor: expected an integer of at most 4000 digits, got one of 5000"):
+            loads(text)  # type: ignore[operator]
+
+    @pytest.mark.parametrize("depth", [101, 5_000, 100_000])
+    def test_deep_nesting(self, depth: int) -> None:
+        """A document nested 100,000 levels deep is refused with the path and the bound, not a RecursionError."""
+        text = '{"schema": "payplan/plan", "plan": {"terms": ' + "[" * depth + "]" * depth + "}}"
+        with pytest.raises(payplan.SerializationError) as info:
+            payplan.loads_plan(text)
+        message = str(info.value)
+        assert message.startswith("plan.terms[0][0]")
+        assert message.endswith(": expected a document nested at most 100 levels deep")
+
+    def test_nesting_at_the_bound_is_read(self) -> None:
+        """Exactly 100 levels parse (and are then judged as a plan, which this is not)."""
+        with pytest.raises(payplan.SerializationError, match=r"^document: expected an object, got list"):
+            payplan.loads_plan("[" * 100 + "]" * 100)
+
+    def test_brackets_inside_strings_do_not_count(self) -> None:
+        """A label full of brackets is text, not nesting."""
+        plan = payplan.PaymentPlan.custom(
+            "p-[[[", [(dt.date(2026, 1, 5), Money.of("10", "USD"))], booked=dt.date(2026, 1, 5),
+            session=dt.date(2026, 6, 1),
+        )
+        doc = payplan.dump_plan(plan)
+        doc["plan"]["installments"][0]["label"] = "[" * 500 + "{" * 500
+        again = payplan.loads_plan(json.dumps(doc))
+        assert again.installments[0].label == "[" * 500 + "{" * 500
+
+    @pytest.mark.parametrize(
+        ("replace", "path"),
+        [
+            ('"fee_minor": 200000,', '"fee_minor": 200000, "fee_minor": 100,'),
+            ('"apr": "0",', '"apr": "0", "apr": "99",'),
+        ],
+    )
+    def test_duplicate_key(self, replace: str, path: str) -> None:
+        """A key given twice is refused with the object's path (it silently took the last value)."""
+        text = payplan.dumps_plan(a_plan(), indent=None).replace(replace.replace(",", ""), path.rstrip(","), 1)
+        assert text != payplan.dumps_plan(a_plan(), indent=None)
+        where = "plan" if "fee" in replace else "plan.terms"
+        key = "fee_minor" if "fee" in replace else "apr"
+        with pytest.raises(payplan.SerializationError, match=rf"^{re.escape(where)}: the key '{key}' appears twice"):
+            payplan.loads_plan(text)
+
+    def test_duplicate_key_in_a_ledger_entry(self) -> None:
+        """Duplicates are found at any depth, with the entry's index in the path."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record(
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD"))
+        )
+        text = payplan.dumps_ledger(ledger, indent=None).replace('"amount_minor": 50000', '"amount_minor": 50000, "amount_minor": 5')
+        with pytest.raises(payplan.SerializationError, match=r"^ledger\.entries\[0\]: the key 'amount_minor' appears twice"):
+            payplan.loads_ledger(text, plan)
+
+    def test_cli_reports_one_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Through the CLI each of these is exit 2 and one line naming the file and the path."""
+        for name, text in (
+            ("deep.json", "[" * 100_000 + "]" * 100_000),
+            ("dup.json", '{"schema": "payplan/plan", "schema": "payplan/plan"}'),
+            ("big.json", '{"schema_version": ' + "1" * 5000 + "}"),
+        ):
+            (tmp_path / name).write_text(text, encoding="utf-8")
+            for command in (["status", str(tmp_path / name), "--as-of", "2026-03-01"], ["agreement", str(tmp_path / name)]):
+                line = one_error_line(capsys, command)
+                assert name in line
+
+
+class TestCatalogToml:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            ("[" * 5000 + "]" * 5000, "nested at most 100 levels deep"),
+            ("{a = " * 5000 + "1" + "}" * 5000, "nested at most 100 levels deep"),
+            ("9" * 5000, "numbers of at most 4000 digits"),
+        ],
+    )
+    def test_refused_with_the_line(self, value: str, expected: str) -> None:
+        """A catalog nested 5,000 levels deep or with a 5,000-digit number names the line, not a RecursionError."""
+        with pytest.raises(payplan.InvalidPlanError, match=rf"^catalog line 3: expected .*{expected}"):
+            payplan.Catalog.from_toml(f"[catalog]\ncurrency = 'USD'\nx = {value}\n")
+
+    def test_quote(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`payplan quote --catalog` on such a file exits 2 with one line."""
+        path = tmp_path / "deep.toml"
+        path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+        line = one_error_line(
+            capsys, ["quote", "--catalog", str(path), "--tier", "A", "--booked", "2026-01-05", "--session", "2026-06-01"]
+        )
+        assert "catalog line 1: expected a TOML catalog with arrays and inline tables nested at most 100" in line
