@@ -113,19 +113,23 @@ def dump_plan(plan: PaymentPlan) -> dict[str, Any]:
             "tier": plan.tier,
             "client": plan.client,
             "terms": _terms_to_json(plan.terms),
-            "installments": [
-                {
-                    "number": i.number,
-                    "kind": i.kind.value,
-                    "due": i.due.isoformat(),
-                    "amount_minor": i.amount.minor,
-                    "label": i.label,
-                    "days_before_session": i.days_before_session,
-                }
-                for i in plan.installments
-            ],
+            "installments": [_installment_to_json(i) for i in plan.installments],
         },
     }
+
+
+def _installment_to_json(i: Installment) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "number": i.number,
+        "kind": i.kind.value,
+        "due": i.due.isoformat(),
+        "amount_minor": i.amount.minor,
+        "label": i.label,
+        "days_before_session": i.days_before_session,
+    }
+    if i.key is not None:  # only amended plans have keys; older readers ignore the field
+        line["key"] = i.key
+    return line
 
 
 def dumps_plan(plan: PaymentPlan, *, indent: int | None = 2) -> str:
@@ -279,6 +283,7 @@ def load_plan(document: Mapping[str, Any]) -> PaymentPlan:
                 r.convert("amount_minor", lambda v: Money(v, cur), r.get("amount_minor", int)),
                 r.get("label", str, optional=True),
                 r.get("days_before_session", int, optional=True),
+                r.get("key", str, optional=True),
             )
         )
     charge = p.get("finance_charge_minor", int, optional=True)
