@@ -75,6 +75,7 @@ from ._policies import (
     ReminderKind,
     ReminderPolicy,
 )
+from ._proposals import Bound, Bounds, ProposedCadence, ProposedParts, accept_proposal, propose
 from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
@@ -110,6 +111,7 @@ from .exceptions import (
     InvalidPlanError,
     LedgerError,
     NotificationError,
+    OutOfBoundsError,
     PaymentFailedError,
     PayplanError,
     ProviderAuthError,
@@ -145,6 +147,8 @@ __all__ = [
     "Amendment",
     "AmendmentRecord",
     "BeforeSession",
+    "Bound",
+    "Bounds",
     "Cadence",
     "CancellationPolicy",
     "CancellationSettled",
@@ -190,6 +194,7 @@ __all__ = [
     "Notice",
     "NoticeKind",
     "NotificationError",
+    "OutOfBoundsError",
     "OverdueItem",
     "Parties",
     "PaymentFailed",
@@ -202,6 +207,8 @@ __all__ = [
     "PlanKind",
     "PlanStatement",
     "PlanStatus",
+    "ProposedCadence",
+    "ProposedParts",
     "ProviderAuthError",
     "ProviderConnectionError",
     "ProviderError",
@@ -226,6 +233,7 @@ __all__ = [
     "UnsupportedByProviderError",
     "WaiveFee",
     "WriteOff",
+    "accept_proposal",
     "add_months",
     "aging",
     "allocate",
@@ -258,6 +266,7 @@ __all__ = [
     "percent_of",
     "period_summary",
     "plan_status",
+    "propose",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
     "reminders_due",

@@ -48,6 +48,10 @@ class Tier:
         terms: The default terms (deposit rule, cadence, cutoff, APR, ...).
         installment_counts: The installment counts a client may choose.
         description: Free text for documents.
+        least_payment: The least installment a client may propose (a bound
+            of :class:`payplan.Bounds`); None for no floor.
+        most_days_between: The most days between two payments a client may
+            propose; None for no limit.
 
     .. versionadded:: 0.1.0
     """
@@ -57,6 +61,18 @@ class Tier:
     terms: Terms = field(factory=Terms)
     installment_counts: tuple[int, ...] = field(default=(1,), converter=_as_counts)
     description: str = ""
+    least_payment: Money | None = field(default=None)
+    most_days_between: int | None = field(default=None)
+
+    @least_payment.validator
+    def _check_least_payment(self, _: object, value: Money | None) -> None:
+        if value is not None and (type(value) is not Money or value.minor <= 0):
+            raise InvalidPlanError(f"tier {self.name!r}: expected least_payment as Money above zero, got {value!r}")
+
+    @most_days_between.validator
+    def _check_most_days(self, _: object, value: int | None) -> None:
+        if value is not None and (type(value) is not int or value < 1):
+            raise InvalidPlanError(f"tier {self.name!r}: expected most_days_between as whole days of 1 or more, got {value!r}")
 
     @installment_counts.validator
     def _check_counts(self, _: object, value: tuple[int, ...]) -> None:
@@ -312,7 +328,7 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
             raise InvalidPlanError(f"[[tier]] #{n}: expected a table with a name")
         name = entry["name"]
         where = f"tier {name!r}"
-        known = _TERM_KEYS | {"name", "fee", "description"}
+        known = _TERM_KEYS | {"name", "fee", "description", "least_payment", "most_days_between"}
         unknown = set(entry) - known
         if unknown:
             raise InvalidPlanError(f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -321,7 +337,12 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
         counts = entry.get("installments", [terms.installments])
         if isinstance(counts, int):
             counts = [counts]
-        tiers.append(Tier(name, fee, terms, tuple(counts), str(entry.get("description", ""))))
+        least = (
+            _money_from(entry["least_payment"], currency, f"{where}.least_payment")
+            if "least_payment" in entry else None
+        )
+        gap = _int_from(entry["most_days_between"], f"{where}.most_days_between") if "most_days_between" in entry else None
+        tiers.append(Tier(name, fee, terms, tuple(counts), str(entry.get("description", "")), least, gap))
     return Catalog(tiers, currency)
 
 

@@ -6,6 +6,7 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     ├── InvalidPlanError(ValueError)        a value or plan breaks an invariant
     │   ├── InvalidMoneyError               an amount that is not exact money
     │   ├── UnknownCurrencyError            not an ISO 4217 code with minor units
+    │   ├── OutOfBoundsError                a client's proposal outside the tier's bounds
     │   ├── ScheduleDoesNotFitError         no room before the cutoff
     │   └── SerializationError              a malformed or too-new document
     ├── CurrencyMismatchError(ValueError)   arithmetic across two currencies
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidPlanError",
     "LedgerError",
     "NotificationError",
+    "OutOfBoundsError",
     "PaymentFailedError",
     "PayplanError",
     "ProviderAuthError",
@@ -86,6 +88,28 @@ class ScheduleDoesNotFitError(InvalidPlanError):
     def __init__(self, message: str, *, latest_due: _dt.date) -> None:
         super().__init__(message)
         self.latest_due = latest_due
+
+
+class OutOfBoundsError(InvalidPlanError):
+    """A client's own proposal breaks one of the bounds the business set for the tier.
+
+    Attributes:
+        bound: The bound broken: ``"total"``, ``"order"``, ``"count"``,
+            ``"deposit"``, ``"cutoff"``, ``"gap"`` or ``"payment"`` (the
+            values of :class:`payplan.Bound`).
+        got: What the proposal had (an amount, a date or a count).
+        nearest: The nearest value that keeps the bound.
+        part: The 1-based part of the proposal that breaks it, when one does.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, bound: str, got: object, nearest: object, part: int | None = None) -> None:
+        super().__init__(message)
+        self.bound = bound
+        self.got = got
+        self.nearest = nearest
+        self.part = part
 
 
 class SerializationError(InvalidPlanError):
