@@ -35,7 +35,7 @@ from ._amendments import (
     WaiveFee,
     amend,
 )
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._calendar import MAX_DAYS, BeforeSession, Cadence, DateRule, ExplicitDates, add_months
 from ._cancellation import Settlement, settle_cancellation, settle_reschedule
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
 from ._documents import (
@@ -188,6 +188,7 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "LedgerError",
+    "MAX_DAYS",
     "Milestone",
     "Money",
     "MoveSession",
