@@ -76,6 +76,7 @@ from ._policies import (
     ReminderPolicy,
 )
 from ._proposals import Bound, Bounds, ProposedCadence, ProposedParts, accept_proposal, propose
+from ._refunds import RefundInstruction, refund_instructions, refund_key
 from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
@@ -120,8 +121,13 @@ from .exceptions import (
     ProviderRequestError,
     RuleViolationError,
     ScheduleDoesNotFitError,
+    SchemaVersionError,
     SerializationError,
+    StoreConflictError,
+    StoreError,
+    StoreUnavailableError,
     UnknownCurrencyError,
+    UnknownPlanError,
     UnsupportedByProviderError,
 )
 from .serialization import (
@@ -216,6 +222,7 @@ __all__ = [
     "ProviderRequestError",
     "REFERENCE_CATALOG_TOML",
     "Refund",
+    "RefundInstruction",
     "Remainder",
     "Reminder",
     "ReminderKind",
@@ -225,12 +232,17 @@ __all__ = [
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
+    "SchemaVersionError",
     "SerializationError",
     "Settlement",
     "SkipPayment",
+    "StoreConflictError",
+    "StoreError",
+    "StoreUnavailableError",
     "Terms",
     "Tier",
     "UnknownCurrencyError",
+    "UnknownPlanError",
     "UnsupportedByProviderError",
     "WaiveFee",
     "WriteOff",
@@ -270,6 +282,8 @@ __all__ = [
     "propose",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
+    "refund_instructions",
+    "refund_key",
     "reminders_due",
     "render_agreement",
     "render_statement",
