@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORE_VENV := .venv-core
 CORE_STAMP := $(CORE_VENV)/.installed
 
-.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs
+.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "payplan needs Python 3.11+"; exit 1; }
@@ -38,8 +38,24 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/payplan
 	$(BIN)/mypy --strict examples
 
+# pytest runs against a throwaway PostgreSQL server (scripts/postgres.sh installs
+# Debian's postgresql when missing), stopped afterwards even when tests fail.
+# Outside CI a server that cannot start only skips the PostgreSQL suite, with
+# the reason printed; in CI (CI=true) it fails the run. A URL already in
+# PAYPLAN_TEST_POSTGRES_URL is used as it is.
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	@if [ -n "$$PAYPLAN_TEST_POSTGRES_URL" ]; then exec $(BIN)/pytest -q; fi; \
+	url=$$(scripts/postgres.sh start) || { \
+		if [ "$$CI" = true ]; then echo "make: PostgreSQL did not start (required in CI)"; scripts/postgres.sh stop; exit 1; fi; \
+		echo "make: PostgreSQL did not start: its tests will skip"; url=; }; \
+	PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q; status=$$?; \
+	scripts/postgres.sh stop; exit $$status
+
+postgres-start:
+	@scripts/postgres.sh start
+
+postgres-stop:
+	@scripts/postgres.sh stop
 
 examples: $(STAMP)
 	@for f in examples/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
@@ -52,10 +68,13 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	@url=$$(scripts/postgres.sh start) || url=; \
+	PAYPLAN_BENCH_POSTGRES_URL="$$url" $(BIN)/python -m benchmarks; status=$$?; \
+	scripts/postgres.sh stop; exit $$status
 
 bench-quick: $(STAMP)
 	@if [ -f benchmarks/__main__.py ]; then $(BIN)/python -m benchmarks --quick; fi
 
 clean:
+	scripts/postgres.sh stop
 	rm -rf $(VENV) $(CORE_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

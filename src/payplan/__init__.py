@@ -35,7 +35,7 @@ from ._amendments import (
     WaiveFee,
     amend,
 )
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, add_months
+from ._calendar import MAX_DAYS, BeforeSession, Cadence, DateRule, ExplicitDates, add_months
 from ._cancellation import Settlement, settle_cancellation, settle_reschedule
 from ._catalog import REFERENCE_CATALOG_TOML, Catalog, Tier
 from ._documents import (
@@ -76,6 +76,7 @@ from ._policies import (
     ReminderPolicy,
 )
 from ._proposals import Bound, Bounds, ProposedCadence, ProposedParts, accept_proposal, propose
+from ._refunds import RefundInstruction, refund_instructions, refund_key
 from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
@@ -120,8 +121,13 @@ from .exceptions import (
     ProviderRequestError,
     RuleViolationError,
     ScheduleDoesNotFitError,
+    SchemaVersionError,
     SerializationError,
+    StoreConflictError,
+    StoreError,
+    StoreUnavailableError,
     UnknownCurrencyError,
+    UnknownPlanError,
     UnsupportedByProviderError,
 )
 from .serialization import (
@@ -188,6 +194,7 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "LedgerError",
+    "MAX_DAYS",
     "Milestone",
     "Money",
     "MoveSession",
@@ -215,6 +222,7 @@ __all__ = [
     "ProviderRequestError",
     "REFERENCE_CATALOG_TOML",
     "Refund",
+    "RefundInstruction",
     "Remainder",
     "Reminder",
     "ReminderKind",
@@ -224,12 +232,17 @@ __all__ = [
     "RuleViolationError",
     "SCHEMA_VERSION",
     "ScheduleDoesNotFitError",
+    "SchemaVersionError",
     "SerializationError",
     "Settlement",
     "SkipPayment",
+    "StoreConflictError",
+    "StoreError",
+    "StoreUnavailableError",
     "Terms",
     "Tier",
     "UnknownCurrencyError",
+    "UnknownPlanError",
     "UnsupportedByProviderError",
     "WaiveFee",
     "WriteOff",
@@ -269,6 +282,8 @@ __all__ = [
     "propose",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
+    "refund_instructions",
+    "refund_key",
     "reminders_due",
     "render_agreement",
     "render_statement",

@@ -215,11 +215,26 @@ def _rebuild(
     session: dt.date | None = None,
     tier: str | None = None,
 ) -> PaymentPlan:
-    """The next version with *lines* renumbered 1..n, built through the constructor."""
-    numbered = tuple(
-        i if i.number == n else _installment(n, i.kind, i.due, i.amount, i.label, i.days_before_session)
-        for n, i in enumerate(lines, 1)
-    )
+    """The next version with *lines* renumbered 1..n, built through the constructor.
+
+    Every line keeps its :attr:`~payplan.Installment.line_id` through the
+    renumbering; a line the amendment adds (number 0) gets a new one,
+    ``v<version>.<k>``, which no earlier line can have had.
+    """
+    version = plan.version + 1
+    added = 0
+    numbered_lines: list[Installment] = []
+    for n, i in enumerate(lines, 1):
+        if i.number == n:
+            numbered_lines.append(i)
+            continue
+        if i.number == 0:
+            added += 1
+            key = f"v{version}.{added}"
+        else:
+            key = i.line_id
+        numbered_lines.append(_installment(n, i.kind, i.due, i.amount, i.label, i.days_before_session, key))
+    numbered = tuple(numbered_lines)
     terms = plan.terms
     old_rest = [i.due for i in plan.installments if i.kind is not _DEPOSIT]
     new_rest = [i.due for i in numbered if i.kind is not _DEPOSIT]
@@ -243,7 +258,7 @@ def _rebuild(
             tier=plan.tier if tier is None else tier,
             terms=terms,
             kind=kind,
-            version=plan.version + 1,
+            version=version,
         )
     except InvalidPlanError as exc:
         raise RuleViolationError(f"the amended plan would break its terms: {exc}") from None

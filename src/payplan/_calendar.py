@@ -11,12 +11,20 @@ from attrs import field, frozen
 from .exceptions import InvalidPlanError
 
 __all__ = [
+    "MAX_DAYS",
     "BeforeSession",
     "Cadence",
     "DateRule",
     "ExplicitDates",
     "add_months",
 ]
+
+#: The bound of every day count in a plan's terms (grace days, late-fee step
+#: days, reminder offsets either side of a due date, days before the session,
+#: the final-due cutoff, cancellation windows, incentive days): ten years of
+#: days. Larger counts are typos (``99999999999``), and bounding them where
+#: they enter keeps every date payplan derives from them on the calendar.
+MAX_DAYS = 3653
 
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _ONE_DAY = dt.timedelta(days=1)
@@ -228,8 +236,7 @@ def _check_days(_: object, __: object, value: tuple[int, ...]) -> None:
     if not value:
         raise InvalidPlanError("expected at least one 'days before the session', got none")
     for d in value:
-        if type(d) is not int or d < 0:
-            raise InvalidPlanError(f"expected whole days of 0 or more before the session, got {d!r}")
+        check_days(d, "days before the session")
     if list(value) != sorted(value, reverse=True):
         raise InvalidPlanError(
             f"expected days before the session from the largest to the smallest, got {list(value)}"
@@ -254,6 +261,33 @@ class BeforeSession:
 
 #: How the installments after the deposit are dated.
 DateRule = Cadence | ExplicitDates | BeforeSession
+
+
+def check_days(value: object, what: str, *, low: int = 0, high: int = MAX_DAYS) -> int:
+    """Refuse anything but whole days from *low* to *high* (by default 0 to :data:`MAX_DAYS`).
+
+    Raises:
+        InvalidPlanError: naming *what*, the bounds and what arrived.
+    """
+    if type(value) is not int or not low <= value <= high:
+        raise InvalidPlanError(f"expected {what} as whole days from {low} to {high}, got {value!r}")
+    return value
+
+
+def days_after(day: dt.date, days: int) -> dt.date | None:
+    """*day* moved by *days* (negative: earlier), or None when that is off the calendar.
+
+    The calendar ends on 9999-12-31 and starts on 0001-01-01. A date past
+    either end never arrives, so a late fee or a reminder due then is never
+    due, rather than an ``OverflowError``.
+    """
+    ordinal = day.toordinal() + days
+    if not 1 <= ordinal <= _MAX_ORDINAL:
+        return None
+    return _fromordinal(ordinal)
+
+
+_MAX_ORDINAL = dt.date.max.toordinal()
 
 
 def check_day(value: object, name: str) -> None:

@@ -170,8 +170,13 @@ class _Statuses:
 # -- late fees ----------------------------------------------------------------------------
 
 
-def late_fee_id(plan_id: str, installment: int, step: int) -> str:
-    """The stable id of the late fee of ladder *step* on *installment* of a plan."""
+def late_fee_id(plan_id: str, installment: int | str, step: int) -> str:
+    """The stable id of the late fee of ladder *step* on a line of a plan.
+
+    *installment* is the line's :attr:`~payplan.Installment.line_id` (its
+    number, for a line never renumbered), so the id stays with the line
+    through every amendment.
+    """
     return f"{plan_id}:late-fee:{installment}:{step}"
 
 
@@ -221,7 +226,7 @@ def assess_late_fees(
             day = inst.due + after
             if day > as_of:
                 break
-            fid = late_fee_id(plan.id, inst.number, k)
+            fid = late_fee_id(plan.id, inst.line_id, k)
             existing = ledger.get(fid)
             if existing is not None:
                 charged += existing.amount.minor if type(existing) is LateFeeAssessed else 0

@@ -62,6 +62,23 @@ def _check_timezone(_: object, __: object, value: str) -> None:
         ) from None
 
 
+def _check_line_ids(lines: tuple[Installment, ...]) -> None:
+    """Each line's key is a short printable name without ':', and no two lines share an id."""
+    seen: set[str] = set()
+    for inst in lines:
+        key = inst.key
+        if key is not None and (
+            type(key) is not str or not 0 < len(key) <= 40 or not key.isprintable() or ":" in key
+        ):
+            raise InvalidPlanError(
+                f"expected installment {inst.number}'s key as 1 to 40 printable characters without ':', got {key!r}"
+            )
+        line = inst.line_id
+        if line in seen:
+            raise InvalidPlanError(f"expected each line once, got two lines with the id {line!r}")
+        seen.add(line)
+
+
 def _check_id(_: object, __: object, value: str) -> None:
     if not isinstance(value, str) or not value or len(value) > 200 or not value.isprintable():
         raise InvalidPlanError(f"expected a plan id of 1 to 200 printable characters, got {value!r}")
@@ -142,6 +159,7 @@ class PaymentPlan:
         cur = fee.currency
         paid = 0
         previous = self.booked
+        keyed = False
         for position, inst in enumerate(value, 1):
             amount = inst.amount
             if inst.number != position:
@@ -162,8 +180,12 @@ class PaymentPlan:
                 )
             if inst.kind is _DEPOSIT and position != 1:
                 raise InvalidPlanError(f"expected the deposit first, got one at position {position}")
+            if inst.key is not None:
+                keyed = True
             paid += minor
             previous = due
+        if keyed:
+            _check_line_ids(value)
         if paid != total:
             raise InvalidPlanError(
                 f"installments add up to {_money(paid, cur)}, expected exactly {_money(total, cur)}"

@@ -17,6 +17,7 @@ from typing import Final
 
 from attrs import evolve, field, frozen
 
+from ._calendar import MAX_DAYS, check_days
 from ._money import Money, percent_of, to_percent
 from .exceptions import InvalidPlanError, RuleViolationError
 
@@ -34,10 +35,9 @@ __all__ = [
 ]
 
 
-def _days(what: str) -> Callable[[object, object, int], None]:
+def _days(what: str, high: int = MAX_DAYS) -> Callable[[object, object, int], None]:
     def check(_: object, __: object, value: int) -> None:
-        if type(value) is not int or value < 0:
-            raise InvalidPlanError(f"expected {what} as whole days of 0 or more, got {value!r}")
+        check_days(value, what, high=high)
 
     return check
 
@@ -148,7 +148,7 @@ class LateFeePolicy:
     """
 
     steps: tuple[LateFeeStep, ...] = field(converter=_as_steps)
-    grace_days: int = field(default=0, validator=_days("grace_days"))
+    grace_days: int = field(default=0, validator=_days("grace_days", MAX_DAYS - 1))
     cap: Money | None = field(default=None, validator=_opt_money)
     cap_percent: Decimal | None = field(default=None, converter=_opt_pct)
     fee_on_fee: bool = False
@@ -171,6 +171,7 @@ class LateFeePolicy:
         $25 on the sixth day overdue; ``LateFeePolicy.single("5%")`` 5% of
         the overdue amount on the first.
         """
+        check_days(grace_days, "grace_days", high=MAX_DAYS - 1)
         step = (
             LateFeeStep(grace_days + 1, amount=fee)
             if isinstance(fee, Money)
@@ -317,6 +318,8 @@ class ReminderPolicy:
     def _check(self, _: object, value: tuple[int, ...]) -> None:
         if any(type(v) is not int for v in value) or list(value) != sorted(set(value)):
             raise InvalidPlanError(f"expected reminder offsets as increasing whole days, got {list(value)!r}")
+        for v in value:
+            check_days(v, "a reminder offset", low=-MAX_DAYS)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReminderPolicy):

@@ -62,14 +62,14 @@ class Reminder:
 
 
 def _next_fee(
-    plan: PaymentPlan, ledger: Ledger, number: int, due: dt.date, owed: Money, as_of: dt.date
+    plan: PaymentPlan, ledger: Ledger, line: str, due: dt.date, owed: Money, as_of: dt.date
 ) -> tuple[Money | None, dt.date | None]:
     pol = plan.terms.late_fees
     if pol is None:
         return None, None
     for k, step in enumerate(pol.steps, 1):
         day = due + dt.timedelta(days=pol.applies_on(step))
-        if day <= as_of or late_fee_id(plan.id, number, k) in ledger:
+        if day <= as_of or late_fee_id(plan.id, line, k) in ledger:
             continue
         fee = step.fee_for(owed)
         cap = pol.cap_for(plan.fee)
@@ -81,14 +81,14 @@ def _next_fee(
     return None, None
 
 
-def _fees_charged(plan: PaymentPlan, ledger: Ledger, number: int) -> int:
-    """The late fees the ledger holds on installment *number*, by their stable ids."""
+def _fees_charged(plan: PaymentPlan, ledger: Ledger, line: str) -> int:
+    """The late fees the ledger holds on the line *line* (its line id), by their stable ids."""
     pol = plan.terms.late_fees
     if pol is None:
         return 0
     total = 0
     for k in range(1, len(pol.steps) + 1):
-        entry = ledger.get(late_fee_id(plan.id, number, k))
+        entry = ledger.get(late_fee_id(plan.id, line, k))
         if type(entry) is LateFeeAssessed:
             total += entry.amount.minor
     return total
@@ -143,8 +143,8 @@ def reminders_due(
         if offset not in offsets or s.state not in _OPEN or s.outstanding.minor <= 0:
             continue
         kind = pol.kind_for(offset)
-        fee, fee_from = _next_fee(plan, ledger, inst.number, inst.due, s.outstanding, as_of)
-        charged = _fees_charged(plan, ledger, inst.number)
+        fee, fee_from = _next_fee(plan, ledger, inst.line_id, inst.due, s.outstanding, as_of)
+        charged = _fees_charged(plan, ledger, inst.line_id)
         notice = ""
         if charged:
             notice = f" Late fees of {_money(charged, s.outstanding.currency).format(locale)} have been charged on it."
@@ -161,7 +161,7 @@ def reminders_due(
             "fee_notice": notice,
         }
         message = Template(texts[kind.value]).safe_substitute(values)
-        rid = f"{plan.id}:reminder:{inst.number}:{offset}:{s.outstanding.minor}"
+        rid = f"{plan.id}:reminder:{inst.line_id}:{offset}:{s.outstanding.minor}"
         out.append(
             Reminder(rid, plan.id, inst.number, kind, as_of, inst.due, s.outstanding, offset, fee, fee_from, message)
         )

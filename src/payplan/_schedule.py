@@ -47,6 +47,11 @@ class Installment:
         label: A milestone or description (``"Engagement shoot"``), if any.
         days_before_session: Set when the date is defined relative to the
             session, so that moving the session moves it.
+        key: The line's identity once an amendment has renumbered it or
+            added it (``"3"``: the line first built as installment 3;
+            ``"v2.1"``: the first line added by the amendment that made
+            version 2). None for a line still at its first number.
+            Amendments set it; see :attr:`line_id`.
 
     .. versionadded:: 0.1.0
     """
@@ -57,6 +62,18 @@ class Installment:
     amount: Money
     label: str | None = None
     days_before_session: int | None = None
+    key: str | None = None
+
+    @property
+    def line_id(self) -> str:
+        """The line's identity across amendments: its :attr:`key`, or else its number.
+
+        Amendments renumber lines (skipping installment 2 makes the old 3
+        the new 2) but never change a line's id, so what is keyed on it
+        (late fee ids, reminder ids) stays on the line it was about.
+        """
+        key = self.key
+        return key if key is not None else str(self.number)
 
 
 _NEW = object.__new__
@@ -68,6 +85,7 @@ _SET_DUE = Installment.__dict__["due"].__set__
 _SET_AMOUNT = Installment.__dict__["amount"].__set__
 _SET_LABEL = Installment.__dict__["label"].__set__
 _SET_RELATIVE = Installment.__dict__["days_before_session"].__set__
+_SET_KEY = Installment.__dict__["key"].__set__
 
 
 def _installment(
@@ -77,6 +95,7 @@ def _installment(
     amount: Money,
     label: str | None = None,
     days_before_session: int | None = None,
+    key: str | None = None,
 ) -> Installment:
     """Build an Installment from values the builder has already checked."""
     i = _NEW(Installment)
@@ -86,6 +105,7 @@ def _installment(
     _SET_AMOUNT(i, amount)
     _SET_LABEL(i, label)
     _SET_RELATIVE(i, days_before_session)
+    _SET_KEY(i, key)
     return i
 
 
@@ -207,6 +227,7 @@ def append_even(
         _SET_AMOUNT(i, big if lo <= k < hi else small)
         _SET_LABEL(i, None)
         _SET_RELATIVE(i, None if relative is None else relative[k])
+        _SET_KEY(i, None)
         append(i)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, check_days
 from ._money import Money, Remainder, _money, _round_ratio, to_percent
 from ._policies import CancellationPolicy, Incentive, LateFeePolicy, ReminderPolicy
 from ._retries import RetryPolicy
@@ -137,14 +137,15 @@ def _date_rule(value: DateRule | str) -> DateRule:
 
 def _apr(value: int | Decimal | str) -> Decimal:
     p = to_percent(value, what="an APR")
-    if not p.is_finite() or p < 0 or p >= 1000:
-        raise InvalidPlanError(f"expected an APR from 0 to 999 percent, got {value!r}")
+    # Six decimals at most: a rate like 1e-9999 is no rate at all, and the
+    # annuity formula divides by zero on it.
+    if not p.is_finite() or p < 0 or p >= 1000 or (p and int(p.normalize().as_tuple().exponent) < -6):
+        raise InvalidPlanError(f"expected an APR from 0 to 999 percent with at most 6 decimals, got {value!r}")
     return p
 
 
 def _non_negative_days(_: object, attribute: object, value: int) -> None:
-    if type(value) is not int or value < 0:
-        raise InvalidPlanError(f"expected final_due_days_before as whole days of 0 or more, got {value!r}")
+    check_days(value, "final_due_days_before")
 
 
 def _remainder(value: Remainder | str) -> Remainder:

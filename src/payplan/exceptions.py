@@ -12,6 +12,11 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     ├── CurrencyMismatchError(ValueError)   arithmetic across two currencies
     ├── LedgerError(ValueError)             an entry the ledger cannot accept
     ├── RuleViolationError                  a change the plan's rules forbid
+    ├── StoreError                          the store could not do what was asked
+    │   ├── StoreConflictError              another writer got there first: reload, retry
+    │   ├── StoreUnavailableError           the database did not answer: retryable
+    │   ├── SchemaVersionError              the database schema is older or newer than the code
+    │   └── UnknownPlanError(LookupError)   no such plan in the store
     ├── ProviderError                       .provider .retryable .provider_code .request_id
     │   ├── ProviderConnectionError         no answer: retryable
     │   ├── ProviderAuthError
@@ -42,8 +47,13 @@ __all__ = [
     "ProviderRequestError",
     "RuleViolationError",
     "ScheduleDoesNotFitError",
+    "SchemaVersionError",
     "SerializationError",
+    "StoreConflictError",
+    "StoreError",
+    "StoreUnavailableError",
     "UnknownCurrencyError",
+    "UnknownPlanError",
     "UnsupportedByProviderError",
 ]
 
@@ -137,6 +147,58 @@ class LedgerError(PayplanError, ValueError):
 
 class RuleViolationError(PayplanError):
     """A change that the plan's own rules forbid (an amendment past the cutoff).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class StoreError(PayplanError):
+    """The store could not do what was asked; nothing was written.
+
+    Attributes:
+        retryable: Whether the same call may simply be made again.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable: bool = False
+
+
+class StoreConflictError(StoreError):
+    """Another writer changed the same thing first (a plan version, a reserved key).
+
+    Reload what you read and try again: nothing of this call was written.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable = True
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached, or the connection was lost mid-call.
+
+    The transaction was rolled back; the same call may be made again.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retryable = True
+
+
+class SchemaVersionError(StoreError):
+    """The database's schema is older or newer than this version of payplan.
+
+    The message says which revision the database is at, which one the code
+    expects, and what to run (``payplan db upgrade --db URL``, or upgrade
+    payplan itself).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnknownPlanError(StoreError, LookupError):
+    """The store holds no plan with this id.
 
     .. versionadded:: 0.1.0
     """

@@ -112,19 +112,23 @@ def dump_plan(plan: PaymentPlan) -> dict[str, Any]:
             "tier": plan.tier,
             "client": plan.client,
             "terms": _terms_to_json(plan.terms),
-            "installments": [
-                {
-                    "number": i.number,
-                    "kind": i.kind.value,
-                    "due": i.due.isoformat(),
-                    "amount_minor": i.amount.minor,
-                    "label": i.label,
-                    "days_before_session": i.days_before_session,
-                }
-                for i in plan.installments
-            ],
+            "installments": [_installment_to_json(i) for i in plan.installments],
         },
     }
+
+
+def _installment_to_json(i: Installment) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "number": i.number,
+        "kind": i.kind.value,
+        "due": i.due.isoformat(),
+        "amount_minor": i.amount.minor,
+        "label": i.label,
+        "days_before_session": i.days_before_session,
+    }
+    if i.key is not None:  # only amended plans have keys; older readers ignore the field
+        line["key"] = i.key
+    return line
 
 
 def dumps_plan(plan: PaymentPlan, *, indent: int | None = 2) -> str:
@@ -172,6 +176,8 @@ class _Reader:
     def convert(self, key: str, fn: Callable[[Any], T], value: Any) -> T:
         try:
             return fn(value)
+        except SerializationError:
+            raise  # already names its own path: never prefix it twice
         except (InvalidPlanError, ValueError, TypeError) as exc:
             raise SerializationError(f"{self.path}.{key}: {exc}") from None
 
@@ -234,9 +240,9 @@ def _terms_from(r: _Reader, cur: Currency) -> Terms:
         lambda _: DepositRule(percent=pct, amount=None if amt is None else Money(amt, cur)),
         None,
     )
-    return r.convert(
-        "terms",
-        lambda _: Terms(
+    return _guarded(
+        r.path,
+        lambda: Terms(
             deposit=deposit,
             installments=r.get("installments", int),
             dates=_rule_from(r.sub("dates")),
@@ -247,7 +253,6 @@ def _terms_from(r: _Reader, cur: Currency) -> Terms:
             compress=r.get("compress", bool),
             **_policies_from(r, cur),
         ),
-        None,
     )
 
 
@@ -277,6 +282,7 @@ def load_plan(document: Mapping[str, Any]) -> PaymentPlan:
                 r.convert("amount_minor", lambda v: Money(v, cur), r.get("amount_minor", int)),
                 r.get("label", str, optional=True),
                 r.get("days_before_session", int, optional=True),
+                r.get("key", str, optional=True),
             )
         )
     charge = p.get("finance_charge_minor", int, optional=True)

@@ -499,6 +499,26 @@ def test_refund_goes_through_refunds_api_with_a_short_stable_key(
     assert len([r for r in square_fake.refunds.values() if r["payment_id"] == payment]) == 1
 
 
+def test_two_different_refunds_of_one_payment_are_two_refunds(
+    square_server: FakeServer, square_fake: FakeSquare
+) -> None:
+    """$50 then $100 of one payment are two refunds; a retry is one; a second $50 needs sequence=2 (#12 item 2)."""
+    plan = reference_plan("sq-two-refunds")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    payment = square_fake.pay(binding.id("invoice"), 1)
+    fifty, hundred = Money.of("50.00", "USD"), Money.of("100.00", "USD")
+    first = provider.refund(binding, payment, fifty)
+    second = provider.refund(binding, payment, hundred)
+    retried = provider.refund(binding, payment, fifty)
+    third = provider.refund(binding, payment, fifty, sequence=2)
+    assert retried.reference == first.reference
+    assert len({first.reference, second.reference, third.reference}) == 3
+    made = sorted(r["amount_money"]["amount"] for r in square_fake.refunds.values() if r["payment_id"] == payment)
+    assert made == [5000, 5000, 10000]
+    assert {o.provider for o in (first, second, third)} == {"square"}
+
+
 def test_refund_webhook_finds_the_plan_through_the_order(square_server: FakeServer, square_fake: FakeSquare) -> None:
     """A completed refund notification names only the order; the adapter reads the order and reports the exact refund."""
     plan = reference_plan("sq-refund-hook")

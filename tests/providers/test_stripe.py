@@ -465,6 +465,30 @@ class TestStripeRequests:
         assert event.amount == Money.of("123.45", "USD")
         assert event.installment == 2
 
+    def test_schedule_mode_refunds_of_two_invoices_have_two_keys(self, server: FakeServer) -> None:
+        """In subscription-schedule mode each refund's key names its invoice and amount; none is shared (#12 item 2)."""
+        provider = self.provider(server, StripeMode.SUBSCRIPTION_SCHEDULE)
+        plan = reference_plan("wire-schedule-refunds")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        client = make_client(server)
+        paid = []
+        for _ in range(2):  # the invoices Stripe's schedule would have created and charged
+            inv = client.v1.invoices.create({"customer": CUSTOMER, "currency": "usd", "auto_advance": False})
+            client.v1.invoice_items.create({"customer": CUSTOMER, "invoice": inv.id, "amount": 50000, "currency": "usd"})
+            client.v1.invoices.finalize_invoice(inv.id)
+            client.v1.invoices.pay(inv.id, {"payment_method": "pm_card_visa"})
+            paid.append(inv.id)
+        server.clear()
+        outcomes = [
+            provider.refund(binding, paid[0], Money.of("50.00", "USD")),
+            provider.refund(binding, paid[1], Money.of("50.00", "USD")),
+            provider.refund(binding, paid[0], Money.of("75.00", "USD")),
+        ]
+        keys = [r.header("Idempotency-Key") for r in server.requests() if r.path == "/v1/refunds"]
+        assert len(set(keys)) == 3
+        assert len({o.reference for o in outcomes}) == 3
+        assert all(o.status.value == "succeeded" for o in outcomes)
+
     def test_update_after_amendment_keeps_paid_invoices(self, server: FakeServer) -> None:
         """After a re-split, paid invoices stay, unpaid drafts are deleted, and new lines get v2 invoices for exact amounts."""
         provider = self.provider(server, StripeMode.INVOICES)

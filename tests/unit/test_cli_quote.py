@@ -97,7 +97,7 @@ class TestBadInput:
         [
             ({"--fee": "0"}, "fee above zero"),
             ({"--fee": "-5"}, "fee above zero"),
-            ({"--fee": "12,00"}, "decimal number"),
+            ({"--fee": "12,00"}, "digits with an optional decimal point"),
             ({"--fee": "2000.001"}, "at most 2 decimal"),
             ({"--currency": "ABC"}, "ISO 4217"),
             ({"--deposit": "2500.00"}, "goes with a percentage --deposit"),

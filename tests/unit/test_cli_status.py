@@ -100,7 +100,7 @@ class TestStatus:
     @pytest.mark.parametrize(
         ("text", "message"),
         [
-            ("date,amount\n2026-12-01,5x\n", "line 2: expected amount as a decimal number, got '5x'"),
+            ("date,amount\n2026-12-01,5x\n", "line 2: expected the amount as digits with an optional decimal point (e.g. 500.00), got '5x'"),
             ("2026-12-01,500\n2026-13-01,5\n", "line 2: expected a date as YYYY-MM-DD, got '2026-13-01'"),
             ("2026-12-01\n", "line 1: expected 2 or 3 columns"),
             ("2026-12-01,-5\n", "line 1: expected an amount above zero"),

@@ -16,7 +16,7 @@ from typing import NoReturn
 from ..exceptions import PayplanError
 
 #: Subcommand modules, in the order ``payplan --help`` lists them.
-COMMANDS = ("_quote", "_status", "_documents", "_demo")
+COMMANDS = ("_quote", "_status", "_documents", "_demo", "_db")
 
 
 class UsageError(PayplanError):
@@ -28,7 +28,10 @@ class UsageError(PayplanError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        # main() names the program once ("payplan: error: ..."); a subcommand's
+        # parser adds only its own name ("quote: argument --fee: ...").
+        command = self.prog.removeprefix("payplan").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:

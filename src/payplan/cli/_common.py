@@ -8,10 +8,12 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .._calendar import MAX_DAYS
 from .._money import Money
 from .._plan import PaymentPlan
 from ..exceptions import PayplanError, SerializationError
@@ -23,7 +25,7 @@ class CliError(PayplanError):
 
 
 def date_arg(text: str) -> dt.date:
-    """argparse type for YYYY-MM-DD."""
+    """argparse type for YYYY-MM-DD (0001-01-01 to 9999-12-31)."""
     try:
         if len(text) != 10:
             raise ValueError
@@ -32,18 +34,73 @@ def date_arg(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
-def count_arg(text: str) -> int:
-    """argparse type for a whole number of 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}")
+# A sign, so "-5" gets the "from 0 to ..." message rather than "not a number".
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+#: Digits a number on the command line may have: no amount, day count or
+#: rate needs more, and Python refuses to convert longer integers to text.
+MAX_DIGITS = 4000
+
+
+def number_arg(
+    text: str, what: str, *, low: Decimal | int, high: Decimal | int | None, places: int, shown: str | None = None
+) -> Decimal:
+    """The one checked parser of every number the ``payplan`` command reads.
+
+    A number is written plainly: digits, an optional decimal point with at
+    most *places* decimals, no exponent (``1e-9999``), no ``_``, no ``+``,
+    no non-ASCII digits. It must lie from *low* to *high* (no upper bound
+    when *high* is None).
+
+    Raises:
+        CliError: the message names *what*, the form or the bounds expected,
+            and what arrived (*shown*, when given, else *text*).
+    """
+    body = text.strip()
+    text = text if shown is None else shown
+    if not _PLAIN_NUMBER.fullmatch(body) or len(body) > MAX_DIGITS:
+        form = "whole number" if places == 0 else "number"
+        example = "e.g. 30" if places == 0 else "e.g. 9.9"
+        raise CliError(f"expected {what} written as a plain {form} ({example}), got {text!r}")
+    value = Decimal(body)
+    if -int(value.as_tuple().exponent) > places:
+        if places == 0:
+            raise CliError(f"expected {what} as a whole number, got {text!r}")
+        raise CliError(f"expected {what} with at most {places} decimals, got {text!r}")
+    if value < low or (high is not None and value > high):
+        upper = f"to {high}" if high is not None else "or more"
+        raise CliError(f"expected {what} from {low} {upper}, got {text!r}")
     return value
 
 
-_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a sign, so "-5" gets the "above zero" message
+def whole_arg(what: str, *, low: int = 0, high: int | None = None) -> Callable[[str], int]:
+    """argparse type for a whole number from *low* to *high*, checked by :func:`number_arg`.
+
+    *what* is a noun for the message (``"days"``); argparse itself names the option.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            return int(number_arg(text, what, low=low, high=high, places=0))
+        except CliError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def days_arg(*, low: int = 0, high: int = MAX_DAYS) -> Callable[[str], int]:
+    """argparse type for a day count, bounded as the terms bound it (0 to :data:`~payplan.MAX_DAYS`)."""
+    return whole_arg("whole days", low=low, high=high)
+
+
+#: argparse type for ``--installments``: Terms takes 0 to 520.
+count_arg = whole_arg("a count", high=520)
+
+
+def percent_arg(text: str, what: str, *, high: int = 100, places: int = 6) -> Decimal:
+    """A percentage written ``12.5%`` or ``12.5``, from 0 to *high*, with at most *places* decimals."""
+    body = text.strip()
+    body = body[:-1] if body.endswith("%") else body
+    return number_arg(body, what, low=0, high=high, places=places, shown=text)
 
 
 def money_arg(text: str, currency: str, what: str) -> Money:
@@ -54,13 +111,12 @@ def money_arg(text: str, currency: str, what: str) -> Money:
     typos or float exports, not amounts someone meant.
 
     Raises:
-        InvalidMoneyError: not a number, or more decimals than *currency* has.
+        InvalidMoneyError: more decimals than *currency* has.
         CliError: a number in another notation; the message names *what*.
     """
-    money = Money.of(text, currency)
-    if not _PLAIN_AMOUNT.fullmatch(text.strip()):
+    if not _PLAIN_NUMBER.fullmatch(text.strip()) or len(text.strip()) > MAX_DIGITS:
         raise CliError(f"expected {what} as digits with an optional decimal point (e.g. 500.00), got {text!r}")
-    return money
+    return Money.of(text, currency)
 
 
 def read_text(path: str, what: str, expected: str, *, encoding: str = "utf-8") -> str:

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from .._amendments import AmendmentRecord
+from .._calendar import MAX_DAYS
 from .._documents import Parties, render_agreement, render_statement
 from .._history_json import load_history
 from .._plan import PaymentPlan
 from .._reports import ics_feed
 from ..exceptions import SerializationError
-from ._common import CliError, add_plan_arguments, count_arg, date_arg, read_plan, read_text, write_text
+from ._common import CliError, add_plan_arguments, date_arg, days_arg, read_plan, read_text, write_text
 from ._status import ledger_from_args, with_assessments
 
 
@@ -63,8 +64,8 @@ def register(subs: Any) -> None:
     add_plan_arguments(c)
     c.add_argument("--as-of", type=date_arg, help="leave out what is paid by this date (YYYY-MM-DD)")
     c.add_argument(
-        "--alarm", type=count_arg, action="append", metavar="DAYS",
-        help="an alarm DAYS before each due date (repeatable; default: the plan's reminder policy)",
+        "--alarm", type=days_arg(), action="append", metavar="DAYS",
+        help=f"an alarm DAYS before each due date, 0 to {MAX_DAYS} (repeatable; default: the plan's reminder policy)",
     )
     c.add_argument("--locale", default="en_US", help="locale for money in the events (default en_US)")
     c.add_argument("--name", default="Payment plan", help="the calendar's name")

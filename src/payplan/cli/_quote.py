@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from attrs import evolve
 
-from .._calendar import Cadence
+from .._calendar import MAX_DAYS, Cadence
 from .._catalog import Catalog
 from .._money import Money, Remainder, to_currency
 from .._plan import PaymentPlan
@@ -19,9 +20,12 @@ from ._common import (
     CliError,
     count_arg,
     date_arg,
+    days_arg,
     dump_json,
     money_arg,
     money_json,
+    number_arg,
+    percent_arg,
     render_table,
     to_csv,
     write_text,
@@ -40,14 +44,19 @@ def register(subs: Any) -> None:
     p.add_argument("--currency", help="ISO 4217 code (default: the catalog's, else USD)")
     p.add_argument("--deposit", help="PERCENT%% (e.g. 25%%) or a fixed AMOUNT")
     p.add_argument("--deposit-min", help="minimum deposit AMOUNT for a percentage deposit")
-    p.add_argument("--installments", type=count_arg, help="installments after the deposit")
+    p.add_argument("--installments", type=count_arg, help="installments after the deposit (0 to 520)")
     p.add_argument("--cadence", help=", ".join(c.value for c in Cadence))
     p.add_argument("--booked", type=date_arg, required=True, help="booking date (deposit due)")
     p.add_argument("--session", type=date_arg, required=True, help="session date")
     p.add_argument("--first-due", type=date_arg, help="first installment date (default: one period after booking)")
-    p.add_argument("--final-due-days-before", type=count_arg, help="cutoff: last payment N days before the session")
+    p.add_argument(
+        "--final-due-days-before", type=days_arg(), metavar="DAYS",
+        help=f"cutoff: last payment DAYS before the session (0 to {MAX_DAYS})",
+    )
     p.add_argument("--remainder", choices=[r.value for r in Remainder], help="where odd minor units go")
-    p.add_argument("--apr", help="annual percentage rate, e.g. 9.9 (default 0)")
+    p.add_argument(
+        "--apr", type=apr_arg, help="annual percentage rate from 0 to 999 with at most 6 decimals, e.g. 9.9 (default 0)"
+    )
     p.add_argument("--compress", action="store_true", help="fit a schedule that is too long into the time available")
     p.add_argument("--catalog", help="catalog TOML file")
     p.add_argument("--tier", help="tier name in the catalog")
@@ -61,16 +70,25 @@ def register(subs: Any) -> None:
     p.set_defaults(run=run)
 
 
+def apr_arg(text: str) -> Decimal:
+    """argparse type for ``--apr``: a percentage from 0 to 999 with at most 6 decimals."""
+    try:
+        return number_arg(text, "a percentage", low=0, high=999, places=6)
+    except CliError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_policy_arguments(p: argparse.ArgumentParser) -> None:
     """Options that add collection policies to a quote: ``--grace-days``, ``--late-fee``."""
     p.add_argument(
-        "--grace-days", type=count_arg, help="days after a due date before a late fee applies (default 0)"
+        "--grace-days", type=days_arg(high=MAX_DAYS - 1), metavar="DAYS",
+        help=f"days after a due date before a late fee applies (0 to {MAX_DAYS - 1}; default 0)",
     )
     p.add_argument(
         "--late-fee",
         metavar="AMOUNT|PERCENT%",
         help="one late fee per late installment, after the grace period: a flat AMOUNT or PERCENT%% of what is overdue "
-        "(ladders and caps come from the catalog TOML)",
+        "(above 0, at most 100%%; ladders and caps come from the catalog TOML)",
     )
 
 
@@ -87,13 +105,14 @@ def apply_policy_arguments(args: argparse.Namespace, plan: PaymentPlan) -> Payme
         policy = evolve(current, grace_days=grace or 0)
     else:
         text = fee_text.strip()
-        fee: Money | str = text if text.endswith("%") else money_arg(text, plan.currency, "--late-fee")
-        if isinstance(fee, Money) and fee.minor <= 0:
+        fee: Money | Decimal
+        if text.endswith("%"):
+            fee = percent_arg(text, "--late-fee as a percentage")
+        else:
+            fee = money_arg(text, plan.currency, "--late-fee")
+        if (fee.minor if isinstance(fee, Money) else fee) <= 0:
             raise CliError(f"expected --late-fee above zero, got {fee_text}")
         policy = LateFeePolicy.single(fee, grace_days=grace if grace is not None else 0)
-        percent = policy.steps[0].percent
-        if percent is not None and percent <= 0:
-            raise CliError(f"expected --late-fee above zero, got {fee_text}")
     return evolve(plan, terms=evolve(plan.terms, late_fees=policy))
 
 
@@ -104,9 +123,10 @@ def _deposit(args: argparse.Namespace, currency: str) -> DepositRule | None:
         return None
     text = args.deposit.strip()
     if text.endswith("%"):
+        percent = percent_arg(text, "--deposit as a percentage")
         if args.deposit_min is not None:
-            return DepositRule.percent_or_minimum(text, money_arg(args.deposit_min, currency, "--deposit-min"))
-        return DepositRule.percent(text)
+            return DepositRule.percent_or_minimum(percent, money_arg(args.deposit_min, currency, "--deposit-min"))
+        return DepositRule.percent(percent)
     if args.deposit_min is not None:
         raise CliError("--deposit-min goes with a percentage --deposit, not a fixed amount")
     return DepositRule.fixed(money_arg(text, currency, "--deposit"))

@@ -1,0 +1,455 @@
+"""The values a store keeps, and the :class:`Store` protocol every back end implements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from .._amendments import AmendmentRecord, PlanHistory
+from .._ledger import Ledger, LedgerEntry
+from .._money import Money
+from .._plan import PaymentPlan
+from ..providers import ProviderBinding, ProviderEvent
+
+__all__ = [
+    "InboxEvent",
+    "InboxStatus",
+    "IngestResult",
+    "Operation",
+    "OperationStatus",
+    "ReminderRecord",
+    "ReminderStatus",
+    "SignedAgreement",
+    "Store",
+    "StoredPlan",
+]
+
+
+@frozen
+class StoredPlan:
+    """A plan's current version with its ledger, as the store holds them.
+
+    Attributes:
+        plan: The current plan version.
+        ledger: Every entry recorded for the plan, against that version.
+        active: Whether the daily run should still look at the plan.
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan: PaymentPlan
+    ledger: Ledger
+    active: bool = True
+
+
+class InboxStatus(enum.Enum):
+    """Where a received webhook event stands.
+
+    .. versionadded:: 0.1.0
+    """
+
+    APPLIED = "applied"
+    """Recorded in the ledger (or a notice that records nothing); never applied again."""
+    DEFERRED = "deferred"
+    """The ledger cannot accept it yet (a refund before its payment); applied when it can."""
+    FAILED = "failed"
+    """Could not be applied (an unknown plan, another currency); kept with its error, retryable."""
+
+
+@frozen
+class InboxEvent:
+    """One webhook event kept in the inbox, unique on ``(provider, event.id)``.
+
+    Attributes:
+        event: The verified, normalized event.
+        body: The raw request body it came in.
+        status: Applied, deferred or failed.
+        attempts: How many times applying it was tried.
+        error: Why the last attempt failed or was deferred, if it did not apply.
+
+    .. versionadded:: 0.1.0
+    """
+
+    event: ProviderEvent
+    body: bytes
+    status: InboxStatus
+    attempts: int = 1
+    error: str | None = None
+
+
+@frozen
+class IngestResult:
+    """What :meth:`Store.ingest` did with one event.
+
+    Attributes:
+        status: Where the event now stands.
+        duplicate: The event was already applied before this call; nothing changed.
+        recorded: The ids of the ledger entries this call wrote (the event's
+            own and those of deferred events it unblocked).
+        error: Why the event did not apply, if it did not.
+
+    .. versionadded:: 0.1.0
+    """
+
+    status: InboxStatus
+    duplicate: bool = False
+    recorded: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class OperationStatus(enum.Enum):
+    """Where an outbound provider call stands.
+
+    .. versionadded:: 0.1.0
+    """
+
+    RESERVED = "reserved"
+    """The key is reserved; the call is about to be made (or a crash cut it short)."""
+    SUCCEEDED = "succeeded"
+    """The provider reached a decision and it was recorded (a decline included)."""
+    FAILED = "failed"
+    """The provider refused the request; the same key will not help."""
+    UNKNOWN = "unknown"
+    """No answer came back: retry with the same key, or reconcile."""
+
+
+@frozen
+class Operation:
+    """One money-moving provider call, reserved under its idempotency key before it is sent.
+
+    Attributes:
+        key: The idempotency key (unique).
+        provider: The provider's name.
+        plan_id: The plan it concerns.
+        action: ``charge``, ``refund``, ``publish``...
+        status: Reserved, succeeded, failed or unknown.
+        installment: The installment, where there is one.
+        attempt: The attempt number.
+        amount: The amount it moves, where it moves money.
+        reference: The provider's id for what it created, once known.
+        error: The last error, if any.
+
+    .. versionadded:: 0.1.0
+    """
+
+    key: str
+    provider: str
+    plan_id: str
+    action: str
+    status: OperationStatus = OperationStatus.RESERVED
+    installment: int | None = None
+    attempt: int = 1
+    amount: Money | None = None
+    reference: str | None = None
+    error: str | None = None
+
+
+class ReminderStatus(enum.Enum):
+    """Where a reminder stands.
+
+    .. versionadded:: 0.1.0
+    """
+
+    RESERVED = "reserved"
+    """About to be sent (or a crash cut the sending short)."""
+    SENT = "sent"
+    """Handed to the notifier."""
+
+
+@frozen
+class ReminderRecord:
+    """A reminder reserved or sent, unique on ``(plan_id, reminder_id)``.
+
+    Attributes:
+        plan_id: The plan.
+        reminder_id: The :attr:`payplan.Reminder.id`.
+        on: The day it was reserved (the daily run's date).
+        status: Reserved or sent.
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan_id: str
+    reminder_id: str
+    on: dt.date
+    status: ReminderStatus = ReminderStatus.RESERVED
+
+
+@frozen
+class SignedAgreement:
+    """The payment agreement a client signed, for one plan version.
+
+    Attributes:
+        plan_id: The plan.
+        version: The plan version the text was rendered from.
+        text: The agreement exactly as shown to the client.
+        signed_by: Who signed (a name, an e-mail).
+        signed_on: The day of the signature.
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan_id: str
+    version: int
+    text: str = field(repr=False)
+    signed_by: str
+    signed_on: dt.date
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What a booking site persists, whatever the database.
+
+    Every method is one transaction: it is done whole or not at all. Back
+    ends: :class:`~payplan.store.MemoryStore` (tests) and
+    :class:`~payplan.store.sql.SQLStore` (SQLite, PostgreSQL), which
+    :meth:`open` picks from a URL.
+
+    What each part of payplan uses:
+
+    * **A booking site**: :meth:`add_plan` when a client books;
+      :meth:`save_binding` after publishing to a provider;
+      :meth:`save_agreement` when the client signs; :meth:`load` for the
+      client page.
+    * **Amendments**: :meth:`save_version` saves a new plan version with its
+      amendment record only if the stored version is the one it was amended
+      from (optimistic concurrency); otherwise
+      :class:`~payplan.StoreConflictError`, and the caller reloads and
+      amends again.
+    * **The webhook inbox** (:func:`~payplan.store.receive_webhook`):
+      :meth:`ingest` stores the event unique on ``(provider, event id)``
+      and applies it to the ledger in the same transaction; :meth:`inbox`
+      lists what is kept; :meth:`retry_pending` applies deferred and failed
+      events again (after a restart, or once a plan exists).
+    * **The daily run** (the engine): :meth:`active_plans` iterates the
+      active plans in batches of ``(plan, ledger)``, optionally one shard of
+      ``shards`` so several workers share a day;
+      :meth:`record_entries` records late fees and outcomes;
+      :meth:`reserve_operation` then :meth:`complete_operation` wrap every
+      money-moving provider call (see :func:`~payplan.store.charge`);
+      :meth:`reserve_reminder` then :meth:`mark_reminder_sent` wrap every
+      reminder, so none is sent twice; :meth:`set_active` takes a finished
+      plan out of the run.
+
+    Errors: :class:`~payplan.UnknownPlanError` for a plan the store does not
+    hold; :class:`~payplan.StoreConflictError` when another writer got there
+    first; :class:`~payplan.StoreUnavailableError` when the database did not
+    answer; :class:`~payplan.LedgerError` for an entry the ledger refuses.
+    Nothing is written by a call that raises.
+
+    .. versionadded:: 0.1.0
+    """
+
+    @staticmethod
+    def open(url: str, **options: Any) -> Store:
+        """Open the store at *url*: ``memory://``, ``sqlite:///payplan.db``, ``postgresql+psycopg://...``.
+
+        SQL URLs need the ``payplan[store]`` extra (and ``payplan[postgres]``
+        for PostgreSQL); see :func:`payplan.store.open_store`.
+
+        Raises:
+            StoreError: the URL is not one payplan can open.
+            SchemaVersionError: the database's schema is older or newer than
+                the code; the message says what to run.
+        """
+        from ._open import open_store
+
+        return open_store(url, **options)
+
+    # -- plans -------------------------------------------------------------------
+
+    def add_plan(self, plan: PaymentPlan, *, entries: Iterable[LedgerEntry] = ()) -> StoredPlan:
+        """Keep a new plan (and any first entries, such as the deposit).
+
+        Raises:
+            StoreConflictError: a plan with this id is already stored.
+            LedgerError: an entry the plan's ledger refuses.
+        """
+        ...
+
+    def load(self, plan_id: str) -> StoredPlan:
+        """The plan's current version and its ledger.
+
+        Raises:
+            UnknownPlanError: no such plan.
+        """
+        ...
+
+    def history(self, plan_id: str) -> PlanHistory:
+        """Every version of the plan with the amendment records between them.
+
+        Raises:
+            UnknownPlanError: no such plan.
+        """
+        ...
+
+    def save_version(
+        self, plan: PaymentPlan, record: AmendmentRecord, *, entries: Iterable[LedgerEntry] = ()
+    ) -> StoredPlan:
+        """Save *plan*, the version *record* made, if the store still holds ``record.from_version``.
+
+        *entries* (a fee waived with the amendment, say) are recorded in
+        the same transaction.
+
+        Raises:
+            StoreConflictError: the stored version is no longer the one
+                amended (another worker saved first): reload and amend again.
+            UnknownPlanError: no such plan.
+            InvalidPlanError: *record* does not take this plan to *plan*'s version.
+        """
+        ...
+
+    def record_entries(self, plan_id: str, entries: Iterable[LedgerEntry]) -> StoredPlan:
+        """Append *entries* to the plan's ledger, all or none.
+
+        An entry equal to one already recorded under the same id is a no-op,
+        so recording the same outcome twice counts once. Only the new rows
+        are written, never the whole ledger.
+
+        Raises:
+            UnknownPlanError: no such plan.
+            LedgerError: an entry the ledger refuses (a reused id, a refund
+                above what was paid, another currency); nothing is written.
+        """
+        ...
+
+    def set_active(self, plan_id: str, active: bool) -> None:
+        """Put the plan in or out of :meth:`active_plans` (a plan paid in full, cancelled).
+
+        Raises:
+            UnknownPlanError: no such plan.
+        """
+        ...
+
+    def plan_ids(self) -> tuple[str, ...]:
+        """Every stored plan id, sorted."""
+        ...
+
+    def active_plans(
+        self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
+    ) -> Iterator[Sequence[StoredPlan]]:
+        """The active plans in batches of at most *batch_size*, ordered by id.
+
+        With ``shards=n``, only the plans of shard *shard* (0 to n - 1): a
+        stable hash of the plan id decides, so *n* workers each take one
+        shard and together see every plan exactly once.
+        """
+        ...
+
+    # -- providers ---------------------------------------------------------------
+
+    def save_binding(self, binding: ProviderBinding) -> None:
+        """Keep where the plan lives at a provider, replacing that provider's binding.
+
+        Raises:
+            UnknownPlanError: no such plan.
+        """
+        ...
+
+    def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
+        """The plan's provider bindings, by provider name."""
+        ...
+
+    # -- the webhook inbox -------------------------------------------------------
+
+    def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
+        """Store *event* in the inbox and apply it to its plan's ledger, in one transaction.
+
+        The inbox is unique on ``(provider, event id)``: an event already
+        applied is not applied again (``duplicate=True``). One that was
+        deferred or failed is tried again (a provider's retry is never
+        blocked). Applying it also applies any of the plan's deferred events
+        it unblocks. An event that cannot apply yet is kept as deferred; an
+        unknown plan or another currency is kept as failed with its error.
+        """
+        ...
+
+    def inbox(
+        self, *, status: InboxStatus | None = None, plan_id: str | None = None
+    ) -> tuple[InboxEvent, ...]:
+        """The kept events, oldest first, optionally of one status or plan."""
+        ...
+
+    def retry_pending(self) -> tuple[IngestResult, ...]:
+        """Apply every deferred and failed event again, where it now can be."""
+        ...
+
+    # -- outbound operations -----------------------------------------------------
+
+    def reserve_operation(self, operation: Operation) -> Operation:
+        """Reserve *operation*'s idempotency key before the call is sent.
+
+        Returns the operation as stored: *operation* itself when the key was
+        free, or the earlier reservation of the same key (whose status says
+        whether it already succeeded, failed or is unknown; calling again
+        with the same key is safe, the provider answers the first result).
+        """
+        ...
+
+    def complete_operation(
+        self,
+        key: str,
+        status: OperationStatus,
+        *,
+        reference: str | None = None,
+        error: str | None = None,
+    ) -> Operation:
+        """Record how the call under *key* ended.
+
+        Raises:
+            StoreError: no operation was reserved under *key*.
+        """
+        ...
+
+    def operations(
+        self, *, status: OperationStatus | None = None, plan_id: str | None = None
+    ) -> tuple[Operation, ...]:
+        """The recorded operations, optionally of one status (``UNKNOWN`` ones to reconcile) or plan."""
+        ...
+
+    # -- reminders ---------------------------------------------------------------
+
+    def reserve_reminder(self, plan_id: str, reminder_id: str, on: dt.date) -> bool:
+        """Reserve a reminder before sending it; False if it was reserved or sent before.
+
+        Raises:
+            UnknownPlanError: no such plan.
+        """
+        ...
+
+    def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
+        """Record that the reserved reminder was handed to the notifier.
+
+        Raises:
+            StoreError: the reminder was never reserved.
+        """
+        ...
+
+    def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
+        """The plan's reminders reserved or sent, in order of reservation."""
+        ...
+
+    # -- agreements --------------------------------------------------------------
+
+    def save_agreement(self, agreement: SignedAgreement) -> None:
+        """Keep a signed agreement (one per plan version; signing again is refused).
+
+        Raises:
+            UnknownPlanError: no such plan.
+            StoreConflictError: this plan version already has a signed agreement.
+        """
+        ...
+
+    def agreements(self, plan_id: str) -> tuple[SignedAgreement, ...]:
+        """The plan's signed agreements, by version."""
+        ...
+
+    # -- lifetime ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release connections (the data stays)."""
+        ...

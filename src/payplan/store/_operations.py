@@ -1,0 +1,121 @@
+"""Money-moving provider calls, reserved in the store before they are sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from .._money import Money
+from .._plan import PaymentPlan
+from .._refunds import refund_key
+from ..exceptions import ProviderConnectionError, ProviderError
+from ..providers import (
+    ChargeOutcome,
+    ChargeStatus,
+    Provider,
+    ProviderBinding,
+    RefundOutcome,
+    RefundStatus,
+    idempotency_key,
+)
+from ._model import Operation, OperationStatus, Store
+
+__all__ = ["charge", "refund", "reserved_call"]
+
+T = TypeVar("T", ChargeOutcome, RefundOutcome)
+
+
+def reserved_call(store: Store, operation: Operation, call: Callable[[], T]) -> T:
+    """Reserve *operation*'s key, make *call*, record how it ended.
+
+    The key is written (``RESERVED``) before the provider hears of the call,
+    so a crash between the call and the write leaves a reservation that
+    says to retry with the same key (the provider answers its first result)
+    or to reconcile, never to charge again under a new key. A call that got
+    no answer is left ``UNKNOWN``; a refusal is ``FAILED``; a decision (a
+    decline included) is ``SUCCEEDED``.
+
+    Raises:
+        ProviderError: the provider reached no decision (re-raised after recording it).
+        StoreError: the store failed before the call (nothing was sent).
+
+    .. versionadded:: 0.1.0
+    """
+    store.reserve_operation(operation)
+    try:
+        outcome = call()
+    except ProviderConnectionError as exc:
+        store.complete_operation(operation.key, OperationStatus.UNKNOWN, error=str(exc))
+        raise
+    except ProviderError as exc:
+        store.complete_operation(operation.key, OperationStatus.FAILED, error=str(exc))
+        raise
+    failed = isinstance(outcome, RefundOutcome) and outcome.status is RefundStatus.FAILED
+    store.complete_operation(
+        operation.key,
+        OperationStatus.FAILED if failed else OperationStatus.SUCCEEDED,
+        reference=outcome.reference,
+        error=outcome.message if failed or (
+            isinstance(outcome, ChargeOutcome) and outcome.status is ChargeStatus.DECLINED
+        ) else None,
+    )
+    return outcome
+
+
+def charge(
+    store: Store,
+    provider: Provider,
+    binding: ProviderBinding,
+    plan: PaymentPlan,
+    installment: int,
+    *,
+    attempt: int = 1,
+) -> ChargeOutcome:
+    """Charge *installment* of *plan* through *provider*, reserved in *store* first.
+
+    The key is :func:`~payplan.providers.idempotency_key` of the plan,
+    ``"charge"``, the installment and *attempt*: the same one the adapter
+    sends, so a retry after a crash charges nothing twice.
+
+    .. versionadded:: 0.1.0
+    """
+    op = Operation(
+        idempotency_key(plan, "charge", installment=installment, attempt=attempt),
+        provider.name, plan.id, "charge", installment=installment, attempt=attempt,
+        amount=plan.installment(installment).amount,
+    )
+    return reserved_call(store, op, lambda: provider.charge(binding, plan, installment, attempt=attempt))
+
+
+def refund(
+    store: Store,
+    provider: Provider,
+    binding: ProviderBinding,
+    charge_reference: str,
+    amount: Money,
+    *,
+    installment: int | None = None,
+    reason: str | None = None,
+    sequence: int = 1,
+    idempotency_key: str | None = None,
+) -> RefundOutcome:
+    """Refund *amount* of a payment through *provider*, reserved in *store* first.
+
+    The key is the one the adapter sends: *idempotency_key* (a
+    :class:`~payplan.RefundInstruction`'s) or :func:`~payplan.refund_key`
+    of the plan, the payment, the amount and *sequence*.
+
+    .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *sequence* and *idempotency_key* replace *attempt*.
+    """
+    key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
+    op = Operation(
+        key,
+        provider.name, binding.plan_id, "refund", installment=installment, attempt=sequence, amount=amount,
+        reference=charge_reference,
+    )
+    return reserved_call(
+        store, op,
+        lambda: provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key),
+    )

@@ -1,0 +1,177 @@
+"""Every table payplan keeps, on payplan's own :class:`~sqlalchemy.MetaData`.
+
+Names start with ``payplan_`` so they sit beside a site's own tables; the
+Alembic version table is ``payplan_alembic_version``, apart from the
+site's. Money is an integer count of minor units beside its ISO 4217
+currency, never a float or a two-decimal column; dates are dates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "VERSION_TABLE",
+    "agreements",
+    "amendments",
+    "bindings",
+    "entries",
+    "metadata",
+    "operations",
+    "plan_versions",
+    "plans",
+    "reminders",
+    "webhook_events",
+]
+
+VERSION_TABLE = "payplan_alembic_version"
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: An auto-incrementing 64-bit key (SQLite needs INTEGER for its rowid alias).
+_SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+_PLAN_ID = 200
+
+plans = Table(
+    "payplan_plans",
+    metadata,
+    Column("plan_id", String(_PLAN_ID), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("client", String(200), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("shard", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+)
+Index("ix_payplan_plans_active_shard", plans.c.active, plans.c.shard, plans.c.plan_id)
+
+plan_versions = Table(
+    "payplan_plan_versions",
+    metadata,
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+amendments = Table(
+    "payplan_amendments",
+    metadata,
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
+    Column("to_version", Integer, primary_key=True),
+    Column("from_version", Integer, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("consent", Boolean, nullable=False),
+    Column("paid_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("document", Text, nullable=False),
+)
+
+entries = Table(
+    "payplan_entries",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), nullable=False),
+    Column("entry_id", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("document", Text, nullable=False),
+    UniqueConstraint("plan_id", "entry_id", name="uq_payplan_entries_plan_entry"),
+)
+
+bindings = Table(
+    "payplan_bindings",
+    metadata,
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
+    Column("provider", String(64), primary_key=True),
+    Column("plan_version", Integer, nullable=False),
+    Column("ids", Text, nullable=False),
+    Column("approval_url", Text, nullable=True),
+    Column("status", String(64), nullable=True),
+)
+
+webhook_events = Table(
+    "payplan_webhook_events",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("plan_id", String(_PLAN_ID), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("event", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("provider", "event_id", name="uq_payplan_webhook_events_provider_event"),
+)
+Index("ix_payplan_webhook_events_plan_status", webhook_events.c.plan_id, webhook_events.c.status)
+Index("ix_payplan_webhook_events_status", webhook_events.c.status)
+
+operations = Table(
+    "payplan_operations",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("provider", String(64), nullable=False),
+    Column("plan_id", String(_PLAN_ID), nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("installment", Integer, nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("reference", String(255), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+reminders = Table(
+    "payplan_reminders",
+    metadata,
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
+    Column("reminder_id", String(255), primary_key=True),
+    Column("on", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
+agreements = Table(
+    "payplan_agreements",
+    metadata,
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("signed_by", String(200), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+)

@@ -1,0 +1,823 @@
+"""The SQL store: SQLAlchemy 2.x Core on SQLite (the default) or PostgreSQL (psycopg 3).
+
+Needs the ``payplan[store]`` extra (``payplan[postgres]`` adds psycopg).
+Tables live on payplan's own :data:`metadata` (no ORM classes to clash with
+a site's models); a site that runs one Alembic set-up of its own can
+include it, or run payplan's migrations with :func:`upgrade` (``payplan db
+upgrade --db URL``), which keep their own version table,
+``payplan_alembic_version``.
+
+Each public method is one transaction. Writers of one plan take the plan's
+row lock first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` write lock), so two workers applying webhooks of the
+same plan take turns and neither loses the other's entries; uniqueness
+constraints on ``(plan, entry id)`` and ``(provider, event id)`` back that
+up. Driver errors become payplan errors with the original as ``__cause__``.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Row, create_engine, event, func, inspect, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from .._amendments import AmendmentRecord, PlanHistory
+from .._ledger import Ledger, LedgerEntry
+from .._money import Money, to_currency
+from .._plan import PaymentPlan
+from ..exceptions import (
+    SchemaVersionError,
+    StoreConflictError,
+    StoreError,
+    StoreUnavailableError,
+    UnknownPlanError,
+)
+from ..providers import ProviderBinding, ProviderEvent
+from . import _schema as t
+from ._apply import check_batch, check_new_version, new_entries, settle_events, shard_of
+from ._codec import (
+    dumps_entry,
+    dumps_event,
+    dumps_plan_doc,
+    dumps_record,
+    loads_entry,
+    loads_event,
+    loads_plan_doc,
+    loads_record,
+)
+from ._model import (
+    InboxEvent,
+    InboxStatus,
+    IngestResult,
+    Operation,
+    OperationStatus,
+    ReminderRecord,
+    ReminderStatus,
+    SignedAgreement,
+    Store,
+    StoredPlan,
+)
+from ._open import _redacted
+
+__all__ = ["SQLStore", "VERSION_TABLE", "head_revision", "metadata", "schema_revision", "upgrade"]
+
+metadata = t.metadata
+"""payplan's tables, for a site that runs one Alembic set-up of its own (``target_metadata``).
+
+.. versionadded:: 0.1.0
+"""
+
+VERSION_TABLE = t.VERSION_TABLE
+"""The table where payplan's migrations record their revision.
+
+.. versionadded:: 0.1.0
+"""
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_READ = "payplan_read"
+_RETRIES = 8
+
+R = TypeVar("R")
+
+
+# -- migrations ------------------------------------------------------------------------
+
+
+def _alembic(connection: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The schema revision this version of payplan expects.
+
+    .. versionadded:: 0.1.0
+    """
+    head = ScriptDirectory.from_config(_alembic(None)).get_current_head()  # type: ignore[arg-type]
+    assert head is not None
+    return head
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database's payplan tables are at; None before the first upgrade.
+
+    .. versionadded:: 0.1.0
+    """
+    with _translated(engine.url), engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        return ctx.get_current_revision()
+
+
+def upgrade(url: str | Engine, revision: str = "head") -> str:
+    """Apply payplan's migrations to the database at *url* (up to *revision*); return the revision.
+
+    Safe to run again: a database already at the head is left as it is.
+
+    Raises:
+        StoreError: a URL that cannot be opened.
+        StoreUnavailableError: the database did not answer.
+        SchemaVersionError: the database is at a revision newer than this payplan knows.
+
+    .. versionadded:: 0.1.0
+    """
+    engine = url if isinstance(url, Engine) else _engine(url)
+    try:
+        current = schema_revision(engine)
+        if current is not None and not _known(current):
+            raise _newer(current, engine)
+        with _translated(engine.url), engine.begin() as conn:
+            command.upgrade(_alembic(conn), revision)
+        return schema_revision(engine) or ""
+    finally:
+        if not isinstance(url, Engine):
+            engine.dispose()
+
+
+def _known(revision: str) -> bool:
+    script = ScriptDirectory.from_config(_alembic(None))  # type: ignore[arg-type]
+    return any(r.revision == revision for r in script.walk_revisions())
+
+
+def _newer(current: str, engine: Engine) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"the database at {_redacted(str(engine.url))} has payplan schema revision {current!r}, newer than this "
+        f"payplan knows (it expects {head_revision()!r}): upgrade payplan; nothing was written"
+    )
+
+
+def _check_schema(engine: Engine) -> None:
+    current = schema_revision(engine)
+    head = head_revision()
+    where = _redacted(engine.url.render_as_string(hide_password=False))
+    if current == head:
+        return
+    if current is None:
+        raise SchemaVersionError(
+            f"the database at {where} has no payplan tables (expected schema revision {head!r}): "
+            f"run `payplan db upgrade --db URL`, or open the store with create=True"
+        )
+    if not _known(current):
+        raise _newer(current, engine)
+    raise SchemaVersionError(
+        f"the database at {where} has payplan schema revision {current!r}, older than this payplan's "
+        f"{head!r}: run `payplan db upgrade --db URL`; nothing was written"
+    )
+
+
+# -- engines and errors ----------------------------------------------------------------
+
+
+def _engine(url: str, *, busy_timeout: float = 30.0, **options: Any) -> Engine:
+    if not isinstance(url, str):
+        raise StoreError(f"expected a database URL such as 'sqlite:///payplan.db', got {url!r}")
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise StoreError(f"expected a database URL such as 'sqlite:///payplan.db', got {_redacted(url)!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.get_driver_name() not in ("psycopg",):
+        raise StoreError(
+            f"expected a PostgreSQL URL with the psycopg 3 driver (postgresql+psycopg://...), "
+            f"got {_redacted(url)!r}"
+        )
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"expected an SQLite or PostgreSQL URL, got {_redacted(url)!r}")
+    try:
+        if backend == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": busy_timeout}, **options)
+            _sqlite_setup(engine, busy_timeout)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True, **options)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, TypeError) as exc:
+        raise StoreError(f"cannot open {_redacted(url)!r}: {exc}") from exc
+    return engine
+
+
+def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
+    """WAL, a busy timeout, foreign keys; writers start with BEGIN IMMEDIATE (one at a time, no upgrade deadlock)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi: Any, _: Any) -> None:
+        dbapi.isolation_level = None  # let SQLAlchemy's "begin" event below issue BEGIN
+        cur = dbapi.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        read = conn.get_execution_options().get(_READ, False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+_TRANSIENT_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+class _translated:
+    """Turn driver errors into payplan errors (original as ``__cause__``)."""
+
+    def __init__(self, url: Any) -> None:
+        self.url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or isinstance(exc, StoreError | KeyboardInterrupt):
+            return
+        where = _redacted(self.url.render_as_string(hide_password=False)) if hasattr(self.url, "render_as_string") else "?"
+        if isinstance(exc, sa_exc.IntegrityError):
+            raise StoreConflictError(f"another writer stored the same row first ({_first_line(exc)})") from exc
+        if isinstance(exc, sa_exc.DBAPIError):
+            if _transient(exc):
+                raise StoreConflictError(f"the database asked to retry ({_first_line(exc)})") from exc
+            if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+                raise StoreUnavailableError(
+                    f"the database at {where} did not answer, nothing was written ({_first_line(exc)})"
+                ) from exc
+            raise StoreError(f"the database at {where} refused the call ({_first_line(exc)})") from exc
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            raise StoreError(f"the store failed ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def _transient(exc: sa_exc.DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    if code in _TRANSIENT_PG:
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+# -- rows -------------------------------------------------------------------------------
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any]:
+    amount = getattr(entry, "amount", None)
+    return {
+        "plan_id": plan_id,
+        "entry_id": entry.id,
+        "kind": entry.kind,
+        "on": entry.on,
+        "amount_minor": amount.minor if isinstance(amount, Money) else None,
+        "currency": currency,
+        "document": dumps_entry(entry),
+    }
+
+
+def _binding(row: Row[Any]) -> ProviderBinding:
+    return ProviderBinding(
+        row.provider, row.plan_id, row.plan_version, json.loads(row.ids), row.approval_url, row.status
+    )
+
+
+def _operation(row: Row[Any]) -> Operation:
+    amount = None if row.amount_minor is None else Money(row.amount_minor, to_currency(row.currency))
+    return Operation(
+        row.key, row.provider, row.plan_id, row.action, OperationStatus(row.status), row.installment,
+        row.attempt, amount, row.reference, row.error,
+    )
+
+
+def _inbox_event(row: Row[Any]) -> InboxEvent:
+    return InboxEvent(loads_event(row.event), bytes(row.body), InboxStatus(row.status), row.attempts, row.error)
+
+
+class SQLStore(Store):
+    """The :class:`~payplan.store.Store` protocol on SQLAlchemy Core: SQLite or PostgreSQL.
+
+    Open one with :meth:`open` (or :meth:`payplan.store.Store.open`); it
+    refuses a database whose schema is not at this payplan's revision and
+    says what to run. Safe to share across threads; each worker process
+    opens its own.
+
+    Args:
+        engine: An engine made by :meth:`open` (SQLite engines need its
+            connection set-up: WAL, busy timeout, ``BEGIN IMMEDIATE``).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pg = engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if self._pg else sqlite.insert
+
+    @classmethod
+    def open(
+        cls, url: str, *, create: bool = False, busy_timeout: float = 30.0, **options: Any
+    ) -> SQLStore:
+        """Open the SQLite or PostgreSQL database at *url*.
+
+        Args:
+            url: ``sqlite:///payplan.db`` or ``postgresql+psycopg://user:pw@host/db``.
+            create: Apply payplan's migrations first (as ``payplan db upgrade`` does).
+            busy_timeout: How long an SQLite writer waits for the write lock, in seconds.
+            options: Passed to :func:`sqlalchemy.create_engine` (``pool_size``, ``echo``...).
+
+        Raises:
+            StoreError: a URL payplan cannot open.
+            StoreUnavailableError: the database did not answer.
+            SchemaVersionError: the schema is older or newer than the code;
+                the message says what to run.
+        """
+        engine = _engine(url, busy_timeout=busy_timeout, **options)
+        try:
+            if create:
+                upgrade(engine)
+            _check_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- transactions ---------------------------------------------------------------
+
+    def _tx(self, work: Callable[[Connection], R], *, read: bool = False) -> R:
+        """Run *work* in one transaction, retrying lock conflicts a few times."""
+        for attempt in range(_RETRIES):
+            try:
+                with _translated(self.engine.url), self.engine.connect() as conn:
+                    if read:
+                        conn = conn.execution_options(**{_READ: True})
+                    with conn.begin():
+                        return work(conn)
+            except StoreConflictError as exc:
+                cause = exc.__cause__
+                if attempt == _RETRIES - 1 or not isinstance(cause, sa_exc.DBAPIError) or (
+                    isinstance(cause, sa_exc.IntegrityError) and not getattr(work, "retry_integrity", False)
+                ):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lock_plan(self, conn: Connection, plan_id: str) -> Row[Any] | None:
+        q = select(t.plans).where(t.plans.c.plan_id == plan_id)
+        if self._pg:
+            q = q.with_for_update()
+        return conn.execute(q).first()
+
+    def _ledger(self, conn: Connection, plan: PaymentPlan) -> Ledger:
+        cur = plan.fee.currency
+        docs = conn.execute(
+            select(t.entries.c.document).where(t.entries.c.plan_id == plan.id).order_by(t.entries.c.seq)
+        ).scalars()
+        return Ledger.empty(plan).record_all(loads_entry(d, cur) for d in docs)
+
+    def _plan_and_ledger(self, conn: Connection, plan_id: str, *, lock: bool) -> tuple[Row[Any], PaymentPlan, Ledger]:
+        row = self._lock_plan(conn, plan_id) if lock else conn.execute(
+            select(t.plans).where(t.plans.c.plan_id == plan_id)
+        ).first()
+        if row is None:
+            raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+        plan = loads_plan_doc(row.document)
+        return row, plan, self._ledger(conn, plan)
+
+    def _insert_entries(self, conn: Connection, plan: PaymentPlan, entries: Sequence[LedgerEntry]) -> None:
+        if entries:
+            conn.execute(t.entries.insert(), [_entry_row(plan.id, e, plan.currency) for e in entries])
+
+    # -- plans ------------------------------------------------------------------------
+
+    def add_plan(self, plan: PaymentPlan, *, entries: Iterable[LedgerEntry] = ()) -> StoredPlan:
+        """See :meth:`Store.add_plan`."""
+        ledger, fresh = new_entries(Ledger.empty(plan), entries)
+        doc = dumps_plan_doc(plan)
+
+        def work(conn: Connection) -> StoredPlan:
+            inserted = conn.execute(
+                self._insert(t.plans).values(
+                    plan_id=plan.id, version=plan.version, currency=plan.currency, total_minor=plan.total.minor,
+                    client=plan.client, active=True, shard=shard_of(plan.id), document=doc,
+                ).on_conflict_do_nothing().returning(t.plans.c.plan_id)
+            ).first()
+            if inserted is None:
+                raise StoreConflictError(f"expected a new plan id, got {plan.id!r}, which the store already holds")
+            conn.execute(t.plan_versions.insert().values(plan_id=plan.id, version=plan.version, document=doc))
+            self._insert_entries(conn, plan, fresh)
+            return StoredPlan(plan, ledger)
+
+        return self._tx(work)
+
+    def load(self, plan_id: str) -> StoredPlan:
+        """See :meth:`Store.load`."""
+
+        def work(conn: Connection) -> StoredPlan:
+            row, plan, ledger = self._plan_and_ledger(conn, plan_id, lock=False)
+            return StoredPlan(plan, ledger, row.active)
+
+        return self._tx(work, read=True)
+
+    def history(self, plan_id: str) -> PlanHistory:
+        """See :meth:`Store.history`."""
+
+        def work(conn: Connection) -> PlanHistory:
+            versions = [
+                loads_plan_doc(d) for d in conn.execute(
+                    select(t.plan_versions.c.document).where(t.plan_versions.c.plan_id == plan_id)
+                    .order_by(t.plan_versions.c.version)
+                ).scalars()
+            ]
+            if not versions:
+                raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+            by_version = {p.version: p for p in versions}
+            records = [
+                loads_record(r.document, by_version[r.from_version], by_version[r.to_version])
+                for r in conn.execute(
+                    select(t.amendments).where(t.amendments.c.plan_id == plan_id).order_by(t.amendments.c.to_version)
+                )
+            ]
+            return PlanHistory(versions, records)
+
+        return self._tx(work, read=True)
+
+    def save_version(
+        self, plan: PaymentPlan, record: AmendmentRecord, *, entries: Iterable[LedgerEntry] = ()
+    ) -> StoredPlan:
+        """See :meth:`Store.save_version`."""
+        entries = tuple(entries)
+        doc = dumps_plan_doc(plan)
+
+        def work(conn: Connection) -> StoredPlan:
+            row, stored, ledger = self._plan_and_ledger(conn, plan.id, lock=True)
+            check_new_version(stored, plan, record)
+            ledger, fresh = new_entries(ledger.for_plan(plan), entries)
+            saved = conn.execute(
+                update(t.plans)
+                .where(t.plans.c.plan_id == plan.id, t.plans.c.version == record.from_version)
+                .values(version=plan.version, total_minor=plan.total.minor, client=plan.client, document=doc)
+            ).rowcount
+            if saved != 1:  # pragma: no cover - the row lock makes this the same check as above
+                raise StoreConflictError(f"plan {plan.id} changed while saving version {plan.version}: reload")
+            conn.execute(t.plan_versions.insert().values(plan_id=plan.id, version=plan.version, document=doc))
+            conn.execute(
+                t.amendments.insert().values(
+                    plan_id=plan.id, to_version=plan.version, from_version=record.from_version, by=record.by,
+                    on=record.on, consent=record.consent, paid_minor=record.paid.minor, currency=plan.currency,
+                    document=dumps_record(record),
+                )
+            )
+            self._insert_entries(conn, plan, fresh)
+            return StoredPlan(plan, ledger, row.active)
+
+        return self._tx(work)
+
+    def record_entries(self, plan_id: str, entries: Iterable[LedgerEntry]) -> StoredPlan:
+        """See :meth:`Store.record_entries`."""
+        entries = tuple(entries)
+
+        def work(conn: Connection) -> StoredPlan:
+            row, plan, ledger = self._plan_and_ledger(conn, plan_id, lock=True)
+            ledger, fresh = new_entries(ledger, entries)
+            self._insert_entries(conn, plan, fresh)
+            return StoredPlan(plan, ledger, row.active)
+
+        return self._tx(work)
+
+    def set_active(self, plan_id: str, active: bool) -> None:
+        """See :meth:`Store.set_active`."""
+
+        def work(conn: Connection) -> None:
+            n = conn.execute(update(t.plans).where(t.plans.c.plan_id == plan_id).values(active=bool(active))).rowcount
+            if n != 1:
+                raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+
+        self._tx(work)
+
+    def plan_ids(self) -> tuple[str, ...]:
+        """See :meth:`Store.plan_ids`."""
+        return self._tx(
+            lambda conn: tuple(conn.execute(select(t.plans.c.plan_id).order_by(t.plans.c.plan_id)).scalars()),
+            read=True,
+        )
+
+    def active_plans(
+        self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
+    ) -> Iterator[Sequence[StoredPlan]]:
+        """See :meth:`Store.active_plans` (one read transaction per batch; keyset pages on the plan id)."""
+        check_batch(batch_size, shard, shards)
+        after = ""
+        while True:
+            batch = self._tx(functools.partial(self._batch, after=after, size=batch_size, shard=shard, shards=shards), read=True)
+            if not batch:
+                return
+            yield batch
+            after = batch[-1].plan.id
+            if len(batch) < batch_size:
+                return
+
+    def _batch(self, conn: Connection, *, after: str, size: int, shard: int, shards: int) -> tuple[StoredPlan, ...]:
+        q = select(t.plans.c.plan_id, t.plans.c.document).where(t.plans.c.active.is_(True), t.plans.c.plan_id > after)
+        if shards > 1:
+            q = q.where(t.plans.c.shard % shards == shard)
+        rows = conn.execute(q.order_by(t.plans.c.plan_id).limit(size)).all()
+        if not rows:
+            return ()
+        plans = [loads_plan_doc(r.document) for r in rows]
+        docs: dict[str, list[str]] = {p.id: [] for p in plans}
+        for pid, doc in conn.execute(
+            select(t.entries.c.plan_id, t.entries.c.document)
+            .where(t.entries.c.plan_id.in_(list(docs)))
+            .order_by(t.entries.c.plan_id, t.entries.c.seq)
+        ):
+            docs[pid].append(doc)
+        out = []
+        for plan in plans:
+            cur = plan.fee.currency
+            out.append(StoredPlan(plan, Ledger.empty(plan).record_all(loads_entry(d, cur) for d in docs[plan.id])))
+        return tuple(out)
+
+    # -- providers --------------------------------------------------------------------
+
+    def save_binding(self, binding: ProviderBinding) -> None:
+        """See :meth:`Store.save_binding`."""
+        values = {
+            "plan_id": binding.plan_id, "provider": binding.provider, "plan_version": binding.plan_version,
+            "ids": json.dumps(dict(binding.ids), sort_keys=True), "approval_url": binding.approval_url,
+            "status": binding.status,
+        }
+
+        def work(conn: Connection) -> None:
+            if self._lock_plan(conn, binding.plan_id) is None:
+                raise UnknownPlanError(f"expected a plan the store holds, got {binding.plan_id!r}")
+            stmt = self._insert(t.bindings).values(**values)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.bindings.c.plan_id, t.bindings.c.provider],
+                    set_={k: stmt.excluded[k] for k in ("plan_version", "ids", "approval_url", "status")},
+                )
+            )
+
+        self._tx(work)
+
+    def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
+        """See :meth:`Store.bindings`."""
+        return self._tx(
+            lambda conn: tuple(
+                _binding(r) for r in conn.execute(
+                    select(t.bindings).where(t.bindings.c.plan_id == plan_id).order_by(t.bindings.c.provider)
+                )
+            ),
+            read=True,
+        )
+
+    # -- the webhook inbox -------------------------------------------------------------
+
+    def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
+        """See :meth:`Store.ingest`."""
+        work = _IngestWork(self, event, body)
+        return self._tx(work)
+
+    def inbox(
+        self, *, status: InboxStatus | None = None, plan_id: str | None = None
+    ) -> tuple[InboxEvent, ...]:
+        """See :meth:`Store.inbox`."""
+        q = select(t.webhook_events).order_by(t.webhook_events.c.seq)
+        if status is not None:
+            q = q.where(t.webhook_events.c.status == status.value)
+        if plan_id is not None:
+            q = q.where(t.webhook_events.c.plan_id == plan_id)
+        return self._tx(lambda conn: tuple(_inbox_event(r) for r in conn.execute(q)), read=True)
+
+    def retry_pending(self) -> tuple[IngestResult, ...]:
+        """See :meth:`Store.retry_pending` (one transaction per event)."""
+        results = []
+        for kept in self.inbox(status=InboxStatus.FAILED) + self.inbox(status=InboxStatus.DEFERRED):
+            results.append(self.ingest(kept.event, kept.body))
+        return tuple(r for r in results if not r.duplicate)
+
+    # -- outbound operations -------------------------------------------------------------
+
+    def reserve_operation(self, operation: Operation) -> Operation:
+        """See :meth:`Store.reserve_operation`."""
+        now = _now()
+        amount = operation.amount
+
+        def work(conn: Connection) -> Operation:
+            conn.execute(
+                self._insert(t.operations).values(
+                    key=operation.key, provider=operation.provider, plan_id=operation.plan_id,
+                    action=operation.action, status=operation.status.value, installment=operation.installment,
+                    attempt=operation.attempt, amount_minor=None if amount is None else amount.minor,
+                    currency=None if amount is None else amount.currency.code, reference=operation.reference,
+                    error=operation.error, created_at=now, updated_at=now,
+                ).on_conflict_do_nothing()
+            )
+            row = conn.execute(select(t.operations).where(t.operations.c.key == operation.key)).one()
+            return _operation(row)
+
+        return self._tx(work)
+
+    def complete_operation(
+        self,
+        key: str,
+        status: OperationStatus,
+        *,
+        reference: str | None = None,
+        error: str | None = None,
+    ) -> Operation:
+        """See :meth:`Store.complete_operation`."""
+
+        def work(conn: Connection) -> Operation:
+            values: dict[str, Any] = {"status": status.value, "error": error, "updated_at": _now()}
+            if reference is not None:
+                values["reference"] = reference
+            n = conn.execute(update(t.operations).where(t.operations.c.key == key).values(**values)).rowcount
+            if n != 1:
+                raise StoreError(f"expected an operation reserved under {key!r}, got none")
+            return _operation(conn.execute(select(t.operations).where(t.operations.c.key == key)).one())
+
+        return self._tx(work)
+
+    def operations(
+        self, *, status: OperationStatus | None = None, plan_id: str | None = None
+    ) -> tuple[Operation, ...]:
+        """See :meth:`Store.operations`."""
+        q = select(t.operations).order_by(t.operations.c.created_at, t.operations.c.key)
+        if status is not None:
+            q = q.where(t.operations.c.status == status.value)
+        if plan_id is not None:
+            q = q.where(t.operations.c.plan_id == plan_id)
+        return self._tx(lambda conn: tuple(_operation(r) for r in conn.execute(q)), read=True)
+
+    # -- reminders ----------------------------------------------------------------------
+
+    def reserve_reminder(self, plan_id: str, reminder_id: str, on: dt.date) -> bool:
+        """See :meth:`Store.reserve_reminder`."""
+
+        def work(conn: Connection) -> bool:
+            if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan_id)).first() is None:
+                raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+            inserted = conn.execute(
+                self._insert(t.reminders).values(
+                    plan_id=plan_id, reminder_id=reminder_id, on=on, status=ReminderStatus.RESERVED.value
+                ).on_conflict_do_nothing().returning(t.reminders.c.reminder_id)
+            ).first()
+            return inserted is not None
+
+        return self._tx(work)
+
+    def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
+        """See :meth:`Store.mark_reminder_sent`."""
+
+        def work(conn: Connection) -> None:
+            n = conn.execute(
+                update(t.reminders)
+                .where(t.reminders.c.plan_id == plan_id, t.reminders.c.reminder_id == reminder_id)
+                .values(status=ReminderStatus.SENT.value)
+            ).rowcount
+            if n != 1:
+                raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
+
+        self._tx(work)
+
+    def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
+        """See :meth:`Store.reminders`."""
+        q = select(t.reminders).where(t.reminders.c.plan_id == plan_id).order_by(
+            t.reminders.c.on, t.reminders.c.reminder_id
+        )
+        return self._tx(
+            lambda conn: tuple(
+                ReminderRecord(r.plan_id, r.reminder_id, r.on, ReminderStatus(r.status)) for r in conn.execute(q)
+            ),
+            read=True,
+        )
+
+    # -- agreements ---------------------------------------------------------------------
+
+    def save_agreement(self, agreement: SignedAgreement) -> None:
+        """See :meth:`Store.save_agreement`."""
+
+        def work(conn: Connection) -> None:
+            if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == agreement.plan_id)).first() is None:
+                raise UnknownPlanError(f"expected a plan the store holds, got {agreement.plan_id!r}")
+            inserted = conn.execute(
+                self._insert(t.agreements).values(
+                    plan_id=agreement.plan_id, version=agreement.version, signed_by=agreement.signed_by,
+                    signed_on=agreement.signed_on, sha256=hashlib.sha256(agreement.text.encode()).hexdigest(),
+                    text=agreement.text,
+                ).on_conflict_do_nothing().returning(t.agreements.c.version)
+            ).first()
+            if inserted is None:
+                raise StoreConflictError(
+                    f"expected one signed agreement per plan version, got a second for "
+                    f"{agreement.plan_id} v{agreement.version}"
+                )
+
+        self._tx(work)
+
+    def agreements(self, plan_id: str) -> tuple[SignedAgreement, ...]:
+        """See :meth:`Store.agreements`."""
+        q = select(t.agreements).where(t.agreements.c.plan_id == plan_id).order_by(t.agreements.c.version)
+        return self._tx(
+            lambda conn: tuple(
+                SignedAgreement(r.plan_id, r.version, r.text, r.signed_by, r.signed_on) for r in conn.execute(q)
+            ),
+            read=True,
+        )
+
+    # -- measuring ----------------------------------------------------------------------
+
+    def table_sizes(self) -> dict[str, int]:
+        """Row counts of payplan's tables (for benchmarks and dashboards)."""
+
+        def work(conn: Connection) -> dict[str, int]:
+            names = set(inspect(conn).get_table_names())
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in t.metadata.sorted_tables if table.name in names
+            }
+
+        return self._tx(work, read=True)
+
+
+class _IngestWork:
+    """One inbox transaction: lock the plan, dedupe on (provider, event id), apply, write."""
+
+    retry_integrity = True  # two workers inserting the same unknown-plan event: the retry sees the row
+
+    def __init__(self, store: SQLStore, event: ProviderEvent, body: bytes) -> None:
+        self.store, self.event, self.body = store, event, body
+
+    def __call__(self, conn: Connection) -> IngestResult:
+        store, event = self.store, self.event
+        w = t.webhook_events
+        plan_row = store._lock_plan(conn, event.plan_id)
+        kept = conn.execute(
+            select(w.c.status, w.c.attempts).where(w.c.provider == event.provider, w.c.event_id == event.id)
+        ).first()
+        if kept is not None and kept.status == InboxStatus.APPLIED.value:
+            return IngestResult(InboxStatus.APPLIED, duplicate=True)
+        plan = ledger = None
+        pending: list[ProviderEvent] = []
+        if plan_row is not None:
+            plan = loads_plan_doc(plan_row.document)
+            ledger = store._ledger(conn, plan)
+            pending = [
+                loads_event(doc) for doc in conn.execute(
+                    select(w.c.event).where(w.c.plan_id == event.plan_id, w.c.status == InboxStatus.DEFERRED.value)
+                    .order_by(w.c.seq)
+                ).scalars()
+            ]
+        out = settle_events(plan, ledger, event, pending)
+        now = _now()
+        status = out.status[event.id]
+        error = out.error.get(event.id)
+        if kept is None:
+            amount = event.amount
+            conn.execute(
+                w.insert().values(
+                    provider=event.provider, event_id=event.id, plan_id=event.plan_id, status=status.value,
+                    attempts=1, error=error, kind=event.kind.value, occurred_on=event.occurred_on,
+                    amount_minor=None if amount is None else amount.minor,
+                    currency=None if amount is None else amount.currency.code,
+                    event=dumps_event(event), body=self.body, received_at=now, updated_at=now,
+                )
+            )
+        else:
+            conn.execute(
+                update(w).where(w.c.provider == event.provider, w.c.event_id == event.id)
+                .values(status=status.value, attempts=kept.attempts + 1, error=error, updated_at=now)
+            )
+        providers = {p.id: p.provider for p in pending}
+        for eid, st in out.status.items():
+            if eid != event.id and st is InboxStatus.APPLIED:
+                conn.execute(
+                    update(w).where(w.c.provider == providers[eid], w.c.event_id == eid)
+                    .values(status=st.value, error=None, attempts=w.c.attempts + 1, updated_at=now)
+                )
+        if plan is not None:
+            store._insert_entries(conn, plan, out.entries)
+        return IngestResult(status, False, tuple(e.id for e in out.entries), error)

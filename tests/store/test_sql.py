@@ -1,0 +1,170 @@
+"""The SQL store's own promises: schema, migrations, URLs, column types, what a write touches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sqlalchemy = pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store] (SQLAlchemy, Alembic)")
+
+from alembic.autogenerate import compare_metadata  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+
+from payplan import Money, PaymentReceived, SchemaVersionError, StoreError, StoreUnavailableError  # noqa: E402
+from payplan.cli import main  # noqa: E402
+from payplan.store import Store  # noqa: E402
+from payplan.store.sql import VERSION_TABLE, SQLStore, head_revision, metadata, schema_revision, upgrade  # noqa: E402
+
+from .helpers import make_plan  # noqa: E402
+
+
+def _pay(n: int) -> PaymentReceived:
+    return PaymentReceived(f"pay-{n}", dt.date(2026, 12, 1), Money(100, "USD"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[SQLStore]:
+    s = SQLStore.open(url)
+    yield s
+    s.close()
+
+
+class TestSchema:
+    def test_migrations_build_exactly_the_metadata(self, url: str) -> None:
+        """After `upgrade`, Alembic finds no difference between the database and payplan's metadata."""
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            assert compare_metadata(ctx, metadata) == []
+        assert schema_revision(engine) == head_revision()
+        engine.dispose()
+
+    def test_own_version_table_and_prefixed_tables(self) -> None:
+        """payplan's tables all start with payplan_ and its revision lives apart from a site's."""
+        assert VERSION_TABLE == "payplan_alembic_version"
+        assert all(t.name.startswith("payplan_") for t in metadata.sorted_tables)
+
+    def test_money_is_integer_minor_units_and_dates_are_dates(self) -> None:
+        """No float or fixed-decimal column anywhere; every *_minor is BIGINT beside a currency; dates are DATE."""
+        for table in metadata.sorted_tables:
+            for col in table.columns:
+                assert not isinstance(col.type, sqlalchemy.Float | sqlalchemy.Numeric) or isinstance(
+                    col.type, sqlalchemy.Integer
+                ), f"{table.name}.{col.name}"
+                if col.name.endswith("_minor"):
+                    assert isinstance(col.type, sqlalchemy.BigInteger)
+                    assert "currency" in table.columns
+                if col.name in ("on", "occurred_on", "signed_on"):
+                    assert isinstance(col.type, sqlalchemy.Date)
+
+    def test_uniqueness_in_the_database(self) -> None:
+        """(plan, entry id) and (provider, event id) are unique constraints, not read-then-write checks."""
+        def uniques(name: str) -> set[tuple[str, ...]]:
+            table = metadata.tables[name]
+            return {
+                tuple(c.name for c in u.columns)
+                for u in table.constraints if isinstance(u, sqlalchemy.UniqueConstraint)
+            }
+
+        assert ("plan_id", "entry_id") in uniques("payplan_entries")
+        assert ("provider", "event_id") in uniques("payplan_webhook_events")
+
+    def test_upgrade_twice_changes_nothing(self, url: str) -> None:
+        """Upgrading a database already at the head is a no-op that keeps the data."""
+        s = SQLStore.open(url)
+        s.add_plan(make_plan("kept"), entries=[_pay(1)])
+        assert upgrade(url) == head_revision()
+        assert len(s.load("kept").ledger) == 1
+        s.close()
+
+
+class TestOpening:
+    def test_sqlite_by_default_is_wal_with_a_busy_timeout(self, tmp_path: Path) -> None:
+        """An SQLite store is in WAL mode with a busy timeout, created with create=True."""
+        s = Store.open(f"sqlite:///{tmp_path / 'x.db'}", create=True, busy_timeout=7)
+        assert isinstance(s, SQLStore)
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
+        s.close()
+
+    def test_empty_database_says_what_to_run(self, tmp_path: Path) -> None:
+        """A database without payplan's tables is refused with the command to run; nothing is created."""
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+        with pytest.raises(SchemaVersionError, match="payplan db upgrade --db URL"):
+            Store.open(url)
+        engine = sqlalchemy.create_engine(url)
+        assert sqlalchemy.inspect(engine).get_table_names() == []
+        engine.dispose()
+
+    def test_newer_schema_is_refused_and_nothing_written(self, url: str) -> None:
+        """A store on a newer schema says so (upgrade payplan); its rows are untouched."""
+        s = SQLStore.open(url)
+        s.add_plan(make_plan("old"), entries=[_pay(1)])
+        s.close()
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '9999_future'")
+        with pytest.raises(SchemaVersionError, match=r"newer than this payplan knows.*upgrade payplan"):
+            Store.open(url)
+        with pytest.raises(SchemaVersionError, match="newer"):
+            upgrade(url)
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM payplan_entries").scalar() == 1
+            conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '{head_revision()}'")
+        engine.dispose()
+
+    def test_wrong_urls_are_clear_errors(self, tmp_path: Path) -> None:
+        """Malformed, foreign, unreachable URLs: a StoreError that says what was expected, never a traceback."""
+        with pytest.raises(StoreError, match="expected a URL starting memory://"):
+            Store.open("mysql://root@localhost/x")
+        with pytest.raises(StoreError, match="expected a database URL"):
+            Store.open(42)  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="psycopg 3"):
+            Store.open("postgresql+asyncpg://u@127.0.0.1/x")
+        with pytest.raises(StoreUnavailableError, match=r"u:\*\*\*@127\.0\.0\.1.*did not answer") as info:
+            Store.open("postgresql+psycopg://u:hunter2@127.0.0.1:1/x", connect_args={"connect_timeout": 2})
+        assert "hunter2" not in str(info.value)
+        with pytest.raises(StoreUnavailableError):
+            Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+    def test_cli_db_upgrade_and_current(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`payplan db upgrade --db URL` applies the migrations; `current` reports the revision."""
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+        assert main(["db", "current", "--db", url]) == 1
+        assert "(no payplan tables)" in capsys.readouterr().out
+        assert main(["db", "upgrade", "--db", url]) == 0
+        assert head_revision() in capsys.readouterr().out
+        assert main(["db", "current", "--db", url]) == 0
+        assert main(["db", "upgrade", "--db", "oracle://x"]) == 2
+        assert "expected an SQLite or PostgreSQL URL" in capsys.readouterr().err
+
+
+class TestWrites:
+    def test_recording_an_entry_writes_one_row_whatever_the_ledger_length(self, store: SQLStore) -> None:
+        """Appending to a ledger of 1 or of 200 entries issues the same writes: one INSERT, nothing rewritten."""
+        store.add_plan(make_plan("short"), entries=[_pay(0)])
+        store.add_plan(make_plan("long"), entries=[_pay(n) for n in range(200)])
+        writes: list[str] = []
+
+        def spy(conn: object, cursor: object, statement: str, *args: object) -> None:
+            verb = statement.lstrip().split()[0].upper()
+            if verb in ("INSERT", "UPDATE", "DELETE"):
+                writes.append(f"{verb} {statement.split()[2]}")
+
+        sqlalchemy.event.listen(store.engine, "before_cursor_execute", spy)
+        store.record_entries("short", [_pay(1000)])
+        short = list(writes)
+        writes.clear()
+        store.record_entries("long", [_pay(1000)])
+        sqlalchemy.event.remove(store.engine, "before_cursor_execute", spy)
+        assert short == writes == ["INSERT payplan_entries"]
