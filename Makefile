@@ -65,7 +65,7 @@ test: lint typecheck pytest test-core examples bench-quick docs
 # The documentation as a site (MkDocs + Material + mkdocstrings), strict: a broken
 # link, a missing page or an unreadable docstring fails the build. Output: build/docs/.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(STAMP)
 	@url=$$(scripts/postgres.sh start) || url=; \
