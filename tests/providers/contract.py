@@ -56,6 +56,7 @@ import abc
 import datetime as dt
 import enum
 import hashlib
+import logging
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -219,6 +220,10 @@ class Harness(abc.ABC):
         """A payer whose card behaves as *outcome* when charged."""
         pytest.skip(f"this harness cannot script a {outcome.value} card")
 
+    def secrets(self) -> list[str]:
+        """Every credential, token and webhook secret the adapter holds or was issued (none may leak)."""
+        return []
+
     def mutating_calls(self) -> list[Call]:
         """The calls that create something or move money."""
         return [c for c in self.calls() if c.mutating]
@@ -260,6 +265,45 @@ class ProviderContract:
     def plan(self, request: pytest.FixtureRequest) -> PaymentPlan:
         """The reference Pack A plan, with an id unique to the test."""
         return reference_plan(_unique_id(request))
+
+    # -- no secret leaks ------------------------------------------------------------
+
+    @pytest.fixture(autouse=True)
+    def _no_secret_in_logs(
+        self, caplog: pytest.LogCaptureFixture, provider: Provider, harness: Harness
+    ) -> Iterator[None]:
+        """Every contract test runs with all loggers at DEBUG; afterwards no secret may appear in a record or repr."""
+        caplog.set_level(logging.DEBUG)
+        yield
+        secrets = [s for s in harness.secrets() if s]
+        texts = [repr(provider)]
+        for record in caplog.get_records("setup") + caplog.get_records("call"):
+            texts.append(record.getMessage())
+            texts.append(repr(record.args))
+            if record.exc_info:
+                texts.append(logging.Formatter().formatException(record.exc_info))
+        assert_no_secret(secrets, texts)
+
+    def test_no_secret_in_errors_or_reprs(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """Errors (a bad signature, a provider outage), the provider's and the binding's reprs name no secret."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        texts = [repr(provider), str(provider), repr(binding)]
+        d = harness.delivery(self._spec(EventKind.PAYMENT_SUCCEEDED, plan, binding, 1), Signature.BAD)
+        with pytest.raises(ProviderAuthError) as bad:
+            provider.parse_webhook(d.headers, d.body)
+        harness.inject(Fault.HTTP_500, count=1)
+        other = reference_plan(plan.id + "-down")
+        with pytest.raises(ProviderConnectionError) as down:
+            provider.publish(other, payer)
+        for info in (bad, down):
+            exc: BaseException | None = info.value
+            while exc is not None:
+                texts += [str(exc), repr(exc)]
+                exc = exc.__cause__ or exc.__context__
+        assert harness.secrets(), "the harness names no secret to look for"
+        assert_no_secret(harness.secrets(), texts)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -835,6 +879,13 @@ def _assert_same_ledger(plan: PaymentPlan, ordered: list[ProviderEvent], messy: 
     assert len(one.ledger) == len(one.recorded)
     again = apply_events(one.ledger, messy)
     assert again.ledger == one.ledger
+
+
+def assert_no_secret(secrets: list[str], texts: list[str]) -> None:
+    """Fail, naming where, if any of *secrets* appears in any of *texts*."""
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text, f"a secret ({secret[:4]}...) appears in: {text[:300]!r}"
 
 
 def events_by_id(events: list[ProviderEvent]) -> dict[str, ProviderEvent]:

@@ -57,6 +57,7 @@ except ImportError:  # pragma: no cover - conftest is always on the path under p
     SPECS = None
 
 SIGNATURE_KEY = "sq-signature-key"
+TOKEN = "EAAA-test-token-payplan-7c1"
 NOTIFICATION_URL = "https://booking.example/hooks/square"
 LOCATION = "LOC_MAIN"
 
@@ -99,7 +100,7 @@ def square_spec() -> Any:
 
 @functools.cache
 def _client_for(url: str) -> Square:
-    return Square(token="EAAA-test-token", base_url=url)
+    return Square(token=TOKEN, base_url=url)
 
 
 def _client(server: FakeServer) -> Square:
@@ -154,6 +155,9 @@ class SquareHarness(Harness):
 
     def created(self) -> int:
         return self.fake.created()
+
+    def secrets(self) -> list[str]:
+        return [TOKEN, SIGNATURE_KEY]
 
     def _snapshot(self, spec: WebhookSpec, paid_through: int) -> dict[str, Any]:
         invoice = json.loads(json.dumps(self.fake.invoices[spec.binding.id("invoice")]))
@@ -381,7 +385,7 @@ def test_publish_sends_order_invoice_publish_with_derived_keys(square_server: Fa
     ]
     assert set(bodies[0]["order"]) == ORDER_KEYS
     assert set(bodies[1]["invoice"]) == INVOICE_KEYS
-    assert all(r.header("Authorization") == "Bearer EAAA-test-token" for r in square_server.requests())
+    assert all(r.header("Authorization") == f"Bearer {TOKEN}" for r in square_server.requests())
 
 
 def test_publish_without_invoices_plus_refuses_before_any_call(square_server: FakeServer) -> None:

@@ -52,6 +52,7 @@ from .contract import (  # noqa: E402
 )
 
 SECRET = "whsec_test_payplan"
+API_KEY = "sk_test_payplan_5Ue1xQ"
 NOW = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp())
 CUSTOMER = "cus_test_1"
 _CARDS = {
@@ -79,7 +80,7 @@ def fake_stripe(server: FakeServer) -> fake.FakeStripe:
 
 def make_client(server: FakeServer) -> Any:
     """A real StripeClient pointed at the fake, with no SDK retries."""
-    return stripe.StripeClient("sk_test_payplan", base_addresses={"api": server.url}, max_network_retries=0)
+    return stripe.StripeClient(API_KEY, base_addresses={"api": server.url}, max_network_retries=0)
 
 
 class StripeHarness(Harness):
@@ -103,6 +104,9 @@ class StripeHarness(Harness):
 
     def created(self) -> int:
         return self.responder.created
+
+    def secrets(self) -> list[str]:
+        return [API_KEY, SECRET]
 
     def payer_for(self, outcome: CardOutcome) -> Payer:
         return Payer(customer_id=CUSTOMER, payment_method_id=_CARDS[outcome])
