@@ -285,43 +285,52 @@ def test_square_cancellation_refunds_once(square_flow: Flow, data: st.DataObject
 
 
 @pytest.fixture(scope="module")
-def paypal_flow() -> Flow:
+def paypal_flow() -> Iterator[Flow]:
     """PayPal: no refunds through payplan, so both instructions are carried out in PayPal's dashboard."""
     paypalrestsdk = pytest.importorskip("paypalrestsdk", reason="the paypal extra is not installed")
-    from payplan.providers.paypal import PayPalCertificates, PayPalOptions, PayPalRestProvider, map_plan
-    from payplan.testing.paypal import PayPalSigner, sale_refund_resource, sale_resource, webhook_event
+    from payplan.providers.paypal import PayPalOptions, PayPalRestProvider, map_plan
+    from payplan.testing.paypal import (
+        FakePayPal,
+        PayPalSigner,
+        sale_refund_resource,
+        sale_resource,
+        webhook_event,
+    )
+    from payplan.testing.server import FakeServer
 
     signer = PayPalSigner()
+    fake = FakePayPal(signer)
     options = PayPalOptions(return_url="https://site.example/r", cancel_url="https://site.example/c")
     plan = pack_a("flow-paypal")
     sales = {f"SALE-{n}": plan.id for n in range(1, 5)}
-    provider: Provider = PayPalRestProvider(
-        paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint="http://127.0.0.1:9"),
-        options, webhook_id="WH-FLOW", certificates=PayPalCertificates(signer.fetch), max_transmission_age=None,
-        plan_for_subscription=sales.get,
-    )
     custom = map_plan(plan, options).custom_id
-    events = [
-        webhook_event(f"WH-PAY-{n}", "PAYMENT.SALE.COMPLETED", sale_resource(
-            f"SALE-{n}", "500.00", USD, billing_agreement_id="I-FLOW", custom=custom,
-            create_time=f"2027-0{n - 1}-01T10:00:00Z" if n > 1 else "2026-12-01T10:00:00Z",
-        ), create_time=f"2027-0{n - 1}-01T10:04:00Z" if n > 1 else "2026-12-01T10:04:00Z")
-        for n in range(1, 5)
-    ]
-    flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
-    flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
-    flow.paid = payments_ledger(flow)
-    settle(flow)
-    for n, instruction in enumerate(flow.settlement.refunds, 1):
-        assert instruction.reference is not None
-        events.append(webhook_event(
-            f"WH-REF-{n}", "PAYMENT.SALE.REFUNDED",
-            sale_refund_resource(f"REF-{n}", instruction.reference, "500.00", USD),
-            create_time="2027-03-20T12:00:00Z",
-        ))
-    flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
-    flow.refunds_made = lambda: sum(e["event_type"] == "PAYMENT.SALE.REFUNDED" for e in events)
-    return flow
+    with FakeServer(fake) as server:
+        provider: Provider = PayPalRestProvider(
+            paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint=server.url),
+            options, webhook_id="WH-FLOW", certificates=signer.certificates(), max_transmission_age=None,
+            plan_for_subscription=sales.get,
+        )
+        events = []
+        for n in range(1, 5):
+            paid_on = f"2027-0{n - 1}-01" if n > 1 else "2026-12-01"
+            sale = fake.record_payment(sale_resource(
+                f"SALE-{n}", "500.00", USD, billing_agreement_id="I-FLOW", custom=custom,
+                create_time=f"{paid_on}T10:00:00Z",
+            ))
+            events.append(webhook_event(f"WH-PAY-{n}", "PAYMENT.SALE.COMPLETED", sale, create_time=f"{paid_on}T10:04:00Z"))
+        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
+        flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
+        flow.paid = payments_ledger(flow)
+        settle(flow)
+        for n, instruction in enumerate(flow.settlement.refunds, 1):
+            assert instruction.reference is not None
+            refund = fake.record_payment(
+                sale_refund_resource(f"REF-{n}", instruction.reference, "500.00", USD, create_time="2027-03-20T12:00:00Z")
+            )
+            events.append(webhook_event(f"WH-REF-{n}", "PAYMENT.SALE.REFUNDED", refund, create_time="2027-03-20T12:01:00Z"))
+        flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
+        flow.refunds_made = lambda: sum(e["event_type"] == "PAYMENT.SALE.REFUNDED" for e in events)
+        yield flow
 
 
 @_SETTINGS
