@@ -76,6 +76,7 @@ from ._policies import (
     ReminderPolicy,
 )
 from ._proposals import Bound, Bounds, ProposedCadence, ProposedParts, accept_proposal, propose
+from ._refunds import RefundInstruction, refund_instructions, refund_key
 from ._reminders import Reminder, reminders_due
 from ._reports import (
     AGING_BUCKETS,
@@ -221,6 +222,7 @@ __all__ = [
     "ProviderRequestError",
     "REFERENCE_CATALOG_TOML",
     "Refund",
+    "RefundInstruction",
     "Remainder",
     "Reminder",
     "ReminderKind",
@@ -280,6 +282,8 @@ __all__ = [
     "propose",
     "quickbooks_invoices_csv",
     "quickbooks_payments_csv",
+    "refund_instructions",
+    "refund_key",
     "reminders_due",
     "render_agreement",
     "render_statement",

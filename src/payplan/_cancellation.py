@@ -16,6 +16,7 @@ from ._ledger import CancellationSettled, CreditApplied, Ledger, LedgerEntry, Re
 from ._money import Money, _money, percent_of
 from ._plan import PaymentPlan
 from ._policies import CancellationPolicy
+from ._refunds import RefundInstruction, refund_instructions
 from ._status import _check_ledger
 from .exceptions import InvalidPlanError, LedgerError, RuleViolationError
 
@@ -33,14 +34,24 @@ class Settlement:
         retained: What the business keeps under the policy (incentive
             clawback included).
         clawback: The part of *retained* that takes back incentives.
-        refund: Cash paid back; never more than was paid.
+        refund: Cash paid back; never more than was paid. The part paid
+            back through providers is in :attr:`refunds`; the part paid by
+            hand (payments recorded without a provider reference) is a
+            :class:`~payplan.Refund` in :attr:`entries`.
         credit: Carried toward a new session (see :meth:`carry_over`).
         shortfall: Still owed after the settlement (zero unless the policy
             collects shortfalls or fees are unpaid).
         reason: The rule that applied, in words.
-        entries: The ledger entries to record (the settlement, the refund).
+        entries: The ledger entries to record now (the settlement, and the
+            refund of money paid by hand).
         no_show: Whether it was a no-show.
         reschedule: Whether it was a reschedule.
+        refunds: How the rest of the refund is paid back: one
+            :class:`~payplan.RefundInstruction` per provider payment, for
+            :meth:`Provider.refund <payplan.providers.Provider.refund>` to
+            carry out. Each lands in the ledger once, from the provider's
+            answer or its refund events (see
+            :func:`~payplan.providers.record_refund`), never from here.
 
     .. versionadded:: 0.1.0
     """
@@ -57,6 +68,7 @@ class Settlement:
     entries: tuple[LedgerEntry, ...]
     no_show: bool = False
     reschedule: bool = False
+    refunds: tuple[RefundInstruction, ...] = ()
 
     def carry_over(self, entry_id: str, on: dt.date) -> CreditApplied:
         """The credit entry that brings :attr:`credit` to the new plan's ledger.
@@ -127,8 +139,14 @@ def _settle(
             _money(forgiven, cur) if forgiven else None,
         )
     ]
+    instructions: tuple[RefundInstruction, ...] = ()
     if refund:
-        entries.append(Refund(f"{sid}:refund", on, _money(refund, cur), f"cancellation refund: {reason}"))
+        words = f"cancellation refund: {reason}"
+        instructions, by_hand = refund_instructions(
+            plan.id, ledger, _money(refund, cur), purpose="cancellation", reason=words
+        )
+        if by_hand.minor:
+            entries.append(Refund(f"{sid}:refund", on, by_hand, words))
     return Settlement(
         plan.id,
         on,
@@ -142,6 +160,7 @@ def _settle(
         tuple(entries),
         no_show,
         reschedule,
+        instructions,
     )
 
 
@@ -165,7 +184,15 @@ def settle_cancellation(
     ``credit_instead_of_refund``).
 
     Returns:
-        The :class:`Settlement`; record ``settlement.entries`` to apply it.
+        The :class:`Settlement`; record ``settlement.entries`` to apply it,
+        and carry out ``settlement.refunds`` through the provider (each
+        refund then lands in the ledger once, from the provider's answer or
+        its refund events).
+
+    .. versionchanged:: 0.2.0
+       Money a provider took is refunded through :attr:`Settlement.refunds`
+       instead of a :class:`~payplan.Refund` in the entries, so the
+       provider's refund events no longer count it twice.
 
     Raises:
         LedgerError: the plan was already cancelled, or the ledger is another plan's.

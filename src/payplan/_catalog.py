@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -213,7 +214,40 @@ class Catalog:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InvalidPlanError(f"expected a TOML catalog, got invalid TOML: {exc}") from None
+        except RecursionError:
+            raise InvalidPlanError(
+                f"{_where(text, _deepest(text))}: expected a TOML catalog with arrays and inline tables "
+                f"nested at most {_MAX_TOML_DEPTH} levels deep, got deeper"
+            ) from None
+        except ValueError:  # tomllib's int() past Python's digit limit
+            huge = re.search(r"[0-9_]{4001,}", text)
+            raise InvalidPlanError(
+                f"{_where(text, huge.start() if huge else 0)}: expected numbers of at most 4000 digits in a TOML "
+                "catalog, got a longer one"
+            ) from None
         return catalog_from_mapping(data)
+
+
+_MAX_TOML_DEPTH = 100
+
+
+def _where(text: str, offset: int) -> str:
+    """``catalog line N`` for a character *offset* in the TOML text."""
+    return f"catalog line {text.count(chr(10), 0, offset) + 1}"
+
+
+def _deepest(text: str) -> int:
+    """The offset where arrays and inline tables first nest past the bound (quoted text skipped)."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > _MAX_TOML_DEPTH:
+                return match.start()
+        elif token in "]}":
+            depth -= 1
+    return 0
 
 
 def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

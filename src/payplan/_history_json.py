@@ -6,8 +6,8 @@ whole plan document as :func:`~payplan.dump_plan` writes it, and each record
 holds the amendment (``{"type": "extend_due_date", ...}``), who, why, when,
 consent and what was paid (minor units). The schedules before and after are
 not stored twice: they are the versions'. Loading rebuilds every plan and
-record through their constructors and replays the records, so a history
-whose records do not produce its versions is refused.
+record through their constructors and replays the records one by one, so a
+history any of whose versions is not what its record produces is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+
+import attrs
 
 from ._amendments import (
     AddAddOn,
@@ -28,8 +30,11 @@ from ._amendments import (
     Resplit,
     SkipPayment,
     WaiveFee,
+    amend,
 )
 from ._money import Currency, Money
+from ._plan import PaymentPlan
+from ._schedule import Installment
 from .exceptions import InvalidPlanError, PayplanError, SerializationError
 from .serialization import _Reader, dump_plan, load_plan, open_document, parse_json
 
@@ -147,13 +152,19 @@ def load_history(document: Mapping[str, Any]) -> PlanHistory:
     """Rebuild a :class:`PlanHistory` from :func:`dump_history` output.
 
     Every version is loaded with :func:`~payplan.load_plan`, every record is
-    rebuilt, and the records are replayed from the first version: a history
-    whose records do not produce its versions is refused.
+    rebuilt, and the records are replayed from the first version, one by
+    one: every version after the first must be exactly what its record makes
+    of the version before it (schedule, fee, terms, session, every field),
+    or the document is refused naming the first version and field that
+    differ. An edited middle version is refused like an edited last one.
 
     Raises:
         SerializationError: a malformed document, another schema, a newer
-            schema version, or records that do not replay to the versions;
-            the message gives the path of the field.
+            schema version, a record that does not replay, or a version that
+            is not what the replay makes; the message gives the path of the
+            field (``document.versions[1] (version 2) ...:
+            installments[2].amount is 600.00 USD in the document, 500.00 USD
+            by the replay``).
 
     .. versionadded:: 0.1.0
     """
@@ -186,14 +197,68 @@ def load_history(document: Mapping[str, Any]) -> PlanHistory:
             raise SerializationError(f"document.records[{n}]: {exc}") from None
     try:
         history = PlanHistory(plans, records)
-        replayed = history.replay()
-    except SerializationError:
-        raise
     except PayplanError as exc:
-        raise SerializationError(f"document: the records do not replay: {exc}") from None
-    if replayed != history.current:
-        raise SerializationError("document: replaying the records does not give the last version")
+        raise SerializationError(f"document: {exc}") from None
+    _verify(history)
     return history
+
+
+def _verify(history: PlanHistory) -> None:
+    """Replay every record and compare each version it makes with the document's.
+
+    A record is then verified whole: its amendment, who, why, when, consent
+    and what was paid are what the replay ran on, and its schedules before
+    and after are the versions just compared.
+
+    Raises:
+        SerializationError: naming the first record that does not replay, or
+            the first version, field and line that differ from the replay.
+    """
+    plan = history.original
+    for n, rec in enumerate(history.records):
+        if n and rec.on < history.records[n - 1].on:
+            raise SerializationError(
+                f"document.records[{n}].on: expected a date on or after the record before it "
+                f"({history.records[n - 1].on.isoformat()}), got {rec.on.isoformat()}"
+            )
+        try:
+            plan, _ = amend(
+                plan, rec.amendment, by=rec.by, reason=rec.reason, on=rec.on,
+                consent=rec.consent, paid=rec.paid,
+            )
+        except PayplanError as exc:
+            raise SerializationError(f"document.records[{n}]: the record does not replay: {exc}") from None
+        stored = history.versions[n + 1]
+        difference = _first_difference(stored, plan)
+        if difference is not None:
+            raise SerializationError(
+                f"document.versions[{n + 1}] (version {stored.version}) is not what document.records[{n}] "
+                f"makes of the version before it: {difference}"
+            )
+
+
+def _first_difference(stored: PaymentPlan, replayed: PaymentPlan) -> str | None:
+    """The first field (and line) where *stored* differs from *replayed*, in words; None when equal."""
+    if stored == replayed:
+        return None
+    for a in attrs.fields(PaymentPlan):
+        mine, theirs = getattr(stored, a.name), getattr(replayed, a.name)
+        if mine == theirs:
+            continue
+        if a.name == "installments":
+            if len(mine) != len(theirs):
+                return f"{len(mine)} installment(s) in the document, {len(theirs)} by the replay"
+            for k, (x, y) in enumerate(zip(mine, theirs, strict=True)):
+                for f in attrs.fields(Installment):
+                    u, v = getattr(x, f.name), getattr(y, f.name)
+                    if u != v:
+                        return f"{a.name}[{k}].{f.name} is {_show(u)} in the document, {_show(v)} by the replay"
+        return f"{a.name} is {_show(mine)} in the document, {_show(theirs)} by the replay"
+    return "they differ"  # pragma: no cover - equal fields make equal values
+
+
+def _show(value: object) -> str:
+    return str(value) if isinstance(value, Money) else repr(value)
 
 
 def loads_history(text: str | bytes) -> PlanHistory:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -308,12 +309,144 @@ def load_plan(document: Mapping[str, Any]) -> PaymentPlan:
         raise SerializationError(f"plan: {exc}") from None
 
 
+#: How deep a payplan document may nest (a plan history needs about ten).
+MAX_DEPTH = 100
+#: The most digits an integer in a document may have (an amount of 4,000
+#: digits is already refused as money; Python refuses to read longer ones).
+MAX_INT_DIGITS = 4000
+
+
+class _Duplicated(dict[str, Any]):
+    """An object that had a key twice: the first repeated key is kept to name it."""
+
+    duplicate: str
+
+
+class _HugeInt:
+    """An integer literal past :data:`MAX_INT_DIGITS`, kept as its length to name it."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _flag_duplicate(pairs: list[tuple[str, Any]]) -> _Duplicated:
+    seen: set[str] = set()
+    flagged = _Duplicated(pairs)
+    for key, _ in pairs:
+        if key in seen:
+            flagged.duplicate = key
+            break
+        seen.add(key)
+    return flagged
+
+
+def _int(text: str) -> int | _HugeInt:
+    digits = len(text) - text.startswith("-")
+    return _HugeInt(digits) if digits > MAX_INT_DIGITS else int(text)
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse the first duplicate key or oversized integer in document order, naming its path."""
+    stack: list[tuple[Any, str]] = [(data, "document")]
+    while stack:
+        value, path = stack.pop()
+        if type(value) is _HugeInt:
+            raise SerializationError(
+                f"{path}: expected an integer of at most {MAX_INT_DIGITS} digits, got one of {value.digits} digits"
+            )
+        if isinstance(value, dict):
+            if type(value) is _Duplicated:
+                raise SerializationError(f"{path}: the key {value.duplicate!r} appears twice; expected each key once")
+            prefix = "" if path == "document" else path + "."
+            stack.extend((v, prefix + k) for k, v in reversed(value.items()))
+        elif type(value) is list:
+            stack.extend((v, f"{path}[{n}]") for n, v in reversed(list(enumerate(value))))
+
+
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_EMPTY_PAIRS = re.compile(r"\[\]|\{\}")
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _nested_too_deep(text: str) -> bool:
+    """Whether valid JSON *text* nests deeper than :data:`MAX_DEPTH` (each pass removes one level)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return False
+        brackets = _EMPTY_PAIRS.sub("", brackets)
+    return bool(brackets)
+
+
+def _too_deep(text: str) -> SerializationError:
+    """The error for text nested past :data:`MAX_DEPTH`: the path of the first container too deep."""
+    path: list[str] = []
+    index: list[int] = []  # per open container: the array index, or -1 in an object
+    key = ""  # the last string seen: in an object, the key of the value that follows
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            key = token[1:-1]
+        elif token in "[{":
+            if index:
+                path.append(f"[{index[-1]}]" if index[-1] >= 0 else f".{key}")
+            if len(index) >= MAX_DEPTH:
+                break
+            index.append(0 if token == "[" else -1)
+        elif token in "]}":
+            index.pop()
+            if path:
+                path.pop()
+        elif index[-1] >= 0:  # a comma in an array
+            index[-1] += 1
+    where = "".join(path).lstrip(".")
+    where = where if not where or where[0] != "[" else "document" + where
+    return SerializationError(f"{where or 'document'}: expected a document nested at most {MAX_DEPTH} levels deep")
+
+
 def parse_json(text: str | bytes) -> Any:
-    """Parse JSON text, turning a decoding error into :class:`SerializationError`."""
+    """Parse JSON text into plain values, refusing what no payplan document holds.
+
+    Refused, with the path and the reason: invalid JSON, a key twice in one
+    object (JSON parsers disagree on which one wins), an integer of more than
+    :data:`MAX_INT_DIGITS` digits, nesting deeper than :data:`MAX_DEPTH`.
+
+    Raises:
+        SerializationError: naming the path (``plan.terms: the key 'apr'
+            appears twice``) or the position of invalid JSON.
+    """
+    flagged: list[object] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(items)
+        if len(out) != len(items):
+            flagged.append(out := _flag_duplicate(items))
+        return out
+
     try:
-        return json.loads(text)
+        try:
+            data = json.loads(text, object_pairs_hook=pairs)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise
+        except ValueError:  # an integer past Python's digit limit: read again to name it
+            flagged.append(True)
+            data = json.loads(text, object_pairs_hook=pairs, parse_int=_int)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SerializationError(f"expected a JSON document, got invalid JSON: {exc}") from None
+    except RecursionError:
+        data = None
+        flagged.append(True)
+    if flagged and data is not None:
+        _check_tree(data)
+    decoded = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if data is None or _nested_too_deep(decoded):
+        raise _too_deep(decoded)
+    return data
 
 
 def loads_plan(text: str | bytes) -> PaymentPlan:

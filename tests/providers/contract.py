@@ -56,6 +56,7 @@ import abc
 import datetime as dt
 import enum
 import hashlib
+import logging
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -219,6 +220,10 @@ class Harness(abc.ABC):
         """A payer whose card behaves as *outcome* when charged."""
         pytest.skip(f"this harness cannot script a {outcome.value} card")
 
+    def secrets(self) -> list[str]:
+        """Every credential, token and webhook secret the adapter holds or was issued (none may leak)."""
+        return []
+
     def mutating_calls(self) -> list[Call]:
         """The calls that create something or move money."""
         return [c for c in self.calls() if c.mutating]
@@ -260,6 +265,45 @@ class ProviderContract:
     def plan(self, request: pytest.FixtureRequest) -> PaymentPlan:
         """The reference Pack A plan, with an id unique to the test."""
         return reference_plan(_unique_id(request))
+
+    # -- no secret leaks ------------------------------------------------------------
+
+    @pytest.fixture(autouse=True)
+    def _no_secret_in_logs(
+        self, caplog: pytest.LogCaptureFixture, provider: Provider, harness: Harness
+    ) -> Iterator[None]:
+        """Every contract test runs with all loggers at DEBUG; afterwards no secret may appear in a record or repr."""
+        caplog.set_level(logging.DEBUG)
+        yield
+        secrets = [s for s in harness.secrets() if s]
+        texts = [repr(provider)]
+        for record in caplog.get_records("setup") + caplog.get_records("call"):
+            texts.append(record.getMessage())
+            texts.append(repr(record.args))
+            if record.exc_info:
+                texts.append(logging.Formatter().formatException(record.exc_info))
+        assert_no_secret(secrets, texts)
+
+    def test_no_secret_in_errors_or_reprs(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """Errors (a bad signature, a provider outage), the provider's and the binding's reprs name no secret."""
+        binding = self.publish_clean(provider, harness, plan, payer)
+        texts = [repr(provider), str(provider), repr(binding)]
+        d = harness.delivery(self._spec(EventKind.PAYMENT_SUCCEEDED, plan, binding, 1), Signature.BAD)
+        with pytest.raises(ProviderAuthError) as bad:
+            provider.parse_webhook(d.headers, d.body)
+        harness.inject(Fault.HTTP_500, count=1)
+        other = reference_plan(plan.id + "-down")
+        with pytest.raises(ProviderConnectionError) as down:
+            provider.publish(other, payer)
+        for info in (bad, down):
+            exc: BaseException | None = info.value
+            while exc is not None:
+                texts += [str(exc), repr(exc)]
+                exc = exc.__cause__ or exc.__context__
+        assert harness.secrets(), "the harness names no secret to look for"
+        assert_no_secret(harness.secrets(), texts)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -544,6 +588,133 @@ class ProviderContract:
         again = provider.refund(binding, charged.reference, part)
         assert again.reference == outcome.reference
 
+    def test_two_different_refunds_are_two_refunds(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """Refunding $50 then $100 of one payment makes two refunds; a second $50 is one only with sequence=2 (#12 item 2)."""
+        self.need(provider, Capability.CHARGE_NOW)
+        self.need(provider, Capability.PARTIAL_REFUNDS)
+        binding = self.publish_clean(provider, harness, plan, payer)
+        charged = provider.charge(binding, plan, 2)
+        assert charged.reference
+        fifty, hundred = Money.of("50.00", USD), Money.of("100.00", USD)
+        first = provider.refund(binding, charged.reference, fifty)
+        second = provider.refund(binding, charged.reference, hundred)
+        assert second.amount == hundred
+        assert second.reference != first.reference
+        start = harness.created()
+        retried = provider.refund(binding, charged.reference, fifty)
+        assert retried.reference == first.reference
+        assert harness.created() == start
+        third = provider.refund(binding, charged.reference, fifty, sequence=2)
+        assert third.amount == fifty
+        assert third.reference not in (first.reference, second.reference)
+        for outcome in (first, second, third):
+            assert outcome.status in (RefundStatus.SUCCEEDED, RefundStatus.PENDING)
+            assert outcome.provider == provider.name
+
+    def test_refund_keys_leave_out_the_plan_version(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """A refund retried after the plan moved to version 2 is the same refund, not a second one."""
+        self.need(provider, Capability.CHARGE_NOW)
+        self.need(provider, Capability.PARTIAL_REFUNDS)
+        self.need(provider, Capability.UPDATE)
+        import attrs
+
+        binding = self.publish_clean(provider, harness, plan, payer)
+        charged = provider.charge(binding, plan, 2)
+        assert charged.reference
+        first = provider.refund(binding, charged.reference, Money.of("10.00", USD))
+        v2 = provider.update(binding, attrs.evolve(plan, version=2))
+        again = provider.refund(v2, charged.reference, Money.of("10.00", USD))
+        assert again.reference == first.reference
+
+    @pytest.mark.parametrize("fault", [Fault.DROP_AFTER, Fault.HTTP_500, Fault.DROP])
+    def test_new_attempt_after_a_lost_response_charges_once(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer, fault: Fault
+    ) -> None:
+        """Attempt 2 after attempt 1's answer was lost charges nothing more when attempt 1 went through (#12 item 2)."""
+        self.need(provider, Capability.CHARGE_NOW)
+        binding = self.publish_clean(provider, harness, plan, payer)
+        start = harness.created()
+        provider.charge(binding, plan, 3)
+        one = harness.created() - start
+        harness.clear()
+        start = harness.created()
+        harness.inject(fault, count=1)
+        with pytest.raises(ProviderConnectionError):
+            provider.charge(binding, plan, 2, attempt=1)
+        outcome = provider.charge(binding, plan, 2, attempt=2)
+        assert outcome.status is ChargeStatus.SUCCEEDED
+        assert outcome.amount == plan.installment(2).amount
+        assert harness.created() - start == one
+        ledger = apply_events(Ledger.empty(plan), provider.reconcile(binding)).ledger if (
+            Capability.RECONCILE in provider.capabilities
+        ) else None
+        if ledger is not None:
+            assert ledger.paid == plan.installment(2).amount + plan.installment(3).amount
+
+    # -- fees -------------------------------------------------------------------------
+
+    def test_fee_is_charged_once_with_its_own_key(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """A late fee is charged on demand for exactly its amount, once, under a key of its own (#12 item 3)."""
+        self.need(provider, Capability.CHARGE_FEES)
+        binding = self.publish_clean(provider, harness, plan, payer)
+        fee = Money.of("25.00", USD)
+        harness.clear()
+        outcome = provider.charge_fee(binding, plan, f"{plan.id}:late:2:1", fee, description="Late fee")
+        assert outcome.status is ChargeStatus.SUCCEEDED
+        assert outcome.amount == fee
+        assert outcome.fee_id == f"{plan.id}:late:2:1"
+        assert outcome.installment == 0
+        assert outcome.reference
+        keys = [c.idempotency_key for c in harness.mutating_calls()]
+        assert keys
+        assert all(keys), "a fee request carried no idempotency key"
+        assert len(set(keys)) == len(keys)
+        start = harness.created()
+        fee_id = f"{plan.id}:late:2:1"
+        assert provider.charge_fee(binding, plan, fee_id, fee, description="Late fee").reference == outcome.reference
+        again = provider.charge_fee(binding, plan, fee_id, fee, description="Late fee", attempt=2)
+        assert again.reference == outcome.reference
+        assert again.status is ChargeStatus.SUCCEEDED
+        assert harness.created() == start
+        other = provider.charge_fee(binding, plan, f"{plan.id}:late:3:1", fee)
+        assert other.reference != outcome.reference
+
+    def test_fee_decline_is_an_outcome_and_a_new_attempt_pays(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan
+    ) -> None:
+        """A declined fee charge is an outcome with a reason; a later attempt carries a new key."""
+        self.need(provider, Capability.CHARGE_FEES)
+        binding = self.publish_clean(provider, harness, plan, harness.payer_for(CardOutcome.DECLINE))
+        harness.clear()
+        declined = provider.charge_fee(binding, plan, "no-show", Money.of("75.00", USD))
+        assert declined.status is ChargeStatus.DECLINED
+        assert declined.decline_code
+        with pytest.raises(Exception, match="fee no-show"):
+            declined.raise_for_failure(provider.name)
+        first = {c.idempotency_key for c in harness.mutating_calls()}
+        harness.clear()
+        provider.charge_fee(binding, plan, "no-show", Money.of("75.00", USD), attempt=2)
+        second = {c.idempotency_key for c in harness.mutating_calls()}
+        assert second - first
+
+    def test_fee_refused_where_not_declared(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer
+    ) -> None:
+        """A provider that cannot charge on demand refuses a fee with a reason and sends nothing."""
+        if Capability.CHARGE_FEES in provider.capabilities:
+            pytest.skip(f"{provider.name} declares CHARGE_FEES")
+        binding = self.publish_clean(provider, harness, plan, payer)
+        harness.clear()
+        with pytest.raises(UnsupportedByProviderError, match="fee"):
+            provider.charge_fee(binding, plan, "late-1", Money.of("25.00", USD))
+        assert harness.mutating_calls() == []
+
     # -- lifecycle --------------------------------------------------------------------
 
     def test_cancel(self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer) -> None:
@@ -708,6 +879,13 @@ def _assert_same_ledger(plan: PaymentPlan, ordered: list[ProviderEvent], messy: 
     assert len(one.ledger) == len(one.recorded)
     again = apply_events(one.ledger, messy)
     assert again.ledger == one.ledger
+
+
+def assert_no_secret(secrets: list[str], texts: list[str]) -> None:
+    """Fail, naming where, if any of *secrets* appears in any of *texts*."""
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text, f"a secret ({secret[:4]}...) appears in: {text[:300]!r}"
 
 
 def events_by_id(events: list[ProviderEvent]) -> dict[str, ProviderEvent]:

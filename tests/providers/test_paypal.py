@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from payplan.testing.server import FakeServer, Fault
 from .contract import Call, Delivery, Harness, ProviderContract, Signature, WebhookSpec, reference_plan
 
 WEBHOOK_ID = "8PT597110X687430LFAKE"
+CLIENT_ID = "AeXpayplanClientId01"
+CLIENT_SECRET = "EOpayplanClientSecret9f3a"
 OPTIONS = PayPalOptions(
     return_url="https://booking.example/paypal/return",
     cancel_url="https://booking.example/paypal/cancel",
@@ -64,7 +67,7 @@ def rest_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalRestPr
     """A REST binding on a fresh ``paypalrestsdk.Api`` pointed at *url*."""
     import paypalrestsdk
 
-    api = paypalrestsdk.Api(mode="sandbox", client_id="client-id", client_secret="secret", endpoint=url)
+    api = paypalrestsdk.Api(mode="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, endpoint=url)
     return PayPalRestProvider(
         api, OPTIONS, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch), **kwargs
     )
@@ -82,7 +85,7 @@ def server_provider(url: str, signer: PayPalSigner, *, timeout: float = 10, **kw
             environment=Environment.SANDBOX,
             timeout=timeout,
             client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
-                o_auth_client_id="client-id", o_auth_client_secret="secret"
+                o_auth_client_id=CLIENT_ID, o_auth_client_secret=CLIENT_SECRET
             ),
         )
     )
@@ -121,6 +124,11 @@ class PayPalHarness(Harness):
     def created(self) -> int:
         """Products, billing plans and subscriptions created."""
         return self.fake.created()
+
+    def secrets(self) -> list[str]:
+        """The client secret, the Basic credentials and every access token the fake issued."""
+        basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        return [CLIENT_SECRET, basic, *sorted(self.fake.tokens)]
 
     def event(self, spec: WebhookSpec) -> dict[str, Any]:
         """The PayPal event for *spec*, shaped like PayPal's own samples."""

@@ -53,6 +53,9 @@ class SandboxHarness(Harness):
     def created(self) -> int:
         return self.sandbox.created
 
+    def secrets(self) -> list[str]:
+        return ["whsec_sandbox"]
+
     def payer_for(self, outcome: CardOutcome) -> Payer:
         return Payer(payment_method_id=_CARDS[outcome].value)
 

@@ -57,6 +57,7 @@ except ImportError:  # pragma: no cover - conftest is always on the path under p
     SPECS = None
 
 SIGNATURE_KEY = "sq-signature-key"
+TOKEN = "EAAA-test-token-payplan-7c1"
 NOTIFICATION_URL = "https://booking.example/hooks/square"
 LOCATION = "LOC_MAIN"
 
@@ -99,7 +100,7 @@ def square_spec() -> Any:
 
 @functools.cache
 def _client_for(url: str) -> Square:
-    return Square(token="EAAA-test-token", base_url=url)
+    return Square(token=TOKEN, base_url=url)
 
 
 def _client(server: FakeServer) -> Square:
@@ -154,6 +155,9 @@ class SquareHarness(Harness):
 
     def created(self) -> int:
         return self.fake.created()
+
+    def secrets(self) -> list[str]:
+        return [TOKEN, SIGNATURE_KEY]
 
     def _snapshot(self, spec: WebhookSpec, paid_through: int) -> dict[str, Any]:
         invoice = json.loads(json.dumps(self.fake.invoices[spec.binding.id("invoice")]))
@@ -381,7 +385,7 @@ def test_publish_sends_order_invoice_publish_with_derived_keys(square_server: Fa
     ]
     assert set(bodies[0]["order"]) == ORDER_KEYS
     assert set(bodies[1]["invoice"]) == INVOICE_KEYS
-    assert all(r.header("Authorization") == "Bearer EAAA-test-token" for r in square_server.requests())
+    assert all(r.header("Authorization") == f"Bearer {TOKEN}" for r in square_server.requests())
 
 
 def test_publish_without_invoices_plus_refuses_before_any_call(square_server: FakeServer) -> None:
@@ -497,6 +501,26 @@ def test_refund_goes_through_refunds_api_with_a_short_stable_key(
     assert bodies[0]["amount_money"] == {"amount": 12345, "currency": "USD"}
     assert len(bodies[0]["idempotency_key"]) <= 45
     assert len([r for r in square_fake.refunds.values() if r["payment_id"] == payment]) == 1
+
+
+def test_two_different_refunds_of_one_payment_are_two_refunds(
+    square_server: FakeServer, square_fake: FakeSquare
+) -> None:
+    """$50 then $100 of one payment are two refunds; a retry is one; a second $50 needs sequence=2 (#12 item 2)."""
+    plan = reference_plan("sq-two-refunds")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1"))
+    payment = square_fake.pay(binding.id("invoice"), 1)
+    fifty, hundred = Money.of("50.00", "USD"), Money.of("100.00", "USD")
+    first = provider.refund(binding, payment, fifty)
+    second = provider.refund(binding, payment, hundred)
+    retried = provider.refund(binding, payment, fifty)
+    third = provider.refund(binding, payment, fifty, sequence=2)
+    assert retried.reference == first.reference
+    assert len({first.reference, second.reference, third.reference}) == 3
+    made = sorted(r["amount_money"]["amount"] for r in square_fake.refunds.values() if r["payment_id"] == payment)
+    assert made == [5000, 5000, 10000]
+    assert {o.provider for o in (first, second, third)} == {"square"}
 
 
 def test_refund_webhook_finds_the_plan_through_the_order(square_server: FakeServer, square_fake: FakeSquare) -> None:

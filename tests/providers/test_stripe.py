@@ -52,6 +52,7 @@ from .contract import (  # noqa: E402
 )
 
 SECRET = "whsec_test_payplan"
+API_KEY = "sk_test_payplan_5Ue1xQ"
 NOW = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp())
 CUSTOMER = "cus_test_1"
 _CARDS = {
@@ -79,7 +80,7 @@ def fake_stripe(server: FakeServer) -> fake.FakeStripe:
 
 def make_client(server: FakeServer) -> Any:
     """A real StripeClient pointed at the fake, with no SDK retries."""
-    return stripe.StripeClient("sk_test_payplan", base_addresses={"api": server.url}, max_network_retries=0)
+    return stripe.StripeClient(API_KEY, base_addresses={"api": server.url}, max_network_retries=0)
 
 
 class StripeHarness(Harness):
@@ -103,6 +104,9 @@ class StripeHarness(Harness):
 
     def created(self) -> int:
         return self.responder.created
+
+    def secrets(self) -> list[str]:
+        return [API_KEY, SECRET]
 
     def payer_for(self, outcome: CardOutcome) -> Payer:
         return Payer(customer_id=CUSTOMER, payment_method_id=_CARDS[outcome])
@@ -464,6 +468,30 @@ class TestStripeRequests:
         (event,) = [e for e in provider.reconcile(binding) if e.kind is EventKind.REFUNDED]
         assert event.amount == Money.of("123.45", "USD")
         assert event.installment == 2
+
+    def test_schedule_mode_refunds_of_two_invoices_have_two_keys(self, server: FakeServer) -> None:
+        """In subscription-schedule mode each refund's key names its invoice and amount; none is shared (#12 item 2)."""
+        provider = self.provider(server, StripeMode.SUBSCRIPTION_SCHEDULE)
+        plan = reference_plan("wire-schedule-refunds")
+        binding = provider.publish(plan, Payer(CUSTOMER, "pm_card_visa"))
+        client = make_client(server)
+        paid = []
+        for _ in range(2):  # the invoices Stripe's schedule would have created and charged
+            inv = client.v1.invoices.create({"customer": CUSTOMER, "currency": "usd", "auto_advance": False})
+            client.v1.invoice_items.create({"customer": CUSTOMER, "invoice": inv.id, "amount": 50000, "currency": "usd"})
+            client.v1.invoices.finalize_invoice(inv.id)
+            client.v1.invoices.pay(inv.id, {"payment_method": "pm_card_visa"})
+            paid.append(inv.id)
+        server.clear()
+        outcomes = [
+            provider.refund(binding, paid[0], Money.of("50.00", "USD")),
+            provider.refund(binding, paid[1], Money.of("50.00", "USD")),
+            provider.refund(binding, paid[0], Money.of("75.00", "USD")),
+        ]
+        keys = [r.header("Idempotency-Key") for r in server.requests() if r.path == "/v1/refunds"]
+        assert len(set(keys)) == 3
+        assert len({o.reference for o in outcomes}) == 3
+        assert all(o.status.value == "succeeded" for o in outcomes)
 
     def test_update_after_amendment_keeps_paid_invoices(self, server: FakeServer) -> None:
         """After a re-split, paid invoices stay, unpaid drafts are deleted, and new lines get v2 invoices for exact amounts."""

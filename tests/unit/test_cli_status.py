@@ -105,7 +105,7 @@ class TestStatus:
             ("2026-12-01\n", "line 1: expected 2 or 3 columns"),
             ("2026-12-01,-5\n", "line 1: expected an amount above zero"),
             ("2026-12-01,5.001\n", "line 1: expected at most 2 decimal place(s)"),
-            ("2026-12-01,5,ref\n2026-12-02,6,ref\n", "'ref' is already used"),
+            ("2026-12-01,5,ref\n2026-12-02,6,ref\n", "the reference 'ref' (6.00 USD on 2026-12-02) is already used on line 1 (5.00 USD on 2026-12-01)"),
             ("date,amt\n", "line 1: expected the header date,amount[,reference]"),
         ],
     )

@@ -69,7 +69,7 @@ class TestNumbersInArguments:
             ("--installments", "521", "argument --installments: expected a count from 0 to 520"),
             ("--installments", "2.5", "argument --installments: expected a count as a whole number"),
             ("--deposit", "101%", "expected --deposit as a percentage from 0 to 100, got '101%'"),
-            ("--fee", "9" * 5000, "expected --fee as digits with an optional decimal point"),
+            ("--fee", "9" * 5000, "expected --fee of at most 3998 digits before the decimal point, got 5000 digits"),
         ],
     )
     def test_refused_with_the_bound(
@@ -175,3 +175,186 @@ class TestErrorPathsNotDoubled:
             payplan.load_plan(doc)
         assert str(info.value).startswith("plan.terms.dates.type: expected cadence, dates or before_session")
         assert "terms.terms" not in str(info.value)
+
+
+class TestJsonDocuments:
+    def plan_text(self) -> str:
+        return payplan.dumps_plan(a_plan())
+
+    @pytest.mark.parametrize("loads", [payplan.loads_plan, payplan.loads_ledger, payplan.loads_history])
+    def test_integer_past_the_digit_limit(self, loads: object) -> None:
+        """An integer of 5,000 digits is a SerializationError naming its path, not Python's ValueError."""
+        text = '{"schema": "payplan/plan", "schema_version": 1, "plan": {"fee_minor": ' + "9" * 5000 + "}}"
+        with pytest.raises(payplan.SerializationError, match=r"^plan\.fee_minor: expected an integer of at most 4000 digits, got one of 5000"):
+            loads(text)  # type: ignore[operator]
+
+    @pytest.mark.parametrize("depth", [101, 5_000, 100_000])
+    def test_deep_nesting(self, depth: int) -> None:
+        """A document nested 100,000 levels deep is refused with the path and the bound, not a RecursionError."""
+        text = '{"schema": "payplan/plan", "plan": {"terms": ' + "[" * depth + "]" * depth + "}}"
+        with pytest.raises(payplan.SerializationError) as info:
+            payplan.loads_plan(text)
+        message = str(info.value)
+        assert message.startswith("plan.terms[0][0]")
+        assert message.endswith(": expected a document nested at most 100 levels deep")
+
+    def test_nesting_at_the_bound_is_read(self) -> None:
+        """Exactly 100 levels parse (and are then judged as a plan, which this is not)."""
+        with pytest.raises(payplan.SerializationError, match=r"^document: expected an object, got list"):
+            payplan.loads_plan("[" * 100 + "]" * 100)
+
+    def test_brackets_inside_strings_do_not_count(self) -> None:
+        """A label full of brackets is text, not nesting."""
+        plan = payplan.PaymentPlan.custom(
+            "p-[[[", [(dt.date(2026, 1, 5), Money.of("10", "USD"))], booked=dt.date(2026, 1, 5),
+            session=dt.date(2026, 6, 1),
+        )
+        doc = payplan.dump_plan(plan)
+        doc["plan"]["installments"][0]["label"] = "[" * 500 + "{" * 500
+        again = payplan.loads_plan(json.dumps(doc))
+        assert again.installments[0].label == "[" * 500 + "{" * 500
+
+    @pytest.mark.parametrize(
+        ("replace", "path"),
+        [
+            ('"fee_minor": 200000,', '"fee_minor": 200000, "fee_minor": 100,'),
+            ('"apr": "0",', '"apr": "0", "apr": "99",'),
+        ],
+    )
+    def test_duplicate_key(self, replace: str, path: str) -> None:
+        """A key given twice is refused with the object's path (it silently took the last value)."""
+        text = payplan.dumps_plan(a_plan(), indent=None).replace(replace.replace(",", ""), path.rstrip(","), 1)
+        assert text != payplan.dumps_plan(a_plan(), indent=None)
+        where = "plan" if "fee" in replace else "plan.terms"
+        key = "fee_minor" if "fee" in replace else "apr"
+        with pytest.raises(payplan.SerializationError, match=rf"^{re.escape(where)}: the key '{key}' appears twice"):
+            payplan.loads_plan(text)
+
+    def test_duplicate_key_in_a_ledger_entry(self) -> None:
+        """Duplicates are found at any depth, with the entry's index in the path."""
+        plan = a_plan()
+        ledger = payplan.Ledger.empty(plan).record(
+            payplan.PaymentReceived("dep", dt.date(2026, 1, 5), Money.of("500.00", "USD"))
+        )
+        text = payplan.dumps_ledger(ledger, indent=None).replace('"amount_minor": 50000', '"amount_minor": 50000, "amount_minor": 5')
+        with pytest.raises(payplan.SerializationError, match=r"^ledger\.entries\[0\]: the key 'amount_minor' appears twice"):
+            payplan.loads_ledger(text, plan)
+
+    def test_cli_reports_one_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Through the CLI each of these is exit 2 and one line naming the file and the path."""
+        for name, text in (
+            ("deep.json", "[" * 100_000 + "]" * 100_000),
+            ("dup.json", '{"schema": "payplan/plan", "schema": "payplan/plan"}'),
+            ("big.json", '{"schema_version": ' + "1" * 5000 + "}"),
+        ):
+            (tmp_path / name).write_text(text, encoding="utf-8")
+            for command in (["status", str(tmp_path / name), "--as-of", "2026-03-01"], ["agreement", str(tmp_path / name)]):
+                line = one_error_line(capsys, command)
+                assert name in line
+
+
+class TestCatalogToml:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            ("[" * 5000 + "]" * 5000, "nested at most 100 levels deep"),
+            ("{a = " * 5000 + "1" + "}" * 5000, "nested at most 100 levels deep"),
+            ("9" * 5000, "numbers of at most 4000 digits"),
+        ],
+    )
+    def test_refused_with_the_line(self, value: str, expected: str) -> None:
+        """A catalog nested 5,000 levels deep or with a 5,000-digit number names the line, not a RecursionError."""
+        with pytest.raises(payplan.InvalidPlanError, match=rf"^catalog line 3: expected .*{expected}"):
+            payplan.Catalog.from_toml(f"[catalog]\ncurrency = 'USD'\nx = {value}\n")
+
+    def test_quote(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`payplan quote --catalog` on such a file exits 2 with one line."""
+        path = tmp_path / "deep.toml"
+        path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+        line = one_error_line(
+            capsys, ["quote", "--catalog", str(path), "--tier", "A", "--booked", "2026-01-05", "--session", "2026-06-01"]
+        )
+        assert "catalog line 1: expected a TOML catalog with arrays and inline tables nested at most 100" in line
+
+
+class TestPaymentsCsv:
+    @pytest.fixture
+    def plan_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+        path = tmp_path / "plan.json"
+        assert main([*QUOTE, "--save", str(path)]) == 0
+        capsys.readouterr()
+        return path
+
+    def status(self, capsys: pytest.CaptureFixture[str], plan_file: Path, text: str) -> str:
+        csv_file = plan_file.parent / "payments.csv"
+        csv_file.write_text(text, encoding="utf-8", newline="")
+        return one_error_line(capsys, ["status", str(plan_file), "--as-of", "2026-03-01", "--payments", str(csv_file)])
+
+    def balance(self, capsys: pytest.CaptureFixture[str], plan_file: Path, text: str) -> int:
+        csv_file = plan_file.parent / "payments.csv"
+        csv_file.write_text(text, encoding="utf-8", newline="")
+        argv = ["status", str(plan_file), "--as-of", "2026-03-01", "--payments", str(csv_file), "--format", "json"]
+        assert main(argv) == 0
+        return int(json.loads(capsys.readouterr().out)["balance_minor"])
+
+    @pytest.mark.parametrize("separator", ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+    def test_line_separators_inside_a_line_are_not_records(
+        self, capsys: pytest.CaptureFixture[str], plan_file: Path, separator: str
+    ) -> None:
+        """A vertical tab, form feed or U+2028 inside a reference is one bad cell on line 1, never two payments."""
+        line = self.status(capsys, plan_file, f"2026-01-05,500.00,ab{separator}cd\n")
+        assert f"payments.csv line 1: expected the reference without control characters, got U+{ord(separator):04X}" in line
+        line = self.status(capsys, plan_file, f"2026-01-05,500.00,ab{separator}2026-01-06,500.00\n")
+        assert "payments.csv line 1: expected 2 or 3 columns (date,amount[,reference]), got 4" in line
+
+    def test_quoted_cells_are_read_as_csv(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
+        """Quoted cells (a comma in a reference) are one cell each, and later records keep their own line numbers."""
+        text = 'date,amount,reference\n"2026-01-05","500.00","inv 1, deposit"\n2026-02-05,250,\n'
+        assert self.balance(capsys, plan_file, text) == 200000 - 75000
+        line = self.status(capsys, plan_file, 'date,amount\n2026-01-05,"500\n.00"\n2026-02-05,x\n')
+        assert "payments.csv line 2: expected the amount without control characters" in line
+
+    def test_record_over_two_lines_reports_its_start(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
+        """A record whose quoted reference spans lines is reported where it starts; the next record after it."""
+        line = self.status(capsys, plan_file, '2026-01-05,500,"a\nb"\n2026-02-05,x\n')
+        assert "payments.csv line 1:" in line
+        line = self.status(capsys, plan_file, '2026-01-05,500,"ab"\n2026-02-05,x\n')
+        assert "payments.csv line 2: expected the amount as digits" in line
+
+    def test_cell_over_the_field_limit(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
+        """A cell past the csv module's field limit is a line-numbered error, not _csv.Error."""
+        line = self.status(capsys, plan_file, "2026-01-05,500,ok\n2026-01-06,500," + "x" * 200_000 + "\n")
+        assert "payments.csv line 2: expected CSV records" in line
+        assert "a cell longer than the csv module's limit of 131072 characters" in line
+
+    def test_identical_rows_without_reference_count_twice(
+        self, capsys: pytest.CaptureFixture[str], plan_file: Path
+    ) -> None:
+        """Two identical rows with no reference are two payments."""
+        assert self.balance(capsys, plan_file, "2026-01-05,500.00\n2026-01-05,500.00\n") == 200000 - 100000
+
+    @pytest.mark.parametrize("second", ["2026-01-05,500.00,r-1", "2026-02-05,400.00,r-1"])
+    def test_reference_twice_names_both_lines(
+        self, capsys: pytest.CaptureFixture[str], plan_file: Path, second: str
+    ) -> None:
+        """A reference on two rows, same amount or not, is refused naming both lines in words (no repr)."""
+        line = self.status(capsys, plan_file, f"date,amount,reference\n2026-01-05,500.00,r-1\n{second}\n")
+        assert "payments.csv line 3: the reference 'r-1' (" in line
+        assert "is already used on line 2 (500.00 USD on 2026-01-05)" in line
+        assert "PaymentReceived(" not in line
+
+    def test_huge_amount_says_amount(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
+        """A 4,000-digit amount is refused as the amount, not as an entry id of 200 characters at most."""
+        line = self.status(capsys, plan_file, "2026-01-05," + "9" * 4000 + "\n")
+        assert "line 1: expected the amount of at most 3998 digits before the decimal point, got 4000 digits" in line
+        assert "entry id" not in line
+        assert len(line) < 300
+
+    def test_large_amount_without_reference(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
+        """A 300-digit payment is recorded (an overpayment), its id no longer built from the amount."""
+        assert self.balance(capsys, plan_file, "2026-01-05," + "9" * 300 + "\n") == 200000 - 10**302 + 100
+
+    def test_long_reference(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
+        """A reference longer than an entry id may be says so in terms of the reference."""
+        line = self.status(capsys, plan_file, "2026-01-05,500," + "r" * 201 + "\n")
+        assert "line 1: expected a reference of at most 200 characters, got 201" in line

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._calendar import MAX_DAYS
-from .._money import Money
+from .._money import Money, to_currency
 from .._plan import PaymentPlan
 from ..exceptions import PayplanError, SerializationError
 from ..serialization import loads_plan
@@ -34,6 +34,13 @@ def date_arg(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
+def shown(text: str, limit: int = 40) -> str:
+    """*text* quoted for a one-line message, cut to *limit* characters with its length when longer."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 # A sign, so "-5" gets the "from 0 to ..." message rather than "not a number".
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 #: Digits a number on the command line may have: no amount, day count or
@@ -42,7 +49,7 @@ MAX_DIGITS = 4000
 
 
 def number_arg(
-    text: str, what: str, *, low: Decimal | int, high: Decimal | int | None, places: int, shown: str | None = None
+    text: str, what: str, *, low: Decimal | int, high: Decimal | int | None, places: int, display: str | None = None
 ) -> Decimal:
     """The one checked parser of every number the ``payplan`` command reads.
 
@@ -53,22 +60,22 @@ def number_arg(
 
     Raises:
         CliError: the message names *what*, the form or the bounds expected,
-            and what arrived (*shown*, when given, else *text*).
+            and what arrived (*display*, when given, else *text*).
     """
     body = text.strip()
-    text = text if shown is None else shown
+    text = text if display is None else display
     if not _PLAIN_NUMBER.fullmatch(body) or len(body) > MAX_DIGITS:
         form = "whole number" if places == 0 else "number"
         example = "e.g. 30" if places == 0 else "e.g. 9.9"
-        raise CliError(f"expected {what} written as a plain {form} ({example}), got {text!r}")
+        raise CliError(f"expected {what} written as a plain {form} ({example}), got {shown(text)}")
     value = Decimal(body)
     if -int(value.as_tuple().exponent) > places:
         if places == 0:
-            raise CliError(f"expected {what} as a whole number, got {text!r}")
-        raise CliError(f"expected {what} with at most {places} decimals, got {text!r}")
+            raise CliError(f"expected {what} as a whole number, got {shown(text)}")
+        raise CliError(f"expected {what} with at most {places} decimals, got {shown(text)}")
     if value < low or (high is not None and value > high):
         upper = f"to {high}" if high is not None else "or more"
-        raise CliError(f"expected {what} from {low} {upper}, got {text!r}")
+        raise CliError(f"expected {what} from {low} {upper}, got {shown(text)}")
     return value
 
 
@@ -100,7 +107,7 @@ def percent_arg(text: str, what: str, *, high: int = 100, places: int = 6) -> De
     """A percentage written ``12.5%`` or ``12.5``, from 0 to *high*, with at most *places* decimals."""
     body = text.strip()
     body = body[:-1] if body.endswith("%") else body
-    return number_arg(body, what, low=0, high=high, places=places, shown=text)
+    return number_arg(body, what, low=0, high=high, places=places, display=text)
 
 
 def money_arg(text: str, currency: str, what: str) -> Money:
@@ -114,9 +121,14 @@ def money_arg(text: str, currency: str, what: str) -> Money:
         InvalidMoneyError: more decimals than *currency* has.
         CliError: a number in another notation; the message names *what*.
     """
-    if not _PLAIN_NUMBER.fullmatch(text.strip()) or len(text.strip()) > MAX_DIGITS:
-        raise CliError(f"expected {what} as digits with an optional decimal point (e.g. 500.00), got {text!r}")
-    return Money.of(text, currency)
+    body = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(body):
+        raise CliError(f"expected {what} as digits with an optional decimal point (e.g. 500.00), got {shown(text)}")
+    whole = body.lstrip("-").split(".")[0]
+    limit = MAX_DIGITS - to_currency(currency).exponent  # Money keeps at most MAX_DIGITS minor digits
+    if len(whole) > limit:
+        raise CliError(f"expected {what} of at most {limit} digits before the decimal point, got {len(whole)} digits")
+    return Money.of(body, currency)
 
 
 def read_text(path: str, what: str, expected: str, *, encoding: str = "utf-8") -> str:

@@ -12,7 +12,6 @@ or to ``--output``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from .._history_json import load_history
 from .._plan import PaymentPlan
 from .._reports import ics_feed
 from ..exceptions import SerializationError
+from ..serialization import parse_json
 from ._common import CliError, add_plan_arguments, date_arg, days_arg, read_plan, read_text, write_text
 from ._status import ledger_from_args, with_assessments
 
@@ -100,9 +100,9 @@ def _plan_or_history(path: str) -> tuple[PaymentPlan, tuple[AmendmentRecord, ...
     """A plan file, or a history file (its current version and its records)."""
     text = read_text(path, "plan file", "a UTF-8 JSON plan or history file")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = None
+        data = parse_json(text)
+    except SerializationError as exc:
+        raise CliError(f"{path}: {exc}") from None
     if isinstance(data, dict) and data.get("schema") == "payplan/history":
         try:
             history = load_history(data)

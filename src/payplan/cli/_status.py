@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import io
+import unicodedata
 from typing import Any
 
 from .._cancellation import settle_cancellation
@@ -37,6 +39,7 @@ from ._common import (
     read_plan,
     read_text,
     render_table,
+    shown,
 )
 
 
@@ -76,45 +79,100 @@ def register(subs: Any) -> None:
 def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
     """Parse a payments CSV (``date,amount[,reference]``) into ledger entries.
 
-    A header row (``date,amount,...``), blank lines and lines starting with
-    ``#`` are skipped. Each entry's id is its reference, or the line number,
-    date and amount when there is none.
+    The file is read as CSV records by the :mod:`csv` module: a quoted cell
+    may hold a comma or a line break, and only a real line break ends a
+    record (a vertical tab or U+2028 inside a line does not). A header row
+    (``date,amount[,reference]``), blank lines and lines starting with ``#``
+    are skipped. Each entry's id is its reference, or ``csv:<line>:<date>``
+    when there is none, so two identical rows without a reference are two
+    payments; a reference given twice is refused naming both lines (the same
+    payment listed twice, or two payments under one reference).
 
     Raises:
-        CliError: the file cannot be read, or a line is malformed; the
-            message names the file, the line and the problem.
+        CliError: the file cannot be read, or a record is malformed; the
+            message names the file, the line a record starts on and the
+            problem.
     """
     text = read_text(path, "payments file", "a UTF-8 CSV file", encoding="utf-8-sig")
     out: list[PaymentReceived] = []
-    for number, row in enumerate(csv.reader(text.splitlines()), 1):
+    seen: dict[str, tuple[int, PaymentReceived]] = {}
+    reader = csv.reader(io.StringIO(text, newline=""))
+    number = 1  # the line the next record starts on
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            raise CliError(f"{path} line {number}: expected CSV records (date,amount[,reference]): {_csv_reason(exc)}") from None
+        if row is None:
+            break
+        start, number = number, reader.line_num + 1
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
-        if number == 1 and cells[0].lower() == "date":
+        if start == 1 and cells[0].lower() == "date":
             if cells[:2] != ["date", "amount"] or cells[2:] not in ([], ["reference"]):
-                raise CliError(f"{path} line 1: expected the header date,amount[,reference], got {','.join(cells)}")
+                raise CliError(
+                    f"{path} line 1: expected the header date,amount[,reference], got {shown(','.join(cells))}"
+                )
             continue
-        where = f"{path} line {number}"
+        where = f"{path} line {start}"
         if len(cells) not in (2, 3):
             raise CliError(f"{where}: expected 2 or 3 columns (date,amount[,reference]), got {len(cells)}")
+        for name, cell in zip(("date", "amount", "reference"), cells, strict=False):
+            bad = _control(cell)
+            if bad is not None:
+                raise CliError(f"{where}: expected the {name} without control characters, got {bad} in {shown(cell)}")
         try:
             if len(cells[0]) != 10:
                 raise ValueError
             day = dt.date.fromisoformat(cells[0])
         except ValueError:
-            raise CliError(f"{where}: expected a date as YYYY-MM-DD, got {cells[0]!r}") from None
+            raise CliError(f"{where}: expected a date as YYYY-MM-DD, got {shown(cells[0])}") from None
         try:
             amount = money_arg(cells[1], plan.currency, "the amount")
-        except InvalidPlanError as exc:
-            raise CliError(f"{where}: {exc}") from None
-        except CliError as exc:
+        except (InvalidPlanError, CliError) as exc:
             raise CliError(f"{where}: {exc}") from None
         if amount.minor <= 0:
-            raise CliError(f"{where}: expected an amount above zero, got {cells[1]!r}")
+            raise CliError(f"{where}: expected an amount above zero, got {shown(cells[1])}")
         reference = cells[2] if len(cells) == 3 and cells[2] else None
-        entry_id = reference or f"csv:{number}:{day.isoformat()}:{amount.minor}"
-        out.append(PaymentReceived(entry_id, day, amount, "csv", reference))
+        if reference is not None and len(reference) > _MAX_REFERENCE:
+            raise CliError(
+                f"{where}: expected a reference of at most {_MAX_REFERENCE} characters, got {len(reference)}"
+            )
+        entry = PaymentReceived(reference or f"csv:{start}:{day.isoformat()}", day, amount, "csv", reference)
+        if reference is not None:
+            if reference in seen:
+                line, first = seen[reference]
+                raise CliError(
+                    f"{where}: the reference {reference!r} ({_payment_words(entry)}) is already used on line {line} "
+                    f"({_payment_words(first)}); expected each payment once, under its own reference"
+                )
+            seen[reference] = (start, entry)
+        out.append(entry)
     return tuple(out)
+
+
+#: The longest payment reference a payments file may give (an entry id's own bound).
+_MAX_REFERENCE = 200
+
+
+def _payment_words(p: PaymentReceived) -> str:
+    return f"{p.amount.to_decimal_string()} {p.amount.currency.code} on {p.on.isoformat()}"
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field limit" in text:
+        return f"a cell longer than the csv module's limit of {csv.field_size_limit()} characters"
+    return text
+
+
+def _control(cell: str) -> str | None:
+    """The first control or line-separator character in *cell*, named, or None."""
+    for c in cell:
+        if unicodedata.category(c) in ("Cc", "Zl", "Zp"):
+            return f"U+{ord(c):04X}"
+    return None
 
 
 def ledger_from_args(args: argparse.Namespace, plan: PaymentPlan) -> Ledger:

@@ -12,8 +12,17 @@ The rules every adapter follows:
   is a :class:`ChargeOutcome` with ``status=DECLINED``, not an exception.
   Exceptions are for when no decision was reached.
 * Every call that creates something or moves money carries an idempotency
-  key from :func:`idempotency_key` (plan id, plan version, action,
-  installment, attempt), so a retry after a timeout never charges twice.
+  key that names the operation: :func:`idempotency_key` (plan id, plan
+  version, action, installment or fee, attempt) for charges and plan
+  objects, :func:`~payplan.refund_key` (plan, original payment, amount, the
+  refund's own sequence) for refunds. A retry after a timeout never charges
+  or refunds twice; two different refunds are two refunds.
+* A charge retried with a new attempt number after a lost response checks
+  first whether the installment was already paid, and charges nothing then.
+* Every ``REFUNDED`` event of one provider refund has the id
+  :func:`refund_entry_id` of that refund, whichever of the provider's event
+  types carried it, and so does the entry :func:`record_refund` makes from
+  the provider's answer: a refund lands in the ledger once.
 * A schedule the provider cannot express exactly is refused by
   :meth:`Provider.check` with :class:`~payplan.UnsupportedByProviderError`
   saying why; nothing is ever rounded to fit.
@@ -28,7 +37,6 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import enum
-import hashlib
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import ClassVar
@@ -39,8 +47,9 @@ from .._calendar import Cadence
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived, Refund
 from .._money import Money
 from .._plan import PaymentPlan
+from .._refunds import RefundInstruction, fit_key
 from .._schedule import InstallmentKind
-from ..exceptions import LedgerError, PaymentFailedError, UnsupportedByProviderError
+from ..exceptions import LedgerError, PaymentFailedError, ProviderRequestError, UnsupportedByProviderError
 
 __all__ = [
     "AppliedEvents",
@@ -56,7 +65,10 @@ __all__ = [
     "RefundStatus",
     "apply_events",
     "event_entry",
+    "fee_key",
     "idempotency_key",
+    "record_refund",
+    "refund_entry_id",
 ]
 
 
@@ -74,6 +86,12 @@ class Capability(enum.Enum):
     """The provider charges a saved payment method on the due date by itself."""
     CHARGE_NOW = "charge_now"
     """An installment can be charged on demand (:meth:`Provider.charge`)."""
+    CHARGE_FEES = "charge_fees"
+    """An amount owed that is not an installment (a late fee, a no-show or
+    reschedule fee) can be charged on demand (:meth:`Provider.charge_fee`).
+
+    .. versionadded:: 0.2.0
+    """
     PARTIAL_REFUNDS = "partial_refunds"
     """Part of a payment can be refunded."""
     UPDATE = "update"
@@ -169,15 +187,20 @@ class ChargeOutcome:
     Attributes:
         status: Succeeded, declined, requires action, or pending.
         plan_id: The plan charged.
-        installment: The installment number charged.
+        installment: The installment number charged; 0 for a fee (see *fee_id*).
         amount: The amount asked for.
         attempt: The attempt number (1 for the first try).
         reference: The provider's charge or payment id.
         decline_code: The provider's reason code for a decline (``"card_declined"``,
             ``"expired_card"``).
         message: A human-readable reason.
+        fee_id: For a fee charged with :meth:`Provider.charge_fee`, the id
+            of what was owed (the :class:`~payplan.LateFeeAssessed` entry id,
+            or the caller's id of a no-show or reschedule fee).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *fee_id*.
     """
 
     status: ChargeStatus
@@ -188,6 +211,7 @@ class ChargeOutcome:
     reference: str | None = None
     decline_code: str | None = None
     message: str | None = None
+    fee_id: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -198,8 +222,9 @@ class ChargeOutcome:
         """Return self if it succeeded or is pending, else raise :class:`~payplan.PaymentFailedError`."""
         if self.status in (ChargeStatus.SUCCEEDED, ChargeStatus.PENDING):
             return self
+        what = f"fee {self.fee_id}" if self.fee_id is not None else f"installment {self.installment}"
         raise PaymentFailedError(
-            f"installment {self.installment} of plan {self.plan_id}: {self.status.value}"
+            f"{what} of plan {self.plan_id}: {self.status.value}"
             + (f" ({self.decline_code})" if self.decline_code else "")
             + (f": {self.message}" if self.message else ""),
             provider=provider,
@@ -222,7 +247,17 @@ class RefundStatus(enum.Enum):
 class RefundOutcome:
     """The decision a provider reached on a refund.
 
+    Attributes:
+        status: Succeeded, pending (a refund event will say how it ended) or failed.
+        amount: The amount refunded (or asked for, when it failed).
+        charge_reference: The original payment's reference.
+        reference: The provider's refund id.
+        message: A human-readable reason for a failure.
+        provider: The provider's name (adapters set it; :func:`record_refund` needs it).
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *provider*.
     """
 
     status: RefundStatus
@@ -230,6 +265,49 @@ class RefundOutcome:
     charge_reference: str
     reference: str | None = None
     message: str | None = None
+    provider: str | None = None
+
+    def entry(self, on: dt.date, reason: str = "") -> Refund | None:
+        """The ledger entry of this refund if it succeeded, with the id its refund events carry.
+
+        None for a pending or failed refund (a pending one lands through
+        the provider's refund event), or one without a provider or refund id.
+        """
+        if self.status is not RefundStatus.SUCCEEDED or self.reference is None or self.provider is None:
+            return None
+        return Refund(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
+
+
+def refund_entry_id(provider: str, refund_reference: str) -> str:
+    """The event and ledger id of the provider refund *refund_reference*.
+
+    Every ``REFUNDED`` event of one refund carries this id, whichever of the
+    provider's event types it came in (Stripe sends ``refund.created``,
+    ``refund.updated`` and ``charge.refunded`` for one refund), and
+    :meth:`RefundOutcome.entry` gives the same id: the refund is counted once.
+
+    .. versionadded:: 0.2.0
+    """
+    return f"{provider}:{refund_reference}:refunded"
+
+
+def record_refund(ledger: Ledger, outcome: RefundOutcome, on: dt.date, reason: str = "") -> Ledger:
+    """Record a refund the provider confirmed, unless its refund event already did.
+
+    A succeeded *outcome* becomes the entry :meth:`RefundOutcome.entry`;
+    when the ledger already holds that id (the provider's refund event
+    arrived first), nothing changes. A pending or failed outcome records
+    nothing: the provider's refund event completes a pending one.
+
+    Raises:
+        LedgerError: the ledger refuses the refund (more than was paid, another currency).
+
+    .. versionadded:: 0.2.0
+    """
+    entry = outcome.entry(on, reason)
+    if entry is None or entry.id in ledger:
+        return ledger
+    return ledger.record(entry)
 
 
 class EventKind(enum.Enum):
@@ -320,14 +398,21 @@ class AppliedEvents:
         deferred: Events the ledger cannot accept yet (a refund before its
             payment arrived, an id already used by another entry); pass them
             again with later deliveries.
+        duplicates: Events whose money the ledger already held under the
+            same id, amount and kind, from another delivery (a refund that
+            :func:`record_refund` recorded from the provider's answer, or
+            another of the provider's event types for the same refund).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *duplicates*.
     """
 
     ledger: Ledger
     recorded: tuple[ProviderEvent, ...] = ()
     notices: tuple[ProviderEvent, ...] = ()
     deferred: tuple[ProviderEvent, ...] = ()
+    duplicates: tuple[ProviderEvent, ...] = ()
 
 
 def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEvents:
@@ -347,6 +432,7 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
     .. versionadded:: 0.1.0
     """
     unique: dict[str, ProviderEvent] = {}
+    seen: list[ProviderEvent] = []
     for event in events:
         if ledger.plan_id is not None and event.plan_id != ledger.plan_id:
             raise LedgerError(
@@ -365,6 +451,10 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
                 entry = event_entry(event)
                 if entry is None:
                     notices.append(event)
+                elif _same_money(ledger.get(entry.id), entry):
+                    # Another delivery of money already recorded under this id (a refund
+                    # that its API answer, or another of the provider's event types, recorded).
+                    seen.append(event)
                 else:
                     ledger = ledger.record(entry)
                     recorded.append(event)
@@ -372,7 +462,16 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
             except LedgerError:
                 waiting.append(event)
         pending = waiting
-    return AppliedEvents(ledger, tuple(recorded), tuple(notices), tuple(pending))
+    return AppliedEvents(ledger, tuple(recorded), tuple(notices), tuple(pending), tuple(seen))
+
+
+def _same_money(existing: LedgerEntry | None, entry: LedgerEntry) -> bool:
+    return (
+        existing is not None
+        and type(existing) is type(entry)
+        and type(entry) is not PaymentFailed
+        and existing.amount == entry.amount
+    )
 
 
 def idempotency_key(
@@ -403,10 +502,21 @@ def idempotency_key(
     if installment is not None:
         parts.append(f"i{installment}")
     parts.append(f"a{attempt}")
-    key = ":".join(parts)
-    if len(key) <= 64:
-        return key
-    return "payplan:" + hashlib.sha256(key.encode()).hexdigest()[:48]
+    return fit_key(":".join(parts))
+
+
+def fee_key(plan_id: str, fee_id: str, amount: Money, *, attempt: int = 1) -> str:
+    """The idempotency key of charging a fee (:meth:`Provider.charge_fee`).
+
+    Derived from the plan, the fee's own id (a
+    :class:`~payplan.LateFeeAssessed` entry id), its amount and the attempt
+    number: retrying the same charge sends the same key, a new attempt
+    after a decline sends a new one, and two fees never share a key. The
+    plan version is left out: a fee retried after an amendment is the same fee.
+
+    .. versionadded:: 0.2.0
+    """
+    return fit_key(f"payplan:{plan_id}:fee:{fee_id}:{amount.minor}{amount.currency.code}:a{attempt}")
 
 
 class Provider(abc.ABC):
@@ -485,8 +595,41 @@ class Provider(abc.ABC):
     def charge(
         self, binding: ProviderBinding, plan: PaymentPlan, installment: int, *, attempt: int = 1
     ) -> ChargeOutcome:
-        """Charge one installment now; a decline is an outcome, not an exception."""
+        """Charge one installment now; a decline is an outcome, not an exception.
+
+        An installment already paid (a charge whose answer was lost, then
+        retried as a new attempt) returns SUCCEEDED and charges nothing.
+        """
         raise UnsupportedByProviderError(f"{self.name} cannot charge an installment on demand", provider=self.name)
+
+    def charge_fee(
+        self,
+        binding: ProviderBinding,
+        plan: PaymentPlan,
+        fee_id: str,
+        amount: Money,
+        *,
+        description: str = "",
+        attempt: int = 1,
+    ) -> ChargeOutcome:
+        """Charge an amount owed that is not an installment (a late, no-show or reschedule fee) now.
+
+        *fee_id* names what is owed (the :class:`~payplan.LateFeeAssessed`
+        entry id, or the caller's own id of a no-show or reschedule fee); the
+        idempotency key is :func:`fee_key` of it, its amount and *attempt*.
+        The outcome has ``installment=0`` and ``fee_id``; a decline is an
+        outcome, not an exception. A fee already paid is not charged again
+        by a new attempt. *description* is sent to the provider: a retry
+        passes the same one, as it passes the same amount. Providers that cannot charge on demand
+        leave :attr:`Capability.CHARGE_FEES` out of their capabilities and
+        refuse with :class:`~payplan.UnsupportedByProviderError`.
+
+        .. versionadded:: 0.2.0
+        """
+        raise UnsupportedByProviderError(
+            f"{self.name} cannot charge a fee on demand: collect it another way and record the payment",
+            provider=self.name,
+        )
 
     def refund(
         self,
@@ -495,15 +638,41 @@ class Provider(abc.ABC):
         amount: Money,
         *,
         reason: str | None = None,
-        attempt: int = 1,
+        sequence: int = 1,
+        idempotency_key: str | None = None,
     ) -> RefundOutcome:
         """Refund *amount* of the payment *charge_reference*.
 
-        The idempotency key comes from the plan, the installment paid and
-        *attempt*: repeating a refund returns the first one, and a second,
-        separate refund of the same payment is ``attempt=2``.
+        The idempotency key is *idempotency_key* when given (a
+        :class:`~payplan.RefundInstruction`'s), else
+        :func:`~payplan.refund_key` of the plan, the payment, the amount and
+        *sequence*: repeating a refund returns the first one, a refund of
+        another amount is another refund, and a second refund of the same
+        amount of the same payment is ``sequence=2``.
+
+        .. versionchanged:: 0.2.0
+           *sequence* (was *attempt*, which left the amount out of the key)
+           and *idempotency_key*.
         """
         raise UnsupportedByProviderError(f"{self.name} cannot refund through payplan", provider=self.name)
+
+    def refund_instruction(self, binding: ProviderBinding, instruction: RefundInstruction) -> RefundOutcome:
+        """Carry out a settlement's :class:`~payplan.RefundInstruction` (its payment, amount and key).
+
+        Raises:
+            ProviderRequestError: the instruction is for another plan than *binding*.
+
+        .. versionadded:: 0.2.0
+        """
+        if instruction.plan_id != binding.plan_id:
+            raise ProviderRequestError(
+                f"expected a refund instruction of plan {binding.plan_id}, got one of plan {instruction.plan_id}",
+                provider=self.name,
+            )
+        return self.refund(
+            binding, instruction.reference, instruction.amount,
+            reason=instruction.reason or None, idempotency_key=instruction.idempotency_key,
+        )
 
     @abc.abstractmethod
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from .._money import Money
 from .._plan import PaymentPlan
+from .._refunds import refund_key
 from ..exceptions import ProviderConnectionError, ProviderError
 from ..providers import (
     ChargeOutcome,
@@ -95,22 +96,26 @@ def refund(
     *,
     installment: int | None = None,
     reason: str | None = None,
-    attempt: int = 1,
+    sequence: int = 1,
+    idempotency_key: str | None = None,
 ) -> RefundOutcome:
     """Refund *amount* of a payment through *provider*, reserved in *store* first.
 
-    The key names the plan version, the refunded *installment* (where
-    known) and *attempt*, like the adapters' own.
+    The key is the one the adapter sends: *idempotency_key* (a
+    :class:`~payplan.RefundInstruction`'s) or :func:`~payplan.refund_key`
+    of the plan, the payment, the amount and *sequence*.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *sequence* and *idempotency_key* replace *attempt*.
     """
+    key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
     op = Operation(
-        idempotency_key(
-            binding.plan_id, "refund", version=binding.plan_version, installment=installment, attempt=attempt
-        ),
-        provider.name, binding.plan_id, "refund", installment=installment, attempt=attempt, amount=amount,
+        key,
+        provider.name, binding.plan_id, "refund", installment=installment, attempt=sequence, amount=amount,
         reference=charge_reference,
     )
     return reserved_call(
-        store, op, lambda: provider.refund(binding, charge_reference, amount, reason=reason, attempt=attempt)
+        store, op,
+        lambda: provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key),
     )

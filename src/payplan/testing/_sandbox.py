@@ -28,6 +28,7 @@ from attrs import define, field, frozen
 
 from .._money import Money, to_currency
 from .._plan import PaymentPlan
+from .._refunds import refund_key
 from ..exceptions import (
     ProviderAuthError,
     ProviderConnectionError,
@@ -44,7 +45,9 @@ from ..providers import (
     ProviderEvent,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
+    refund_entry_id,
 )
 
 __all__ = ["SandboxCall", "SandboxCard", "SandboxFault", "SandboxProvider"]
@@ -139,6 +142,7 @@ class _Charge:
     amount: Money
     status: ChargeStatus
     refunded: int = 0
+    fee_id: str | None = None
 
 
 class SandboxProvider(Provider):
@@ -170,6 +174,7 @@ class SandboxProvider(Provider):
             Capability.UNEVEN_AMOUNTS,
             Capability.AUTOPAY,
             Capability.CHARGE_NOW,
+            Capability.CHARGE_FEES,
             Capability.PARTIAL_REFUNDS,
             Capability.UPDATE,
             Capability.CANCEL,
@@ -360,13 +365,59 @@ class SandboxProvider(Provider):
     def charge(
         self, binding: ProviderBinding, plan: PaymentPlan, installment: int, *, attempt: int = 1
     ) -> ChargeOutcome:
-        """Charge *installment* of *plan* now, following the payer's scripted card."""
+        """Charge *installment* of *plan* now, following the payer's scripted card.
+
+        An installment already paid (say attempt 1 went through but its
+        answer was lost) is not charged again by a new attempt: the outcome
+        is SUCCEEDED with the first charge's reference, as the Stripe
+        adapter answers for an invoice already paid.
+        """
         published = self._published(binding)
         plan.installment(installment)
         key = idempotency_key(plan, "charge", installment=installment, attempt=attempt)
-        result: ChargeOutcome = self._call(
-            "charge", key, lambda: self._charge(published, plan, installment, attempt=attempt, key=key)
-        )
+
+        def work() -> ChargeOutcome:
+            paid = self._paid_charge(plan.id, installment)
+            if paid is not None:
+                return ChargeOutcome(ChargeStatus.SUCCEEDED, plan.id, installment, paid.amount, attempt, paid.reference)
+            return self._charge(published, plan, installment, attempt=attempt, key=key)
+
+        result: ChargeOutcome = self._call("charge", key, work)
+        return result
+
+    def charge_fee(
+        self,
+        binding: ProviderBinding,
+        plan: PaymentPlan,
+        fee_id: str,
+        amount: Money,
+        *,
+        description: str = "",
+        attempt: int = 1,
+    ) -> ChargeOutcome:
+        """Charge a fee now on the payer's card, following its script; a fee paid once is not charged again."""
+        published = self._published(binding)
+        if binding.plan_id != plan.id:
+            raise ProviderRequestError(
+                f"expected plan {binding.plan_id} for this binding, got plan {plan.id}", provider=_NAME
+            )
+        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
+            raise ProviderRequestError(
+                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=_NAME
+            )
+        key = fee_key(plan.id, fee_id, amount, attempt=attempt)
+
+        def work() -> ChargeOutcome:
+            for c in self._charges.values():
+                if c.plan_id == plan.id and c.fee_id == fee_id and c.status is ChargeStatus.SUCCEEDED:
+                    return ChargeOutcome(c.status, plan.id, 0, c.amount, attempt, c.reference, fee_id=fee_id)
+            status, code, message = _DECLINES[self._card(published.payer)]
+            ref = self._new_id("ch")
+            self._charges[ref] = _Charge(ref, plan.id, 0, amount, status, fee_id=fee_id)
+            self._emit(_EVENT_OF_STATUS[status], plan.id, None, amount, ref, code)
+            return ChargeOutcome(status, plan.id, 0, amount, attempt, ref, code, message, fee_id)
+
+        result: ChargeOutcome = self._call("charge_fee", key, work)
         return result
 
     def refund(
@@ -376,35 +427,61 @@ class SandboxProvider(Provider):
         amount: Money,
         *,
         reason: str | None = None,
-        attempt: int = 1,
+        sequence: int = 1,
+        idempotency_key: str | None = None,
     ) -> RefundOutcome:
-        """Refund *amount* of a succeeded charge; more than is left is refused as a failed outcome."""
+        """Refund *amount* of a succeeded charge; more than is left is refused as a failed outcome.
+
+        The key is *idempotency_key*, or :func:`~payplan.refund_key` of the
+        plan, the charge, the amount and *sequence*.
+        """
         self._published(binding)
         charge = self._charges.get(charge_reference)
         if charge is None or charge.plan_id != binding.plan_id:
             raise ProviderRequestError(
                 f"expected a charge of plan {binding.plan_id}, got {charge_reference!r}", provider=_NAME
             )
-        key = idempotency_key(
-            binding.plan_id, "refund", version=binding.plan_version, installment=charge.installment, attempt=attempt
-        )
+        key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
 
         def work() -> RefundOutcome:
             left = charge.amount.minor - charge.refunded
             if charge.status is not ChargeStatus.SUCCEEDED or amount.currency != charge.amount.currency:
-                return RefundOutcome(RefundStatus.FAILED, amount, charge_reference, None, "nothing refundable")
+                return RefundOutcome(
+                    RefundStatus.FAILED, amount, charge_reference, None, "nothing refundable", _NAME
+                )
             if not 0 < amount.minor <= left:
                 return RefundOutcome(
                     RefundStatus.FAILED, amount, charge_reference, None,
-                    f"expected at most {Money(left, amount.currency)} to refund, got {amount}",
+                    f"expected at most {Money(left, amount.currency)} to refund, got {amount}", _NAME,
                 )
-            charge.refunded += amount.minor
-            ref = self._new_id("re")
-            self._emit(EventKind.REFUNDED, charge.plan_id, charge.installment, amount, ref, reason)
-            return RefundOutcome(RefundStatus.SUCCEEDED, amount, charge_reference, ref)
+            ref = self._refund(charge, amount, reason)
+            return RefundOutcome(RefundStatus.SUCCEEDED, amount, charge_reference, ref, None, _NAME)
 
         result: RefundOutcome = self._call("refund", key, work)
         return result
+
+    def dashboard_refund(self, charge_reference: str, amount: Money, reason: str | None = None) -> ProviderEvent:
+        """Refund part of a charge as a person would in the provider's dashboard, outside payplan.
+
+        No idempotency key and no outcome: only the ``REFUNDED`` event tells
+        payplan, as it does for a real provider's dashboard refund.
+
+        Raises:
+            ProviderRequestError: no such succeeded charge, or more than is left of it.
+        """
+        charge = self._charges.get(charge_reference)
+        if (
+            charge is None
+            or charge.status is not ChargeStatus.SUCCEEDED
+            or amount.currency != charge.amount.currency
+            or not 0 < amount.minor <= charge.amount.minor - charge.refunded
+        ):
+            raise ProviderRequestError(
+                f"expected a succeeded charge with at least {amount} left to refund, got {charge_reference!r}",
+                provider=_NAME,
+            )
+        self._refund(charge, amount, reason)
+        return self._events[-1]
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
         """Verify a sandbox delivery's signature and timestamp, then read its event."""
@@ -478,10 +555,20 @@ class SandboxProvider(Provider):
         return result
 
     def _paid(self, plan_id: str, installment: int) -> bool:
-        return any(
-            c.plan_id == plan_id and c.installment == installment and c.status is ChargeStatus.SUCCEEDED
-            for c in self._charges.values()
-        )
+        return self._paid_charge(plan_id, installment) is not None
+
+    def _paid_charge(self, plan_id: str, installment: int) -> _Charge | None:
+        for c in self._charges.values():
+            if c.plan_id == plan_id and c.installment == installment and c.status is ChargeStatus.SUCCEEDED:
+                return c
+        return None
+
+    def _refund(self, charge: _Charge, amount: Money, reason: str | None) -> str:
+        charge.refunded += amount.minor
+        ref = self._new_id("re")
+        installment = charge.installment or None
+        self._emit(EventKind.REFUNDED, charge.plan_id, installment, amount, ref, reason)
+        return ref
 
     def _card(self, payer: Payer) -> SandboxCard:
         pm = payer.payment_method_id or SandboxCard.SUCCESS.value
@@ -517,8 +604,11 @@ class SandboxProvider(Provider):
         reason: str | None = None,
     ) -> ProviderEvent:
         sequence = len(self._events) + 1
+        ident = (
+            refund_entry_id(_NAME, reference) if kind is EventKind.REFUNDED else f"{_NAME}:evt_{reference}_{kind.value}"
+        )
         event = ProviderEvent(
-            id=f"{_NAME}:evt_{reference}_{kind.value}",
+            id=ident,
             provider=_NAME,
             kind=kind,
             plan_id=plan_id,

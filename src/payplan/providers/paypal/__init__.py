@@ -270,9 +270,13 @@ class PayPalRestProvider(PayPalProvider):
 
     The Api's own ``request`` has no timeout, returns HTTP 400 as
     ``{"error": ...}`` instead of raising, and retries a 401 without
-    limit; this binding calls its ``http_call`` with a timeout, fetches the
-    OAuth token through it the same way (cached on the Api until it
-    expires), refreshes a rejected token once, and raises payplan errors.
+    limit, and its ``http_call`` logs request headers and response bodies
+    (credentials and tokens) at DEBUG in sandbox mode. This binding sends
+    each call itself with ``requests`` and a timeout, using the Api's
+    endpoint, proxies, credentials and response handling; fetches the OAuth
+    token the same way (cached on the Api until it expires), refreshes a
+    rejected token once, and raises payplan errors. Nothing it sends is
+    logged.
 
     Args:
         api: ``paypalrestsdk.Api(mode=..., client_id=..., client_secret=...)``
@@ -291,13 +295,29 @@ class PayPalRestProvider(PayPalProvider):
         self.api = api
         self.timeout = timeout
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.api.endpoint!r}, webhook_id={self.webhook_id!r})"
+
+    def _http(self, url: str, method: str, **kwargs: Any) -> Any:
+        """One HTTP call with the Api's proxies, answered through the Api's own response handling.
+
+        Not ``Api.http_call``: in sandbox mode it logs every request's
+        headers and every response's body at DEBUG through the
+        ``paypalrestsdk`` logger, that is the Basic client credentials and
+        each access token. payplan never hands it a credential to log.
+        """
+        import requests
+
+        response = requests.request(method, url, proxies=self.api.proxies, **kwargs)
+        return self.api.handle_response(response, response.content.decode("utf-8"))
+
     def _token(self, *, fresh: bool = False) -> str:
         api = self.api
         if fresh:
             api.token_hash = None
         api.validate_token_hash()
         if api.token_hash is None:
-            token = api.http_call(
+            token = self._http(
                 api.token_endpoint.rstrip("/") + "/v1/oauth2/token",
                 "POST",
                 data="grant_type=client_credentials",
@@ -332,7 +352,7 @@ class PayPalRestProvider(PayPalProvider):
                 kwargs: dict[str, Any] = {"headers": headers, "timeout": self.timeout}
                 if body is not None:
                     kwargs["data"] = json.dumps(body)
-                answer = self.api.http_call(url, method, **kwargs)
+                answer = self._http(url, method, **kwargs)
             except sdk_errors.UnauthorizedAccess as exc:
                 if attempt == 1:
                     continue

@@ -31,6 +31,7 @@ from attrs import evolve
 
 from ..._money import Money
 from ..._plan import PaymentPlan
+from ..._refunds import refund_key
 from ...exceptions import (
     InvalidPlanError,
     ProviderAuthError,
@@ -346,23 +347,21 @@ class SquareProvider(Provider):
         amount: Money,
         *,
         reason: str | None = None,
-        attempt: int = 1,
+        sequence: int = 1,
+        idempotency_key: str | None = None,
     ) -> RefundOutcome:
         """Refund *amount* of the Square payment *charge_reference* (Refunds API).
 
-        The idempotency key is derived from the plan, its version, the
-        payment, the amount and *attempt* (shortened to Square's 45
-        characters), so a retry refunds once; a second, separate refund of
-        the same amount on the same payment needs ``attempt=2``.
+        The idempotency key is *idempotency_key* (a refund instruction's) or
+        :func:`~payplan.refund_key` of the plan, the payment, the amount and
+        *sequence*, shortened to Square's 45 characters: a retry refunds
+        once, a refund of another amount is another refund, and a second
+        refund of the same amount on the same payment is ``sequence=2``.
+        Square answers PENDING; its ``refund.updated`` event completes it.
         """
         if amount.minor <= 0:
             raise InvalidPlanError(f"expected a refund above zero, got {amount}")
-        key = idempotency_key(
-            binding.plan_id,
-            f"refund:{charge_reference}:{amount.minor}",
-            version=binding.plan_version,
-            attempt=attempt,
-        )
+        key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
         with translate_errors("refund payment"):
             if reason:
                 answer = self._client.refunds.refund_payment(
@@ -387,6 +386,7 @@ class SquareProvider(Provider):
             charge_reference=charge_reference,
             reference=refund.get("id"),
             message=None if status is not RefundStatus.FAILED else f"square refund {refund.get('status')}",
+            provider=PROVIDER,
         )
 
     # -- webhooks and reconciliation -----------------------------------------

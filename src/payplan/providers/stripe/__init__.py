@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import stripe
+from stripe.params import InvoiceCreateParams, InvoiceItemCreateParams
 
 from ..._money import Money
 from ..._plan import PaymentPlan
+from ..._refunds import fit_key, refund_key
 from ...exceptions import ProviderRequestError, UnsupportedByProviderError
 from .. import (
     Capability,
@@ -36,6 +38,7 @@ from .. import (
     ProviderEvent,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
 )
 from ._errors import stripe_errors, translate
@@ -88,6 +91,7 @@ class StripeProvider(Provider):
             Capability.UNEVEN_AMOUNTS,
             Capability.AUTOPAY,
             Capability.CHARGE_NOW,
+            Capability.CHARGE_FEES,
             Capability.PARTIAL_REFUNDS,
             Capability.UPDATE,
             Capability.CANCEL,
@@ -313,6 +317,10 @@ class StripeProvider(Provider):
                     invoice_id, {"auto_advance": False},
                     {"idempotency_key": idempotency_key(plan, "finalize", installment=installment)},
                 )
+        return self._pay(invoice_id, key, outcome)
+
+    def _pay(self, invoice_id: str, key: str, outcome: Callable[..., ChargeOutcome]) -> ChargeOutcome:
+        """Pay an open invoice off session; a card error is an outcome."""
         try:
             paid = self._client.v1.invoices.pay(invoice_id, {"off_session": True}, {"idempotency_key": key})
         except stripe.CardError as exc:
@@ -327,6 +335,72 @@ class StripeProvider(Provider):
             return outcome(ChargeStatus.SUCCEEDED)
         return outcome(ChargeStatus.PENDING, message=f"stripe invoice status {paid.status}")
 
+    def charge_fee(
+        self,
+        binding: ProviderBinding,
+        plan: PaymentPlan,
+        fee_id: str,
+        amount: Money,
+        *,
+        description: str = "",
+        attempt: int = 1,
+    ) -> ChargeOutcome:
+        """Charge a fee now as a one-off invoice of its own, in either mode.
+
+        The invoice (metadata ``payplan_plan_id`` and ``payplan_fee``), its
+        one line, its finalization and the payment each carry a key from
+        the plan and *fee_id*; only the payment's carries *attempt*. A new
+        attempt after a decline pays the same invoice again, and a fee
+        already paid returns SUCCEEDED without charging again. The outcome's
+        reference is the invoice id (what :meth:`refund` takes).
+
+        Raises:
+            ProviderRequestError: the binding is another plan's, or the amount is not positive.
+            UnsupportedByProviderError: an amount Stripe would round.
+        """
+        self._check_binding(binding, plan.id)
+        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
+            raise ProviderRequestError(
+                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=NAME
+            )
+        units = to_stripe_amount(amount)
+        customer = binding.id("customer")
+        base = f"payplan:{plan.id}:fee:{fee_id}:{amount.minor}{amount.currency.code}"
+        meta = {META_PLAN: plan.id, "payplan_fee": fee_id[:500]}
+        words = (description or f"Fee {fee_id}")[:500]
+        params: InvoiceCreateParams = {
+            "customer": customer,
+            "collection_method": "charge_automatically",
+            "auto_advance": False,
+            "currency": plan.currency.lower(),
+            "pending_invoice_items_behavior": "exclude",
+            "description": words,
+            "metadata": meta,
+        }
+        if binding.ids.get("payment_method"):
+            params["default_payment_method"] = binding.ids["payment_method"]
+        with stripe_errors():
+            created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
+            invoice_id = str(created.id)
+            invoice = self._client.v1.invoices.retrieve(invoice_id)
+
+        def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
+            return ChargeOutcome(status, plan.id, 0, amount, attempt, invoice_id, code, message, fee_id)
+
+        if invoice.status == "paid":
+            return outcome(ChargeStatus.SUCCEEDED)
+        with stripe_errors():
+            if invoice.status == "draft":
+                item: InvoiceItemCreateParams = {
+                    "customer": customer, "invoice": invoice_id, "amount": units,
+                    "currency": plan.currency.lower(), "description": words, "metadata": meta,
+                }
+                self._client.v1.invoice_items.create(item, {"idempotency_key": fit_key(base + ":item")})
+                self._client.v1.invoices.finalize_invoice(
+                    invoice_id, {"auto_advance": False}, {"idempotency_key": fit_key(base + ":finalize")}
+                )
+        return self._pay(invoice_id, fee_key(plan.id, fee_id, amount, attempt=attempt), outcome)
+
     def refund(
         self,
         binding: ProviderBinding,
@@ -334,9 +408,16 @@ class StripeProvider(Provider):
         amount: Money,
         *,
         reason: str | None = None,
-        attempt: int = 1,
+        sequence: int = 1,
+        idempotency_key: str | None = None,
     ) -> RefundOutcome:
         """Refund *amount* of the payment of the invoice *charge_reference*.
+
+        The key is *idempotency_key* (a refund instruction's) or
+        :func:`~payplan.refund_key` of the plan, the invoice, the amount and
+        *sequence*, in either mode: a second refund of another amount is a
+        second refund (not an ``IdempotencyError``), one of the same amount
+        is ``sequence=2``, and the same refund retried is one.
 
         Raises:
             ProviderRequestError: the invoice has no payment to refund, or Stripe refused.
@@ -361,18 +442,17 @@ class StripeProvider(Provider):
                     f"expected a paid invoice to refund, {charge_reference} has no payment", provider=NAME
                 )
             made = self._client.v1.refunds.create(
-                refund_params(intent, amount, binding.plan_id, binding.plan_version, installment, reason),
+                refund_params(intent, amount, binding.plan_id, installment, reason),
                 {
-                    "idempotency_key": idempotency_key(
-                        binding.plan_id, "refund", version=binding.plan_version, installment=installment, attempt=attempt
-                    )
+                    "idempotency_key": idempotency_key
+                    or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
                 },
             )
         status = {"succeeded": RefundStatus.SUCCEEDED, "pending": RefundStatus.PENDING}.get(
             str(made.status), RefundStatus.FAILED
         )
         money = from_stripe_amount(int(made.amount), str(made.currency))
-        return RefundOutcome(status, money, charge_reference, made.id, _str_or_none(made.failure_reason))
+        return RefundOutcome(status, money, charge_reference, made.id, _str_or_none(made.failure_reason), NAME)
 
     # -- events ---------------------------------------------------------------------
 

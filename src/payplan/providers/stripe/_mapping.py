@@ -201,10 +201,14 @@ def invoice_item_params(plan: PaymentPlan, inst: Installment, *, customer: str, 
 
 
 def refund_params(
-    payment_intent: str, amount: Money, plan_id: str, version: int, installment: int | None, reason: str | None
+    payment_intent: str, amount: Money, plan_id: str, installment: int | None, reason: str | None
 ) -> RefundCreateParams:
-    """A refund of *amount* of one installment's payment."""
-    meta = {META_PLAN: plan_id, META_VERSION: str(version)}
+    """A refund of *amount* of one installment's payment.
+
+    The plan version is left out, as it is from the refund's key: a refund
+    retried after an amendment sends the same parameters under the same key.
+    """
+    meta = {META_PLAN: plan_id}
     if installment is not None:
         meta[META_INSTALLMENT] = str(installment)
     if reason:
