@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP
 from attrs import frozen
 
 from ._incentives import _incentive_credit_ids
-from ._ledger import CancellationSettled, CreditApplied, Ledger, LedgerEntry, Refund
+from ._ledger import CancellationSettled, CreditApplied, Ledger, LedgerEntry, Refund, _cash
 from ._money import Money, _money, percent_of
 from ._plan import PaymentPlan
 from ._policies import CancellationPolicy
@@ -113,6 +113,11 @@ def _settle(
             f"expected a cancellation dated on or after the booking {plan.booked.isoformat()}, got {on.isoformat()}"
         )
     cur = plan.fee.currency
+    # Only what happened by the cancellation's date counts: a payment dated
+    # after it is not part of the settlement (it stays on the ledger, as
+    # credit), and no refund is dated before the money it returns.
+    room = ledger._room(on, _cash)
+    ledger = ledger.as_of(on)
     # A reschedule carries every credit (incentives included) to the new date.
     clawback = 0 if reschedule else _clawback(plan, ledger)
     wanted = retention + clawback
@@ -125,7 +130,7 @@ def _settle(
     surplus = funds - retained - fees
     refund = credit = 0
     if surplus > 0:
-        cash = min(surplus, ledger.net_paid.minor)
+        cash = min(surplus, room)
         if as_credit:
             credit = surplus
         else:

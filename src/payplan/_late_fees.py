@@ -38,8 +38,8 @@ class _Statuses:
     """What each installment still owes on past dates, without replaying the ledger per date.
 
     ``plan_status(plan, ledger, day)`` views the ledger through
-    ``ledger.as_of(day)``, which re-records the entries dated up to *day* in
-    ``(on, id)`` order: a replay per date asked about. The views of every
+    ``ledger.as_of(day)``, which adds up the entries dated up to *day*: a
+    pass over the ledger per date asked about. The views of every
     date are prefixes of one sorted list, so they are built here in a single
     pass, each extending the last, and only the allocation
     (:func:`allocate_funds`) is computed for a date, not a whole statement.
@@ -83,16 +83,10 @@ class _Statuses:
                 views = self.views
                 entries = self.sorted or []
                 while len(views) <= n:
-                    # The totals record() would keep, without its id index:
+                    # The totals as_of() would keep, without its entry list:
                     # these views are private and only their totals are read.
-                    previous = views[-1]
-                    following = previous._copy()
-                    try:
-                        following._apply(entries[len(views) - 1])
-                    except LedgerError:
-                        # Refused at this point of the history (a refund dated
-                        # before its payment): as_of() leaves it out too.
-                        following = previous
+                    following = views[-1]._copy()
+                    following._apply(entries[len(views) - 1], check=False)
                     views.append(following)
                 view = views[n]
             if view.total != self.plan.total.minor:
@@ -105,33 +99,23 @@ class _Statuses:
         """Funds (as allocated oldest due first) after each entry in ``(on, id)`` order.
 
         None when a prefix view would differ from a running sum: write-offs
-        aimed at one installment (allocated apart), or a refund dated before
-        the payments it returns (a view as of then leaves it out).
+        aimed at one installment are allocated apart.
         """
         if self.prefix is not None:
             return self.prefix or None
         ledger = self.ledger
         days: list[dt.date] = []
         sums: list[int] = []
-        funds = paid = refunded = 0
+        funds = 0
         if ledger._installment_write_offs:
             self.prefix = ()
             return None
         for e in sorted(ledger, key=_canonical_key):
             t = type(e)
-            if t is PaymentReceived:
-                m = e.amount.minor  # type: ignore[union-attr]
-                funds += m
-                paid += m
-            elif t is Refund:
-                m = e.amount.minor  # type: ignore[union-attr]
-                refunded += m
-                if refunded > paid:
-                    self.prefix = ()
-                    return None
-                funds -= m
-            elif t is CreditApplied or t is WriteOff:
+            if t is PaymentReceived or t is CreditApplied or t is WriteOff:
                 funds += e.amount.minor  # type: ignore[union-attr]
+            elif t is Refund:
+                funds -= e.amount.minor  # type: ignore[union-attr]
             days.append(e.on)
             sums.append(funds)
         self.prefix = (days, sums)

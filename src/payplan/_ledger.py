@@ -19,11 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import operator
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
 
 from attrs import field, frozen
 
+from ._calendar import check_day
 from ._money import Currency, Money, _money, to_currency
 from .exceptions import LedgerError
 
@@ -301,12 +303,22 @@ _ENTRY_TYPES: Final = (
 
 
 class _Store:
-    """The append-only backing store shared by a ledger and its successors."""
+    """The append-only backing store shared by a ledger and its successors.
 
-    __slots__ = ("by_id",)
+    ``entries`` is the list of entries in the order recorded and ``index``
+    maps each id to its position. A ledger sees the first ``n`` entries, so
+    appending never changes what an older ledger sees: iterating a list by
+    position tolerates appends from another thread, where iterating a
+    ``dict`` raises. Appends happen under ``lock``, so two threads deriving
+    versions from one base never both extend the same store.
+    """
 
-    def __init__(self, by_id: dict[str, LedgerEntry] | None = None) -> None:
-        self.by_id: dict[str, LedgerEntry] = {} if by_id is None else by_id
+    __slots__ = ("entries", "index", "lock")
+
+    def __init__(self, entries: list[LedgerEntry] | None = None) -> None:
+        self.entries: list[LedgerEntry] = [] if entries is None else entries
+        self.index: dict[str, int] = {e.id: k for k, e in enumerate(self.entries)}
+        self.lock = threading.Lock()
 
 
 _NEW = object.__new__
@@ -405,7 +417,9 @@ class Ledger:
         return self._n
 
     def __iter__(self) -> Iterator[LedgerEntry]:
-        return itertools.islice(iter(self._store.by_id.values()), self._n)
+        # A list iterator reads by position, so entries appended meanwhile
+        # (by this ledger's successors, in any thread) are never seen.
+        return itertools.islice(self._store.entries, self._n)
 
     def __contains__(self, entry_id: object) -> bool:
         return isinstance(entry_id, str) and self.get(entry_id) is not None
@@ -417,15 +431,10 @@ class Ledger:
 
     def get(self, entry_id: str) -> LedgerEntry | None:
         """The entry recorded under *entry_id*, or None (O(1) on the newest ledger)."""
-        store = self._store.by_id
-        entry = store.get(entry_id)
-        if entry is None or len(store) == self._n:
-            return entry
-        # An older ledger of a line that moved on: the id may be a later entry.
-        for key in itertools.islice(iter(store), self._n):
-            if key == entry_id:
-                return entry
-        return None
+        store = self._store
+        k = store.index.get(entry_id)
+        # An older ledger of a line that moved on does not see later entries.
+        return None if k is None or k >= self._n else store.entries[k]
 
     def canonical(self) -> tuple[LedgerEntry, ...]:
         """The entries sorted by ``(on, id)``: the same for any recording order."""
@@ -558,17 +567,14 @@ class Ledger:
                 write-off above what is owed; a second cancellation; an
                 amount in another currency; not an entry.
         """
-        store = self._store
-        by_id = store.by_id
         try:
             entry_id = entry.id
         except AttributeError:
             entry_id = None
         if type(entry) not in _ENTRY_TYPES or entry_id is None:
             raise LedgerError(f"expected a ledger entry such as PaymentReceived, got {entry!r}")
-        tip = len(by_id) == self._n
-        existing = by_id.get(entry_id)
-        if existing is not None and (tip or self.get(entry_id) is not None):
+        existing = self.get(entry_id)
+        if existing is not None:
             if existing == entry:
                 return self
             raise LedgerError(
@@ -576,15 +582,22 @@ class Ledger:
                 f"expected a new id for {entry!r}"
             )
         new = self._copy()
-        new._apply(entry)
+        new._apply(entry, check=True)
         n = self._n
-        # setdefault is one atomic step: if another thread appended to the
-        # same store since the tip check, the store no longer ends with this
-        # entry at position n, and this ledger takes a store of its own.
-        if not tip or by_id.setdefault(entry_id, entry) is not entry or len(by_id) != n + 1:
-            store = _Store(dict(itertools.islice(by_id.items(), n)))
-            store.by_id[entry_id] = entry
-            _SET(new, "_store", store)
+        store = self._store
+        with store.lock:
+            # Extend the shared store only while this ledger is its newest
+            # version; otherwise (a second version derived from the same
+            # base, in this thread or another) take a store of its own.
+            shared = len(store.entries) == n
+            if shared:
+                store.index[entry_id] = n
+                store.entries.append(entry)
+            else:
+                entries = store.entries[:n]
+        if not shared:
+            entries.append(entry)
+            _SET(new, "_store", _Store(entries))
         _SET(new, "_n", n + 1)
         return new
 
@@ -600,24 +613,21 @@ class Ledger:
         return ledger
 
     def as_of(self, day: dt.date) -> Ledger:
-        """The ledger of the entries dated on or before *day* (O(1) when none is later)."""
+        """The ledger of exactly the entries dated on or before *day* (O(1) when none is later).
+
+        The entries keep the order they were recorded in, and none is left
+        out: this ledger already accepted each of them, so the view only
+        adds them up. The same view comes back for any recording order.
+        """
+        check_day(day, "day")
         last = self._last_on
         if last is None or last <= day:
             return self
-        out = _ledger(self.currency, self.plan_id, self.total, _Store(), 0)
-        # Rebuild in canonical order so refunds follow the payments they return.
-        for entry in sorted(self, key=_canonical_key):
-            if entry.on <= day:
-                out = out._record_unchecked(entry)
+        kept = [e for e in self if e.on <= day]
+        out = _ledger(self.currency, self.plan_id, self.total, _Store(kept), len(kept))
+        for entry in kept:
+            out._apply(entry, check=False)
         return out
-
-    def _record_unchecked(self, entry: LedgerEntry) -> Ledger:
-        try:
-            return self.record(entry)
-        except LedgerError:
-            # Acceptable in the full ledger, but not before a later entry (a
-            # refund dated before its payment): left out of this view.
-            return self
 
     def _copy(self) -> Ledger:
         new: Ledger = _NEW(Ledger)
@@ -625,9 +635,17 @@ class Ledger:
             set_slot(new, value)
         return new
 
-    def _apply(self, entry: LedgerEntry) -> None:
-        """Update the running totals for *entry* on a fresh copy; raise if refused."""
+    def _apply(self, entry: LedgerEntry, *, check: bool) -> None:
+        """Update the running totals for *entry* on a fresh copy.
+
+        With *check*, raise if the ledger refuses *entry*. Without, only add
+        it up: the totals are sums, so they do not depend on the order
+        entries are added in (what :meth:`as_of` relies on).
+        """
         t = type(entry)
+        if not check:
+            self._add(t, entry)
+            return
         if t is not PaymentFailed:
             amount: Money = entry.amount  # type: ignore[assignment]
             if amount.currency is not self.currency and amount.currency != self.currency:
@@ -642,40 +660,86 @@ class Ledger:
                 raise LedgerError(
                     f"expected {entry.id!r} in the ledger's currency {self.currency.code}, got {attempted}"
                 )
+        if t is Refund:
+            room = self._room(entry.on, _cash)
+            if minor > room:
+                raise LedgerError(
+                    f"refund {entry.id!r} of {entry.amount} on {entry.on.isoformat()} is more than the "
+                    f"{self._m(max(room, 0))} paid by then and not refunded at any date since"
+                )
+        elif t is FeeWaived:
+            room = self._room(entry.on, _fees_standing)
+            if minor > room:
+                raise LedgerError(
+                    f"waiver {entry.id!r} of {entry.amount} on {entry.on.isoformat()} is more than the "
+                    f"{self._m(max(room, 0))} of fees standing by then"
+                )
+            fee_id = entry.fee_id  # type: ignore[union-attr]
+            fee = None if fee_id is None else self.get(fee_id)
+            if fee is not None:
+                # Every waiver of this one fee together, not only this one.
+                before = sum(
+                    e.amount.minor for e in self if type(e) is FeeWaived and e.fee_id == fee_id
+                )
+                if type(fee) is not LateFeeAssessed or before + minor > fee.amount.minor:
+                    raise LedgerError(
+                        f"waiver {entry.id!r} of {entry.amount}: expected a late fee of at least that under "
+                        f"{fee_id!r}" + (f" beyond the {self._m(before)} already waived on it" if before else "")
+                        + f", got {fee!r}"
+                    )
+        elif t is WriteOff:
+            # What was owed on the write-off's own date, whatever was recorded
+            # first: a payment dated after it does not make it refused.
+            owed = self._balance() if self._last_on is None or entry.on >= self._last_on else (
+                self.as_of(entry.on)._balance()
+            )
+            if minor > owed:
+                # Forgiving more than is owed would turn into credit the client never paid for.
+                raise LedgerError(
+                    f"write-off {entry.id!r} of {entry.amount} is more than the {self._m(max(owed, 0))} "
+                    f"owed on {entry.on.isoformat()}"
+                )
+        elif t is CancellationSettled and self._cancellation is not None:
+            raise LedgerError(
+                f"the plan was already cancelled by {self._cancellation.id!r}; "
+                f"expected no second cancellation, got {entry.id!r}"
+            )
+        self._add(t, entry)
+
+    def _room(self, day: dt.date, delta: Callable[[LedgerEntry], int]) -> int:
+        """The least running sum of *delta*, over the entries dated up to each date from *day* on.
+
+        What an entry dated *day* may take away without the sum going
+        negative on any date from then on: O(1) when no entry is later.
+        """
+        last = self._last_on
+        if last is None or day >= last:
+            return self._paid - self._refunded if delta is _cash else self._fees - self._waived
+        changes: dict[dt.date, int] = {}
+        for e in self:
+            d = delta(e)
+            if d:
+                changes[e.on] = changes.get(e.on, 0) + d
+        running = sum(v for on, v in changes.items() if on <= day)
+        low = running
+        for on in sorted(k for k in changes if k > day):
+            running += changes[on]
+            low = min(low, running)
+        return low
+
+    def _add(self, t: type, entry: LedgerEntry) -> None:
+        minor = 0 if t is PaymentFailed else entry.amount.minor  # type: ignore[union-attr]
         if t is PaymentReceived:
             _SET(self, "_paid", self._paid + minor)
         elif t is Refund:
-            if self._refunded + minor > self._paid:
-                raise LedgerError(
-                    f"refund {entry.id!r} of {entry.amount} is more than the "
-                    f"{self._m(self._paid - self._refunded)} paid and not yet refunded"
-                )
             _SET(self, "_refunded", self._refunded + minor)
         elif t is LateFeeAssessed:
             _SET(self, "_fees", self._fees + minor)
         elif t is FeeWaived:
-            if self._waived + minor > self._fees:
-                raise LedgerError(
-                    f"waiver {entry.id!r} of {entry.amount} is more than the "
-                    f"{self._m(self._fees - self._waived)} of fees standing"
-                )
-            fee_id = entry.fee_id  # type: ignore[union-attr]
-            fee = None if fee_id is None else self.get(fee_id)
-            if fee is not None and (type(fee) is not LateFeeAssessed or minor > fee.amount.minor):
-                raise LedgerError(
-                    f"waiver {entry.id!r} of {entry.amount}: expected a late fee of at least that "
-                    f"under {fee_id!r}, got {fee!r}"
-                )
             _SET(self, "_waived", self._waived + minor)
         elif t is CreditApplied:
             _SET(self, "_credits", self._credits + minor)
         elif t is WriteOff:
-            owed = self._balance()
-            if minor > owed:
-                # Forgiving more than is owed would turn into credit the client never paid for.
-                raise LedgerError(
-                    f"write-off {entry.id!r} of {entry.amount} is more than the {self._m(max(owed, 0))} owed"
-                )
             _SET(self, "_written_off", self._written_off + minor)
             number = entry.installment  # type: ignore[union-attr]
             if number is not None:
@@ -683,17 +747,26 @@ class Ledger:
                 pairs[number] = pairs.get(number, 0) + minor
                 _SET(self, "_installment_write_offs", tuple(sorted(pairs.items())))
         elif t is CancellationSettled:
-            if self._cancellation is not None:
-                raise LedgerError(
-                    f"the plan was already cancelled by {self._cancellation.id!r}; "
-                    f"expected no second cancellation, got {entry.id!r}"
-                )
             _SET(self, "_cancellation", entry)
         else:
             _SET(self, "_failed", self._failed + 1)
         last = self._last_on
         if last is None or entry.on > last:
             _SET(self, "_last_on", entry.on)
+
+
+def _cash(entry: LedgerEntry) -> int:
+    t = type(entry)
+    if t is PaymentReceived:
+        return entry.amount.minor  # type: ignore[union-attr]
+    return -entry.amount.minor if t is Refund else 0  # type: ignore[union-attr]
+
+
+def _fees_standing(entry: LedgerEntry) -> int:
+    t = type(entry)
+    if t is LateFeeAssessed:
+        return entry.amount.minor  # type: ignore[union-attr]
+    return -entry.amount.minor if t is FeeWaived else 0  # type: ignore[union-attr]
 
 
 _FIELDS: Final = tuple(a.name for a in Ledger.__attrs_attrs__)

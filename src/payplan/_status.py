@@ -82,15 +82,23 @@ class PlanStatus(enum.Enum):
     """
 
     ON_TRACK = "on_track"
-    """Nothing past due is unpaid."""
+    """Nothing past due is unpaid, fees included."""
     OVERDUE = "overdue"
-    """At least one installment is past due and unpaid."""
+    """At least one installment is past due and unpaid, or fees are unpaid.
+
+    A fee is due the day it is assessed, so a plan whose installments are
+    all paid but that still owes a late fee is overdue.
+    """
     PAID_IN_FULL = "paid_in_full"
-    """Everything, fees included, is paid."""
+    """Everything, fees included, is paid (money and credits, not write-offs)."""
     CANCELLED = "cancelled"
     """A cancellation was settled."""
     DEFAULTED = "defaulted"
-    """Debt was written off, or an installment is overdue past the default threshold."""
+    """Debt of the plan as a whole was written off, or an installment is overdue past the default threshold.
+
+    A write-off that clears the whole balance leaves the plan defaulted, not
+    paid in full: the deliverables stay held.
+    """
 
 
 @frozen
@@ -174,8 +182,8 @@ class PlanStatement:
 
     @property
     def paid_in_full(self) -> bool:
-        """Whether nothing is owed (fees included)."""
-        return self.balance.minor <= 0 and self.status is not PlanStatus.CANCELLED
+        """Whether nothing is owed (fees included) because it was paid, not cancelled or written off."""
+        return self.balance.minor <= 0 and self.status not in (PlanStatus.CANCELLED, PlanStatus.DEFAULTED)
 
     @property
     def deliverables_released(self) -> bool:
@@ -230,13 +238,20 @@ def allocate_funds(
             else:
                 paid.append(0)
         return tuple(paid), tuple(written), left
-    # NEXT_DUE: replay the money entries in canonical order.
+    # NEXT_DUE: replay the money entries in canonical order. A refund takes
+    # back what is not allocated, then the latest installments' money; what
+    # it takes beyond that (a same-day refund whose id sorts before its
+    # payment) is owed back first by the next money in, so every unit is
+    # counted once whatever the ids.
     paid = [0] * len(lines)
-    left = loose_write_off
+    left = owed_back = 0
     for entry in ledger.canonical():
         t = type(entry)
         if t is PaymentReceived or t is CreditApplied:
             money = entry.amount.minor  # type: ignore[union-attr]
+            take = min(owed_back, money)
+            owed_back -= take
+            money -= take
             start = next((k for k, i in enumerate(lines) if i.due >= entry.on and paid[k] < room[k]), None)
             order = list(range(len(lines))) if start is None else [*range(start, len(lines)), *range(start)]
             for k in order:
@@ -253,15 +268,15 @@ def allocate_funds(
                 take = min(paid[k], back)
                 paid[k] -= take
                 back -= take
+            owed_back += back
+    left -= owed_back
     # General write-offs fill what is left, oldest first.
-    if loose_write_off:
-        left -= loose_write_off
-        spare = loose_write_off
-        for k in range(len(lines)):
-            take = min(room[k] - paid[k], spare)
-            paid[k] += take
-            spare -= take
-        left += spare
+    spare = loose_write_off
+    for k in range(len(lines)):
+        take = min(room[k] - paid[k], spare)
+        paid[k] += take
+        spare -= take
+    left += spare
     return tuple(paid), tuple(written), left
 
 
@@ -356,15 +371,21 @@ def plan_status(
     balance = view._balance()
     fees_standing = view._fees - view._waived
     fees_outstanding = min(fees_standing, max(fees_standing - left, 0)) if left >= 0 else fees_standing
+    # A write-off of the plan as a whole (not aimed at one installment) is
+    # debt given up: the plan is defaulted until money, not forgiveness,
+    # covers what is owed, even when the write-off cleared the balance.
+    loose_write_off = view._written_off - sum(written)
     if cancel is not None:
         status = PlanStatus.CANCELLED
+    elif loose_write_off > 0 and balance + loose_write_off > 0:
+        status = PlanStatus.DEFAULTED
     elif balance <= 0:
         status = PlanStatus.PAID_IN_FULL
-    elif (view._written_off - sum(written)) > 0 or (
-        default_after_days is not None and worst > default_after_days
-    ):
+    elif default_after_days is not None and worst > default_after_days:
         status = PlanStatus.DEFAULTED
-    elif any_overdue:
+    elif any_overdue or fees_outstanding > 0:
+        # A fee is due the day it is assessed: a plan that owes only fees
+        # is not on track.
         status = PlanStatus.OVERDUE
     else:
         status = PlanStatus.ON_TRACK

@@ -122,17 +122,22 @@ class TestSettlementProperties:
             ledger = ledger.record_all(assess_late_fees(plan, ledger, on))
         ledger = ledger.record_all(a.entry for a in earned_incentives(plan, ledger, on) if a.entry is not None)
         s = settle_cancellation(plan, ledger, on, no_show=no_show)
-        assert 0 <= s.refund.minor <= ledger.net_paid.minor
+        # Only what happened by the cancellation's date is settled; money dated
+        # after it stays on the ledger as the client's credit.
+        then = ledger.as_of(on)
+        later = ledger.funds.minor - then.funds.minor - (ledger.fees.minor - then.fees.minor)
+        assert 0 <= s.refund.minor <= then.net_paid.minor
         assert min(s.retained.minor, s.credit.minor, s.shortfall.minor, s.clawback.minor) >= 0
-        fees = ledger.fees.minor - ledger.waived.minor
-        put_in = ledger.funds.minor - ledger.written_off.minor
+        fees = then.fees.minor - then.waived.minor
+        put_in = then.funds.minor - then.written_off.minor
         assert (
             s.refund.minor + s.credit.minor + s.retained.minor + fees
             == put_in + s.shortfall.minor
         )
         assert s.refund.minor + s.credit.minor <= max(put_in, 0)
         after = ledger.record_all(s.entries)
-        assert after.balance == s.shortfall
+        assert after.balance.minor == s.shortfall.minor - later
+        assert after.as_of(on).balance == s.shortfall
         assert after.net_paid.minor >= 0
 
 

@@ -214,11 +214,18 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def paid_in_full_iff_nothing_owed(self) -> None:
-        """Paid in full exactly when the balance is zero (or the client is in credit)."""
+        """Paid in full exactly when nothing is owed and money, not a write-off of the plan, covered it."""
         statement = plan_status(self.plan, self.ledger, self.today)
         event(f"status: {statement.status.value}")
-        assert statement.paid_in_full == (self.ledger.balance.minor <= 0)
-        assert (statement.status is PlanStatus.PAID_IN_FULL) == (self.ledger.balance.minor <= 0)
+        ledger = self.ledger
+        # What write-offs aimed at one installment forgave on it (beyond its amount, they forgive the plan).
+        targeted = sum(s.written_off.minor for s in statement.installments)
+        covered = ledger.net_paid.minor + ledger.credits.minor + targeted >= ledger.charges.minor
+        paid = ledger.balance.minor <= 0 and covered
+        assert statement.paid_in_full == paid
+        assert (statement.status is PlanStatus.PAID_IN_FULL) == paid
+        if ledger.balance.minor <= 0 and not covered:
+            assert statement.status is PlanStatus.DEFAULTED
         if statement.paid_in_full:
             assert statement.credit.minor == -self.ledger.balance.minor
 

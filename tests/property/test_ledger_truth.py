@@ -1,0 +1,226 @@
+"""Properties of issue #11 (ledger truth): every view of a ledger agrees with the entries it holds."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import random
+import sys
+import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from payplan import (
+    Allocation,
+    CreditApplied,
+    FeeWaived,
+    LateFeeAssessed,
+    Ledger,
+    LedgerEntry,
+    LedgerError,
+    Money,
+    PaymentPlan,
+    PaymentReceived,
+    PlanStatus,
+    Refund,
+    WriteOff,
+    dumps_ledger,
+    plan_status,
+)
+from strategies import plans
+
+KINDS = ("payment", "payment", "refund", "fee", "waiver", "write_off", "credit")
+# Ids that sort in every order against each other, as providers' ids do.
+ids = st.text("abz:_19", min_size=1, max_size=5)
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger, list[LedgerEntry]]:
+    """A plan, and a ledger of random entries on a few dates (many on the same day), under random ids.
+
+    Returns the entries offered too (some of which the ledger refused).
+    """
+    plan = draw(plans(max_installments=4, allow_apr=False))
+    cur = plan.fee.currency
+    total = plan.total.minor
+    days = [plan.booked + dt.timedelta(days=d) for d in draw(st.lists(st.integers(0, 120), min_size=1, max_size=4))]
+    offered: list[LedgerEntry] = []
+    ledger = Ledger.empty(plan)
+    fees: list[str] = []
+    used: set[str] = set()
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(KINDS))
+        eid = draw(ids.filter(lambda s: s not in used))
+        used.add(eid)
+        on = draw(st.sampled_from(days))
+        amount = Money(draw(st.integers(1, max(1, total))), cur)
+        small = Money(draw(st.integers(1, max(1, total // 5))), cur)
+        entry: LedgerEntry
+        if kind == "payment":
+            entry = PaymentReceived(eid, on, amount)
+        elif kind == "refund":
+            entry = Refund(eid, on, small)
+        elif kind == "fee":
+            entry = LateFeeAssessed(eid, on, small, draw(st.integers(1, len(plan.installments))))
+            fees.append(eid)
+        elif kind == "waiver":
+            fee_id = draw(st.sampled_from(fees)) if fees and draw(st.booleans()) else None
+            entry = FeeWaived(eid, on, small, "goodwill", fee_id)
+        elif kind == "write_off":
+            number = draw(st.integers(1, len(plan.installments))) if draw(st.booleans()) else None
+            entry = WriteOff(eid, on, small, "hardship", number)
+        else:
+            entry = CreditApplied(eid, on, small, "referral")
+        offered.append(entry)
+        with contextlib.suppress(LedgerError):
+            ledger = ledger.record(entry)
+    return plan, ledger, offered
+
+
+def _dates(plan: PaymentPlan, ledger: Ledger) -> list[dt.date]:
+    around = {plan.booked - dt.timedelta(days=1)}
+    for e in ledger:
+        around |= {e.on - dt.timedelta(days=1), e.on, e.on + dt.timedelta(days=1)}
+    for inst in plan.installments:
+        around |= {inst.due, inst.due + dt.timedelta(days=1)}
+    return sorted(around)
+
+
+class TestAsOfViews:
+    @settings(max_examples=150, deadline=None)
+    @given(ledgers())
+    def test_view_equals_ledger_of_entries_dated_by_then(self, drawn: tuple[PaymentPlan, Ledger, list[LedgerEntry]]) -> None:
+        """The view as of D holds exactly the entries dated by D, and equals a ledger recorded from only them."""
+        plan, ledger, _ = drawn
+        for day in _dates(plan, ledger):
+            view = ledger.as_of(day)
+            kept = [e for e in ledger if e.on <= day]
+            assert list(view) == kept
+            rebuilt = Ledger.empty(plan).record_all(kept)
+            assert view == rebuilt
+            assert (view.balance, view.fees, view.waived, view.written_off) == (
+                rebuilt.balance, rebuilt.fees, rebuilt.waived, rebuilt.written_off
+            )
+            for allocation in Allocation:
+                assert plan_status(plan, ledger, day, allocation=allocation) == plan_status(
+                    plan, rebuilt, day, allocation=allocation
+                )
+        last = ledger.last_on
+        if last is not None:
+            assert ledger.as_of(last) is ledger
+
+    @settings(max_examples=200, deadline=None)
+    @given(ledgers(), st.randoms(use_true_random=False))
+    def test_any_recording_order_gives_the_same_views(
+        self, drawn: tuple[PaymentPlan, Ledger, list[LedgerEntry]], rnd: random.Random
+    ) -> None:
+        """Recorded in another order, the same entries give equal views at every date (when every entry is accepted)."""
+        plan, ledger, _ = drawn
+        entries = list(ledger)
+        rnd.shuffle(entries)
+        try:
+            other = Ledger.empty(plan).record_all(entries)
+        except LedgerError:
+            return
+        assert other == ledger
+        for day in _dates(plan, ledger):
+            assert ledger.as_of(day) == other.as_of(day)
+            assert plan_status(plan, ledger, day) == plan_status(plan, other, day)
+
+
+class TestAllocationAgreesWithBalance:
+    @settings(max_examples=150, deadline=None)
+    @given(ledgers())
+    def test_balance_is_outstanding_plus_fees_less_credit(
+        self, drawn: tuple[PaymentPlan, Ledger, list[LedgerEntry]]
+    ) -> None:
+        """For every policy and date: balance = outstanding + fees outstanding - credit; nothing is negative."""
+        plan, ledger, _ = drawn
+        for day in _dates(plan, ledger):
+            for allocation in Allocation:
+                st_ = plan_status(plan, ledger, day, allocation=allocation)
+                outstanding = sum(s.outstanding.minor for s in st_.installments)
+                assert min(
+                    [s.paid.minor for s in st_.installments] + [outstanding, st_.fees_outstanding.minor, st_.credit.minor]
+                ) >= 0
+                assert st_.balance.minor == outstanding + st_.fees_outstanding.minor - st_.credit.minor
+                for s in st_.installments:
+                    assert s.paid.minor + s.written_off.minor + s.outstanding.minor == s.installment.amount.minor
+
+
+class TestWriteOffsAreNotPayments:
+    @settings(max_examples=150, deadline=None)
+    @given(ledgers())
+    def test_released_only_when_money_covers_the_charges(
+        self, drawn: tuple[PaymentPlan, Ledger, list[LedgerEntry]]
+    ) -> None:
+        """Deliverables are released only when payments and credits, not write-offs of the plan, cover what is owed."""
+        plan, ledger, _ = drawn
+        for day in _dates(plan, ledger):
+            view = ledger.as_of(day)
+            st_ = plan_status(plan, ledger, day)
+            # What write-offs aimed at one installment forgave on it (beyond its amount, they forgive the plan).
+            targeted = sum(s.written_off.minor for s in st_.installments)
+            money = view.net_paid.minor + view.credits.minor + targeted
+            if st_.deliverables_released:
+                assert money >= view.charges.minor
+            if view.written_off.minor > targeted and money < view.charges.minor:
+                assert st_.status is PlanStatus.DEFAULTED
+
+
+class TestLedgerAcrossThreads:
+    def test_versions_never_change_under_their_readers(self) -> None:
+        """Reading a ledger while threads record onto it and derive versions from one base never fails or mixes them."""
+        cur = "USD"
+        base = Ledger.empty(cur)
+        for k in range(50):
+            base = base.record(PaymentReceived(f"p{k}", dt.date(2027, 1, 1), Money(100, cur)))
+        snapshot = list(base)
+        errors: list[BaseException] = []
+        results: dict[int, list[Ledger]] = {}
+        start = threading.Barrier(5)
+
+        def reader() -> None:
+            try:
+                start.wait()
+                for _ in range(200):
+                    assert list(base) == snapshot
+                    assert dumps_ledger(base).count('"kind"') == 50
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        def writer(n: int) -> None:
+            try:
+                start.wait()
+                made = []
+                for k in range(300):
+                    made.append(base.record(PaymentReceived(f"t{n}-{k}", dt.date(2027, 1, 2), Money(1, cur))))
+                    chain = made[-1].record(Refund(f"r{n}-{k}", dt.date(2027, 1, 3), Money(1, cur)))
+                    made.append(chain)
+                results[n] = made
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            threads = [threading.Thread(target=reader), threading.Thread(target=reader)]
+            threads += [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+        finally:
+            sys.setswitchinterval(previous)
+        assert not errors, errors
+        assert list(base) == snapshot
+        assert len(base) == 50
+        for n, made in results.items():
+            for k in range(300):
+                one, two = made[2 * k], made[2 * k + 1]
+                assert [e.id for e in one] == [e.id for e in snapshot] + [f"t{n}-{k}"]
+                assert [e.id for e in two] == [e.id for e in snapshot] + [f"t{n}-{k}", f"r{n}-{k}"]
+                assert one.get(f"r{n}-{k}") is None
+                assert two.balance.minor == one.balance.minor + 1
+        assert len(results) == 3

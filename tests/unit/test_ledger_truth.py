@@ -1,0 +1,226 @@
+"""The examples of issue #11 (ledger truth): no view of the ledger drops, doubles or misplaces money."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from attrs import evolve
+
+from payplan import (
+    Allocation,
+    CancellationPolicy,
+    CancellationWindow,
+    DepositRule,
+    FeeWaived,
+    InstallmentState,
+    LateFeeAssessed,
+    LateFeePolicy,
+    LateFeeStep,
+    Ledger,
+    LedgerError,
+    Money,
+    PaymentPlan,
+    PaymentReceived,
+    PlanStatus,
+    Refund,
+    WriteOff,
+    assess_late_fees,
+    plan_status,
+    settle_cancellation,
+)
+from payplan.providers import EventKind, ProviderEvent, apply_events
+
+D = dt.date
+
+
+def usd(text: str) -> Money:
+    return Money.of(text, "USD")
+
+
+def full_payment_plan() -> PaymentPlan:
+    """A $300 pay-in-full plan due 2026-12-01, with a $25 late fee the day after the due date."""
+    plan = PaymentPlan.pay_in_full("pif-300", usd("300"), booked=D(2026, 12, 1), session=D(2027, 3, 1))
+    fees = LateFeePolicy((LateFeeStep.flat(1, usd("25")),))
+    return evolve(plan, terms=evolve(plan.terms, late_fees=fees))
+
+
+def pack_a() -> PaymentPlan:
+    """$500 on 2026-12-01, 2027-01-01, 2027-02-01, 2027-03-01; 50% retained with 30 days' notice."""
+    plan = PaymentPlan.with_deposit(
+        "pack-a",
+        usd("2000.00"),
+        deposit=DepositRule.percent_or_minimum(25, usd("500.00")),
+        installments=3,
+        dates="monthly",
+        booked=D(2026, 12, 1),
+        session=D(2027, 4, 15),
+    )
+    policy = CancellationPolicy((CancellationWindow(30, 50),), deposit_refundable=True)
+    return evolve(plan, terms=evolve(plan.terms, cancellation=policy))
+
+
+def stripe_style(plan: PaymentPlan) -> Ledger:
+    """The issue's ledger: a payment and a same-day refund whose id sorts first, then a later $10."""
+    events = [
+        ProviderEvent("stripe:in_1:paid", "stripe", EventKind.PAYMENT_SUCCEEDED, plan.id, D(2026, 12, 1), amount=usd("300")),
+        ProviderEvent("stripe:evt_9", "stripe", EventKind.REFUNDED, plan.id, D(2026, 12, 1), amount=usd("50")),
+    ]
+    applied = apply_events(Ledger.empty(plan), events)
+    assert applied.deferred == ()
+    return applied.ledger.record(PaymentReceived("pay-10", D(2026, 12, 20), usd("10")))
+
+
+class TestAsOfNeverDrops:
+    def test_same_day_refund_sorting_first_is_owed(self) -> None:
+        """A refund whose id sorts before its same-day payment still counts as of a date before a later entry."""
+        plan = full_payment_plan()
+        ledger = stripe_style(plan)
+        st = plan_status(plan, ledger, D(2026, 12, 5))
+        assert st.balance == usd("50")
+        assert st.status is PlanStatus.OVERDUE
+        assert not st.paid_in_full
+        assert st.installment(1).outstanding == usd("50")
+
+    def test_view_holds_exactly_the_entries_dated_by_then_in_recorded_order(self) -> None:
+        """The view as of a date holds every entry dated on or before it, in the order recorded."""
+        ledger = stripe_style(full_payment_plan())
+        assert [e.id for e in ledger.as_of(D(2026, 12, 5))] == ["stripe:in_1:paid", "stripe:evt_9"]
+        assert ledger.as_of(D(2026, 12, 20)) is ledger
+
+    def test_late_fee_is_assessed_on_what_the_refund_left_owed(self) -> None:
+        """The late fee applies to the $50 the same-day refund left unpaid."""
+        plan = full_payment_plan()
+        (fee,) = assess_late_fees(plan, stripe_style(plan), D(2026, 12, 20))
+        assert (fee.on, fee.amount) == (D(2026, 12, 2), usd("25"))
+
+    def test_same_day_write_off_does_not_vanish(self) -> None:
+        """A write-off whose id sorts before the same-day payment it follows is in the view."""
+        plan = full_payment_plan()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("z-pay", D(2026, 12, 1), usd("200")),
+                WriteOff("a-wo", D(2026, 12, 1), usd("100"), "hardship"),
+                PaymentReceived("later", D(2026, 12, 30), usd("5")),
+            ]
+        )
+        view = ledger.as_of(D(2026, 12, 5))
+        assert view.written_off == usd("100")
+        assert plan_status(plan, ledger, D(2026, 12, 5)).status is PlanStatus.DEFAULTED
+
+
+class TestNextDueSeesSameDayRefunds:
+    def test_refund_sorting_before_its_payment(self) -> None:
+        """NEXT_DUE shows the $50 a same-day refund took back, as the balance does."""
+        plan = full_payment_plan()
+        ledger = Ledger.empty(plan).record(PaymentReceived("z-pay", D(2026, 12, 1), usd("300")))
+        ledger = ledger.record(Refund("a-ref", D(2026, 12, 1), usd("50")))
+        st = plan_status(plan, ledger, D(2026, 12, 1), allocation=Allocation.NEXT_DUE)
+        assert st.balance == usd("50")
+        assert st.installment(1).state is InstallmentState.DUE
+        assert st.installment(1).outstanding == usd("50")
+
+
+class TestWriteOffIsNotPayment:
+    def test_writing_off_the_rest_defaults(self) -> None:
+        """$500 paid and $1500 written off: defaulted, not paid in full, deliverables held."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("dep", D(2026, 12, 1), usd("500")),
+                WriteOff("w", D(2027, 1, 5), usd("1500"), "hardship"),
+            ]
+        )
+        st = plan_status(plan, ledger, D(2027, 1, 6))
+        assert st.balance == usd("0")
+        assert st.status is PlanStatus.DEFAULTED
+        assert not st.deliverables_released
+        assert not st.paid_in_full
+
+    def test_paying_after_the_write_off_releases(self) -> None:
+        """When money later covers everything after all, the plan is paid in full (the write-off is credit)."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("dep", D(2026, 12, 1), usd("500")),
+                WriteOff("w", D(2027, 1, 5), usd("1500"), "hardship"),
+                PaymentReceived("rest", D(2027, 2, 1), usd("1500")),
+            ]
+        )
+        st = plan_status(plan, ledger, D(2027, 2, 1))
+        assert st.status is PlanStatus.PAID_IN_FULL
+        assert st.credit == usd("1500")
+
+
+class TestSmallerHoles:
+    def test_two_waivers_of_one_fee_are_refused(self) -> None:
+        """A second waiver of a fee already waived in full is refused, though another fee stands."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 1, 7), usd("25"), 2),
+                LateFeeAssessed("f2", D(2027, 2, 7), usd("25"), 3),
+                FeeWaived("w1", D(2027, 2, 8), usd("25"), "goodwill", "f1"),
+            ]
+        )
+        with pytest.raises(LedgerError, match=r"beyond the 25\.00 USD already waived on it"):
+            ledger.record(FeeWaived("w2", D(2027, 2, 9), usd("25"), "again", "f1"))
+        assert ledger.waived == usd("25")
+        partial = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 1, 7), usd("25"), 2),
+                FeeWaived("w1", D(2027, 1, 8), usd("10"), "goodwill", "f1"),
+                FeeWaived("w2", D(2027, 1, 9), usd("15"), "more goodwill", "f1"),
+            ]
+        )
+        assert partial.waived == usd("25")
+
+    def test_write_off_before_a_later_payment_in_either_order(self) -> None:
+        """A write-off dated before a payment gives the same ledger whichever was recorded first."""
+        plan = pack_a()
+        deposit = PaymentReceived("dep", D(2026, 12, 1), usd("500"))
+        write_off = WriteOff("w", D(2027, 1, 5), usd("1500"), "hardship")
+        payment = PaymentReceived("rest", D(2027, 2, 1), usd("1500"))
+        one = Ledger.empty(plan).record_all([deposit, write_off, payment])
+        other = Ledger.empty(plan).record_all([deposit, payment, write_off])
+        assert one == other
+        assert plan_status(plan, one, D(2027, 2, 2)) == plan_status(plan, other, D(2027, 2, 2))
+
+    def test_write_off_above_what_was_owed_on_its_date_is_refused(self) -> None:
+        """What a write-off may forgive is what was owed on its own date."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record(PaymentReceived("all", D(2026, 12, 1), usd("2000")))
+        with pytest.raises(LedgerError, match=r"more than the 0\.00 USD owed on 2027-01-05"):
+            ledger.record(WriteOff("w", D(2027, 1, 5), usd("1"), "hardship"))
+
+    def test_refund_dated_before_its_payment_is_refused(self) -> None:
+        """A refund may not return money that arrived after the refund's date."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record(PaymentReceived("p", D(2026, 12, 20), usd("500")))
+        with pytest.raises(LedgerError, match=r"0\.00 USD paid by then"):
+            ledger.record(Refund("r", D(2026, 12, 1), usd("50")))
+        # Nor one that would leave a later refund returning money already returned.
+        ledger = ledger.record(Refund("r2", D(2027, 1, 20), usd("500")))
+        with pytest.raises(LedgerError, match=r"refund 'r3'"):
+            ledger.record(Refund("r3", D(2027, 1, 1), usd("100")))
+        assert ledger.refunded == usd("500")
+
+    def test_cancellation_before_a_recorded_payment(self) -> None:
+        """A cancellation dated before a recorded payment neither counts it nor dates a refund before it."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("dep", D(2026, 12, 1), usd("500")),
+                PaymentReceived("march", D(2027, 3, 1), usd("500")),
+            ]
+        )
+        s = settle_cancellation(plan, ledger, D(2027, 1, 5))
+        # 100 days' notice: nothing retained; only the $500 paid by then is returned.
+        assert s.refund == usd("500")
+        after = ledger.record_all(s.entries)
+        view = after.as_of(D(2027, 1, 5))
+        assert f"{plan.id}:cancellation:refund" in [e.id for e in view]
+        assert view.balance == usd("0")
+        # The March payment arrived after the cancellation: it is the client's credit.
+        st = plan_status(plan, after, D(2027, 3, 2))
+        assert (st.status, st.credit) == (PlanStatus.CANCELLED, usd("500"))
