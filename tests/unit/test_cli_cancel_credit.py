@@ -110,7 +110,9 @@ class TestStatusOverpaid:
         """Exactly paid: overpaid is false, credit 0, and the text says nothing about credit."""
         code, out, _ = run(capsys, "status", plan_file, "--payments", paid_in_full(tmp_path), "--as-of", "2027-03-02",
                            "--format", "json")
+        assert code == 0
         data = json.loads(out)
         assert (data["overpaid"], data["credit_minor"]) == (False, 0)
         code, out, _ = run(capsys, "status", plan_file, "--payments", paid_in_full(tmp_path), "--as-of", "2027-03-02")
+        assert code == 0
         assert "Overpaid" not in out
