@@ -70,7 +70,7 @@ class TestNumbersInArguments:
             ("--installments", "521", "argument --installments: expected a count from 0 to 520"),
             ("--installments", "2.5", "argument --installments: expected a count as a whole number"),
             ("--deposit", "101%", "expected --deposit as a percentage from 0 to 100, got '101%'"),
-            ("--fee", "9" * 5000, "expected --fee of at most 3998 digits before the decimal point, got 5000 digits"),
+            ("--fee", "9" * 5000, "expected --fee of at most 4000 digits, got 5000 characters"),
         ],
     )
     def test_refused_with_the_bound(
