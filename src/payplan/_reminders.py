@@ -12,8 +12,8 @@ from string import Template
 
 from attrs import frozen
 
-from ._late_fees import late_fee_id
-from ._ledger import LateFeeAssessed, Ledger
+from ._late_fees import assess_late_fees, late_fee_id
+from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import ReminderKind, ReminderPolicy
@@ -61,37 +61,43 @@ class Reminder:
     message: str
 
 
-def _next_fee(
-    plan: PaymentPlan, ledger: Ledger, line: str, due: dt.date, owed: Money, as_of: dt.date
-) -> tuple[Money | None, dt.date | None]:
+def _next_fee(plan: PaymentPlan, pending: Ledger, line: str, due: dt.date, as_of: dt.date) -> tuple[Money | None, dt.date]:
+    """The next late fee on the line *line* after *as_of*, exactly as :func:`assess_late_fees` will charge it.
+
+    *pending* is the ledger with the fees due by *as_of* recorded. The fee
+    is assessed on the day it applies, as if nothing more were paid, so the
+    ladder's basis (``fee_on_fee`` included) and the cap are the ones the
+    assessment uses.
+    """
     pol = plan.terms.late_fees
     if pol is None:
-        return None, None
-    for k, step in enumerate(pol.steps, 1):
-        day = due + dt.timedelta(days=pol.applies_on(step))
-        if day <= as_of or late_fee_id(plan.id, line, k) in ledger:
+        return None, as_of
+    ids = {late_fee_id(plan.id, line, k) for k in range(1, len(pol.steps) + 1)}
+    for k, _, after, _ in pol._ladder:
+        day = due + after
+        if day <= as_of or late_fee_id(plan.id, line, k) in pending:
             continue
-        fee = step.fee_for(owed)
-        cap = pol.cap_for(plan.fee)
-        if cap is not None:
-            fee = _money(max(min(fee.minor, cap.minor - ledger.fees.minor), 0), fee.currency)
-        if fee.minor > 0:
-            return fee, day
-        return None, None
-    return None, None
+        # Every step of the line that applies that day (steps may share one).
+        fees = [f for f in assess_late_fees(plan, pending, day) if f.id in ids and f.on == day]
+        if fees:
+            return _money(sum(f.amount.minor for f in fees), plan.fee.currency), day
+    return None, as_of
 
 
-def _fees_charged(plan: PaymentPlan, ledger: Ledger, line: str) -> int:
-    """The late fees the ledger holds on the line *line* (its line id), by their stable ids."""
+def _fees_standing(plan: PaymentPlan, ledger: Ledger, line: str) -> int:
+    """The late fees the ledger holds on the line *line* (its line id), less what was waived of them."""
     pol = plan.terms.late_fees
     if pol is None:
         return 0
+    ids = {late_fee_id(plan.id, line, k) for k in range(1, len(pol.steps) + 1)}
     total = 0
-    for k in range(1, len(pol.steps) + 1):
-        entry = ledger.get(late_fee_id(plan.id, line, k))
+    for fid in ids:
+        entry = ledger.get(fid)
         if type(entry) is LateFeeAssessed:
             total += entry.amount.minor
-    return total
+    if total:
+        total -= sum(e.amount.minor for e in ledger if type(e) is FeeWaived and e.fee_id in ids)
+    return max(total, 0)
 
 
 def reminders_due(
@@ -136,6 +142,9 @@ def reminders_due(
     if as_of < plan.booked or ledger.as_of(as_of).cancellation is not None:
         return ()
     status = plan_status(plan, ledger, as_of)
+    pending = ledger
+    if plan.terms.late_fees is not None:
+        pending = ledger.record_all(assess_late_fees(plan, ledger, as_of))
     out: list[Reminder] = []
     for s in status.installments:
         inst = s.installment
@@ -143,8 +152,9 @@ def reminders_due(
         if offset not in offsets or s.state not in _OPEN or s.outstanding.minor <= 0:
             continue
         kind = pol.kind_for(offset)
-        fee, fee_from = _next_fee(plan, ledger, inst.line_id, inst.due, s.outstanding, as_of)
-        charged = _fees_charged(plan, ledger, inst.line_id)
+        fee, fee_day = _next_fee(plan, pending, inst.line_id, inst.due, as_of)
+        fee_from = None if fee is None else fee_day
+        charged = _fees_standing(plan, ledger, inst.line_id)
         notice = ""
         if charged:
             notice = f" Late fees of {_money(charged, s.outstanding.currency).format(locale)} have been charged on it."

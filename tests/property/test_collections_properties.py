@@ -162,6 +162,25 @@ class TestReminderProperties:
             if r.late_fee_from is not None:
                 assert r.late_fee_from > day
 
+    @settings(max_examples=150, deadline=None)
+    @given(histories(), offsets)
+    def test_announced_fee_is_the_fee_charged(self, history: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """The late fee a reminder announces is exactly what is charged on that day if nothing more is paid."""
+        plan, ledger = history
+        day = plan.booked + dt.timedelta(days=offset)
+        view = ledger.as_of(day)
+        view = view.record_all(assess_late_fees(plan, view, day))
+        for r in reminders_due(plan, view, day):
+            if r.late_fee is None:
+                continue
+            assert r.late_fee_from is not None
+            charged = [
+                f for f in assess_late_fees(plan, view, r.late_fee_from)
+                if f.installment == r.installment and f.on == r.late_fee_from
+            ]
+            assert sum(f.amount.minor for f in charged) == r.late_fee.minor
+            assert r.late_fee.format() in r.message
+
 
 class TestStatusDates:
     @settings(max_examples=150)
