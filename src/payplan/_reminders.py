@@ -17,7 +17,7 @@ from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import ReminderKind, ReminderPolicy
-from ._status import InstallmentState, _check_ledger, plan_status
+from ._status import InstallmentState, _check_ledger, fees_due, plan_status
 
 __all__ = ["Reminder", "reminders_due"]
 
@@ -44,6 +44,12 @@ class Reminder:
         late_fee: The next late fee that will apply, if any.
         late_fee_from: The day that fee applies from.
         message: The rendered text.
+        fee_id: For a reminder about an amount owed that is not an
+            installment (see :func:`~payplan.fees_due`), its id; then
+            *installment* is the line the late fee was charged on (0 for
+            what a cancellation left owed), *due* the day it became owed,
+            *offset* the days since, and the message is the ``fee_owed``
+            template's.
 
     .. versionadded:: 0.1.0
     """
@@ -59,6 +65,7 @@ class Reminder:
     late_fee: Money | None
     late_fee_from: dt.date | None
     message: str
+    fee_id: str | None = None
 
 
 def _next_fee(plan: PaymentPlan, pending: Ledger, line: str, due: dt.date, as_of: dt.date) -> tuple[Money | None, dt.date]:
@@ -116,9 +123,15 @@ def reminders_due(
     from *as_of* and that still has something owed: nothing for paid or
     waived installments, nothing before the booking, nothing once the
     plan is cancelled. Each states what is still owed (so a partial
-    payment re-anchors it), the late fees already charged on the
-    installment, and, where a late fee will apply, which fee and from
-    which day.
+    payment re-anchors it), the late fees still standing on the
+    installment, and, where a late fee will apply, exactly the fee the
+    assessment will charge and from which day.
+
+    Money owed that is not an installment (:func:`~payplan.fees_due`: a late
+    fee on a line paid since, what a cancellation left owed) gets its own
+    reminder on the policy's offsets from the day it became owed (0 and
+    after), with its ``fee_id``, once its installment is paid (until then
+    the installment's own reminders state its fees).
 
     Args:
         plan: The plan.
@@ -139,8 +152,10 @@ def reminders_due(
     if templates:
         texts.update(templates)
     offsets = set(pol.offsets)
-    if as_of < plan.booked or ledger.as_of(as_of).cancellation is not None:
+    if as_of < plan.booked:
         return ()
+    if ledger.as_of(as_of).cancellation is not None:
+        return _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, set())
     status = plan_status(plan, ledger, as_of)
     pending = ledger
     if plan.terms.late_fees is not None:
@@ -174,5 +189,48 @@ def reminders_due(
         rid = f"{plan.id}:reminder:{inst.line_id}:{offset}:{s.outstanding.minor}"
         out.append(
             Reminder(rid, plan.id, inst.number, kind, as_of, inst.due, s.outstanding, offset, fee, fee_from, message)
+        )
+    # A line still open has its own reminders, which state its fees.
+    lines = {s.number for s in status.installments if s.state in _OPEN and s.outstanding.minor > 0}
+    return tuple(out) + _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, lines)
+
+
+def _fee_reminders(
+    plan: PaymentPlan,
+    ledger: Ledger,
+    as_of: dt.date,
+    pol: ReminderPolicy,
+    texts: Mapping[str, str],
+    locale: str,
+    client: str | None,
+    open_lines: set[int],
+) -> tuple[Reminder, ...]:
+    """Reminders of the amounts owed that are not installments, on the offsets from when each became owed."""
+    out: list[Reminder] = []
+    offsets = {o for o in pol.offsets if o >= 0}
+    for fee in fees_due(plan, ledger, as_of):
+        offset = (as_of - fee.on).days
+        line = fee.installment or 0
+        if offset not in offsets or line in open_lines:
+            continue
+        kind = pol.kind_for(offset)
+        what = f"the late fee on installment {line}" if fee.kind == "late_fee" else f"the cancellation ({fee.reason})"
+        values = {
+            "plan_id": plan.id,
+            "client": client or plan.client or "",
+            "installment": str(line),
+            "amount": fee.outstanding.format(locale),
+            "due": fee.on.isoformat(),
+            "days": str(offset),
+            "days_text": f"{offset} day{'' if offset == 1 else 's'}",
+            "fee_notice": "",
+            "fee_reason": what,
+        }
+        message = Template(texts["fee_owed"]).safe_substitute(values)
+        rid = f"{plan.id}:reminder:fee:{fee.id}:{offset}:{fee.outstanding.minor}"
+        out.append(
+            Reminder(
+                rid, plan.id, line, kind, as_of, fee.on, fee.outstanding, offset, None, None, message, fee.id
+            )
         )
     return tuple(out)

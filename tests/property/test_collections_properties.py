@@ -24,6 +24,7 @@ from payplan import (
     WriteOff,
     assess_late_fees,
     earned_incentives,
+    fees_due,
     plan_status,
     reminders_due,
     settle_cancellation,
@@ -151,7 +152,14 @@ class TestReminderProperties:
         sent = reminders_due(plan, ledger, day)
         statement = plan_status(plan, ledger, day)
         assert len({r.id for r in sent}) == len(sent)
+        owed = {f.id: f for f in fees_due(plan, ledger, day)}
         for r in sent:
+            if r.fee_id is not None:
+                # An amount owed that is not an installment: what is still owed of it, from the day it was.
+                assert r.owed == owed[r.fee_id].outstanding
+                assert r.offset == (day - owed[r.fee_id].on).days >= 0
+                assert r.offset in plan.terms.reminders.offsets
+                continue
             s = statement.installment(r.installment)
             assert r.owed == s.outstanding
             assert r.owed.minor > 0
