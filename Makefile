@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORE_VENV := .venv-core
 CORE_STAMP := $(CORE_VENV)/.installed
 
-.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean postgres-start postgres-stop
+.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "payplan needs Python 3.11+"; exit 1; }
@@ -60,7 +60,12 @@ postgres-stop:
 examples: $(STAMP)
 	@for f in examples/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-test: lint typecheck pytest test-core examples bench-quick
+test: lint typecheck pytest test-core examples bench-quick docs
+
+# The documentation as a site (MkDocs + Material + mkdocstrings), strict: a broken
+# link, a missing page or an unreadable docstring fails the build. Output: build/docs/.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(STAMP)
 	@url=$$(scripts/postgres.sh start) || url=; \

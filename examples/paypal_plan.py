@@ -28,7 +28,6 @@ from typing import Any
 from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
 from payplan.providers import Payer
 from payplan.providers.paypal import (
-    PayPalCertificates,
     PayPalOptions,
     PayPalProvider,
     PayPalRestProvider,
@@ -107,7 +106,7 @@ def offline(server_sdk: bool) -> int:
         print(f"No PAYPAL_CLIENT_ID/PAYPAL_CLIENT_SECRET: running against the local fake PayPal at {server.url} (offline).")
         paypal = connect(
             server.url, "offline-id", "offline-secret", server_sdk=server_sdk,
-            webhook_id="OFFLINEWEBHOOK", certificates=PayPalCertificates(signer.fetch),
+            webhook_id="OFFLINEWEBHOOK", certificates=signer.certificates(),
         )
         plan = pack_a("example-paypal-pack-a", dt.date(2026, 12, 1))
         show(plan)
@@ -117,10 +116,12 @@ def offline(server_sdk: bool) -> int:
         print(f"published: {dict(binding.ids)} status {binding.status}")
         print(f"the buyer approves at: {binding.approval_url}")
         fake.approve(binding.ids["subscription"])
+        sale = {"id": "SALE-OFFLINE-1", "state": "completed", "amount": {"total": "500.00", "currency": "USD"},
+                "billing_agreement_id": binding.ids["subscription"], "custom": map_plan(plan, OPTIONS).custom_id}
+        fake.record_payment(sale)  # PayPal's own copy, which the adapter confirms the webhook against
         event = {
             "id": "WH-OFFLINE-1", "create_time": "2027-01-01T10:04:00Z", "event_type": "PAYMENT.SALE.COMPLETED",
-            "resource": {"id": "SALE-OFFLINE-1", "amount": {"total": "500.00", "currency": "USD"},
-                         "billing_agreement_id": binding.ids["subscription"], "custom": map_plan(plan, OPTIONS).custom_id},
+            "resource": sale,
         }
         body = json.dumps(event).encode()
         (paid,) = paypal.parse_webhook(signer.sign(body, "OFFLINEWEBHOOK"), body)

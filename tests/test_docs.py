@@ -17,6 +17,10 @@ OPTIONAL = {
     "paypalrestsdk": "paypalrestsdk",
     "paypalserversdk": "paypalserversdk",
     "icalendar": "icalendar",
+    "flask": "flask",
+    "django": "django",
+    "fastapi": "fastapi",
+    "starlette": "starlette",
 }
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 

@@ -69,7 +69,7 @@ def rest_provider(url: str, signer: PayPalSigner, **kwargs: Any) -> PayPalRestPr
 
     api = paypalrestsdk.Api(mode="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, endpoint=url)
     return PayPalRestProvider(
-        api, OPTIONS, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch), **kwargs
+        api, OPTIONS, webhook_id=WEBHOOK_ID, certificates=signer.certificates(), **kwargs
     )
 
 
@@ -90,7 +90,7 @@ def server_provider(url: str, signer: PayPalSigner, *, timeout: float = 10, **kw
         )
     )
     return PayPalServerProvider(
-        client, OPTIONS, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch), **kwargs
+        client, OPTIONS, webhook_id=WEBHOOK_ID, certificates=signer.certificates(), **kwargs
     )
 
 
@@ -150,6 +150,7 @@ class PayPalHarness(Harness):
                 "billing_agreement_id": sub_id, "custom": custom, "create_time": created,
             }
             self.sales[reference] = plan.id
+            self.fake.record_payment(resource)
             event_type = "PAYMENT.SALE.COMPLETED" if spec.kind else "PAYMENT.SALE.PENDING_REVIEW_FAKE"
         elif spec.kind is EventKind.REFUNDED:
             assert amount is not None
@@ -160,6 +161,7 @@ class PayPalHarness(Harness):
                 "amount": {"total": "-" + amount.to_decimal_string(), "currency": amount.currency.code},
                 "create_time": created,
             }
+            self.fake.record_payment(resource)
             event_type = "PAYMENT.SALE.REFUNDED"
         elif spec.kind is EventKind.PAYMENT_FAILED:
             number = spec.installment or 2
@@ -246,7 +248,7 @@ class _PayPalContract(ProviderContract):
         assert event.amount == plan.installment(2).amount
         assert event.reference == spec.reference
         assert event.installment is None
-        assert event.id == f"paypal:WH-{spec.event_id}"
+        assert event.id == f"paypal:{spec.reference}:completed"
 
     def test_payment_failed_names_the_installment_from_cycle_executions(
         self, provider: Provider, harness: PayPalHarness, plan: PaymentPlan, payer: Payer
@@ -539,7 +541,7 @@ def test_certificate_from_a_non_paypal_host_is_refused(signer: PayPalSigner) -> 
         signer.fetched.clear()
         with pytest.raises(ProviderAuthError, match=r"paypal\.com host"):
             verify_signature({**headers, "PAYPAL-CERT-URL": url}, body, webhook_id=WEBHOOK_ID,
-                             certificates=PayPalCertificates(signer.fetch))
+                             certificates=signer.certificates())
         assert signer.fetched == []
 
 
@@ -549,10 +551,10 @@ def test_expired_certificate_is_refused(signer: PayPalSigner) -> None:
 
     body = b'{"id":"WH-2","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
     headers = signer.sign(body, WEBHOOK_ID)
-    later = PayPalCertificates(signer.fetch, clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=800))
+    later = signer.certificates(clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=800))
     with pytest.raises(ProviderAuthError, match="valid from"):
         verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=later)
-    verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch))
+    verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=signer.certificates())
     assert CERT_URL in signer.fetched
 
 
@@ -563,4 +565,253 @@ def test_signature_for_another_webhook_id_is_refused(signer: PayPalSigner) -> No
     body = b'{"id":"WH-3","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
     headers = signer.sign(body, "OTHERWEBHOOK")
     with pytest.raises(ProviderAuthError, match="does not match"):
-        verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=PayPalCertificates(signer.fetch))
+        verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=signer.certificates())
+
+
+def _cert(
+    subject: str, key: Any, issuer: str, issuer_key: Any, *, ca: bool = False, days: tuple[int, int] = (-1, 365)
+) -> Any:
+    """An X.509 certificate for *subject*'s *key*, signed by *issuer_key* (test material made with cryptography)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + dt.timedelta(days=days[0]))
+        .not_valid_after(now + dt.timedelta(days=days[1]))
+    )
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def chain_keys() -> dict[str, Any]:
+    """RSA keys for a test root, an intermediate, a leaf and an attacker."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return {n: rsa.generate_private_key(public_exponent=65537, key_size=2048) for n in ("root", "inter", "leaf", "evil")}
+
+
+class TestCertificateChain:
+    """Certificates are checked as PayPal's SDK checks them: chain to a trusted root, a .paypal.com name, in date."""
+
+    LEAF = "messageverificationcerts.paypal.com"
+
+    @pytest.fixture
+    def keys(self, chain_keys: dict[str, Any]) -> dict[str, Any]:
+        return chain_keys
+
+    def check(self, chain: list[Any], trusted: list[Any], keys: dict[str, Any], **kwargs: Any) -> None:
+        """Sign a delivery with the leaf key and verify it against a fetcher serving *chain*."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.hashes import SHA256
+
+        from payplan.providers.paypal import verify_signature
+        from payplan.providers.paypal._webhooks import signed_message
+
+        pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+        body = b'{"id":"WH-chain","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
+        headers = {
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA", "PAYPAL-CERT-URL": CERT_URL, "PAYPAL-TRANSMISSION-ID": "t-1",
+            "PAYPAL-TRANSMISSION-TIME": "2026-11-27T10:00:00Z", "PAYPAL-TRANSMISSION-SIG": "placeholder",
+        }
+        signature = keys["leaf"].sign(signed_message(headers, body, WEBHOOK_ID), padding.PKCS1v15(), SHA256())
+        headers["PAYPAL-TRANSMISSION-SIG"] = base64.b64encode(signature).decode()
+        certificates = PayPalCertificates(lambda url: pem, trusted=trusted, **kwargs)
+        verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=certificates)
+
+    def good_chain(self, keys: dict[str, Any]) -> tuple[list[Any], Any]:
+        root = _cert("Test Root", keys["root"], "Test Root", keys["root"], ca=True, days=(-10, 3650))
+        inter = _cert("Test Intermediate", keys["inter"], "Test Root", keys["root"], ca=True, days=(-10, 1000))
+        leaf = _cert(self.LEAF, keys["leaf"], "Test Intermediate", keys["inter"])
+        return [leaf, inter], root
+
+    def test_chain_to_a_trusted_root_is_accepted(self, keys: dict[str, Any]) -> None:
+        """A .paypal.com certificate issued through an intermediate by a trusted root verifies."""
+        chain, root = self.good_chain(keys)
+        self.check(chain, [root], keys)
+
+    def test_self_signed_certificate_is_refused(self, keys: dict[str, Any]) -> None:
+        """A self-signed certificate with a paypal.com name, served from a paypal.com URL, is not trusted."""
+        leaf = _cert(self.LEAF, keys["leaf"], self.LEAF, keys["leaf"])
+        _, root = self.good_chain(keys)
+        with pytest.raises(ProviderAuthError, match="does not chain to a trusted root"):
+            self.check([leaf], [root], keys)
+
+    def test_forged_chain_is_refused(self, keys: dict[str, Any]) -> None:
+        """An intermediate named like the real one but signed by another key breaks the chain."""
+        _, root = self.good_chain(keys)
+        forged_inter = _cert("Test Intermediate", keys["inter"], "Test Root", keys["evil"], ca=True)
+        leaf = _cert(self.LEAF, keys["leaf"], "Test Intermediate", keys["inter"])
+        with pytest.raises(ProviderAuthError, match="does not chain to a trusted root"):
+            self.check([leaf, forged_inter], [root], keys)
+
+    def test_intermediate_that_is_not_a_ca_is_refused(self, keys: dict[str, Any]) -> None:
+        """A chain through a certificate without CA basic constraints is refused."""
+        _, root = self.good_chain(keys)
+        inter = _cert("Test Intermediate", keys["inter"], "Test Root", keys["root"], ca=False)
+        leaf = _cert(self.LEAF, keys["leaf"], "Test Intermediate", keys["inter"])
+        with pytest.raises(ProviderAuthError, match="does not chain"):
+            self.check([leaf, inter], [root], keys)
+
+    def test_expired_certificate_is_refused(self, keys: dict[str, Any]) -> None:
+        """A leaf past its validity period is refused even though its chain is good."""
+        chain, root = self.good_chain(keys)
+        old = _cert(self.LEAF, keys["leaf"], "Test Intermediate", keys["inter"], days=(-400, -30))
+        with pytest.raises(ProviderAuthError, match="valid from"):
+            self.check([old, chain[1]], [root], keys)
+
+    @pytest.mark.parametrize("name", ["attacker.example", "paypal.com.attacker.example", "evilpaypal.com"])
+    def test_wrong_name_is_refused(self, keys: dict[str, Any], name: str) -> None:
+        """A well-chained certificate whose subject does not end in .paypal.com is refused."""
+        _, root = self.good_chain(keys)
+        inter = _cert("Test Intermediate", keys["inter"], "Test Root", keys["root"], ca=True)
+        leaf = _cert(name, keys["leaf"], "Test Intermediate", keys["inter"])
+        with pytest.raises(ProviderAuthError, match=r"\.paypal\.com"):
+            self.check([leaf, inter], [root], keys)
+
+    def test_default_roots_are_the_ca_bundle(self, keys: dict[str, Any]) -> None:
+        """Without *trusted*, the roots are the CA bundle requests uses: a test root is not among them."""
+        chain, _root = self.good_chain(keys)
+        with pytest.raises(ProviderAuthError, match="does not chain to a trusted root"):
+            self.check(chain, None, keys)  # type: ignore[arg-type]
+
+
+def forge_crc32(body: bytes, placeholder: bytes, target: int) -> bytes:
+    """*body* with the characters of *placeholder* (all ``@``) changed so that its CRC32 is *target*.
+
+    CRC32 is affine over GF(2): flipping a set of bits changes the CRC by the
+    XOR of what each flip alone does. Each of the placeholder's characters
+    ranges over ``@``..``O`` (0x40..0x4F, four free bits, still plain JSON
+    text), so 12 characters give 48 unknowns for 32 equations, solved here by
+    Gaussian elimination: the forgery the issue describes.
+    """
+    import zlib
+
+    start = body.index(placeholder)
+    base = zlib.crc32(body)
+    columns: list[tuple[int, int]] = []  # (effect on the CRC, flip mask over the 48 bits)
+    for i in range(len(placeholder)):
+        for bit in range(4):
+            flipped = bytearray(body)
+            flipped[start + i] ^= 1 << bit
+            columns.append((zlib.crc32(bytes(flipped)) ^ base, 1 << (4 * i + bit)))
+    want = base ^ target
+    basis: dict[int, tuple[int, int]] = {}  # pivot bit -> (effect, mask)
+    for effect, mask in columns:
+        for pivot, (e, m) in basis.items():
+            if effect >> pivot & 1:
+                effect, mask = effect ^ e, mask ^ m
+        if effect:
+            pivot = effect.bit_length() - 1
+            for p, (e, m) in list(basis.items()):
+                if e >> pivot & 1:
+                    basis[p] = (e ^ effect, m ^ mask)
+            basis[pivot] = (effect, mask)
+    chosen = 0
+    for pivot, (effect, mask) in basis.items():
+        if want >> pivot & 1:
+            want ^= effect
+            chosen ^= mask
+    assert want == 0, "no solution"
+    out = bytearray(body)
+    for i in range(len(placeholder)):
+        out[start + i] = 0x40 | (chosen >> (4 * i) & 0xF)
+    forged = bytes(out)
+    assert zlib.crc32(forged) == target
+    return forged
+
+
+class TestForgery:
+    """A body forged to the captured delivery's CRC32 never credits money (the issue's forgery)."""
+
+    def genuine(self, harness: PayPalHarness, plan: PaymentPlan, binding: ProviderBinding) -> tuple[dict[str, str], bytes, dict[str, Any]]:
+        spec = WebhookSpec(EventKind.PAYMENT_SUCCEEDED, plan, binding, f"evt_{plan.id}_g", 1_800_000_000,
+                           installment=2, amount=Money.of("500.00", "USD"), reference=f"SALE-{plan.id}")
+        d = harness.delivery(spec)
+        return dict(d.headers), d.body, json.loads(d.body)
+
+    def forge(self, body: bytes, event: dict[str, Any], **resource: Any) -> bytes:
+        import zlib
+
+        forged = {**event, "id": event["id"] + "-FORGED", "resource": {**event["resource"], **resource},
+                  "x": "@" * 12}
+        raw = json.dumps(forged, separators=(",", ":")).encode()
+        return forge_crc32(raw, b"@" * 12, zlib.crc32(body))
+
+    @pytest.fixture
+    def setup(self, paypal_server: FakeServer, fake_paypal: FakePayPal, signer: PayPalSigner) -> tuple[Any, ...]:
+        harness = PayPalHarness(paypal_server, fake_paypal)
+        plan = reference_plan("forgery-" + dt.datetime.now(dt.UTC).strftime("%H%M%S%f"))
+        provider = rest_provider(paypal_server.url, signer)
+        binding = provider.publish(plan, Payer(email="client@example.com"))
+        return harness, plan, binding, provider
+
+    def test_forged_body_passes_the_crc_signature(self, setup: tuple[Any, ...], signer: PayPalSigner) -> None:
+        """The forged body verifies against the captured headers: the signature alone cannot tell it apart."""
+        from payplan.providers.paypal import verify_signature
+
+        harness, plan, binding, _ = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        forged = self.forge(body, event, amount={"total": "1500.00", "currency": "USD"})
+        assert b"1500.00" in forged
+        verify_signature(headers, forged, webhook_id=WEBHOOK_ID, certificates=signer.certificates())
+
+    def test_same_transmission_with_another_body_is_refused(self, setup: tuple[Any, ...]) -> None:
+        """After the genuine delivery, the forgery under its transmission id is refused as forged."""
+        harness, plan, binding, provider = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        (paid,) = provider.parse_webhook(headers, body)
+        assert provider.parse_webhook(headers, body) == (paid,)  # the same delivery again is fine
+        forged = self.forge(body, event, amount={"total": "1500.00", "currency": "USD"})
+        with pytest.raises(ProviderAuthError, match="seen before with another body"):
+            provider.parse_webhook(headers, forged)
+
+    def test_forgery_delivered_first_credits_only_what_paypal_says(
+        self, setup: tuple[Any, ...], paypal_server: FakeServer, signer: PayPalSigner
+    ) -> None:
+        """A forged $1,500 for the captured sale, delivered before the genuine one, is confirmed as PayPal's $500, once."""
+        from payplan import Ledger
+        from payplan.providers import apply_events
+
+        harness, plan, binding, _ = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        forged = self.forge(body, event, amount={"total": "1500.00", "currency": "USD"})
+        fresh = rest_provider(paypal_server.url, signer)
+        (from_forgery,) = fresh.parse_webhook(headers, forged)
+        assert from_forgery.amount == Money.of("500.00", "USD")
+        (from_genuine,) = rest_provider(paypal_server.url, signer).parse_webhook(headers, body)
+        assert from_forgery == from_genuine
+        ledger = apply_events(Ledger.empty(plan), [from_forgery, from_genuine]).ledger
+        assert ledger.paid == Money.of("500.00", "USD")
+
+    def test_forgery_of_an_unknown_sale_is_refused(self, setup: tuple[Any, ...], paypal_server: FakeServer, signer: PayPalSigner) -> None:
+        """A forged sale id PayPal does not have credits nothing: the confirmation is refused."""
+        harness, plan, binding, _ = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        forged = self.forge(body, event, id="SALE-FORGED-1", amount={"total": "1500.00", "currency": "USD"})
+        with pytest.raises(ProviderRequestError, match="SALE-FORGED-1"):
+            rest_provider(paypal_server.url, signer).parse_webhook(headers, forged)
+
+    def test_unconfirmed_sale_credits_nothing_yet(self, setup: tuple[Any, ...], fake_paypal: FakePayPal) -> None:
+        """A sale PayPal shows as pending gives no event (not yet), whatever the delivery says."""
+        harness, plan, binding, provider = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        fake_paypal.record_payment({**event["resource"], "state": "pending"})
+        assert provider.parse_webhook(headers, body) == ()
+
+    def test_without_confirmation_the_delivery_is_trusted(self, setup: tuple[Any, ...], paypal_server: FakeServer, signer: PayPalSigner) -> None:
+        """confirm=False trusts the signed body, so the forgery's $1,500 would be credited: why it is not the default."""
+        harness, plan, binding, _ = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        forged = self.forge(body, event, amount={"total": "1500.00", "currency": "USD"})
+        (event_,) = rest_provider(paypal_server.url, signer, confirm=False).parse_webhook(headers, forged)
+        assert event_.amount == Money.of("1500.00", "USD")

@@ -198,25 +198,28 @@ class TestPayPalBuilders:
         assert event["resource_type"] == ("sale" if kind.endswith("COMPLETED") else "refund")
 
     def test_signed_delivery_is_accepted_by_the_adapter(self) -> None:
-        """A built PAYMENT.SALE.COMPLETED delivery, signed by PayPalSigner, becomes one exact payment event."""
-        from payplan.providers.paypal import PayPalCertificates, PayPalOptions, PayPalRestProvider, map_plan
-        from payplan.testing.paypal import PayPalSigner, sale_resource, webhook_event
+        """A built PAYMENT.SALE.COMPLETED delivery, signed by PayPalSigner and confirmed from the fake's sale, is one exact payment."""
+        from payplan.providers.paypal import PayPalOptions, PayPalRestProvider, map_plan
+        from payplan.testing.paypal import FakePayPal, PayPalSigner, sale_resource, webhook_event
+        from payplan.testing.server import FakeServer
 
         pytest.importorskip("paypalrestsdk", reason="the paypal extra is not installed")
         import paypalrestsdk
 
         signer = PayPalSigner()
+        paypal = FakePayPal(signer)
         options = PayPalOptions(return_url="https://site.example/r", cancel_url="https://site.example/c")
         plan = reference_plan("pp-builders")
-        provider = PayPalRestProvider(
-            paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint="http://127.0.0.1:9"),
-            options, webhook_id="WH-ID", certificates=PayPalCertificates(signer.fetch),
-        )
-        event = webhook_event("WH-2", "PAYMENT.SALE.COMPLETED", sale_resource(
+        sale = paypal.record_payment(sale_resource(
             "SALE-2", "500.00", "USD", billing_agreement_id="I-2", custom=map_plan(plan, options).custom_id,
         ))
-        headers, body = signer.signed_delivery(event, "WH-ID")
-        (paid,) = provider.parse_webhook(headers, body)
+        with FakeServer(paypal) as server:
+            provider = PayPalRestProvider(
+                paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint=server.url),
+                options, webhook_id="WH-ID", certificates=signer.certificates(),
+            )
+            headers, body = signer.signed_delivery(webhook_event("WH-2", "PAYMENT.SALE.COMPLETED", sale), "WH-ID")
+            (paid,) = provider.parse_webhook(headers, body)
         assert paid.kind is EventKind.PAYMENT_SUCCEEDED
         assert paid.amount == Money.of("500.00", "USD")
         assert paid.plan_id == plan.id

@@ -256,7 +256,7 @@ def test_sale_completed_normalizes_with_exact_amount() -> None:
                                               "custom": "payplan:pack-a:v1:i2", "billing_agreement_id": "I-1"})
     (e,) = parse_events(body, timezone="Asia/Tokyo")
     assert (e.kind, e.plan_id, e.amount, e.reference, e.id) == (
-        EventKind.PAYMENT_SUCCEEDED, "pack-a", Money.of("500.00", "USD"), "SALE-1", "paypal:WH-1")
+        EventKind.PAYMENT_SUCCEEDED, "pack-a", Money.of("500.00", "USD"), "SALE-1", "paypal:SALE-1:completed")
     assert e.occurred_on == dt.date(2027, 1, 2)
     assert e.installment is None
 

@@ -2,15 +2,16 @@
 
 :class:`FakePayPal` is the responder. It speaks the part of PayPal payplan
 uses: the OAuth client-credentials token endpoint, catalog products, billing
-plans, subscriptions (get, cancel, deactivate the plan) and
-``verify-webhook-signature``. It requires a bearer token it issued, replays
+plans, subscriptions (get, cancel, deactivate the plan), sales and refunds
+(``GET /v1/payments/sale|refund/{id}``, for what :meth:`FakePayPal.record_payment`
+recorded) and ``verify-webhook-signature``. It requires a bearer token it issued, replays
 requests that reuse a ``PayPal-Request-Id`` (PayPal keeps them 72 hours),
 enforces the Subscriptions rules the adapter must respect (at most 2 TRIAL
 and 1 REGULAR cycles, cancel only an active or suspended subscription), and
 validates every JSON request body against the official OpenAPI specs when
 they are present (:attr:`FakePayPal.spec_errors`).
 
-:class:`PayPalSigner` holds an RSA key and a self-signed certificate and
+:class:`PayPalSigner` holds an RSA key, a certificate issued by a test root CA, and
 signs deliveries the way PayPal does (``transmission_id|time|webhook_id|crc32``).
 Its :meth:`PayPalSigner.fetch` is the certificate fetcher to inject into
 the adapter (only the fake's own certificate URL answers).
@@ -73,7 +74,12 @@ SPEC_FILES = {
 
 
 class PayPalSigner:
-    """An RSA key and a self-signed certificate that sign deliveries as PayPal does."""
+    """An RSA key and a certificate that sign deliveries as PayPal does.
+
+    The certificate (``CN=messageverificationcerts.sandbox.paypal.com``) is
+    issued by a test root CA (:attr:`root`), which the adapter must be told
+    to trust: :meth:`certificates` builds that ``PayPalCertificates``.
+    """
 
     def __init__(self) -> None:
         from cryptography import x509
@@ -83,20 +89,39 @@ class PayPalSigner:
 
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "messageverificationcerts.sandbox.paypal.com")])
+        self.root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         now = dt.datetime.now(dt.UTC)
+        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payplan test root CA")])
+        self.root = (
+            x509.CertificateBuilder()
+            .subject_name(root_name)
+            .issuer_name(root_name)
+            .public_key(self.root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=2))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.root_key, hashes.SHA256())
+        )
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "messageverificationcerts.sandbox.paypal.com")])
         self.cert = (
             x509.CertificateBuilder()
             .subject_name(name)
-            .issuer_name(name)
+            .issuer_name(root_name)
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=365))
-            .sign(self.key, hashes.SHA256())
+            .sign(self.root_key, hashes.SHA256())
         )
         self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
         self.fetched: list[str] = []
+
+    def certificates(self, **kwargs: Any) -> Any:
+        """A :class:`~payplan.providers.paypal.PayPalCertificates` that fetches from this signer and trusts its root."""
+        from ..providers.paypal import PayPalCertificates
+
+        return PayPalCertificates(self.fetch, trusted=[self.root], **kwargs)
 
     def fetch(self, url: str) -> bytes:
         """The certificate fetcher tests inject: only the fake's own URL is known."""
@@ -281,6 +306,7 @@ class FakePayPal:
         self.products: dict[str, Json] = {}
         self.plans: dict[str, Json] = {}
         self.subscriptions: dict[str, Json] = {}
+        self.payments: dict[str, Json] = {}
         self.tokens: set[str] = set()
         self.spec_errors: list[str] = []
         self.validated = 0
@@ -300,6 +326,12 @@ class FakePayPal:
     def created(self) -> int:
         """How many products, billing plans and subscriptions were created."""
         return self._created
+
+    def record_payment(self, resource: Json) -> Json:
+        """PayPal now holds *resource* (a sale or a refund, by its ``id``): ``GET /v1/payments/sale|refund/{id}`` returns it."""
+        with self._lock:
+            self.payments[str(resource["id"])] = dict(resource)
+        return resource
 
     def approve(self, subscription_id: str) -> None:
         """The buyer approves: the subscription becomes ACTIVE."""
@@ -392,6 +424,8 @@ class FakePayPal:
             return self._create_plan(request.json())
         if method == "POST" and request.path == "/v1/billing/subscriptions":
             return self._create_subscription(request.json())
+        if method == "GET" and len(parts) == 4 and parts[:3] in (["v1", "payments", "sale"], ["v1", "payments", "refund"]):
+            return Reply.json(self._get(self.payments, parts[3], parts[2]))
         if method == "POST" and request.path == "/v1/notifications/verify-webhook-signature":
             ok = self.signer.verify(request.json())
             return Reply.json({"verification_status": "SUCCESS" if ok else "FAILURE"})

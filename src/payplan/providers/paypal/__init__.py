@@ -19,9 +19,13 @@ until a binding is used, so this module imports without them.
 from __future__ import annotations
 
 import abc
+import collections
 import datetime as dt
+import hashlib
 import json
-from collections.abc import Callable, Mapping
+import threading
+import urllib.parse
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, ClassVar, Final, Literal
 
 from ..._plan import PaymentPlan
@@ -74,6 +78,13 @@ _SUBSCRIPTIONS: Final = "/v1/billing/subscriptions"
 _VERIFY: Final = "/v1/notifications/verify-webhook-signature"
 _PENDING: Final = frozenset({"APPROVAL_PENDING", "APPROVED"})
 _ENDED: Final = frozenset({"CANCELLED", "EXPIRED"})
+_MAX_TRANSMISSIONS: Final = 100_000
+#: Where PayPal's own copy of each money event's resource is read.
+_CONFIRM_PATHS: Final[Mapping[str, str]] = {
+    "PAYMENT.SALE.COMPLETED": "/v1/payments/sale",
+    "PAYMENT.SALE.REFUNDED": "/v1/payments/refund",
+    "PAYMENT.SALE.REVERSED": "/v1/payments/refund",
+}
 
 
 class PayPalProvider(Provider, abc.ABC):
@@ -92,6 +103,21 @@ class PayPalProvider(Provider, abc.ABC):
         plan_for_subscription: Finds the payplan plan id of a PayPal
             subscription id, for events that carry no ``custom_id``.
         clock: Returns the current UTC time (for the staleness check).
+        confirm: Confirm every money event from PayPal's API before it is
+            credited (default True): the sale or refund is fetched by id and
+            its own amount, state and ids are used, not the delivery's.
+            PayPal signs only a CRC32 of the body, which is no secure hash,
+            and ``verify="api"`` checks that same signature, so a signed
+            body alone never moves money.
+        transmissions: Where transmission ids already seen are kept, with a
+            digest of their body (default: in memory, the last 100,000). A
+            site with several processes passes a shared mapping. A
+            transmission id seen before with another body is refused.
+
+    .. versionchanged:: 0.2.0
+       *confirm* and *transmissions*; money events are confirmed from the
+       API by default, and their ids come from the sale or refund, so the
+       same payment counts once whichever delivery carried it.
 
     .. versionadded:: 0.1.0
     """
@@ -112,6 +138,8 @@ class PayPalProvider(Provider, abc.ABC):
         timezone: str = "UTC",
         plan_for_subscription: Callable[[str], str | None] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        confirm: bool = True,
+        transmissions: MutableMapping[str, str] | None = None,
     ) -> None:
         if verify not in ("certificate", "api"):
             raise ProviderRequestError(
@@ -125,6 +153,12 @@ class PayPalProvider(Provider, abc.ABC):
         self.max_transmission_age = max_transmission_age
         self.timezone = timezone
         self.plan_for_subscription = plan_for_subscription
+        self.confirm = confirm
+        self._transmissions: MutableMapping[str, str] = (
+            transmissions if transmissions is not None else collections.OrderedDict()
+        )
+        self._own_transmissions = transmissions is None
+        self._transmission_lock = threading.Lock()
 
     # -- transport each binding provides ------------------------------------
 
@@ -235,7 +269,54 @@ class PayPalProvider(Provider, abc.ABC):
                 )
         else:
             verify_signature(headers, body, webhook_id=self.webhook_id, certificates=self.certificates)
+        self._check_transmission(headers, body)
+        if self.confirm:
+            body = self._confirmed(body)
+            if not body:
+                return ()
         return parse_events(body, timezone=self.timezone, plan_for_subscription=self.plan_for_subscription)
+
+    def _check_transmission(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Refuse a transmission id seen before with another body (a forged body under captured headers)."""
+        tid = {str(k).lower(): v for k, v in headers.items()}.get("paypal-transmission-id")
+        if not isinstance(tid, str) or not tid:
+            raise ProviderAuthError("expected a PAYPAL-TRANSMISSION-ID header", provider=self.name)
+        digest = hashlib.sha256(body).hexdigest()
+        with self._transmission_lock:
+            seen = self._transmissions.get(tid)
+            if seen is not None and seen != digest:
+                raise ProviderAuthError(
+                    f"PayPal transmission {tid[:64]!r} was seen before with another body: refused as forged",
+                    provider=self.name,
+                )
+            self._transmissions[tid] = digest
+            if self._own_transmissions and isinstance(self._transmissions, collections.OrderedDict):
+                while len(self._transmissions) > _MAX_TRANSMISSIONS:
+                    self._transmissions.popitem(last=False)
+
+    def _confirmed(self, body: bytes) -> bytes:
+        """The delivery with its money resource replaced by PayPal's own copy, or b"" when it moved no money yet."""
+        event = json.loads(body)
+        if not isinstance(event, dict):
+            return body
+        kind = event.get("event_type")
+        path = _CONFIRM_PATHS.get(kind) if isinstance(kind, str) else None
+        if path is None:
+            return body
+        resource = event.get("resource")
+        ident = resource.get("id") if isinstance(resource, Mapping) else None
+        if not isinstance(ident, str) or not ident or not ident.isascii() or "/" in ident or len(ident) > 64:
+            raise ProviderRequestError(
+                f"paypal {kind} event: expected resource.id as a PayPal id, got {ident!r}", provider=self.name
+            )
+        fetched = self._send("GET", f"{path}/{urllib.parse.quote(ident)}", None, None, f"confirming {kind} {ident}")
+        if fetched.get("id") != ident:
+            raise ProviderRequestError(
+                f"paypal {kind} event: PayPal returned {fetched.get('id')!r} for {ident!r}", provider=self.name
+            )
+        if fetched.get("state") != "completed":
+            return b""  # not (or no longer) completed: nothing to credit yet
+        return json.dumps({**event, "resource": fetched}).encode()
 
     def _check_age(self, headers: Mapping[str, str]) -> None:
         limit = self.max_transmission_age

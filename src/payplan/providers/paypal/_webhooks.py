@@ -15,9 +15,10 @@ import datetime as dt
 import json
 import threading
 import urllib.parse
+import warnings
 import zlib
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from ...exceptions import (
@@ -107,61 +108,148 @@ def _default_fetch(url: str) -> bytes:  # pragma: no cover - needs the internet
     return response.content
 
 
+def _default_roots() -> list[Any]:
+    """The CA certificates ``requests`` trusts (certifi's bundle)."""
+    import certifi
+    from cryptography import x509
+
+    with open(certifi.where(), "rb") as bundle, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few bundled roots have serial numbers RFC 5280 disallows
+        return list(x509.load_pem_x509_certificates(bundle.read()))
+
+
+def _common_names(cert: Any) -> list[str]:
+    from cryptography.x509.oid import NameOID
+
+    return [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
 class PayPalCertificates:
-    """PayPal's signing certificates, fetched from checked URLs and cached.
+    """PayPal's signing certificates, fetched from checked URLs, verified as PayPal's SDK verifies them, and cached.
+
+    A certificate is accepted only if, as in PayPal's own SDK, its chain
+    (the PEM at the URL: the signing certificate, then intermediates)
+    leads to a trusted root, every certificate in it is within its validity
+    period, and the signing certificate's subject common name ends in
+    ``.paypal.com``. TLS to a paypal.com host is not relied on alone.
 
     Args:
         fetch: Gets the PEM bytes at a URL; the default uses ``requests``
-            with a timeout (TLS to a paypal.com host is what makes the
-            certificate trustworthy). Tests pass a function that returns a
-            self-signed certificate.
-        clock: Returns the current UTC time, for the expiry check.
+            with a timeout. Tests inject their own.
+        trusted: The root certificates a chain must end in (``cryptography``
+            certificates); by default the CA bundle ``requests`` uses
+            (certifi). Tests pass their own test root.
+        clock: Returns the current UTC time, for the validity checks.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       The chain and the subject name are checked; *trusted* added.
     """
 
     def __init__(
         self,
         fetch: CertificateFetcher | None = None,
         *,
+        trusted: Sequence[Any] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self._fetch = fetch or _default_fetch
+        self._trusted = list(trusted) if trusted is not None else None
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
 
+    def _roots(self) -> list[Any]:
+        with self._lock:
+            if self._trusted is None:
+                self._trusted = _default_roots()
+            return self._trusted
+
     def get(self, url: str) -> Any:
-        """The certificate at *url*, checked for host and validity period.
+        """The signing certificate at *url*, checked for host, chain, name and validity period.
 
         Raises:
-            ProviderAuthError: a URL off paypal.com, an unreadable or
-                expired (or not yet valid) certificate.
+            ProviderAuthError: a URL off paypal.com, an unreadable
+                certificate, a chain that does not lead to a trusted root, a
+                subject not ending in ``.paypal.com``, or a certificate in
+                the chain expired or not yet valid.
         """
         from cryptography import x509
 
         check_cert_url(url)
         with self._lock:
-            cert = self._cache.get(url)
-        if cert is None:
+            chain = self._cache.get(url)
+        if chain is None:
             try:
                 pem = self._fetch(url)
-                cert = x509.load_pem_x509_certificate(pem)
+                chain = list(x509.load_pem_x509_certificates(pem))
             except ProviderAuthError:
                 raise
             except Exception as exc:
                 raise _auth(f"could not load the PayPal certificate at {url}: {exc}") from exc
+            if not chain:
+                raise _auth(f"expected a PEM certificate at {url}, got none")
+            names = _common_names(chain[0])
+            if not names or not all(n.lower().endswith(".paypal.com") for n in names):
+                raise _auth(f"expected a certificate issued to a name ending in .paypal.com, got {names}")
+            chain = self._chain_to_root(chain, url)
             with self._lock:
-                self._cache[url] = cert
+                self._cache[url] = chain
         now = self._clock()
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            with self._lock:
-                self._cache.pop(url, None)
-            raise _auth(
-                f"the PayPal certificate at {url} is valid from {cert.not_valid_before_utc.isoformat()} "
-                f"to {cert.not_valid_after_utc.isoformat()}, not at {now.isoformat()}"
+        for cert in chain:
+            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+                with self._lock:
+                    self._cache.pop(url, None)
+                raise _auth(
+                    f"a certificate in the PayPal chain at {url} ({cert.subject.rfc4514_string()}) is valid from "
+                    f"{cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()}, "
+                    f"not at {now.isoformat()}"
+                )
+        return chain[0]
+
+    def _chain_to_root(self, chain: list[Any], url: str) -> list[Any]:
+        """The path from the signing certificate to a trusted root, each link's signature checked."""
+        from cryptography import x509
+
+        roots = self._roots()
+        path = [chain[0]]
+        current = chain[0]
+        for _ in range(10):
+            if current in roots:
+                return path
+            for root in roots:
+                if root.subject == current.issuer and _issued_by(current, root):
+                    return [*path, root]
+            step = next(
+                (
+                    c
+                    for c in chain[1:]
+                    if c not in path and c.subject == current.issuer and _is_ca(c, x509) and _issued_by(current, c)
+                ),
+                None,
             )
-        return cert
+            if step is None:
+                break
+            path.append(step)
+            current = step
+        raise _auth(
+            f"the PayPal certificate at {url} ({chain[0].subject.rfc4514_string()}) does not chain to a trusted root"
+        )
+
+
+def _issued_by(cert: Any, issuer: Any) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:
+        return False
+    return True
+
+
+def _is_ca(cert: Any, x509: Any) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
 
 
 def signed_message(headers: Mapping[str, str], body: bytes, webhook_id: str) -> bytes:
@@ -327,9 +415,14 @@ def parse_events(
         note = resource.get("status_change_note")
         reason = note if isinstance(note, str) else event["event_type"].rsplit(".", 1)[-1].lower()
         reference = agreement if isinstance(agreement, str) else None
+    ident = f"{NAME}:{event['id']}"
+    resource_id = resource.get("id")
+    if kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.REFUNDED) and isinstance(resource_id, str) and resource_id:
+        # The sale or refund itself, so a payment counts once whichever delivery (or forgery) carried it.
+        ident = f"{NAME}:{resource_id}:{event['event_type'].rsplit('.', 1)[-1].lower()}"
     return (
         ProviderEvent(
-            id=f"{NAME}:{event['id']}",
+            id=ident,
             provider=NAME,
             kind=kind,
             plan_id=plan_id,
