@@ -433,7 +433,8 @@ class FeeDue:
         on: The day it became owed (a fee is due the day it is assessed).
         amount: What was charged, less what was waived of it.
         outstanding: What is still owed of it, after the money allocated to it.
-        installment: The installment number a late fee was charged on, or None.
+        installment: The number of the line a late fee was charged on (as
+            the plan numbers it now, after any amendment), or None.
         reason: In words.
 
     .. versionadded:: 0.1.0
@@ -496,6 +497,11 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
                 loose += e.amount.minor
     _, _, left = allocate_funds(plan, view)
     cover = max(left, 0)
+    # The line each fee is on now: amendments renumber lines, fee ids keep the line's identity.
+    from ._late_fees import late_fee_id
+
+    steps = 0 if plan.terms.late_fees is None else len(plan.terms.late_fees.steps)
+    line_of = {late_fee_id(plan.id, i.line_id, k): i.number for i in plan.installments for k in range(1, steps + 1)}
     out: list[FeeDue] = []
     for f in fees:
         standing = max(f.amount.minor - waived.get(f.id, 0), 0)
@@ -508,7 +514,7 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
             out.append(
                 FeeDue(
                     f.id, plan.id, "late_fee", f.on, _money(standing, cur), _money(standing - paid, cur),
-                    f.installment, f.reason,
+                    line_of.get(f.id, f.installment), f.reason,
                 )
             )
     return tuple(out)
