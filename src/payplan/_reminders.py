@@ -12,6 +12,7 @@ from string import Template
 
 from attrs import frozen
 
+from ._calendar import days_after
 from ._late_fees import assess_late_fees, late_fee_id
 from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
@@ -81,7 +82,9 @@ def _next_fee(plan: PaymentPlan, pending: Ledger, line: str, due: dt.date, as_of
         return None, as_of
     ids = {late_fee_id(plan.id, line, k) for k in range(1, len(pol.steps) + 1)}
     for k, _, after, _ in pol._ladder:
-        day = due + after
+        day = days_after(due, after.days)
+        if day is None:  # after 9999-12-31: this fee and the ones after it never apply
+            return None, as_of
         if day <= as_of or late_fee_id(plan.id, line, k) in pending:
             continue
         # Every step of the line that applies that day (steps may share one).

@@ -134,6 +134,14 @@ class FakeSquare:
                 "order_id": invoice["order_id"],
                 "amount_money": dict(request["computed_amount_money"]),
             }
+            # Square links an invoice's payments to its order as tenders (Order.tenders[].payment_id).
+            order = self.orders[invoice["order_id"]]
+            order.setdefault("tenders", []).append({
+                "id": f"tender_{payment_id}", "type": "CARD", "payment_id": payment_id,
+                "location_id": order["location_id"], "transaction_id": order["id"],
+                "amount_money": dict(request["computed_amount_money"]),
+                "created_at": f"2027-01-01T{len(order['tenders']):02d}:00:00Z",
+            })
             done = all(
                 r["total_completed_amount_money"]["amount"] >= r["computed_amount_money"]["amount"]
                 for r in invoice["payment_requests"]
