@@ -217,7 +217,10 @@ def _fee_reminders(
         if offset not in offsets or line in open_lines:
             continue
         kind = pol.kind_for(offset)
-        what = f"the late fee on installment {line}" if fee.kind == "late_fee" else f"the cancellation ({fee.reason})"
+        if fee.kind != "late_fee":
+            what = f"the cancellation ({fee.reason})"
+        else:
+            what = f"the late fee on installment {line}" if line else "a late fee"
         values = {
             "plan_id": plan.id,
             "client": client or plan.client or "",

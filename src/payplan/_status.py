@@ -418,6 +418,17 @@ def _check_ledger(plan: PaymentPlan, ledger: Ledger, day: dt.date, name: str) ->
     check_ledger_of(plan, ledger)
 
 
+def _line(fee: LateFeeAssessed, line_of: dict[str, int], plan: PaymentPlan) -> int | None:
+    """The number of the line *fee* is on now, or None when an amendment removed that line."""
+    number = line_of.get(fee.id)
+    if number is not None:
+        return number
+    if fee.id.startswith(f"{plan.id}:late-fee:"):
+        return None
+    # A fee recorded under the caller's own id: the number it names, if the plan has it.
+    return fee.installment if fee.installment <= len(plan.installments) else None
+
+
 @frozen
 class FeeDue:
     """An amount owed that is not an installment: a late fee, or what a cancellation left owed.
@@ -437,7 +448,8 @@ class FeeDue:
         amount: What was charged, less what was waived of it.
         outstanding: What is still owed of it, after the money allocated to it.
         installment: The number of the line a late fee was charged on (as
-            the plan numbers it now, after any amendment), or None.
+            the plan numbers it now, after any amendment); None for what a
+            cancellation left owed, or when an amendment removed the line.
         reason: In words.
 
     .. versionadded:: 0.1.0
@@ -517,7 +529,7 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
             out.append(
                 FeeDue(
                     f.id, plan.id, "late_fee", f.on, _money(standing, cur), _money(standing - paid, cur),
-                    line_of.get(f.id, f.installment), f.reason,
+                    _line(f, line_of, plan), f.reason,
                 )
             )
     return tuple(out)
