@@ -670,6 +670,17 @@ class AddAddOn:
                 f"add-on {self.name!r} would be due {_iso(self.due)}, before installment "
                 f"{cut.settled[-1].number} that is already paid"
             )
+        partial = cut.partial
+        if partial is not None and self.due < partial.due:
+            # Inserted before it, the add-on would be paid first from what was
+            # paid toward that installment (payments settle the oldest line first).
+            raise RuleViolationError(
+                f"add-on {self.name!r} would be due {_iso(self.due)}, before installment {partial.number} "
+                f"(due {_iso(partial.due)}), which is partly paid "
+                f"({_money(cut.partial_paid, plan.fee.currency)} of {partial.amount}); the add-on would take "
+                f"over what was paid toward it: date it on or after {_iso(partial.due)}, or leave out its "
+                "date to spread it over the payments not yet made"
+            )
         settled = len(cut.settled)
         at = next((k for k, i in enumerate(lines) if k >= settled and i.due > self.due), len(lines))
         lines.insert(at, _installment(0, _INSTALLMENT, self.due, self.amount, self.name))

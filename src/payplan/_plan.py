@@ -277,7 +277,10 @@ class PaymentPlan:
             InvalidPlanError: a term is invalid, the deposit is above the fee,
                 or the balance cannot be split into positive parts.
             ScheduleDoesNotFitError: the last installment would fall after
-                the cutoff (and *compress* is off).
+                the cutoff (and *compress* is off), or a financed plan would
+                need compressing (its interest is charged per cadence period).
+            InvalidPlanError: installments are asked for but the deposit
+                takes the whole fee.
         """
         changes: dict[str, Any] = {}
         for name, value in (
@@ -634,10 +637,16 @@ def _build_installment_plan(
     deposit = terms.deposit.deposit_for(fee)  # in the fee's currency, or it raised
     cur = fee.currency
     left = fee.minor - deposit.minor
-    count = terms.installments if left else 0
+    count = terms.installments
     if count == 0 and left:
         raise InvalidPlanError(
             f"expected at least one installment for the balance of {_money(left, cur)}, got 0"
+        )
+    if count and not left:
+        raise InvalidPlanError(
+            f"the deposit rule ({terms.deposit.describe()}) takes the whole fee of {fee}, which leaves "
+            f"nothing for the {count} installment(s) asked for; ask for 0 installments (the deposit is "
+            "the whole plan), a smaller deposit, or PaymentPlan.pay_in_full"
         )
     cutoff = _cutoff(booked, session, terms.final_due_days_before)
     if session < booked:
@@ -665,6 +674,19 @@ def _build_installment_plan(
             raise InvalidPlanError(
                 "expected a regular cadence for a financed plan (the APR needs a period), "
                 f"got {type(rule).__name__}"
+            )
+        first = terms.first_due
+        if dates != (rule.series(booked, 1, count) if first is None else rule.series(first, 0, count)):
+            from .exceptions import ScheduleDoesNotFitError
+
+            # amortize() charges a whole cadence period of interest per installment:
+            # on compressed dates that is interest for time that is not financed.
+            raise ScheduleDoesNotFitError(
+                f"a financed plan (APR {terms.apr}%) cannot be compressed: its interest is charged per "
+                f"{rule.value} period, and {count} installment(s) compressed before the latest possible due "
+                f"date {cutoff.isoformat()} would be charged interest for periods that are not financed; "
+                "use fewer installments, an earlier start, or no APR",
+                latest_due=cutoff,
             )
         balance = _money(left, cur)
         payments = amortize(balance, terms.apr, count, rule.periods_per_year)

@@ -174,7 +174,7 @@ def test_paypal_amounts_parse_back_exactly() -> None:
 
 def test_deposit_only_plan_is_one_cycle_at_booking() -> None:
     """A deposit that is the whole fee becomes one charge at booking, with no setup fee."""
-    plan = pack_a(deposit=DepositRule.fixed(Money.of("2000.00", "USD")))
+    plan = pack_a(deposit=DepositRule.fixed(Money.of("2000.00", "USD")), installments=0)
     bodies = map_plan(plan, OPTIONS)
     assert "setup_fee" not in bodies.billing_plan("P")["payment_preferences"]
     assert cycles(plan) == [("REGULAR", "MONTH", 1, 1, "2000.00")]

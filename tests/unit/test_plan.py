@@ -57,12 +57,25 @@ class TestReferenceScenario:
         assert [r[2] for r in rows(plan)] == ["750.00"] * 4
 
     def test_minimum_never_exceeds_fee(self) -> None:
-        """A $400 fee with a $500 minimum deposit is all deposit."""
+        """A $400 fee with a $500 minimum deposit is all deposit, when no installment is asked for."""
         plan = PaymentPlan.with_deposit(
-            "c", Money.of("400.00", USD), deposit=PACK_A_DEPOSIT, installments=3,
+            "c", Money.of("400.00", USD), deposit=PACK_A_DEPOSIT, installments=0,
             booked=D(2026, 12, 1), session=D(2027, 4, 15),
         )
         assert rows(plan) == [("deposit", "2026-12-01", "400.00")]
+
+    def test_installments_the_deposit_leaves_nothing_for_are_refused(self) -> None:
+        """Issue 11.7: asking for 3 installments of a $400 fee the $500 minimum takes whole is said, not dropped."""
+        with pytest.raises(InvalidPlanError) as err:
+            PaymentPlan.with_deposit(
+                "c", Money.of("400.00", USD), deposit=PACK_A_DEPOSIT, installments=3,
+                booked=D(2026, 12, 1), session=D(2027, 4, 15),
+            )
+        assert str(err.value) == (
+            "the deposit rule (25% of the fee or at least 500.00 USD, whichever is larger) takes the whole fee "
+            "of 400.00 USD, which leaves nothing for the 3 installment(s) asked for; ask for 0 installments "
+            "(the deposit is the whole plan), a smaller deposit, or PaymentPlan.pay_in_full"
+        )
 
 
 class TestDepositRules:
