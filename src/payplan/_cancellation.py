@@ -147,11 +147,13 @@ def _settle(
     instructions: tuple[RefundInstruction, ...] = ()
     if refund:
         words = f"cancellation refund: {reason}"
-        instructions, by_hand = refund_instructions(
-            plan.id, ledger, _money(refund, cur), purpose="cancellation", reason=words
-        )
-        if by_hand.minor:
-            entries.append(Refund(f"{sid}:refund", on, by_hand, words))
+        every = refund_instructions(plan.id, ledger, _money(refund, cur), purpose="cancellation", reason=words)
+        # Money a provider took goes back through it (its refund events record it, once);
+        # money paid without a provider reference is paid back by hand, recorded now.
+        instructions = tuple(i for i in every if i.reference is not None)
+        by_hand = sum(i.amount.minor for i in every if i.reference is None)
+        if by_hand:
+            entries.append(Refund(f"{sid}:refund", on, _money(by_hand, cur), words))
     return Settlement(
         plan.id,
         on,

@@ -4,7 +4,7 @@ A cancellation's refund goes back through the provider that took the money,
 payment by payment. The settlement cannot record that refund itself (the
 provider's own refund events would then add it a second time); instead it
 says what to refund, as :class:`RefundInstruction` values, one per original
-payment, each with an idempotency key. :meth:`Provider.refund
+payment, each with an idempotency key; it records no refund itself. :meth:`Provider.refund
 <payplan.providers.Provider.refund>` carries one out, and the refund lands in
 the ledger once: from the provider's answer or from its refund events,
 whichever comes first (both give the same entry id).
@@ -16,11 +16,12 @@ Pure: no I/O, no clock, no provider SDK.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from attrs import frozen
 
-from ._ledger import Ledger, PaymentReceived
+from ._ledger import Ledger, PaymentReceived, Refund
 from ._money import Money, _money
 from .exceptions import LedgerError
 
@@ -79,7 +80,9 @@ class RefundInstruction:
         plan_id: The plan.
         payment_id: The ledger id of the :class:`~payplan.PaymentReceived` refunded.
         reference: The provider's id of that payment (what
-            :meth:`Provider.refund <payplan.providers.Provider.refund>` takes).
+            :meth:`Provider.refund <payplan.providers.Provider.refund>` takes),
+            or None for a payment recorded without one: pay that back by
+            hand, or through the provider with the payment id you know.
         amount: How much of it to pay back.
         idempotency_key: The key to send; the same instruction carried out
             twice refunds once.
@@ -90,27 +93,35 @@ class RefundInstruction:
 
     plan_id: str
     payment_id: str
-    reference: str
+    reference: str | None
     amount: Money
     idempotency_key: str
     reason: str = ""
 
+    def entry(self, on: dt.date) -> Refund:
+        """The ledger entry of this refund paid back by hand (cash, a bank transfer, a dashboard).
+
+        Record it only for money paid back outside any provider whose
+        refund events reach the ledger: a refund made through a provider
+        lands through its answer or its events instead (see
+        :func:`~payplan.providers.record_refund`).
+        """
+        return Refund(f"{self.plan_id}:refund:{self.idempotency_key}", on, self.amount, self.reason, self.reference)
+
 
 def refund_instructions(
     plan_id: str, ledger: Ledger, amount: Money, *, purpose: str = "refund", reason: str = ""
-) -> tuple[tuple[RefundInstruction, ...], Money]:
-    """Split a refund of *amount* over the payments in *ledger* that a provider took.
+) -> tuple[RefundInstruction, ...]:
+    """Split a refund of *amount* over the payments in *ledger*, one instruction per payment.
 
-    Payments with a provider reference are refunded newest first, each up
-    to what is left of it; refunds already recorded are taken to have come
-    off the newest payments first. What no provider payment can carry
-    (money paid in cash or by bank transfer, recorded without a reference)
-    is returned as the second value: the business pays that back by hand
-    and records a :class:`~payplan.Refund` for it.
+    Payments a provider took (recorded with its reference) come first,
+    newest first, then payments recorded without one (cash, bank transfer,
+    or a provider whose payment events carry no payment id), newest first;
+    each is refunded up to what is left of it. Refunds already recorded are
+    taken to have come off the payments in that same order.
 
     Returns:
-        ``(instructions, by_hand)``: one instruction per payment refunded,
-        newest payment first, and the amount left for a refund by hand.
+        The instructions, in that order; their amounts add up to *amount*.
 
     Raises:
         LedgerError: *amount* is in another currency than the ledger, is
@@ -124,14 +135,14 @@ def refund_instructions(
     if amount.minor > ledger.net_paid.minor:
         raise LedgerError(f"expected a refund of at most the {ledger.net_paid} paid, got {amount}")
     payments = sorted(
-        (e for e in ledger if type(e) is PaymentReceived), key=lambda e: (e.on, e.id), reverse=True
+        (e for e in ledger if type(e) is PaymentReceived),
+        key=lambda e: (e.reference is not None, e.on, e.id),
+        reverse=True,
     )
     already = ledger.refunded.minor
     left = amount.minor
     out: list[RefundInstruction] = []
     for payment in payments:
-        if payment.reference is None:
-            continue
         room = payment.amount.minor
         taken = min(room, already)
         already -= taken
@@ -141,8 +152,8 @@ def refund_instructions(
             continue
         left -= part
         money = _money(part, cur)
-        key = refund_key(plan_id, payment.reference, money, purpose=purpose)
+        key = refund_key(plan_id, payment.reference or payment.id, money, purpose=purpose)
         out.append(RefundInstruction(plan_id, payment.id, payment.reference, money, key, reason))
         if not left:
             break
-    return tuple(out), _money(left, cur)
+    return tuple(out)

@@ -110,7 +110,9 @@ class InstallmentStatus:
         state: Where it stands.
         paid: What was allocated to it (payments and credits).
         written_off: What of it was written off.
-        outstanding: What is still owed on it.
+        outstanding: What is still owed on it (zero once the plan is
+            cancelled: the settlement replaces the installments, and the
+            plan's balance says what is still owed).
         days_overdue: Days past due when overdue, else 0.
 
     .. versionadded:: 0.1.0
@@ -364,7 +366,8 @@ def plan_status(
                 state,
                 inst.amount if p == amount else zero if not p else _money(p, cur),
                 zero if not w else _money(w, cur),
-                zero if owed <= 0 else inst.amount if owed == amount else _money(owed, cur),
+                # A cancelled installment is no longer owed: the settlement says what is (the balance).
+                zero if owed <= 0 or cancel is not None else inst.amount if owed == amount else _money(owed, cur),
                 days,
             )
         )

@@ -656,11 +656,18 @@ class Provider(abc.ABC):
         """
         raise UnsupportedByProviderError(f"{self.name} cannot refund through payplan", provider=self.name)
 
-    def refund_instruction(self, binding: ProviderBinding, instruction: RefundInstruction) -> RefundOutcome:
+    def refund_instruction(
+        self, binding: ProviderBinding, instruction: RefundInstruction, *, charge_reference: str | None = None
+    ) -> RefundOutcome:
         """Carry out a settlement's :class:`~payplan.RefundInstruction` (its payment, amount and key).
 
+        *charge_reference* names the provider's payment when the ledger
+        recorded it without one (Square's invoice notifications carry no
+        payment id); it defaults to the instruction's own reference.
+
         Raises:
-            ProviderRequestError: the instruction is for another plan than *binding*.
+            ProviderRequestError: the instruction is for another plan than
+                *binding*, or names no provider payment and none was given.
 
         .. versionadded:: 0.2.0
         """
@@ -669,8 +676,15 @@ class Provider(abc.ABC):
                 f"expected a refund instruction of plan {binding.plan_id}, got one of plan {instruction.plan_id}",
                 provider=self.name,
             )
+        reference = charge_reference or instruction.reference
+        if reference is None:
+            raise ProviderRequestError(
+                f"expected a provider payment to refund, got payment {instruction.payment_id!r} recorded without "
+                "one: pass charge_reference=, or pay it back by hand and record instruction.entry(on)",
+                provider=self.name,
+            )
         return self.refund(
-            binding, instruction.reference, instruction.amount,
+            binding, reference, instruction.amount,
             reason=instruction.reason or None, idempotency_key=instruction.idempotency_key,
         )
 

@@ -123,7 +123,7 @@ class FakeSquare:
         return self._created
 
     def pay(self, invoice_id: str, number: int, *, through: int | None = None,
-            created_at: str = "2027-01-01T15:00:00Z") -> str:
+            created_at: str | None = None) -> str:
         """Collect payment request *number* (1-based) in full, or with *through* every request up to that one,
         as ONE payment; the order gets a tender for it (as Square records an invoice payment). Returns the payment id."""
         with self._lock:
@@ -141,12 +141,15 @@ class FakeSquare:
                 "order_id": invoice["order_id"],
                 "amount_money": {"amount": paid, "currency": currency},
             }
-            order = self.orders.get(invoice["order_id"])
-            if order is not None:
-                order.setdefault("tenders", []).append({
-                    "id": payment_id, "payment_id": payment_id, "created_at": created_at, "type": "CARD",
-                    "location_id": order.get("location_id"), "amount_money": {"amount": paid, "currency": currency},
-                })
+            # Square links an invoice's payments to its order as tenders (Order.tenders[].payment_id).
+            order = self.orders[invoice["order_id"]]
+            tenders = order.setdefault("tenders", [])
+            tenders.append({
+                "id": f"tender_{payment_id}", "type": "CARD", "payment_id": payment_id,
+                "location_id": order["location_id"], "transaction_id": order["id"],
+                "amount_money": {"amount": paid, "currency": currency},
+                "created_at": created_at or f"2027-01-01T{len(tenders):02d}:00:00Z",
+            })
             done = all(
                 r["total_completed_amount_money"]["amount"] >= r["computed_amount_money"]["amount"]
                 for r in invoice["payment_requests"]

@@ -41,6 +41,7 @@ from ...exceptions import (
 )
 from .. import (
     Capability,
+    EventKind,
     Payer,
     Provider,
     ProviderBinding,
@@ -96,6 +97,22 @@ def _as_dict(model: Any) -> dict[str, Any]:
         return dict(model)
     dumped = model.dict(by_alias=True, exclude_none=True)
     return dict(dumped)
+
+
+def _request_order(request: Mapping[str, Any]) -> tuple[bool, str]:
+    return (request.get("request_type") != "DEPOSIT", str(request.get("due_date") or ""))
+
+
+def _completed(request: Mapping[str, Any]) -> int:
+    money = request.get("total_completed_amount_money")
+    value = money.get("amount") if isinstance(money, Mapping) else None
+    return value if type(value) is int else 0
+
+
+def _computed(request: Mapping[str, Any]) -> int:
+    money = request.get("computed_amount_money")
+    value = money.get("amount") if isinstance(money, Mapping) else None
+    return value if type(value) is int else 0
 
 
 def _short(key: str, limit: int) -> str:
@@ -431,11 +448,11 @@ class SquareProvider(Provider):
         found = metadata.get("payplan_plan_id") if isinstance(metadata, Mapping) else None
         return str(found) if found else None
 
-    def _order_tenders(self, order_id: str) -> list[tuple[dt.datetime, int]]:
-        """The payments on an order: (when, amount in minor units), from its tenders."""
+    def _order_tenders(self, order_id: str) -> list[tuple[dt.datetime, int, str | None]]:
+        """The payments on an order: (when, amount in minor units, payment id), from its tenders."""
         with translate_errors("get order"):
             got = self._client.orders.get(order_id, request_options=self._options)
-        out: list[tuple[dt.datetime, int]] = []
+        out: list[tuple[dt.datetime, int, str | None]] = []
         for tender in _as_dict(got.order).get("tenders") or []:
             if not isinstance(tender, Mapping):
                 continue
@@ -448,7 +465,9 @@ class SquareProvider(Provider):
                 when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
             except ValueError:
                 continue
-            out.append((when if when.tzinfo else when.replace(tzinfo=dt.UTC), amount))
+            payment = tender.get("payment_id")
+            out.append((when if when.tzinfo else when.replace(tzinfo=dt.UTC), amount,
+                        payment if isinstance(payment, str) and payment else None))
         return out
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
@@ -471,7 +490,51 @@ class SquareProvider(Provider):
         payload = verify(
             headers, body, signature_key=self._signature_key, notification_url=self._notification_url
         )
-        return normalize(payload, resolve_order=self._plan_of_order, order_tenders=self._order_tenders)
+        events = normalize(payload, resolve_order=self._plan_of_order, order_tenders=self._order_tenders)
+        if any(e.kind is EventKind.PAYMENT_SUCCEEDED and e.reference is None for e in events):
+            events = self._with_payment_ids(events, payload)
+        return events
+
+    def _with_payment_ids(
+        self, events: tuple[ProviderEvent, ...], payload: Mapping[str, Any]
+    ) -> tuple[ProviderEvent, ...]:
+        """Give each invoice payment event the Square payment id, so it can be refunded.
+
+        An invoice notification names no payment; Square links an invoice's
+        payments to its order as tenders. The n-th fully paid request (in
+        installment order) is the n-th tender (in time order) when their
+        amounts agree; otherwise the event keeps no reference (a refund
+        instruction then needs ``charge_reference=``).
+        """
+        data = payload.get("data")
+        obj = data.get("object") if isinstance(data, Mapping) else None
+        invoice = obj.get("invoice") if isinstance(obj, Mapping) else None
+        if not isinstance(invoice, Mapping) or not isinstance(invoice.get("order_id"), str):
+            return events
+        order_id = str(invoice["order_id"])
+        with translate_errors("get order"):
+            got = self._client.orders.get(order_id, request_options=self._options)
+        tenders = sorted(
+            (t for t in _as_dict(got.order).get("tenders") or [] if isinstance(t, Mapping) and t.get("payment_id")),
+            key=lambda t: str(t.get("created_at") or ""),
+        )
+        requests = [r for r in invoice.get("payment_requests") or [] if isinstance(r, Mapping)]
+        paid_numbers = [
+            n for n, r in enumerate(sorted(requests, key=_request_order), 1)
+            if _completed(r) and _completed(r) >= _computed(r)
+        ]
+        by_number = dict(zip(paid_numbers, tenders, strict=False))
+        out = []
+        for e in events:
+            tender = by_number.get(e.installment or 0)
+            amount = (tender or {}).get("amount_money") or {}
+            if (
+                e.kind is EventKind.PAYMENT_SUCCEEDED and e.reference is None and tender is not None
+                and e.amount is not None and amount.get("amount") == e.amount.minor
+            ):
+                e = evolve(e, reference=str(tender["payment_id"]))
+            out.append(e)
+        return tuple(out)
 
     def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
         """Read the invoice and return the payment and cancellation events not in *known*.

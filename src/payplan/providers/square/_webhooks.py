@@ -155,6 +155,7 @@ def _paid(
     due: Money,
     on: dt.date,
     sequence: int,
+    reference: str | None = None,
 ) -> ProviderEvent:
     uid = request.get("uid") or f"#{number}"
     return ProviderEvent(
@@ -165,26 +166,28 @@ def _paid(
         occurred_on=on,
         installment=number,
         amount=due,
+        reference=reference,
         sequence=sequence,
     )
 
 
-#: Reads the payments (tenders) of an order: (completion time, amount in minor units), in any order.
-OrderTenders = Callable[[str], list[tuple[dt.datetime, int]]]
+#: Reads the payments (tenders) of an order: (time, amount in minor units, payment id), in any order.
+OrderTenders = Callable[[str], list[tuple[dt.datetime, int, str | None]]]
 
 
 def _completed_by_tenders(
     invoice: Mapping[str, Any], requests: list[Mapping[str, Any]], order_tenders: OrderTenders | None
-) -> list[tuple[int, Mapping[str, Any], Money, dt.datetime]] | None:
+) -> list[tuple[int, Mapping[str, Any], Money, dt.datetime, str | None]] | None:
     """Every fully paid request with the time of the payment that completed it, or None when unknown.
 
     Square applies payments to an invoice's requests in order; the order's
-    tenders say when each payment was made and for how much.
+    tenders say when each payment was made and for how much. A payment that
+    paid exactly one request is that request's reference (to refund it).
     """
     order_id = invoice.get("order_id")
     if order_tenders is None or not isinstance(order_id, str) or not order_id:
         return None
-    tenders = sorted(order_tenders(order_id))
+    tenders = sorted(order_tenders(order_id), key=lambda t: (t[0], t[2] or ""))
     paid: list[tuple[int, Mapping[str, Any], Money]] = []
     for number, request in enumerate(requests, 1):
         due = _money(request.get("computed_amount_money"))
@@ -193,20 +196,23 @@ def _completed_by_tenders(
         paid.append((number, request, due))
     if not paid:
         return None
-    out: list[tuple[int, Mapping[str, Any], Money, dt.datetime]] = []
+    out: list[tuple[int, Mapping[str, Any], Money, dt.datetime, str | None]] = []
     needed = 0
     for number, request, due in paid:
+        before = needed
         needed += due.minor
         running = 0
-        when = None
-        for at, amount in tenders:
+        found: tuple[dt.datetime, str | None] | None = None
+        for at, amount, payment in tenders:
+            start = running
             running += amount
             if running >= needed:
-                when = at
+                exact = start == before and amount == due.minor
+                found = (at, payment if exact else None)
                 break
-        if when is None:
+        if found is None:
             return None  # the order does not show the payments: fall back to the notification
-        out.append((number, request, due, when))
+        out.append((number, request, due, found[0], found[1]))
     return out
 
 
@@ -229,8 +235,9 @@ def invoice_state(invoice: Mapping[str, Any], order_tenders: OrderTenders | None
     dated = _completed_by_tenders(invoice, _ordered_requests(invoice), order_tenders)
     if dated is not None:  # the same events, dated by their payments, as the webhooks give
         events.extend(
-            _paid(plan_id, invoice_id, n, r, due, _local_date(t, invoice.get("timezone")), int(t.timestamp() * 1_000_000))
-            for n, r, due, t in dated
+            _paid(plan_id, invoice_id, n, r, due, _local_date(t, invoice.get("timezone")), int(t.timestamp() * 1_000_000),
+                  payment)
+            for n, r, due, t, payment in dated
         )
     for number, request in enumerate(() if dated is not None else _ordered_requests(invoice), 1):
         due = _money(request.get("computed_amount_money"))
@@ -264,7 +271,7 @@ def _invoice_events(
             # that completed two requests gives both, and every notification gives the
             # same events for the same requests.
             return tuple(_paid(plan_id, invoice_id, n, r, due, _local_date(t, invoice.get("timezone")),
-                               int(t.timestamp() * 1_000_000)) for n, r, due, t in dated)
+                               int(t.timestamp() * 1_000_000), payment) for n, r, due, t, payment in dated)
         # Without the order's payments: the notification carries the invoice as it was
         # just after the payment; Square applies payments to requests in order, so the
         # payment it reports completed the last request now fully paid.

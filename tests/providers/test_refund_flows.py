@@ -1,0 +1,340 @@
+"""A cancellation refunds once, end to end, on every provider where refunds exist (#12 item 1).
+
+Each scenario runs the documented flow through the real adapter (and the
+real SDK against the library's own fake): publish the reference Pack A plan
+with a 50%-inside-30-days cancellation policy, pay all four installments
+(recorded from the provider's own webhook deliveries), cancel 26 days before
+the session, record ``settlement.entries``, carry out the first refund
+instruction through ``Provider.refund_instruction`` (twice: a retry) and
+record its outcome with ``record_refund``, and refund the second one in the
+provider's dashboard, outside payplan. Then every delivery the provider
+made (payments and refunds, from every event type it sends) arrives 1 to 5
+times in a shuffled order, before or after the outcome is recorded. The
+ledger, ``plan_status`` and the statement must agree that $1,000 was
+refunded once and nothing is owed, and the provider must hold exactly one
+refund per instruction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from payplan import (
+    CancellationPolicy,
+    CancellationWindow,
+    DepositRule,
+    InstallmentState,
+    Ledger,
+    Money,
+    PaymentPlan,
+    PlanStatus,
+    Settlement,
+    Terms,
+    plan_status,
+    render_statement,
+    settle_cancellation,
+)
+from payplan.providers import (
+    EventKind,
+    Payer,
+    Provider,
+    ProviderEvent,
+    RefundOutcome,
+    RefundStatus,
+    apply_events,
+    record_refund,
+)
+
+USD = "USD"
+BOOKED = dt.date(2026, 12, 1)
+SESSION = dt.date(2027, 4, 15)
+CANCEL_ON = dt.date(2027, 3, 20)  # 26 days' notice: 50% of the fee retained, $1,000 refunded
+
+
+def pack_a(plan_id: str) -> PaymentPlan:
+    """Pack A: $2000, $500 deposit, 3 monthly $500, 50% retained inside 30 days, 100% inside 7."""
+    terms = Terms(
+        deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", USD)),
+        installments=3,
+        cancellation=CancellationPolicy((CancellationWindow(30, 50), CancellationWindow(7, 100))),
+    )
+    return PaymentPlan.with_deposit(plan_id, Money.of("2000.00", USD), terms=terms, booked=BOOKED, session=SESSION)
+
+
+@dataclass
+class Flow:
+    """What one provider's run of the flow left behind, for the delivery-order property."""
+
+    plan: PaymentPlan
+    parse: Callable[[dict[str, str], bytes], tuple[ProviderEvent, ...]]
+    paid: Ledger
+    """The ledger after the payment webhooks, before the cancellation."""
+    settlement: Settlement
+    outcomes: list[RefundOutcome] = field(default_factory=list)
+    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    refunds_made: Callable[[], int] = lambda: 0
+
+
+def payments_ledger(flow: Flow) -> Ledger:
+    """The site's ledger from one ordered pass over the payment deliveries."""
+    events = [e for headers, body in flow.deliveries for e in flow.parse(headers, body)]
+    applied = apply_events(Ledger.empty(flow.plan), [e for e in events if e.kind is EventKind.PAYMENT_SUCCEEDED])
+    assert applied.deferred == ()
+    return applied.ledger
+
+
+def settle(flow: Flow) -> None:
+    """Cancel inside the 30-day window; a fully paid plan owes $1,000 back, as two instructions."""
+    flow.settlement = settle_cancellation(flow.plan, flow.paid, CANCEL_ON)
+    assert flow.settlement.refund == Money.of("1000.00", USD)
+    assert [i.amount for i in flow.settlement.refunds] == [Money.of("500.00", USD)] * 2
+    assert all(i.reference for i in flow.settlement.refunds)
+    assert [e.kind for e in flow.settlement.entries] == ["cancellation"]
+
+
+def check_once(flow: Flow, data: st.DataObject) -> None:
+    """Deliver everything 1-5 times, shuffled, before or after the outcome; all views agree on one refund."""
+    copies = [d for d in flow.deliveries for _ in range(data.draw(st.integers(1, 5)))]
+    order = data.draw(st.permutations(copies))
+    outcome_first = data.draw(st.booleans())
+    ledger = flow.paid.record_all(flow.settlement.entries)
+
+    def record_outcomes(ledger: Ledger) -> Ledger:
+        for outcome in flow.outcomes:
+            ledger = record_refund(ledger, outcome, CANCEL_ON, flow.settlement.reason)
+        return ledger
+
+    if outcome_first:
+        ledger = record_outcomes(ledger)
+    deferred: tuple[ProviderEvent, ...] = ()
+    for headers, body in order:
+        applied = apply_events(ledger, [*deferred, *flow.parse(headers, body)])
+        ledger, deferred = applied.ledger, applied.deferred
+    if not outcome_first:
+        ledger = record_outcomes(ledger)
+    assert deferred == ()
+    assert ledger.paid == Money.of("2000.00", USD)
+    assert ledger.refunded == flow.settlement.refund == Money.of("1000.00", USD)
+    assert ledger.balance == Money.of("0.00", USD)
+    status = plan_status(flow.plan, ledger, CANCEL_ON)
+    assert status.status is PlanStatus.CANCELLED
+    assert status.balance == Money.of("0.00", USD)
+    assert status.paid == Money.of("1000.00", USD)
+    assert [s.outstanding for s in status.installments] == [Money.of("0.00", USD)] * 4
+    assert {s.state for s in status.installments} <= {InstallmentState.PAID, InstallmentState.CANCELLED}
+    statement = render_statement(flow.plan, ledger, CANCEL_ON)
+    assert "| Balance | $0.00 |" in statement
+    assert "| Paid (less refunds) | $1,000.00 |" in statement
+    assert "Status: cancelled." in statement
+    assert flow.refunds_made() == len(flow.settlement.refunds)
+
+
+_SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+# -- sandbox --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox_flow() -> Flow:
+    """The flow on the sandbox provider."""
+    from payplan.testing import SandboxCard, SandboxProvider
+
+    plan = pack_a("flow-sandbox")
+    sandbox = SandboxProvider(today=BOOKED)
+    binding = sandbox.publish(plan, Payer(payment_method_id=SandboxCard.SUCCESS.value))
+    sandbox.advance_to(dt.date(2027, 3, 1))
+    flow = Flow(plan, sandbox.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
+    flow.deliveries = [sandbox.delivery(e) for e in sandbox.events]
+    flow.paid = payments_ledger(flow)
+    settle(flow)
+    sandbox.advance_to(CANCEL_ON)
+    first, second = flow.settlement.refunds
+    outcome = sandbox.refund_instruction(binding, first)
+    assert sandbox.refund_instruction(binding, first) == outcome  # a retry refunds nothing more
+    flow.outcomes = [outcome]
+    assert second.reference is not None
+    sandbox.dashboard_refund(second.reference, second.amount, "refunded in the dashboard")
+    flow.deliveries = [sandbox.delivery(e) for e in sandbox.events]
+    flow.refunds_made = lambda: sum(e.kind is EventKind.REFUNDED for e in sandbox.events)
+    return flow
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_sandbox_cancellation_refunds_once(sandbox_flow: Flow, data: st.DataObject) -> None:
+    """Sandbox: the settlement's refunds land once, whatever the delivery order and count."""
+    check_once(sandbox_flow, data)
+
+
+# -- Stripe ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stripe_flow() -> Iterator[Flow]:
+    """The flow on Stripe (invoices mode), through the real SDK against a fresh fake Stripe."""
+    stripe = pytest.importorskip("stripe", reason="the stripe extra is not installed")
+    from payplan.providers.stripe import StripeMode, StripeProvider
+    from payplan.testing.server import FakeServer
+    from payplan.testing.stripe import FakeStripe, signed_delivery
+
+    secret, now = "whsec_flow", 1_800_000_000
+    fake = FakeStripe()
+    with FakeServer(fake) as server:
+        client = stripe.StripeClient("sk_test_flow", base_addresses={"api": server.url}, max_network_retries=0)
+        provider = StripeProvider(client, webhook_secret=secret, mode=StripeMode.INVOICES, clock=lambda: now)
+        plan = pack_a("flow-stripe")
+        binding = provider.publish(plan, Payer("cus_flow", "pm_card_visa"))
+        for n in range(1, 5):  # what Stripe's automatic collection does on each due date
+            assert provider.charge(binding, plan, n).succeeded
+
+        def deliveries() -> list[tuple[dict[str, str], bytes]]:
+            return [signed_delivery(e, secret, timestamp=now) for e in fake.events]
+
+        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
+        flow.deliveries = deliveries()
+        flow.paid = payments_ledger(flow)
+        settle(flow)
+        first, second = flow.settlement.refunds
+        outcome = provider.refund_instruction(binding, first)
+        assert provider.refund_instruction(binding, first) == outcome
+        assert outcome.status is RefundStatus.SUCCEEDED
+        flow.outcomes = [outcome]
+        # The second is refunded in Stripe's dashboard: no payplan metadata, no key of ours.
+        intent = client.v1.invoice_payments.list({"invoice": second.reference}).data[0].payment.payment_intent
+        client.v1.refunds.create({"payment_intent": intent, "amount": 50000})
+        flow.deliveries = deliveries()
+        assert {e["type"] for e in fake.events} >= {"invoice.paid", "refund.created", "charge.refunded"}
+        flow.refunds_made = lambda: sum(o.get("object") == "refund" for o in fake.objects.values())
+        yield flow
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_stripe_cancellation_refunds_once(stripe_flow: Flow, data: st.DataObject) -> None:
+    """Stripe: refund.created and charge.refunded for the same refunds, any order, any count, land once."""
+    check_once(stripe_flow, data)
+
+
+# -- Square ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def square_flow() -> Iterator[Flow]:
+    """The flow on Square, through the real SDK against a fresh fake Square."""
+    square = pytest.importorskip("square", reason="the square extra is not installed")
+    from payplan.providers.square import SquareProvider
+    from payplan.testing.server import FakeServer
+    from payplan.testing.square import FakeSquare, signed_delivery
+
+    key, url = "sq-flow-key", "https://site.example/hooks/square"
+    fake = FakeSquare(timezone="UTC")  # the location's zone is the plan's
+    with FakeServer(fake) as server:
+        client = square.Square(token="flow", base_url=server.url)
+        provider = SquareProvider(client, location_id="L", invoices_plus=True, signature_key=key, notification_url=url)
+        plan = pack_a("flow-square")
+        binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:flow"))
+        invoice = binding.id("invoice")
+        notes: list[dict[str, Any]] = []
+        for n in range(1, 5):  # Square charges the card on file on each due date
+            fake.pay(invoice, n)
+            notes.append(fake.event("invoice.payment_made", invoice))
+
+        def deliveries() -> list[tuple[dict[str, str], bytes]]:
+            return [signed_delivery(note, signature_key=key, notification_url=url) for note in notes]
+
+        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
+        flow.deliveries = deliveries()
+        flow.paid = payments_ledger(flow)
+        settle(flow)
+        first, second = flow.settlement.refunds
+        outcome = provider.refund_instruction(binding, first)
+        assert provider.refund_instruction(binding, first) == outcome
+        assert outcome.status is RefundStatus.PENDING  # Square completes it a moment later
+        flow.outcomes = [outcome]
+        # The second is refunded in Square's dashboard: a key of its own, no payplan reason.
+        made = client.refunds.refund_payment(
+            idempotency_key=str(uuid.uuid4()), payment_id=second.reference,
+            amount_money={"amount": 50000, "currency": USD}, request_options={"max_retries": 0},
+        )
+        for refund_id in (outcome.reference, made.refund.id if made.refund else None):
+            assert refund_id is not None
+            notes.append(fake.refund_event(refund_id, kind="refund.created"))
+            fake.complete_refund(refund_id)
+            notes.append(fake.refund_event(refund_id, kind="refund.updated"))
+        flow.deliveries = deliveries()
+        flow.refunds_made = lambda: len(fake.refunds)
+        yield flow
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_square_cancellation_refunds_once(square_flow: Flow, data: st.DataObject) -> None:
+    """Square: a pending refund completed by its refund.updated event, and a dashboard refund, land once each."""
+    check_once(square_flow, data)
+
+
+# -- PayPal ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def paypal_flow() -> Iterator[Flow]:
+    """PayPal: no refunds through payplan, so both instructions are carried out in PayPal's dashboard."""
+    paypalrestsdk = pytest.importorskip("paypalrestsdk", reason="the paypal extra is not installed")
+    from payplan.providers.paypal import PayPalOptions, PayPalRestProvider, map_plan
+    from payplan.testing.paypal import (
+        FakePayPal,
+        PayPalSigner,
+        sale_refund_resource,
+        sale_resource,
+        webhook_event,
+    )
+    from payplan.testing.server import FakeServer
+
+    signer = PayPalSigner()
+    fake = FakePayPal(signer)
+    options = PayPalOptions(return_url="https://site.example/r", cancel_url="https://site.example/c")
+    plan = pack_a("flow-paypal")
+    sales = {f"SALE-{n}": plan.id for n in range(1, 5)}
+    custom = map_plan(plan, options).custom_id
+    with FakeServer(fake) as server:
+        provider: Provider = PayPalRestProvider(
+            paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint=server.url),
+            options, webhook_id="WH-FLOW", certificates=signer.certificates(), max_transmission_age=None,
+            plan_for_subscription=sales.get,
+        )
+        events = []
+        for n in range(1, 5):
+            paid_on = f"2027-0{n - 1}-01" if n > 1 else "2026-12-01"
+            sale = fake.record_payment(sale_resource(
+                f"SALE-{n}", "500.00", USD, billing_agreement_id="I-FLOW", custom=custom,
+                create_time=f"{paid_on}T10:00:00Z",
+            ))
+            events.append(webhook_event(f"WH-PAY-{n}", "PAYMENT.SALE.COMPLETED", sale, create_time=f"{paid_on}T10:04:00Z"))
+        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
+        flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
+        flow.paid = payments_ledger(flow)
+        settle(flow)
+        for n, instruction in enumerate(flow.settlement.refunds, 1):
+            assert instruction.reference is not None
+            refund = fake.record_payment(
+                sale_refund_resource(f"REF-{n}", instruction.reference, "500.00", USD, create_time="2027-03-20T12:00:00Z")
+            )
+            events.append(webhook_event(f"WH-REF-{n}", "PAYMENT.SALE.REFUNDED", refund, create_time="2027-03-20T12:01:00Z"))
+        flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
+        flow.refunds_made = lambda: sum(e["event_type"] == "PAYMENT.SALE.REFUNDED" for e in events)
+        yield flow
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_paypal_dashboard_refunds_land_once(paypal_flow: Flow, data: st.DataObject) -> None:
+    """PayPal: refunds made in PayPal (it has no refund call in payplan) land once each, in any order."""
+    check_once(paypal_flow, data)
