@@ -40,6 +40,8 @@ def test_block_runs(page: str, n: int, code: str) -> None:
     for sdk in OPTIONAL:
         if re.search(rf"^\s*(import|from) {sdk}\b|payplan\.providers\.{sdk}", code, re.M | re.I):
             pytest.importorskip(OPTIONAL[sdk], reason=f"{page} block {n} needs the optional {OPTIONAL[sdk]!r} package")
+    if re.search(r"sqlite:///|postgresql\+psycopg|payplan\.store\.sql", code):
+        pytest.importorskip("sqlalchemy", reason=f"{page} block {n} needs payplan[store] (SQLAlchemy)")
     exec(compile(code, f"{page}#block{n}", "exec"), {"__name__": "__docs__"})
 
 

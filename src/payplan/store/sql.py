@@ -32,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Row, create_engine, event, func, inspect, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, create_engine, event, func, inspect, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -94,6 +94,18 @@ _READ = "payplan_read"
 _RETRIES = 8
 
 R = TypeVar("R")
+
+# The hot path's statements, built once (building a Core expression costs more than running it on SQLite).
+_W = t.webhook_events
+_PLAN_Q = select(t.plans).where(t.plans.c.plan_id == bindparam("plan_id"))
+_PLAN_LOCK_Q = _PLAN_Q.with_for_update()
+_ENTRIES_Q = select(t.entries.c.document).where(t.entries.c.plan_id == bindparam("plan_id")).order_by(t.entries.c.seq)
+_STATUS_Q = select(_W.c.status, _W.c.attempts).where(
+    _W.c.provider == bindparam("provider"), _W.c.event_id == bindparam("event_id")
+)
+_PENDING_Q = select(_W.c.event).where(
+    _W.c.plan_id == bindparam("plan_id"), _W.c.status == InboxStatus.DEFERRED.value
+).order_by(_W.c.seq)
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -205,7 +217,9 @@ def _engine(url: str, *, busy_timeout: float = 30.0, **options: Any) -> Engine:
             engine = create_engine(parsed, connect_args={"timeout": busy_timeout}, **options)
             _sqlite_setup(engine, busy_timeout)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True, **options)
+            # No pre-ping: it costs a round trip per transaction. A connection that died in the
+            # pool fails its call once (StoreUnavailableError, retryable) and the pool is renewed.
+            engine = create_engine(parsed, **options)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, TypeError) as exc:
         raise StoreError(f"cannot open {_redacted(url)!r}: {exc}") from exc
     return engine
@@ -384,22 +398,15 @@ class SQLStore(Store):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _lock_plan(self, conn: Connection, plan_id: str) -> Row[Any] | None:
-        q = select(t.plans).where(t.plans.c.plan_id == plan_id)
-        if self._pg:
-            q = q.with_for_update()
-        return conn.execute(q).first()
+        return conn.execute(_PLAN_LOCK_Q if self._pg else _PLAN_Q, {"plan_id": plan_id}).first()
 
     def _ledger(self, conn: Connection, plan: PaymentPlan) -> Ledger:
         cur = plan.fee.currency
-        docs = conn.execute(
-            select(t.entries.c.document).where(t.entries.c.plan_id == plan.id).order_by(t.entries.c.seq)
-        ).scalars()
+        docs = conn.execute(_ENTRIES_Q, {"plan_id": plan.id}).scalars()
         return Ledger.empty(plan).record_all(loads_entry(d, cur) for d in docs)
 
     def _plan_and_ledger(self, conn: Connection, plan_id: str, *, lock: bool) -> tuple[Row[Any], PaymentPlan, Ledger]:
-        row = self._lock_plan(conn, plan_id) if lock else conn.execute(
-            select(t.plans).where(t.plans.c.plan_id == plan_id)
-        ).first()
+        row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
         if row is None:
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
         plan = loads_plan_doc(row.document)
@@ -596,9 +603,25 @@ class SQLStore(Store):
     # -- the webhook inbox -------------------------------------------------------------
 
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
-        """See :meth:`Store.ingest`."""
-        work = _IngestWork(self, event, body)
-        return self._tx(work)
+        """See :meth:`Store.ingest`.
+
+        A repeat of an event already applied (most deliveries, with
+        providers' retries) is answered from one read, without the plan's
+        lock or SQLite's write lock; the write transaction checks again.
+        """
+        if self._applied(event):
+            return IngestResult(InboxStatus.APPLIED, duplicate=True)
+        return self._tx(_IngestWork(self, event, body))
+
+    def _applied(self, event: ProviderEvent) -> bool:
+        def work(conn: Connection) -> bool:
+            row = conn.execute(_STATUS_Q, {"provider": event.provider, "event_id": event.id}).first()
+            return row is not None and row.status == InboxStatus.APPLIED.value
+
+        if not self._pg:
+            return self._tx(work, read=True)
+        with _translated(self.engine.url), self.engine.connect() as conn:  # one statement: no BEGIN/COMMIT
+            return work(conn.execution_options(isolation_level="AUTOCOMMIT"))
 
     def inbox(
         self, *, status: InboxStatus | None = None, plan_id: str | None = None
@@ -775,9 +798,7 @@ class _IngestWork:
         store, event = self.store, self.event
         w = t.webhook_events
         plan_row = store._lock_plan(conn, event.plan_id)
-        kept = conn.execute(
-            select(w.c.status, w.c.attempts).where(w.c.provider == event.provider, w.c.event_id == event.id)
-        ).first()
+        kept = conn.execute(_STATUS_Q, {"provider": event.provider, "event_id": event.id}).first()
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
         plan = ledger = None
@@ -785,12 +806,7 @@ class _IngestWork:
         if plan_row is not None:
             plan = loads_plan_doc(plan_row.document)
             ledger = store._ledger(conn, plan)
-            pending = [
-                loads_event(doc) for doc in conn.execute(
-                    select(w.c.event).where(w.c.plan_id == event.plan_id, w.c.status == InboxStatus.DEFERRED.value)
-                    .order_by(w.c.seq)
-                ).scalars()
-            ]
+            pending = [loads_event(doc) for doc in conn.execute(_PENDING_Q, {"plan_id": event.plan_id}).scalars()]
         out = settle_events(plan, ledger, event, pending)
         now = _now()
         status = out.status[event.id]
