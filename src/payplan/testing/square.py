@@ -49,6 +49,8 @@ __all__ = ["ApiFailure", "FakeSquare", "notification", "sign", "signed_delivery"
 Json = dict[str, Any]
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+#: Cards on file the fake declines when charged on demand, with Square's error code.
+DECLINED_CARDS = {"ccof:declined": "CARD_DECLINED", "ccof:expired": "CARD_EXPIRED"}
 MERCHANT_ID = "MLFAKEMERCHANT"
 
 
@@ -98,7 +100,7 @@ class ApiFailure(Exception):
     def __init__(self, status: int, code: str, detail: str, category: str = "INVALID_REQUEST_ERROR") -> None:
         super().__init__(detail)
         self.status = status
-        self.body = {"errors": [{"category": category, "code": code, "detail": detail}]}
+        self.body: Json = {"errors": [{"category": category, "code": code, "detail": detail}]}
 
 
 class FakeSquare:
@@ -122,25 +124,33 @@ class FakeSquare:
         """How many objects exist: orders, invoices (incl. deleted drafts) and refunds."""
         return self._created
 
-    def pay(self, invoice_id: str, number: int) -> str:
-        """Collect payment request *number* (1-based) of an invoice in full; returns the payment id."""
+    def pay(self, invoice_id: str, number: int, *, through: int | None = None,
+            created_at: str | None = None) -> str:
+        """Collect payment request *number* (1-based) in full, or with *through* every request up to that one,
+        as ONE payment; the order gets a tender for it (as Square records an invoice payment). Returns the payment id."""
         with self._lock:
             invoice = self.invoices[invoice_id]
-            request = invoice["payment_requests"][number - 1]
-            request["total_completed_amount_money"] = dict(request["computed_amount_money"])
+            paid = 0
+            for request in invoice["payment_requests"][number - 1:(through or number)]:
+                owed = request["computed_amount_money"]["amount"] - request.get(
+                    "total_completed_amount_money", {"amount": 0})["amount"]
+                request["total_completed_amount_money"] = dict(request["computed_amount_money"])
+                paid += owed
+            currency = invoice["payment_requests"][number - 1]["computed_amount_money"]["currency"]
             payment_id = f"pay_{next(self._ids)}"
             self.payments[payment_id] = {
                 "id": payment_id,
                 "order_id": invoice["order_id"],
-                "amount_money": dict(request["computed_amount_money"]),
+                "amount_money": {"amount": paid, "currency": currency},
             }
             # Square links an invoice's payments to its order as tenders (Order.tenders[].payment_id).
             order = self.orders[invoice["order_id"]]
-            order.setdefault("tenders", []).append({
+            tenders = order.setdefault("tenders", [])
+            tenders.append({
                 "id": f"tender_{payment_id}", "type": "CARD", "payment_id": payment_id,
                 "location_id": order["location_id"], "transaction_id": order["id"],
-                "amount_money": dict(request["computed_amount_money"]),
-                "created_at": f"2027-01-01T{len(order['tenders']):02d}:00:00Z",
+                "amount_money": {"amount": paid, "currency": currency},
+                "created_at": created_at or f"2027-01-01T{len(tenders):02d}:00:00Z",
             })
             done = all(
                 r["total_completed_amount_money"]["amount"] >= r["computed_amount_money"]["amount"]
@@ -194,6 +204,9 @@ class FakeSquare:
             ("POST", r"/v2/invoices/([^/]+)/publish", self._publish_invoice),
             ("POST", r"/v2/invoices/([^/]+)/cancel", self._cancel_invoice),
             ("POST", r"/v2/refunds", self._refund),
+            ("POST", r"/v2/payments", self._create_payment),
+            ("GET", r"/v2/payments", self._list_payments),
+            ("GET", r"/v2/locations/([^/]+)", self._get_location),
         ]
         for verb, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
@@ -208,7 +221,12 @@ class FakeSquare:
                             if seen[0] != fingerprint:
                                 raise ApiFailure(400, "IDEMPOTENCY_KEY_REUSED", f"key {key} reused with another body")
                             return seen[1], seen[2]
-                    answer = handler(*match.groups(), payload=payload, query=parse_qs(record.query))
+                    try:
+                        answer = handler(*match.groups(), payload=payload, query=parse_qs(record.query))
+                    except ApiFailure as failure:
+                        if key and failure.status == 402:  # a decline is a decision: replayed, not retried
+                            self._replay[(path, key)] = (fingerprint, failure.status, failure.body)
+                        raise
                     answer = json.loads(json.dumps(answer))  # a snapshot, as Square replays it
                     if key:
                         self._replay[(path, key)] = (fingerprint, 200, answer)
@@ -236,6 +254,12 @@ class FakeSquare:
         if order_id not in self.orders:
             raise ApiFailure(404, "NOT_FOUND", f"order {order_id}")
         return {"order": self.orders[order_id]}
+
+    # -- Locations ------------------------------------------------------------
+
+    def _get_location(self, location_id: str, *, payload: Json, query: Any) -> Json:
+        return {"location": {"id": location_id, "name": "Studio", "status": "ACTIVE", "timezone": self.timezone,
+                             "currency": "USD", "country": "US"}}
 
     # -- Invoices -------------------------------------------------------------
 
@@ -367,6 +391,40 @@ class FakeSquare:
             raise ApiFailure(400, "BAD_REQUEST", "only drafts can be deleted")
         del self.invoices[invoice_id]
         return {}
+
+    # -- Payments (a card on file charged on demand) ----------------------------------
+
+    def _create_payment(self, *, payload: Json, query: Any) -> Json:
+        source = payload.get("source_id")
+        amount = payload.get("amount_money") or {}
+        if not isinstance(source, str) or not source:
+            raise ApiFailure(400, "MISSING_REQUIRED_PARAMETER", "source_id")
+        if not isinstance(amount.get("amount"), int) or amount["amount"] <= 0 or not amount.get("currency"):
+            raise ApiFailure(400, "INVALID_VALUE", f"amount_money {amount}")
+        if source.startswith("ccof:") and not payload.get("customer_id"):
+            raise ApiFailure(400, "MISSING_REQUIRED_PARAMETER", "customer_id for a card on file")
+        payment_id = f"pay_{next(self._ids)}"
+        declined = DECLINED_CARDS.get(source)
+        payment = {
+            "id": payment_id, "status": "FAILED" if declined else "COMPLETED",
+            "amount_money": dict(amount), "total_money": dict(amount), "source_type": "CARD",
+            "location_id": payload.get("location_id"), "customer_id": payload.get("customer_id"),
+            "reference_id": payload.get("reference_id"), "note": payload.get("note"),
+            "card_details": {"status": "FAILED" if declined else "CAPTURED", "card": {"card_brand": "VISA", "last_4": "1111"}},
+            "created_at": "2027-01-05T10:00:00Z", "updated_at": "2027-01-05T10:00:00Z",
+        }
+        self.payments[payment_id] = payment
+        self._created += 1
+        if declined:
+            failure = ApiFailure(402, declined, "Authorization error", category="PAYMENT_METHOD_ERROR")
+            failure.body["payment"] = payment
+            raise failure
+        return {"payment": payment}
+
+    def _list_payments(self, *, payload: Json, query: Any) -> Json:
+        location = (query.get("location_id") or [None])[0]
+        found = [p for p in self.payments.values() if location is None or p.get("location_id") == location]
+        return {"payments": json.loads(json.dumps(found))}
 
     # -- Refunds ----------------------------------------------------------------
 

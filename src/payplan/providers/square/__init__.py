@@ -6,7 +6,7 @@ caller builds and owns the SDK client::
     from square import Square
     from payplan.providers.square import SquareProvider
 
-    square = SquareProvider(Square(token=...), location_id="L...")
+    square = SquareProvider(Square(token=...), location_id="L...", invoices_plus=True)
     binding = square.publish(plan, Payer(customer_id="C...", payment_method_id="ccof:..."))
 
 Publishing creates an order (one line for the fee, ``reference_id`` and
@@ -23,6 +23,7 @@ version twice creates nothing twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,6 +41,8 @@ from ...exceptions import (
 )
 from .. import (
     Capability,
+    ChargeOutcome,
+    ChargeStatus,
     EventKind,
     Payer,
     Provider,
@@ -47,6 +50,7 @@ from .. import (
     ProviderEvent,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
 )
 from ._errors import translate_errors
@@ -65,8 +69,12 @@ from ._webhooks import SIGNATURE_HEADER, invoice_state, normalize, sign, verify
 if TYPE_CHECKING:
     from square import Square
 
+from square.core.api_error import ApiError
+
 __all__ = ["SIGNATURE_HEADER", "SquareProvider", "sign_webhook"]
 
+#: A payment's reference_id is at most 40 characters.
+_REFERENCE_MAX = 40
 #: Square's RefundPayment takes idempotency keys of at most 45 characters.
 _REFUND_KEY_MAX = 45
 
@@ -96,6 +104,16 @@ def _as_dict(model: Any) -> dict[str, Any]:
         return dict(model)
     dumped = model.dict(by_alias=True, exclude_none=True)
     return dict(dumped)
+
+
+def _declined(body: object) -> tuple[str | None, str]:
+    """The failed payment's id and Square's error code (lower case) from a 402 answer."""
+    found = body if isinstance(body, Mapping) else {}
+    errors = found.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
+    payment = found.get("payment")
+    ident = payment.get("id") if isinstance(payment, Mapping) else None
+    return (str(ident) if ident else None), str(first.get("code") or "CARD_DECLINED").lower()
 
 
 def _request_order(request: Mapping[str, Any]) -> tuple[bool, str]:
@@ -128,17 +146,22 @@ class SquareProvider(Provider):
         location_id: The Square location that owns the orders and invoices;
             invoice due dates are read in its time zone.
         invoices_plus: Whether the seller has Square's Invoices Plus
-            subscription. Without it Square takes no ``INSTALLMENT``
-            requests: a plan of one or two payments still publishes (as
-            ``BALANCE`` or ``DEPOSIT`` + ``BALANCE``), a longer one is
-            refused by :meth:`check`.
+            subscription, as the caller knows it (Square's API does not say).
+            Without it Square takes no ``INSTALLMENT`` requests: a plan of
+            one or two payments still publishes (as ``BALANCE`` or
+            ``DEPOSIT`` + ``BALANCE``), a longer one is refused by
+            :meth:`check`. Left unstated (None), payplan does not assume it:
+            a plan that needs installments is refused before anything is
+            created, saying to state it (an order created and an invoice
+            then refused by Square is what assuming it did).
         signature_key: The webhook subscription's signature key.
         notification_url: The URL Square posts webhooks to, exactly as
             registered (it is part of what Square signs).
-        location_timezone: The location's IANA time zone, if known. Square
-            reads every ``due_date`` in it; when given, :meth:`check` refuses
-            plans whose dates are local to another zone, instead of letting
-            each charge move by the difference between the two zones.
+        location_timezone: The location's IANA time zone. Square reads every
+            ``due_date`` in it, so :meth:`check` refuses plans whose dates are
+            local to another zone, instead of letting each charge move by the
+            difference between the two zones. When not given, it is read
+            from Square (``locations.get``, once) by the first check.
         max_retries: How often the SDK retries a call on 408/409/429/5xx.
             Retries resend the same idempotency key, so they never create
             anything twice; the default 0 leaves retrying to the caller.
@@ -157,6 +180,7 @@ class SquareProvider(Provider):
             Capability.ARBITRARY_DATES,
             Capability.UNEVEN_AMOUNTS,
             Capability.AUTOPAY,
+            Capability.CHARGE_FEES,
             Capability.PARTIAL_REFUNDS,
             Capability.UPDATE,
             Capability.CANCEL,
@@ -170,7 +194,7 @@ class SquareProvider(Provider):
         client: Square,
         *,
         location_id: str,
-        invoices_plus: bool = True,
+        invoices_plus: bool | None = None,
         signature_key: str | None = None,
         notification_url: str | None = None,
         location_timezone: str | None = None,
@@ -202,14 +226,40 @@ class SquareProvider(Provider):
                 local to another time zone than ``location_timezone``.
         """
         super().check(plan)
-        request_types(plan, invoices_plus=self.invoices_plus)
-        zone = self.location_timezone
-        if zone is not None and plan.timezone != zone:
+        if self.invoices_plus is None:
+            try:
+                request_types(plan, invoices_plus=False)
+            except UnsupportedByProviderError as exc:
+                if "Invoices Plus" not in str(exc):
+                    raise
+                raise UnsupportedByProviderError(
+                    f"{exc}; SquareProvider(invoices_plus=...) was not stated and payplan does not assume "
+                    "the seller has Invoices Plus: pass invoices_plus=True if it does",
+                    provider=PROVIDER,
+                ) from None
+        else:
+            request_types(plan, invoices_plus=self.invoices_plus)
+        zone = self._location_zone()
+        if plan.timezone != zone:
             raise UnsupportedByProviderError(
                 f"square reads due dates in the location's time zone {zone}, plan {plan.id} has dates "
                 f"local to {plan.timezone}; build the plan with timezone={zone!r}",
                 provider=PROVIDER,
             )
+
+    def _location_zone(self) -> str:
+        """The location's time zone: as given, or read from Square once."""
+        if self.location_timezone is None:
+            with translate_errors("get location"):
+                got = self._client.locations.get(self.location_id, request_options=self._options)
+            zone = _as_dict(got.location).get("timezone")
+            if not isinstance(zone, str) or not zone:
+                raise ProviderRequestError(
+                    f"square get location: expected location {self.location_id} to have a timezone, got {zone!r}",
+                    provider=PROVIDER,
+                )
+            self.location_timezone = zone
+        return self.location_timezone
 
     # -- publishing -----------------------------------------------------------
 
@@ -254,7 +304,7 @@ class SquareProvider(Provider):
             order_id=order_id,
             customer_id=customer,
             card_id=card,
-            invoices_plus=self.invoices_plus,
+            invoices_plus=bool(self.invoices_plus),
         )
         with translate_errors("create invoice"):
             draft = self._client.invoices.create(
@@ -315,7 +365,7 @@ class SquareProvider(Provider):
             status = current.get("status")
             return evolve(binding, plan_version=plan.version, status=str(status) if status else binding.status)
         invoice, clear = update_body(
-            plan, current, card_id=binding.ids.get("card"), invoices_plus=self.invoices_plus
+            plan, current, card_id=binding.ids.get("card"), invoices_plus=bool(self.invoices_plus)
         )
         with translate_errors("update invoice"):
             if clear:
@@ -356,6 +406,78 @@ class SquareProvider(Provider):
             return
         with translate_errors("cancel invoice"):
             self._client.invoices.cancel(invoice_id, version=version, request_options=self._options)
+
+    def charge_fee(
+        self,
+        binding: ProviderBinding,
+        plan: PaymentPlan,
+        fee_id: str,
+        amount: Money,
+        *,
+        description: str = "",
+        attempt: int = 1,
+    ) -> ChargeOutcome:
+        """Charge a fee now on the card on file (Payments API ``CreatePayment``).
+
+        The invoice's payment requests cannot take an amount that is not in
+        the order, so a fee is its own payment on the binding's ``card``,
+        with ``reference_id`` naming the fee. Before a new attempt the
+        location's payments are read: a fee already paid (a lost answer) is
+        not charged again. A declined card is a DECLINED outcome with
+        Square's error code. The outcome's reference is the payment id
+        (what :meth:`refund` takes).
+
+        Raises:
+            ProviderRequestError: the binding has no card on file (publish
+                with a ``ccof:`` payment method), or the amount is not positive.
+        """
+        if binding.plan_id != plan.id or binding.provider != PROVIDER:
+            raise ProviderRequestError(
+                f"expected a square binding of plan {plan.id}, got a {binding.provider} binding of plan "
+                f"{binding.plan_id}",
+                provider=PROVIDER,
+            )
+        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
+            raise ProviderRequestError(
+                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=PROVIDER
+            )
+        card = binding.ids.get("card")
+        if not card:
+            raise ProviderRequestError(
+                "square charges a fee on a card on file: expected a binding published with a ccof: "
+                "payment method, got none",
+                provider=PROVIDER,
+            )
+        reference = _short(f"payplan:{plan.id}:fee:{fee_id}", _REFERENCE_MAX)
+
+        def outcome(status: ChargeStatus, ref: str | None, code: str | None = None) -> ChargeOutcome:
+            message = None if code is None else f"square declined the fee: {code}"
+            return ChargeOutcome(status, plan.id, 0, amount, attempt, ref, code, message, fee_id)
+
+        if attempt > 1:
+            with translate_errors("list payments"):
+                for payment in self._client.payments.list(
+                    location_id=binding.id("location"), request_options=self._options
+                ):
+                    found = _as_dict(payment)
+                    if found.get("reference_id") == reference and found.get("status") == "COMPLETED":
+                        return outcome(ChargeStatus.SUCCEEDED, str(found.get("id")))
+        key = _short(fee_key(plan.id, fee_id, amount, attempt=attempt), _REFUND_KEY_MAX)
+        with translate_errors("create payment"):
+            try:
+                made = self._client.payments.create(
+                    source_id=card, idempotency_key=key, amount_money=money(amount),
+                    customer_id=binding.id("customer"), location_id=binding.id("location"),
+                    reference_id=reference, note=(description or f"Fee {fee_id}")[:500], autocomplete=True,
+                    request_options=self._options,
+                )
+            except ApiError as exc:
+                if exc.status_code != 402:  # anything but a decline is translated as usual
+                    raise
+                return outcome(ChargeStatus.DECLINED, *_declined(exc.body))
+        payment = _as_dict(made.payment)
+        status = ChargeStatus.SUCCEEDED if payment.get("status") == "COMPLETED" else ChargeStatus.PENDING
+        return outcome(status, str(payment.get("id") or "") or None)
 
     def refund(
         self,
@@ -416,6 +538,28 @@ class SquareProvider(Provider):
         found = metadata.get("payplan_plan_id") if isinstance(metadata, Mapping) else None
         return str(found) if found else None
 
+    def _order_tenders(self, order_id: str) -> list[tuple[dt.datetime, int, str | None]]:
+        """The payments on an order: (when, amount in minor units, payment id), from its tenders."""
+        with translate_errors("get order"):
+            got = self._client.orders.get(order_id, request_options=self._options)
+        out: list[tuple[dt.datetime, int, str | None]] = []
+        for tender in _as_dict(got.order).get("tenders") or []:
+            if not isinstance(tender, Mapping):
+                continue
+            money_ = tender.get("amount_money")
+            amount = money_.get("amount") if isinstance(money_, Mapping) else None
+            created = tender.get("created_at")
+            if type(amount) is not int or amount <= 0 or not isinstance(created, str):
+                continue
+            try:
+                when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            payment = tender.get("payment_id")
+            out.append((when if when.tzinfo else when.replace(tzinfo=dt.UTC), amount,
+                        payment if isinstance(payment, str) and payment else None))
+        return out
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
         """Verify a Square notification and normalize it into payplan events.
 
@@ -436,7 +580,7 @@ class SquareProvider(Provider):
         payload = verify(
             headers, body, signature_key=self._signature_key, notification_url=self._notification_url
         )
-        events = normalize(payload, resolve_order=self._plan_of_order)
+        events = normalize(payload, resolve_order=self._plan_of_order, order_tenders=self._order_tenders)
         if any(e.kind is EventKind.PAYMENT_SUCCEEDED and e.reference is None for e in events):
             events = self._with_payment_ids(events, payload)
         return events
@@ -489,5 +633,5 @@ class SquareProvider(Provider):
         reconciling after a missed webhook adds each payment once.
         """
         seen = set(known)
-        state = invoice_state(self._get_invoice(binding.id("invoice")))
+        state = invoice_state(self._get_invoice(binding.id("invoice")), self._order_tenders)
         return tuple(e for e in state if e.id not in seen)
