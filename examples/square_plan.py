@@ -37,10 +37,13 @@ HOOK_URL = "https://booking.example/hooks/square"
 HOOK_KEY = "example-signature-key"
 
 
-def pack_a(plan_id: str, booked: dt.date) -> PaymentPlan:
-    """Session Pack A from the reference catalog: $2000, 25% or $500 deposit, the rest over 3 months."""
+def pack_a(plan_id: str, booked: dt.date, timezone: str = "UTC") -> PaymentPlan:
+    """Session Pack A from the reference catalog: $2000, 25% or $500 deposit, the rest over 3 months.
+
+    Its dates are local to *timezone*: Square reads due dates in the location's zone.
+    """
     tier = Catalog.from_toml(REFERENCE_CATALOG_TOML)["Session Pack A"]
-    return tier.quote(plan_id, booked=booked, session=booked + dt.timedelta(days=135))
+    return tier.quote(plan_id, booked=booked, session=booked + dt.timedelta(days=135), timezone=timezone)
 
 
 def show(plan: PaymentPlan, invoice: dict[str, Any] | None) -> None:
@@ -58,16 +61,17 @@ def offline() -> int:
     from payplan.testing.server import FakeServer
     from payplan.testing.square import FakeSquare
 
-    fake = FakeSquare()
+    fake = FakeSquare(timezone="America/New_York")
     with FakeServer(fake) as server:
         print(f"No SQUARE_ACCESS_TOKEN: running against the local fake Square at {server.url} (offline).")
         square = SquareProvider(
             Square(token="offline-token", base_url=server.url),
             location_id="LOCAL",
+            invoices_plus=True,  # the seller has Invoices Plus: payplan never assumes it
             signature_key=HOOK_KEY,
             notification_url=HOOK_URL,
         )
-        plan = pack_a("example-square-pack-a", dt.date(2026, 12, 1))
+        plan = pack_a("example-square-pack-a", dt.date(2026, 12, 1), "America/New_York")  # the location's zone
         binding = square.publish(plan, Payer(customer_id="CUSTOMER", payment_method_id="ccof:example"))
         show(plan, fake.invoices[binding.id("invoice")])
         print(f"published: invoice {binding.id('invoice')} ({binding.status}), order {binding.id('order')}")
@@ -101,8 +105,10 @@ def online(token: str) -> int:
         assert created.customer is not None
         customer = str(created.customer.id)
         print(f"created customer {customer}")
-    square = SquareProvider(client, location_id=location)
-    plan = pack_a(f"example-{uuid.uuid4().hex[:12]}", dt.date.today() + dt.timedelta(days=1))
+    zone = str(client.locations.get(location).location.timezone or "UTC")  # Square reads due dates in it
+    plus = os.environ.get("SQUARE_INVOICES_PLUS") == "1"
+    square = SquareProvider(client, location_id=location, invoices_plus=plus, location_timezone=zone)
+    plan = pack_a(f"example-{uuid.uuid4().hex[:12]}", dt.date.today() + dt.timedelta(days=1), zone)
     binding = square.publish(plan, Payer(customer_id=customer, payment_method_id=os.environ.get("SQUARE_CARD_ID")))
     show(plan, None)
     print(f"published: invoice {binding.id('invoice')} ({binding.status}), page {binding.approval_url}")

@@ -22,7 +22,7 @@ from typing import Literal
 
 from attrs import evolve, field, frozen
 
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, days_after, shift
 from ._ledger import Ledger
 from ._money import Money, _money, split
 from ._plan import PaymentPlan, PlanKind
@@ -160,7 +160,7 @@ def _not_before(day: dt.date, on: dt.date, what: str) -> None:
 
 def _within_cutoff(day: dt.date, plan: PaymentPlan, what: str, *, session: dt.date | None = None) -> None:
     sess = plan.session if session is None else session
-    cutoff = sess - dt.timedelta(days=plan.terms.final_due_days_before)
+    cutoff = shift(sess, -plan.terms.final_due_days_before, f"the cutoff before the session {_iso(sess)}")
     if day > cutoff:
         raise RuleViolationError(
             f"{what} would be due {_iso(day)}, after the cutoff {_iso(cutoff)} "
@@ -548,7 +548,7 @@ class MoveSession:
         _check_date_arg(self.to, "the new session date")
         if self.to == plan.session:
             raise RuleViolationError(f"the session is already on {_iso(self.to)}")
-        cutoff = self.to - dt.timedelta(days=plan.terms.final_due_days_before)
+        cutoff = days_after(self.to, -plan.terms.final_due_days_before) or dt.date.min  # None: before 0001-01-01
         if cutoff < plan.booked:
             raise RuleViolationError(
                 f"a session on {_iso(self.to)} puts the cutoff at {_iso(cutoff)} "
@@ -563,7 +563,7 @@ class MoveSession:
                 if inst.due > cutoff:
                     inst = evolve(inst, due=cutoff)
             elif days is not None:
-                due = self.to - dt.timedelta(days=days)
+                due = shift(self.to, -days, f"installment {inst.number} ({days} days before the session)")
                 if due != inst.due:
                     _not_before(due, on, f"installment {inst.number} ({days} days before the session)")
                     inst = evolve(inst, due=due)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from attrs import field, frozen
 
-from .exceptions import InvalidPlanError
+from .exceptions import InvalidPlanError, ScheduleDoesNotFitError
 
 __all__ = [
     "MAX_DAYS",
@@ -48,6 +48,8 @@ def add_months(anchor: dt.date, months: int) -> dt.date:
     year = anchor.year + y
     month = m0 + 1
     day = anchor.day
+    if not 1 <= year <= 9999:
+        raise off_calendar(f"the date {months} months from {anchor.isoformat()}", later=months > 0)
     if day > 28:
         day = min(day, _month_length(year, month))
     return dt.date(year, month, day)
@@ -93,7 +95,18 @@ class Cadence(enum.Enum):
         return _PER_YEAR[self]
 
     def nth(self, anchor: dt.date, n: int) -> dt.date:
-        """The *n*-th date of this cadence counted from *anchor* (``nth(a, 0) == a``)."""
+        """The *n*-th date of this cadence counted from *anchor* (``nth(a, 0) == a``).
+
+        Raises:
+            ScheduleDoesNotFitError: the date would fall after 9999-12-31
+                (:class:`InvalidPlanError` before 0001-01-01).
+        """
+        try:
+            return self._nth(anchor, n)
+        except (ValueError, OverflowError):
+            raise off_calendar(f"the {self.value} date {n} periods from {anchor.isoformat()}", later=n > 0) from None
+
+    def _nth(self, anchor: dt.date, n: int) -> dt.date:
         if self is Cadence.MONTHLY:
             return add_months(anchor, n)
         if self is Cadence.WEEKLY:
@@ -122,8 +135,20 @@ class Cadence(enum.Enum):
         Computed in one pass (the schedule builder's hot path); equal to
         calling :meth:`nth` for each.
 
+        Raises:
+            ScheduleDoesNotFitError: a date would fall after 9999-12-31, the
+                last day of the calendar.
+
         .. versionadded:: 0.1.0
         """
+        try:
+            return self._series(anchor, start, count)
+        except (ValueError, OverflowError):
+            raise off_calendar(
+                f"the last of {count} {self.value} date(s) from {anchor.isoformat()}", later=True
+            ) from None
+
+    def _series(self, anchor: dt.date, start: int, count: int) -> tuple[dt.date, ...]:
         if self is _MONTHLY or self is _BIMONTHLY:
             step = 1 if self is _MONTHLY else 2
             year = anchor.year
@@ -255,8 +280,17 @@ class BeforeSession:
     days: tuple[int, ...] = field(converter=_as_days, validator=_check_days)
 
     def dates(self, session: dt.date) -> tuple[dt.date, ...]:
-        """The due dates for a session on *session*."""
-        return tuple(session - dt.timedelta(days=d) for d in self.days)
+        """The due dates for a session on *session*.
+
+        Raises:
+            InvalidPlanError: a date would fall before 0001-01-01.
+        """
+        try:
+            return tuple(session - dt.timedelta(days=d) for d in self.days)
+        except OverflowError:
+            raise off_calendar(
+                f"the due date {self.days[0]} days before the session {session.isoformat()}", later=False
+            ) from None
 
 
 #: How the installments after the deposit are dated.
@@ -272,6 +306,33 @@ def check_days(value: object, what: str, *, low: int = 0, high: int = MAX_DAYS) 
     if type(value) is not int or not low <= value <= high:
         raise InvalidPlanError(f"expected {what} as whole days from {low} to {high}, got {value!r}")
     return value
+
+
+def off_calendar(what: str, *, later: bool) -> InvalidPlanError:
+    """The error for a date payplan would need beyond either end of the calendar.
+
+    Past 9999-12-31 it is a :class:`ScheduleDoesNotFitError` (nothing can
+    fall due after the calendar ends; ``latest_due`` is 9999-12-31); before
+    0001-01-01 an :class:`InvalidPlanError`.
+    """
+    if later:
+        return ScheduleDoesNotFitError(
+            f"{what} would fall after 9999-12-31, the last day of the calendar", latest_due=dt.date.max
+        )
+    return InvalidPlanError(f"{what} would fall before 0001-01-01, the first day of the calendar")
+
+
+def shift(day: dt.date, days: int, what: str) -> dt.date:
+    """*day* moved by *days* (negative: earlier), refusing to leave the calendar.
+
+    Raises:
+        ScheduleDoesNotFitError: past 9999-12-31; InvalidPlanError: before
+            0001-01-01 (see :func:`off_calendar`); *what* names the date.
+    """
+    moved = days_after(day, days)
+    if moved is None:
+        raise off_calendar(what, later=days > 0)
+    return moved
 
 
 def days_after(day: dt.date, days: int) -> dt.date | None:

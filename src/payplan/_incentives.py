@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
+from ._calendar import days_after
 from ._ledger import CreditApplied, Ledger
 from ._money import Money
 from ._plan import PaymentPlan
@@ -111,7 +112,8 @@ def earned_incentives(
             if paid_dates is None:
                 paid_dates = installment_paid_dates(plan, view)
             for inst, paid_on in zip(plan.installments, paid_dates, strict=True):
-                if paid_on is None or paid_on > inst.due - dt.timedelta(days=inc.days_early):
+                deadline = days_after(inst.due, -inc.days_early)  # None: before 0001-01-01, never met
+                if paid_on is None or deadline is None or paid_on > deadline:
                     continue
                 value = inc.value_on(inst.amount)
                 if value.minor <= 0:

@@ -154,6 +154,9 @@ class _Statuses:
 # -- late fees ----------------------------------------------------------------------------
 
 
+_LAST_DAY = dt.date.max
+
+
 def late_fee_id(plan_id: str, installment: int | str, step: int) -> str:
     """The stable id of the late fee of ladder *step* on a line of a plan.
 
@@ -207,6 +210,8 @@ def assess_late_fees(
     for inst in plan.installments:
         charged = 0
         for k, step, after, rule in ladder:
+            if inst.due > _LAST_DAY - after:  # after 9999-12-31: a day that never comes
+                break
             day = inst.due + after
             if day > as_of:
                 break

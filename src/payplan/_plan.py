@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import evolve, field, frozen
 
-from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
+from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, shift
 from ._money import Money, Remainder, _money, allocate, to_percent
 from ._schedule import (
     Installment,
@@ -585,7 +585,7 @@ class Milestone:
         if self.due is not None:
             return self.due, None
         days = self.days_before_session or 0
-        return session - dt.timedelta(days=days), days
+        return shift(session, -days, f"milestone {self.name!r} ({days} days before the session)"), days
 
 
 def _milestone_rule(milestones: Sequence[Milestone], session: dt.date) -> DateRule:

@@ -12,6 +12,7 @@ from string import Template
 
 from attrs import frozen
 
+from ._calendar import days_after
 from ._late_fees import late_fee_id
 from ._ledger import LateFeeAssessed, Ledger
 from ._money import Money, _money
@@ -68,7 +69,9 @@ def _next_fee(
     if pol is None:
         return None, None
     for k, step in enumerate(pol.steps, 1):
-        day = due + dt.timedelta(days=pol.applies_on(step))
+        day = days_after(due, pol.applies_on(step))
+        if day is None:  # after 9999-12-31: this fee and the ones after it never apply
+            return None, None
         if day <= as_of or late_fee_id(plan.id, line, k) in ledger:
             continue
         fee = step.fee_for(owed)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
@@ -514,12 +516,39 @@ def period_summary(
 # -- exports ---------------------------------------------------------------------------------------------------
 
 
-def _csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's
+#: CSV injection list: = + - @ tab and carriage return, plus NUL as ASVS adds).
+_FORMULA_START = frozenset("=+-@\t\r\0")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def safe_cell(value: object) -> object:
+    """*value* as a CSV cell that no spreadsheet runs as a formula.
+
+    A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab, a carriage
+    return or NUL gets a leading apostrophe (OWASP's advice for CSV
+    injection: spreadsheets show it as text). A plain number (``-150.00``)
+    is left as it is, so refunds and credits stay numbers.
+
+    .. versionadded:: 0.1.0
+    """
+    text = "" if value is None else value if type(value) is str else str(value)  # what csv.writer writes
+    if text and text[0] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return value
+
+
+def csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]], *, lineterminator: str = "\r\n") -> str:
+    """CSV text with a header row, every cell passed through :func:`safe_cell`.
+
+    Every CSV payplan writes goes through here.
+    """
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer = csv.writer(buf, lineterminator=lineterminator)
+    writer.writerow([safe_cell(h) for h in headers])
+    writer.writerows([safe_cell(c) for c in row] for row in rows)
     return buf.getvalue()
+
 
 
 #: Columns of :func:`tracking_csv`.
@@ -552,7 +581,7 @@ def tracking_csv(book: Book, as_of: dt.date) -> str:
                     s.days_overdue, i.label or "",
                 ]
 
-    return _csv(TRACKING_COLUMNS, rows())
+    return csv_text(TRACKING_COLUMNS, rows())
 
 
 def _book_items(
@@ -563,6 +592,14 @@ def _book_items(
             yield item, None
         else:
             yield item
+
+
+def _ics_text(text: str) -> str:
+    """*text* without control characters, which RFC 5545 TEXT values may not hold (NUL, ESC, ...).
+
+    Line breaks become spaces; icalendar escapes the rest (``,``, ``;``, ``\\``).
+    """
+    return "".join(" " if c in "\r\n" else c for c in text if c in "\t\r\n" or unicodedata.category(c) != "Cc")
 
 
 def ics_feed(
@@ -604,7 +641,7 @@ def ics_feed(
     cal.add("prodid", "-//payplan//payment plan due dates//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", _ics_text(name))
     for plan, ledger in _book_items(items):
         owed: list[int]
         if ledger is not None and as_of is not None:
@@ -622,15 +659,18 @@ def ics_feed(
                 continue
             amount = _money(minor, plan.fee.currency).format(locale)
             ev = icalendar.Event()
-            ev.add("uid", f"payplan-{plan.id}-{inst.number}@payplan")
+            ev.add("uid", _ics_text(f"payplan-{plan.id}-{inst.number}@payplan"))
             ev.add("dtstamp", stamp)
             ev.add("dtstart", inst.due)
-            ev.add("dtend", inst.due + dt.timedelta(days=1))
-            ev.add("summary", f"{plan.tier or 'Payment'}: installment {inst.number}, {amount} due")
+            if inst.due < dt.date.max:  # without DTEND an all-day event lasts the day (RFC 5545 3.6.1)
+                ev.add("dtend", inst.due + dt.timedelta(days=1))
+            ev.add("summary", _ics_text(f"{plan.tier or 'Payment'}: installment {inst.number}, {amount} due"))
             ev.add(
                 "description",
-                f"Plan {plan.id}, installment {inst.number} of {len(plan.installments)}: {amount} due on "
-                f"{inst.due.isoformat()}.",
+                _ics_text(
+                    f"Plan {plan.id}, installment {inst.number} of {len(plan.installments)}: {amount} due on "
+                    f"{inst.due.isoformat()}."
+                ),
             )
             ev.add("transp", "TRANSPARENT")
             for days in before:
@@ -725,7 +765,7 @@ def quickbooks_invoices_csv(
                     plan.currency, "",
                 ]
 
-    return _csv(QBO_INVOICE_COLUMNS, rows())
+    return csv_text(QBO_INVOICE_COLUMNS, rows())
 
 
 def quickbooks_payments_csv(
@@ -758,5 +798,5 @@ def quickbooks_payments_csv(
                 amount = _money(sign * entry.amount.minor, plan.fee.currency).to_decimal_string()
                 yield [entry.on.strftime(date_format), f"{what} {customer(plan)} plan {plan.id} ref {ref}", amount]
 
-    return _csv(QBO_PAYMENT_COLUMNS, rows())
+    return csv_text(QBO_PAYMENT_COLUMNS, rows())
 

@@ -137,8 +137,12 @@ def fit_dates(
             f"expected the session on or after the booking {booked.isoformat()}, got {session.isoformat()}"
         )
     relative: tuple[int, ...] | None = None
+    past_calendar: ScheduleDoesNotFitError | None = None
     if type(rule) is Cadence:
-        dates = rule.series(booked, 1, count) if first_due is None else rule.series(first_due, 0, count)
+        try:
+            dates = rule.series(booked, 1, count) if first_due is None else rule.series(first_due, 0, count)
+        except ScheduleDoesNotFitError as exc:  # past 9999-12-31: certainly after the cutoff
+            past_calendar, dates = exc, (dt.date.max,)
     elif type(rule) is ExplicitDates:
         dates = rule.dates
         if len(dates) != count:
@@ -155,8 +159,19 @@ def fit_dates(
         relative = rule.days
     else:  # pragma: no cover - DateRule is closed
         raise InvalidPlanError(f"expected a cadence, explicit dates or BeforeSession, got {rule!r}")
-    if count and dates[-1] > cutoff:
+    if count and (dates[-1] > cutoff or past_calendar):
         if not compress or cutoff < booked:
+            if past_calendar is not None:
+                placeholder = (
+                    " (a session on 9999-12-31 used as \"no session date yet\" leaves no room after it: "
+                    "date the installments from the booking, or set the session when it is known)"
+                    if session == dt.date.max else ""
+                )
+                raise ScheduleDoesNotFitError(
+                    f"{past_calendar}; the latest possible due date is {cutoff.isoformat()}{placeholder}: use fewer "
+                    "installments, an earlier start, or compress (compress=True, --compress)",
+                    latest_due=cutoff,
+                )
             raise ScheduleDoesNotFitError(
                 f"the last of {count} installment(s) would fall due on {dates[-1].isoformat()}, "
                 f"after the latest possible due date {cutoff.isoformat()}; "

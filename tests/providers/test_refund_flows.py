@@ -235,10 +235,10 @@ def square_flow() -> Iterator[Flow]:
     from payplan.testing.square import FakeSquare, signed_delivery
 
     key, url = "sq-flow-key", "https://site.example/hooks/square"
-    fake = FakeSquare()
+    fake = FakeSquare(timezone="UTC")  # the location's zone is the plan's
     with FakeServer(fake) as server:
         client = square.Square(token="flow", base_url=server.url)
-        provider = SquareProvider(client, location_id="L", signature_key=key, notification_url=url)
+        provider = SquareProvider(client, location_id="L", invoices_plus=True, signature_key=key, notification_url=url)
         plan = pack_a("flow-square")
         binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:flow"))
         invoice = binding.id("invoice")

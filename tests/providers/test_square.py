@@ -22,6 +22,7 @@ from square import Square
 from payplan import (
     DepositRule,
     InvalidPlanError,
+    Ledger,
     Money,
     PaymentPlan,
     ProviderAuthError,
@@ -29,7 +30,7 @@ from payplan import (
     ProviderRequestError,
     UnsupportedByProviderError,
 )
-from payplan.providers import EventKind, Payer, ProviderBinding, RefundStatus
+from payplan.providers import EventKind, Payer, ProviderBinding, RefundStatus, apply_events
 from payplan.providers.square import SquareProvider, sign_webhook
 from payplan.providers.square._mapping import (
     invoice_body,
@@ -76,8 +77,8 @@ UPDATE_KEYS = {"version", "payment_requests", "sale_or_service_date", "descripti
 
 @pytest.fixture(scope="session")
 def square_fake() -> FakeSquare:
-    """The stateful fake Square API, shared by the session."""
-    return FakeSquare()
+    """The stateful fake Square API, shared by the session; its location's time zone is the plans' (UTC)."""
+    return FakeSquare(timezone="UTC")
 
 
 @pytest.fixture(scope="session")
@@ -215,6 +216,7 @@ def _every_request_matches_the_spec(square_server: FakeServer, square_spec: Any)
 
 
 def _provider(server: FakeServer, **kwargs: Any) -> SquareProvider:
+    kwargs.setdefault("invoices_plus", True)
     return SquareProvider(
         _client(server), location_id=LOCATION, signature_key=SIGNATURE_KEY,
         notification_url=NOTIFICATION_URL, **kwargs,
@@ -368,10 +370,19 @@ def test_twelve_installments_after_a_deposit_are_accepted() -> None:
 
 
 def test_publish_sends_order_invoice_publish_with_derived_keys(square_server: FakeServer) -> None:
-    """Publishing sends CreateOrder, CreateInvoice and PublishInvoice, each keyed from the plan, with exact bodies."""
+    """Publishing reads the location's zone, then sends CreateOrder, CreateInvoice and PublishInvoice, each keyed from the plan."""
     plan = reference_plan("sq-publish-keys")
     square_server.clear()
     _provider(square_server).publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+    location, *_posts = square_server.requests()
+    assert (location.method, location.path) == ("GET", f"/v2/locations/{LOCATION}")
+    square_server.clear()
+    provider = _provider(square_server, location_timezone="UTC")
+    provider.publish(attrs.evolve(plan, id="sq-publish-keys-2"), Payer(customer_id="C1", payment_method_id="ccof:1"))
+    provider.publish(attrs.evolve(plan, id="sq-publish-keys-3"), Payer(customer_id="C1", payment_method_id="ccof:1"))
+    assert all(r.path != f"/v2/locations/{LOCATION}" for r in square_server.requests())
+    square_server.clear()
+    _provider(square_server, location_timezone="UTC").publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
     sent = [(r.method, r.path) for r in square_server.requests()]
     assert sent[0] == ("POST", "/v2/orders")
     assert sent[1] == ("POST", "/v2/invoices")
@@ -394,7 +405,7 @@ def test_publish_without_invoices_plus_refuses_before_any_call(square_server: Fa
     provider = _provider(square_server, invoices_plus=False)
     with pytest.raises(UnsupportedByProviderError, match="Invoices Plus"):
         provider.publish(reference_plan("sq-no-plus"), Payer(customer_id="C1"))
-    assert square_server.requests() == []
+    assert [r for r in square_server.requests() if r.method != "GET"] == []  # read the location, created nothing
 
 
 def test_publish_deposit_and_balance_without_invoices_plus(square_server: FakeServer, square_fake: FakeSquare) -> None:
@@ -415,7 +426,7 @@ def test_publish_needs_a_customer(square_server: FakeServer) -> None:
     square_server.clear()
     with pytest.raises(UnsupportedByProviderError, match="customer_id"):
         _provider(square_server).publish(reference_plan("sq-no-customer"), Payer())
-    assert square_server.requests() == []
+    assert [r for r in square_server.requests() if r.method != "GET"] == []  # read the location, created nothing
 
 
 def test_update_resplits_unpaid_requests_with_the_current_version(
@@ -556,22 +567,83 @@ def test_webhooks_need_configuration(square_server: FakeServer) -> None:
         provider.parse_webhook({"x-square-hmacsha256-signature": "x"}, b"{}")
 
 
-def test_payment_made_reports_the_request_just_paid_in_the_invoice_time_zone(
-    square_server: FakeServer, square_fake: FakeSquare
-) -> None:
+def test_payment_made_reports_the_request_just_paid_in_the_invoice_time_zone() -> None:
     """After two payments the notification reports installment 2 with its exact amount, dated in the invoice's zone."""
-    plan = reference_plan("sq-paid-tz")
-    provider = _provider(square_server)
-    binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
-    square_fake.pay(binding.id("invoice"), 1)
-    square_fake.pay(binding.id("invoice"), 2)
-    payload = square_fake.event("invoice.payment_made", binding.id("invoice"), created_at="2027-01-02T03:00:00Z")
-    body = json.dumps(payload).encode()
-    sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
-    (event,) = provider.parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+    fake = FakeSquare(timezone="America/New_York")
+    with FakeServer(fake) as server:
+        plan = attrs.evolve(reference_plan("sq-paid-tz"), timezone="America/New_York")
+        provider = _provider(server)
+        binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+        fake.pay(binding.id("invoice"), 1, created_at="2026-12-01T15:00:00Z")
+        fake.pay(binding.id("invoice"), 2, created_at="2027-01-02T03:00:00Z")
+        payload = fake.event("invoice.payment_made", binding.id("invoice"), created_at="2027-01-02T03:00:05Z")
+        body = json.dumps(payload).encode()
+        sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+        events = provider.parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+    event = events[-1]
     assert event.installment == 2
     assert event.amount == Money.of("500.00", "USD")
     assert event.occurred_on == dt.date(2027, 1, 1)  # 03:00 UTC is still Jan 1 in New York
+
+
+def test_one_payment_completing_two_requests_gives_an_event_for_each(
+    square_server: FakeServer, square_fake: FakeSquare
+) -> None:
+    """A notification showing requests 2 and 3 newly paid (one payment) gives both, dated by that payment, counted once."""
+    plan = reference_plan("sq-two-at-once")
+    provider = _provider(square_server)
+    binding = provider.publish(plan, Payer(customer_id="C1", payment_method_id="ccof:1"))
+    invoice = binding.id("invoice")
+
+    def deliver(created: str) -> tuple[Any, ...]:
+        body = json.dumps(square_fake.event("invoice.payment_made", invoice, created_at=created)).encode()
+        sig = sign_webhook(body, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL)
+        return provider.parse_webhook({"x-square-hmacsha256-signature": sig}, body)
+
+    square_fake.pay(invoice, 1, created_at="2026-12-01T15:00:00Z")
+    first = deliver("2026-12-01T15:00:02Z")
+    square_fake.pay(invoice, 2, through=3, created_at="2027-01-05T15:00:00Z")
+    second = deliver("2027-01-05T15:00:02Z")
+    assert [(e.installment, e.amount, e.occurred_on) for e in second] == [
+        (1, Money.of("500.00", "USD"), dt.date(2026, 12, 1)),
+        (2, Money.of("500.00", "USD"), dt.date(2027, 1, 5)),
+        (3, Money.of("500.00", "USD"), dt.date(2027, 1, 5)),
+    ]
+    assert second[0] == first[0]  # the same request, the same event, whichever notification
+    assert set(provider.reconcile(binding)) == set(second)
+    ledger = apply_events(Ledger.empty(plan), [*first, *second, *provider.reconcile(binding)])
+    assert ledger.deferred == ()
+    assert ledger.ledger.paid == Money.of("1500.00", "USD")
+
+
+def test_location_time_zone_is_read_by_default() -> None:
+    """Without location_timezone=, the location's zone is read from Square and a plan local elsewhere is refused before anything is created."""
+    fake = FakeSquare(timezone="America/New_York")
+    with FakeServer(fake) as server:
+        provider = _provider(server)
+        with pytest.raises(UnsupportedByProviderError, match="America/New_York"):
+            provider.publish(reference_plan("sq-tz-read"), Payer(customer_id="C1"))
+        assert [(r.method, r.path) for r in server.requests()] == [("GET", f"/v2/locations/{LOCATION}")]
+        assert fake.orders == {}
+        provider.publish(attrs.evolve(reference_plan("sq-tz-read-ny"), timezone="America/New_York"), Payer(customer_id="C1"))
+        assert sum(r.path == f"/v2/locations/{LOCATION}" for r in server.requests()) == 1  # read once
+
+
+def test_unstated_invoices_plus_refuses_installments_before_anything_is_created(square_server: FakeServer, square_fake: FakeSquare) -> None:
+    """invoices_plus is not assumed: a plan needing INSTALLMENT requests is refused, naming the setting, and no order is created."""
+    provider = SquareProvider(
+        _client(square_server), location_id=LOCATION, signature_key=SIGNATURE_KEY, notification_url=NOTIFICATION_URL
+    )
+    orders = len(square_fake.orders)
+    square_server.clear()
+    with pytest.raises(UnsupportedByProviderError, match=r"invoices_plus=True"):
+        provider.publish(reference_plan("sq-plus-unstated"), Payer(customer_id="C1"))
+    assert len(square_fake.orders) == orders
+    assert [r for r in square_server.requests() if r.method != "GET"] == []
+    two = _custom("sq-plus-two", [(dt.date(2026, 12, 1), "500.00"), (dt.date(2027, 1, 1), "1500.00")])
+    binding = provider.publish(two, Payer(customer_id="C1"))
+    held = square_fake.invoices[binding.id("invoice")]["payment_requests"]
+    assert [r["request_type"] for r in held] == ["DEPOSIT", "BALANCE"]
 
 
 def test_reconcile_finds_payments_with_the_webhook_ids(square_server: FakeServer, square_fake: FakeSquare) -> None:
@@ -602,7 +674,8 @@ def test_square_errors_become_payplan_errors(square_server: FakeServer) -> None:
     with pytest.raises(ProviderConnectionError) as down:
         provider.cancel(binding)
     assert down.value.retryable
-    anonymous = SquareProvider(Square(token="revoked", base_url=square_server.url), location_id=LOCATION)
+    anonymous = SquareProvider(Square(token="revoked", base_url=square_server.url), location_id=LOCATION,
+                               invoices_plus=True)
     with pytest.raises(ProviderAuthError):
         anonymous.publish(reference_plan("sq-errors-auth"), Payer(customer_id="C1"))
 
@@ -624,8 +697,8 @@ def test_every_request_body_matches_squares_spec(square_server: FakeServer, squa
         provider.update(binding, attrs.evolve(plan, installments=lines, version=2))
         provider.refund(binding, payment, Money.of(parts[0], currency).split(2)[1])
         provider.cancel(binding)
-    # per currency: order, invoice, publish, get + update, refund, get + cancel
-    assert validate_against_spec(square_spec, square_server.requests()) == 16
+    # once: the location (its time zone); per currency: order, invoice, publish, get + update, refund, get + cancel
+    assert validate_against_spec(square_spec, square_server.requests()) == 17
 
 
 def test_spec_validation_catches_a_wrong_body(square_spec: Any) -> None:

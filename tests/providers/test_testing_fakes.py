@@ -144,11 +144,11 @@ class TestSquareBuilders:
         from payplan.testing.server import FakeServer
         from payplan.testing.square import FakeSquare
 
-        fake = FakeSquare()
+        fake = FakeSquare(timezone="UTC")
         server = FakeServer(fake).start()
         try:
             provider = SquareProvider(
-                self.square.Square(token="t", base_url=server.url), location_id="L",
+                self.square.Square(token="t", base_url=server.url), location_id="L", invoices_plus=True,
                 signature_key="key", notification_url="https://site.example/hooks/square",
             )
             binding = provider.publish(reference_plan("sq-builders"), Payer(customer_id="C1", payment_method_id="ccof:1"))

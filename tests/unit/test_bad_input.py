@@ -473,8 +473,8 @@ class TestWriteOffAboveWhatIsOwed:
 
 
 def test_cancel_after_the_session_says_after(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A cancellation dated after the session reads '30 days after the session', not '-30 days before'."""
-    assert main(["cancel", str(files / "plan.json"), "--on", "2026-07-01"]) == 0
+    """A no-show settled after the session reads '30 days after the session', not '-30 days before'."""
+    assert main(["cancel", str(files / "plan.json"), "--on", "2026-07-01", "--no-show"]) == 0
     out = capsys.readouterr().out
     assert "(30 days after the session)" in out
     assert "-30" not in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import re
 from decimal import Decimal
@@ -358,3 +359,86 @@ class TestPaymentsCsv:
         """A reference longer than an entry id may be says so in terms of the reference."""
         line = self.status(capsys, plan_file, "2026-01-05,500," + "r" * 201 + "\n")
         assert "line 1: expected a reference of at most 200 characters, got 201" in line
+
+
+class TestCalendarEdges:
+    @pytest.mark.parametrize("extra", [[], ["--installments", "3"], ["--installments", "3", "--cadence", "semimonthly"]])
+    def test_quote_past_9999(self, capsys: pytest.CaptureFixture[str], extra: list[str]) -> None:
+        """`quote --booked 9999-12-01 --session 9999-12-31` is ScheduleDoesNotFitError in words, not 'year 10000'."""
+        line = one_error_line(capsys, ["quote", "--fee", "10", "--booked", "9999-12-01", "--session", "9999-12-31", *extra])
+        assert "would fall after 9999-12-31, the last day of the calendar" in line
+        assert '9999-12-31 used as "no session date yet"' in line
+        assert "year 10000" not in line
+
+    def test_library_error_class(self) -> None:
+        """Through the library it is a ScheduleDoesNotFitError with latest_due the cutoff."""
+        with pytest.raises(payplan.ScheduleDoesNotFitError) as info:
+            payplan.PaymentPlan.with_deposit(
+                "p", Money.of("10", "USD"), booked=dt.date(9999, 12, 1), session=dt.date(9999, 12, 31),
+                terms=payplan.Terms(installments=2),
+            )
+        assert info.value.latest_due == dt.date(9999, 12, 31)
+
+    @pytest.mark.parametrize("cadence", ["monthly", "bimonthly", "semimonthly", "weekly", "biweekly"])
+    def test_compress_fits(self, capsys: pytest.CaptureFixture[str], cadence: str) -> None:
+        """With --compress the same request fits between the booking and 9999-12-31."""
+        argv = ["quote", "--fee", "10", "--booked", "9999-12-01", "--session", "9999-12-31", "--installments", "5",
+                "--cadence", cadence, "--compress", "--format", "json"]
+        assert main(argv) == 0
+        dues = [i["due"] for i in json.loads(capsys.readouterr().out)["installments"]]
+        assert dues == sorted(dues)
+        assert dues[0] >= "9999-12-01"
+        assert dues[-1] <= "9999-12-31"
+
+    def test_cadence_dates_say_why(self) -> None:
+        """Cadence.nth and add_months past either end of the calendar raise payplan errors, not ValueError."""
+        with pytest.raises(payplan.ScheduleDoesNotFitError, match="after 9999-12-31"):
+            payplan.Cadence.MONTHLY.nth(dt.date(9999, 12, 1), 1)
+        with pytest.raises(payplan.InvalidPlanError, match="before 0001-01-01"):
+            payplan.Cadence.WEEKLY.nth(dt.date(1, 1, 3), -1)
+        with pytest.raises(payplan.ScheduleDoesNotFitError, match="after 9999-12-31"):
+            payplan.add_months(dt.date(9999, 12, 31), 1)
+        with pytest.raises(payplan.InvalidPlanError, match="before 0001-01-01"):
+            payplan.BeforeSession((30,)).dates(dt.date(1, 1, 5))
+
+    def test_collections_near_the_end(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Late fees and reminders whose day would be after 9999-12-31 never fall due; status, statement, ics and cancel run."""
+        saved = tmp_path / "end.json"
+        assert main(["quote", "--fee", "10", "--booked", "9999-12-20", "--session", "9999-12-31", "--installments", "2",
+                     "--cadence", "weekly", "--compress", "--late-fee", "5", "--grace-days", "3",
+                     "--save", str(saved)]) == 0
+        capsys.readouterr()
+        assert main(["status", str(saved), "--as-of", "9999-12-31", "--format", "json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        # Installment 1 (Dec 20) is 11 days overdue: its fee applied on Dec 24; installment 2 is due on Dec 31,
+        # its fee would apply on 10000-01-04, a day that never comes.
+        assert [f["installment"] for f in data["fees"]] == [1]
+        commands = [["statement", str(saved), "--as-of", "9999-12-31"], ["cancel", str(saved), "--on", "9999-12-31"],
+                    ["agreement", str(saved)]]
+        if importlib.util.find_spec("icalendar") is not None:  # the reports extra
+            commands.append(["ics", str(saved)])
+        for argv in commands:
+            assert main(argv) == 0, argv
+        capsys.readouterr()
+
+    def test_reminder_and_early_payment_near_the_start(self) -> None:
+        """An early-payment deadline before 0001-01-01 is never met; no OverflowError."""
+        terms = payplan.Terms(
+            installments=1, dates=payplan.ExplicitDates((dt.date(1, 1, 2),)),
+            incentives=(payplan.Incentive.early_payment(30, percent=5),),
+        )
+        plan = payplan.PaymentPlan.with_deposit(
+            "p", Money.of("10", "USD"), booked=dt.date(1, 1, 1), session=dt.date(1, 1, 3), terms=terms
+        )
+        ledger = payplan.Ledger.empty(plan).record(payplan.PaymentReceived("x", dt.date(1, 1, 1), Money.of("10", "USD")))
+        assert payplan.earned_incentives(plan, ledger, dt.date(1, 1, 3)) == ()
+
+    def test_move_session_before_year_one(self) -> None:
+        """Moving a session so a relative due date would precede 0001-01-01 is a payplan error in words."""
+        terms = payplan.Terms(installments=1, dates=payplan.BeforeSession((10,)))
+        plan = payplan.PaymentPlan.with_deposit(
+            "p", Money.of("10", "USD"), booked=dt.date(1, 1, 1), session=dt.date(1, 3, 1), terms=terms
+        )
+        with pytest.raises(payplan.InvalidPlanError, match=r"installment 1 \(10 days before the session\) would fall before 0001-01-01"):
+            payplan.amend(plan, payplan.MoveSession(dt.date(1, 1, 5)), by="o", reason="r", on=dt.date(1, 1, 1),
+                          consent=True)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -16,6 +14,7 @@ from typing import Any
 from .._calendar import MAX_DAYS
 from .._money import Money, to_currency
 from .._plan import PaymentPlan
+from .._reports import csv_text
 from ..exceptions import PayplanError, SerializationError
 from ..serialization import loads_plan
 
@@ -191,12 +190,8 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """CSV text with a header row."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(headers)
-    w.writerows(rows)
-    return buf.getvalue()
+    """CSV text with a header row, cells neutralised against formula injection (see ``csv_text``)."""
+    return csv_text(headers, rows, lineterminator="\n")
 
 
 def dump_json(data: object) -> str:

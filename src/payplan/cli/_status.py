@@ -5,8 +5,9 @@ assesses the late fees due by ``--as-of``, and prints the standing of every
 installment, the fees and the reminders due that day. ``cancel`` prints the
 settlement of a cancellation on ``--on``.
 
-The JSON output keys are a stable contract: ``balance_minor``,
-``paid_in_full``, ``status``, ``installments`` (each ``number``, ``due``,
+The JSON output keys are a stable contract (keys are added, never renamed):
+``balance_minor``, ``paid_in_full``, ``overpaid``, ``credit_minor``,
+``status``, ``installments`` (each ``number``, ``due``,
 ``amount_minor``, ``paid_minor``, ``status``, ``days_overdue``), ``fees``
 (each ``installment``, ``amount_minor``, ``reason``) and ``reminders`` (each
 ``installment``, ``kind``, ``date``).
@@ -62,11 +63,13 @@ def register(subs: Any) -> None:
         "cancel",
         help="settle a cancellation of a saved plan",
         description="Settle a cancellation of PLAN.json on --on under its cancellation policy: "
-        "what is retained, refunded or kept as credit.",
+        "what is retained, refunded or kept as credit. A date after the session is refused unless "
+        "--no-show is given: then it is settled as a no-show, never as an early cancellation.",
     )
     add_plan_arguments(c)
     c.add_argument("--on", type=date_arg, required=True, metavar="DATE", help="the date of the cancellation (YYYY-MM-DD)")
-    c.add_argument("--no-show", action="store_true", help="the client did not show up (adds the no-show fee)")
+    c.add_argument("--no-show", action="store_true", help="the client did not show up (adds the no-show fee); "
+        "required for a date after the session, which is settled only as a no-show")
     c.add_argument("--as-credit", action="store_true", help="keep what is returned as credit toward a new session")
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--locale", default="en_US", help="locale for money in the table (default en_US)")
@@ -207,6 +210,8 @@ def status_json(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> dict[str, 
         "currency": plan.currency,
         "balance_minor": st.balance.minor,
         "paid_in_full": st.paid_in_full,
+        "overpaid": st.credit.minor > 0,
+        "credit_minor": st.credit.minor,
         "deliverables_released": st.deliverables_released,
         "status": st.status.value,
         "installments": [
@@ -251,6 +256,8 @@ def run_status(args: argparse.Namespace) -> int:
         f"balance {money(data['balance_minor'])}"
         + ("; deliverables may be released" if data["deliverables_released"] else "")
     )
+    if data["overpaid"]:
+        print(f"Overpaid: the client has {money(data['credit_minor'])} in credit (to refund or carry to a new session).")
     rows = [
         [
             str(i["number"]),
@@ -289,6 +296,12 @@ def run_cancel(args: argparse.Namespace) -> int:
     """Print the settlement of a cancellation on ``--on``."""
     plan = read_plan(args.plan)
     on: dt.date = args.on
+    if on > plan.session and not args.no_show:
+        raise CliError(
+            f"the session was on {plan.session.isoformat()}, before the cancellation date {on.isoformat()}: "
+            "nothing is refunded as an early cancellation after the session; pass --no-show to settle it as "
+            "a no-show under the plan's cancellation policy"
+        )
     ledger = with_assessments(plan, ledger_from_args(args, plan), on)
     s = settle_cancellation(plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None)
     after = ledger.record_all(s.entries)

@@ -122,25 +122,33 @@ class FakeSquare:
         """How many objects exist: orders, invoices (incl. deleted drafts) and refunds."""
         return self._created
 
-    def pay(self, invoice_id: str, number: int) -> str:
-        """Collect payment request *number* (1-based) of an invoice in full; returns the payment id."""
+    def pay(self, invoice_id: str, number: int, *, through: int | None = None,
+            created_at: str | None = None) -> str:
+        """Collect payment request *number* (1-based) in full, or with *through* every request up to that one,
+        as ONE payment; the order gets a tender for it (as Square records an invoice payment). Returns the payment id."""
         with self._lock:
             invoice = self.invoices[invoice_id]
-            request = invoice["payment_requests"][number - 1]
-            request["total_completed_amount_money"] = dict(request["computed_amount_money"])
+            paid = 0
+            for request in invoice["payment_requests"][number - 1:(through or number)]:
+                owed = request["computed_amount_money"]["amount"] - request.get(
+                    "total_completed_amount_money", {"amount": 0})["amount"]
+                request["total_completed_amount_money"] = dict(request["computed_amount_money"])
+                paid += owed
+            currency = invoice["payment_requests"][number - 1]["computed_amount_money"]["currency"]
             payment_id = f"pay_{next(self._ids)}"
             self.payments[payment_id] = {
                 "id": payment_id,
                 "order_id": invoice["order_id"],
-                "amount_money": dict(request["computed_amount_money"]),
+                "amount_money": {"amount": paid, "currency": currency},
             }
             # Square links an invoice's payments to its order as tenders (Order.tenders[].payment_id).
             order = self.orders[invoice["order_id"]]
-            order.setdefault("tenders", []).append({
+            tenders = order.setdefault("tenders", [])
+            tenders.append({
                 "id": f"tender_{payment_id}", "type": "CARD", "payment_id": payment_id,
                 "location_id": order["location_id"], "transaction_id": order["id"],
-                "amount_money": dict(request["computed_amount_money"]),
-                "created_at": f"2027-01-01T{len(order['tenders']):02d}:00:00Z",
+                "amount_money": {"amount": paid, "currency": currency},
+                "created_at": created_at or f"2027-01-01T{len(tenders):02d}:00:00Z",
             })
             done = all(
                 r["total_completed_amount_money"]["amount"] >= r["computed_amount_money"]["amount"]
@@ -194,6 +202,7 @@ class FakeSquare:
             ("POST", r"/v2/invoices/([^/]+)/publish", self._publish_invoice),
             ("POST", r"/v2/invoices/([^/]+)/cancel", self._cancel_invoice),
             ("POST", r"/v2/refunds", self._refund),
+            ("GET", r"/v2/locations/([^/]+)", self._get_location),
         ]
         for verb, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
@@ -236,6 +245,12 @@ class FakeSquare:
         if order_id not in self.orders:
             raise ApiFailure(404, "NOT_FOUND", f"order {order_id}")
         return {"order": self.orders[order_id]}
+
+    # -- Locations ------------------------------------------------------------
+
+    def _get_location(self, location_id: str, *, payload: Json, query: Any) -> Json:
+        return {"location": {"id": location_id, "name": "Studio", "status": "ACTIVE", "timezone": self.timezone,
+                             "currency": "USD", "country": "US"}}
 
     # -- Invoices -------------------------------------------------------------
 

@@ -6,7 +6,7 @@ caller builds and owns the SDK client::
     from square import Square
     from payplan.providers.square import SquareProvider
 
-    square = SquareProvider(Square(token=...), location_id="L...")
+    square = SquareProvider(Square(token=...), location_id="L...", invoices_plus=True)
     binding = square.publish(plan, Payer(customer_id="C...", payment_method_id="ccof:..."))
 
 Publishing creates an order (one line for the fee, ``reference_id`` and
@@ -23,6 +23,7 @@ version twice creates nothing twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -128,17 +129,22 @@ class SquareProvider(Provider):
         location_id: The Square location that owns the orders and invoices;
             invoice due dates are read in its time zone.
         invoices_plus: Whether the seller has Square's Invoices Plus
-            subscription. Without it Square takes no ``INSTALLMENT``
-            requests: a plan of one or two payments still publishes (as
-            ``BALANCE`` or ``DEPOSIT`` + ``BALANCE``), a longer one is
-            refused by :meth:`check`.
+            subscription, as the caller knows it (Square's API does not say).
+            Without it Square takes no ``INSTALLMENT`` requests: a plan of
+            one or two payments still publishes (as ``BALANCE`` or
+            ``DEPOSIT`` + ``BALANCE``), a longer one is refused by
+            :meth:`check`. Left unstated (None), payplan does not assume it:
+            a plan that needs installments is refused before anything is
+            created, saying to state it (an order created and an invoice
+            then refused by Square is what assuming it did).
         signature_key: The webhook subscription's signature key.
         notification_url: The URL Square posts webhooks to, exactly as
             registered (it is part of what Square signs).
-        location_timezone: The location's IANA time zone, if known. Square
-            reads every ``due_date`` in it; when given, :meth:`check` refuses
-            plans whose dates are local to another zone, instead of letting
-            each charge move by the difference between the two zones.
+        location_timezone: The location's IANA time zone. Square reads every
+            ``due_date`` in it, so :meth:`check` refuses plans whose dates are
+            local to another zone, instead of letting each charge move by the
+            difference between the two zones. When not given, it is read
+            from Square (``locations.get``, once) by the first check.
         max_retries: How often the SDK retries a call on 408/409/429/5xx.
             Retries resend the same idempotency key, so they never create
             anything twice; the default 0 leaves retrying to the caller.
@@ -170,7 +176,7 @@ class SquareProvider(Provider):
         client: Square,
         *,
         location_id: str,
-        invoices_plus: bool = True,
+        invoices_plus: bool | None = None,
         signature_key: str | None = None,
         notification_url: str | None = None,
         location_timezone: str | None = None,
@@ -202,14 +208,40 @@ class SquareProvider(Provider):
                 local to another time zone than ``location_timezone``.
         """
         super().check(plan)
-        request_types(plan, invoices_plus=self.invoices_plus)
-        zone = self.location_timezone
-        if zone is not None and plan.timezone != zone:
+        if self.invoices_plus is None:
+            try:
+                request_types(plan, invoices_plus=False)
+            except UnsupportedByProviderError as exc:
+                if "Invoices Plus" not in str(exc):
+                    raise
+                raise UnsupportedByProviderError(
+                    f"{exc}; SquareProvider(invoices_plus=...) was not stated and payplan does not assume "
+                    "the seller has Invoices Plus: pass invoices_plus=True if it does",
+                    provider=PROVIDER,
+                ) from None
+        else:
+            request_types(plan, invoices_plus=self.invoices_plus)
+        zone = self._location_zone()
+        if plan.timezone != zone:
             raise UnsupportedByProviderError(
                 f"square reads due dates in the location's time zone {zone}, plan {plan.id} has dates "
                 f"local to {plan.timezone}; build the plan with timezone={zone!r}",
                 provider=PROVIDER,
             )
+
+    def _location_zone(self) -> str:
+        """The location's time zone: as given, or read from Square once."""
+        if self.location_timezone is None:
+            with translate_errors("get location"):
+                got = self._client.locations.get(self.location_id, request_options=self._options)
+            zone = _as_dict(got.location).get("timezone")
+            if not isinstance(zone, str) or not zone:
+                raise ProviderRequestError(
+                    f"square get location: expected location {self.location_id} to have a timezone, got {zone!r}",
+                    provider=PROVIDER,
+                )
+            self.location_timezone = zone
+        return self.location_timezone
 
     # -- publishing -----------------------------------------------------------
 
@@ -254,7 +286,7 @@ class SquareProvider(Provider):
             order_id=order_id,
             customer_id=customer,
             card_id=card,
-            invoices_plus=self.invoices_plus,
+            invoices_plus=bool(self.invoices_plus),
         )
         with translate_errors("create invoice"):
             draft = self._client.invoices.create(
@@ -315,7 +347,7 @@ class SquareProvider(Provider):
             status = current.get("status")
             return evolve(binding, plan_version=plan.version, status=str(status) if status else binding.status)
         invoice, clear = update_body(
-            plan, current, card_id=binding.ids.get("card"), invoices_plus=self.invoices_plus
+            plan, current, card_id=binding.ids.get("card"), invoices_plus=bool(self.invoices_plus)
         )
         with translate_errors("update invoice"):
             if clear:
@@ -416,6 +448,28 @@ class SquareProvider(Provider):
         found = metadata.get("payplan_plan_id") if isinstance(metadata, Mapping) else None
         return str(found) if found else None
 
+    def _order_tenders(self, order_id: str) -> list[tuple[dt.datetime, int, str | None]]:
+        """The payments on an order: (when, amount in minor units, payment id), from its tenders."""
+        with translate_errors("get order"):
+            got = self._client.orders.get(order_id, request_options=self._options)
+        out: list[tuple[dt.datetime, int, str | None]] = []
+        for tender in _as_dict(got.order).get("tenders") or []:
+            if not isinstance(tender, Mapping):
+                continue
+            money_ = tender.get("amount_money")
+            amount = money_.get("amount") if isinstance(money_, Mapping) else None
+            created = tender.get("created_at")
+            if type(amount) is not int or amount <= 0 or not isinstance(created, str):
+                continue
+            try:
+                when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            payment = tender.get("payment_id")
+            out.append((when if when.tzinfo else when.replace(tzinfo=dt.UTC), amount,
+                        payment if isinstance(payment, str) and payment else None))
+        return out
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
         """Verify a Square notification and normalize it into payplan events.
 
@@ -436,7 +490,7 @@ class SquareProvider(Provider):
         payload = verify(
             headers, body, signature_key=self._signature_key, notification_url=self._notification_url
         )
-        events = normalize(payload, resolve_order=self._plan_of_order)
+        events = normalize(payload, resolve_order=self._plan_of_order, order_tenders=self._order_tenders)
         if any(e.kind is EventKind.PAYMENT_SUCCEEDED and e.reference is None for e in events):
             events = self._with_payment_ids(events, payload)
         return events
@@ -489,5 +543,5 @@ class SquareProvider(Provider):
         reconciling after a missed webhook adds each payment once.
         """
         seen = set(known)
-        state = invoice_state(self._get_invoice(binding.id("invoice")))
+        state = invoice_state(self._get_invoice(binding.id("invoice")), self._order_tenders)
         return tuple(e for e in state if e.id not in seen)

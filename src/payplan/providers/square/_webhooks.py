@@ -7,11 +7,14 @@ subscription's signature key and sends the base64 digest in the
 
 Events payplan reads:
 
-* ``invoice.payment_made``: the last payment request now fully paid (the
-  one this payment completed; Square applies payments in order) becomes a
-  ``PAYMENT_SUCCEEDED`` event whose id is derived from the invoice and the
-  request, so a replayed notification, or reconciliation, counts it once;
-  a partial payment gives no event until the request is fully paid;
+* ``invoice.payment_made``: every payment request fully paid becomes a
+  ``PAYMENT_SUCCEEDED`` event dated by the payment (the order's tender) that
+  completed it, whose id is derived from the invoice and the request, so a
+  replayed notification, a later one, or reconciliation, counts it once and
+  a payment that completed two requests gives two events. Where the order
+  shows no payments, the last request fully paid is the one reported
+  (Square applies payments in order), dated by the notification; a partial
+  payment gives no event until the request is fully paid;
 * ``invoice.scheduled_charge_failed``: the first request not yet paid
   becomes a ``PAYMENT_FAILED`` event (id from Square's event id);
 * ``invoice.canceled``: ``PLAN_CANCELED``;
@@ -152,6 +155,7 @@ def _paid(
     due: Money,
     on: dt.date,
     sequence: int,
+    reference: str | None = None,
 ) -> ProviderEvent:
     uid = request.get("uid") or f"#{number}"
     return ProviderEvent(
@@ -162,16 +166,63 @@ def _paid(
         occurred_on=on,
         installment=number,
         amount=due,
+        reference=reference,
         sequence=sequence,
     )
 
 
-def invoice_state(invoice: Mapping[str, Any]) -> tuple[ProviderEvent, ...]:
+#: Reads the payments (tenders) of an order: (time, amount in minor units, payment id), in any order.
+OrderTenders = Callable[[str], list[tuple[dt.datetime, int, str | None]]]
+
+
+def _completed_by_tenders(
+    invoice: Mapping[str, Any], requests: list[Mapping[str, Any]], order_tenders: OrderTenders | None
+) -> list[tuple[int, Mapping[str, Any], Money, dt.datetime, str | None]] | None:
+    """Every fully paid request with the time of the payment that completed it, or None when unknown.
+
+    Square applies payments to an invoice's requests in order; the order's
+    tenders say when each payment was made and for how much. A payment that
+    paid exactly one request is that request's reference (to refund it).
+    """
+    order_id = invoice.get("order_id")
+    if order_tenders is None or not isinstance(order_id, str) or not order_id:
+        return None
+    tenders = sorted(order_tenders(order_id), key=lambda t: (t[0], t[2] or ""))
+    paid: list[tuple[int, Mapping[str, Any], Money]] = []
+    for number, request in enumerate(requests, 1):
+        due = _money(request.get("computed_amount_money"))
+        if due is None or _minor(request.get("total_completed_amount_money")) < due.minor:
+            break
+        paid.append((number, request, due))
+    if not paid:
+        return None
+    out: list[tuple[int, Mapping[str, Any], Money, dt.datetime, str | None]] = []
+    needed = 0
+    for number, request, due in paid:
+        before = needed
+        needed += due.minor
+        running = 0
+        found: tuple[dt.datetime, str | None] | None = None
+        for at, amount, payment in tenders:
+            start = running
+            running += amount
+            if running >= needed:
+                exact = start == before and amount == due.minor
+                found = (at, payment if exact else None)
+                break
+        if found is None:
+            return None  # the order does not show the payments: fall back to the notification
+        out.append((number, request, due, found[0], found[1]))
+    return out
+
+
+def invoice_state(invoice: Mapping[str, Any], order_tenders: OrderTenders | None = None) -> tuple[ProviderEvent, ...]:
     """Events for what an invoice shows now: every fully paid request, and its cancellation.
 
     Used to reconcile: the ids are those webhooks give, so a payment already
-    recorded from a webhook is recognized. Dates and ordering hints come
-    from the invoice's ``updated_at``, not from the payments themselves.
+    recorded from a webhook is recognized. With *order_tenders* each payment
+    is dated by the tender that completed it (as webhooks date it);
+    without, dates and ordering hints come from the invoice's ``updated_at``.
     """
     plan_id = plan_id_from_description(invoice.get("description"))
     if plan_id is None:
@@ -180,8 +231,15 @@ def invoice_state(invoice: Mapping[str, Any]) -> tuple[ProviderEvent, ...]:
     on = _local_date(when, invoice.get("timezone"))
     sequence = int(when.timestamp() * 1_000_000)
     invoice_id = str(invoice.get("id") or "")
-    events = []
-    for number, request in enumerate(_ordered_requests(invoice), 1):
+    events: list[ProviderEvent] = []
+    dated = _completed_by_tenders(invoice, _ordered_requests(invoice), order_tenders)
+    if dated is not None:  # the same events, dated by their payments, as the webhooks give
+        events.extend(
+            _paid(plan_id, invoice_id, n, r, due, _local_date(t, invoice.get("timezone")), int(t.timestamp() * 1_000_000),
+                  payment)
+            for n, r, due, t, payment in dated
+        )
+    for number, request in enumerate(() if dated is not None else _ordered_requests(invoice), 1):
         due = _money(request.get("computed_amount_money"))
         if due is not None and _minor(request.get("total_completed_amount_money")) >= due.minor:
             events.append(_paid(plan_id, invoice_id, number, request, due, on, sequence))
@@ -192,7 +250,9 @@ def invoice_state(invoice: Mapping[str, Any]) -> tuple[ProviderEvent, ...]:
     return tuple(events)
 
 
-def _invoice_events(kind: str, payload: Mapping[str, Any], when: dt.datetime) -> tuple[ProviderEvent, ...]:
+def _invoice_events(
+    kind: str, payload: Mapping[str, Any], when: dt.datetime, order_tenders: OrderTenders | None = None
+) -> tuple[ProviderEvent, ...]:
     obj = (payload.get("data") or {}).get("object") or {}
     invoice = obj.get("invoice") if isinstance(obj, Mapping) else None
     if not isinstance(invoice, Mapping):
@@ -205,9 +265,16 @@ def _invoice_events(kind: str, payload: Mapping[str, Any], when: dt.datetime) ->
     sequence = int(when.timestamp() * 1_000_000)
     requests = _ordered_requests(invoice)
     if kind == "invoice.payment_made":
-        # The notification carries the invoice as it was just after the payment;
-        # Square applies payments to requests in order, so the payment it reports
-        # is the last request now fully paid. Earlier ones had their own notifications.
+        dated = _completed_by_tenders(invoice, requests, order_tenders)
+        if dated is not None:
+            # Each request fully paid, dated by the payment that completed it: a payment
+            # that completed two requests gives both, and every notification gives the
+            # same events for the same requests.
+            return tuple(_paid(plan_id, invoice_id, n, r, due, _local_date(t, invoice.get("timezone")),
+                               int(t.timestamp() * 1_000_000), payment) for n, r, due, t, payment in dated)
+        # Without the order's payments: the notification carries the invoice as it was
+        # just after the payment; Square applies payments to requests in order, so the
+        # payment it reports completed the last request now fully paid.
         last: tuple[int, Mapping[str, Any], Money] | None = None
         for number, request in enumerate(requests, 1):
             due = _money(request.get("computed_amount_money"))
@@ -283,13 +350,19 @@ _REFUND_KINDS = frozenset({"refund.created", "refund.updated"})
 
 
 def normalize(
-    payload: Mapping[str, Any], *, resolve_order: Callable[[str], str | None]
+    payload: Mapping[str, Any],
+    *,
+    resolve_order: Callable[[str], str | None],
+    order_tenders: OrderTenders | None = None,
 ) -> tuple[ProviderEvent, ...]:
     """The payplan events one verified Square notification carries.
 
     *resolve_order* maps a Square order id to the payplan plan id (or None
     for an order payplan did not create); it is called only for refunds,
-    whose payload does not name the invoice.
+    whose payload does not name the invoice. *order_tenders* reads the
+    payments of the invoice's order, so an ``invoice.payment_made`` gives
+    every request fully paid, each dated by the payment that completed it
+    (one payment covering two requests gives two events).
 
     Raises:
         ProviderRequestError: the payload lacks the object its type promises.
@@ -299,5 +372,5 @@ def normalize(
         return ()
     when = _timestamp(payload.get("created_at"))
     if kind in _INVOICE_KINDS:
-        return _invoice_events(kind, payload, when)
+        return _invoice_events(kind, payload, when, order_tenders)
     return _refund_events(payload, when, resolve_order)
