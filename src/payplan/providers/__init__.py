@@ -384,7 +384,10 @@ def event_entry(event: ProviderEvent) -> LedgerEntry | None:
         raise LedgerError(f"expected an amount on {kind.value} event {event.id}, got none")
     if kind is EventKind.PAYMENT_SUCCEEDED:
         return PaymentReceived(event.id, event.occurred_on, event.amount, event.provider, event.reference)
-    return Refund(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
+    # A provider refund is recorded as a reversal (the money is owed again): the
+    # event cannot say it was goodwill. A site records a goodwill refund itself
+    # with Refund.price_reduction (docs/collections.md, "Refunds").
+    return Refund.reversal(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
 
 
 @frozen
