@@ -192,6 +192,14 @@ def test_late_fees_stay_on_their_line_across_amendments(plan: PaymentPlan, data:
                     assert (model.line_of(inst.due), k) in fees, (inst, k, day, fees)
         # Reminders announce the fees of their own line, by the model.
         for r in reminders_due(plan, ledger, on):
+            if r.fee_id is not None:
+                # A fee still owed on a line paid since (or removed): it names the fee's own line, if any.
+                fee = ledger.get(r.fee_id)
+                assert isinstance(fee, LateFeeAssessed)
+                if r.installment:
+                    line = model.line_of(plan.installment(r.installment).due)
+                    assert model.line_of(fee.on - delays[fee.step]) == line, r
+                continue
             inst = plan.installment(r.installment)
             mine = sum(
                 e.amount.minor

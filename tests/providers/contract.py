@@ -685,6 +685,26 @@ class ProviderContract:
         other = provider.charge_fee(binding, plan, f"{plan.id}:late:3:1", fee)
         assert other.reference != outcome.reference
 
+    @pytest.mark.parametrize("fault", [Fault.DROP_AFTER, Fault.HTTP_500])
+    def test_fee_new_attempt_after_a_lost_response_charges_once(
+        self, provider: Provider, harness: Harness, plan: PaymentPlan, payer: Payer, fault: Fault
+    ) -> None:
+        """Attempt 2 of a fee whose attempt 1 went through unheard charges nothing more (#12 items 2, 3)."""
+        self.need(provider, Capability.CHARGE_FEES)
+        binding = self.publish_clean(provider, harness, plan, payer)
+        fee = Money.of("40.00", USD)
+        start = harness.created()
+        provider.charge_fee(binding, plan, "reschedule-fee", fee, description="Reschedule fee")
+        one = harness.created() - start
+        start = harness.created()
+        harness.inject(fault, count=1)
+        with pytest.raises(ProviderConnectionError):
+            provider.charge_fee(binding, plan, "late-fee-lost", fee, description="Late fee")
+        outcome = provider.charge_fee(binding, plan, "late-fee-lost", fee, description="Late fee", attempt=2)
+        assert outcome.status is ChargeStatus.SUCCEEDED
+        assert outcome.amount == fee
+        assert harness.created() - start == one
+
     def test_fee_decline_is_an_outcome_and_a_new_attempt_pays(
         self, provider: Provider, harness: Harness, plan: PaymentPlan
     ) -> None:

@@ -43,6 +43,7 @@ from payplan.testing.square import FakeSquare
 
 from .contract import (
     Call,
+    CardOutcome,
     Delivery,
     Fault,
     Harness,
@@ -159,6 +160,14 @@ class SquareHarness(Harness):
 
     def secrets(self) -> list[str]:
         return [TOKEN, SIGNATURE_KEY]
+
+    def payer_for(self, outcome: CardOutcome) -> Payer:
+        """A customer whose card on file the fake charges or declines (no 3-D Secure on a card on file)."""
+        cards = {CardOutcome.SUCCESS: "ccof:card-1", CardOutcome.DECLINE: "ccof:declined",
+                 CardOutcome.EXPIRED: "ccof:expired"}
+        if outcome not in cards:
+            pytest.skip(f"the fake Square has no {outcome.value} card on file")
+        return Payer(customer_id="CUST_1", payment_method_id=cards[outcome], email="client@example.com")
 
     def _snapshot(self, spec: WebhookSpec, paid_through: int) -> dict[str, Any]:
         invoice = json.loads(json.dumps(self.fake.invoices[spec.binding.id("invoice")]))

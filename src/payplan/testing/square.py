@@ -49,6 +49,8 @@ __all__ = ["ApiFailure", "FakeSquare", "notification", "sign", "signed_delivery"
 Json = dict[str, Any]
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+#: Cards on file the fake declines when charged on demand, with Square's error code.
+DECLINED_CARDS = {"ccof:declined": "CARD_DECLINED", "ccof:expired": "CARD_EXPIRED"}
 MERCHANT_ID = "MLFAKEMERCHANT"
 
 
@@ -98,7 +100,7 @@ class ApiFailure(Exception):
     def __init__(self, status: int, code: str, detail: str, category: str = "INVALID_REQUEST_ERROR") -> None:
         super().__init__(detail)
         self.status = status
-        self.body = {"errors": [{"category": category, "code": code, "detail": detail}]}
+        self.body: Json = {"errors": [{"category": category, "code": code, "detail": detail}]}
 
 
 class FakeSquare:
@@ -202,6 +204,8 @@ class FakeSquare:
             ("POST", r"/v2/invoices/([^/]+)/publish", self._publish_invoice),
             ("POST", r"/v2/invoices/([^/]+)/cancel", self._cancel_invoice),
             ("POST", r"/v2/refunds", self._refund),
+            ("POST", r"/v2/payments", self._create_payment),
+            ("GET", r"/v2/payments", self._list_payments),
             ("GET", r"/v2/locations/([^/]+)", self._get_location),
         ]
         for verb, pattern, handler in routes:
@@ -217,7 +221,12 @@ class FakeSquare:
                             if seen[0] != fingerprint:
                                 raise ApiFailure(400, "IDEMPOTENCY_KEY_REUSED", f"key {key} reused with another body")
                             return seen[1], seen[2]
-                    answer = handler(*match.groups(), payload=payload, query=parse_qs(record.query))
+                    try:
+                        answer = handler(*match.groups(), payload=payload, query=parse_qs(record.query))
+                    except ApiFailure as failure:
+                        if key and failure.status == 402:  # a decline is a decision: replayed, not retried
+                            self._replay[(path, key)] = (fingerprint, failure.status, failure.body)
+                        raise
                     answer = json.loads(json.dumps(answer))  # a snapshot, as Square replays it
                     if key:
                         self._replay[(path, key)] = (fingerprint, 200, answer)
@@ -382,6 +391,40 @@ class FakeSquare:
             raise ApiFailure(400, "BAD_REQUEST", "only drafts can be deleted")
         del self.invoices[invoice_id]
         return {}
+
+    # -- Payments (a card on file charged on demand) ----------------------------------
+
+    def _create_payment(self, *, payload: Json, query: Any) -> Json:
+        source = payload.get("source_id")
+        amount = payload.get("amount_money") or {}
+        if not isinstance(source, str) or not source:
+            raise ApiFailure(400, "MISSING_REQUIRED_PARAMETER", "source_id")
+        if not isinstance(amount.get("amount"), int) or amount["amount"] <= 0 or not amount.get("currency"):
+            raise ApiFailure(400, "INVALID_VALUE", f"amount_money {amount}")
+        if source.startswith("ccof:") and not payload.get("customer_id"):
+            raise ApiFailure(400, "MISSING_REQUIRED_PARAMETER", "customer_id for a card on file")
+        payment_id = f"pay_{next(self._ids)}"
+        declined = DECLINED_CARDS.get(source)
+        payment = {
+            "id": payment_id, "status": "FAILED" if declined else "COMPLETED",
+            "amount_money": dict(amount), "total_money": dict(amount), "source_type": "CARD",
+            "location_id": payload.get("location_id"), "customer_id": payload.get("customer_id"),
+            "reference_id": payload.get("reference_id"), "note": payload.get("note"),
+            "card_details": {"status": "FAILED" if declined else "CAPTURED", "card": {"card_brand": "VISA", "last_4": "1111"}},
+            "created_at": "2027-01-05T10:00:00Z", "updated_at": "2027-01-05T10:00:00Z",
+        }
+        self.payments[payment_id] = payment
+        self._created += 1
+        if declined:
+            failure = ApiFailure(402, declined, "Authorization error", category="PAYMENT_METHOD_ERROR")
+            failure.body["payment"] = payment
+            raise failure
+        return {"payment": payment}
+
+    def _list_payments(self, *, payload: Json, query: Any) -> Json:
+        location = (query.get("location_id") or [None])[0]
+        found = [p for p in self.payments.values() if location is None or p.get("location_id") == location]
+        return {"payments": json.loads(json.dumps(found))}
 
     # -- Refunds ----------------------------------------------------------------
 

@@ -41,6 +41,8 @@ from ...exceptions import (
 )
 from .. import (
     Capability,
+    ChargeOutcome,
+    ChargeStatus,
     EventKind,
     Payer,
     Provider,
@@ -48,6 +50,7 @@ from .. import (
     ProviderEvent,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
 )
 from ._errors import translate_errors
@@ -66,8 +69,12 @@ from ._webhooks import SIGNATURE_HEADER, invoice_state, normalize, sign, verify
 if TYPE_CHECKING:
     from square import Square
 
+from square.core.api_error import ApiError
+
 __all__ = ["SIGNATURE_HEADER", "SquareProvider", "sign_webhook"]
 
+#: A payment's reference_id is at most 40 characters.
+_REFERENCE_MAX = 40
 #: Square's RefundPayment takes idempotency keys of at most 45 characters.
 _REFUND_KEY_MAX = 45
 
@@ -97,6 +104,16 @@ def _as_dict(model: Any) -> dict[str, Any]:
         return dict(model)
     dumped = model.dict(by_alias=True, exclude_none=True)
     return dict(dumped)
+
+
+def _declined(body: object) -> tuple[str | None, str]:
+    """The failed payment's id and Square's error code (lower case) from a 402 answer."""
+    found = body if isinstance(body, Mapping) else {}
+    errors = found.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
+    payment = found.get("payment")
+    ident = payment.get("id") if isinstance(payment, Mapping) else None
+    return (str(ident) if ident else None), str(first.get("code") or "CARD_DECLINED").lower()
 
 
 def _request_order(request: Mapping[str, Any]) -> tuple[bool, str]:
@@ -163,6 +180,7 @@ class SquareProvider(Provider):
             Capability.ARBITRARY_DATES,
             Capability.UNEVEN_AMOUNTS,
             Capability.AUTOPAY,
+            Capability.CHARGE_FEES,
             Capability.PARTIAL_REFUNDS,
             Capability.UPDATE,
             Capability.CANCEL,
@@ -388,6 +406,78 @@ class SquareProvider(Provider):
             return
         with translate_errors("cancel invoice"):
             self._client.invoices.cancel(invoice_id, version=version, request_options=self._options)
+
+    def charge_fee(
+        self,
+        binding: ProviderBinding,
+        plan: PaymentPlan,
+        fee_id: str,
+        amount: Money,
+        *,
+        description: str = "",
+        attempt: int = 1,
+    ) -> ChargeOutcome:
+        """Charge a fee now on the card on file (Payments API ``CreatePayment``).
+
+        The invoice's payment requests cannot take an amount that is not in
+        the order, so a fee is its own payment on the binding's ``card``,
+        with ``reference_id`` naming the fee. Before a new attempt the
+        location's payments are read: a fee already paid (a lost answer) is
+        not charged again. A declined card is a DECLINED outcome with
+        Square's error code. The outcome's reference is the payment id
+        (what :meth:`refund` takes).
+
+        Raises:
+            ProviderRequestError: the binding has no card on file (publish
+                with a ``ccof:`` payment method), or the amount is not positive.
+        """
+        if binding.plan_id != plan.id or binding.provider != PROVIDER:
+            raise ProviderRequestError(
+                f"expected a square binding of plan {plan.id}, got a {binding.provider} binding of plan "
+                f"{binding.plan_id}",
+                provider=PROVIDER,
+            )
+        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
+            raise ProviderRequestError(
+                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=PROVIDER
+            )
+        card = binding.ids.get("card")
+        if not card:
+            raise ProviderRequestError(
+                "square charges a fee on a card on file: expected a binding published with a ccof: "
+                "payment method, got none",
+                provider=PROVIDER,
+            )
+        reference = _short(f"payplan:{plan.id}:fee:{fee_id}", _REFERENCE_MAX)
+
+        def outcome(status: ChargeStatus, ref: str | None, code: str | None = None) -> ChargeOutcome:
+            message = None if code is None else f"square declined the fee: {code}"
+            return ChargeOutcome(status, plan.id, 0, amount, attempt, ref, code, message, fee_id)
+
+        if attempt > 1:
+            with translate_errors("list payments"):
+                for payment in self._client.payments.list(
+                    location_id=binding.id("location"), request_options=self._options
+                ):
+                    found = _as_dict(payment)
+                    if found.get("reference_id") == reference and found.get("status") == "COMPLETED":
+                        return outcome(ChargeStatus.SUCCEEDED, str(found.get("id")))
+        key = _short(fee_key(plan.id, fee_id, amount, attempt=attempt), _REFUND_KEY_MAX)
+        with translate_errors("create payment"):
+            try:
+                made = self._client.payments.create(
+                    source_id=card, idempotency_key=key, amount_money=money(amount),
+                    customer_id=binding.id("customer"), location_id=binding.id("location"),
+                    reference_id=reference, note=(description or f"Fee {fee_id}")[:500], autocomplete=True,
+                    request_options=self._options,
+                )
+            except ApiError as exc:
+                if exc.status_code != 402:  # anything but a decline is translated as usual
+                    raise
+                return outcome(ChargeStatus.DECLINED, *_declined(exc.body))
+        payment = _as_dict(made.payment)
+        status = ChargeStatus.SUCCEEDED if payment.get("status") == "COMPLETED" else ChargeStatus.PENDING
+        return outcome(status, str(payment.get("id") or "") or None)
 
     def refund(
         self,
