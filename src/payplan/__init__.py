@@ -45,7 +45,16 @@ from ._documents import (
     render_agreement,
     render_statement,
 )
-from ._dunning import DEFAULT_NOTICE_TEMPLATES, ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
+from ._dunning import (
+    DEFAULT_NOTICE_TEMPLATES,
+    ChargeDue,
+    FeeChargeDue,
+    Notice,
+    NoticeKind,
+    charges_due,
+    dunning_notices,
+    fee_charges_due,
+)
 from ._history_json import dump_history, dumps_history, load_history, loads_history
 from ._incentives import IncentiveAward, earned_incentives
 from ._late_fees import assess_late_fees, waive_fee
@@ -184,6 +193,7 @@ __all__ = [
     "EscalationPolicy",
     "ExplicitDates",
     "ExtendDueDate",
+    "FeeChargeDue",
     "FeeDue",
     "FeeWaived",
     "Forecast",
@@ -274,6 +284,7 @@ __all__ = [
     "dunning_notices",
     "earned_incentives",
     "escalated_terms",
+    "fee_charges_due",
     "fees_due",
     "flag_late_clients",
     "forecast",

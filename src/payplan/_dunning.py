@@ -24,16 +24,18 @@ from ._ledger import Ledger, PaymentFailed, PaymentReceived
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._retries import RetryPolicy
-from ._status import InstallmentState, check_ledger_of, plan_status
+from ._status import InstallmentState, check_ledger_of, fees_due, plan_status
 from .exceptions import InvalidPlanError
 
 __all__ = [
     "DEFAULT_NOTICE_TEMPLATES",
     "ChargeDue",
+    "FeeChargeDue",
     "Notice",
     "NoticeKind",
     "charges_due",
     "dunning_notices",
+    "fee_charges_due",
 ]
 
 _OPEN = (InstallmentState.DUE, InstallmentState.OVERDUE)
@@ -238,6 +240,94 @@ def charges_due(
             break
         room -= amount
         out.append(ChargeDue(plan.id, n, _money(amount, plan.fee.currency), made + 1, day, bool(fails)))
+    return tuple(out)
+
+
+@frozen
+class FeeChargeDue:
+    """A fee (a late fee) to charge today, once every installment is paid.
+
+    Attributes:
+        plan_id: The plan.
+        fee_id: The :class:`~payplan.LateFeeAssessed` entry id.
+        amount: What is still owed of it, never above the plan's balance.
+        attempt: The attempt number (the provider's idempotency key derives from it).
+        retry: Whether it retries a failed attempt.
+
+    .. versionadded:: 0.2.0
+    """
+
+    plan_id: str
+    fee_id: str
+    amount: Money
+    attempt: int
+    retry: bool = False
+
+    @property
+    def entry_id(self) -> str:
+        """The ledger id of the payment this attempt brings in."""
+        return f"{self.plan_id}:fee-charge:{self.fee_id}:a{self.attempt}"
+
+    @property
+    def failure_id(self) -> str:
+        """The ledger id of this attempt's failure."""
+        return f"{self.entry_id}:failed"
+
+
+def fee_charges_due(
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None
+) -> tuple[FeeChargeDue, ...]:
+    """The late fees to charge on *as_of*, once every installment is paid.
+
+    What is owed of each fee is :func:`~payplan.fees_due`'s (assessed, less
+    waivers, less what the money beyond the installments covered), charged
+    oldest first, each under its own attempt number; a declined fee charge
+    is retried on the same ladder as an installment (counted from its first
+    failure), never fewer than ``stop_days_before`` days before the session.
+    Together never above the plan's live balance. Nothing on a cancelled plan.
+
+    .. versionadded:: 0.2.0
+    """
+    pol = _check(plan, ledger, as_of, policy)
+    if ledger.cancellation is not None or as_of < plan.booked:
+        return ()
+    status = plan_status(plan, ledger, as_of)
+    # The ledger covers fees with the money left once every installment is paid: a fee charged
+    # before then would pay toward the next installment instead, so fees come last.
+    if any(s.outstanding.minor > 0 for s in status.installments):
+        return ()
+    room = status.balance.minor
+    owed = [f for f in fees_due(plan, ledger, as_of) if f.kind == "late_fee" and f.outstanding.minor > 0]
+    if room <= 0 or not owed:
+        return ()
+    tries: dict[str, list[PaymentFailed]] = {}
+    paid: dict[str, int] = {}
+    # What the run already collected for each fee: the allocation may credit that money to
+    # installments not yet due (oldest first), so a fee would still read as owed.
+    taken: dict[str, int] = {}
+    prefix = f"{plan.id}:fee-charge:"
+    for e in ledger:
+        if not e.id.startswith(prefix):
+            continue
+        fee_id = e.id[len(prefix):].rsplit(":a", 1)[0]
+        if type(e) is PaymentFailed:
+            tries.setdefault(fee_id, []).append(e)
+        elif type(e) is PaymentReceived:
+            paid[fee_id] = paid.get(fee_id, 0) + 1
+            taken[fee_id] = taken.get(fee_id, 0) + e.amount.minor
+    out: list[FeeChargeDue] = []
+    for f in owed:
+        fails = sorted(tries.get(f.id, ()), key=lambda x: (x.on, x.id))
+        if fails:
+            day = pol.retry_on(fails[0].on, len(fails))
+            if day is None or day > as_of or pol.too_close(as_of, plan.session):
+                continue
+        amount = min(f.outstanding.minor, f.amount.minor - taken.get(f.id, 0), room)
+        if amount <= 0:
+            continue
+        room -= amount
+        attempt = len(fails) + paid.get(f.id, 0) + 1
+        out.append(FeeChargeDue(plan.id, f.id, _money(amount, plan.fee.currency), attempt, bool(fails)))
     return tuple(out)
 
 

@@ -169,6 +169,38 @@ class TestDailyRun:
         assert notifier.sent == ()
         assert sb.calls[-1].verb == "publish"
 
+    def test_late_fees_are_charged_once_every_installment_is_paid(self) -> None:
+        store, sb, plan = setup(card="pm_late", late_fees=LateFeePolicy.single(usd("25")))
+        sb.script("pm_late", SandboxCard.DECLINE, SandboxCard.DECLINE, SandboxCard.DECLINE)
+        notifier = InMemoryNotifier()
+        run_days(store, sb, notifier, D(2027, 1, 1), D(2027, 3, 5))
+        ledger = store.load(plan.id).ledger
+        fee_id = f"{plan.id}:late-fee:2:1"
+        assert ledger.get(fee_id) is not None  # $25 on 2027-01-02, installment 2 paid on its 4th attempt (01-08)
+        # the ledger covers fees with what is left once the installments are paid: the fee comes last
+        paid = ledger.get(f"{plan.id}:fee-charge:{fee_id}:a1")
+        assert paid is not None
+        assert (paid.on, paid.amount) == (D(2027, 3, 1), usd("25"))  # type: ignore[union-attr]
+        assert [c.verb for c in sb.calls].count("charge_fee") == 1
+        assert plan_status(plan, ledger, D(2027, 3, 5)).paid_in_full
+
+    def test_a_waived_fee_is_not_charged(self) -> None:
+        from payplan import waive_fee
+
+        store, sb, plan = setup(late_fees=LateFeePolicy.single(usd("25")))
+        store.record_entries(plan.id, [PaymentReceived("late", D(2027, 1, 5), usd("500"))])
+        run_due(store, [sb], D(2027, 1, 5), InMemoryNotifier(), contacts={"ada": ADA}, dry_run=True)
+        from payplan import assess_late_fees
+
+        ledger = store.load(plan.id).ledger
+        fees = assess_late_fees(plan, ledger, D(2027, 1, 5))
+        store.record_entries(plan.id, fees)
+        ledger = store.load(plan.id).ledger
+        store.record_entries(plan.id, [waive_fee(ledger, fees[0].id, D(2027, 1, 5), "first time")])
+        summary = run_due(store, [sb], D(2027, 1, 6), InMemoryNotifier(), contacts={"ada": ADA})
+        assert summary.charges == 0
+        assert "charge_fee" not in [c.verb for c in sb.calls]
+
     def test_never_charges_above_the_live_balance(self) -> None:
         store, sb, plan = setup()
         store.record_entries(plan.id, [PaymentReceived("bank", D(2026, 12, 20), usd("800"))])

@@ -246,3 +246,42 @@ class TestNotices:
         ledger = paid_deposit(plan).record(fail(plan, 2, 1, D(2027, 1, 1)))
         assert len(dunning_notices(plan, ledger, D(2027, 1, 8))) == 1
         assert dunning_notices(plan, ledger, D(2027, 1, 9)) == ()
+
+
+class TestFeeCharges:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        fees=st.lists(st.integers(1, 200_00), max_size=4),
+        waive=st.lists(st.booleans(), min_size=4, max_size=4),
+        extra=st.integers(0, 2500_00),
+        taken=st.integers(0, 3),
+    )
+    def test_fee_charges_never_exceed_the_fees_or_the_balance(
+        self, fees: list[int], waive: list[bool], extra: int, taken: int
+    ) -> None:
+        """Whatever the fees, waivers, payments and fee charges already made: nothing is asked while an
+        installment is owed, each fee at most what is left of it, the whole at most the balance."""
+        from payplan import FeeWaived, fee_charges_due, plan_status
+
+        plan = pack_a()
+        ledger = paid_deposit(plan)
+        for k, amount in enumerate(fees):
+            fid = f"{plan.id}:late-fee:2:{k + 1}"
+            ledger = ledger.record(LateFeeAssessed(fid, D(2027, 1, 2 + k), Money(amount, "USD"), 2, k + 1, "fee"))
+            if waive[k]:
+                ledger = ledger.record(FeeWaived(f"{fid}:waived", D(2027, 1, 10), Money(amount, "USD"), "kind", fid))
+        if extra:
+            ledger = ledger.record(PaymentReceived("rest", D(2027, 1, 20), Money(extra, "USD")))
+        for k in range(min(taken, len(fees))):
+            fid = f"{plan.id}:late-fee:2:{k + 1}"
+            ledger = ledger.record(PaymentReceived(f"{plan.id}:fee-charge:{fid}:a1", D(2027, 3, 1), Money(1, "USD")))
+        as_of = D(2027, 3, 2)
+        status = plan_status(plan, ledger, as_of)
+        due = fee_charges_due(plan, ledger, as_of)
+        if any(s.outstanding.minor for s in status.installments):
+            assert due == ()
+        assert sum(c.amount.minor for c in due) <= max(status.balance.minor, 0)
+        for c in due:
+            fee = ledger.get(c.fee_id)
+            assert fee is not None
+            assert 0 < c.amount.minor <= fee.amount.minor  # type: ignore[union-attr]

@@ -8,7 +8,15 @@ from collections.abc import Callable, Iterable, Mapping
 from attrs import define, field, frozen
 
 from .._calendar import check_day
-from .._dunning import ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
+from .._dunning import (
+    ChargeDue,
+    FeeChargeDue,
+    Notice,
+    NoticeKind,
+    charges_due,
+    dunning_notices,
+    fee_charges_due,
+)
 from .._late_fees import assess_late_fees
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
 from .._plan import PaymentPlan
@@ -16,7 +24,15 @@ from .._reminders import Reminder, reminders_due
 from .._status import PlanStatus, plan_status
 from ..exceptions import InvalidPlanError, NotificationError, PayplanError, ProviderError
 from ..notify import Contact, Notifier, compose, notice_templates, reminder_templates, templates_for
-from ..providers import Capability, ChargeOutcome, ChargeStatus, Provider, ProviderBinding, idempotency_key
+from ..providers import (
+    Capability,
+    ChargeOutcome,
+    ChargeStatus,
+    Provider,
+    ProviderBinding,
+    fee_key,
+    idempotency_key,
+)
 from ..store import Operation, ReminderStatus, Store, StoredPlan, reserved_call
 
 __all__ = ["Action", "PlanFailure", "RunSummary", "finished", "run_due", "run_plan"]
@@ -193,10 +209,15 @@ def run_plan(
         for f in fees:
             actions.append(Action(plan.id, "fee", f"late fee {f.amount} on installment {f.installment}"))
 
-    # 2. charges and retries, where the provider charges on demand and does not autopay
+    # 2. charges and retries, where the provider charges on demand and does not autopay;
+    #    then the fees still owed, once every installment is paid (the ledger covers fees last)
     due = charges_due(plan, ledger, as_of)
     if due:
         ledger = _charge(store, plan, ledger, due, providers, as_of, summary, bindings)
+    if ledger.fees.minor > ledger.waived.minor:
+        owed = fee_charges_due(plan, ledger, as_of)
+        if owed:
+            ledger = _charge(store, plan, ledger, owed, providers, as_of, summary, bindings)
 
     if not dry and finished(plan, ledger, as_of):
         store.set_active(plan.id, False)
@@ -257,7 +278,7 @@ def _charge(
     store: Store,
     plan: PaymentPlan,
     ledger: Ledger,
-    due: tuple[ChargeDue, ...],
+    due: tuple[ChargeDue, ...] | tuple[FeeChargeDue, ...],
     providers: Mapping[str, Provider],
     as_of: dt.date,
     summary: RunSummary,
@@ -276,19 +297,30 @@ def _charge(
         # the provider charges by itself (its outcomes arrive through the inbox), or cannot be asked to
         return ledger
     for c in due:
-        line = f"{c.amount} (installment {c.installment}, attempt {c.attempt})"
-        if c.amount != plan.installment(c.installment).amount:
-            summary.skipped += 1
-            summary.actions.append(
-                Action(plan.id, "skip", f"charge {line}: part of an installment; {provider.name} charges whole ones")
-            )
-            continue
+        if isinstance(c, FeeChargeDue):
+            line = f"{c.amount} (fee {c.fee_id}, attempt {c.attempt})"
+            if Capability.CHARGE_FEES not in caps:
+                summary.skipped += 1
+                summary.actions.append(Action(plan.id, "skip", f"charge {line}: {provider.name} cannot charge fees"))
+                continue
+            key = fee_key(plan.id, c.fee_id, c.amount, attempt=c.attempt)
+            installment = None
+        else:
+            line = f"{c.amount} (installment {c.installment}, attempt {c.attempt})"
+            if c.amount != plan.installment(c.installment).amount:
+                summary.skipped += 1
+                summary.actions.append(
+                    Action(plan.id, "skip", f"charge {line}: part of an installment; {provider.name} charges whole ones")
+                )
+                continue
+            key = idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt)
+            installment = c.installment
         if summary.dry_run:
             summary.actions.append(Action(plan.id, "charge", f"charge {line} through {provider.name}"))
             continue
         op = Operation(
-            idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt),
-            provider.name, plan.id, "charge", installment=c.installment, attempt=c.attempt, amount=c.amount,
+            key, provider.name, plan.id, "charge_fee" if installment is None else "charge",
+            installment=installment, attempt=c.attempt, amount=c.amount,
         )
         summary.charges += 1
         try:
@@ -306,16 +338,20 @@ def _charge(
             entry = None
         else:
             summary.declined += 1
-            entry = PaymentFailed(
-                c.failure_id, as_of, outcome.decline_code or outcome.status.value, c.installment, c.amount
-            )
+            entry = PaymentFailed(c.failure_id, as_of, outcome.decline_code or outcome.status.value, installment, c.amount)
         summary.actions.append(Action(plan.id, "charge", f"charge {line}: {outcome.status.value}"))
         if entry is not None:
             ledger = store.record_entries(plan.id, [entry]).ledger
     return ledger
 
 
-def _charger(provider: Provider, binding: ProviderBinding, plan: PaymentPlan, c: ChargeDue) -> Callable[[], ChargeOutcome]:
+def _charger(
+    provider: Provider, binding: ProviderBinding, plan: PaymentPlan, c: ChargeDue | FeeChargeDue
+) -> Callable[[], ChargeOutcome]:
+    if isinstance(c, FeeChargeDue):
+        return lambda: provider.charge_fee(
+            binding, plan, c.fee_id, c.amount, description=f"late fee {c.fee_id}", attempt=c.attempt
+        )
     return lambda: provider.charge(binding, plan, c.installment, attempt=c.attempt)
 
 
