@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.server_close()
-        site.store.close()
+        site.close()
 
 
 if __name__ == "__main__":

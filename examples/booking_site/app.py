@@ -22,7 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ from payplan import (
 )
 from payplan.engine import run_due
 from payplan.notify import Contact, InMemoryNotifier
-from payplan.providers import Payer, ProviderEvent
+from payplan.providers import Payer, Provider
 from payplan.store import SignedAgreement, Store, charge
 from payplan.testing import SandboxCard, SandboxProvider
 from payplan.web import WebhookWSGI
@@ -85,7 +86,9 @@ class Settings:
         today: The demo clock's first day (the site's "today"; the owner
             advances it from the dashboard).
         provider: The provider deposits are charged through: ``"sandbox"``,
-            payplan's in-memory sandbox.
+            payplan's in-memory sandbox (the demo clock drives its charges),
+            or ``"stripe"``, Stripe's local fake through the real SDK and
+            adapter (:class:`LocalStripe`).
         secret_key: Flask's session key (random per start by default).
     """
 
@@ -99,36 +102,93 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
+class LocalStripe:
+    """Stripe's local fake (``payplan.testing.stripe``) on 127.0.0.1, driven by the real SDK and adapter.
+
+    ``provider = "stripe"`` in :class:`Settings`: plans are published as one
+    Stripe invoice per installment, the deposit's invoice is paid through
+    ``StripeProvider.charge``, and the fake's ``invoice.paid`` event comes
+    back as a webhook signed with the endpoint's secret, as Stripe would send it.
+    """
+
+    SECRET = "whsec_booking_site"
+
+    def __init__(self, site: Site) -> None:
+        import stripe
+
+        from payplan.providers.stripe import StripeMode, StripeProvider
+        from payplan.testing.stripe import FakeStripe
+
+        self.fake = FakeStripe(start=_noon(site.today))
+        self.server = self.fake.serve()
+        client = stripe.StripeClient("sk_test_booking_site", base_addresses={"api": self.server.url}, max_network_retries=0)
+        self.provider = StripeProvider(
+            client, webhook_secret=self.SECRET, mode=StripeMode.INVOICES, clock=lambda: float(_noon(site.today)),
+        )
+        self.sent = 0
+
+    def deliveries(self) -> list[tuple[dict[str, str], bytes]]:
+        """The fake's events not delivered yet, each signed now, as Stripe sends them."""
+        from payplan.testing.stripe import signed_delivery
+
+        events = self.fake.events[self.sent:]
+        self.sent += len(events)
+        return [signed_delivery(event, self.SECRET, timestamp=int(time.time())) for event in events]
+
+
+def _noon(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC).timestamp())
+
+
 class Site:
     """The site's state: the store, the catalog, the provider, the demo clock, the webhook endpoint."""
 
     def __init__(self, settings: Settings) -> None:
-        if settings.provider != "sandbox":
-            raise ValueError(f"expected provider 'sandbox', got {settings.provider!r}")
+        if settings.provider not in ("sandbox", "stripe"):
+            raise ValueError(f"expected provider 'sandbox' or 'stripe', got {settings.provider!r}")
         self.settings = settings
         self.catalog = Catalog.from_toml(settings.catalog)
         self.store: Store = Store.open(settings.database, create=True)
         self.today = settings.today
-        self.provider = SandboxProvider(settings.today)
+        self.sandbox: SandboxProvider | None = None
+        self.stripe: LocalStripe | None = None
+        self.provider: Provider
+        if settings.provider == "stripe":
+            self.stripe = LocalStripe(self)
+            self.provider = self.stripe.provider
+        else:
+            self.sandbox = self.provider = SandboxProvider(settings.today)
+        self._delivered = 0
         self.webhooks = WebhookWSGI(self.store, {self.provider.name: self.provider})
         self.notifier = InMemoryNotifier()
 
+    def close(self) -> None:
+        """Stop the local Stripe fake, if any, and release the store."""
+        if self.stripe is not None:
+            self.stripe.server.stop()
+        self.store.close()
+
     # -- the provider and its webhooks ----------------------------------------------------
 
-    def deliver(self, events: Iterable[ProviderEvent]) -> list[int]:
-        """Send each event, signed as the provider sends it, to the site's own webhook endpoint.
+    def deliver(self) -> list[int]:
+        """Send the provider's new webhooks, signed as it signs them, to the site's own endpoint.
 
-        The delivery goes through :class:`payplan.web.WebhookWSGI` exactly as
+        The deliveries go through :class:`payplan.web.WebhookWSGI` exactly as
         a provider's POST would (in process, without a socket), so the ledger
         changes only through the store's webhook inbox.
         """
+        if self.stripe is not None:
+            deliveries = self.stripe.deliveries()
+        else:
+            assert self.sandbox is not None
+            events = self.sandbox.events[self._delivered:]
+            self._delivered += len(events)
+            deliveries = [self.sandbox.delivery(event) for event in events]
         client = Client(self.webhooks)
-        statuses = []
-        for event in events:
-            headers, body = self.provider.delivery(event)
-            response = client.post(f"/{self.provider.name}", data=body, headers=headers)
-            statuses.append(response.status_code)
-        return statuses
+        return [
+            client.post(f"/{self.provider.name}", data=body, headers=headers).status_code
+            for headers, body in deliveries
+        ]
 
     def sign_and_pay(self, plan: PaymentPlan, name: str, card: str, agreement: str) -> SignedAgreement:
         """Keep the plan and the signature, publish the plan, charge the deposit (or first payment)."""
@@ -137,17 +197,18 @@ class Site:
         self.store.save_agreement(signed)
         # The sandbox's test cards, one payment method per booking (the sandbox scripts by
         # payment method): the two declining ones let the deposit through first.
-        method = card if card == SandboxCard.SUCCESS.value else f"{card}-{plan.id}"
-        if card == "pm_demo_decline_after_deposit":
-            self.provider.script(method, SandboxCard.SUCCESS, SandboxCard.DECLINE)
-        elif card == SandboxCard.DECLINE.value:
-            self.provider.script(method, SandboxCard.SUCCESS, *[SandboxCard.DECLINE] * 100)
-        payer = Payer(customer_id=plan.client, payment_method_id=method, email=plan.client)
+        method = card if card == SandboxCard.SUCCESS.value or self.sandbox is None else f"{card}-{plan.id}"
+        if self.sandbox is not None and card == "pm_demo_decline_after_deposit":
+            self.sandbox.script(method, SandboxCard.SUCCESS, SandboxCard.DECLINE)
+        elif self.sandbox is not None and card == SandboxCard.DECLINE.value:
+            self.sandbox.script(method, SandboxCard.SUCCESS, *[SandboxCard.DECLINE] * 100)
+        if self.stripe is not None and card not in (SandboxCard.SUCCESS.value, SandboxCard.DECLINE.value):
+            method = SandboxCard.SUCCESS.value  # Stripe's test cards cannot be scripted per charge
+        payer = Payer(customer_id=f"cus_{plan.id}", payment_method_id=method, email=plan.client)
         binding = self.provider.publish(plan, payer)
         self.store.save_binding(binding)
-        start = len(self.provider.events)
         charge(self.store, self.provider, binding, plan, 1)
-        self.deliver(self.provider.events[start:])
+        self.deliver()
         return signed
 
     def advance(self, days: int) -> dict[str, int]:
@@ -159,8 +220,10 @@ class Site:
         """
         total = {"plans": 0, "fees": 0, "reminders": 0, "notices": 0}
         for _ in range(days):
-            self.deliver(self.provider.advance_to(self.today + dt.timedelta(days=1)))
-            self.today = self.provider.today
+            self.today += dt.timedelta(days=1)
+            if self.sandbox is not None:
+                self.sandbox.advance_to(self.today)
+            self.deliver()
             for key, value in self.run_collections().items():
                 total[key] += value
         return total

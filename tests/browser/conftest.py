@@ -60,7 +60,7 @@ class LiveSite:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
-        self.site.store.close()
+        self.site.close()
 
 
 @pytest.fixture

@@ -99,3 +99,32 @@ class TestAfterBooking:
         assert response.status_code == 422
         assert "Please sign with the name on the booking (Ada Lovelace)." in page
         assert "Please tick the box" in page
+
+
+class TestStripeConfiguration:
+    def test_deposit_through_local_stripe(self, tmp_path: Any) -> None:
+        """With provider "stripe", the deposit is paid through the Stripe adapter and SDK against the local fake,
+        and its invoice.paid webhook, signed with the endpoint secret, reaches /webhooks/stripe and the ledger."""
+        import datetime as dt
+
+        pytest.importorskip("stripe", reason="the Stripe configuration needs the stripe SDK")
+        from booking_site import Settings, create_app, site_of
+
+        app = create_app(Settings(database=f"sqlite:///{tmp_path / 's.db'}", provider="stripe", secret_key="t",
+                                  today=dt.date(2026, 12, 1)))
+        site = site_of(app)
+        try:
+            client = app.test_client()
+            assert client.post("/book/session-pack-a", data=GOOD).status_code == 302
+            signed = client.post("/agreement", data={"signature": "Ada Lovelace", "accept": "yes"})
+            plan_id = signed.headers["Location"].rsplit("/", 1)[-1]
+            stored = site.store.load(plan_id)
+            assert str(stored.ledger.paid) == "500.00 USD"
+            inbox = site.store.inbox(plan_id=plan_id)
+            assert [(e.event.provider, e.status.value) for e in inbox] == [("stripe", "applied")]
+            assert site.stripe is not None
+            assert any(r.path.startswith("/v1/invoices") for r in site.stripe.server.requests())
+            page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+            assert "$500.00" in page
+        finally:
+            site.close()
