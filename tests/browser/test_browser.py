@@ -20,6 +20,14 @@ def wait_for_preview(page: Any, after: int) -> None:
     page.wait_for_function(f"Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
 
 
+def advance_clock(page: Any, live_site: LiveSite, days: int) -> None:
+    """The owner advances the demo clock from the dashboard; the page shows what the days' runs did."""
+    page.goto(live_site.url + "/owner")
+    page.fill("#days", str(days))
+    page.click("#advance")
+    page.wait_for_selector(".flash")
+
+
 def previews(page: Any) -> int:
     return int(page.eval_on_selector("#booking-form", "f => Number(f.dataset.previewed || 0)"))
 
@@ -83,10 +91,7 @@ class TestAClientBooksPackA:
         shots(page, "client-after-deposit")
 
         # The sandbox clock advances past the first installment (declined) by a week.
-        page.goto(live_site.url + "/owner")
-        page.fill("#days", "38")
-        page.click("#advance")
-        page.wait_for_selector(".flash")
+        advance_clock(page, live_site, 38)
         assert site.today == dt.date(2027, 1, 8)
         ledger = site.store.load(plan_id).ledger
         assert any(isinstance(e, PaymentFailed) for e in ledger)
@@ -109,10 +114,7 @@ class TestAClientBooksPackA:
         shots(page, "client-declined-late-fee")
 
         # Nineteen days before the session: inside the 30-day window, half the fee is retained.
-        page.goto(live_site.url + "/owner")
-        page.fill("#days", "52")
-        page.click("#advance")
-        page.wait_for_selector(".flash")
+        advance_clock(page, live_site, 52)
         assert site.today == dt.date(2027, 3, 1)
         page.goto(f"{live_site.url}/plans/{plan_id}")
         assert "50% of the fee retained with 19 days' notice" in page.inner_text("#cancel-preview")
