@@ -63,7 +63,7 @@ from payplan import (
 from payplan.engine import run_due
 from payplan.notify import Contact, InMemoryNotifier
 from payplan.providers import Payer, Provider
-from payplan.store import SignedAgreement, Store, charge
+from payplan.store import SignedAgreement, Store, StoredPlan, charge
 from payplan.testing import SandboxCard, SandboxProvider
 from payplan.web import WebhookWSGI
 
@@ -427,7 +427,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             settled=settled, settlement=settlement, today=today, deposit_kind=InstallmentKind.DEPOSIT,
         )
 
-    def load_or_404(plan_id: str) -> Any:
+    def load_or_404(plan_id: str) -> StoredPlan:
         if plan_id not in site.store.plan_ids():
             abort(404)
         return site.store.load(plan_id)
