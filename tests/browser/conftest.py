@@ -114,3 +114,10 @@ def shots(request: pytest.FixtureRequest) -> Any:
 
     take.folder = folder  # type: ignore[attr-defined]
     return take
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the browser tests left their screenshots."""
+    if SCREENSHOTS.exists() and any(SCREENSHOTS.glob("*/*.png")):
+        count = len(list(SCREENSHOTS.glob("*/*.png")))
+        terminalreporter.write_line(f"browser screenshots: {count} page(s) in {SCREENSHOTS}/<test name>/")
