@@ -260,6 +260,12 @@ class Site:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def agreement_text(self, plan: PaymentPlan, client: str) -> str:
+        """The payment agreement for *plan*, as shown to the client and signed (HTML)."""
+        return render_agreement(
+            plan, format="html", locale=self.settings.locale, parties=Parties(self.settings.business, client),
+        )
+
     def book(self) -> list[tuple[PaymentPlan, Ledger]]:
         """Every stored plan with its ledger (the reports' "book")."""
         out = []
@@ -369,16 +375,11 @@ def create_app(settings: Settings | None = None) -> Flask:
             abort(404)
         return tier, booking
 
-    def agreement_text(plan: PaymentPlan, client: str) -> str:
-        return render_agreement(
-            plan, format="html", locale=settings.locale, parties=Parties(settings.business, client),
-        )
-
     @app.get("/agreement")
     def agreement() -> tuple[str, int]:
         _, booking = pending()
         assert booking.plan is not None
-        text = agreement_text(booking.plan, booking.values["name"])
+        text = site.agreement_text(booking.plan, booking.values["name"])
         return render_template("agreement.html", booking=booking, agreement=Markup(text), errors={}), 200
 
     @app.post("/agreement")
@@ -386,7 +387,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         _, booking = pending()
         plan = booking.plan
         assert plan is not None
-        text = agreement_text(plan, booking.values["name"])
+        text = site.agreement_text(plan, booking.values["name"])
         errors = {}
         signature = request.form.get("signature", "").strip()
         if not signature:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from payplan import Parties, ProposedCadence, ProposedParts, propose, render_agreement
-
 from .app import Site
-from .forms import pay_in_full_discount
+from .forms import read_booking
 
 #: (days after the start, client, e-mail, tier, proposal builder, session after booking, card)
 CLIENTS = [
@@ -37,23 +35,20 @@ def seed(site: Site, until: dt.date) -> list[str]:
         day = start + dt.timedelta(days=offset)
         if day > site.today:
             site.advance((day - site.today).days)
-        tier = site.catalog[tier_name]
-        assert tier.fee is not None
-        session = day + dt.timedelta(days=session_after)
-        fee = tier.fee
+        # The same form the client fills in, read by the same code.
+        form = {"name": name, "email": email, "card": card,
+                "session": (day + dt.timedelta(days=session_after)).isoformat()}
         if how == "full":
-            fee = fee - pay_in_full_discount(tier, fee)
-            proposal: ProposedParts | ProposedCadence = ProposedParts([(day, fee)])
+            form["choice"] = "full"
         else:
-            _, count, cadence = how.split(":")
-            proposal = ProposedCadence(int(count), cadence)
-        plan = propose(tier, f"demo-{n}", proposal, booked=day, session=session, fee=fee,
-                       timezone=site.settings.timezone, client=email)
-        text = render_agreement(plan, format="html", locale=site.settings.locale,
-                                parties=Parties(site.settings.business, name))
-        site.sign_and_pay(plan, name, card, text)
-        ids.append(plan.id)
-        plans[name] = plan.id
+            _, form["count"], form["cadence"] = how.split(":")
+            form["choice"] = "installments"
+        booking = read_booking(form, site.catalog[tier_name], plan_id=f"demo-{n}", today=site.today,
+                               timezone=site.settings.timezone)
+        assert booking.plan is not None, booking.errors
+        site.sign_and_pay(booking.plan, name, card, site.agreement_text(booking.plan, name))
+        ids.append(booking.plan.id)
+        plans[name] = booking.plan.id
     for name, offset in CANCELS.items():
         day = start + dt.timedelta(days=offset)
         if day > site.today:

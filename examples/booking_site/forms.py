@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN
 
+import attrs
+
 from payplan import (
     Bound,
     Cadence,
@@ -154,9 +156,13 @@ def read_booking(form: Mapping[str, str], tier: Tier, *, plan_id: str, today: dt
     if errors or proposal is None or session is None:
         return booking
     try:
-        booking.plan = propose(
+        plan = propose(
             tier, plan_id, proposal, booked=today, session=session, fee=fee, timezone=timezone, client=email,
         )
+        # The site offers the pay-in-full discount as its own choice, taken off the fee up front:
+        # the plans keep the tier's other terms, not the incentive a second time.
+        kept = [i for i in plan.terms.incentives if i.kind is not IncentiveKind.PAY_IN_FULL]
+        booking.plan = attrs.evolve(plan, terms=attrs.evolve(plan.terms, incentives=kept))
     except OutOfBoundsError as exc:
         errors[_field_of(exc, choice)] = _message(exc)
     except InvalidPlanError as exc:
