@@ -24,6 +24,7 @@ from typing import Literal
 
 from attrs import frozen
 
+from ._calendar import _month_length
 from ._ledger import (
     FeeWaived,
     LateFeeAssessed,
@@ -352,19 +353,29 @@ def _month_index(d: dt.date) -> int:
 
 
 def _period_bounds(by: str, start: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
+    """*count* weeks (Monday to Sunday) or calendar months from the one holding *start*.
+
+    The last period may end on 9999-12-31, the calendar's last day; a period
+    that would start after it is refused.
+    """
     out = []
+    last = dt.date.max.toordinal()
     if by == "week":
-        monday = start - dt.timedelta(days=start.weekday())
+        monday = start.toordinal() - start.weekday()
         for k in range(count):
-            s = monday + dt.timedelta(days=7 * k)
-            out.append((s, s + dt.timedelta(days=6)))
+            s = monday + 7 * k
+            if s > last:
+                raise InvalidPlanError(f"expected {count} weeks from {start.isoformat()} to end by 9999-12-31, the "
+                                       "last day of the calendar; ask for fewer periods")
+            out.append((dt.date.fromordinal(s), dt.date.fromordinal(min(s + 6, last))))
         return out
     base = _month_index(start)
     for k in range(count):
         y, m = divmod(base + k, 12)
-        s = dt.date(y, m + 1, 1)
-        ny, nm = divmod(base + k + 1, 12)
-        out.append((s, dt.date(ny, nm + 1, 1) - dt.timedelta(days=1)))
+        if y > 9999:
+            raise InvalidPlanError(f"expected {count} months from {start.isoformat()} to end by 9999-12-31, the "
+                                   "last day of the calendar; ask for fewer periods")
+        out.append((dt.date(y, m + 1, 1), dt.date(y, m + 1, _month_length(y, m + 1))))
     return out
 
 
