@@ -104,7 +104,16 @@ from ._standing import (
     flag_late_clients,
     installment_paid_dates,
 )
-from ._status import Allocation, InstallmentState, InstallmentStatus, PlanStatement, PlanStatus, plan_status
+from ._status import (
+    Allocation,
+    FeeDue,
+    InstallmentState,
+    InstallmentStatus,
+    PlanStatement,
+    PlanStatus,
+    fees_due,
+    plan_status,
+)
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
@@ -175,6 +184,7 @@ __all__ = [
     "EscalationPolicy",
     "ExplicitDates",
     "ExtendDueDate",
+    "FeeDue",
     "FeeWaived",
     "Forecast",
     "ForecastPeriod",
@@ -264,6 +274,7 @@ __all__ = [
     "dunning_notices",
     "earned_incentives",
     "escalated_terms",
+    "fees_due",
     "flag_late_clients",
     "forecast",
     "format_money",

@@ -54,7 +54,7 @@ from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import CancellationPolicy, Incentive, IncentiveKind, LateFeePolicy
 from ._schedule import InstallmentKind
-from ._status import InstallmentState, plan_status
+from ._status import InstallmentState, fees_due, plan_status
 from .exceptions import InvalidPlanError
 
 __all__ = [
@@ -965,6 +965,15 @@ def statement_sections(
                 w.money(outstanding), _state(s.state, s.days_overdue, w),
             )
         )
+    # Money owed that is not an installment (late fees, what a cancellation
+    # left owed) is owed from the day it was charged: it is overdue now, and
+    # the next payment when no installment is left to pay.
+    owed_fees = fees_due(plan, ledger, as_of)
+    if owed_fees:
+        fee_total = sum(f.outstanding.minor for f in owed_fees)
+        overdue += fee_total
+        if next_line is None:
+            next_line = (_money(fee_total, cur), min(f.on for f in owed_fees))
     summary: list[tuple[str, str]] = [
         (w("due_to_date"), w.money(_money(due_to_date, cur))),
         (w("paid_net"), w.money(view.net_paid)),

@@ -266,8 +266,13 @@ class ReminderKind(enum.Enum):
 #: a number), ``$days_text`` (the same in words: ``"1 day"``, ``"7 days"``),
 #: ``$fee_notice`` (the late fees already charged on the installment, and
 #: the next one that will apply and from when, as sentences; or empty).
+#: ``fee_owed`` is the text of a reminder about an amount owed that is not an
+#: installment (a late fee on a line already paid, what a cancellation left
+#: owed): ``$amount`` is what is owed of it, ``$due`` the day it became owed,
+#: ``$days_text`` how long ago, ``$fee_reason`` what it is, in words.
 DEFAULT_REMINDER_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "fee_owed": "$amount is still owed for $fee_reason, charged on $due ($days_text ago).",
         "before_due": "Reminder: installment $installment of $amount is due on $due (in $days_text).$fee_notice",
         "due_today": "Installment $installment of $amount is due today ($due).$fee_notice",
         "overdue": "Installment $installment was due on $due and is $days_text overdue: $amount is owed.$fee_notice",

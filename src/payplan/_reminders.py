@@ -13,12 +13,12 @@ from string import Template
 from attrs import frozen
 
 from ._calendar import days_after
-from ._late_fees import late_fee_id
-from ._ledger import LateFeeAssessed, Ledger
+from ._late_fees import assess_late_fees, late_fee_id
+from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import ReminderKind, ReminderPolicy
-from ._status import InstallmentState, _check_ledger, plan_status
+from ._status import InstallmentState, _check_ledger, fees_due, plan_status
 
 __all__ = ["Reminder", "reminders_due"]
 
@@ -45,6 +45,12 @@ class Reminder:
         late_fee: The next late fee that will apply, if any.
         late_fee_from: The day that fee applies from.
         message: The rendered text.
+        fee_id: For a reminder about an amount owed that is not an
+            installment (see :func:`~payplan.fees_due`), its id; then
+            *installment* is the line the late fee was charged on (0 for
+            what a cancellation left owed), *due* the day it became owed,
+            *offset* the days since, and the message is the ``fee_owed``
+            template's.
 
     .. versionadded:: 0.1.0
     """
@@ -60,41 +66,48 @@ class Reminder:
     late_fee: Money | None
     late_fee_from: dt.date | None
     message: str
+    fee_id: str | None = None
 
 
-def _next_fee(
-    plan: PaymentPlan, ledger: Ledger, line: str, due: dt.date, owed: Money, as_of: dt.date
-) -> tuple[Money | None, dt.date | None]:
+def _next_fee(plan: PaymentPlan, pending: Ledger, line: str, due: dt.date, as_of: dt.date) -> tuple[Money | None, dt.date]:
+    """The next late fee on the line *line* after *as_of*, exactly as :func:`assess_late_fees` will charge it.
+
+    *pending* is the ledger with the fees due by *as_of* recorded. The fee
+    is assessed on the day it applies, as if nothing more were paid, so the
+    ladder's basis (``fee_on_fee`` included) and the cap are the ones the
+    assessment uses.
+    """
     pol = plan.terms.late_fees
     if pol is None:
-        return None, None
-    for k, step in enumerate(pol.steps, 1):
-        day = days_after(due, pol.applies_on(step))
+        return None, as_of
+    ids = {late_fee_id(plan.id, line, k) for k in range(1, len(pol.steps) + 1)}
+    for k, _, after, _ in pol._ladder:
+        day = days_after(due, after.days)
         if day is None:  # after 9999-12-31: this fee and the ones after it never apply
-            return None, None
-        if day <= as_of or late_fee_id(plan.id, line, k) in ledger:
+            return None, as_of
+        if day <= as_of or late_fee_id(plan.id, line, k) in pending:
             continue
-        fee = step.fee_for(owed)
-        cap = pol.cap_for(plan.fee)
-        if cap is not None:
-            fee = _money(max(min(fee.minor, cap.minor - ledger.fees.minor), 0), fee.currency)
-        if fee.minor > 0:
-            return fee, day
-        return None, None
-    return None, None
+        # Every step of the line that applies that day (steps may share one).
+        fees = [f for f in assess_late_fees(plan, pending, day) if f.id in ids and f.on == day]
+        if fees:
+            return _money(sum(f.amount.minor for f in fees), plan.fee.currency), day
+    return None, as_of
 
 
-def _fees_charged(plan: PaymentPlan, ledger: Ledger, line: str) -> int:
-    """The late fees the ledger holds on the line *line* (its line id), by their stable ids."""
+def _fees_standing(plan: PaymentPlan, ledger: Ledger, line: str) -> int:
+    """The late fees the ledger holds on the line *line* (its line id), less what was waived of them."""
     pol = plan.terms.late_fees
     if pol is None:
         return 0
+    ids = {late_fee_id(plan.id, line, k) for k in range(1, len(pol.steps) + 1)}
     total = 0
-    for k in range(1, len(pol.steps) + 1):
-        entry = ledger.get(late_fee_id(plan.id, line, k))
+    for fid in ids:
+        entry = ledger.get(fid)
         if type(entry) is LateFeeAssessed:
             total += entry.amount.minor
-    return total
+    if total:
+        total -= sum(e.amount.minor for e in ledger if type(e) is FeeWaived and e.fee_id in ids)
+    return max(total, 0)
 
 
 def reminders_due(
@@ -113,9 +126,15 @@ def reminders_due(
     from *as_of* and that still has something owed: nothing for paid or
     waived installments, nothing before the booking, nothing once the
     plan is cancelled. Each states what is still owed (so a partial
-    payment re-anchors it), the late fees already charged on the
-    installment, and, where a late fee will apply, which fee and from
-    which day.
+    payment re-anchors it), the late fees still standing on the
+    installment, and, where a late fee will apply, exactly the fee the
+    assessment will charge and from which day.
+
+    Money owed that is not an installment (:func:`~payplan.fees_due`: a late
+    fee on a line paid since, what a cancellation left owed) gets its own
+    reminder on the policy's offsets from the day it became owed (0 and
+    after), with its ``fee_id``, once its installment is paid (until then
+    the installment's own reminders state its fees).
 
     Args:
         plan: The plan.
@@ -136,9 +155,14 @@ def reminders_due(
     if templates:
         texts.update(templates)
     offsets = set(pol.offsets)
-    if as_of < plan.booked or ledger.as_of(as_of).cancellation is not None:
+    if as_of < plan.booked:
         return ()
+    if ledger.as_of(as_of).cancellation is not None:
+        return _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, set())
     status = plan_status(plan, ledger, as_of)
+    pending = ledger
+    if plan.terms.late_fees is not None:
+        pending = ledger.record_all(assess_late_fees(plan, ledger, as_of))
     out: list[Reminder] = []
     for s in status.installments:
         inst = s.installment
@@ -146,8 +170,9 @@ def reminders_due(
         if offset not in offsets or s.state not in _OPEN or s.outstanding.minor <= 0:
             continue
         kind = pol.kind_for(offset)
-        fee, fee_from = _next_fee(plan, ledger, inst.line_id, inst.due, s.outstanding, as_of)
-        charged = _fees_charged(plan, ledger, inst.line_id)
+        fee, fee_day = _next_fee(plan, pending, inst.line_id, inst.due, as_of)
+        fee_from = None if fee is None else fee_day
+        charged = _fees_standing(plan, ledger, inst.line_id)
         notice = ""
         if charged:
             notice = f" Late fees of {_money(charged, s.outstanding.currency).format(locale)} have been charged on it."
@@ -167,5 +192,51 @@ def reminders_due(
         rid = f"{plan.id}:reminder:{inst.line_id}:{offset}:{s.outstanding.minor}"
         out.append(
             Reminder(rid, plan.id, inst.number, kind, as_of, inst.due, s.outstanding, offset, fee, fee_from, message)
+        )
+    # A line still open has its own reminders, which state its fees.
+    lines = {s.number for s in status.installments if s.state in _OPEN and s.outstanding.minor > 0}
+    return tuple(out) + _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, lines)
+
+
+def _fee_reminders(
+    plan: PaymentPlan,
+    ledger: Ledger,
+    as_of: dt.date,
+    pol: ReminderPolicy,
+    texts: Mapping[str, str],
+    locale: str,
+    client: str | None,
+    open_lines: set[int],
+) -> tuple[Reminder, ...]:
+    """Reminders of the amounts owed that are not installments, on the offsets from when each became owed."""
+    out: list[Reminder] = []
+    offsets = {o for o in pol.offsets if o >= 0}
+    for fee in fees_due(plan, ledger, as_of):
+        offset = (as_of - fee.on).days
+        line = fee.installment or 0
+        if offset not in offsets or line in open_lines:
+            continue
+        kind = pol.kind_for(offset)
+        if fee.kind != "late_fee":
+            what = f"the cancellation ({fee.reason})"
+        else:
+            what = f"the late fee on installment {line}" if line else "a late fee"
+        values = {
+            "plan_id": plan.id,
+            "client": client or plan.client or "",
+            "installment": str(line),
+            "amount": fee.outstanding.format(locale),
+            "due": fee.on.isoformat(),
+            "days": str(offset),
+            "days_text": f"{offset} day{'' if offset == 1 else 's'}",
+            "fee_notice": "",
+            "fee_reason": what,
+        }
+        message = Template(texts["fee_owed"]).safe_substitute(values)
+        rid = f"{plan.id}:reminder:fee:{fee.id}:{offset}:{fee.outstanding.minor}"
+        out.append(
+            Reminder(
+                rid, plan.id, line, kind, as_of, fee.on, fee.outstanding, offset, None, None, message, fee.id
+            )
         )
     return tuple(out)

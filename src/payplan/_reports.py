@@ -24,6 +24,7 @@ from typing import Literal
 
 from attrs import frozen
 
+from ._calendar import _month_length
 from ._ledger import (
     FeeWaived,
     LateFeeAssessed,
@@ -34,7 +35,7 @@ from ._ledger import (
 from ._money import Currency, Money, _money, to_currency
 from ._plan import PaymentPlan
 from ._schedule import Installment
-from ._status import allocate_funds, plan_status
+from ._status import FeeDue, allocate_funds, fees_due, plan_status
 from .exceptions import CurrencyMismatchError, InvalidPlanError, PayplanError
 
 __all__ = [
@@ -100,6 +101,13 @@ def _view(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> Ledger:
     return view
 
 
+def _fees(plan: PaymentPlan, ledger: Ledger, view: Ledger, as_of: dt.date) -> tuple[FeeDue, ...]:
+    """What the plan owes beyond its installments (no work when it has no fee and no cancellation)."""
+    if not view._fees and view.cancellation is None:
+        return ()
+    return fees_due(plan, ledger, as_of)
+
+
 def _outstanding(plan: PaymentPlan, view: Ledger) -> list[int]:
     """Minor units still owed on each installment (0 when paid or written off)."""
     paid, written, _ = allocate_funds(plan, view)
@@ -117,8 +125,8 @@ class AgingBucket:
         label: ``"current"``, ``"1-30"``, ``"31-60"``, ``"61-90"`` or ``"90+"``.
         min_days: Fewest days overdue in the bucket (0 for current).
         max_days: Most days overdue, or None for the last bucket.
-        amount: What is still owed on the installments in it.
-        installments: How many installments are in it.
+        amount: What is still owed on the installments (and fees) in it.
+        installments: How many installments (and fees) are in it.
 
     .. versionadded:: 0.1.0
     """
@@ -132,10 +140,12 @@ class AgingBucket:
 
 @frozen
 class AgingReport:
-    """Unpaid installments by days overdue, as of a date.
+    """Unpaid installments and fees by days overdue, as of a date.
 
     ``current`` holds what is owed but not yet past due (due today or
-    later); cancelled plans and written-off amounts are left out.
+    later); written-off amounts are left out. A fee (see
+    :func:`~payplan.fees_due`) ages from the day it became owed; of a
+    cancelled plan only what the settlement left owed is counted.
 
     .. versionadded:: 0.1.0
     """
@@ -181,11 +191,14 @@ def _bucket_index(days: int) -> int:
 
 
 def aging(book: Book, as_of: dt.date, *, currency: Currency | str | None = None) -> AgingReport:
-    """Age every unpaid installment of *book* as of *as_of*.
+    """Age every unpaid installment and fee of *book* as of *as_of*.
 
     Each installment with something still owed goes into one bucket by
     its days past due: current (not yet past due), 1-30, 31-60, 61-90,
-    90+. One pass; each plan costs one allocation of its ledger's totals.
+    90+; so does each amount owed that is not an installment (a late fee,
+    what a cancellation left owed), by the days since it became owed. One
+    pass; each plan costs one allocation of its ledger's totals (plus one
+    more when it owes fees).
 
     Raises:
         CurrencyMismatchError: plans in more than one currency.
@@ -202,6 +215,10 @@ def aging(book: Book, as_of: dt.date, *, currency: Currency | str | None = None)
         cur.check(plan)
         n += 1
         view = _view(plan, ledger, as_of)
+        for fee in _fees(plan, ledger, view, as_of):
+            k = _bucket_index(today - fee.on.toordinal())
+            amounts[k] += fee.outstanding.minor
+            counts[k] += 1
         if view.cancellation is not None:
             continue
         for inst, owed in zip(plan.installments, _outstanding(plan, view), strict=True):
@@ -219,7 +236,13 @@ def aging(book: Book, as_of: dt.date, *, currency: Currency | str | None = None)
 
 @frozen
 class OverdueItem:
-    """One overdue installment.
+    """One overdue installment, or one overdue amount that is not an installment.
+
+    Attributes:
+        fee_id: For a late fee or what a cancellation left owed (see
+            :func:`~payplan.fees_due`), its id; *installment* is then the
+            line the fee was charged on (0 for a cancellation) and *due*
+            the day it became owed. None for an installment.
 
     .. versionadded:: 0.1.0
     """
@@ -231,13 +254,16 @@ class OverdueItem:
     outstanding: Money
     days_overdue: int
     bucket: str
+    fee_id: str | None = None
 
 
 def overdue(book: Book, as_of: dt.date) -> tuple[OverdueItem, ...]:
     """Every installment past due and not fully paid on *as_of*, most overdue first.
 
-    Ties are ordered by plan id and installment number. Cancelled plans
-    and written-off amounts are left out.
+    Late fees unpaid since before *as_of*, and what a cancellation left
+    owed, are listed too, with their ``fee_id``. Ties are ordered by plan
+    id, installment number and fee id (installments first). Written-off
+    amounts are left out.
 
     .. versionadded:: 0.1.0
     """
@@ -245,6 +271,15 @@ def overdue(book: Book, as_of: dt.date) -> tuple[OverdueItem, ...]:
     today = as_of.toordinal()
     for plan, ledger in book:
         view = _view(plan, ledger, as_of)
+        for fee in _fees(plan, ledger, view, as_of):
+            days = today - fee.on.toordinal()
+            if days > 0:
+                label = AGING_BUCKETS[_bucket_index(days)][0]
+                items.append(
+                    OverdueItem(
+                        plan.id, plan.client, fee.installment or 0, fee.on, fee.outstanding, days, label, fee.id
+                    )
+                )
         if view.cancellation is not None:
             continue
         cur = plan.fee.currency
@@ -253,7 +288,7 @@ def overdue(book: Book, as_of: dt.date) -> tuple[OverdueItem, ...]:
             if owed > 0 and days > 0:
                 label = AGING_BUCKETS[_bucket_index(days)][0]
                 items.append(OverdueItem(plan.id, plan.client, inst.number, inst.due, _money(owed, cur), days, label))
-    items.sort(key=lambda i: (-i.days_overdue, i.plan_id, i.installment))
+    items.sort(key=lambda i: (-i.days_overdue, i.plan_id, i.installment, i.fee_id or ""))
     return tuple(items)
 
 
@@ -318,19 +353,29 @@ def _month_index(d: dt.date) -> int:
 
 
 def _period_bounds(by: str, start: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
+    """*count* weeks (Monday to Sunday) or calendar months from the one holding *start*.
+
+    The last period may end on 9999-12-31, the calendar's last day; a period
+    that would start after it is refused.
+    """
     out = []
+    last = dt.date.max.toordinal()
     if by == "week":
-        monday = start - dt.timedelta(days=start.weekday())
+        monday = start.toordinal() - start.weekday()
         for k in range(count):
-            s = monday + dt.timedelta(days=7 * k)
-            out.append((s, s + dt.timedelta(days=6)))
+            s = monday + 7 * k
+            if s > last:
+                raise InvalidPlanError(f"expected {count} weeks from {start.isoformat()} to end by 9999-12-31, the "
+                                       "last day of the calendar; ask for fewer periods")
+            out.append((dt.date.fromordinal(s), dt.date.fromordinal(min(s + 6, last))))
         return out
     base = _month_index(start)
     for k in range(count):
         y, m = divmod(base + k, 12)
-        s = dt.date(y, m + 1, 1)
-        ny, nm = divmod(base + k + 1, 12)
-        out.append((s, dt.date(ny, nm + 1, 1) - dt.timedelta(days=1)))
+        if y > 9999:
+            raise InvalidPlanError(f"expected {count} months from {start.isoformat()} to end by 9999-12-31, the "
+                                   "last day of the calendar; ask for fewer periods")
+        out.append((dt.date(y, m + 1, 1), dt.date(y, m + 1, _month_length(y, m + 1))))
     return out
 
 
@@ -567,6 +612,13 @@ def tracking_csv(book: Book, as_of: dt.date) -> str:
     ``overdue``, ``upcoming``, ``waived``, ``cancelled``), days_overdue,
     label. Plans may be in different currencies here: each row names its own.
 
+    After a plan's installments, one row per amount it still owes that is
+    not an installment (see :func:`~payplan.fees_due`): kind ``late_fee``
+    (installment: the line it was charged on) or ``cancellation``
+    (installment 0), due the day it became owed, amount what was charged
+    less waivers, status ``overdue`` from the day after (``due`` that day),
+    label the fee's id.
+
     .. versionadded:: 0.1.0
     """
     def rows() -> Iterable[list[object]]:
@@ -579,6 +631,14 @@ def tracking_csv(book: Book, as_of: dt.date) -> str:
                     i.due.isoformat(), plan.currency, i.amount.to_decimal_string(),
                     s.paid.to_decimal_string(), s.outstanding.to_decimal_string(), s.state.value,
                     s.days_overdue, i.label or "",
+                ]
+            for fee in _fees(plan, ledger, _view(plan, ledger, as_of), as_of):
+                days = fee.days_overdue(as_of)
+                yield [
+                    plan.id, plan.client or "", plan.tier or "", plan.version, fee.installment or 0, fee.kind,
+                    fee.on.isoformat(), plan.currency, fee.amount.to_decimal_string(),
+                    (fee.amount - fee.outstanding).to_decimal_string(), fee.outstanding.to_decimal_string(),
+                    "overdue" if days else "due", days, fee.id,
                 ]
 
     return csv_text(TRACKING_COLUMNS, rows())

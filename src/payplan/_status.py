@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from attrs import frozen
 
 from ._calendar import check_day
-from ._ledger import _NEW, CreditApplied, Ledger, PaymentReceived, Refund
+from ._ledger import _NEW, CreditApplied, FeeWaived, LateFeeAssessed, Ledger, PaymentReceived, Refund
 from ._money import Money, _money
 from .exceptions import InvalidPlanError, LedgerError
 
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Allocation",
+    "FeeDue",
     "InstallmentState",
     "InstallmentStatus",
     "PlanStatement",
     "PlanStatus",
+    "fees_due",
     "plan_status",
 ]
 
@@ -414,3 +416,120 @@ def _check_ledger(plan: PaymentPlan, ledger: Ledger, day: dt.date, name: str) ->
     if type(ledger) is not Ledger:
         raise LedgerError(f"expected a Ledger, got {type(ledger).__name__} {ledger!r}")
     check_ledger_of(plan, ledger)
+
+
+def _line(fee: LateFeeAssessed, line_of: dict[str, int], plan: PaymentPlan) -> int | None:
+    """The number of the line *fee* is on now, or None when an amendment removed that line."""
+    number = line_of.get(fee.id)
+    if number is not None:
+        return number
+    if fee.id.startswith(f"{plan.id}:late-fee:"):
+        return None
+    # A fee recorded under the caller's own id: the number it names, if the plan has it.
+    return fee.installment if fee.installment <= len(plan.installments) else None
+
+
+@frozen
+class FeeDue:
+    """An amount owed that is not an installment: a late fee, or what a cancellation left owed.
+
+    What a site charges on demand (``Provider.charge_fee(binding, plan,
+    fee.id, fee.outstanding)``), shows on a reminder or a statement, and
+    ages with the installments.
+
+    Attributes:
+        id: The stable id of what is owed: the :class:`~payplan.LateFeeAssessed`
+            entry's id, or the :class:`~payplan.CancellationSettled` entry's
+            id for what a cancellation (a no-show fee, a reschedule fee, a
+            shortfall the policy collects) left owed.
+        plan_id: The plan.
+        kind: ``"late_fee"`` or ``"cancellation"``.
+        on: The day it became owed (a fee is due the day it is assessed).
+        amount: What was charged, less what was waived of it.
+        outstanding: What is still owed of it, after the money allocated to it.
+        installment: The number of the line a late fee was charged on (as
+            the plan numbers it now, after any amendment); None for what a
+            cancellation left owed, or when an amendment removed the line.
+        reason: In words.
+
+    .. versionadded:: 0.1.0
+    """
+
+    id: str
+    plan_id: str
+    kind: str
+    on: dt.date
+    amount: Money
+    outstanding: Money
+    installment: int | None
+    reason: str
+
+    def days_overdue(self, as_of: dt.date) -> int:
+        """Days from when it became owed to *as_of* (0 on that day or before)."""
+        return max((as_of - self.on).days, 0)
+
+
+def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue, ...]:
+    """What *plan* owes on *as_of* beyond its installments, each with a stable id, oldest first.
+
+    Late fees standing (less their waivers; a waiver naming no fee lowers
+    the oldest) are covered by the money left once the installments are
+    paid, oldest first (the allocation :func:`plan_status` uses); those
+    with something still owed are returned. Once the plan is cancelled, what
+    the settlement left owed (its fees included) is one amount under the
+    settlement's id. The outstanding amounts add up to the statement's
+    ``fees_outstanding`` (the whole balance, for a cancelled plan).
+
+    Raises:
+        LedgerError: *ledger* belongs to another plan or currency.
+
+    .. versionadded:: 0.1.0
+    """
+    _check_ledger(plan, ledger, as_of, "as_of")
+    view = ledger.as_of(as_of)
+    if view.total != plan.total.minor:
+        view = view.for_plan(plan)
+    cur = plan.fee.currency
+    cancel = view.cancellation
+    if cancel is not None:
+        owed = view._balance()
+        if owed <= 0:
+            return ()
+        return (
+            FeeDue(cancel.id, plan.id, "cancellation", cancel.on, _money(owed, cur), _money(owed, cur), None, cancel.reason),
+        )
+    fees = [e for e in view.canonical() if type(e) is LateFeeAssessed]
+    if not fees:
+        return ()
+    ids = {f.id for f in fees}
+    waived: dict[str, int] = {}
+    loose = 0
+    for e in view:
+        if type(e) is FeeWaived:
+            if e.fee_id in ids:
+                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor
+            else:
+                loose += e.amount.minor
+    _, _, left = allocate_funds(plan, view)
+    cover = max(left, 0)
+    # The line each fee is on now: amendments renumber lines, fee ids keep the line's identity.
+    from ._late_fees import late_fee_id
+
+    steps = 0 if plan.terms.late_fees is None else len(plan.terms.late_fees.steps)
+    line_of = {late_fee_id(plan.id, i.line_id, k): i.number for i in plan.installments for k in range(1, steps + 1)}
+    out: list[FeeDue] = []
+    for f in fees:
+        standing = max(f.amount.minor - waived.get(f.id, 0), 0)
+        take = min(loose, standing)
+        loose -= take
+        standing -= take
+        paid = min(cover, standing)
+        cover -= paid
+        if standing - paid > 0:
+            out.append(
+                FeeDue(
+                    f.id, plan.id, "late_fee", f.on, _money(standing, cur), _money(standing - paid, cur),
+                    _line(f, line_of, plan), f.reason,
+                )
+            )
+    return tuple(out)

@@ -24,6 +24,7 @@ from payplan import (
     WriteOff,
     assess_late_fees,
     earned_incentives,
+    fees_due,
     plan_status,
     reminders_due,
     settle_cancellation,
@@ -151,7 +152,14 @@ class TestReminderProperties:
         sent = reminders_due(plan, ledger, day)
         statement = plan_status(plan, ledger, day)
         assert len({r.id for r in sent}) == len(sent)
+        owed = {f.id: f for f in fees_due(plan, ledger, day)}
         for r in sent:
+            if r.fee_id is not None:
+                # An amount owed that is not an installment: what is still owed of it, from the day it was.
+                assert r.owed == owed[r.fee_id].outstanding
+                assert r.offset == (day - owed[r.fee_id].on).days >= 0
+                assert r.offset in plan.terms.reminders.offsets
+                continue
             s = statement.installment(r.installment)
             assert r.owed == s.outstanding
             assert r.owed.minor > 0
@@ -161,6 +169,25 @@ class TestReminderProperties:
             assert (r.kind is ReminderKind.BEFORE_DUE) == (r.offset < 0)
             if r.late_fee_from is not None:
                 assert r.late_fee_from > day
+
+    @settings(max_examples=150, deadline=None)
+    @given(histories(), offsets)
+    def test_announced_fee_is_the_fee_charged(self, history: tuple[PaymentPlan, Ledger], offset: int) -> None:
+        """The late fee a reminder announces is exactly what is charged on that day if nothing more is paid."""
+        plan, ledger = history
+        day = plan.booked + dt.timedelta(days=offset)
+        view = ledger.as_of(day)
+        view = view.record_all(assess_late_fees(plan, view, day))
+        for r in reminders_due(plan, view, day):
+            if r.late_fee is None:
+                continue
+            assert r.late_fee_from is not None
+            charged = [
+                f for f in assess_late_fees(plan, view, r.late_fee_from)
+                if f.installment == r.installment and f.on == r.late_fee_from
+            ]
+            assert sum(f.amount.minor for f in charged) == r.late_fee.minor
+            assert r.late_fee.format() in r.message
 
 
 class TestStatusDates:

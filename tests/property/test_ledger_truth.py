@@ -26,6 +26,7 @@ from payplan import (
     Refund,
     WriteOff,
     dumps_ledger,
+    fees_due,
     plan_status,
 )
 from strategies import plans
@@ -147,6 +148,13 @@ class TestAllocationAgreesWithBalance:
                 assert st_.balance.minor == outstanding + st_.fees_outstanding.minor - st_.credit.minor
                 for s in st_.installments:
                     assert s.paid.minor + s.written_off.minor + s.outstanding.minor == s.installment.amount.minor
+            # Each fee still owed, with its id, adds up to the statement's fees outstanding.
+            owed = fees_due(plan, ledger, day)
+            assert sum(f.outstanding.minor for f in owed) == st_.fees_outstanding.minor
+            assert all(0 < f.outstanding.minor <= f.amount.minor for f in owed)
+            assert len({f.id for f in owed}) == len(owed)
+            if owed:
+                assert st_.status not in (PlanStatus.ON_TRACK, PlanStatus.PAID_IN_FULL)
 
 
 class TestWriteOffsAreNotPayments:

@@ -36,11 +36,13 @@ from payplan import (
     LateFeeStep,
     Ledger,
     Money,
+    MoveSession,
     PaymentPlan,
     PaymentReceived,
     Resplit,
     RuleViolationError,
     SkipPayment,
+    WaiveFee,
     amend,
     assess_late_fees,
     plan_status,
@@ -75,10 +77,10 @@ def _fresh_day(draw: st.DrawFn, lo: dt.date, hi: dt.date, used: set[dt.date]) ->
 
 @st.composite
 def amendments(draw: st.DrawFn, plan: PaymentPlan, on: dt.date, used: set[dt.date]) -> Amendment | None:
-    """An amendment of any kind that renumbers, adds or re-dates lines; every new date is fresh."""
+    """An amendment of any kind (aimed to renumber, add, drop or re-date lines); every new date is fresh."""
     n = len(plan.installments)
     number = draw(st.integers(1, n))
-    kind = draw(st.sampled_from(["extend", "resplit", "hardship", "skip", "tier", "addon"]))
+    kind = draw(st.sampled_from(["extend", "resplit", "hardship", "skip", "tier", "addon", "move", "waive"]))
     cutoff = plan.cutoff
 
     def day() -> dt.date | None:
@@ -86,6 +88,10 @@ def amendments(draw: st.DrawFn, plan: PaymentPlan, on: dt.date, used: set[dt.dat
 
     if kind == "skip":
         return SkipPayment(number, draw(st.sampled_from(["spread", "next"])))
+    if kind == "move":  # later: no line's date changes, the cutoff moves out
+        return MoveSession(plan.session + dt.timedelta(days=draw(st.integers(1, 60))))
+    if kind == "waive":
+        return WaiveFee(Money(draw(st.integers(1, max(1, plan.fee.minor // 3))), USD))
     if kind == "tier":
         return ChangeTier("Other", Money(draw(st.integers(plan.fee.minor // 2, plan.fee.minor * 2)), USD))
     if kind == "extend":
@@ -192,6 +198,14 @@ def test_late_fees_stay_on_their_line_across_amendments(plan: PaymentPlan, data:
                     assert (model.line_of(inst.due), k) in fees, (inst, k, day, fees)
         # Reminders announce the fees of their own line, by the model.
         for r in reminders_due(plan, ledger, on):
+            if r.fee_id is not None:
+                # A fee still owed on a line paid since (or removed): it names the fee's own line, if any.
+                fee = ledger.get(r.fee_id)
+                assert isinstance(fee, LateFeeAssessed)
+                if r.installment:
+                    line = model.line_of(plan.installment(r.installment).due)
+                    assert model.line_of(fee.on - delays[fee.step]) == line, r
+                continue
             inst = plan.installment(r.installment)
             mine = sum(
                 e.amount.minor

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from payplan.cli import main
+from unit.test_cli_status import run
 
 CATALOG = """
 [catalog]
@@ -26,12 +26,6 @@ name = "Pack A"
 fee = "2000.00"
 installments = [3]
 """
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

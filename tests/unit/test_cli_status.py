@@ -104,7 +104,7 @@ class TestStatus:
             ("2026-12-01,500\n2026-13-01,5\n", "line 2: expected a date as YYYY-MM-DD, got '2026-13-01'"),
             ("2026-12-01\n", "line 1: expected 2 or 3 columns"),
             ("2026-12-01,-5\n", "line 1: expected an amount above zero"),
-            ("2026-12-01,5.001\n", "line 1: expected at most 2 decimal place(s)"),
+            ("2026-12-01,5.001\n", "line 1: expected the amount with at most 2 decimals, got '5.001'"),
             ("2026-12-01,5,ref\n2026-12-02,6,ref\n", "the reference 'ref' (6.00 USD on 2026-12-02) is already used on line 1 (5.00 USD on 2026-12-01)"),
             ("date,amt\n", "line 1: expected the header date,amount[,reference]"),
         ],

@@ -70,7 +70,7 @@ class TestNumbersInArguments:
             ("--installments", "521", "argument --installments: expected a count from 0 to 520"),
             ("--installments", "2.5", "argument --installments: expected a count as a whole number"),
             ("--deposit", "101%", "expected --deposit as a percentage from 0 to 100, got '101%'"),
-            ("--fee", "9" * 5000, "expected --fee of at most 3998 digits before the decimal point, got 5000 digits"),
+            ("--fee", "9" * 5000, "expected --fee of at most 4000 digits, got 5000 characters"),
         ],
     )
     def test_refused_with_the_bound(
@@ -442,3 +442,25 @@ class TestCalendarEdges:
         with pytest.raises(payplan.InvalidPlanError, match=r"installment 1 \(10 days before the session\) would fall before 0001-01-01"):
             payplan.amend(plan, payplan.MoveSession(dt.date(1, 1, 5)), by="o", reason="r", on=dt.date(1, 1, 1),
                           consent=True)
+
+
+class TestForecastAtTheEnd:
+    def book(self) -> list[tuple[payplan.PaymentPlan, payplan.Ledger]]:
+        plan = payplan.PaymentPlan.pay_in_full(
+            "p", Money.of("10", "USD"), booked=dt.date(9999, 12, 1), session=dt.date(9999, 12, 31)
+        )
+        return [(plan, payplan.Ledger.empty(plan))]
+
+    def test_last_month_and_week_end_on_9999_12_31(self) -> None:
+        """The periods reaching the calendar's last day end on it, and the payment due then is counted."""
+        by_month = payplan.forecast(self.book(), dt.date(9999, 1, 1), by="month", periods=12)
+        assert (by_month.periods[-1].end, by_month.periods[-1].expected) == (dt.date.max, Money.of("10", "USD"))
+        by_week = payplan.forecast(self.book(), dt.date(9999, 11, 29), by="week", periods=5)
+        assert by_week.periods[-1].end == dt.date.max
+        assert sum(p.expected.minor for p in by_week.periods) == 1000
+
+    @pytest.mark.parametrize("by", ["week", "month"])
+    def test_periods_past_the_end_refused(self, by: str) -> None:
+        """Periods that would start after 9999-12-31 are an InvalidPlanError, not 'year 10000 is out of range'."""
+        with pytest.raises(payplan.InvalidPlanError, match="to end by 9999-12-31, the last day of the calendar"):
+            payplan.forecast(self.book(), dt.date(9999, 11, 1), by=by, periods=12)  # type: ignore[arg-type]

@@ -27,7 +27,9 @@ from payplan import (
     WriteOff,
     assess_late_fees,
     plan_status,
+    reminders_due,
     settle_cancellation,
+    waive_fee,
 )
 from payplan.providers import EventKind, ProviderEvent, apply_events
 
@@ -224,3 +226,44 @@ class TestSmallerHoles:
         # The March payment arrived after the cancellation: it is the client's credit.
         st = plan_status(plan, after, D(2027, 3, 2))
         assert (st.status, st.credit) == (PlanStatus.CANCELLED, usd("500"))
+
+
+def fee_on_fee_plan() -> PaymentPlan:
+    """Pack A with $25 a day after the due date, then 10% on day 15, fees counted in the basis."""
+    plan = pack_a()
+    ladder = LateFeePolicy(
+        (LateFeeStep.flat(1, usd("25")), LateFeeStep.percent_of_overdue(15, 10)), fee_on_fee=True
+    )
+    return evolve(plan, terms=evolve(plan.terms, late_fees=ladder))
+
+
+class TestAnnouncedFeeIsCharged:
+    def test_fee_on_fee_ladder(self) -> None:
+        """The reminder announces the $52.50 the 10% step will charge on $500 plus the $25 fee, not $50."""
+        plan = fee_on_fee_plan()
+        ledger = Ledger.empty(plan).record(PaymentReceived("dep", D(2026, 12, 1), usd("500")))
+        ledger = ledger.record_all(assess_late_fees(plan, ledger, D(2027, 1, 8)))
+        (reminder,) = reminders_due(plan, ledger, D(2027, 1, 8))
+        assert (reminder.late_fee, reminder.late_fee_from) == (usd("52.50"), D(2027, 1, 16))
+        assert "A late fee of $52.50 applies from 2027-01-16" in reminder.message
+        (charged,) = assess_late_fees(plan, ledger, D(2027, 1, 16))
+        assert charged.amount == usd("52.50")
+
+    def test_fees_not_yet_recorded_count_too(self) -> None:
+        """Announced before the night's fees are recorded, the next fee is still the one charged."""
+        plan = fee_on_fee_plan()
+        ledger = Ledger.empty(plan).record(PaymentReceived("dep", D(2026, 12, 1), usd("500")))
+        (reminder,) = reminders_due(plan, ledger, D(2027, 1, 8))
+        assert reminder.late_fee == usd("52.50")
+
+    def test_waived_fee_is_not_described_as_charged(self) -> None:
+        """Once the $25 fee is waived, later reminders do not say it was charged."""
+        plan = fee_on_fee_plan()
+        ledger = Ledger.empty(plan).record(PaymentReceived("dep", D(2026, 12, 1), usd("500")))
+        (fee,) = ledger_fees = assess_late_fees(plan, ledger, D(2027, 1, 2))
+        ledger = ledger.record_all(ledger_fees)
+        (before,) = reminders_due(plan, ledger, D(2027, 1, 8))
+        assert "Late fees of $25.00 have been charged" in before.message
+        ledger = ledger.record(waive_fee(ledger, fee.id, D(2027, 1, 3), "first time"))
+        (after,) = reminders_due(plan, ledger, D(2027, 1, 8))
+        assert "charged on it" not in after.message

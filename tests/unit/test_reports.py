@@ -73,7 +73,7 @@ def book() -> list[tuple[PaymentPlan, Ledger]]:
 
 class TestAging:
     def test_buckets_to_the_cent(self) -> None:
-        """On Feb 15: current $1500 (3), 1-30 $1249.50 (3), 31-60 $1000 (2), 61-90 $500 (1), 90+ nothing."""
+        """On Feb 15: current $1500 (3), 1-30 $1249.50 (3), 31-60 $1015 (3), 61-90 $500 (1), 90+ nothing."""
         r = aging(book(), AS_OF)
         got = {b.label: (b.amount, b.installments) for b in r.buckets}
         assert got == {
@@ -81,14 +81,14 @@ class TestAging:
             "current": (usd("1500.00"), 3),
             # Feb 1: a owes 249.50, b and c owe 500 each.
             "1-30": (usd("1249.50"), 3),
-            # Jan 1: b and c.
-            "31-60": (usd("1000.00"), 2),
+            # Jan 1: b and c; and b's late fee of Jan 10, $15 once $10 of it was waived.
+            "31-60": (usd("1015.00"), 3),
             # Dec 1: c's deposit, 76 days.
             "61-90": (usd("500.00"), 1),
             "90+": (usd("0.00"), 0),
         }
-        assert r.total == usd("4249.50")
-        assert r.past_due == usd("2749.50")
+        assert r.total == usd("4264.50")
+        assert r.past_due == usd("2764.50")
         assert r.plans == 4
         assert [b.label for b in r.buckets] == [label for label, _, _ in AGING_BUCKETS]
 
@@ -122,17 +122,20 @@ class TestAging:
 
 class TestOverdue:
     def test_most_overdue_first(self) -> None:
-        """Six overdue installments, c's deposit first, ties by plan then number."""
+        """Six overdue installments and b's unpaid late fee, c's deposit first, ties by plan then number."""
         items = overdue(book(), AS_OF)
         assert [(i.plan_id, i.installment, i.days_overdue, i.outstanding, i.bucket) for i in items] == [
             ("c", 1, 76, usd("500"), "61-90"),
             ("b", 2, 45, usd("500"), "31-60"),
             ("c", 2, 45, usd("500"), "31-60"),
+            # The $25 late fee on b's installment 2, $10 of it waived: owed since Jan 10.
+            ("b", 2, 36, usd("15"), "31-60"),
             ("a", 3, 14, usd("249.50"), "1-30"),
             ("b", 3, 14, usd("500"), "1-30"),
             ("c", 3, 14, usd("500"), "1-30"),
         ]
         assert items[0].client == "c2"
+        assert [i.fee_id for i in items] == [None, None, None, "bf1", None, None, None]
 
 
 class TestForecast:
@@ -221,9 +224,15 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 class TestExports:
     def test_tracking_csv(self) -> None:
-        """One row per installment, with paid, outstanding and status to the cent."""
+        """One row per installment and per fee still owed, with paid, outstanding and status to the cent."""
         rows = _rows(tracking_csv(book(), AS_OF))
-        assert len(rows) == 16
+        assert len(rows) == 17
+        fee = next(r for r in rows if r["kind"] == "late_fee")
+        assert fee == {
+            "plan_id": "b", "client": "c1", "tier": "Pack A", "version": "1", "installment": "2",
+            "kind": "late_fee", "due": "2027-01-10", "currency": "USD", "amount": "15.00",
+            "paid": "0.00", "outstanding": "15.00", "status": "overdue", "days_overdue": "36", "label": "bf1",
+        }
         a3 = next(r for r in rows if r["plan_id"] == "a" and r["installment"] == "3")
         assert a3 == {
             "plan_id": "a", "client": "c1", "tier": "Pack A", "version": "1", "installment": "3",

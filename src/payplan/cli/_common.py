@@ -48,33 +48,47 @@ MAX_DIGITS = 4000
 
 
 def number_arg(
-    text: str, what: str, *, low: Decimal | int, high: Decimal | int | None, places: int, display: str | None = None
+    text: str,
+    what: str,
+    *,
+    low: Decimal | int | None,
+    high: Decimal | int | None,
+    places: int,
+    display: str | None = None,
+    form: str | None = None,
 ) -> Decimal:
     """The one checked parser of every number the ``payplan`` command reads.
 
     A number is written plainly: digits, an optional decimal point with at
     most *places* decimals, no exponent (``1e-9999``), no ``_``, no ``+``,
-    no non-ASCII digits. It must lie from *low* to *high* (no upper bound
-    when *high* is None).
+    no non-ASCII digits, at most :data:`MAX_DIGITS` characters. It must lie
+    from *low* to *high* (None: no bound on that side). Amounts
+    (:func:`money_arg`), day counts (:func:`days_arg`), counts
+    (:func:`whole_arg`), percentages (:func:`percent_arg`) and rates all come
+    through here.
 
     Raises:
-        CliError: the message names *what*, the form or the bounds expected,
-            and what arrived (*display*, when given, else *text*).
+        CliError: the message names *what*, the form (*form*, when given,
+            describes it) or the bounds expected, and what arrived
+            (*display*, when given, else *text*).
     """
     body = text.strip()
     text = text if display is None else display
-    if not _PLAIN_NUMBER.fullmatch(body) or len(body) > MAX_DIGITS:
-        form = "whole number" if places == 0 else "number"
-        example = "e.g. 30" if places == 0 else "e.g. 9.9"
-        raise CliError(f"expected {what} written as a plain {form} ({example}), got {shown(text)}")
+    if not _PLAIN_NUMBER.fullmatch(body):
+        if form is None:
+            form = "written as a plain whole number (e.g. 30)" if places == 0 else "written as a plain number (e.g. 9.9)"
+        raise CliError(f"expected {what} {form}, got {shown(text)}")
+    if len(body) > MAX_DIGITS:
+        raise CliError(f"expected {what} of at most {MAX_DIGITS} digits, got {len(body)} characters")
     value = Decimal(body)
     if -int(value.as_tuple().exponent) > places:
         if places == 0:
             raise CliError(f"expected {what} as a whole number, got {shown(text)}")
         raise CliError(f"expected {what} with at most {places} decimals, got {shown(text)}")
-    if value < low or (high is not None and value > high):
-        upper = f"to {high}" if high is not None else "or more"
-        raise CliError(f"expected {what} from {low} {upper}, got {shown(text)}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lower = f"from {low}" if low is not None else "of at most"
+        upper = (f"to {high}" if low is not None else f"{high}") if high is not None else "or more"
+        raise CliError(f"expected {what} {lower} {upper}, got {shown(text)}")
     return value
 
 
@@ -120,14 +134,16 @@ def money_arg(text: str, currency: str, what: str) -> Money:
         InvalidMoneyError: more decimals than *currency* has.
         CliError: a number in another notation; the message names *what*.
     """
-    body = text.strip()
-    if not _PLAIN_NUMBER.fullmatch(body):
-        raise CliError(f"expected {what} as digits with an optional decimal point (e.g. 500.00), got {shown(text)}")
-    whole = body.lstrip("-").split(".")[0]
-    limit = MAX_DIGITS - to_currency(currency).exponent  # Money keeps at most MAX_DIGITS minor digits
-    if len(whole) > limit:
-        raise CliError(f"expected {what} of at most {limit} digits before the decimal point, got {len(whole)} digits")
-    return Money.of(body, currency)
+    cur = to_currency(currency)
+    value = number_arg(
+        text, what, low=None, high=None, places=cur.exponent,
+        form="as digits with an optional decimal point (e.g. 500.00)",
+    )
+    whole = len(value.as_tuple().digits) + int(value.as_tuple().exponent)
+    limit = MAX_DIGITS - cur.exponent  # Money keeps at most MAX_DIGITS minor digits
+    if whole > limit:
+        raise CliError(f"expected {what} of at most {limit} digits before the decimal point, got {whole} digits")
+    return Money.of(value, cur)
 
 
 def read_text(path: str, what: str, expected: str, *, encoding: str = "utf-8") -> str:
