@@ -18,7 +18,7 @@ from pathlib import Path
 from ._harness import Row, Settings, text_table, write_results
 
 #: The suites, in the order of the table.
-SUITES = ("schedule", "serialization", "ledger", "portfolio", "providers")
+SUITES = ("schedule", "serialization", "ledger", "portfolio", "providers", "store")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 

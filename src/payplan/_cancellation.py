@@ -121,9 +121,11 @@ def _settle(
     # A reschedule carries every credit (incentives included) to the new date.
     clawback = 0 if reschedule else _clawback(plan, ledger)
     wanted = retention + clawback
-    # Write-offs forgave installments the cancellation ends: they are not the
-    # client's money, so they are neither retained against, refunded nor credited.
-    forgiven = ledger.written_off.minor
+    # Write-offs forgave installments the cancellation ends, and price
+    # reductions lowered them: neither is the client's money, so they are
+    # neither retained against, refunded nor credited.
+    lowered = sum(e.amount.minor for e in ledger if type(e) is Refund and e.lowers_price)
+    forgiven = ledger.written_off.minor + lowered
     funds = ledger.funds.minor - forgiven
     fees = ledger.fees.minor - ledger.waived.minor
     retained = wanted if collect_shortfall else min(wanted, max(funds - fees, 0))

@@ -114,7 +114,8 @@ class _Statuses:
             t = type(e)
             if t is PaymentReceived or t is CreditApplied or t is WriteOff:
                 funds += e.amount.minor  # type: ignore[union-attr]
-            elif t is Refund:
+            elif t is Refund and not e.lowers_price:  # type: ignore[union-attr]
+                # A price reduction gives the cash back and lowers the price alike.
                 funds -= e.amount.minor  # type: ignore[union-attr]
             days.append(e.on)
             sums.append(funds)

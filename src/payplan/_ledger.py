@@ -59,6 +59,11 @@ def _check_on(_: object, __: object, value: dt.date) -> None:
         raise LedgerError(f"expected the entry date as a datetime.date, got {type(value).__name__} {value!r}")
 
 
+def _check_bool(_: object, attribute: object, value: object) -> None:
+    if type(value) is not bool:
+        raise LedgerError(f"expected {getattr(attribute, 'name', 'a flag')} as True or False, got {value!r}")
+
+
 def _check_positive(_: object, attribute: object, value: Money) -> None:
     if type(value) is not Money or value.minor <= 0:
         name = getattr(attribute, "name", "amount")
@@ -137,6 +142,25 @@ class PaymentFailed:
 class Refund:
     """Money paid back to the client; never more than was paid.
 
+    A refund is one of two things, and the caller says which (build it
+    with :meth:`reversal` or :meth:`price_reduction`):
+
+    * a **reversal** (the default, ``lowers_price=False``): the payment is
+      undone, so the money is owed again, and an installment it paid
+      reopens (and may become overdue);
+    * a **price reduction** (``lowers_price=True``): a goodwill refund or a
+      discount given back in cash; what the client owes drops by the same
+      amount, so nothing reopens and nothing becomes overdue. It counts in
+      :attr:`Ledger.refunded` (the cash went back) and in
+      :attr:`Ledger.credits` (the discount).
+
+    Refunds made through a provider arrive as reversals (a provider event
+    cannot say why the money went back); record a goodwill refund with
+    :meth:`price_reduction` yourself.
+
+    Attributes:
+        lowers_price: Whether the refund lowers the price (see above).
+
     .. versionadded:: 0.1.0
     """
 
@@ -146,6 +170,21 @@ class Refund:
     amount: Money = field(validator=_check_positive)
     reason: str = ""
     reference: str | None = None
+    lowers_price: bool = field(default=False, validator=_check_bool)
+
+    @classmethod
+    def reversal(
+        cls, entry_id: str, on: dt.date, amount: Money, reason: str = "", reference: str | None = None
+    ) -> Refund:
+        """A refund that undoes a payment: the money is owed again."""
+        return cls(entry_id, on, amount, reason, reference, False)
+
+    @classmethod
+    def price_reduction(
+        cls, entry_id: str, on: dt.date, amount: Money, reason: str = "", reference: str | None = None
+    ) -> Refund:
+        """A refund that lowers the price (goodwill): what is owed drops, nothing becomes overdue."""
+        return cls(entry_id, on, amount, reason, reference, True)
 
 
 @frozen
@@ -733,6 +772,9 @@ class Ledger:
             _SET(self, "_paid", self._paid + minor)
         elif t is Refund:
             _SET(self, "_refunded", self._refunded + minor)
+            if entry.lowers_price:  # type: ignore[union-attr]
+                # The cash went back, and the price came down by as much.
+                _SET(self, "_credits", self._credits + minor)
         elif t is LateFeeAssessed:
             _SET(self, "_fees", self._fees + minor)
         elif t is FeeWaived:

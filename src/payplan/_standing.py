@@ -33,7 +33,8 @@ def _timeline(ledger: Ledger) -> list[tuple[dt.date, int]]:
         elif t is CreditApplied:
             if not (e.source or "").startswith(_INCENTIVE):  # type: ignore[union-attr]
                 out.append((e.on, e.amount.minor))  # type: ignore[union-attr]
-        elif t is Refund:
+        elif t is Refund and not e.lowers_price:  # type: ignore[union-attr]
+            # A price reduction gives the cash back and lowers the price alike: no change.
             out.append((e.on, -e.amount.minor))  # type: ignore[union-attr]
     return out
 

@@ -263,7 +263,8 @@ def allocate_funds(
                 paid[k] += take
                 money -= take
             left += money
-        elif t is Refund:
+        elif t is Refund and not entry.lowers_price:  # type: ignore[union-attr]
+            # (A price reduction gives the cash back and lowers the price alike: nothing moves.)
             back = entry.amount.minor  # type: ignore[union-attr]
             take = min(back, left)
             left -= take

@@ -31,7 +31,7 @@ from payplan import (
 )
 from strategies import plans
 
-KINDS = ("payment", "payment", "refund", "fee", "waiver", "write_off", "credit")
+KINDS = ("payment", "payment", "refund", "goodwill", "fee", "waiver", "write_off", "credit")
 # Ids that sort in every order against each other, as providers' ids do.
 ids = st.text("abz:_19", min_size=1, max_size=5)
 
@@ -62,6 +62,8 @@ def ledgers(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger, list[LedgerEntry]]:
             entry = PaymentReceived(eid, on, amount)
         elif kind == "refund":
             entry = Refund(eid, on, small)
+        elif kind == "goodwill":
+            entry = Refund.price_reduction(eid, on, small, "goodwill")
         elif kind == "fee":
             entry = LateFeeAssessed(eid, on, small, draw(st.integers(1, len(plan.installments))))
             fees.append(eid)
@@ -155,6 +157,28 @@ class TestAllocationAgreesWithBalance:
             assert len({f.id for f in owed}) == len(owed)
             if owed:
                 assert st_.status not in (PlanStatus.ON_TRACK, PlanStatus.PAID_IN_FULL)
+
+
+class TestGoodwillIsNotAReversal:
+    @settings(max_examples=150, deadline=None)
+    @given(ledgers(), st.data())
+    def test_price_reduction_moves_no_installment(
+        self, drawn: tuple[PaymentPlan, Ledger, list[LedgerEntry]], data: st.DataObject
+    ) -> None:
+        """A goodwill refund changes no installment, no balance and no status at any date; only the cash held drops."""
+        plan, ledger, _ = drawn
+        room = ledger.net_paid.minor
+        if room <= 0 or ledger.last_on is None:
+            return
+        amount = Money(data.draw(st.integers(1, room)), ledger.currency)
+        after = ledger.record(Refund.price_reduction("goodwill-x", ledger.last_on, amount, "goodwill"))
+        for day in _dates(plan, after):
+            for allocation in Allocation:
+                one = plan_status(plan, ledger, day, allocation=allocation)
+                two = plan_status(plan, after, day, allocation=allocation)
+                assert (one.installments, one.balance, one.status) == (two.installments, two.balance, two.status)
+                shift = amount.minor if day >= ledger.last_on else 0
+                assert one.paid.minor - two.paid.minor == shift
 
 
 class TestWriteOffsAreNotPayments:

@@ -26,6 +26,8 @@ from payplan import (
     Refund,
     WriteOff,
     assess_late_fees,
+    dumps_ledger,
+    loads_ledger,
     plan_status,
     reminders_due,
     settle_cancellation,
@@ -267,3 +269,58 @@ class TestAnnouncedFeeIsCharged:
         ledger = ledger.record(waive_fee(ledger, fee.id, D(2027, 1, 3), "first time"))
         (after,) = reminders_due(plan, ledger, D(2027, 1, 8))
         assert "charged on it" not in after.message
+
+
+def goodwill_plan() -> PaymentPlan:
+    """Pack A with a $25 late fee from the third day after a due date."""
+    plan = pack_a()
+    ladder = LateFeePolicy((LateFeeStep.flat(3, usd("25")),))
+    return evolve(plan, terms=evolve(plan.terms, late_fees=ladder))
+
+
+class TestGoodwillRefund:
+    """Issue #12 item 4: a goodwill refund is not a reversal."""
+
+    def ledger(self, plan: PaymentPlan, refund: Refund) -> Ledger:
+        return Ledger.empty(plan).record_all([PaymentReceived("dep", D(2026, 12, 1), usd("500")), refund])
+
+    def test_price_reduction_reopens_nothing(self) -> None:
+        """$50 back on the paid deposit as goodwill: nothing overdue, no reminder, no late fee; the cash went back."""
+        plan = goodwill_plan()
+        ledger = self.ledger(plan, Refund.price_reduction("gw", D(2026, 12, 1), usd("50"), "goodwill"))
+        st = plan_status(plan, ledger, D(2026, 12, 2))
+        assert st.status is PlanStatus.ON_TRACK
+        assert st.installment(1).state is InstallmentState.PAID
+        assert st.balance == usd("1500")  # the price is $50 lower and $50 less is held: the same still owed
+        assert st.paid == usd("450")
+        assert reminders_due(plan, ledger, D(2026, 12, 2)) == ()
+        assert assess_late_fees(plan, ledger, D(2026, 12, 5)) == ()
+
+    def test_reversal_is_owed_again(self) -> None:
+        """The same $50 as a reversal reopens the deposit: overdue, reminded, and late-fee'd on day 3."""
+        plan = goodwill_plan()
+        ledger = self.ledger(plan, Refund.reversal("rv", D(2026, 12, 1), usd("50"), "chargeback"))
+        st = plan_status(plan, ledger, D(2026, 12, 2))
+        assert st.status is PlanStatus.OVERDUE
+        assert st.installment(1).outstanding == usd("50")
+        (reminder,) = reminders_due(plan, ledger, D(2026, 12, 2))
+        assert "1 day overdue: $50.00 is owed" in reminder.message
+        (fee,) = assess_late_fees(plan, ledger, D(2026, 12, 5))
+        assert fee.amount == usd("25")
+
+    def test_plain_refund_is_a_reversal_and_round_trips(self) -> None:
+        """Refund(...) without saying is a reversal; both kinds survive JSON."""
+        assert not Refund("r", D(2026, 12, 1), usd("1")).lowers_price
+        plan = goodwill_plan()
+        ledger = self.ledger(plan, Refund.price_reduction("gw", D(2026, 12, 1), usd("50"), "goodwill"))
+        again = loads_ledger(dumps_ledger(ledger), plan)
+        assert again == ledger
+        assert again.get("gw") == Refund("gw", D(2026, 12, 1), usd("50"), "goodwill", None, True)
+
+    def test_cancellation_after_a_price_reduction_refunds_only_the_cash_held(self) -> None:
+        """Cancelled after a $50 goodwill refund on $500 paid, nothing retained: $450 back, nothing credited, balance 0."""
+        plan = goodwill_plan()
+        ledger = self.ledger(plan, Refund.price_reduction("gw", D(2026, 12, 1), usd("50"), "goodwill"))
+        s = settle_cancellation(plan, ledger, D(2027, 1, 5))
+        assert (s.refund, s.credit) == (usd("450"), usd("0"))
+        assert ledger.record_all(s.entries).balance == usd("0")

@@ -384,7 +384,10 @@ def event_entry(event: ProviderEvent) -> LedgerEntry | None:
         raise LedgerError(f"expected an amount on {kind.value} event {event.id}, got none")
     if kind is EventKind.PAYMENT_SUCCEEDED:
         return PaymentReceived(event.id, event.occurred_on, event.amount, event.provider, event.reference)
-    return Refund(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
+    # A provider refund is recorded as a reversal (the money is owed again): the
+    # event cannot say it was goodwill. A site records a goodwill refund itself
+    # with Refund.price_reduction (docs/collections.md, "Refunds").
+    return Refund.reversal(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
 
 
 @frozen
@@ -402,10 +405,13 @@ class AppliedEvents:
             same id, amount and kind, from another delivery (a refund that
             :func:`record_refund` recorded from the provider's answer, or
             another of the provider's event types for the same refund).
+        refused: Events that can never be recorded, each with the reason
+            (an amount in another currency than the ledger's, or not above
+            zero): "never", where *deferred* is "not yet".
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       *duplicates*.
+       *duplicates* and *refused*.
     """
 
     ledger: Ledger
@@ -413,6 +419,7 @@ class AppliedEvents:
     notices: tuple[ProviderEvent, ...] = ()
     deferred: tuple[ProviderEvent, ...] = ()
     duplicates: tuple[ProviderEvent, ...] = ()
+    refused: tuple[tuple[ProviderEvent, str], ...] = ()
 
 
 def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEvents:
@@ -426,10 +433,16 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
     lost: what cannot be recorded yet comes back in
     :attr:`AppliedEvents.deferred`.
 
+    An event that can never be recorded (an amount in another currency, or
+    not above zero) is not deferred: it comes back in
+    :attr:`AppliedEvents.refused` with the reason.
+
     Raises:
         LedgerError: an event of another plan than the ledger's.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Events that can never be recorded are refused, not deferred.
     """
     unique: dict[str, ProviderEvent] = {}
     seen: list[ProviderEvent] = []
@@ -439,6 +452,12 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
                 f"expected events of plan {ledger.plan_id!r}, got {event.id} of plan {event.plan_id!r}"
             )
         unique.setdefault(event.id, event)
+    refused: list[tuple[ProviderEvent, str]] = []
+    for event in list(unique.values()):
+        why = _never(ledger, event)
+        if why is not None:
+            refused.append((event, why))
+            del unique[event.id]
     pending = sorted(unique.values(), key=lambda e: (e.sequence, e.id))
     recorded: list[ProviderEvent] = []
     notices: list[ProviderEvent] = []
@@ -462,7 +481,22 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
             except LedgerError:
                 waiting.append(event)
         pending = waiting
-    return AppliedEvents(ledger, tuple(recorded), tuple(notices), tuple(pending), tuple(seen))
+    return AppliedEvents(
+        ledger, tuple(recorded), tuple(notices), tuple(pending), tuple(seen),
+        tuple(sorted(refused, key=lambda r: (r[0].sequence, r[0].id))),
+    )
+
+
+def _never(ledger: Ledger, event: ProviderEvent) -> str | None:
+    """Why *event* can never be recorded in *ledger*, or None."""
+    amount = event.amount
+    if amount is None or event.kind in (EventKind.PLAN_CANCELED, EventKind.PLAN_SUSPENDED):
+        return None
+    if amount.currency != ledger.currency:
+        return f"expected an amount in {ledger.currency.code}, got {amount} on {event.kind.value} event {event.id}"
+    if amount.minor <= 0:
+        return f"expected an amount above zero, got {amount} on {event.kind.value} event {event.id}"
+    return None
 
 
 def _same_money(existing: LedgerEntry | None, entry: LedgerEntry) -> bool:

@@ -23,7 +23,9 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -336,18 +338,40 @@ class SQLStore(Store):
     Args:
         engine: An engine made by :meth:`open` (SQLite engines need its
             connection set-up: WAL, busy timeout, ``BEGIN IMMEDIATE``).
+        plan_cache: How many parsed plan versions to keep (a saved version
+            never changes, so a hit is always current); 0 for none.
 
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, plan_cache: int = 4096) -> None:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._insert = postgresql.insert if self._pg else sqlite.insert
+        # A plan version never changes once saved, so its parsed form is cached by
+        # (plan id, version, document length): reading a plan again costs no parsing.
+        self._plans: OrderedDict[tuple[str, int, int], PaymentPlan] = OrderedDict()
+        self._plan_cache = plan_cache
+        self._cache_lock = threading.Lock()
+
+    def _parse_plan(self, plan_id: str, version: int, document: str) -> PaymentPlan:
+        key = (plan_id, version, len(document))
+        with self._cache_lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
+        plan = loads_plan_doc(document)
+        if self._plan_cache:
+            with self._cache_lock:
+                self._plans[key] = plan
+                if len(self._plans) > self._plan_cache:
+                    self._plans.popitem(last=False)
+        return plan
 
     @classmethod
     def open(
-        cls, url: str, *, create: bool = False, busy_timeout: float = 30.0, **options: Any
+        cls, url: str, *, create: bool = False, busy_timeout: float = 30.0, plan_cache: int = 4096, **options: Any
     ) -> SQLStore:
         """Open the SQLite or PostgreSQL database at *url*.
 
@@ -355,6 +379,7 @@ class SQLStore(Store):
             url: ``sqlite:///payplan.db`` or ``postgresql+psycopg://user:pw@host/db``.
             create: Apply payplan's migrations first (as ``payplan db upgrade`` does).
             busy_timeout: How long an SQLite writer waits for the write lock, in seconds.
+            plan_cache: How many parsed plan versions to keep in memory.
             options: Passed to :func:`sqlalchemy.create_engine` (``pool_size``, ``echo``...).
 
         Raises:
@@ -371,7 +396,7 @@ class SQLStore(Store):
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, plan_cache=plan_cache)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -409,7 +434,7 @@ class SQLStore(Store):
         row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
         if row is None:
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
-        plan = loads_plan_doc(row.document)
+        plan = self._parse_plan(row.plan_id, row.version, row.document)
         return row, plan, self._ledger(conn, plan)
 
     def _insert_entries(self, conn: Connection, plan: PaymentPlan, entries: Sequence[LedgerEntry]) -> None:
@@ -546,13 +571,15 @@ class SQLStore(Store):
                 return
 
     def _batch(self, conn: Connection, *, after: str, size: int, shard: int, shards: int) -> tuple[StoredPlan, ...]:
-        q = select(t.plans.c.plan_id, t.plans.c.document).where(t.plans.c.active.is_(True), t.plans.c.plan_id > after)
+        q = select(t.plans.c.plan_id, t.plans.c.version, t.plans.c.document).where(
+            t.plans.c.active.is_(True), t.plans.c.plan_id > after
+        )
         if shards > 1:
             q = q.where(t.plans.c.shard % shards == shard)
         rows = conn.execute(q.order_by(t.plans.c.plan_id).limit(size)).all()
         if not rows:
             return ()
-        plans = [loads_plan_doc(r.document) for r in rows]
+        plans = [self._parse_plan(r.plan_id, r.version, r.document) for r in rows]
         docs: dict[str, list[str]] = {p.id: [] for p in plans}
         for pid, doc in conn.execute(
             select(t.entries.c.plan_id, t.entries.c.document)
@@ -804,7 +831,7 @@ class _IngestWork:
         plan = ledger = None
         pending: list[ProviderEvent] = []
         if plan_row is not None:
-            plan = loads_plan_doc(plan_row.document)
+            plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document)
             ledger = store._ledger(conn, plan)
             pending = [loads_event(doc) for doc in conn.execute(_PENDING_Q, {"plan_id": event.plan_id}).scalars()]
         out = settle_events(plan, ledger, event, pending)

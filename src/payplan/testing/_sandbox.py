@@ -490,7 +490,7 @@ class SandboxProvider(Provider):
                 f"expected a {_SIGNATURE_HEADER} of the form t=<unix>,v1=<hex>, got {header!r}", provider=_NAME
             ) from None
         expected = hmac.new(self._secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, given):
+        if not given.isascii() or not hmac.compare_digest(expected, given):
             raise ProviderAuthError("the webhook signature does not match its body", provider=_NAME)
         skew = abs(self._clock() - t)
         if skew > self._tolerance.total_seconds():
@@ -504,8 +504,11 @@ class SandboxProvider(Provider):
             if data["type"] == _IGNORED_TYPE:
                 return ()
             return (_event_from_json(data),)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderRequestError(f"expected a sandbox event, got {body[:80]!r}", provider=_NAME) from exc
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            # ValueError includes payplan's InvalidPlanError (a bad amount or date).
+            raise ProviderRequestError(
+                f"expected a sandbox event, got {body[:80]!r}: {type(exc).__name__}: {exc}", provider=_NAME
+            ) from exc
 
     def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
         """Every event of the plan whose id is not in *known*, in order."""
@@ -647,17 +650,30 @@ def _event_to_json(event: ProviderEvent) -> dict[str, Any]:
 
 
 def _event_from_json(data: dict[str, Any]) -> ProviderEvent:
-    amount = data.get("amount")
+    """The event in a sandbox delivery, every field read with its type and range checked."""
+    from ..providers._payload import Fields
+
+    read = Fields(_NAME, "sandbox delivery")
+    if not isinstance(data, dict):
+        raise read.error("the body", "an object", data)
+    amount = read.optional_integer(data, "amount", "amount", minimum=1)
+    installment = read.optional_integer(data, "installment", "installment", minimum=1, maximum=10_000)
+    occurred = read.text(data, "occurred_on", "occurred_on")
+    try:
+        kind = EventKind(read.text(data, "type", "type"))
+        on = dt.date.fromisoformat(occurred)
+    except ValueError as exc:
+        raise read.error("type or occurred_on", "an event kind and an ISO date", data.get("type")) from exc
     return ProviderEvent(
-        id=str(data["id"]),
+        id=read.text(data, "id", "id"),
         provider=_NAME,
-        kind=EventKind(data["type"]),
-        plan_id=str(data["plan_id"]),
-        occurred_on=dt.date.fromisoformat(data["occurred_on"]),
-        installment=data.get("installment"),
-        amount=None if amount is None else Money(int(amount), to_currency(data["currency"])),
-        reference=data.get("reference"),
-        reason=data.get("reason"),
-        sequence=int(data.get("sequence") or 0),
+        kind=kind,
+        plan_id=read.text(data, "plan_id", "plan_id"),
+        occurred_on=on,
+        installment=installment,
+        amount=None if amount is None else Money(amount, to_currency(read.text(data, "currency", "currency"))),
+        reference=read.optional_text(data, "reference", "reference"),
+        reason=read.optional_text(data, "reason", "reason"),
+        sequence=read.optional_integer(data, "sequence", "sequence", maximum=2**63) or 0,
     )
 

@@ -21,13 +21,15 @@ import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
+from ..._money import Money
 from ...exceptions import (
-    InvalidMoneyError,
+    InvalidPlanError,
     ProviderAuthError,
     ProviderRequestError,
     UnsupportedByProviderError,
 )
 from .. import EventKind, ProviderEvent
+from .._payload import Fields
 from ._mapping import NAME, from_paypal_amount, parse_custom_id
 
 __all__ = [
@@ -340,18 +342,15 @@ def _time(value: object) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
-def _amount(resource: Mapping[str, Any], *keys: str) -> Any:
-    node: Any = resource
-    for key in keys:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    if not isinstance(node, Mapping):
-        return None
+def _amount(read: Fields, node: Mapping[str, Any], key: str, path: str) -> Money:
+    """A PayPal amount: ``{"value", "currency_code"}`` (v2) or ``{"total", "currency"}`` (v1)."""
+    value = read.mapping(node, key, path)
     try:
-        if "currency_code" in node:
-            return from_paypal_amount(node.get("value"), node.get("currency_code"))
-        return from_paypal_amount(node.get("total"), node.get("currency"))
-    except (InvalidMoneyError, UnsupportedByProviderError) as exc:
-        raise ProviderRequestError(f"expected a PayPal amount, got {dict(node)!r}: {exc}", provider=NAME) from exc
+        if "currency_code" in value:
+            return from_paypal_amount(value.get("value"), value.get("currency_code"))
+        return from_paypal_amount(value.get("total"), value.get("currency"))
+    except (InvalidPlanError, UnsupportedByProviderError) as exc:
+        raise read.error(path, "a PayPal amount (a decimal string and a currency PayPal takes)", dict(value)) from exc
 
 
 def parse_events(
@@ -383,41 +382,47 @@ def parse_events(
     kind = EVENT_KINDS.get(event["event_type"])
     if kind is None:
         return ()
-    resource = event.get("resource")
-    if not isinstance(resource, Mapping):
-        raise ProviderRequestError(f"expected a resource in PayPal event {event['id']}", provider=NAME)
+    read = Fields(NAME, f"paypal {event['event_type']} event {str(event['id'])[:40]!r}")
+    event_id = read.text(event, "id", "id")
+    resource = read.mapping(event, "resource", "resource")
     subscription = event["event_type"].startswith("BILLING.SUBSCRIPTION.")
-    parsed = parse_custom_id(resource.get("custom_id") if subscription else resource.get("custom"))
+    custom = read.optional_text(resource, "custom_id" if subscription else "custom",
+                                "resource.custom_id" if subscription else "resource.custom")
+    parsed = parse_custom_id(custom)
     plan_id = parsed[0] if parsed else None
-    agreement = resource.get("id") if subscription else resource.get("billing_agreement_id")
-    lookup = agreement if agreement else resource.get("sale_id")
-    if plan_id is None and plan_for_subscription is not None and isinstance(lookup, str):
+    resource_id = read.optional_text(resource, "id", "resource.id")
+    agreement = resource_id if subscription else read.optional_text(
+        resource, "billing_agreement_id", "resource.billing_agreement_id")
+    lookup = agreement or read.optional_text(resource, "sale_id", "resource.sale_id")
+    if plan_id is None and plan_for_subscription is not None and lookup:
         plan_id = plan_for_subscription(lookup)
     if plan_id is None:
         return ()
-    stamp = _time(event.get("create_time"))
+    stamp = read.rfc3339(event, "create_time", "create_time")
     occurred = stamp.astimezone(zoneinfo.ZoneInfo(timezone)).date()
     amount = None
     reason = None
     installment = None
-    reference = resource.get("id") if not subscription else None
+    reference = resource_id if not subscription else None
     if kind is EventKind.PAYMENT_FAILED:
-        amount = _amount(resource, "billing_info", "last_failed_payment", "amount")
-        failed = resource.get("billing_info", {}).get("last_failed_payment", {})
-        reason = failed.get("reason_code") if isinstance(failed, Mapping) else None
-        reference = agreement if isinstance(agreement, str) else None
+        info = read.mapping(resource, "billing_info", "resource.billing_info")
+        failed = read.mapping(info, "last_failed_payment", "resource.billing_info.last_failed_payment")
+        amount = _amount(read, failed, "amount", "resource.billing_info.last_failed_payment.amount")
+        reason = read.optional_text(failed, "reason_code", "resource.billing_info.last_failed_payment.reason_code")
+        reference = agreement
         installment = _failed_installment(resource, parsed[1] if parsed else None)
     elif kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.REFUNDED):
-        amount = _amount(resource, "amount")
-        if amount is not None and kind is EventKind.REFUNDED and amount.minor < 0:
-            amount = -amount
+        amount = _amount(read, resource, "amount", "resource.amount")
+        if kind is EventKind.REFUNDED and amount.minor < 0:
+            amount = -amount  # PayPal may show a refund as a negative total
+        if amount.minor <= 0:
+            raise read.error("resource.amount", "an amount above zero", str(amount))
     elif kind in (EventKind.PLAN_CANCELED, EventKind.PLAN_SUSPENDED):
-        note = resource.get("status_change_note")
-        reason = note if isinstance(note, str) else event["event_type"].rsplit(".", 1)[-1].lower()
-        reference = agreement if isinstance(agreement, str) else None
-    ident = f"{NAME}:{event['id']}"
-    resource_id = resource.get("id")
-    if kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.REFUNDED) and isinstance(resource_id, str) and resource_id:
+        note = read.optional_text(resource, "status_change_note", "resource.status_change_note")
+        reason = note or event["event_type"].rsplit(".", 1)[-1].lower()
+        reference = agreement
+    ident = f"{NAME}:{event_id}"
+    if kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.REFUNDED) and resource_id:
         # The sale or refund itself, so a payment counts once whichever delivery (or forgery) carried it.
         ident = f"{NAME}:{resource_id}:{event['event_type'].rsplit('.', 1)[-1].lower()}"
     return (
@@ -429,8 +434,8 @@ def parse_events(
             occurred_on=occurred,
             installment=installment,
             amount=amount,
-            reference=reference if isinstance(reference, str) else None,
-            reason=reason if isinstance(reason, str) else None,
+            reference=reference,
+            reason=reason,
             sequence=int(stamp.timestamp() * 1_000_000),
         ),
     )

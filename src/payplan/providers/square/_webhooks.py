@@ -40,6 +40,7 @@ from square.utils.webhooks_helper import verify_signature
 from ..._money import Money
 from ...exceptions import InvalidPlanError, ProviderAuthError, ProviderRequestError
 from .. import EventKind, ProviderEvent
+from .._payload import Fields
 from ._mapping import PROVIDER, plan_id_from_description
 
 __all__ = ["SIGNATURE_HEADER", "invoice_state", "normalize", "sign", "verify"]
@@ -133,6 +134,17 @@ def _money(value: object) -> Money | None:
         return Money(amount, currency)
     except InvalidPlanError:
         return None
+
+
+def _strict_money(read: Fields, node: Mapping[str, Any], key: str, path: str, *, minimum: int = 0) -> Money:
+    """The Square Money object at *key* (whole minor units and a currency code), or a payplan error naming it."""
+    value = read.mapping(node, key, path)
+    amount = read.integer(value, "amount", f"{path}.amount", minimum=minimum)
+    currency = read.text(value, "currency", f"{path}.currency")
+    try:
+        return Money(amount, currency)
+    except InvalidPlanError as exc:
+        raise read.error(f"{path}.currency", "an ISO 4217 currency code", currency) from exc
 
 
 def _minor(value: object) -> int:
@@ -253,14 +265,25 @@ def invoice_state(invoice: Mapping[str, Any], order_tenders: OrderTenders | None
 def _invoice_events(
     kind: str, payload: Mapping[str, Any], when: dt.datetime, order_tenders: OrderTenders | None = None
 ) -> tuple[ProviderEvent, ...]:
-    obj = (payload.get("data") or {}).get("object") or {}
-    invoice = obj.get("invoice") if isinstance(obj, Mapping) else None
-    if not isinstance(invoice, Mapping):
-        raise ProviderRequestError(f"expected data.object.invoice in a Square {kind} event", provider=PROVIDER)
-    plan_id = plan_id_from_description(invoice.get("description"))
+    read = Fields(PROVIDER, f"square {kind} notification")
+    data = read.mapping(payload, "data", "data")
+    obj = read.mapping(data, "object", "data.object")
+    invoice = read.mapping(obj, "invoice", "data.object.invoice")
+    plan_id = plan_id_from_description(read.optional_text(invoice, "description", "data.object.invoice.description"))
     if plan_id is None:
         return ()  # not an invoice payplan published
-    invoice_id = str(invoice.get("id") or (payload.get("data") or {}).get("id") or "")
+    invoice_id = read.optional_text(invoice, "id", "data.object.invoice.id") or read.text(data, "id", "data.id")
+    read.optional_text(invoice, "timezone", "data.object.invoice.timezone")
+    read.optional_text(invoice, "order_id", "data.object.invoice.order_id")
+    for n, request in enumerate(read.items(invoice, "payment_requests", "data.object.invoice.payment_requests",
+                                           optional=True)):
+        path = f"data.object.invoice.payment_requests[{n}]"
+        read.optional_text(request, "uid", f"{path}.uid")
+        read.optional_text(request, "due_date", f"{path}.due_date")
+        read.optional_text(request, "request_type", f"{path}.request_type")
+        _strict_money(read, request, "computed_amount_money", f"{path}.computed_amount_money", minimum=1)
+        if request.get("total_completed_amount_money") is not None:
+            _strict_money(read, request, "total_completed_amount_money", f"{path}.total_completed_amount_money")
     on = _local_date(when, invoice.get("timezone"))
     sequence = int(when.timestamp() * 1_000_000)
     requests = _ordered_requests(invoice)
@@ -319,27 +342,28 @@ def _invoice_events(
 def _refund_events(
     payload: Mapping[str, Any], when: dt.datetime, resolve_order: Callable[[str], str | None]
 ) -> tuple[ProviderEvent, ...]:
-    obj = (payload.get("data") or {}).get("object") or {}
-    refund = obj.get("refund") if isinstance(obj, Mapping) else None
-    if not isinstance(refund, Mapping):
-        raise ProviderRequestError("expected data.object.refund in a Square refund event", provider=PROVIDER)
-    if refund.get("status") != "COMPLETED":
+    read = Fields(PROVIDER, "square refund notification")
+    data = read.mapping(payload, "data", "data")
+    obj = read.mapping(data, "object", "data.object")
+    refund = read.mapping(obj, "refund", "data.object.refund")
+    if read.optional_text(refund, "status", "data.object.refund.status") != "COMPLETED":
         return ()
-    order_id = refund.get("order_id")
-    plan_id = resolve_order(order_id) if isinstance(order_id, str) and order_id else None
+    order_id = read.optional_text(refund, "order_id", "data.object.refund.order_id")
+    plan_id = resolve_order(order_id) if order_id else None
     if plan_id is None:
         return ()
-    amount = _money(refund.get("amount_money"))
+    refund_id = read.text(refund, "id", "data.object.refund.id")
+    amount = _strict_money(read, refund, "amount_money", "data.object.refund.amount_money", minimum=1)
     return (
         ProviderEvent(
-            id=f"{PROVIDER}:{refund.get('id')}:refunded",
+            id=f"{PROVIDER}:{refund_id}:refunded",
             provider=PROVIDER,
             kind=EventKind.REFUNDED,
             plan_id=plan_id,
             occurred_on=when.astimezone(dt.UTC).date(),
             amount=amount,
-            reference=str(refund.get("payment_id") or "") or None,
-            reason=str(refund.get("reason") or "") or None,
+            reference=read.optional_text(refund, "payment_id", "data.object.refund.payment_id"),
+            reason=read.optional_text(refund, "reason", "data.object.refund.reason"),
             sequence=int(when.timestamp() * 1_000_000),
         ),
     )
@@ -367,10 +391,12 @@ def normalize(
     Raises:
         ProviderRequestError: the payload lacks the object its type promises.
     """
-    kind = str(payload.get("type"))
-    if kind not in _INVOICE_KINDS and kind not in _REFUND_KINDS:
+    if not isinstance(payload, Mapping):
+        raise ProviderRequestError(f"expected a Square notification object, got {type(payload).__name__}", provider=PROVIDER)
+    kind = payload.get("type")
+    if not isinstance(kind, str) or (kind not in _INVOICE_KINDS and kind not in _REFUND_KINDS):
         return ()
-    when = _timestamp(payload.get("created_at"))
+    when = Fields(PROVIDER, f"square {kind} notification").rfc3339(payload, "created_at", "created_at")
     if kind in _INVOICE_KINDS:
         return _invoice_events(kind, payload, when, order_tenders)
     return _refund_events(payload, when, resolve_order)

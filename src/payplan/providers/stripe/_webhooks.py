@@ -120,8 +120,10 @@ def normalize(
             message names the field) or moves no money, a negative or a
             zero amount.
     """
+    if not isinstance(event, Mapping):
+        raise ProviderRequestError(f"expected a Stripe event object, got {type(event).__name__}", provider=NAME)
     kind = event.get("type")
-    if kind not in MAPPED:
+    if not isinstance(kind, str) or kind not in MAPPED:
         return ()
     read = Fields(NAME, f"stripe {kind} event {str(event.get('id'))[:40]!r}")
     try:

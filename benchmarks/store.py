@@ -1,0 +1,366 @@
+"""The store: webhook ingestion against a driver-level floor, entry recording as the table grows,
+plan_status read from the store against the same calls in memory, and bytes on disk per entry.
+
+Runs on SQLite (a temporary file) and, when ``PAYPLAN_BENCH_POSTGRES_URL`` is
+set (``make bench`` starts a throwaway server), on PostgreSQL too. Store
+timings are wall-clock (``time.perf_counter``): the database's own work
+happens in another process (PostgreSQL) or in C without the GIL, and CPU
+time of this process would not see it. Every comparison runs in the same
+process, on the same inputs, in the same run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._harness import Row, Settings
+
+AREA = "store"
+BOOKED = dt.date(2026, 12, 1)
+SESSION = dt.date(2027, 4, 15)
+AS_OF = dt.date(2027, 1, 20)
+SECRET = "whsec_bench"
+
+
+def run(settings: Settings) -> list[Row]:
+    try:
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        return [Row(AREA, "store benchmarks", None, unit="", note="payplan[store] is not installed")]
+    rows: list[Row] = []
+    with _sqlite() as url:
+        rows += _suite("SQLite", url, settings)
+    pg = os.environ.get("PAYPLAN_BENCH_POSTGRES_URL", "").strip()
+    if pg:
+        with _postgres(pg) as url:
+            rows += _suite("PostgreSQL", url, settings)
+    else:
+        rows.append(Row(AREA, "PostgreSQL", None, unit="", note="PAYPLAN_BENCH_POSTGRES_URL not set: skipped"))
+    return rows
+
+
+# -- databases --------------------------------------------------------------------------
+
+
+@contextmanager
+def _sqlite() -> Iterator[str]:
+    root = Path(tempfile.mkdtemp(prefix="payplan-bench-"))
+    try:
+        yield f"sqlite:///{root / 'bench.db'}"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def _postgres(url: str) -> Iterator[str]:
+    import sqlalchemy
+
+    name = f"payplan_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sqlalchemy.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _fresh(url: str) -> None:
+    """Drop payplan's tables and upgrade again: every case starts from an empty schema."""
+    import sqlalchemy
+
+    from payplan.store.sql import VERSION_TABLE, metadata, upgrade
+
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {VERSION_TABLE}")
+    engine.dispose()
+    upgrade(url)
+
+
+def _plan(plan_id: str) -> Any:
+    from payplan import DepositRule, Money, PaymentPlan
+
+    return PaymentPlan.with_deposit(
+        plan_id, Money.of("2000.00", "USD"), deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
+        installments=3, dates="monthly", booked=BOOKED, session=SESSION,
+    )
+
+
+def _add_plans(url: str, count: int) -> list[Any]:
+    """*count* plans stored in one transaction per 1,000 (setup, not timed)."""
+    import sqlalchemy
+
+    from payplan.store import _schema as t
+    from payplan.store._apply import shard_of
+    from payplan.store._codec import dumps_plan_doc
+
+    plans = [_plan(f"bench-{n:07d}") for n in range(count)]
+    engine = sqlalchemy.create_engine(url)
+    for start in range(0, count, 1000):
+        chunk = plans[start:start + 1000]
+        docs = [dumps_plan_doc(p) for p in chunk]
+        with engine.begin() as conn:
+            conn.execute(t.plans.insert(), [
+                {"plan_id": p.id, "version": 1, "currency": "USD", "total_minor": p.total.minor, "client": None,
+                 "active": True, "shard": shard_of(p.id), "document": d} for p, d in zip(chunk, docs, strict=True)
+            ])
+            conn.execute(t.plan_versions.insert(), [
+                {"plan_id": p.id, "version": 1, "document": d} for p, d in zip(chunk, docs, strict=True)
+            ])
+    engine.dispose()
+    return plans
+
+
+def _suite(db: str, url: str, settings: Settings) -> list[Row]:
+    rows: list[Row] = []
+    for workers in (1, 4):
+        rows.append(_ingestion(db, url, settings, workers))
+    rows += _recording(db, url, settings)
+    rows.append(_status(db, url, settings))
+    return rows
+
+
+# -- 1. webhook ingestion against the driver floor ------------------------------------------
+
+
+def _events(count: int) -> tuple[list[Any], list[tuple[dict[str, str], bytes]], list[Any]]:
+    from payplan.providers import Payer
+    from payplan.testing import SandboxProvider
+
+    sb = SandboxProvider(today=BOOKED, webhook_secret=SECRET, tolerance=dt.timedelta(days=3650))
+    plans = [_plan(f"bench-{n:07d}") for n in range(max(1, count // 4))]
+    for p in plans:
+        sb.publish(p, Payer(payment_method_id="pm_card_visa"))
+    events = list(sb.advance_to(SESSION))[:count]
+    return plans, [sb.delivery(e) for e in events], events
+
+
+def _ingest_worker(url: str, batch: Sequence[tuple[dict[str, str], bytes]], barrier: Any) -> tuple[float, float]:
+    import datetime as dt
+
+    from payplan.store import Store, receive_webhook
+    from payplan.testing import SandboxProvider
+
+    store = Store.open(url)
+    sb = SandboxProvider(today=BOOKED, webhook_secret=SECRET, tolerance=dt.timedelta(days=3650))
+    barrier.wait()
+    t0 = time.perf_counter()
+    for headers, body in batch:
+        while receive_webhook(store, sb, headers, body).status >= 500:
+            pass
+    t1 = time.perf_counter()
+    store.close()
+    return t0, t1
+
+
+def _floor_worker(url: str, batch: Sequence[tuple[str, str, str, bytes]], barrier: Any) -> tuple[float, float]:
+    """The same events, one INSERT ... ON CONFLICT DO NOTHING each, one transaction each, same driver."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    pg = engine.dialect.name == "postgresql"
+    mark = "%s" if pg else "?"
+    sql = (
+        "INSERT INTO bench_floor (provider, event_id, plan_id, body) VALUES "
+        f"({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING"
+    )
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        if not pg:
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA busy_timeout=30000")
+        barrier.wait()
+        t0 = time.perf_counter()
+        for row in batch:
+            cur = raw.cursor()
+            if pg:
+                cur.execute(sql, row)
+            else:
+                cur.execute("BEGIN IMMEDIATE")
+                cur.execute(sql, row)
+            raw.commit()
+            cur.close()
+        t1 = time.perf_counter()
+    engine.dispose()
+    return t0, t1
+
+
+def _parallel(target: Callable[..., tuple[float, float]], url: str, chunks: Sequence[Any]) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(len(chunks))
+        with ctx.Pool(len(chunks)) as pool:
+            spans = pool.starmap(target, [(url, c, barrier) for c in chunks])
+    return max(b for _, b in spans) - min(a for a, _ in spans)
+
+
+def _ingestion(db: str, url: str, settings: Settings, workers: int) -> Row:
+    import sqlalchemy
+
+    count = settings.size(2000, 200)
+    plans, batch, events = _events(count)
+    floor_rows = [("sandbox", e.id, e.plan_id, body) for e, (_, body) in zip(events, batch, strict=True)]
+    ours, floor = [], []
+    for _ in range(1 if settings.quick else 3):
+        _fresh(url)
+        from payplan.store import Store
+
+        store = Store.open(url)
+        for p in plans:
+            store.add_plan(p)
+        store.close()
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS bench_floor")
+            conn.exec_driver_sql(
+                "CREATE TABLE bench_floor (provider VARCHAR(64), event_id VARCHAR(255), plan_id VARCHAR(200), "
+                f"body {'BYTEA' if engine.dialect.name == 'postgresql' else 'BLOB'}, PRIMARY KEY (provider, event_id))"
+            )
+        engine.dispose()
+        ours.append(_parallel(_ingest_worker, url, [batch[k::workers] for k in range(workers)]))
+        floor.append(_parallel(_floor_worker, url, [floor_rows[k::workers] for k in range(workers)]))
+    ns_ours = statistics.median(ours) * 1e9 / len(batch)
+    ns_floor = statistics.median(floor) * 1e9 / len(batch)
+    return Row(
+        AREA, f"{db}: webhook ingestion, {workers} worker(s), {len(batch)} events",
+        ns_ours, unit="ns/event", comparison_name="INSERT ON CONFLICT floor", comparison=ns_floor,
+        ratio=f"{ns_floor / ns_ours:.2f}x the floor's throughput", target=">= 0.5x the floor's throughput",
+        met=ns_floor / ns_ours >= 0.5, note=f"{1e9 / ns_ours:,.0f} events/s",
+    )
+
+
+# -- 2. recording entries as the table grows ------------------------------------------------
+
+
+def _entry(plan_id: str, n: int) -> Any:
+    from payplan import Money, PaymentReceived
+
+    return PaymentReceived(f"{plan_id}-pay-{n}", BOOKED + dt.timedelta(days=n % 60), Money(100, "USD"))
+
+
+def _bulk_entries(url: str, plans: Sequence[Any], rounds: range) -> None:
+    """Insert the rows record_entries would write, one round per plan at a time (setup, not timed)."""
+    import sqlalchemy
+
+    from payplan.store import _schema as t
+    from payplan.store.sql import _entry_row
+
+    engine = sqlalchemy.create_engine(url)
+    for r in rounds:
+        rows = [_entry_row(p.id, _entry(p.id, r), "USD") for p in plans]
+        for start in range(0, len(rows), 5000):
+            with engine.begin() as conn:
+                conn.execute(t.entries.insert(), rows[start:start + 5000])
+    engine.dispose()
+
+
+def _recording(db: str, url: str, settings: Settings) -> list[Row]:
+    from payplan.store import Store
+
+    plan_count = settings.size(100_000, 1_000)
+    sample = settings.size(2_000, 200)
+    _fresh(url)
+    plans = _add_plans(url, plan_count)
+    store = Store.open(url)
+    rng = random.Random(5)
+    per_entry: dict[int, float] = {}
+    sizes: dict[int, float] = {}
+    rounds_done = 0
+    for target_round in (1, 10):
+        _bulk_entries(url, plans, range(rounds_done, target_round - 1))
+        rounds_done = target_round - 1
+        chosen = rng.sample(plans, sample)
+        chosen_ids = {p.id for p in chosen}
+        t0 = time.perf_counter()
+        for p in chosen:
+            store.record_entries(p.id, [_entry(p.id, rounds_done)])
+        per_entry[target_round] = (time.perf_counter() - t0) * 1e9 / sample
+        _bulk_entries(url, [p for p in plans if p.id not in chosen_ids], range(rounds_done, rounds_done + 1))
+        rounds_done += 1
+        sizes[target_round] = _bytes_per_entry(store, url)
+    store.close()
+    total_small, total_big = plan_count, plan_count * 10
+    ratio = per_entry[10] / per_entry[1]
+    return [
+        Row(
+            AREA, f"{db}: record an entry at {total_big:,} entries ({plan_count:,} plans, 10 per ledger)",
+            per_entry[10], unit="ns/entry", comparison_name=f"at {total_small:,} entries (1 per ledger)",
+            comparison=per_entry[1], ratio=f"{ratio:.2f}x", target="within 1.2x", met=ratio <= 1.2,
+            note="one transaction per entry",
+        ),
+        Row(
+            AREA, f"{db}: bytes on disk per entry at {total_big:,} entries", sizes[10], unit="B/entry",
+            comparison_name=f"at {total_small:,}", comparison=sizes[1], note="entries table and its indexes",
+        ),
+    ]
+
+
+def _bytes_per_entry(store: Any, url: str) -> float:
+    with store.engine.connect() as conn:
+        n = conn.exec_driver_sql("SELECT count(*) FROM payplan_entries").scalar()
+        if store.engine.dialect.name == "postgresql":
+            size = conn.exec_driver_sql("SELECT pg_total_relation_size('payplan_entries')").scalar()
+        else:
+            size = conn.exec_driver_sql(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                "(SELECT name FROM sqlite_master WHERE tbl_name = 'payplan_entries')"
+            ).scalar()
+    return float(size) / max(int(n), 1)
+
+
+# -- 3. plan_status read from the store against the same calls in memory ---------------------------
+
+
+def _status(db: str, url: str, settings: Settings) -> Row:
+    from payplan import plan_status
+    from payplan.store import Store
+
+    # the database the recording case left: plan_count plans with 10 entries each. No plan
+    # cache: each read parses every plan, as a nightly job's first (and only) pass does.
+    store = Store.open(url, plan_cache=0)
+    loaded = [s for batch in store.active_plans(batch_size=1000) for s in batch]
+    count = len(loaded)
+
+    def from_store() -> None:
+        for batch in store.active_plans(batch_size=1000):
+            for s in batch:
+                plan_status(s.plan, s.ledger, AS_OF)
+
+    def in_memory() -> None:
+        for s in loaded:
+            plan_status(s.plan, s.ledger, AS_OF)
+
+    ours, mem = [], []
+    for _ in range(1 if settings.quick else 2):
+        t0 = time.perf_counter()
+        from_store()
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        in_memory()
+        mem.append(time.perf_counter() - t0)
+    store.close()
+    a, b = statistics.median(ours) * 1e9 / count, statistics.median(mem) * 1e9 / count
+    extra = a / b - 1
+    return Row(
+        AREA, f"{db}: plan_status of {count:,} plans read from the store", a, unit="ns/plan",
+        comparison_name="same calls, plans and ledgers in memory", comparison=b,
+        ratio=f"+{extra:.0%}", target="store adds <= 50%", met=extra <= 0.5,
+    )
