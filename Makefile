@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORE_VENV := .venv-core
 CORE_STAMP := $(CORE_VENV)/.installed
 
-.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop
+.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop site chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "payplan needs Python 3.11+"; exit 1; }
@@ -43,13 +43,27 @@ typecheck: $(STAMP)
 # Outside CI a server that cannot start only skips the PostgreSQL suite, with
 # the reason printed; in CI (CI=true) it fails the run. A URL already in
 # PAYPLAN_TEST_POSTGRES_URL is used as it is.
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	@if [ -n "$$PAYPLAN_TEST_POSTGRES_URL" ]; then exec $(BIN)/pytest -q; fi; \
 	url=$$(scripts/postgres.sh start) || { \
 		if [ "$$CI" = true ]; then echo "make: PostgreSQL did not start (required in CI)"; scripts/postgres.sh stop; exit 1; fi; \
 		echo "make: PostgreSQL did not start: its tests will skip"; url=; }; \
 	PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q; status=$$?; \
 	scripts/postgres.sh stop; exit $$status
+
+# Debian's chromium for the example site's browser tests (scripts/chromium.sh installs
+# the package with apt-get when it is missing; Playwright drives it, nothing is
+# downloaded). Outside CI a missing browser only skips those tests; in CI it fails.
+chromium:
+	@scripts/chromium.sh >/dev/null || { \
+		if [ "$$CI" = true ]; then echo "make: chromium is missing (required in CI)"; exit 1; fi; \
+		echo "make: no chromium: the browser tests will skip"; }
+
+# The example booking site (examples/booking_site/) on a fresh SQLite store with demo
+# data, served on http://127.0.0.1:$(SITE_PORT)/ (the address is printed; Ctrl-C stops it).
+SITE_PORT ?= 8000
+site: $(STAMP)
+	cd examples && ../$(BIN)/python -m booking_site --port $(SITE_PORT) --db ../build/booking_site.db
 
 postgres-start:
 	@scripts/postgres.sh start

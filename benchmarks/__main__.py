@@ -18,7 +18,7 @@ from pathlib import Path
 from ._harness import Row, Settings, text_table, write_results
 
 #: The suites, in the order of the table.
-SUITES = ("schedule", "serialization", "ledger", "portfolio", "providers", "store")
+SUITES = ("schedule", "serialization", "ledger", "portfolio", "providers", "store", "engine")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 

@@ -264,7 +264,8 @@ def dunning_notices(
       retry): the amount, the reason in words and the next attempt's day.
       One per failed attempt (the id carries the attempt count).
     * ``escalated``: the ladder ended, or the session is too close for the
-      next retry, with the installment unpaid. One per installment.
+      next retry, with the installment unpaid; due for 7 days from the last
+      failure. One per installment.
     * ``card_expiring``: *card_expires* (the last day the card works) falls
       before the due date of an open installment; sent from
       ``card_warning_days`` before that installment is due. One per card.
@@ -327,12 +328,12 @@ def dunning_notices(
         if nxt is not None and pol.too_close(max(nxt, as_of), plan.session):
             nxt = None
         due = s.installment.due
+        if (as_of - latest.on).days > _FAILED_NOTICE_DAYS or latest.on > as_of:
+            continue
         if nxt is None:
             nid = f"{plan.id}:notice:escalated:{n}"
             msg = render(NoticeKind.ESCALATED, n, s.outstanding, due, attempts=str(attempts))
             out.append(Notice(nid, plan.id, NoticeKind.ESCALATED, as_of, n, due, s.outstanding, attempts, None, msg))
-            continue
-        if (as_of - latest.on).days > _FAILED_NOTICE_DAYS or latest.on > as_of:
             continue
         msg = render(
             NoticeKind.PAYMENT_FAILED, n, s.outstanding, due, reason=_reason(latest.reason),

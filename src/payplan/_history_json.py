@@ -214,6 +214,10 @@ def _verify(history: PlanHistory) -> None:
         SerializationError: naming the first record that does not replay, or
             the first version, field and line that differ from the replay.
     """
+    # A document written before lines had keys has none at all: its lines'
+    # ids are their numbers, as its fee ids were, and the keys the replay
+    # gives are not compared.
+    keyless = all(i.key is None for p in history.versions for i in p.installments)
     plan = history.original
     for n, rec in enumerate(history.records):
         if n and rec.on < history.records[n - 1].on:
@@ -229,7 +233,7 @@ def _verify(history: PlanHistory) -> None:
         except PayplanError as exc:
             raise SerializationError(f"document.records[{n}]: the record does not replay: {exc}") from None
         stored = history.versions[n + 1]
-        difference = _first_difference(stored, plan)
+        difference = _first_difference(stored, _without_keys(plan) if keyless else plan)
         if difference is not None:
             raise SerializationError(
                 f"document.versions[{n + 1}] (version {stored.version}) is not what document.records[{n}] "
@@ -255,6 +259,10 @@ def _first_difference(stored: PaymentPlan, replayed: PaymentPlan) -> str | None:
                         return f"{a.name}[{k}].{f.name} is {_show(u)} in the document, {_show(v)} by the replay"
         return f"{a.name} is {_show(mine)} in the document, {_show(theirs)} by the replay"
     return "they differ"  # pragma: no cover - equal fields make equal values
+
+
+def _without_keys(plan: PaymentPlan) -> PaymentPlan:
+    return attrs.evolve(plan, installments=[attrs.evolve(i, key=None) for i in plan.installments])
 
 
 def _show(value: object) -> str:

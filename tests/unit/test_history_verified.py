@@ -81,3 +81,27 @@ class TestEveryVersionAndRecord:
         doc["records"][2]["on"] = "2026-12-09"
         with pytest.raises(SerializationError, match=r"records\[2\]\.on: expected a date on or after .*2026-12-11"):
             load_history(doc)
+
+
+class TestDocumentsFromBeforeLineKeys:
+    def _keyless(self) -> dict[str, object]:
+        doc = dump_history(_history())
+        for version in doc["versions"]:
+            for line in version["plan"]["installments"]:
+                line.pop("key", None)
+        return doc
+
+    def test_a_history_without_keys_still_loads_with_numbers_as_line_ids(self) -> None:
+        """Today's documents carry no keys: they load, each line's id its number (as their fee ids were)."""
+        h = load_history(self._keyless())
+        assert len(h.versions) == 4
+        assert [i.line_id for i in h.current.installments] == [str(n) for n in range(1, len(h.current.installments) + 1)]
+
+    def test_an_edited_version_without_keys_is_still_refused(self) -> None:
+        """Only the keys are left out of the comparison: an edited amount is refused as before."""
+        doc = self._keyless()
+        lines = doc["versions"][2]["plan"]["installments"]  # type: ignore[index]
+        lines[1]["amount_minor"] += 1
+        lines[2]["amount_minor"] -= 1
+        with pytest.raises(SerializationError, match=r"document\.versions\[2\] .*installments\[1\]\.amount"):
+            load_history(doc)

@@ -173,4 +173,8 @@ def run(args: argparse.Namespace) -> int:
 
     print("\n8. The final statement")
     print(render_statement(story.plan, story.ledger, story.sandbox.today, format="txt"))
+
+    from ._demo_ops import operations_story
+
+    operations_story(catalog)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping
 from string import Template
@@ -12,6 +13,7 @@ from typing import Any, Final
 from attrs import field, frozen
 
 from .._dunning import Notice
+from .._money import Money
 from .._plan import PaymentPlan
 from .._reminders import Reminder
 from .._status import InstallmentState, PlanStatement
@@ -216,6 +218,12 @@ _REMINDER_KEYS = ("before_due", "due_today", "overdue", "final_notice")
 _NOTICE_KEYS = ("payment_failed", "card_expiring", "escalated")
 
 
+@functools.lru_cache(maxsize=4096)
+def _format(money: Money, locale: str) -> str:
+    """``money.format(locale)``, remembered: a portfolio repeats a few amounts many times."""
+    return money.format(locale)
+
+
 def language_of(locale: str) -> str:
     """The language part of *locale* (``"fr_FR"`` -> ``"fr"``)."""
     return locale.replace("-", "_").split("_", 1)[0].lower()
@@ -294,10 +302,10 @@ def compose(
     values = {
         **contact.fields,
         "name": contact.name,
-        "amount": amount.format(locale),
+        "amount": _format(amount, locale),
         "due": item.due.isoformat(),
-        "paid": status.paid.format(locale),
-        "total": plan.total.format(locale),
+        "paid": _format(status.paid, locale),
+        "total": _format(plan.total, locale),
         "paid_count": str(paid_count),
         "count": str(len(plan.installments)),
         "business": contact.fields.get("business", ""),

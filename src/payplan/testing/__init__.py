@@ -6,6 +6,8 @@ can test its flows and its webhook endpoint offline:
 * :class:`SandboxProvider` (this package): the whole
   :class:`~payplan.providers.Provider` interface in memory, driven by a date
   the caller advances. ``payplan demo`` runs on it.
+  :class:`OnDemandSandboxProvider` is the same without autopay: the daily
+  run (:func:`payplan.engine.run_due`) charges it.
 * :mod:`payplan.testing.server`: :class:`~payplan.testing.server.FakeServer`,
   a recording HTTP server on ``127.0.0.1`` with fault injection (a 500, a
   dropped connection, a response lost after the work was done).
@@ -27,6 +29,7 @@ The fakes import no provider SDK; ``payplan.testing.paypal`` needs
 
 from __future__ import annotations
 
+from ._on_demand import OnDemandSandboxProvider
 from ._sandbox import SandboxCall, SandboxCard, SandboxFault, SandboxProvider
 
-__all__ = ["SandboxCall", "SandboxCard", "SandboxFault", "SandboxProvider"]
+__all__ = ["OnDemandSandboxProvider", "SandboxCall", "SandboxCard", "SandboxFault", "SandboxProvider"]

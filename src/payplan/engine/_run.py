@@ -1,0 +1,406 @@
+"""The daily run: assess, remind, charge and retry every active plan, exactly once in effect."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+
+from attrs import define, field, frozen
+
+from .._calendar import check_day
+from .._dunning import ChargeDue, Notice, NoticeKind, charges_due, dunning_notices
+from .._late_fees import assess_late_fees
+from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
+from .._plan import PaymentPlan
+from .._reminders import Reminder, reminders_due
+from .._status import PlanStatus, plan_status
+from ..exceptions import InvalidPlanError, NotificationError, PayplanError, ProviderError
+from ..notify import Contact, Notifier, compose, notice_templates, reminder_templates, templates_for
+from ..providers import Capability, ChargeOutcome, ChargeStatus, Provider, ProviderBinding, idempotency_key
+from ..store import Operation, ReminderStatus, Store, StoredPlan, reserved_call
+
+__all__ = ["Action", "PlanFailure", "RunSummary", "finished", "run_due", "run_plan"]
+
+Contacts = Mapping[str, Contact] | Callable[[PaymentPlan], Contact | None]
+
+
+@frozen
+class Action:
+    """One thing the run did (or, in a dry run, would do) to a plan.
+
+    Attributes:
+        plan_id: The plan.
+        kind: ``fee``, ``reminder``, ``notice``, ``charge`` or ``skip``.
+        detail: In words ("late fee $25.00 on installment 2",
+            "charge $500.00 (installment 2, attempt 1): declined").
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan_id: str
+    kind: str
+    detail: str
+
+
+@frozen
+class PlanFailure:
+    """A plan the run could not finish, and why (the others went on).
+
+    .. versionadded:: 0.1.0
+    """
+
+    plan_id: str
+    reason: str
+
+
+@define
+class RunSummary:
+    """What one daily run did.
+
+    Attributes:
+        as_of: The run's date.
+        plans: Active plans seen.
+        fees: Late fees recorded.
+        reminders: Reminders sent.
+        notices: Dunning notices sent (payment failed, card expiring, escalated).
+        resent: Messages found reserved but not marked sent (a crash cut
+            them short) and sent again, with the same id.
+        charges: Charges attempted.
+        succeeded: Charges that succeeded.
+        declined: Charges declined or awaiting the client's authentication.
+        pending: Charges the provider has yet to settle.
+        skipped: Charges due that the run did not make (the reason is in
+            :attr:`actions`), e.g. a part payment the provider cannot ask for.
+        escalated: Installments whose retry ladder ended this run.
+        failures: Plans that failed, each with its reason.
+        actions: What was done (or would be, in a dry run), in order.
+        dry_run: Whether nothing was written, charged or sent.
+
+    .. versionadded:: 0.1.0
+    """
+
+    as_of: dt.date
+    plans: int = 0
+    fees: int = 0
+    reminders: int = 0
+    notices: int = 0
+    resent: int = 0
+    charges: int = 0
+    succeeded: int = 0
+    declined: int = 0
+    pending: int = 0
+    skipped: int = 0
+    escalated: int = 0
+    failures: list[PlanFailure] = field(factory=list)
+    actions: list[Action] = field(factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether every plan was handled."""
+        return not self.failures
+
+    def merge(self, other: RunSummary) -> RunSummary:
+        """The two summaries added up (several workers' shares of one day)."""
+        out = RunSummary(self.as_of, dry_run=self.dry_run)
+        for name in ("plans", "fees", "reminders", "notices", "resent", "charges", "succeeded",
+                     "declined", "pending", "skipped", "escalated"):
+            setattr(out, name, getattr(self, name) + getattr(other, name))
+        out.failures = [*self.failures, *other.failures]
+        out.actions = [*self.actions, *other.actions]
+        return out
+
+    def rows(self) -> list[tuple[str, int]]:
+        """The counts as ``(label, number)`` rows, for a summary table."""
+        return [
+            ("plans seen", self.plans),
+            ("late fees recorded", self.fees),
+            ("reminders sent", self.reminders),
+            ("notices sent", self.notices),
+            ("messages resent after a crash", self.resent),
+            ("charges attempted", self.charges),
+            ("  succeeded", self.succeeded),
+            ("  declined", self.declined),
+            ("  pending", self.pending),
+            ("charges skipped", self.skipped),
+            ("escalated", self.escalated),
+            ("plans failed", len(self.failures)),
+        ]
+
+
+def _provider_map(providers: Mapping[str, Provider] | Iterable[Provider]) -> dict[str, Provider]:
+    if isinstance(providers, Mapping):
+        return dict(providers)
+    out: dict[str, Provider] = {}
+    for p in providers:
+        if not isinstance(p, Provider):
+            raise InvalidPlanError(f"expected Provider instances, got {type(p).__name__} {p!r}")
+        out[p.name] = p
+    return out
+
+
+def _contact_of(contacts: Contacts | None, plan: PaymentPlan) -> Contact | None:
+    if contacts is None:
+        return None
+    if isinstance(contacts, Mapping):
+        found = contacts.get(plan.client) if plan.client is not None else None
+        return found if found is not None else contacts.get(plan.id)
+    return contacts(plan)
+
+
+def _record(store: Store, plan: PaymentPlan, entries: list[LedgerEntry], dry_run: bool, ledger: Ledger) -> Ledger:
+    if not entries:
+        return ledger
+    if dry_run:
+        return ledger.record_all(entries)
+    return store.record_entries(plan.id, entries).ledger
+
+
+def run_plan(
+    store: Store,
+    stored: StoredPlan,
+    providers: Mapping[str, Provider],
+    as_of: dt.date,
+    notifier: Notifier | None,
+    summary: RunSummary,
+    *,
+    contacts: Contacts | None = None,
+    templates: Mapping[str, Mapping[str, str]] | None = None,
+    bindings: Iterable[ProviderBinding] | None = None,
+) -> None:
+    """Run one plan's day: fees, charges and retries, then reminders and notices; add to *summary*.
+
+    Each step writes before the next reads, so a crash anywhere leaves
+    what was done recorded and the rest to the next run: fees are recorded
+    by their stable ids, each charge is reserved in the store's operations
+    table under its idempotency key before the provider hears of it and
+    its outcome recorded right after, and each message is reserved before
+    it is sent and marked sent after.
+
+    Raises:
+        PayplanError: the plan could not be finished (the caller records it
+            in :attr:`RunSummary.failures` and goes on).
+    """
+    plan, ledger = stored.plan, stored.ledger
+    dry = summary.dry_run
+    actions = summary.actions
+
+    # 1. late fees
+    fees = assess_late_fees(plan, ledger, as_of)
+    if fees:
+        ledger = _record(store, plan, list(fees), dry, ledger)
+        summary.fees += len(fees)
+        for f in fees:
+            actions.append(Action(plan.id, "fee", f"late fee {f.amount} on installment {f.installment}"))
+
+    # 2. charges and retries, where the provider charges on demand and does not autopay
+    due = charges_due(plan, ledger, as_of)
+    if due:
+        ledger = _charge(store, plan, ledger, due, providers, as_of, summary, bindings)
+
+    if not dry and finished(plan, ledger, as_of):
+        store.set_active(plan.id, False)
+        actions.append(Action(plan.id, "done", "out of the daily run: " + (
+            "cancelled" if ledger.cancellation is not None else "paid in full, session passed")))
+        return
+
+    # 3. reminders and dunning notices, in the client's language, on their channel
+    contact = _contact_of(contacts, plan)
+    if contact is None:
+        return
+    texts = templates_for(contact.locale, templates)
+    notices = dunning_notices(
+        plan, ledger, as_of, card_expires=contact.card_expires, templates=notice_templates(texts),
+        locale=contact.locale, client=contact.name,
+    )
+    # a "your payment failed" notice says what a reminder of the same installment would: one message
+    dunned = {n.installment for n in notices if n.kind is not NoticeKind.CARD_EXPIRING}
+    items: list[Reminder | Notice] = [
+        *(
+            r for r in reminders_due(
+                plan, ledger, as_of, templates=reminder_templates(texts), locale=contact.locale, client=contact.name
+            )
+            if r.installment not in dunned
+        ),
+        *notices,
+    ]
+    if not items:
+        return
+    status = plan_status(plan, ledger, as_of)
+    records: dict[str, ReminderStatus] | None = None
+    for item in items:
+        message = compose(item, plan, status, contact, texts=texts)
+        kind = "notice" if isinstance(item, Notice) else "reminder"
+        if dry:
+            actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
+            continue
+        if notifier is None:
+            raise NotificationError(f"expected a notifier to send {message.id}, got none")
+        if not store.reserve_reminder(plan.id, message.id, as_of):
+            # reserved before: sent, or cut short by a crash (then sent again, with the same id)
+            if records is None:
+                records = {r.reminder_id: r.status for r in store.reminders(plan.id)}
+            if records.get(message.id) is not ReminderStatus.RESERVED:
+                continue
+            summary.resent += 1
+        notifier.send(message)
+        store.mark_reminder_sent(plan.id, message.id)
+        if isinstance(item, Notice):
+            summary.notices += 1
+            summary.escalated += item.kind is NoticeKind.ESCALATED
+        else:
+            summary.reminders += 1
+        actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
+
+
+def _charge(
+    store: Store,
+    plan: PaymentPlan,
+    ledger: Ledger,
+    due: tuple[ChargeDue, ...],
+    providers: Mapping[str, Provider],
+    as_of: dt.date,
+    summary: RunSummary,
+    bindings: Iterable[ProviderBinding] | None,
+) -> Ledger:
+    if not any(Capability.CHARGE_NOW in p.capabilities and Capability.AUTOPAY not in p.capabilities
+               for p in providers.values()):
+        return ledger  # no provider the run charges: no need to read the plan's bindings
+    found = tuple(bindings) if bindings is not None else store.bindings(plan.id)
+    chosen = next(((b, providers[b.provider]) for b in found if b.provider in providers), None)
+    if chosen is None:
+        return ledger
+    binding, provider = chosen
+    caps = provider.capabilities
+    if Capability.AUTOPAY in caps or Capability.CHARGE_NOW not in caps:
+        # the provider charges by itself (its outcomes arrive through the inbox), or cannot be asked to
+        return ledger
+    for c in due:
+        line = f"{c.amount} (installment {c.installment}, attempt {c.attempt})"
+        if c.amount != plan.installment(c.installment).amount:
+            summary.skipped += 1
+            summary.actions.append(
+                Action(plan.id, "skip", f"charge {line}: part of an installment; {provider.name} charges whole ones")
+            )
+            continue
+        if summary.dry_run:
+            summary.actions.append(Action(plan.id, "charge", f"charge {line} through {provider.name}"))
+            continue
+        op = Operation(
+            idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt),
+            provider.name, plan.id, "charge", installment=c.installment, attempt=c.attempt, amount=c.amount,
+        )
+        summary.charges += 1
+        try:
+            outcome = reserved_call(store, op, _charger(provider, binding, plan, c))
+        except ProviderError as exc:
+            raise ProviderError(
+                f"charge {line} through {provider.name}: {exc}", provider=provider.name, retryable=exc.retryable
+            ) from exc
+        entry: LedgerEntry | None
+        if outcome.status is ChargeStatus.SUCCEEDED:
+            summary.succeeded += 1
+            entry = PaymentReceived(c.entry_id, as_of, c.amount, provider.name, outcome.reference)
+        elif outcome.status is ChargeStatus.PENDING:
+            summary.pending += 1
+            entry = None
+        else:
+            summary.declined += 1
+            entry = PaymentFailed(
+                c.failure_id, as_of, outcome.decline_code or outcome.status.value, c.installment, c.amount
+            )
+        summary.actions.append(Action(plan.id, "charge", f"charge {line}: {outcome.status.value}"))
+        if entry is not None:
+            ledger = store.record_entries(plan.id, [entry]).ledger
+    return ledger
+
+
+def _charger(provider: Provider, binding: ProviderBinding, plan: PaymentPlan, c: ChargeDue) -> Callable[[], ChargeOutcome]:
+    return lambda: provider.charge(binding, plan, c.installment, attempt=c.attempt)
+
+
+def run_due(
+    store: Store,
+    providers: Mapping[str, Provider] | Iterable[Provider],
+    as_of: dt.date,
+    notifier: Notifier | None = None,
+    *,
+    contacts: Contacts | None = None,
+    templates: Mapping[str, Mapping[str, str]] | None = None,
+    shard: int = 0,
+    shards: int = 1,
+    batch_size: int = 500,
+    dry_run: bool = False,
+    progress: Callable[[StoredPlan], None] | None = None,
+) -> RunSummary:
+    """Run the day *as_of* for every active plan in *store* (or one shard of them).
+
+    For each plan, in one pass over the store in batches: record the late
+    fees due; charge what is due where the plan's provider charges on
+    demand and does not autopay (installments, and retries of declined
+    ones on the plan's retry ladder), never above the live balance, each
+    attempt reserved under its own idempotency key and its outcome
+    recorded; then send the reminders and dunning notices due through
+    *notifier*, each recorded before it is sent and marked sent after.
+    Providers that autopay are not charged: their outcomes arrive through
+    the webhook inbox (:func:`payplan.store.receive_webhook`), and the run
+    only assesses and reminds.
+
+    Running it again for the same date, or after a crash halfway, adds
+    nothing twice: no second fee (stable ids), no second charge (the same
+    attempt number, so the same idempotency key, and the operations
+    table), no second message (the reminders table); a message reserved
+    but never marked sent is sent again with the same ``Message-ID``.
+
+    A plan that fails (a provider error, a refused message) is named in
+    :attr:`RunSummary.failures` with its reason and the run goes on.
+
+    Args:
+        store: Where the plans live.
+        providers: The providers by name (or a list of them); a plan is
+            charged through the one its stored binding names.
+        as_of: The day to run.
+        notifier: Sends the messages (see :mod:`payplan.notify`); needed as
+            soon as a plan with a contact has a message due.
+        contacts: Who each plan's client is (a mapping from client id, or
+            plan id, to :class:`~payplan.notify.Contact`, or a function of
+            the plan); plans without a contact get no message.
+        templates: Message template overrides by language.
+        shard: Which share of the plans this worker takes (0 to *shards* - 1).
+        shards: How many workers share the day.
+        batch_size: Plans read from the store at a time.
+        dry_run: Say what would be done (:attr:`RunSummary.actions`) and
+            change nothing: no write, no charge, no message.
+        progress: Called after each plan (for a progress bar).
+
+    Raises:
+        InvalidPlanError: a bad date, shard or batch size.
+
+    .. versionadded:: 0.1.0
+    """
+    check_day(as_of, "as_of")
+    if type(shards) is not int or type(shard) is not int or shards < 1 or not 0 <= shard < shards:
+        raise InvalidPlanError(f"expected a shard K of N workers with 0 <= K < N, got {shard!r} of {shards!r}")
+    if type(batch_size) is not int or batch_size < 1:
+        raise InvalidPlanError(f"expected a batch size of 1 or more, got {batch_size!r}")
+    by_name = _provider_map(providers)
+    summary = RunSummary(as_of, dry_run=dry_run)
+    for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards):
+        for stored in batch:
+            summary.plans += 1
+            try:
+                run_plan(
+                    store, stored, by_name, as_of, notifier, summary, contacts=contacts, templates=templates
+                )
+            except PayplanError as exc:
+                summary.failures.append(PlanFailure(stored.plan.id, str(exc)))
+            if progress is not None:
+                progress(stored)
+    return summary
+
+
+def finished(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> bool:
+    """Whether *plan* needs no more daily runs: cancelled, or paid in full after its session."""
+    if ledger.cancellation is not None:
+        return True
+    return as_of > plan.session and plan_status(plan, ledger, as_of).status is PlanStatus.PAID_IN_FULL

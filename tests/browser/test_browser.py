@@ -1,0 +1,167 @@
+"""The example booking site, used the way a person uses it: in headless Chromium.
+
+Each page visited is saved as a screenshot under build/screenshots/<test name>/
+(or $PAYPLAN_SCREENSHOTS), so a person can look at what the tests saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from payplan import LateFeeAssessed, PaymentFailed, PaymentReceived
+
+from .conftest import LiveSite
+
+
+def wait_for_preview(page: Any, after: int) -> None:
+    """Wait until the form's live preview has answered more than *after* times."""
+    page.wait_for_function(f"Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
+
+
+def advance_clock(page: Any, live_site: LiveSite, days: int) -> None:
+    """The owner advances the demo clock from the dashboard; the page shows what the days' runs did."""
+    page.goto(live_site.url + "/owner")
+    page.fill("#days", str(days))
+    page.click("#advance")
+    page.wait_for_selector(".flash")
+
+
+def previews(page: Any) -> int:
+    return int(page.eval_on_selector("#booking-form", "f => Number(f.dataset.previewed || 0)"))
+
+
+class TestAClientBooksPackA:
+    def test_book_sign_pay_decline_overdue_cancel(self, live_site: LiveSite, browser_page: Any, shots: Any) -> None:
+        """Pack A booked, signed and paid; a decline brings a reminder and a late fee; overdue on the dashboard; cancelled with a settlement."""
+        page, site = browser_page, live_site.site
+
+        # The catalog, then the booking form for Pack A.
+        page.goto(live_site.url + "/")
+        assert "Session Pack A" in page.inner_text("#tier-session-pack-a")
+        assert "Paid in full 14 days before the session" in page.inner_text("#tier-session-pack-a")
+        shots(page, "catalog")
+        page.click("#tier-session-pack-a a.button")
+        page.wait_for_selector("#booking-form")
+
+        # The client's choice: a deposit and 3 monthly installments; the schedule updates as they change it.
+        page.fill("#name", "Grace Hopper")
+        page.fill("#email", "grace@example.com")
+        seen = previews(page)
+        page.fill("#session", "2027-03-20")
+        wait_for_preview(page, seen)
+        page.select_option("#card", "pm_demo_decline_after_deposit")
+        seen = previews(page)
+        page.select_option("#count", "2")
+        wait_for_preview(page, seen)
+        assert len(page.query_selector_all("#schedule-table tbody tr")) == 3
+        seen = previews(page)
+        page.select_option("#count", "3")
+        wait_for_preview(page, seen)
+        rows = [r.inner_text() for r in page.query_selector_all("#schedule-table tbody tr")]
+        assert len(rows) == 4
+        assert all("$500.00" in r for r in rows), rows
+        assert "Jan 1, 2027" in rows[1]
+        assert "Mar 1, 2027" in rows[3]
+        assert "$2,000.00" in page.inner_text("#schedule-total")
+        assert "Mar 6, 2027" in page.inner_text("#cutoff-rule")  # paid in full 14 days before the session
+        shots(page, "booking-form")
+        page.click("#continue")
+
+        # The agreement, rendered from the plan; signed with the booking's name.
+        page.wait_for_selector("#agreement")
+        agreement = page.inner_text("#agreement")
+        assert "Grace Hopper" in agreement
+        assert "$500.00" in agreement
+        shots(page, "agreement")
+        page.fill("#signature", "Grace Hopper")
+        page.check("#accept")
+        page.click("#sign")
+
+        # The client's page: the deposit was charged through the sandbox and arrived by webhook.
+        page.wait_for_selector("#client-schedule")
+        assert page.inner_text("#paid") == "$500.00"
+        assert page.inner_text("#balance") == "$1,500.00"
+        plan_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+        inbox = site.store.inbox(plan_id=plan_id)
+        assert [e.status.value for e in inbox] == ["applied"], "the deposit's webhook went through the store's inbox"
+        assert "Grace Hopper" in page.inner_text("#signatures")
+        assert re.search(r"SHA-256 [0-9a-f]{16}", page.inner_text("#signatures"))
+        shots(page, "client-after-deposit")
+
+        # The sandbox clock advances past the first installment (declined) by a week.
+        advance_clock(page, live_site, 38)
+        assert site.today == dt.date(2027, 1, 8)
+        ledger = site.store.load(plan_id).ledger
+        assert any(isinstance(e, PaymentFailed) for e in ledger)
+        assert any(isinstance(e, LateFeeAssessed) for e in ledger)
+
+        # The owner's dashboard: the client is overdue; the forecast is drawn.
+        overdue = page.inner_text("#overdue")
+        assert "grace@example.com" in overdue
+        assert "$500.00" in overdue
+        assert page.query_selector_all("#forecast-chart rect.expected"), "the forecast chart has bars"
+        shots(page, "dashboard-overdue")
+
+        # The client's page: the decline, the late fee and a reminder.
+        page.goto(f"{live_site.url}/plans/{plan_id}")
+        assert "declined" in page.inner_text("#declines")
+        assert "$25.00" in page.inner_text("#late-fees")
+        assert page.inner_text("#fees") == "$25.00"
+        assert page.query_selector_all("#reminders li.message"), "a reminder was sent"
+        assert "overdue" in page.inner_text("#client-schedule")
+        shots(page, "client-declined-late-fee")
+
+        # Nineteen days before the session: inside the 30-day window, half the fee is retained.
+        advance_clock(page, live_site, 52)
+        assert site.today == dt.date(2027, 3, 1)
+        page.goto(f"{live_site.url}/plans/{plan_id}")
+        assert "50% of the fee retained with 19 days' notice" in page.inner_text("#cancel-preview")
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.click("#cancel")
+        page.wait_for_selector("#settlement")
+        ledger = site.store.load(plan_id).ledger
+        settled = ledger.cancellation
+        assert settled is not None
+        assert page.inner_text("#retained") == "$1,000.00"  # 50% of the $2,000 fee
+        # Back: what was paid, less what is retained and the late fees still owed.
+        assert settled.refund == ledger.paid - settled.amount - ledger.fees
+        assert page.inner_text("#refund") == site.money(settled.refund)
+        assert page.inner_text("#plan-status") == "cancelled"
+        shots(page, "client-cancelled")
+        assert sum(1 for e in site.store.load(plan_id).ledger if isinstance(e, PaymentReceived)) >= 2
+
+
+class TestBadInput:
+    def test_messages_next_to_fields(self, live_site: LiveSite, browser_page: Any, shots: Any) -> None:
+        """Bad input gets a message next to its field, never a stack trace; nothing is booked."""
+        page = browser_page
+        page.goto(live_site.url + "/book/session-pack-a")
+        page.fill("#name", "")
+        page.fill("#email", "not-an-email")
+        page.fill("#session", "2026-12-10")  # too soon: nothing fits 14 days before it
+        page.click("#choice-own")
+        page.fill("#amount_1", "100")  # below the least deposit
+        page.fill("#amount_2", "abc")
+        page.click("#continue")
+        page.wait_for_selector("#booking-form")
+        assert "Please enter your name." in page.inner_text("#error-name")
+        assert "e-mail address" in page.inner_text("#error-email")
+        assert "amount above zero" in page.inner_text("#error-amount_2")
+        assert "Traceback" not in page.content()
+        shots(page, "bad-input")
+        # Fix the fields one by one: the bound broken is named, with the nearest value that keeps it.
+        page.fill("#name", "Alan Turing")
+        page.fill("#email", "alan@example.com")
+        page.fill("#amount_2", "950")
+        page.fill("#date_2", "2027-01-10")
+        page.fill("#amount_3", "950")
+        page.fill("#date_3", "2027-02-01")
+        page.fill("#session", "2027-03-01")
+        page.click("#continue")
+        page.wait_for_selector("#booking-form")
+        assert "below the least deposit" in page.inner_text("#error-amount_1")
+        assert "nearest that works: 500.00 USD" in page.inner_text("#error-amount_1")
+        shots(page, "bound-refused")
+        assert live_site.site.store.plan_ids() == ()

@@ -1,0 +1,125 @@
+"""`payplan import` and `payplan run` on a real SQLite store, in-process and as a process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from payplan.cli import main
+
+pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store]")
+
+PACK_A = ["quote", "--fee", "2000.00", "--currency", "USD", "--deposit", "25%", "--deposit-min", "500.00",
+          "--installments", "3", "--cadence", "monthly", "--booked", "2026-12-01", "--session", "2027-04-15",
+          "--plan-id", "pack-a", "--grace-days", "5", "--late-fee", "25.00"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    url = f"sqlite:///{tmp_path / 'payplan.db'}"
+    code, _, err = run(capsys, "db", "upgrade", "--db", url)
+    assert code == 0, err
+    return url
+
+
+@pytest.fixture
+def files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str, str]:
+    plan = tmp_path / "plan.json"
+    assert run(capsys, *PACK_A, "--save", str(plan))[0] == 0
+    payments = tmp_path / "payments.csv"
+    payments.write_text("date,amount,reference\n2026-12-01,500.00,dep-1\n", encoding="utf-8")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("client,name,email\npack-a,Ada Lovelace,ada@example.com\n", encoding="utf-8")
+    return str(plan), str(payments), str(contacts)
+
+
+class TestImport:
+    def test_import_twice_changes_nothing(self, db: str, files: tuple[str, str, str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+        plan, payments, _ = files
+        code, out, _ = run(capsys, "import", "--db", db, plan, "--payments", payments)
+        assert (code, out) == (0, "imported plan pack-a with 1 payments\n")
+        code, out, _ = run(capsys, "import", "--db", db, plan, "--payments", payments)
+        assert (code, out) == (0, "plan pack-a already stored; 0 new payments recorded\n")
+        from payplan.store import open_store
+
+        store = open_store(db)
+        try:
+            assert [e.id for e in store.load("pack-a").ledger] == ["dep-1"]
+        finally:
+            store.close()
+
+    def test_a_different_plan_under_the_same_id_is_refused(self, db: str, files: tuple[str, str, str],
+                                                           tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        plan, _, _ = files
+        assert run(capsys, "import", "--db", db, plan)[0] == 0
+        other = tmp_path / "other.json"
+        args = [a if a != "2000.00" else "3000.00" for a in PACK_A]
+        assert run(capsys, *args, "--save", str(other))[0] == 0
+        code, _, err = run(capsys, "import", "--db", db, str(other))
+        assert code == 2
+        assert "expected plan pack-a as stored" in err
+
+    def test_a_missing_plan_file_is_exit_2(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(capsys, "import", "--db", db, "/nonexistent/plan.json")
+        assert code == 2
+        assert "cannot read plan file" in err
+
+
+class TestRun:
+    def test_dry_run_then_run_then_again(self, db: str, files: tuple[str, str, str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+        plan, payments, contacts = files
+        assert run(capsys, "import", "--db", db, plan, "--payments", payments)[0] == 0
+        code, out, err = run(capsys, "run", "--db", db, "--as-of", "2027-01-07", "--dry-run", "--contacts", contacts)
+        assert code == 0, err
+        assert "Dry run for 2027-01-07: nothing was written, charged or sent." in out
+        assert "pack-a: fee: late fee 25.00 USD on installment 2" in out
+        code, out, err = run(capsys, "run", "--db", db, "--as-of", "2027-01-07", "--contacts", contacts,
+                             "--format", "json")
+        assert code == 0, err
+        first = json.loads(out)
+        assert (first["plans_seen"], first["late_fees_recorded"]) == (1, 1)
+        code, out, _ = run(capsys, "run", "--db", db, "--as-of", "2027-01-07", "--format", "json")
+        assert json.loads(out)["late_fees_recorded"] == 0
+
+    def test_a_reminder_with_no_notifier_fails_the_plan_by_name_exit_1(
+        self, db: str, files: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        plan, payments, contacts = files
+        assert run(capsys, "import", "--db", db, plan, "--payments", payments)[0] == 0
+        code, out, err = run(capsys, "run", "--db", db, "--as-of", "2026-12-25", "--contacts", contacts)
+        assert code == 1
+        assert "payplan: plan pack-a failed: expected a notifier" in err
+        assert "plans failed" in out
+
+    @pytest.mark.parametrize(("args", "match"), [
+        (["--as-of", "2027-13-01"], "expected a date as YYYY-MM-DD"),
+        (["--as-of", "2027-01-01", "--shard", "2/2"], "expected a shard K/N with 0 <= K < N"),
+        (["--as-of", "2027-01-01", "--smtp", "localhost"], "HOST:PORT"),
+        (["--as-of", "2027-01-01", "--setup", "nomodule"], "MODULE:FUNCTION"),
+    ])
+    def test_bad_input_is_exit_2(self, db: str, args: list[str], match: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(capsys, "run", "--db", db, *args)
+        assert code == 2
+        assert match in err
+
+    def test_plain_lines_when_not_a_terminal(self, db: str, files: tuple[str, str, str]) -> None:
+        plan, _, _ = files
+        subprocess.run([sys.executable, "-m", "payplan", "import", "--db", db, plan], check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "payplan", "run", "--db", db, "--as-of", "2026-12-02"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "1 plans done\n"
+        assert "plans seen" in done.stdout

@@ -1,0 +1,250 @@
+"""The daily run on the in-memory store: what it does, and that doing it again does nothing twice.
+
+Pack A (deposit $500 paid at booking 2026-12-01; $500 due 2027-01-01, 02-01,
+03-01; session 2027-04-15) on the on-demand sandbox, which the run charges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from payplan import (
+    DepositRule,
+    InvalidPlanError,
+    LateFeePolicy,
+    Money,
+    NotificationError,
+    PaymentFailed,
+    PaymentPlan,
+    PaymentReceived,
+    Terms,
+    plan_status,
+)
+from payplan.engine import run_due
+from payplan.notify import Contact, InMemoryNotifier, Message
+from payplan.providers import EventKind, Payer
+from payplan.store import MemoryStore, OperationStatus, ReminderStatus
+from payplan.testing import OnDemandSandboxProvider, SandboxCard, SandboxFault, SandboxProvider
+
+D = dt.date
+BOOKED = D(2026, 12, 1)
+
+
+def usd(text: str) -> Money:
+    return Money.of(text, "USD")
+
+
+def pack_a(plan_id: str = "pack-a", client: str = "ada", **terms: object) -> PaymentPlan:
+    return PaymentPlan.with_deposit(
+        plan_id,
+        usd("2000.00"),
+        terms=Terms(deposit=DepositRule.percent_or_minimum(25, usd("500.00")), installments=3, **terms),  # type: ignore[arg-type]
+        booked=BOOKED,
+        session=D(2027, 4, 15),
+        client=client,
+    )
+
+
+ADA = Contact("Ada Lovelace", email="ada@example.com", fields={"business": "Studio Lumen"})
+
+
+def setup(
+    card: str = SandboxCard.SUCCESS.value, provider: type[SandboxProvider] = OnDemandSandboxProvider, **terms: object
+) -> tuple[MemoryStore, SandboxProvider, PaymentPlan]:
+    store = MemoryStore()
+    sb = provider(today=BOOKED)
+    plan = pack_a(**terms)
+    store.add_plan(plan, entries=[PaymentReceived("dep", BOOKED, usd("500"))])
+    store.save_binding(sb.publish(plan, Payer(payment_method_id=card)))
+    return store, sb, plan
+
+
+def days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+def run_days(store: MemoryStore, sb: SandboxProvider, notifier: InMemoryNotifier, start: dt.date, end: dt.date,
+             **kwargs: object) -> None:
+    for day in days(start, end):
+        sb.advance_to(day)
+        summary = run_due(store, [sb], day, notifier, contacts={"ada": ADA}, **kwargs)  # type: ignore[arg-type]
+        assert summary.ok, summary.failures
+
+
+def charges(sb: SandboxProvider) -> Counter[tuple[str, int]]:
+    """Succeeded charges per (plan, installment), from the provider's own events."""
+    return Counter((e.plan_id, e.installment or 0) for e in sb.events if e.kind is EventKind.PAYMENT_SUCCEEDED)
+
+
+class TestDailyRun:
+    def test_charges_each_installment_once_and_reminds_before(self) -> None:
+        store, sb, plan = setup()
+        notifier = InMemoryNotifier()
+        run_days(store, sb, notifier, BOOKED, D(2027, 4, 20))
+        ledger = store.load(plan.id).ledger
+        assert plan_status(plan, ledger, D(2027, 4, 20)).paid_in_full
+        assert charges(sb) == {(plan.id, 2): 1, (plan.id, 3): 1, (plan.id, 4): 1}
+        # 7 and 1 days before each installment; nothing on or after the day (it was paid)
+        assert [(m.kind, m.date) for m in notifier.sent] == [
+            ("before_due", D(2026, 12, 25)), ("before_due", D(2026, 12, 31)),
+            ("before_due", D(2027, 1, 25)), ("before_due", D(2027, 1, 31)),
+            ("before_due", D(2027, 2, 22)), ("before_due", D(2027, 2, 28)),
+        ]
+        # a finished plan leaves the daily run
+        assert list(store.active_plans()) == []
+
+    def test_running_the_same_day_again_does_nothing_twice(self) -> None:
+        store, sb, plan = setup(late_fees=LateFeePolicy.single(usd("25")))
+        notifier = InMemoryNotifier()
+        sb.advance_to(D(2027, 1, 1))
+        first = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        before = (store.load(plan.id).ledger, len(notifier.sent), len(sb.calls))
+        second = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        assert (first.charges, first.succeeded) == (1, 1)
+        assert (second.charges, second.reminders, second.fees) == (0, 0, 0)
+        assert (store.load(plan.id).ledger, len(notifier.sent), len(sb.calls)) == before
+
+    def test_a_decline_is_retried_on_the_ladder_with_a_notice_each_time(self) -> None:
+        store, sb, plan = setup(card="pm_scripted")
+        sb.script("pm_scripted", SandboxCard.DECLINE, SandboxCard.EXPIRED, SandboxCard.SUCCESS)
+        notifier = InMemoryNotifier()
+        run_days(store, sb, notifier, D(2026, 12, 31), D(2027, 1, 10))
+        ledger = store.load(plan.id).ledger
+        failed = sorted((e.on, e.reason) for e in ledger if isinstance(e, PaymentFailed))
+        assert failed == [(D(2027, 1, 1), "card_declined"), (D(2027, 1, 2), "expired_card")]
+        assert ledger.get(f"{plan.id}:charge:2:a3") is not None  # paid on the third attempt, 2027-01-04
+        keys = [c.idempotency_key for c in sb.calls if c.verb == "charge"]
+        assert len(keys) == len(set(keys)) == 3
+        notices = [(m.kind, m.date) for m in notifier.sent if m.kind == "payment_failed"]
+        assert notices == [("payment_failed", D(2027, 1, 1)), ("payment_failed", D(2027, 1, 2))]
+        body = next(m.body for m in notifier.sent if m.kind == "payment_failed")
+        assert "Dear Ada Lovelace" in body
+        assert "$500.00" in body
+        assert "your card was declined" in body
+
+    def test_the_ladder_ends_in_escalation_and_no_more_charges(self) -> None:
+        store, sb, _plan = setup(card=SandboxCard.DECLINE.value)
+        notifier = InMemoryNotifier()
+        run_days(store, sb, notifier, D(2027, 1, 1), D(2027, 1, 20))
+        assert sum(1 for c in sb.calls if c.verb == "charge") == 4  # attempt 1 and three retries
+        escalated = [m for m in notifier.sent if m.kind == "escalated"]
+        assert [m.date for m in escalated] == [D(2027, 1, 8)]
+        assert "after 4 attempts" in escalated[0].body
+
+    def test_card_expiry_warning_before_the_installment(self) -> None:
+        store, sb, _plan = setup()
+        notifier = InMemoryNotifier()
+        ada = Contact("Ada Lovelace", email="ada@example.com", card_expires=D(2027, 1, 31))
+        for day in days(D(2027, 1, 1), D(2027, 2, 1)):
+            sb.advance_to(day)
+            run_due(store, [sb], day, notifier, contacts={"ada": ada})
+        warnings = [m for m in notifier.sent if m.kind == "card_expiring"]
+        assert [(m.date, m.subject) for m in warnings] == [(D(2027, 1, 18), "Your card on file expires soon")]
+
+    def test_autopay_providers_are_not_charged_their_outcomes_come_from_the_inbox(self) -> None:
+        store, sb, plan = setup(provider=SandboxProvider)
+        notifier = InMemoryNotifier()
+        sb.advance_to(D(2027, 1, 1))  # the provider charges by itself
+        calls = len(sb.calls)
+        summary = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        assert summary.charges == 0
+        assert len(sb.calls) == calls
+        for event in sb.events:
+            store.ingest(event, b"{}")
+        assert plan_status(plan, store.load(plan.id).ledger, D(2027, 1, 1)).installment(2).outstanding.is_zero()
+
+    def test_dry_run_changes_nothing_and_says_what_it_would_do(self) -> None:
+        store, sb, plan = setup(late_fees=LateFeePolicy.single(usd("25")))
+        notifier = InMemoryNotifier()
+        summary = run_due(store, [sb], D(2027, 1, 9), notifier, contacts={"ada": ADA}, dry_run=True)
+        assert [(a.kind, a.detail) for a in summary.actions] == [
+            ("fee", "late fee 25.00 USD on installment 2"),
+            ("charge", "charge 500.00 USD (installment 2, attempt 1) through sandbox"),
+        ]
+        assert store.load(plan.id).ledger.get("dep") is not None
+        assert len(store.load(plan.id).ledger) == 1
+        assert notifier.sent == ()
+        assert sb.calls[-1].verb == "publish"
+
+    def test_never_charges_above_the_live_balance(self) -> None:
+        store, sb, plan = setup()
+        store.record_entries(plan.id, [PaymentReceived("bank", D(2026, 12, 20), usd("800"))])
+        notifier = InMemoryNotifier()
+        summary = run_due(store, [sb], D(2027, 2, 1), notifier, contacts={"ada": ADA})
+        # $200 is owed on installment 3: the sandbox charges whole installments, so it is skipped, not overcharged
+        assert (summary.charges, summary.skipped) == (0, 1)
+        assert "part of an installment" in summary.actions[0].detail
+
+
+class TestCrashes:
+    def test_a_lost_response_is_retried_under_the_same_key(self) -> None:
+        store, sb, plan = setup()
+        sb.advance_to(D(2027, 1, 1))
+        sb.inject_fault(SandboxFault.LOST_RESPONSE)
+        notifier = InMemoryNotifier()
+        first = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        assert [f.plan_id for f in first.failures] == [plan.id]
+        assert "lost response" in first.failures[0].reason
+        (op,) = store.operations(plan_id=plan.id)
+        assert op.status is OperationStatus.UNKNOWN
+        second = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        assert second.ok
+        assert second.succeeded == 1
+        assert charges(sb) == {(plan.id, 2): 1}
+        assert len({c.idempotency_key for c in sb.calls if c.verb == "charge"}) == 1
+
+    def test_a_message_reserved_but_never_sent_is_resent_once_with_its_id(self) -> None:
+        store, sb, plan = setup()
+
+        class Flaky(InMemoryNotifier):
+            fail = True
+
+            def send(self, message: Message) -> None:
+                if self.fail:
+                    self.fail = False
+                    raise NotificationError("the SMTP server went away", retryable=True)
+                super().send(message)
+
+        notifier = Flaky()
+        first = run_due(store, [sb], D(2026, 12, 25), notifier, contacts={"ada": ADA})
+        assert not first.ok
+        assert notifier.sent == ()
+        (record,) = store.reminders(plan.id)
+        assert record.status is ReminderStatus.RESERVED
+        second = run_due(store, [sb], D(2026, 12, 25), notifier, contacts={"ada": ADA})
+        assert (second.reminders, second.resent) == (1, 1)
+        third = run_due(store, [sb], D(2026, 12, 25), notifier, contacts={"ada": ADA})
+        assert third.reminders == 0
+        assert notifier.duplicates() == {}
+        assert len(notifier.sent) == 1
+
+
+class TestInput:
+    @pytest.mark.parametrize(("kwargs", "match"), [
+        ({"shard": 2, "shards": 2}, "shard K of N"),
+        ({"shards": 0}, "shard K of N"),
+        ({"batch_size": 0}, "batch size"),
+    ])
+    def test_bad_arguments(self, kwargs: dict[str, int], match: str) -> None:
+        with pytest.raises(InvalidPlanError, match=match):
+            run_due(MemoryStore(), [], D(2027, 1, 1), **kwargs)  # type: ignore[arg-type]
+
+    def test_bad_date(self) -> None:
+        with pytest.raises(InvalidPlanError, match="as_of"):
+            run_due(MemoryStore(), [], "2027-01-01")  # type: ignore[arg-type]
+
+    def test_no_notifier_is_a_named_plan_failure(self) -> None:
+        store, sb, plan = setup()
+        summary = run_due(store, [sb], D(2026, 12, 25), None, contacts={"ada": ADA})
+        assert [(f.plan_id, "expected a notifier" in f.reason) for f in summary.failures] == [(plan.id, True)]
+
+    def test_shards_split_the_plans(self) -> None:
+        store = MemoryStore()
+        for n in range(40):
+            store.add_plan(pack_a(f"p{n}", client=f"c{n}"))
+        seen = [run_due(store, [], D(2026, 12, 2), shard=k, shards=3).plans for k in range(3)]
+        assert sum(seen) == 40
+        assert all(seen)
