@@ -36,6 +36,7 @@ from payplan import (
     Money,
     PaymentPlan,
     PlanStatus,
+    RefundInstruction,
     Settlement,
     Terms,
     plan_status,
@@ -46,6 +47,7 @@ from payplan.providers import (
     EventKind,
     Payer,
     Provider,
+    ProviderBinding,
     ProviderEvent,
     RefundOutcome,
     RefundStatus,
@@ -83,21 +85,35 @@ class Flow:
     refunds_made: Callable[[], int] = lambda: 0
 
 
-def payments_ledger(flow: Flow) -> Ledger:
-    """The site's ledger from one ordered pass over the payment deliveries."""
-    events = [e for headers, body in flow.deliveries for e in flow.parse(headers, body)]
-    applied = apply_events(Ledger.empty(flow.plan), [e for e in events if e.kind is EventKind.PAYMENT_SUCCEEDED])
+def cancel(
+    plan: PaymentPlan,
+    parse: Callable[[dict[str, str], bytes], tuple[ProviderEvent, ...]],
+    deliveries: list[tuple[dict[str, str], bytes]],
+) -> Flow:
+    """Record the payment deliveries once, in order, then cancel inside the 30-day window.
+
+    A fully paid plan owes $1,000 back, as two instructions of $500 (the
+    newest payments first), and the settlement itself records no refund.
+    """
+    events = [e for headers, body in deliveries for e in parse(headers, body)]
+    applied = apply_events(Ledger.empty(plan), [e for e in events if e.kind is EventKind.PAYMENT_SUCCEEDED])
     assert applied.deferred == ()
-    return applied.ledger
+    settlement = settle_cancellation(plan, applied.ledger, CANCEL_ON)
+    assert settlement.refund == Money.of("1000.00", USD)
+    assert [i.amount for i in settlement.refunds] == [Money.of("500.00", USD)] * 2
+    assert all(i.reference for i in settlement.refunds)
+    assert [e.kind for e in settlement.entries] == ["cancellation"]
+    return Flow(plan, parse, applied.ledger, settlement, deliveries=list(deliveries))
 
 
-def settle(flow: Flow) -> None:
-    """Cancel inside the 30-day window; a fully paid plan owes $1,000 back, as two instructions."""
-    flow.settlement = settle_cancellation(flow.plan, flow.paid, CANCEL_ON)
-    assert flow.settlement.refund == Money.of("1000.00", USD)
-    assert [i.amount for i in flow.settlement.refunds] == [Money.of("500.00", USD)] * 2
-    assert all(i.reference for i in flow.settlement.refunds)
-    assert [e.kind for e in flow.settlement.entries] == ["cancellation"]
+def refund_first(flow: Flow, provider: Provider, binding: ProviderBinding) -> RefundInstruction:
+    """Carry out the first instruction through payplan, twice (a retry); return the second one."""
+    first, second = flow.settlement.refunds
+    outcome = provider.refund_instruction(binding, first)
+    assert provider.refund_instruction(binding, first) == outcome  # a retry refunds nothing more
+    flow.outcomes = [outcome]
+    assert second.reference is not None
+    return second
 
 
 def check_once(flow: Flow, data: st.DataObject) -> None:
@@ -152,16 +168,9 @@ def sandbox_flow() -> Flow:
     sandbox = SandboxProvider(today=BOOKED)
     binding = sandbox.publish(plan, Payer(payment_method_id=SandboxCard.SUCCESS.value))
     sandbox.advance_to(dt.date(2027, 3, 1))
-    flow = Flow(plan, sandbox.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
-    flow.deliveries = [sandbox.delivery(e) for e in sandbox.events]
-    flow.paid = payments_ledger(flow)
-    settle(flow)
+    flow = cancel(plan, sandbox.parse_webhook, [sandbox.delivery(e) for e in sandbox.events])
     sandbox.advance_to(CANCEL_ON)
-    first, second = flow.settlement.refunds
-    outcome = sandbox.refund_instruction(binding, first)
-    assert sandbox.refund_instruction(binding, first) == outcome  # a retry refunds nothing more
-    flow.outcomes = [outcome]
-    assert second.reference is not None
+    second = refund_first(flow, sandbox, binding)
     sandbox.dashboard_refund(second.reference, second.amount, "refunded in the dashboard")
     flow.deliveries = [sandbox.delivery(e) for e in sandbox.events]
     flow.refunds_made = lambda: sum(e.kind is EventKind.REFUNDED for e in sandbox.events)
@@ -198,15 +207,9 @@ def stripe_flow() -> Iterator[Flow]:
         def deliveries() -> list[tuple[dict[str, str], bytes]]:
             return [signed_delivery(e, secret, timestamp=now) for e in fake.events]
 
-        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
-        flow.deliveries = deliveries()
-        flow.paid = payments_ledger(flow)
-        settle(flow)
-        first, second = flow.settlement.refunds
-        outcome = provider.refund_instruction(binding, first)
-        assert provider.refund_instruction(binding, first) == outcome
-        assert outcome.status is RefundStatus.SUCCEEDED
-        flow.outcomes = [outcome]
+        flow = cancel(plan, provider.parse_webhook, deliveries())
+        second = refund_first(flow, provider, binding)
+        assert flow.outcomes[0].status is RefundStatus.SUCCEEDED
         # The second is refunded in Stripe's dashboard: no payplan metadata, no key of ours.
         intent = client.v1.invoice_payments.list({"invoice": second.reference}).data[0].payment.payment_intent
         client.v1.refunds.create({"payment_intent": intent, "amount": 50000})
@@ -250,15 +253,10 @@ def square_flow() -> Iterator[Flow]:
         def deliveries() -> list[tuple[dict[str, str], bytes]]:
             return [signed_delivery(note, signature_key=key, notification_url=url) for note in notes]
 
-        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
-        flow.deliveries = deliveries()
-        flow.paid = payments_ledger(flow)
-        settle(flow)
-        first, second = flow.settlement.refunds
-        outcome = provider.refund_instruction(binding, first)
-        assert provider.refund_instruction(binding, first) == outcome
+        flow = cancel(plan, provider.parse_webhook, deliveries())
+        second = refund_first(flow, provider, binding)
+        outcome = flow.outcomes[0]
         assert outcome.status is RefundStatus.PENDING  # Square completes it a moment later
-        flow.outcomes = [outcome]
         # The second is refunded in Square's dashboard: a key of its own, no payplan reason.
         made = client.refunds.refund_payment(
             idempotency_key=str(uuid.uuid4()), payment_id=second.reference,
@@ -318,10 +316,7 @@ def paypal_flow() -> Iterator[Flow]:
                 create_time=f"{paid_on}T10:00:00Z",
             ))
             events.append(webhook_event(f"WH-PAY-{n}", "PAYMENT.SALE.COMPLETED", sale, create_time=f"{paid_on}T10:04:00Z"))
-        flow = Flow(plan, provider.parse_webhook, Ledger.empty(plan), settle_cancellation(plan, Ledger.empty(plan), BOOKED))
-        flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
-        flow.paid = payments_ledger(flow)
-        settle(flow)
+        flow = cancel(plan, provider.parse_webhook, [signer.signed_delivery(e, "WH-FLOW") for e in events])
         for n, instruction in enumerate(flow.settlement.refunds, 1):
             assert instruction.reference is not None
             refund = fake.record_payment(

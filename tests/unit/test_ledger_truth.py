@@ -25,6 +25,7 @@ from payplan import (
     PlanStatus,
     Refund,
     WriteOff,
+    aging,
     assess_late_fees,
     dumps_ledger,
     loads_ledger,
@@ -33,6 +34,7 @@ from payplan import (
     settle_cancellation,
     waive_fee,
 )
+from payplan._amendments import paid_toward
 from payplan.providers import EventKind, ProviderEvent, apply_events
 
 D = dt.date
@@ -97,6 +99,26 @@ class TestAsOfNeverDrops:
         plan = full_payment_plan()
         (fee,) = assess_late_fees(plan, stripe_style(plan), D(2026, 12, 20))
         assert (fee.on, fee.amount) == (D(2026, 12, 2), usd("25"))
+
+    def test_reminder_and_aging_see_the_refund(self) -> None:
+        """The day after, a reminder says $50 is owed, and the aging holds the $50."""
+        plan = full_payment_plan()
+        ledger = stripe_style(plan)
+        (reminder,) = reminders_due(plan, ledger, D(2026, 12, 2))
+        assert "1 day overdue: $50.00 is owed" in reminder.message
+        assert aging([(plan, ledger)], D(2026, 12, 5)).past_due == usd("50")
+
+    def test_amendment_counts_the_net_paid(self) -> None:
+        """An amendment dated between the refund and a later entry counts $400 net paid, not $1000."""
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("z-pay", D(2026, 12, 1), usd("1000")),
+                Refund("a-ref", D(2026, 12, 1), usd("600")),
+                PaymentReceived("later", D(2027, 2, 1), usd("10")),
+            ]
+        )
+        assert paid_toward(plan, ledger, D(2026, 12, 5)) == usd("400")
 
     def test_same_day_write_off_does_not_vanish(self) -> None:
         """A write-off whose id sorts before the same-day payment it follows is in the view."""

@@ -665,6 +665,23 @@ class Provider(abc.ABC):
             provider=self.name,
         )
 
+    def _check_fee(self, binding: ProviderBinding, plan: PaymentPlan, amount: Money) -> None:
+        """Refuse a fee charge for another plan or provider, or of an amount that is not a positive one in the plan's currency.
+
+        Raises:
+            ProviderRequestError: the binding is not this provider's binding of *plan*, or the amount is wrong.
+        """
+        if binding.provider != self.name or binding.plan_id != plan.id:
+            raise ProviderRequestError(
+                f"expected a {self.name} binding of plan {plan.id}, got a {binding.provider} binding of plan "
+                f"{binding.plan_id}",
+                provider=self.name,
+            )
+        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
+            raise ProviderRequestError(
+                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=self.name
+            )
+
     def refund(
         self,
         binding: ProviderBinding,

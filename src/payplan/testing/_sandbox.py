@@ -397,14 +397,7 @@ class SandboxProvider(Provider):
     ) -> ChargeOutcome:
         """Charge a fee now on the payer's card, following its script; a fee paid once is not charged again."""
         published = self._published(binding)
-        if binding.plan_id != plan.id:
-            raise ProviderRequestError(
-                f"expected plan {binding.plan_id} for this binding, got plan {plan.id}", provider=_NAME
-            )
-        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
-            raise ProviderRequestError(
-                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=_NAME
-            )
+        self._check_fee(binding, plan, amount)
         key = fee_key(plan.id, fee_id, amount, attempt=attempt)
 
         def work() -> ChargeOutcome:

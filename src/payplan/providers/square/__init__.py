@@ -431,16 +431,7 @@ class SquareProvider(Provider):
             ProviderRequestError: the binding has no card on file (publish
                 with a ``ccof:`` payment method), or the amount is not positive.
         """
-        if binding.plan_id != plan.id or binding.provider != PROVIDER:
-            raise ProviderRequestError(
-                f"expected a square binding of plan {plan.id}, got a {binding.provider} binding of plan "
-                f"{binding.plan_id}",
-                provider=PROVIDER,
-            )
-        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
-            raise ProviderRequestError(
-                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=PROVIDER
-            )
+        self._check_fee(binding, plan, amount)
         card = binding.ids.get("card")
         if not card:
             raise ProviderRequestError(

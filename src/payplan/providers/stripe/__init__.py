@@ -358,11 +358,7 @@ class StripeProvider(Provider):
             ProviderRequestError: the binding is another plan's, or the amount is not positive.
             UnsupportedByProviderError: an amount Stripe would round.
         """
-        self._check_binding(binding, plan.id)
-        if not isinstance(amount, Money) or amount.minor <= 0 or amount.currency != plan.fee.currency:
-            raise ProviderRequestError(
-                f"expected a positive fee in {plan.fee.currency.code}, got {amount!r}", provider=NAME
-            )
+        self._check_fee(binding, plan, amount)
         units = to_stripe_amount(amount)
         customer = binding.id("customer")
         base = f"payplan:{plan.id}:fee:{fee_id}:{amount.minor}{amount.currency.code}"
