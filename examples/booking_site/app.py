@@ -48,7 +48,6 @@ from payplan import (
     PaymentReceived,
     Tier,
     aging,
-    assess_late_fees,
     flag_late_clients,
     forecast,
     format_money,
@@ -61,7 +60,8 @@ from payplan import (
     render_statement,
     settle_cancellation,
 )
-from payplan.notify import Contact, InMemoryNotifier, compose, reminder_templates, templates_for
+from payplan.engine import run_due
+from payplan.notify import Contact, InMemoryNotifier
 from payplan.providers import Payer, Provider
 from payplan.store import SignedAgreement, Store, StoredPlan, charge
 from payplan.testing import SandboxCard, SandboxProvider
@@ -245,40 +245,16 @@ class Site:
         return True
 
     def run_collections(self) -> dict[str, int]:
-        """Run the day's collections for the demo clock's day: late fees, then reminders.
+        """Run the day's collections (:func:`payplan.engine.run_due`) for the demo clock's day.
 
-        For each active plan: the late fees due (:func:`payplan.assess_late_fees`,
-        whose stable ids make a second run add nothing) are recorded, then the
-        reminders due (:func:`payplan.reminders_due`) are written to the client
-        (:func:`payplan.notify.compose`), each reserved in the store before it
-        is sent, so none goes out twice. The sandbox charges on its own, so
-        nothing is charged here.
+        Late fees, reminders and dunning notices, each recorded in the store
+        before it is sent, so running the day twice adds nothing twice. The
+        sandbox autopays, so the run charges nothing itself.
         """
-        done = {"plans": 0, "fees": 0, "reminders": 0, "notices": 0}
-        for plan_id in self.store.plan_ids():
-            stored = self.store.load(plan_id)
-            if not stored.active:
-                continue
-            done["plans"] += 1
-            fees = assess_late_fees(stored.plan, stored.ledger, self.today)
-            if fees:
-                stored = self.store.record_entries(plan_id, fees)
-                done["fees"] += len(fees)
-            contact = self.contact(stored.plan)
-            if contact is None:
-                continue
-            texts = templates_for(contact.locale)
-            status = plan_status(stored.plan, stored.ledger, self.today)
-            for reminder in reminders_due(
-                stored.plan, stored.ledger, self.today, templates=reminder_templates(texts),
-                locale=contact.locale, client=contact.name,
-            ):
-                message = compose(reminder, stored.plan, status, contact, texts=texts)
-                if self.store.reserve_reminder(plan_id, message.id, self.today):
-                    self.notifier.send(message)
-                    self.store.mark_reminder_sent(plan_id, message.id)
-                    done["reminders"] += 1
-        return done
+        summary = run_due(
+            self.store, {self.provider.name: self.provider}, self.today, self.notifier, contacts=self.contact,
+        )
+        return {"plans": summary.plans, "fees": summary.fees, "reminders": summary.reminders, "notices": summary.notices}
 
     def contact(self, plan: PaymentPlan) -> Contact | None:
         """Who the daily run writes to about *plan*: the name signed with, the booking's e-mail."""
