@@ -20,15 +20,15 @@ Pages (each a function below, in the order a client and the owner meet them):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from flask import Flask, Response, abort, flash, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -193,7 +193,10 @@ class Site:
     def sign_and_pay(self, plan: PaymentPlan, name: str, card: str, agreement: str) -> SignedAgreement:
         """Keep the plan and the signature, publish the plan, charge the deposit (or first payment)."""
         self.store.add_plan(plan)
-        signed = SignedAgreement(plan.id, plan.version, agreement, name, self.today)
+        # The demo clock gives the day; the time of day is the real one, in the site's zone.
+        zone = ZoneInfo(self.settings.timezone)
+        at = dt.datetime.combine(self.today, dt.datetime.now(zone).time().replace(microsecond=0), zone)
+        signed = SignedAgreement(plan.id, plan.version, agreement, name, at)
         self.store.save_agreement(signed)
         # The sandbox's test cards, one payment method per booking (the sandbox scripts by
         # payment method): the two declining ones let the deposit through first.
@@ -291,14 +294,14 @@ class Site:
     def date(self, value: dt.date) -> str:
         return format_date(value, "medium", locale=self.settings.locale)
 
+    def instant(self, value: dt.datetime) -> str:
+        return format_datetime(
+            value, "medium", tzinfo=ZoneInfo(self.settings.timezone), locale=self.settings.locale
+        )
+
 
 def slugify(name: str) -> str:
     return "-".join(name.lower().split())
-
-
-def agreement_hash(text: str) -> str:
-    """The SHA-256 of the agreement text as shown and signed."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -310,6 +313,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["booking_site"] = site
     app.jinja_env.filters["money"] = site.money
     app.jinja_env.filters["day"] = site.date
+    app.jinja_env.filters["instant"] = site.instant
     app.jinja_env.globals["site"] = site
     # payplan's endpoint beside the pages: POST /webhooks/sandbox
     flask_wsgi = app.wsgi_app
@@ -420,7 +424,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settlement = None if settled is not None else settle_cancellation(plan, ledger, today)
         return render_template(
             "client.html", plan=plan, ledger=ledger, statement=statement, name=name,
-            signed=[(s, agreement_hash(s.text)) for s in signed],
+            signed=signed,
             late_fees=[e for e in ledger if isinstance(e, LateFeeAssessed)],
             payments=[e for e in ledger if isinstance(e, PaymentReceived)],
             failures=[e for e in ledger if isinstance(e, PaymentFailed)],

@@ -52,6 +52,7 @@ from payplan.testing import SandboxCard, SandboxFault, SandboxProvider
 from .helpers import deliveries, expected_ledger, make_plan, plan_events, sandbox
 
 D = dt.date(2026, 12, 1)
+AT = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 
 
 def _pid() -> str:
@@ -267,10 +268,10 @@ class StoreContract:
         """A signed agreement is kept word for word; signing the same version again is refused."""
         plan = make_plan(_pid())
         store.add_plan(plan)
-        signed = SignedAgreement(plan.id, 1, "I agree to pay 2000.00 USD. ✓", "Ana", D)
+        signed = SignedAgreement(plan.id, 1, "I agree to pay 2000.00 USD. ✓", "Ana", AT)
         store.save_agreement(signed)
         with pytest.raises(StoreConflictError):
-            store.save_agreement(SignedAgreement(plan.id, 1, "other", "Bo", D))
+            store.save_agreement(SignedAgreement(plan.id, 1, "other", "Bo", AT))
         assert store.agreements(plan.id) == (signed,)
 
     # -- operations ----------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from alembic.runtime.migration import MigrationContext  # noqa: E402
 
 from payplan import Money, PaymentReceived, SchemaVersionError, StoreError, StoreUnavailableError  # noqa: E402
 from payplan.cli import main  # noqa: E402
-from payplan.store import Store  # noqa: E402
+from payplan.store import SignedAgreement, Store  # noqa: E402
 from payplan.store.sql import VERSION_TABLE, SQLStore, head_revision, metadata, schema_revision, upgrade  # noqa: E402
 
 from .helpers import make_plan  # noqa: E402
@@ -63,7 +64,7 @@ class TestSchema:
                 if col.name.endswith("_minor"):
                     assert isinstance(col.type, sqlalchemy.BigInteger)
                     assert "currency" in table.columns
-                if col.name in ("on", "occurred_on", "signed_on"):
+                if col.name in ("on", "occurred_on"):
                     assert isinstance(col.type, sqlalchemy.Date)
 
     def test_uniqueness_in_the_database(self) -> None:
@@ -168,3 +169,34 @@ class TestWrites:
         store.record_entries("long", [_pay(1000)])
         sqlalchemy.event.remove(store.engine, "before_cursor_execute", spy)
         assert short == writes == ["INSERT payplan_entries"]
+
+
+class TestAgreements:
+    def test_signature_keeps_its_instant_and_digest(self, store: SQLStore) -> None:
+        """The signature's time comes back as the same instant, with the SHA-256 of the exact text."""
+        plan = make_plan("signed")
+        store.add_plan(plan)
+        at = dt.datetime(2026, 12, 1, 23, 45, 10, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+        signed = SignedAgreement(plan.id, 1, "I agree to pay 2000.00 USD.", "Ana", at)
+        store.save_agreement(signed)
+        (back,) = store.agreements(plan.id)
+        assert back == signed
+        assert back.signed_at == at and back.signed_at.utcoffset() is not None
+        assert back.sha256 == hashlib.sha256(b"I agree to pay 2000.00 USD.").hexdigest()
+
+    def test_a_text_changed_after_signing_is_refused(self, store: SQLStore) -> None:
+        """Editing the stored text behind the store's back is caught by the digest taken at signing."""
+        plan = make_plan("tampered")
+        store.add_plan(plan)
+        at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+        store.save_agreement(SignedAgreement(plan.id, 1, "I agree to pay 2000.00 USD.", "Ana", at))
+        table = metadata.tables["payplan_agreements"]
+        with store.engine.begin() as conn:
+            conn.execute(sqlalchemy.update(table).values(text="I agree to pay 20.00 USD."))
+        with pytest.raises(StoreError, match="SHA-256 taken when it was signed"):
+            store.agreements(plan.id)
+
+    def test_a_naive_signature_time_is_refused(self) -> None:
+        """A time without a zone cannot say when the client signed."""
+        with pytest.raises(StoreError, match="timezone-aware"):
+            SignedAgreement("p", 1, "text", "Ana", dt.datetime(2026, 12, 1, 9, 0))

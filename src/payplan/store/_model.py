@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -13,6 +14,7 @@ from .._amendments import AmendmentRecord, PlanHistory
 from .._ledger import Ledger, LedgerEntry
 from .._money import Money
 from .._plan import PaymentPlan
+from ..exceptions import StoreError
 from ..providers import ProviderBinding, ProviderEvent
 
 __all__ = [
@@ -179,16 +181,28 @@ class ReminderRecord:
     status: ReminderStatus = ReminderStatus.RESERVED
 
 
+def _check_signed_at(_: object, __: object, value: dt.datetime) -> None:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise StoreError(
+            f"expected the signature's time as a timezone-aware datetime, got {value!r}"
+        )
+
+
 @frozen
 class SignedAgreement:
     """The payment agreement a client signed, for one plan version.
+
+    The store keeps the text word for word with its SHA-256 digest, and
+    refuses to read back a text that no longer matches the digest taken
+    when it was signed.
 
     Attributes:
         plan_id: The plan.
         version: The plan version the text was rendered from.
         text: The agreement exactly as shown to the client.
         signed_by: Who signed (a name, an e-mail).
-        signed_on: The day of the signature.
+        signed_at: When the client signed, timezone-aware (the store keeps
+            the instant; show it in the site's own zone).
 
     .. versionadded:: 0.1.0
     """
@@ -197,7 +211,12 @@ class SignedAgreement:
     version: int
     text: str = field(repr=False)
     signed_by: str
-    signed_on: dt.date
+    signed_at: dt.datetime = field(validator=_check_signed_at)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 digest of :attr:`text` (UTF-8), in hex: what the client agreed to."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
 
 
 @runtime_checkable

@@ -171,7 +171,7 @@ agreements = Table(
     Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("signed_by", String(200), nullable=False),
-    Column("signed_on", Date, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("text", Text, nullable=False),
 )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import json
 import threading
 import time
@@ -197,6 +196,18 @@ def _check_schema(engine: Engine) -> None:
 
 
 # -- engines and errors ----------------------------------------------------------------
+
+
+def _agreement(row: Any) -> SignedAgreement:
+    """A stored signature, refused if its text no longer matches the digest taken at signing."""
+    at = row.signed_at if row.signed_at.tzinfo is not None else row.signed_at.replace(tzinfo=dt.UTC)
+    agreement = SignedAgreement(row.plan_id, row.version, row.text, row.signed_by, at)
+    if agreement.sha256 != row.sha256:
+        raise StoreError(
+            f"expected the agreement of {row.plan_id} v{row.version} to match the SHA-256 taken when it "
+            f"was signed ({row.sha256}), got a text whose digest is {agreement.sha256}: it was changed since"
+        )
+    return agreement
 
 
 def _engine(url: str, *, busy_timeout: float = 30.0, **options: Any) -> Engine:
@@ -776,7 +787,7 @@ class SQLStore(Store):
             inserted = conn.execute(
                 self._insert(t.agreements).values(
                     plan_id=agreement.plan_id, version=agreement.version, signed_by=agreement.signed_by,
-                    signed_on=agreement.signed_on, sha256=hashlib.sha256(agreement.text.encode()).hexdigest(),
+                    signed_at=agreement.signed_at.astimezone(dt.UTC), sha256=agreement.sha256,
                     text=agreement.text,
                 ).on_conflict_do_nothing().returning(t.agreements.c.version)
             ).first()
@@ -791,12 +802,7 @@ class SQLStore(Store):
     def agreements(self, plan_id: str) -> tuple[SignedAgreement, ...]:
         """See :meth:`Store.agreements`."""
         q = select(t.agreements).where(t.agreements.c.plan_id == plan_id).order_by(t.agreements.c.version)
-        return self._tx(
-            lambda conn: tuple(
-                SignedAgreement(r.plan_id, r.version, r.text, r.signed_by, r.signed_on) for r in conn.execute(q)
-            ),
-            read=True,
-        )
+        return self._tx(lambda conn: tuple(_agreement(r) for r in conn.execute(q)), read=True)
 
     # -- measuring ----------------------------------------------------------------------
 

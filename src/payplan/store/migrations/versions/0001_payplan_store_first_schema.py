@@ -78,7 +78,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.String(length=200), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('signed_by', sa.String(length=200), nullable=False),
-    sa.Column('signed_on', sa.Date(), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['payplan_plans.plan_id'], name=op.f('fk_payplan_agreements_plan_id_payplan_plans')),
