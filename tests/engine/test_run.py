@@ -13,6 +13,7 @@ import pytest
 
 from payplan import (
     DepositRule,
+    InstallmentState,
     InvalidPlanError,
     LateFeePolicy,
     Money,
@@ -26,7 +27,7 @@ from payplan import (
 from payplan.engine import run_due
 from payplan.notify import Contact, InMemoryNotifier, Message
 from payplan.providers import EventKind, Payer
-from payplan.store import MemoryStore, OperationStatus, ReminderStatus
+from payplan.store import MemoryStore, OperationStatus, ReminderStatus, receive_webhook
 from payplan.testing import OnDemandSandboxProvider, SandboxCard, SandboxFault, SandboxProvider
 
 D = dt.date
@@ -280,3 +281,30 @@ class TestInput:
         seen = [run_due(store, [], D(2026, 12, 2), shard=k, shards=3).plans for k in range(3)]
         assert sum(seen) == 40
         assert all(seen)
+
+
+class TestChargedAndNotified:
+    """A payment the run charged and the provider's webhook for it are one payment."""
+
+    @pytest.mark.parametrize("webhook_first", [False, True])
+    def test_the_charge_and_its_webhook_count_once(self, webhook_first: bool) -> None:
+        store, sb, plan = setup()
+        notifier = InMemoryNotifier()
+        due = plan.installments[1].due
+        sb.advance_to(due)
+        if webhook_first:
+            # The provider's answer is lost on the way back; its webhook arrives first.
+            outcome = sb.charge(store.bindings(plan.id)[0], plan, 2)
+            for event in sb.events:
+                headers, body = sb.delivery(event)
+                assert receive_webhook(store, sb, headers, body).status < 300
+            assert outcome.succeeded
+        summary = run_due(store, [sb], due, notifier, contacts={"ada": ADA})
+        assert summary.ok, summary.failures
+        for event in sb.events:  # every webhook delivered (again) after the run
+            headers, body = sb.delivery(event)
+            assert receive_webhook(store, sb, headers, body).status < 300
+        ledger = store.load(plan.id).ledger
+        assert charges(sb)[(plan.id, 2)] == 1
+        assert ledger.paid == usd("1000")  # the deposit and installment 2, once each
+        assert plan_status(plan, ledger, due).installment(2).state is InstallmentState.PAID

@@ -68,6 +68,7 @@ __all__ = [
     "fee_key",
     "idempotency_key",
     "record_refund",
+    "payment_entry_id",
     "refund_entry_id",
 ]
 
@@ -276,6 +277,21 @@ class RefundOutcome:
         if self.status is not RefundStatus.SUCCEEDED or self.reference is None or self.provider is None:
             return None
         return Refund(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
+
+
+def payment_entry_id(provider: str, payment_reference: str) -> str:
+    """The event and ledger id of the provider payment *payment_reference*.
+
+    A payment reaches the ledger twice when payplan charged it: once from
+    the provider's answer (the daily run records the succeeded
+    :class:`ChargeOutcome`) and once from the provider's webhook. Both use
+    this id, derived from the provider's own payment id (the reference a
+    :class:`ChargeOutcome` and a ``PAYMENT_SUCCEEDED`` event carry), so the
+    money is counted once whichever arrives first.
+
+    .. versionadded:: 0.2.0
+    """
+    return f"{provider}:{payment_reference}:paid"
 
 
 def refund_entry_id(provider: str, refund_reference: str) -> str:

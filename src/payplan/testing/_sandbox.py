@@ -47,6 +47,7 @@ from ..providers import (
     RefundStatus,
     fee_key,
     idempotency_key,
+    payment_entry_id,
     refund_entry_id,
 )
 
@@ -600,9 +601,12 @@ class SandboxProvider(Provider):
         reason: str | None = None,
     ) -> ProviderEvent:
         sequence = len(self._events) + 1
-        ident = (
-            refund_entry_id(_NAME, reference) if kind is EventKind.REFUNDED else f"{_NAME}:evt_{reference}_{kind.value}"
-        )
+        if kind is EventKind.REFUNDED:
+            ident = refund_entry_id(_NAME, reference)
+        elif kind is EventKind.PAYMENT_SUCCEEDED:
+            ident = payment_entry_id(_NAME, reference)
+        else:
+            ident = f"{_NAME}:evt_{reference}_{kind.value}"
         event = ProviderEvent(
             id=ident,
             provider=_NAME,
