@@ -181,7 +181,8 @@ class TestAgreements:
         store.save_agreement(signed)
         (back,) = store.agreements(plan.id)
         assert back == signed
-        assert back.signed_at == at and back.signed_at.utcoffset() is not None
+        assert back.signed_at == at
+        assert back.signed_at.utcoffset() is not None
         assert back.sha256 == hashlib.sha256(b"I agree to pay 2000.00 USD.").hexdigest()
 
     def test_a_text_changed_after_signing_is_refused(self, store: SQLStore) -> None:

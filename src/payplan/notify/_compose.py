@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
-from .._dunning import Notice
+from .._dunning import DEFAULT_NOTICE_TEMPLATES, Notice
 from .._money import Money
 from .._plan import PaymentPlan
 from .._reminders import Reminder
@@ -152,18 +152,7 @@ _EN: Final[Mapping[str, str]] = {
         "Final notice: installment $installment was due on $due and is $days_text overdue: "
         "$amount is owed.$fee_notice"
     ),
-    "payment_failed": (
-        "Your payment of $amount for installment $installment (due $due) did not go through: $reason. "
-        "We will try again on $next_attempt; please make sure your payment method is up to date."
-    ),
-    "card_expiring": (
-        "The card on file expires on $expires, before installment $installment of $amount is due on $due. "
-        "Please update your payment method before then."
-    ),
-    "escalated": (
-        "We could not collect installment $installment of $amount (due $due) after $attempts attempts. "
-        "No further automatic attempt will be made: please pay $amount or contact us."
-    ),
+    **DEFAULT_NOTICE_TEMPLATES,  # payment_failed, card_expiring, escalated: the dunning notices' own words
 }
 
 _FR: Final[Mapping[str, str]] = {
