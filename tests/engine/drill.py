@@ -208,19 +208,12 @@ def endings(store: Store, count: int) -> dict[str, tuple[PlanStatus, PlanStatus]
     return wrong
 
 
-def ledger_facts(ledger: Ledger) -> tuple[tuple[Any, ...], ...]:
-    """A ledger's entries without the provider's own references (which depend on call order).
-
-    A payment's id is the provider's (``payment_entry_id``), so it is left out: payments
-    compare by day and amount, each counted (a sorted list, not a set).
-    """
-    return tuple(sorted(
-        (type(e).__name__, "" if isinstance(e, PaymentReceived) else e.id, e.on, getattr(e, "amount", None))
-        for e in ledger
-    ))
+def ledger_facts(ledger: Ledger) -> frozenset[tuple[Any, ...]]:
+    """A ledger's entries without the provider's own references (which depend on call order)."""
+    return frozenset((type(e).__name__, e.id, e.on, getattr(e, "amount", None)) for e in ledger)
 
 
-def ledgers(store: Store, count: int) -> dict[str, tuple[tuple[Any, ...], ...]]:
+def ledgers(store: Store, count: int) -> dict[str, frozenset[tuple[Any, ...]]]:
     return {plan_of(n).id: ledger_facts(store.load(plan_of(n).id).ledger) for n in range(count)}
 
 

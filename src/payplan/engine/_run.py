@@ -32,7 +32,6 @@ from ..providers import (
     ProviderBinding,
     fee_key,
     idempotency_key,
-    payment_entry_id,
 )
 from ..store import Operation, ReminderStatus, Store, StoredPlan, reserved_call
 
@@ -333,9 +332,7 @@ def _charge(
         entry: LedgerEntry | None
         if outcome.status is ChargeStatus.SUCCEEDED:
             summary.succeeded += 1
-            # The provider's webhook for this payment carries the same id: counted once.
-            paid_id = c.entry_id if outcome.reference is None else payment_entry_id(provider.name, outcome.reference)
-            entry = PaymentReceived(paid_id, as_of, c.amount, provider.name, outcome.reference)
+            entry = PaymentReceived(c.entry_id, as_of, c.amount, provider.name, outcome.reference)
         elif outcome.status is ChargeStatus.PENDING:
             summary.pending += 1
             entry = None

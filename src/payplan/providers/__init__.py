@@ -66,9 +66,9 @@ __all__ = [
     "apply_events",
     "event_entry",
     "fee_key",
+    "held",
     "idempotency_key",
     "record_refund",
-    "payment_entry_id",
     "refund_entry_id",
 ]
 
@@ -279,21 +279,6 @@ class RefundOutcome:
         return Refund(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
 
 
-def payment_entry_id(provider: str, payment_reference: str) -> str:
-    """The event and ledger id of the provider payment *payment_reference*.
-
-    A payment reaches the ledger twice when payplan charged it: once from
-    the provider's answer (the daily run records the succeeded
-    :class:`ChargeOutcome`) and once from the provider's webhook. Both use
-    this id, derived from the provider's own payment id (the reference a
-    :class:`ChargeOutcome` and a ``PAYMENT_SUCCEEDED`` event carry), so the
-    money is counted once whichever arrives first.
-
-    .. versionadded:: 0.2.0
-    """
-    return f"{provider}:{payment_reference}:paid"
-
-
 def refund_entry_id(provider: str, refund_reference: str) -> str:
     """The event and ledger id of the provider refund *refund_reference*.
 
@@ -417,10 +402,12 @@ class AppliedEvents:
         deferred: Events the ledger cannot accept yet (a refund before its
             payment arrived, an id already used by another entry); pass them
             again with later deliveries.
-        duplicates: Events whose money the ledger already held under the
-            same id, amount and kind, from another delivery (a refund that
-            :func:`record_refund` recorded from the provider's answer, or
-            another of the provider's event types for the same refund).
+        duplicates: Events whose money the ledger already held (see
+            :func:`held`): under the same id, amount and kind from another
+            delivery (a refund that :func:`record_refund` recorded from the
+            provider's answer, or another of the provider's event types for
+            the same refund), or a payment the daily run recorded from the
+            provider's answer under the same provider reference.
         refused: Events that can never be recorded, each with the reason
             (an amount in another currency than the ledger's, or not above
             zero): "never", where *deferred* is "not yet".
@@ -486,9 +473,10 @@ def apply_events(ledger: Ledger, events: Iterable[ProviderEvent]) -> AppliedEven
                 entry = event_entry(event)
                 if entry is None:
                     notices.append(event)
-                elif _same_money(ledger.get(entry.id), entry):
-                    # Another delivery of money already recorded under this id (a refund
-                    # that its API answer, or another of the provider's event types, recorded).
+                elif held(ledger, entry):
+                    # Money already recorded: under this id (a refund that its API answer, or
+                    # another of the provider's event types, recorded), or a payment the daily
+                    # run recorded from the provider's answer under the same provider reference.
                     seen.append(event)
                 else:
                     ledger = ledger.record(entry)
@@ -521,6 +509,33 @@ def _same_money(existing: LedgerEntry | None, entry: LedgerEntry) -> bool:
         and type(existing) is type(entry)
         and type(entry) is not PaymentFailed
         and existing.amount == entry.amount
+    )
+
+
+def held(ledger: Ledger, entry: LedgerEntry) -> bool:
+    """Whether *ledger* already holds the money *entry* records, under its id or the provider's.
+
+    The same money arrives twice when payplan moved it: once from the
+    provider's answer (the daily run records a succeeded
+    :class:`ChargeOutcome`, :func:`record_refund` a refund) and once from
+    the provider's webhook, each under its own id. An entry is held when
+    the ledger has its id with the same kind and amount, or, for a
+    :class:`~payplan.PaymentReceived` with a provider reference, a payment
+    of the same amount through the same provider with that reference: the
+    provider's payment id names one payment, whoever recorded it first.
+
+    .. versionadded:: 0.2.0
+    """
+    if _same_money(ledger.get(entry.id), entry):
+        return True
+    if type(entry) is not PaymentReceived or entry.reference is None:
+        return False
+    return any(
+        type(e) is PaymentReceived
+        and e.reference == entry.reference
+        and e.method == entry.method
+        and e.amount == entry.amount
+        for e in ledger
     )
 
 

@@ -11,7 +11,7 @@ from .._amendments import AmendmentRecord
 from .._ledger import Ledger, LedgerEntry
 from .._plan import PaymentPlan
 from ..exceptions import InvalidPlanError, LedgerError, StoreConflictError, StoreError
-from ..providers import ProviderEvent, _same_money, apply_events, event_entry
+from ..providers import ProviderEvent, apply_events, event_entry, held
 from ._model import InboxStatus
 
 __all__ = ["EventOutcome", "check_batch", "check_new_version", "new_entries", "settle_events", "shard_of"]
@@ -30,8 +30,8 @@ def new_entries(ledger: Ledger, entries: Iterable[LedgerEntry]) -> tuple[Ledger,
     """
     added: list[LedgerEntry] = []
     for entry in entries:
-        if _same_money(ledger.get(entry.id), entry):
-            continue  # the same money under the same id, from the provider's webhook or its answer
+        if held(ledger, entry):
+            continue  # the same money, from the provider's webhook and from its answer
         before = len(ledger)
         ledger = ledger.record(entry)
         if len(ledger) != before:

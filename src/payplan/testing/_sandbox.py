@@ -47,7 +47,6 @@ from ..providers import (
     RefundStatus,
     fee_key,
     idempotency_key,
-    payment_entry_id,
     refund_entry_id,
 )
 
@@ -601,12 +600,9 @@ class SandboxProvider(Provider):
         reason: str | None = None,
     ) -> ProviderEvent:
         sequence = len(self._events) + 1
-        if kind is EventKind.REFUNDED:
-            ident = refund_entry_id(_NAME, reference)
-        elif kind is EventKind.PAYMENT_SUCCEEDED:
-            ident = payment_entry_id(_NAME, reference)
-        else:
-            ident = f"{_NAME}:evt_{reference}_{kind.value}"
+        ident = (
+            refund_entry_id(_NAME, reference) if kind is EventKind.REFUNDED else f"{_NAME}:evt_{reference}_{kind.value}"
+        )
         event = ProviderEvent(
             id=ident,
             provider=_NAME,
