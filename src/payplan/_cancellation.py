@@ -155,7 +155,7 @@ def _settle(
         instructions = tuple(i for i in every if i.reference is not None)
         by_hand = sum(i.amount.minor for i in every if i.reference is None)
         if by_hand:
-            entries.append(Refund(f"{sid}:refund", on, _money(by_hand, cur), words))
+            entries.append(Refund.reversal(f"{sid}:refund", on, _money(by_hand, cur), words))
     return Settlement(
         plan.id,
         on,

@@ -59,7 +59,7 @@ def _check_on(_: object, __: object, value: dt.date) -> None:
         raise LedgerError(f"expected the entry date as a datetime.date, got {type(value).__name__} {value!r}")
 
 
-def _check_bool(_: object, attribute: object, value: object) -> None:
+def _check_bool(_: object, attribute: object, value: bool) -> None:
     if type(value) is not bool:
         raise LedgerError(f"expected {getattr(attribute, 'name', 'a flag')} as True or False, got {value!r}")
 
@@ -142,10 +142,11 @@ class PaymentFailed:
 class Refund:
     """Money paid back to the client; never more than was paid.
 
-    A refund is one of two things, and the caller says which (build it
-    with :meth:`reversal` or :meth:`price_reduction`):
+    A refund is one of two things, and the caller must say which: build it
+    with :meth:`reversal` or :meth:`price_reduction` (or pass
+    ``lowers_price=`` by keyword; there is no default):
 
-    * a **reversal** (the default, ``lowers_price=False``): the payment is
+    * a **reversal** (``lowers_price=False``): the payment is
       undone, so the money is owed again, and an installment it paid
       reopens (and may become overdue);
     * a **price reduction** (``lowers_price=True``): a goodwill refund or a
@@ -162,6 +163,9 @@ class Refund:
         lowers_price: Whether the refund lowers the price (see above).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *lowers_price* is required (keyword-only); ledger documents written
+       before it existed load their refunds as reversals.
     """
 
     kind: ClassVar[str] = "refund"
@@ -170,21 +174,21 @@ class Refund:
     amount: Money = field(validator=_check_positive)
     reason: str = ""
     reference: str | None = None
-    lowers_price: bool = field(default=False, validator=_check_bool)
+    lowers_price: bool = field(kw_only=True, validator=_check_bool)
 
     @classmethod
     def reversal(
         cls, entry_id: str, on: dt.date, amount: Money, reason: str = "", reference: str | None = None
     ) -> Refund:
         """A refund that undoes a payment: the money is owed again."""
-        return cls(entry_id, on, amount, reason, reference, False)
+        return cls(entry_id, on, amount, reason, reference, lowers_price=False)
 
     @classmethod
     def price_reduction(
         cls, entry_id: str, on: dt.date, amount: Money, reason: str = "", reference: str | None = None
     ) -> Refund:
         """A refund that lowers the price (goodwill): what is owed drops, nothing becomes overdue."""
-        return cls(entry_id, on, amount, reason, reference, True)
+        return cls(entry_id, on, amount, reason, reference, lowers_price=True)
 
 
 @frozen

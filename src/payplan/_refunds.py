@@ -106,7 +106,9 @@ class RefundInstruction:
         lands through its answer or its events instead (see
         :func:`~payplan.providers.record_refund`).
         """
-        return Refund(f"{self.plan_id}:refund:{self.idempotency_key}", on, self.amount, self.reason, self.reference)
+        return Refund.reversal(
+            f"{self.plan_id}:refund:{self.idempotency_key}", on, self.amount, self.reason, self.reference
+        )
 
 
 def refund_instructions(

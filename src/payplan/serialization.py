@@ -674,6 +674,9 @@ def dumps_ledger(ledger: Ledger, *, indent: int | None = 2) -> str:
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,)}
 
+#: Fields added after documents were first written, with the value an older document means.
+_LEGACY_DEFAULTS: dict[tuple[str, str], Any] = {("refund", "lowers_price"): False}
+
 
 def _entry_from(r: _Reader, cur: Currency) -> LedgerEntry:
     kind = r.get("kind", str)
@@ -683,7 +686,8 @@ def _entry_from(r: _Reader, cur: Currency) -> LedgerEntry:
     values: dict[str, Any] = {}
     for a in attrs.fields(cls):
         name, annotation = a.name, str(a.type)
-        optional = "None" in annotation or a.default is not attrs.NOTHING
+        legacy = _LEGACY_DEFAULTS.get((kind, name), attrs.NOTHING)
+        optional = "None" in annotation or a.default is not attrs.NOTHING or legacy is not attrs.NOTHING
         if "Money" in annotation:
             minor = r.get(f"{name}_minor", int, optional=optional)
             if minor is not None:
@@ -695,6 +699,8 @@ def _entry_from(r: _Reader, cur: Currency) -> LedgerEntry:
             value: Any = r.get(name, _FIELD_TYPES.get(base, (str,)), optional=optional)
             if value is not None:
                 values[name] = value
+            elif legacy is not attrs.NOTHING:
+                values[name] = legacy
     return _guarded(r.path, lambda: cls(**values))  # type: ignore[no-any-return]
 
 

@@ -204,7 +204,7 @@ def plans_with_ledgers(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger]:
         if kind == "pay":
             entry = PaymentReceived(eid, on, draw(amounts))
         elif kind == "refund":
-            entry = Refund(eid, on, draw(amounts))
+            entry = Refund.reversal(eid, on, draw(amounts))
         elif kind == "credit":
             entry = CreditApplied(eid, on, draw(amounts))
         elif kind == "write_off":

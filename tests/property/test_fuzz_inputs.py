@@ -54,7 +54,7 @@ PLAN = payplan.PaymentPlan.with_deposit(
 LEDGER = payplan.Ledger.empty(PLAN).record_all([
     payplan.PaymentReceived("p1", dt.date(2026, 12, 1), Money.of("500", "USD"), reference="r1"),
     payplan.PaymentReceived("p2", dt.date(2027, 1, 20), Money.of("300", "USD")),
-    payplan.Refund("f1", dt.date(2027, 1, 21), Money.of("50", "USD")),
+    payplan.Refund.reversal("f1", dt.date(2027, 1, 21), Money.of("50", "USD")),
 ])
 _AMENDED, _RECORD = payplan.amend(
     PLAN, payplan.ExtendDueDate(2, dt.date(2027, 1, 15)), by="owner", reason="asked", on=dt.date(2026, 12, 20),

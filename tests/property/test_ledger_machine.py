@@ -111,7 +111,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(minor=st.integers(1, 10**9))
     def refund(self, minor: int) -> None:
-        entry = Refund(self.new_id("refund"), self.today, self.money(minor))
+        entry = Refund.reversal(self.new_id("refund"), self.today, self.money(minor))
         room = self.ledger.paid.minor - self.ledger.refunded.minor
         if minor > room:
             before = self.ledger

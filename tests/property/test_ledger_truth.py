@@ -61,7 +61,7 @@ def ledgers(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger, list[LedgerEntry]]:
         if kind == "payment":
             entry = PaymentReceived(eid, on, amount)
         elif kind == "refund":
-            entry = Refund(eid, on, small)
+            entry = Refund.reversal(eid, on, small)
         elif kind == "goodwill":
             entry = Refund.price_reduction(eid, on, small, "goodwill")
         elif kind == "fee":
@@ -228,7 +228,7 @@ class TestLedgerAcrossThreads:
                 made = []
                 for k in range(300):
                     made.append(base.record(PaymentReceived(f"t{n}-{k}", dt.date(2027, 1, 2), Money(1, cur))))
-                    chain = made[-1].record(Refund(f"r{n}-{k}", dt.date(2027, 1, 3), Money(1, cur)))
+                    chain = made[-1].record(Refund.reversal(f"r{n}-{k}", dt.date(2027, 1, 3), Money(1, cur)))
                     made.append(chain)
                 results[n] = made
             except BaseException as exc:  # pragma: no cover - reported below

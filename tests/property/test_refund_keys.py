@@ -51,7 +51,7 @@ def _paid_ledgers(draw: st.DrawFn) -> tuple[Ledger, int]:
                                                reference=ref))
     earlier = draw(st.integers(0, ledger.paid.minor))
     if earlier:
-        ledger = ledger.record(Refund("earlier", day + dt.timedelta(days=91), Money(earlier, "USD")))
+        ledger = ledger.record(Refund.reversal("earlier", day + dt.timedelta(days=91), Money(earlier, "USD")))
     return ledger, draw(st.integers(0, ledger.net_paid.minor))
 
 

@@ -137,7 +137,7 @@ class StoreContract:
         with pytest.raises(LedgerError, match="already used"):
             store.record_entries(plan.id, [_pay(2), _pay(1, minor=1)])
         with pytest.raises(LedgerError):
-            store.record_entries(plan.id, [_pay(3), Refund("r-1", D, Money(10**9, "USD"))])
+            store.record_entries(plan.id, [_pay(3), Refund.reversal("r-1", D, Money(10**9, "USD"))])
         with pytest.raises(LedgerError):
             store.record_entries(plan.id, [PaymentReceived("eur", D, Money(100, "EUR"))])
         assert store.load(plan.id).ledger == before

@@ -365,7 +365,7 @@ class TestAmend:
         ledger = Ledger.empty(plan).record_all(
             [
                 PaymentReceived("p1", D(2026, 12, 1), usd("500")),
-                Refund("r1", D(2026, 12, 2), usd("100")),
+                Refund.reversal("r1", D(2026, 12, 2), usd("100")),
                 CreditApplied("c1", D(2026, 12, 3), usd("200")),
                 PaymentReceived("p2", D(2027, 1, 1), usd("500")),
             ]

@@ -345,7 +345,7 @@ class TestLedgerRefusalsChangeNothing:
             None,
             payplan.PaymentReceived("eur", day, Money.of("5.00", "EUR")),
             payplan.PaymentReceived("dep", day, Money.of("400.00", "USD")),  # same id, other content
-            payplan.Refund("r", day, Money.of("500.01", "USD")),  # more than was paid
+            payplan.Refund.reversal("r", day, Money.of("500.01", "USD")),  # more than was paid
             payplan.FeeWaived("w", day, Money.of("1.00", "USD"), "goodwill"),  # no fee standing
         ]
 

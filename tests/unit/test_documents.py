@@ -208,7 +208,7 @@ class TestStatement:
                 LateFeeAssessed("f1", D(2027, 1, 22), usd("25"), installment=2),
                 FeeWaived("w1", D(2027, 1, 23), usd("10"), reason="goodwill", fee_id="f1"),
                 CreditApplied("c1", D(2027, 1, 24), usd("50"), reason="referral"),
-                Refund("r1", D(2027, 1, 25), usd("20")),
+                Refund.reversal("r1", D(2027, 1, 25), usd("20")),
                 PaymentReceived("p3", D(2027, 3, 1), usd("100")),
             ]
         )

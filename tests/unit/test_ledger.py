@@ -82,17 +82,17 @@ class TestRecording:
         with pytest.raises(LedgerError, match="'p1' is already used"):
             ledger.record(pay("p1", D(2026, 12, 1), "501"))
         with pytest.raises(LedgerError, match="already used"):
-            ledger.record(Refund("p1", D(2026, 12, 2), usd("1")))
+            ledger.record(Refund.reversal("p1", D(2026, 12, 2), usd("1")))
         assert ledger.paid == usd("500")
         assert len(ledger) == 1
 
     def test_refund_above_what_was_paid_is_refused(self, plan: PaymentPlan) -> None:
         """A refund can never exceed what was paid, net of earlier refunds."""
         ledger = Ledger.empty(plan).record(pay("p1", D(2026, 12, 1), "500"))
-        ledger = ledger.record(Refund("r1", D(2026, 12, 2), usd("300")))
+        ledger = ledger.record(Refund.reversal("r1", D(2026, 12, 2), usd("300")))
         with pytest.raises(LedgerError, match=r"more than the 200.00 USD paid"):
-            ledger.record(Refund("r2", D(2026, 12, 3), usd("200.01")))
-        assert ledger.record(Refund("r2", D(2026, 12, 3), usd("200"))).net_paid == usd("0")
+            ledger.record(Refund.reversal("r2", D(2026, 12, 3), usd("200.01")))
+        assert ledger.record(Refund.reversal("r2", D(2026, 12, 3), usd("200"))).net_paid == usd("0")
 
     def test_payment_in_another_currency_is_refused(self, plan: PaymentPlan) -> None:
         """A payment in another currency is refused with both currencies named."""
@@ -108,7 +108,7 @@ class TestRecording:
         with pytest.raises(LedgerError, match="above zero"):
             pay("p", D(2026, 1, 1), "0")
         with pytest.raises(LedgerError, match="above zero"):
-            Refund("r", D(2026, 1, 1), usd("-1"))
+            Refund.reversal("r", D(2026, 1, 1), usd("-1"))
 
     def test_waiver_above_fees_is_refused(self, plan: PaymentPlan) -> None:
         """A waiver cannot exceed the fees still standing."""
@@ -344,7 +344,7 @@ class TestSerialization:
                 FeeWaived("w", D(2027, 1, 8), usd("5"), "goodwill", "lf"),
                 CreditApplied("c", D(2027, 1, 9), usd("10"), "referral", "incentive:referral"),
                 WriteOff("wo", D(2027, 1, 10), usd("1"), "rounding", 3),
-                Refund("r", D(2027, 1, 11), usd("100"), "partial", "re_1"),
+                Refund.reversal("r", D(2027, 1, 11), usd("100"), "partial", "re_1"),
                 CancellationSettled("cs", D(2027, 2, 1), usd("300"), zero, usd("1"), "26 days", True),
             ]
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from attrs import evolve
@@ -114,7 +115,7 @@ class TestAsOfNeverDrops:
         ledger = Ledger.empty(plan).record_all(
             [
                 PaymentReceived("z-pay", D(2026, 12, 1), usd("1000")),
-                Refund("a-ref", D(2026, 12, 1), usd("600")),
+                Refund.reversal("a-ref", D(2026, 12, 1), usd("600")),
                 PaymentReceived("later", D(2027, 2, 1), usd("10")),
             ]
         )
@@ -140,7 +141,7 @@ class TestNextDueSeesSameDayRefunds:
         """NEXT_DUE shows the $50 a same-day refund took back, as the balance does."""
         plan = full_payment_plan()
         ledger = Ledger.empty(plan).record(PaymentReceived("z-pay", D(2026, 12, 1), usd("300")))
-        ledger = ledger.record(Refund("a-ref", D(2026, 12, 1), usd("50")))
+        ledger = ledger.record(Refund.reversal("a-ref", D(2026, 12, 1), usd("50")))
         st = plan_status(plan, ledger, D(2026, 12, 1), allocation=Allocation.NEXT_DUE)
         assert st.balance == usd("50")
         assert st.installment(1).state is InstallmentState.DUE
@@ -224,11 +225,11 @@ class TestSmallerHoles:
         plan = pack_a()
         ledger = Ledger.empty(plan).record(PaymentReceived("p", D(2026, 12, 20), usd("500")))
         with pytest.raises(LedgerError, match=r"0\.00 USD paid by then"):
-            ledger.record(Refund("r", D(2026, 12, 1), usd("50")))
+            ledger.record(Refund.reversal("r", D(2026, 12, 1), usd("50")))
         # Nor one that would leave a later refund returning money already returned.
-        ledger = ledger.record(Refund("r2", D(2027, 1, 20), usd("500")))
+        ledger = ledger.record(Refund.reversal("r2", D(2027, 1, 20), usd("500")))
         with pytest.raises(LedgerError, match=r"refund 'r3'"):
-            ledger.record(Refund("r3", D(2027, 1, 1), usd("100")))
+            ledger.record(Refund.reversal("r3", D(2027, 1, 1), usd("100")))
         assert ledger.refunded == usd("500")
 
     def test_cancellation_before_a_recorded_payment(self) -> None:
@@ -330,14 +331,26 @@ class TestGoodwillRefund:
         (fee,) = assess_late_fees(plan, ledger, D(2026, 12, 5))
         assert fee.amount == usd("25")
 
-    def test_plain_refund_is_a_reversal_and_round_trips(self) -> None:
-        """Refund(...) without saying is a reversal; both kinds survive JSON."""
-        assert not Refund("r", D(2026, 12, 1), usd("1")).lowers_price
+    def test_the_caller_must_say_which_refund_and_both_round_trip(self) -> None:
+        """Refund(...) without lowers_price= is refused; both kinds survive JSON."""
+        with pytest.raises(TypeError, match="lowers_price"):
+            Refund("r", D(2026, 12, 1), usd("1"))  # type: ignore[call-arg]
+        assert not Refund.reversal("r", D(2026, 12, 1), usd("1")).lowers_price
         plan = goodwill_plan()
         ledger = self.ledger(plan, Refund.price_reduction("gw", D(2026, 12, 1), usd("50"), "goodwill"))
         again = loads_ledger(dumps_ledger(ledger), plan)
         assert again == ledger
-        assert again.get("gw") == Refund("gw", D(2026, 12, 1), usd("50"), "goodwill", None, True)
+        assert again.get("gw") == Refund("gw", D(2026, 12, 1), usd("50"), "goodwill", None, lowers_price=True)
+
+    def test_a_ledger_written_before_lowers_price_loads_its_refunds_as_reversals(self) -> None:
+        """Ledger documents of 0.1.0 have no lowers_price: their refunds undo payments, as they did then."""
+        plan = goodwill_plan()
+        ledger = self.ledger(plan, Refund.reversal("r", D(2026, 12, 1), usd("50"), "returned"))
+        doc = json.loads(dumps_ledger(ledger))
+        for entry in doc["ledger"]["entries"]:
+            entry.pop("lowers_price", None)
+        again = loads_ledger(json.dumps(doc), plan)
+        assert again == ledger
 
     def test_cancellation_after_a_price_reduction_refunds_only_the_cash_held(self) -> None:
         """Cancelled after a $50 goodwill refund on $500 paid, nothing retained: $450 back, nothing credited, balance 0."""

@@ -175,7 +175,7 @@ class TestForecast:
         plan = pack("r")
         ledger = Ledger.empty(plan).record_all([
             PaymentReceived("p", D(2026, 12, 1), usd("500")),
-            Refund("r", D(2026, 12, 20), usd("100")),
+            Refund.reversal("r", D(2026, 12, 20), usd("100")),
         ])
         f = forecast([(plan, ledger)], AS_OF, start=D(2026, 12, 1), periods=1)
         assert f.periods[0].received == usd("400")
@@ -287,7 +287,7 @@ class TestExports:
         plan = pack("q", "Jane")
         ledger = Ledger.empty(plan).record_all([
             PaymentReceived("p1", D(2026, 12, 1), usd("500"), reference="ch_1"),
-            Refund("r1", D(2026, 12, 3), usd("20.25")),
+            Refund.reversal("r1", D(2026, 12, 3), usd("20.25")),
         ])
         assert quickbooks_payments_csv([(plan, ledger)]) == (
             "Date,Description,Amount\r\n"

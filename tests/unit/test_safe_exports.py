@@ -48,7 +48,7 @@ class TestCsvExports:
         plan = a_plan()
         ledger = payplan.Ledger.empty(plan).record_all([
             payplan.PaymentReceived("p", dt.date(2026, 1, 5), Money.of("250.00", "USD"), reference="-2+3"),
-            payplan.Refund("r", dt.date(2026, 1, 6), Money.of("50.00", "USD"), reference="@ref"),
+            payplan.Refund.reversal("r", dt.date(2026, 1, 6), Money.of("50.00", "USD"), reference="@ref"),
         ])
         return [(plan, ledger)]
 

@@ -276,7 +276,7 @@ class RefundOutcome:
         """
         if self.status is not RefundStatus.SUCCEEDED or self.reference is None or self.provider is None:
             return None
-        return Refund(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
+        return Refund.reversal(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
 
 
 def refund_entry_id(provider: str, refund_reference: str) -> str:
