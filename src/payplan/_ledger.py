@@ -126,8 +126,13 @@ class PaymentFailed:
         reason: The decline code or message (``"card_declined"``).
         installment: The installment that was being collected, if known.
         amount: What was attempted, if known.
+        reference: The provider's charge or invoice id of the attempt, if any:
+            the same attempt reported by the provider's answer and by its
+            webhook is one failure (see :func:`payplan.providers.held`).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *reference*.
     """
 
     kind: ClassVar[str] = "payment_failed"
@@ -136,6 +141,7 @@ class PaymentFailed:
     reason: str = ""
     installment: int | None = field(default=None, validator=_check_opt_installment)
     amount: Money | None = None
+    reference: str | None = None
 
 
 @frozen

@@ -307,3 +307,28 @@ class TestChargedAndNotified:
         assert charges(sb)[(plan.id, 2)] == 1
         assert ledger.paid == usd("1000")  # the deposit and installment 2, once each
         assert plan_status(plan, ledger, due).installment(2).state is InstallmentState.PAID
+
+
+class TestDeclinedAndNotified:
+    """A declined charge and the provider's webhook about it are one failed attempt."""
+
+    def test_the_ladder_keeps_its_days_when_failure_webhooks_arrive(self) -> None:
+        store, sb, plan = setup(card="pm_s")
+        sb.script("pm_s", *[SandboxCard.DECLINE] * 6)
+        notifier = InMemoryNotifier()
+        first = plan.installments[1].due
+        delivered = 0
+        for day in days(first, first + dt.timedelta(days=10)):
+            sb.advance_to(day)
+            assert run_due(store, [sb], day, notifier, contacts={"ada": ADA}).ok
+            for event in sb.events[delivered:]:
+                headers, body = sb.delivery(event)
+                assert receive_webhook(store, sb, headers, body).status < 300
+            delivered = len(sb.events)
+        ledger = store.load(plan.id).ledger
+        failed = sorted(e.on for e in ledger if isinstance(e, PaymentFailed))
+        # the default ladder: the first try, then 1, 3 and 7 days later; each failure counted once
+        ladder = [first + dt.timedelta(days=k) for k in (0, 1, 3, 7)]
+        assert failed == ladder
+        keys = [c.idempotency_key for c in sb.calls if c.verb == "charge"]
+        assert keys == [f"payplan:{plan.id}:v1:charge:i2:a{n}" for n in (1, 2, 3, 4)]

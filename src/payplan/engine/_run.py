@@ -338,7 +338,10 @@ def _charge(
             entry = None
         else:
             summary.declined += 1
-            entry = PaymentFailed(c.failure_id, as_of, outcome.decline_code or outcome.status.value, installment, c.amount)
+            entry = PaymentFailed(
+                c.failure_id, as_of, outcome.decline_code or outcome.status.value, installment, c.amount,
+                outcome.reference,
+            )
         summary.actions.append(Action(plan.id, "charge", f"charge {line}: {outcome.status.value}"))
         if entry is not None:
             ledger = store.record_entries(plan.id, [entry]).ledger

@@ -379,7 +379,7 @@ def event_entry(event: ProviderEvent) -> LedgerEntry | None:
         return None
     if kind in (EventKind.PAYMENT_FAILED, EventKind.PAYMENT_ACTION_REQUIRED):
         return PaymentFailed(
-            event.id, event.occurred_on, event.reason or kind.value, event.installment, event.amount
+            event.id, event.occurred_on, event.reason or kind.value, event.installment, event.amount, event.reference
         )
     if event.amount is None:
         raise LedgerError(f"expected an amount on {kind.value} event {event.id}, got none")
@@ -523,11 +523,25 @@ def held(ledger: Ledger, entry: LedgerEntry) -> bool:
     :class:`~payplan.PaymentReceived` with a provider reference, a payment
     of the same amount through the same provider with that reference: the
     provider's payment id names one payment, whoever recorded it first.
+    Likewise a :class:`~payplan.PaymentFailed` with a reference is held
+    when the ledger has a failure with that reference on the same day for
+    the same installment, so a declined attempt counts once on the retry
+    ladder and in the client's standing.
 
     .. versionadded:: 0.2.0
     """
     if _same_money(ledger.get(entry.id), entry):
         return True
+    if type(entry) is PaymentFailed and entry.reference is not None:
+        # One attempt, reported by the provider's answer and by its webhook: the same
+        # reference, day and installment (a retry of the same invoice is another day).
+        return any(
+            type(e) is PaymentFailed
+            and e.reference == entry.reference
+            and e.on == entry.on
+            and e.installment == entry.installment
+            for e in ledger
+        )
     if type(entry) is not PaymentReceived or entry.reference is None:
         return False
     return any(
