@@ -11,7 +11,7 @@ The provider and the mail system are a :class:`World`: an
 :class:`~payplan.notify.InMemoryNotifier` behind a lock, with a log of
 every charge request the provider received. For the runs with worker
 processes the world lives in its own process (a
-:mod:`multiprocessing.managers` server on 127.0.0.1), as a real provider
+:mod:`multiprocessing.managers` server on a Unix socket), as a real provider
 does: it outlives any worker, answers a repeated idempotency key with its
 first answer (the sandbox's own idempotency), and a worker killed while
 waiting for an answer leaves the call done at the provider and the answer
@@ -285,7 +285,7 @@ def _the_world() -> World:
 
 
 class WorldManager(BaseManager):
-    """Serves one :class:`World` from its own process on 127.0.0.1."""
+    """Serves one :class:`World` from its own process (on a Unix socket: no Nagle delays, no network)."""
 
 
 WorldManager.register("world", callable=_the_world)

@@ -55,7 +55,7 @@ def baseline() -> dict[str, Any]:
 @pytest.fixture
 def world() -> Iterator[tuple[Any, Any]]:
     """A world (sandbox provider and mail system) served from its own process: (its address, a proxy)."""
-    manager = drill.WorldManager(address=("127.0.0.1", 0), authkey=drill.AUTHKEY, ctx=SPAWN)
+    manager = drill.WorldManager(address=None, authkey=drill.AUTHKEY, ctx=SPAWN)
     manager.start()
     try:
         yield manager.address, manager.world()  # type: ignore[attr-defined]
@@ -152,7 +152,7 @@ def test_a_worker_killed_at_random_points_and_restarted(
     try:
         drill.setup(store, PLANS, proxy)
         rng = random.Random(20261201)
-        worker = drill.Worker(_workers_context(), url, address, kill_chance=0.0005, seed=7)
+        worker = drill.Worker(_workers_context(), url, address, kill_chance=0.0002, seed=7)
 
         def kill(day: Any) -> float | None:
             return rng.uniform(0.0, 0.2) if rng.random() < 0.15 else None
