@@ -49,6 +49,7 @@ from payplan.store import (
 )
 from payplan.testing import SandboxCard, SandboxFault, SandboxProvider
 
+from .contract_claims import ClaimsContract
 from .helpers import deliveries, expected_ledger, make_plan, plan_events, sandbox
 
 D = dt.date(2026, 12, 1)
@@ -71,8 +72,8 @@ def _event(plan_id: str, n: int, kind: EventKind, minor: int | None, currency: s
     )
 
 
-class StoreContract:
-    """Behaviour every :class:`~payplan.store.Store` back end shares."""
+class StoreContract(ClaimsContract):
+    """Behaviour every :class:`~payplan.store.Store` back end shares (the claims' own in :class:`ClaimsContract`)."""
 
     @pytest.fixture
     def store(self) -> Store:  # pragma: no cover - each back end overrides it
