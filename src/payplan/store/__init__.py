@@ -35,7 +35,7 @@ from ._model import (
     StoredPlan,
 )
 from ._open import open_store
-from ._operations import charge, refund, reserved_call
+from ._operations import charge, refund, refund_settlement, reserved_call
 from ._webhooks import DEFAULT_MAX_BODY, WebhookOutcome, WebhookResponse, receive_webhook
 
 __all__ = [
@@ -57,5 +57,6 @@ __all__ = [
     "open_store",
     "receive_webhook",
     "refund",
+    "refund_settlement",
     "reserved_call",
 ]
