@@ -36,7 +36,7 @@ from ._model import (
     StoredPlan,
 )
 from ._open import open_store
-from ._operations import charge, refund, reserved_call
+from ._operations import charge, refund, refund_settlement, reserved_call
 from ._webhooks import DEFAULT_MAX_BODY, WebhookOutcome, WebhookResponse, receive_webhook
 
 __all__ = [
@@ -59,5 +59,6 @@ __all__ = [
     "open_store",
     "receive_webhook",
     "refund",
+    "refund_settlement",
     "reserved_call",
 ]
