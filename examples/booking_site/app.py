@@ -63,7 +63,7 @@ from payplan import (
 from payplan.engine import run_due
 from payplan.notify import Contact, InMemoryNotifier
 from payplan.providers import Payer, Provider
-from payplan.store import SignedAgreement, Store, StoredPlan, charge
+from payplan.store import SignedAgreement, Store, StoredPlan, charge, refund_settlement
 from payplan.testing import SandboxCard, SandboxProvider
 from payplan.web import WebhookWSGI
 
@@ -234,8 +234,12 @@ class Site:
     def cancel(self, plan_id: str) -> bool:
         """Cancel the plan today by its cancellation policy; False if it was already cancelled.
 
-        The settlement's entries (what is retained, the refund owed) go to the
-        ledger, the plan leaves the daily run, and the provider stops charging.
+        The settlement's entries (what is retained) go to the ledger, the
+        plan leaves the daily run, the provider stops charging, and what is
+        owed back is refunded through the provider that took it
+        (:func:`payplan.store.refund_settlement`: each refund reserved under
+        its own key, recorded once whether its answer or its webhook lands
+        first).
         """
         stored = self.store.load(plan_id)
         if stored.ledger.cancellation is not None:
@@ -245,6 +249,8 @@ class Site:
         self.store.set_active(plan_id, False)
         for binding in self.store.bindings(plan_id):
             self.provider.cancel(binding)
+            if binding.provider == self.provider.name:
+                refund_settlement(self.store, self.provider, binding, settlement)
         return True
 
     def run_collections(self) -> dict[str, int]:

@@ -11,6 +11,8 @@ import re
 from typing import Any
 
 from payplan import LateFeeAssessed, PaymentFailed, PaymentReceived
+from payplan.providers import EventKind
+from payplan.store import receive_webhook
 
 from .conftest import LiveSite
 
@@ -131,6 +133,24 @@ class TestAClientBooksPackA:
         assert page.inner_text("#plan-status") == "cancelled"
         shots(page, "client-cancelled")
         assert sum(1 for e in site.store.load(plan_id).ledger if isinstance(e, PaymentReceived)) >= 2
+
+        # The refund went back through the provider that took the money, and counts once in the
+        # ledger even after the provider's refund webhooks arrive (and arrive again).
+        refunds = [c for c in site.sandbox.calls if c.verb == "refund"]
+        assert refunds
+        assert len({c.idempotency_key for c in refunds}) == len(refunds)
+        site.deliver()
+        refund_events = [e for e in site.sandbox.events if e.kind is EventKind.REFUNDED and e.plan_id == plan_id]
+        assert refund_events
+        for _ in range(2):
+            for event in refund_events:  # delivered again, as a provider retries
+                headers, body = site.sandbox.delivery(event)
+                assert receive_webhook(site.store, site.sandbox, headers, body).status == 200
+            after = site.store.load(plan_id).ledger
+            assert after.refunded == settled.refund
+            assert after.balance.minor == 0
+        assert site.cancel(plan_id) is False  # a second click refunds nothing more
+        assert [c for c in site.sandbox.calls if c.verb == "refund"] == refunds
 
 
 class TestBadInput:

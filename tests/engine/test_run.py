@@ -255,6 +255,110 @@ class TestCrashes:
         assert len(notifier.sent) == 1
 
 
+class Flaky(InMemoryNotifier):
+    """Refuses the sends whose index (from 0) is in *fail*: a crash between reserving and sending."""
+
+    def __init__(self, *fail: int) -> None:
+        super().__init__()
+        self.fail = set(fail)
+        self.tried = 0
+
+    def send(self, message: Message) -> None:
+        self.tried += 1
+        if self.tried - 1 in self.fail:
+            raise NotificationError("the SMTP server went away", retryable=True)
+        super().send(message)
+
+
+class TestCutShortThenALaterDay:
+    """A message reserved but never sent (a crash) is sent by the next run of a LATER day, once, while true."""
+
+    def test_resent_the_next_day_once_with_its_id(self) -> None:
+        store, sb, plan = setup()
+        notifier = Flaky(0)
+        assert not run_due(store, [sb], D(2026, 12, 25), notifier, contacts={"ada": ADA}).ok
+        (record,) = store.reminders(plan.id)
+        assert record.status is ReminderStatus.RESERVED
+        nxt = run_due(store, [sb], D(2026, 12, 26), notifier, contacts={"ada": ADA})
+        assert (nxt.resent, nxt.reminders, nxt.dropped) == (1, 1, 0)
+        (message,) = notifier.sent
+        assert (message.id, message.date) == (record.reminder_id, D(2026, 12, 25))  # same id, same text
+        assert "due on 2027-01-01" in message.body
+        later = run_due(store, [sb], D(2026, 12, 27), notifier, contacts={"ada": ADA})
+        assert (later.resent, later.reminders) == (0, 0)
+        assert [r.status for r in store.reminders(plan.id)] == [ReminderStatus.SENT]
+
+    def test_not_sent_once_the_installment_was_paid(self) -> None:
+        store, sb, plan = setup()
+        notifier = Flaky(0)
+        run_due(store, [sb], D(2026, 12, 25), notifier, contacts={"ada": ADA})
+        store.record_entries(plan.id, [PaymentReceived("early", D(2026, 12, 26), usd("500"))])
+        nxt = run_due(store, [sb], D(2026, 12, 27), notifier, contacts={"ada": ADA})
+        assert (nxt.resent, nxt.dropped) == (0, 1)
+        assert notifier.sent == ()
+        assert [r.status for r in store.reminders(plan.id)] == [ReminderStatus.DROPPED]
+        assert "paid" in next(a.detail for a in nxt.actions if a.kind == "skip")
+
+    def test_a_stale_payment_failed_is_not_sent_after_the_retry(self) -> None:
+        """"Your payment failed, we try again on Jan 2" cut short on Jan 1: the Jan 2 run retries (and
+        succeeds); the old notice is dropped, not sent."""
+        store, sb, _plan = setup(card="pm_once")
+        sb.script("pm_once", SandboxCard.DECLINE)
+        notifier = Flaky(0)
+        sb.advance_to(D(2027, 1, 1))
+        first = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        assert first.declined == 1
+        assert not first.ok
+        (record,) = store.reserved_reminders()
+        assert ":notice:payment-failed:" in record.reminder_id
+        sb.advance_to(D(2027, 1, 2))
+        nxt = run_due(store, [sb], D(2027, 1, 2), notifier, contacts={"ada": ADA})
+        assert (nxt.succeeded, nxt.dropped, nxt.resent) == (1, 1, 0)
+        assert notifier.sent == ()
+        assert store.reserved_reminders() == ()
+
+    def test_a_payment_failed_before_its_retry_is_still_sent(self) -> None:
+        """Cut short on Jan 1 with the retry on Jan 4 (second failure: ladder 1, 3, 7): the Jan 3 run sends it."""
+        store, sb, _plan = setup(card="pm_twice")
+        sb.script("pm_twice", SandboxCard.DECLINE, SandboxCard.DECLINE)
+        notifier = Flaky(1)
+        for day in (D(2027, 1, 1), D(2027, 1, 2)):
+            sb.advance_to(day)
+            run_due(store, [sb], day, notifier, contacts={"ada": ADA})
+        (record,) = store.reserved_reminders()
+        assert record.on == D(2027, 1, 2)
+        sb.advance_to(D(2027, 1, 3))
+        nxt = run_due(store, [sb], D(2027, 1, 3), notifier, contacts={"ada": ADA})
+        assert (nxt.resent, nxt.dropped, nxt.charges) == (1, 0, 0)
+        assert [m.id for m in notifier.sent][-1] == record.reminder_id
+        assert notifier.duplicates() == {}
+
+    def test_a_due_in_a_day_reminder_is_dropped_once_the_day_came(self) -> None:
+        store, sb, _plan = setup()
+        notifier = Flaky(0)
+        run_due(store, [sb], D(2026, 12, 31), notifier, contacts={"ada": ADA})  # "due tomorrow", cut short
+        sb.advance_to(D(2027, 1, 1))
+        nxt = run_due(store, [sb], D(2027, 1, 1), notifier, contacts={"ada": ADA})
+        assert (nxt.dropped, nxt.resent, nxt.succeeded) == (1, 0, 1)
+        assert notifier.sent == ()
+
+    def test_over_a_week_old_is_dropped(self) -> None:
+        store, sb, plan = setup(provider=SandboxProvider)  # autopay: the run charges nothing
+        notifier = Flaky(0)
+        run_due(store, [sb], D(2027, 1, 25), notifier, contacts={"ada": ADA})  # 7 days before Feb 1
+        store.record_entries(plan.id, [PaymentReceived("i2", D(2027, 1, 1), usd("500"))])
+        nxt = run_due(store, [sb], D(2027, 2, 2), notifier, contacts={"ada": ADA})
+        assert nxt.dropped == 1
+        assert "more than 7 days old" in next(a.detail for a in nxt.actions if a.kind == "skip")
+
+    def test_a_dry_run_says_and_changes_nothing(self) -> None:
+        store, sb, plan = setup()
+        run_due(store, [sb], D(2026, 12, 25), Flaky(0), contacts={"ada": ADA})
+        dry = run_due(store, [sb], D(2026, 12, 26), None, contacts={"ada": ADA}, dry_run=True)
+        assert [(a.kind, a.detail.split(" ")[0]) for a in dry.actions] == [("notice", "resend")]
+        assert [r.status for r in store.reminders(plan.id)] == [ReminderStatus.RESERVED]
+
+
 class TestInput:
     @pytest.mark.parametrize(("kwargs", "match"), [
         ({"shard": 2, "shards": 2}, "shard K of N"),

@@ -34,6 +34,7 @@ from payplan import (
     UnknownPlanError,
     WaiveFee,
     amend,
+    settle_cancellation,
 )
 from payplan.providers import EventKind, Payer, ProviderBinding, ProviderEvent
 from payplan.store import (
@@ -46,9 +47,11 @@ from payplan.store import (
     WebhookOutcome,
     charge,
     receive_webhook,
+    refund_settlement,
 )
 from payplan.testing import SandboxCard, SandboxFault, SandboxProvider
 
+from .contract_claims import ClaimsContract
 from .helpers import deliveries, expected_ledger, make_plan, plan_events, sandbox
 
 D = dt.date(2026, 12, 1)
@@ -71,8 +74,8 @@ def _event(plan_id: str, n: int, kind: EventKind, minor: int | None, currency: s
     )
 
 
-class StoreContract:
-    """Behaviour every :class:`~payplan.store.Store` back end shares."""
+class StoreContract(ClaimsContract):
+    """Behaviour every :class:`~payplan.store.Store` back end shares (the claims' own in :class:`ClaimsContract`)."""
 
     @pytest.fixture
     def store(self) -> Store:  # pragma: no cover - each back end overrides it
@@ -309,6 +312,51 @@ class StoreContract:
         assert [c.verb for c in sb.calls].count("charge") == 2
         assert len({c.idempotency_key for c in sb.calls if c.verb == "charge"}) == 1
         assert len([e for e in sb.reconcile(binding) if e.kind is EventKind.PAYMENT_SUCCEEDED]) == 1
+
+    def test_cancellation_refunded_through_the_provider_once(self, store: Store) -> None:
+        """A settlement's refunds go out once per instruction and land once, whatever the webhooks do.
+
+        Plan A: refunded through the store, then the provider's refund events
+        arrive twice. Plan B: the provider's events arrive first (the refund was
+        sent, the answer lost), then the store carries the settlement out.
+        Calling again refunds nothing more.
+        """
+        sb = sandbox()
+        on = D + dt.timedelta(days=40)
+        for events_first in (False, True):
+            plan = make_plan(_pid())
+            store.add_plan(plan)
+            binding = sb.publish(plan, Payer(payment_method_id=SandboxCard.SUCCESS.value))
+            for n in (1, 2):
+                charge(store, sb, binding, plan, n)
+            for ev in [e for e in sb.events if e.plan_id == plan.id]:
+                store.ingest(ev, b"{}")
+            ledger = store.load(plan.id).ledger
+            assert ledger.paid == plan.installment(1).amount + plan.installment(2).amount
+            settlement = settle_cancellation(plan, ledger, on)
+            assert len(settlement.refunds) == 2  # one per provider payment
+            store.record_entries(plan.id, settlement.entries)
+            if events_first:
+                for instruction in settlement.refunds:
+                    sb.refund_instruction(binding, instruction)
+                for ev in [e for e in sb.events if e.plan_id == plan.id and e.kind is EventKind.REFUNDED]:
+                    store.ingest(ev, b"{}")
+            made = sb.created
+            outcomes = refund_settlement(store, sb, binding, settlement)
+            assert [o.amount for o in outcomes] == [i.amount for i in settlement.refunds]
+            for _ in range(2):
+                for ev in [e for e in sb.events if e.plan_id == plan.id and e.kind is EventKind.REFUNDED]:
+                    store.ingest(ev, b"{}")
+                refund_settlement(store, sb, binding, settlement)
+            after = store.load(plan.id).ledger
+            assert after.refunded == settlement.refund == ledger.paid
+            assert after.balance.minor == 0
+            assert sb.created == made + (0 if events_first else 2)  # no refund made twice
+            ops = [o for o in store.operations(plan_id=plan.id) if o.action == "refund"]
+            assert sorted(o.key for o in ops) == sorted(i.idempotency_key for i in settlement.refunds)
+            assert all(o.status is OperationStatus.SUCCEEDED for o in ops)
+        with pytest.raises(StoreError, match="binding of plan"):
+            refund_settlement(store, sb, binding, settle_cancellation(make_plan("other"), Ledger.empty(make_plan("other")), on))
 
     # -- the inbox -----------------------------------------------------------------
 

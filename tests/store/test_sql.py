@@ -135,6 +135,9 @@ class TestOpening:
         with pytest.raises(StoreUnavailableError, match=r"u:\*\*\*@127\.0\.0\.1.*did not answer") as info:
             Store.open("postgresql+psycopg://u:hunter2@127.0.0.1:1/x", connect_args={"connect_timeout": 2})
         assert "hunter2" not in str(info.value)
+        with pytest.raises(StoreUnavailableError, match=r"password=\*\*\*") as info:
+            Store.open("postgresql+psycopg://u@127.0.0.1:1/x?password=hunter3", connect_args={"connect_timeout": 2})
+        assert "hunter3" not in str(info.value)
         with pytest.raises(StoreUnavailableError):
             Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
 

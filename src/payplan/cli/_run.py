@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import importlib
 import sys
 from collections.abc import Callable, Mapping
@@ -37,6 +38,16 @@ def _shard_arg(text: str) -> tuple[int, int]:
     if shards < 1 or not 0 <= shard < shards:
         raise argparse.ArgumentTypeError(f"expected a shard K/N with 0 <= K < N, got {text!r}")
     return shard, shards
+
+
+def _lease_arg(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 10**7:
+        raise argparse.ArgumentTypeError(f"expected a lease in seconds (0 or more), got {text!r}")
+    return seconds
 
 
 def _smtp_arg(text: str) -> tuple[str, int]:
@@ -63,6 +74,12 @@ def register(subs: Any) -> None:
     r.add_argument("--as-of", type=date_arg, required=True, metavar="DATE", help="the day to run (YYYY-MM-DD)")
     r.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
     r.add_argument("--shard", type=_shard_arg, default=(0, 1), metavar="K/N", help="take share K (from 0) of N workers")
+    r.add_argument("--claim", action="store_true",
+                   help="take the plans by claims in the store, so several workers can run the same date together "
+                   "(FOR UPDATE SKIP LOCKED on PostgreSQL); each plan is run once per date")
+    r.add_argument("--worker", metavar="NAME", help="this worker's name in the claims (default: host:pid:random)")
+    r.add_argument("--lease", type=_lease_arg, default=900.0, metavar="SECONDS",
+                   help="how long a claim of a worker that died holds before the next run takes it over (default 900)")
     r.add_argument("--contacts", metavar="CONTACTS.csv",
                    help="who to write to: client,name,email[,locale[,channel[,phone]]] (client id or plan id)")
     r.add_argument("--smtp", type=_smtp_arg, metavar="HOST:PORT", help="send e-mail through this SMTP server")
@@ -189,7 +206,7 @@ def run_run(args: argparse.Namespace) -> int:
             summary = run_due(
                 store, setup.get("providers", {}), args.as_of, notifier, contacts=contacts,
                 templates=setup.get("templates"), shard=shard, shards=shards, dry_run=args.dry_run,
-                progress=progress,
+                progress=progress, claim=args.claim, worker=args.worker, lease=dt.timedelta(seconds=args.lease),
             )
         finally:
             progress.close()

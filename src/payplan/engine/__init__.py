@@ -13,6 +13,6 @@ Celery beat, RQ): payplan ships no scheduler and no queue. See
 
 from __future__ import annotations
 
-from ._run import Action, PlanFailure, RunSummary, finished, run_due, run_plan
+from ._run import RESEND_WITHIN, Action, PlanFailure, RunSummary, finished, run_due, run_plan, stale
 
-__all__ = ["Action", "PlanFailure", "RunSummary", "finished", "run_due", "run_plan"]
+__all__ = ["Action", "PlanFailure", "RESEND_WITHIN", "RunSummary", "finished", "run_due", "run_plan", "stale"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from attrs import define, field, frozen
 
@@ -21,9 +24,9 @@ from .._late_fees import assess_late_fees
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
 from .._plan import PaymentPlan
 from .._reminders import Reminder, reminders_due
-from .._status import PlanStatus, plan_status
+from .._status import InstallmentState, PlanStatus, fees_due, plan_status
 from ..exceptions import InvalidPlanError, NotificationError, PayplanError, ProviderError
-from ..notify import Contact, Notifier, compose, notice_templates, reminder_templates, templates_for
+from ..notify import Contact, Message, Notifier, compose, notice_templates, reminder_templates, templates_for
 from ..providers import (
     Capability,
     ChargeOutcome,
@@ -33,11 +36,16 @@ from ..providers import (
     fee_key,
     idempotency_key,
 )
-from ..store import Operation, ReminderStatus, Store, StoredPlan, reserved_call
+from ..store import Operation, ReminderRecord, ReminderStatus, Store, StoredPlan, reserved_call
 
-__all__ = ["Action", "PlanFailure", "RunSummary", "finished", "run_due", "run_plan"]
+__all__ = ["Action", "PlanFailure", "RESEND_WITHIN", "RunSummary", "finished", "run_due", "run_plan", "stale"]
 
 Contacts = Mapping[str, Contact] | Callable[[PaymentPlan], Contact | None]
+
+RESEND_WITHIN = 7
+"""Days after its reservation a message cut short by a crash may still be sent by a later run."""
+
+_OPEN = (InstallmentState.OVERDUE, InstallmentState.DUE, InstallmentState.PARTIAL, InstallmentState.UPCOMING)
 
 
 @frozen
@@ -81,6 +89,9 @@ class RunSummary:
         notices: Dunning notices sent (payment failed, card expiring, escalated).
         resent: Messages found reserved but not marked sent (a crash cut
             them short) and sent again, with the same id.
+        dropped: Messages a crash cut short on an earlier day that are no
+            longer true (the installment was paid since, a retry came
+            since, or over a week passed): never sent.
         charges: Charges attempted.
         succeeded: Charges that succeeded.
         declined: Charges declined or awaiting the client's authentication.
@@ -101,6 +112,7 @@ class RunSummary:
     reminders: int = 0
     notices: int = 0
     resent: int = 0
+    dropped: int = 0
     charges: int = 0
     succeeded: int = 0
     declined: int = 0
@@ -119,7 +131,7 @@ class RunSummary:
     def merge(self, other: RunSummary) -> RunSummary:
         """The two summaries added up (several workers' shares of one day)."""
         out = RunSummary(self.as_of, dry_run=self.dry_run)
-        for name in ("plans", "fees", "reminders", "notices", "resent", "charges", "succeeded",
+        for name in ("plans", "fees", "reminders", "notices", "resent", "dropped", "charges", "succeeded",
                      "declined", "pending", "skipped", "escalated"):
             setattr(out, name, getattr(self, name) + getattr(other, name))
         out.failures = [*self.failures, *other.failures]
@@ -134,6 +146,7 @@ class RunSummary:
             ("reminders sent", self.reminders),
             ("notices sent", self.notices),
             ("messages resent after a crash", self.resent),
+            ("stale messages dropped", self.dropped),
             ("charges attempted", self.charges),
             ("  succeeded", self.succeeded),
             ("  declined", self.declined),
@@ -183,6 +196,7 @@ def run_plan(
     contacts: Contacts | None = None,
     templates: Mapping[str, Mapping[str, str]] | None = None,
     bindings: Iterable[ProviderBinding] | None = None,
+    unsent: Sequence[ReminderRecord] = (),
 ) -> None:
     """Run one plan's day: fees, charges and retries, then reminders and notices; add to *summary*.
 
@@ -191,7 +205,10 @@ def run_plan(
     by their stable ids, each charge is reserved in the store's operations
     table under its idempotency key before the provider hears of it and
     its outcome recorded right after, and each message is reserved before
-    it is sent and marked sent after.
+    it is sent and marked sent after. *unsent* are the plan's messages
+    still reserved but never marked sent (:meth:`Store.reserved_reminders`):
+    those of an earlier day are sent again with their id if still true
+    (:func:`stale`), else dropped.
 
     Raises:
         PayplanError: the plan could not be finished (the caller records it
@@ -221,6 +238,9 @@ def run_plan(
 
     if not dry and finished(plan, ledger, as_of):
         store.set_active(plan.id, False)
+        for record in unsent:  # nothing more is sent to a finished plan
+            store.drop_reminder(plan.id, record.reminder_id)
+            summary.dropped += 1
         actions.append(Action(plan.id, "done", "out of the daily run: " + (
             "cancelled" if ledger.cancellation is not None else "paid in full, session passed")))
         return
@@ -230,24 +250,16 @@ def run_plan(
     if contact is None:
         return
     texts = templates_for(contact.locale, templates)
-    notices = dunning_notices(
-        plan, ledger, as_of, card_expires=contact.card_expires, templates=notice_templates(texts),
-        locale=contact.locale, client=contact.name,
-    )
-    # a "your payment failed" notice says what a reminder of the same installment would: one message
-    dunned = {n.installment for n in notices if n.kind is not NoticeKind.CARD_EXPIRING}
-    items: list[Reminder | Notice] = [
-        *(
-            r for r in reminders_due(
-                plan, ledger, as_of, templates=reminder_templates(texts), locale=contact.locale, client=contact.name
-            )
-            if r.installment not in dunned
-        ),
-        *notices,
-    ]
+    items = _messages_due(plan, ledger, as_of, contact, texts)
+    due_ids = {item.id for item in items}
+    # messages a crash cut short on an earlier day (today's own are sent below, with the same id)
+    earlier = [r for r in unsent if r.on < as_of and r.reminder_id not in due_ids]
+    if earlier:
+        _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier)
     if not items:
         return
     status = plan_status(plan, ledger, as_of)
+    reserved = {r.reminder_id for r in unsent}
     records: dict[str, ReminderStatus] | None = None
     for item in items:
         message = compose(item, plan, status, contact, texts=texts)
@@ -259,19 +271,111 @@ def run_plan(
             raise NotificationError(f"expected a notifier to send {message.id}, got none")
         if not store.reserve_reminder(plan.id, message.id, as_of):
             # reserved before: sent, or cut short by a crash (then sent again, with the same id)
-            if records is None:
-                records = {r.reminder_id: r.status for r in store.reminders(plan.id)}
-            if records.get(message.id) is not ReminderStatus.RESERVED:
-                continue
+            if message.id not in reserved:
+                if records is None:
+                    records = {r.reminder_id: r.status for r in store.reminders(plan.id)}
+                if records.get(message.id) is not ReminderStatus.RESERVED:
+                    continue
             summary.resent += 1
-        notifier.send(message)
-        store.mark_reminder_sent(plan.id, message.id)
-        if isinstance(item, Notice):
-            summary.notices += 1
-            summary.escalated += item.kind is NoticeKind.ESCALATED
-        else:
-            summary.reminders += 1
-        actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
+        _send(store, notifier, message, item, summary)
+
+
+def _messages_due(
+    plan: PaymentPlan, ledger: Ledger, day: dt.date, contact: Contact, texts: Mapping[str, str]
+) -> list[Reminder | Notice]:
+    """The reminders and dunning notices due to *contact* on *day*."""
+    notices = dunning_notices(
+        plan, ledger, day, card_expires=contact.card_expires, templates=notice_templates(texts),
+        locale=contact.locale, client=contact.name,
+    )
+    # a "your payment failed" notice says what a reminder of the same installment would: one message
+    dunned = {n.installment for n in notices if n.kind is not NoticeKind.CARD_EXPIRING}
+    return [
+        *(
+            r for r in reminders_due(
+                plan, ledger, day, templates=reminder_templates(texts), locale=contact.locale, client=contact.name
+            )
+            if r.installment not in dunned
+        ),
+        *notices,
+    ]
+
+
+def _send(store: Store, notifier: Notifier, message: Message, item: Reminder | Notice, summary: RunSummary) -> None:
+    notifier.send(message)
+    store.mark_reminder_sent(message.plan_id, message.id)
+    if isinstance(item, Notice):
+        summary.notices += 1
+        summary.escalated += item.kind is NoticeKind.ESCALATED
+    else:
+        summary.reminders += 1
+    kind = "notice" if isinstance(item, Notice) else "reminder"
+    summary.actions.append(Action(message.plan_id, kind, f"{message.to}: {message.subject}"))
+
+
+def _resend(
+    store: Store,
+    plan: PaymentPlan,
+    ledger: Ledger,
+    as_of: dt.date,
+    contact: Contact,
+    texts: Mapping[str, str],
+    notifier: Notifier | None,
+    summary: RunSummary,
+    records: Sequence[ReminderRecord],
+) -> None:
+    """Send again, once and with the same id, what a crash cut short on an earlier day, if it is still true."""
+    for record in records:
+        then = ledger.as_of(record.on)
+        item = next((i for i in _messages_due(plan, then, record.on, contact, texts) if i.id == record.reminder_id), None)
+        why = "it is no longer due" if item is None else stale(item, plan, ledger, as_of)
+        if summary.dry_run:
+            verb = "drop" if why else "resend"
+            summary.actions.append(Action(plan.id, "skip" if why else "notice", f"{verb} {record.reminder_id}"))
+            continue
+        if item is None or why is not None:
+            store.drop_reminder(plan.id, record.reminder_id)
+            summary.dropped += 1
+            summary.actions.append(Action(plan.id, "skip", f"dropped {record.reminder_id}, cut short on "
+                                          f"{record.on.isoformat()}: {why}"))
+            continue
+        if notifier is None:
+            raise NotificationError(f"expected a notifier to send {record.reminder_id}, got none")
+        message = compose(item, plan, plan_status(plan, then, record.on), contact, texts=texts)
+        summary.resent += 1
+        _send(store, notifier, message, item, summary)
+
+
+def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> str | None:
+    """Why a message composed for ``item.date`` would no longer be true on *as_of*; None if it still is.
+
+    A message a crash cut short is sent by a later run only while it still
+    tells the truth: within :data:`RESEND_WITHIN` days, the plan not
+    cancelled, what it says is owed still owed (to the cent), a "due in N
+    days" reminder or a card warning before that due date, and a "your
+    payment failed" notice before the retry it announces (after the retry,
+    that attempt's own outcome is the news).
+
+    .. versionadded:: 0.2.0
+    """
+    if (as_of - item.date).days > RESEND_WITHIN:
+        return f"more than {RESEND_WITHIN} days old"
+    if ledger.cancellation is not None:
+        return "the plan was cancelled since"
+    if isinstance(item, Reminder) and item.fee_id is not None:
+        owed = next((f.outstanding for f in fees_due(plan, ledger, as_of) if f.id == item.fee_id), None)
+        return None if owed == item.owed else "the fee was paid or waived since"
+    owes = item.owed if isinstance(item, Reminder) else item.amount
+    s = plan_status(plan, ledger, as_of).installment(item.installment)
+    if s.state not in _OPEN or s.outstanding != owes:
+        return f"installment {item.installment} was paid (or changed) since"
+    if isinstance(item, Reminder):
+        return "its due date has come" if item.offset < 0 and as_of >= item.due else None
+    if item.kind is NoticeKind.CARD_EXPIRING and as_of >= item.due:
+        return "its due date has come"
+    if item.kind is NoticeKind.PAYMENT_FAILED and item.next_attempt is not None and as_of >= item.next_attempt:
+        return "the retry it announces was made since"
+    return None
 
 
 def _charge(
@@ -371,6 +475,9 @@ def run_due(
     batch_size: int = 500,
     dry_run: bool = False,
     progress: Callable[[StoredPlan], None] | None = None,
+    claim: bool = False,
+    worker: str | None = None,
+    lease: dt.timedelta = dt.timedelta(minutes=15),
 ) -> RunSummary:
     """Run the day *as_of* for every active plan in *store* (or one shard of them).
 
@@ -389,7 +496,19 @@ def run_due(
     nothing twice: no second fee (stable ids), no second charge (the same
     attempt number, so the same idempotency key, and the operations
     table), no second message (the reminders table); a message reserved
-    but never marked sent is sent again with the same ``Message-ID``.
+    but never marked sent is sent again with the same ``Message-ID``, by
+    the rerun of its day or by the next run of a later day while it is
+    still true (:func:`stale`; otherwise it is dropped, never sent).
+
+    Several workers can run the same day together. With *claim*, each
+    takes batches of plans no other worker took for *as_of*
+    (:meth:`Store.claim_plans`: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL)
+    and marks them finished batch by batch, so every plan is run once per
+    date however many workers overlap; a worker that dies holds its
+    unfinished plans for *lease*, after which the next run of that date
+    takes them over. Plans that failed are given back at the end, so the
+    next run retries them. Without *claim*, *shard*/*shards* split the
+    plans by a hash of their id (the two combine: claims within a shard).
 
     A plan that fails (a provider error, a refused message) is named in
     :attr:`RunSummary.failures` with its reason and the run goes on.
@@ -411,9 +530,15 @@ def run_due(
         dry_run: Say what would be done (:attr:`RunSummary.actions`) and
             change nothing: no write, no charge, no message.
         progress: Called after each plan (for a progress bar).
+        claim: Take the plans by claims in the store (several workers on
+            one date); ignored in a dry run, which writes nothing.
+        worker: This worker's name in the claims (default: host, process
+            id and a random suffix: unique per run).
+        lease: How long a claim holds before another run may take the
+            plan over (a worker that died).
 
     Raises:
-        InvalidPlanError: a bad date, shard or batch size.
+        InvalidPlanError: a bad date, shard, batch size or lease.
 
     .. versionadded:: 0.1.0
     """
@@ -422,19 +547,58 @@ def run_due(
         raise InvalidPlanError(f"expected a shard K of N workers with 0 <= K < N, got {shard!r} of {shards!r}")
     if type(batch_size) is not int or batch_size < 1:
         raise InvalidPlanError(f"expected a batch size of 1 or more, got {batch_size!r}")
+    if not isinstance(lease, dt.timedelta) or lease < dt.timedelta(0):
+        raise InvalidPlanError(f"expected a lease as a timedelta of 0 or more, got {lease!r}")
+    if worker is not None and (not isinstance(worker, str) or not 0 < len(worker) <= 255):
+        raise InvalidPlanError(f"expected a worker name of 1 to 255 characters, got {worker!r}")
     by_name = _provider_map(providers)
     summary = RunSummary(as_of, dry_run=dry_run)
-    for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards):
+    unsent: dict[str, list[ReminderRecord]] = {}
+    for record in store.reserved_reminders():
+        unsent.setdefault(record.plan_id, []).append(record)
+
+    def one(stored: StoredPlan) -> bool:
+        summary.plans += 1
+        ok = True
+        try:
+            run_plan(
+                store, stored, by_name, as_of, notifier, summary, contacts=contacts, templates=templates,
+                unsent=unsent.get(stored.plan.id, ()),
+            )
+        except PayplanError as exc:
+            summary.failures.append(PlanFailure(stored.plan.id, str(exc)))
+            ok = False
+        if progress is not None:
+            progress(stored)
+        return ok
+
+    if not claim or dry_run:
+        for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards):
+            for stored in batch:
+                one(stored)
+        return summary
+
+    name = worker if worker is not None else f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    failed: list[str] = []
+    after, last_pass = "", False
+    while True:
+        batch = store.claim_plans(
+            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards
+        )
+        if not batch:
+            if last_pass or not after:
+                break
+            # a last pass from the start: plans skipped while another transaction held them,
+            # and claims of a worker that died whose lease ran out meanwhile
+            after, last_pass = "", True
+            continue
+        done: list[str] = []
         for stored in batch:
-            summary.plans += 1
-            try:
-                run_plan(
-                    store, stored, by_name, as_of, notifier, summary, contacts=contacts, templates=templates
-                )
-            except PayplanError as exc:
-                summary.failures.append(PlanFailure(stored.plan.id, str(exc)))
-            if progress is not None:
-                progress(stored)
+            (done if one(stored) else failed).append(stored.plan.id)
+        store.finish_claims(as_of, name, done)
+        after = batch[-1].plan.id
+    if failed:
+        store.finish_claims(as_of, name, released=failed)  # the next run of the date retries them
     return summary
 
 

@@ -30,12 +30,13 @@ from ._model import (
     OperationStatus,
     ReminderRecord,
     ReminderStatus,
+    RunClaim,
     SignedAgreement,
     Store,
     StoredPlan,
 )
 from ._open import open_store
-from ._operations import charge, refund, reserved_call
+from ._operations import charge, refund, refund_settlement, reserved_call
 from ._webhooks import DEFAULT_MAX_BODY, WebhookOutcome, WebhookResponse, receive_webhook
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "OperationStatus",
     "ReminderRecord",
     "ReminderStatus",
+    "RunClaim",
     "SignedAgreement",
     "Store",
     "StoredPlan",
@@ -57,5 +59,6 @@ __all__ = [
     "open_store",
     "receive_webhook",
     "refund",
+    "refund_settlement",
     "reserved_call",
 ]

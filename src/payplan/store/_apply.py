@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 from collections.abc import Iterable, Sequence
 
@@ -14,7 +15,7 @@ from ..exceptions import InvalidPlanError, LedgerError, StoreConflictError, Stor
 from ..providers import ProviderEvent, apply_events, event_entry, held
 from ._model import InboxStatus
 
-__all__ = ["EventOutcome", "check_batch", "check_new_version", "new_entries", "settle_events", "shard_of"]
+__all__ = ["EventOutcome", "check_batch", "check_claim", "check_new_version", "new_entries", "settle_events", "shard_of"]
 
 
 def shard_of(plan_id: str) -> int:
@@ -129,3 +130,18 @@ def check_batch(batch_size: int, shard: int, shards: int) -> None:
         raise StoreError(f"expected a batch size of 1 or more, got {batch_size!r}")
     if type(shards) is not int or shards < 1 or type(shard) is not int or not 0 <= shard < shards:
         raise StoreError(f"expected shard in 0..shards-1 and shards >= 1, got shard={shard!r}, shards={shards!r}")
+
+
+def check_claim(
+    as_of: object, worker: object, limit: object, lease: object, after: object, shard: int, shards: int
+) -> None:
+    """Refuse claim arguments that are not a date, a worker name, a positive limit and lease, a shard."""
+    if type(as_of) is not dt.date:
+        raise StoreError(f"expected the run's date as a datetime.date, got {as_of!r}")
+    if not isinstance(worker, str) or not worker or len(worker) > 255:
+        raise StoreError(f"expected a worker name of 1 to 255 characters, got {worker!r}")
+    if not isinstance(lease, dt.timedelta) or lease < dt.timedelta(0):
+        raise StoreError(f"expected a lease as a timedelta of 0 or more, got {lease!r}")
+    if not isinstance(after, str):
+        raise StoreError(f"expected after as a plan id (a string), got {after!r}")
+    check_batch(limit, shard, shards)  # type: ignore[arg-type]

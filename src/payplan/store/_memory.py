@@ -13,7 +13,7 @@ from .._ledger import Ledger, LedgerEntry
 from .._plan import PaymentPlan
 from ..exceptions import StoreConflictError, StoreError, UnknownPlanError
 from ..providers import ProviderBinding, ProviderEvent
-from ._apply import check_batch, check_new_version, new_entries, settle_events, shard_of
+from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
 from ._model import (
     InboxEvent,
     InboxStatus,
@@ -22,6 +22,7 @@ from ._model import (
     OperationStatus,
     ReminderRecord,
     ReminderStatus,
+    RunClaim,
     SignedAgreement,
     Store,
     StoredPlan,
@@ -59,6 +60,7 @@ class MemoryStore(Store):
         self._operations: dict[str, Operation] = {}
         self._reminders: dict[tuple[str, str], ReminderRecord] = {}
         self._agreements: dict[tuple[str, int], SignedAgreement] = {}
+        self._claims: dict[tuple[dt.date, str], RunClaim] = {}
 
     def _get(self, plan_id: str) -> _Plan:
         try:
@@ -133,6 +135,57 @@ class MemoryStore(Store):
             ]
         for start in range(0, len(chosen), batch_size):
             yield tuple(chosen[start:start + batch_size])
+
+    # -- the daily run's claims --------------------------------------------------
+
+    def claim_plans(
+        self,
+        as_of: dt.date,
+        worker: str,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = dt.timedelta(minutes=15),
+        after: str = "",
+        shard: int = 0,
+        shards: int = 1,
+    ) -> tuple[StoredPlan, ...]:
+        """See :meth:`Store.claim_plans`."""
+        check_claim(as_of, worker, limit, lease, after, shard, shards)
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            out = []
+            for pid in sorted(k for k in self._plans if k > after):
+                p = self._plans[pid]
+                if not p.active or shard_of(pid) % shards != shard:
+                    continue
+                held = self._claims.get((as_of, pid))
+                if held is not None and (held.finished_at is not None or held.claimed_at >= now - lease):
+                    continue
+                self._claims[(as_of, pid)] = RunClaim(as_of, pid, worker, now)
+                out.append(self._stored(p))
+                if len(out) == limit:
+                    break
+            return tuple(out)
+
+    def finish_claims(
+        self, as_of: dt.date, worker: str, done: Iterable[str] = (), *, released: Iterable[str] = ()
+    ) -> None:
+        """See :meth:`Store.finish_claims`."""
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            for pid, finish in [*((d, True) for d in done), *((r, False) for r in released)]:
+                held = self._claims.get((as_of, pid))
+                if held is None or held.worker != worker or held.finished_at is not None:
+                    continue
+                if finish:
+                    self._claims[(as_of, pid)] = evolve(held, finished_at=now)
+                else:
+                    del self._claims[(as_of, pid)]
+
+    def claims(self, as_of: dt.date) -> tuple[RunClaim, ...]:
+        """See :meth:`Store.claims`."""
+        with self._lock:
+            return tuple(c for (on, _), c in sorted(self._claims.items()) if on == as_of)
 
     # -- providers ---------------------------------------------------------------
 
@@ -258,6 +311,21 @@ class MemoryStore(Store):
         """See :meth:`Store.reminders`."""
         with self._lock:
             return tuple(r for (pid, _), r in self._reminders.items() if pid == plan_id)
+
+    def reserved_reminders(self) -> tuple[ReminderRecord, ...]:
+        """See :meth:`Store.reserved_reminders`."""
+        with self._lock:
+            return tuple(
+                r for _, r in sorted(self._reminders.items()) if r.status is ReminderStatus.RESERVED
+            )
+
+    def drop_reminder(self, plan_id: str, reminder_id: str) -> None:
+        """See :meth:`Store.drop_reminder`."""
+        with self._lock:
+            old = self._reminders.get((plan_id, reminder_id))
+            if old is None or old.status is not ReminderStatus.RESERVED:
+                raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got {old!r}")
+            self._reminders[(plan_id, reminder_id)] = evolve(old, status=ReminderStatus.DROPPED)
 
     # -- agreements --------------------------------------------------------------
 

@@ -25,6 +25,7 @@ __all__ = [
     "OperationStatus",
     "ReminderRecord",
     "ReminderStatus",
+    "RunClaim",
     "SignedAgreement",
     "Store",
     "StoredPlan",
@@ -160,6 +161,11 @@ class ReminderStatus(enum.Enum):
     """About to be sent (or a crash cut the sending short)."""
     SENT = "sent"
     """Handed to the notifier."""
+    DROPPED = "dropped"
+    """Reserved, cut short by a crash, and no longer true by the next run (never sent).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @frozen
@@ -179,6 +185,28 @@ class ReminderRecord:
     reminder_id: str
     on: dt.date
     status: ReminderStatus = ReminderStatus.RESERVED
+
+
+@frozen
+class RunClaim:
+    """One plan taken by one worker of the daily run for one date, unique on ``(as_of, plan_id)``.
+
+    Attributes:
+        as_of: The run's date.
+        plan_id: The plan.
+        worker: Who took it (the worker's name for this run).
+        claimed_at: When it was taken (or taken over), timezone-aware.
+        finished_at: When the worker finished it; None while it works (or
+            if it died: the claim is taken over once its lease runs out).
+
+    .. versionadded:: 0.2.0
+    """
+
+    as_of: dt.date
+    plan_id: str
+    worker: str
+    claimed_at: dt.datetime
+    finished_at: dt.datetime | None = None
 
 
 def _check_signed_at(_: object, __: object, value: dt.datetime) -> None:
@@ -251,8 +279,11 @@ class Store(Protocol):
       :meth:`reserve_operation` then :meth:`complete_operation` wrap every
       money-moving provider call (see :func:`~payplan.store.charge`);
       :meth:`reserve_reminder` then :meth:`mark_reminder_sent` wrap every
-      reminder, so none is sent twice; :meth:`set_active` takes a finished
-      plan out of the run.
+      reminder, so none is sent twice (:meth:`reserved_reminders` finds the
+      ones a crash cut short, :meth:`drop_reminder` retires one no longer
+      true); :meth:`set_active` takes a finished plan out of the run.
+      Several workers sharing one date take disjoint batches with
+      :meth:`claim_plans` and hand them back with :meth:`finish_claims`.
 
     Errors: :class:`~payplan.UnknownPlanError` for a plan the store does not
     hold; :class:`~payplan.StoreConflictError` when another writer got there
@@ -359,6 +390,55 @@ class Store(Protocol):
         """
         ...
 
+    # -- the daily run's claims --------------------------------------------------
+
+    def claim_plans(
+        self,
+        as_of: dt.date,
+        worker: str,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = dt.timedelta(minutes=15),
+        after: str = "",
+        shard: int = 0,
+        shards: int = 1,
+    ) -> tuple[StoredPlan, ...]:
+        """Take up to *limit* active plans for the run of *as_of*, in one short transaction; their plans and ledgers.
+
+        A plan is taken when no worker took it for *as_of* yet, or when the
+        worker that took it did not finish it within *lease* (it died): its
+        claim is taken over. Workers calling this together get disjoint
+        plans (on PostgreSQL the candidates are selected ``FOR UPDATE SKIP
+        LOCKED``, so workers do not wait on each other; SQLite's single
+        write lock makes the transaction exclusive). Plans come in id order,
+        only those whose id sorts after *after* (pass the last id of the
+        previous claim, then ``""`` for a last pass that picks up what was
+        skipped); with ``shards=n`` only shard *shard*. An empty result
+        means nothing is left to take after *after*.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def finish_claims(
+        self, as_of: dt.date, worker: str, done: Iterable[str] = (), *, released: Iterable[str] = ()
+    ) -> None:
+        """Mark *worker*'s claims of *done* finished; give back its claims of *released* (a later run retakes them).
+
+        Only the worker's own unfinished claims change (one taken over by
+        another worker stays theirs).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def claims(self, as_of: dt.date) -> tuple[RunClaim, ...]:
+        """The claims of the run of *as_of*, by plan id.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     # -- providers ---------------------------------------------------------------
 
     def save_binding(self, binding: ProviderBinding) -> None:
@@ -450,6 +530,23 @@ class Store(Protocol):
 
     def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
         """The plan's reminders reserved or sent, in order of reservation."""
+        ...
+
+    def reserved_reminders(self) -> tuple[ReminderRecord, ...]:
+        """Every reminder reserved and not marked sent or dropped (a crash cut its sending short), by plan.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def drop_reminder(self, plan_id: str, reminder_id: str) -> None:
+        """Retire a reserved reminder that was never sent and is no longer true; it is never sent.
+
+        Raises:
+            StoreError: the reminder is not reserved (never reserved, or sent).
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     # -- agreements --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StoreError
@@ -55,10 +56,16 @@ def open_store(url: str, **options: Any) -> Store:
 
 
 def _redacted(url: str) -> str:
-    """*url* without its password, for messages and logs."""
+    """*url* without its password (in the credentials or a ``password=`` query parameter), for messages and logs."""
     head, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    creds, at, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{head}://{user}:***{at}{host}" if ":" in creds else url
+    rest, q, query = rest.partition("?")
+    if q:
+        query = re.sub(r"(?i)(^|&)(password|pass|passwd)=[^&]*", r"\1\2=***", query)
+    if "@" in rest:
+        creds, at, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        if ":" in creds:
+            rest = f"{user}:***{at}{host}"
+    return f"{head}://{rest}{q}{query}"

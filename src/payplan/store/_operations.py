@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
+from .._cancellation import Settlement
 from .._money import Money
 from .._plan import PaymentPlan
 from .._refunds import refund_key
-from ..exceptions import ProviderConnectionError, ProviderError
+from ..exceptions import ProviderConnectionError, ProviderError, StoreError
 from ..providers import (
     ChargeOutcome,
     ChargeStatus,
@@ -20,7 +22,7 @@ from ..providers import (
 )
 from ._model import Operation, OperationStatus, Store
 
-__all__ = ["charge", "refund", "reserved_call"]
+__all__ = ["charge", "refund", "refund_settlement", "reserved_call"]
 
 T = TypeVar("T", ChargeOutcome, RefundOutcome)
 
@@ -119,3 +121,44 @@ def refund(
         store, op,
         lambda: provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key),
     )
+
+
+def refund_settlement(
+    store: Store, provider: Provider, binding: ProviderBinding, settlement: Settlement
+) -> tuple[RefundOutcome, ...]:
+    """Pay back a cancellation's refunds through *provider*, each reserved in *store*, and record them.
+
+    Each of ``settlement.refunds`` is sent under its instruction's own
+    idempotency key (reserved first, as :func:`refund` does), and each
+    refund the provider confirms is recorded on the settlement's day under
+    the id its refund events carry: a provider's event that arrives before
+    or after the answer counts the money once, and calling this again
+    (after a crash, or twice) refunds and records nothing more. A pending
+    refund lands later through the provider's refund event; a failed one
+    is returned for the site to act on. Record ``settlement.entries``
+    first (the settlement itself, and money paid back by hand).
+
+    Raises:
+        StoreError: *binding* is not *provider*'s binding of the settlement's plan.
+        ProviderError: the provider reached no decision on one refund
+            (those before it are sent and recorded; call again to finish).
+
+    .. versionadded:: 0.2.0
+    """
+    if binding.plan_id != settlement.plan_id or binding.provider != provider.name:
+        raise StoreError(
+            f"expected {provider.name}'s binding of plan {settlement.plan_id}, got "
+            f"{binding.provider}'s binding of plan {binding.plan_id}"
+        )
+    outcomes = []
+    for instruction in settlement.refunds:
+        op = Operation(
+            instruction.idempotency_key, provider.name, binding.plan_id, "refund",
+            amount=instruction.amount, reference=instruction.reference,
+        )
+        outcome = reserved_call(store, op, functools.partial(provider.refund_instruction, binding, instruction))
+        entry = outcome.entry(settlement.on, instruction.reason)
+        if entry is not None:
+            store.record_entries(binding.plan_id, [entry])
+        outcomes.append(outcome)
+    return tuple(outcomes)

@@ -36,6 +36,7 @@ __all__ = [
     "plan_versions",
     "plans",
     "reminders",
+    "run_claims",
     "webhook_events",
 ]
 
@@ -163,6 +164,18 @@ reminders = Table(
     Column("reminder_id", String(255), primary_key=True),
     Column("on", Date, nullable=False),
     Column("status", String(16), nullable=False),
+)
+
+Index("ix_payplan_reminders_status", reminders.c.status)
+
+run_claims = Table(
+    "payplan_run_claims",
+    metadata,
+    Column("as_of", Date, primary_key=True),
+    Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
+    Column("worker", String(255), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
 )
 
 agreements = Table(

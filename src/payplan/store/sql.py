@@ -33,7 +33,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Row, bindparam, create_engine, event, func, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -51,7 +65,7 @@ from ..exceptions import (
 )
 from ..providers import ProviderBinding, ProviderEvent
 from . import _schema as t
-from ._apply import check_batch, check_new_version, new_entries, settle_events, shard_of
+from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
 from ._codec import (
     dumps_entry,
     dumps_event,
@@ -70,6 +84,7 @@ from ._model import (
     OperationStatus,
     ReminderRecord,
     ReminderStatus,
+    RunClaim,
     SignedAgreement,
     Store,
     StoredPlan,
@@ -93,6 +108,7 @@ VERSION_TABLE = t.VERSION_TABLE
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ = "payplan_read"
 _RETRIES = 8
+_CLAIM_WAITS = 40  # 2 s: how long a claim waits for plans other transactions hold before leaving them
 
 R = TypeVar("R")
 
@@ -305,6 +321,15 @@ def _transient(exc: sa_exc.DBAPIError) -> bool:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _exists(conn: Connection, *, q: Any) -> bool:
+    return conn.execute(q).first() is not None
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """A stored instant as a timezone-aware UTC datetime (SQLite gives it back naive)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any]:
@@ -587,7 +612,10 @@ class SQLStore(Store):
         )
         if shards > 1:
             q = q.where(t.plans.c.shard % shards == shard)
-        rows = conn.execute(q.order_by(t.plans.c.plan_id).limit(size)).all()
+        return self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id).limit(size)).all())
+
+    def _stored_rows(self, conn: Connection, rows: Sequence[Any]) -> tuple[StoredPlan, ...]:
+        """The plans of *rows* (plan_id, version, document) with their ledgers, in the rows' order."""
         if not rows:
             return ()
         plans = [self._parse_plan(r.plan_id, r.version, r.document) for r in rows]
@@ -603,6 +631,121 @@ class SQLStore(Store):
             cur = plan.fee.currency
             out.append(StoredPlan(plan, Ledger.empty(plan).record_all(loads_entry(d, cur) for d in docs[plan.id])))
         return tuple(out)
+
+    # -- the daily run's claims --------------------------------------------------------
+
+    def claim_plans(
+        self,
+        as_of: dt.date,
+        worker: str,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = dt.timedelta(minutes=15),
+        after: str = "",
+        shard: int = 0,
+        shards: int = 1,
+    ) -> tuple[StoredPlan, ...]:
+        """See :meth:`Store.claim_plans`.
+
+        One write transaction selects the candidates (``FOR UPDATE OF plans
+        SKIP LOCKED`` on PostgreSQL) and inserts the claims with ``ON
+        CONFLICT DO UPDATE ... WHERE`` the existing claim's lease ran out:
+        the insert decides, so a worker whose snapshot missed another's
+        fresh claim takes nothing twice. A read transaction then loads the
+        plans won. Candidates all taken by others meanwhile: it selects again.
+        """
+        check_claim(as_of, worker, limit, lease, after, shard, shards)
+        waits = 0
+        while True:
+            won, candidates = self._tx(functools.partial(
+                self._claim, as_of=as_of, worker=worker, limit=limit, lease=lease, after=after,
+                shard=shard, shards=shards,
+            ))
+            if won:
+                return self._tx(functools.partial(self._stored_ids, ids=won), read=True)
+            if candidates:
+                after = candidates[-1]  # all taken by others meanwhile: look further
+                continue
+            # Nothing unlocked is left. A plan another transaction holds (a webhook being applied)
+            # was skipped: wait for it a little rather than leave it out of the day.
+            q = self._claim_query(as_of, _now() - lease, after, shard, shards, 1)
+            if not self._pg or waits >= _CLAIM_WAITS or not self._tx(functools.partial(_exists, q=q), read=True):
+                return ()
+            waits += 1
+            time.sleep(0.05)
+
+    def _stored_ids(self, conn: Connection, *, ids: list[str]) -> tuple[StoredPlan, ...]:
+        q = select(t.plans.c.plan_id, t.plans.c.version, t.plans.c.document).where(t.plans.c.plan_id.in_(ids))
+        return self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id)).all())
+
+    def _claim_query(self, as_of: dt.date, stale: dt.datetime, after: str, shard: int, shards: int, limit: int) -> Any:
+        p, c = t.plans, t.run_claims
+        q = (
+            select(p.c.plan_id)
+            .select_from(p.outerjoin(c, and_(c.c.plan_id == p.c.plan_id, c.c.as_of == as_of)))
+            .where(
+                p.c.active.is_(True), p.c.plan_id > after,
+                or_(c.c.plan_id.is_(None), and_(c.c.finished_at.is_(None), c.c.claimed_at < stale)),
+            )
+        )
+        if shards > 1:
+            q = q.where(p.c.shard % shards == shard)
+        return q.order_by(p.c.plan_id).limit(limit)
+
+    def _claim(
+        self, conn: Connection, *, as_of: dt.date, worker: str, limit: int, lease: dt.timedelta, after: str,
+        shard: int, shards: int,
+    ) -> tuple[list[str], list[str]]:
+        c = t.run_claims
+        now = _now()
+        stale = now - lease
+        q = self._claim_query(as_of, stale, after, shard, shards, limit)
+        if self._pg:
+            q = q.with_for_update(skip_locked=True, of=t.plans)
+        candidates = list(conn.execute(q).scalars())
+        if not candidates:
+            return [], []
+        stmt = self._insert(c).values(
+            [{"as_of": as_of, "plan_id": pid, "worker": worker, "claimed_at": now} for pid in candidates]
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[c.c.as_of, c.c.plan_id],
+            set_={"worker": stmt.excluded.worker, "claimed_at": stmt.excluded.claimed_at},
+            where=and_(c.c.finished_at.is_(None), c.c.claimed_at < stale),
+        ).returning(c.c.plan_id)
+        won = sorted(conn.execute(upsert).scalars())
+        return won, candidates
+
+    def finish_claims(
+        self, as_of: dt.date, worker: str, done: Iterable[str] = (), *, released: Iterable[str] = ()
+    ) -> None:
+        """See :meth:`Store.finish_claims` (one transaction)."""
+        done, released = list(done), list(released)
+        if not done and not released:
+            return
+        c = t.run_claims
+        mine = and_(c.c.as_of == as_of, c.c.worker == worker, c.c.finished_at.is_(None))
+
+        def work(conn: Connection) -> None:
+            if done:
+                conn.execute(update(c).where(mine, c.c.plan_id.in_(done)).values(finished_at=_now()))
+            if released:
+                conn.execute(delete(c).where(mine, c.c.plan_id.in_(released)))
+
+        self._tx(work)
+
+    def claims(self, as_of: dt.date) -> tuple[RunClaim, ...]:
+        """See :meth:`Store.claims`."""
+        c = t.run_claims
+        q = select(c).where(c.c.as_of == as_of).order_by(c.c.plan_id)
+        return self._tx(
+            lambda conn: tuple(
+                RunClaim(r.as_of, r.plan_id, r.worker, _aware(r.claimed_at),
+                         None if r.finished_at is None else _aware(r.finished_at))
+                for r in conn.execute(q)
+            ),
+            read=True,
+        )
 
     # -- providers --------------------------------------------------------------------
 
@@ -775,6 +918,33 @@ class SQLStore(Store):
             ),
             read=True,
         )
+
+    def reserved_reminders(self) -> tuple[ReminderRecord, ...]:
+        """See :meth:`Store.reserved_reminders` (by the index on the status)."""
+        r = t.reminders
+        q = select(r).where(r.c.status == ReminderStatus.RESERVED.value).order_by(r.c.plan_id, r.c.reminder_id)
+        return self._tx(
+            lambda conn: tuple(
+                ReminderRecord(x.plan_id, x.reminder_id, x.on, ReminderStatus(x.status)) for x in conn.execute(q)
+            ),
+            read=True,
+        )
+
+    def drop_reminder(self, plan_id: str, reminder_id: str) -> None:
+        """See :meth:`Store.drop_reminder`."""
+        r = t.reminders
+
+        def work(conn: Connection) -> None:
+            n = conn.execute(
+                update(r)
+                .where(r.c.plan_id == plan_id, r.c.reminder_id == reminder_id,
+                       r.c.status == ReminderStatus.RESERVED.value)
+                .values(status=ReminderStatus.DROPPED.value)
+            ).rowcount
+            if n != 1:
+                raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
+
+        self._tx(work)
 
     # -- agreements ---------------------------------------------------------------------
 
