@@ -375,16 +375,19 @@ class Killer:
 
 _WRITES = frozenset(
     {"record_entries", "reserve_operation", "complete_operation", "reserve_reminder", "mark_reminder_sent",
-     "set_active"}
+     "set_active", "claim_plans", "finish_claims"}
 )
 
 
 def day_worker(
-    url: str, address: Any, shard: int, shards: int, conn: Connection, kill_chance: float = 0.0, seed: int = 0
+    url: str, address: Any, shard: int, shards: int, claim: bool, conn: Connection,
+    kill_chance: float = 0.0, seed: int = 0,
 ) -> None:
-    """A worker process: runs the days it is sent (its shard of them) until it is sent ``None``.
+    """A worker process: runs the days it is sent (its shard of them, or the plans it claims) until sent ``None``.
 
-    With *kill_chance*, it SIGKILLs itself at random store writes.
+    With *kill_chance*, it SIGKILLs itself at random store writes; its
+    claims then lease for no time, so its restart takes its plans back
+    at once (the parent knows it died).
     """
     from payplan.store import open_store
 
@@ -394,7 +397,10 @@ def day_worker(
     provider, notifier = WorldProvider(world), WorldNotifier(world)
     conn.send("ready")
     while (day := conn.recv()) is not None:
-        summary = run_due(runner, [provider], day, notifier, contacts=contact_of, shard=shard, shards=shards)
+        summary = run_due(
+            runner, [provider], day, notifier, contacts=contact_of, shard=shard, shards=shards, claim=claim,
+            lease=dt.timedelta(0) if kill_chance else dt.timedelta(minutes=15),
+        )
         conn.send(_quiet(summary))
     store.close()
 
@@ -404,13 +410,14 @@ class Worker:
 
     def __init__(
         self, ctx: Any, url: str, address: Any, shard: int = 0, shards: int = 1, *,
-        kill_chance: float = 0.0, seed: int = 0,
+        claim: bool = False, kill_chance: float = 0.0, seed: int = 0,
     ) -> None:
         self.ctx, self.url, self.address = ctx, url, address
-        self.shard, self.shards = shard, shards
+        self.shard, self.shards, self.claim = shard, shards, claim
         self.kill_chance, self.seed = kill_chance, seed
         self.starts = 0
         self.kills = 0  # deaths by SIGKILL (its own or the parent's)
+        self.plans = 0  # plans run, over every day
         self.process: Any = None
         self.conn: Any = None
 
@@ -419,7 +426,7 @@ class Worker:
         self.starts += 1
         self.process = self.ctx.Process(
             target=day_worker,
-            args=(self.url, self.address, self.shard, self.shards, child, self.kill_chance,
+            args=(self.url, self.address, self.shard, self.shards, self.claim, child, self.kill_chance,
                   self.seed * 1000 + self.starts),
             daemon=True,
         )
@@ -445,6 +452,7 @@ class Worker:
             kill_after = None
             try:
                 summary: RunSummary = self.conn.recv()
+                self.plans += summary.plans
                 return summary
             except EOFError:
                 self.process.join()

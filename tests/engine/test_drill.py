@@ -101,9 +101,12 @@ class TestMemoryDrill:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.parametrize("split", ["shards", "claims"])
 def test_two_workers_in_parallel_on_postgresql(
-    pg_database: str, world: tuple[Any, Any], baseline: dict[str, Any]
+    split: str, pg_database: str, world: tuple[Any, Any], baseline: dict[str, Any]
 ) -> None:
+    """Two worker processes run each day together: by shards (a hash of the plan id), or both over
+    the whole portfolio taking plans by claims (``FOR UPDATE SKIP LOCKED``)."""
     from payplan.store import open_store
 
     from .conftest import empty_pg
@@ -114,11 +117,16 @@ def test_two_workers_in_parallel_on_postgresql(
     try:
         drill.setup(store, PLANS, proxy)
         ctx = _workers_context()
-        workers = [drill.Worker(ctx, pg_database, address, k, 2) for k in range(2)]
+        if split == "shards":
+            workers = [drill.Worker(ctx, pg_database, address, k, 2) for k in range(2)]
+        else:
+            workers = [drill.Worker(ctx, pg_database, address, claim=True) for _ in range(2)]
         summary = drill.run_workers(store, PLANS, proxy, workers)
         requests, sent = proxy.report()
         assert summary.failures == []
+        assert summary.plans == baseline["summary"].plans  # every plan run once a day, by one worker
         assert [w.starts for w in workers] == [1, 1]
+        assert all(w.plans > 0 for w in workers)  # both took part
         assert {r.plan_id for r in requests} == {r.plan_id for r in baseline["requests"]}
         assert drill.duplicate_messages(sent) == {}
         assert len(sent) == len(baseline["sent"])
