@@ -12,6 +12,7 @@ process, on the same inputs, in the same run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import random
@@ -297,12 +298,8 @@ def _recording(db: str, url: str, settings: Settings) -> list[Row]:
         chosen = rng.sample(plans, sample)
         chosen_ids = {p.id for p in chosen}
         store = Store.open(url)
-        cold[target_round] = _median_per_call(
-            chosen, lambda p, n=rounds_done: store.record_entries(p.id, [_entry(p.id, n)])
-        )
-        warm[target_round] = _median_per_call(
-            chosen, lambda p, n=rounds_done: store.record_entries(p.id, [_entry(p.id, 1000 + n)])
-        )
+        cold[target_round] = _median_per_call(chosen, functools.partial(_record_one, store, rounds_done))
+        warm[target_round] = _median_per_call(chosen, functools.partial(_record_one, store, 1000 + rounds_done))
         _bulk_entries(url, [p for p in plans if p.id not in chosen_ids], range(rounds_done, rounds_done + 1))
         rounds_done += 1
         sizes[target_round] = _bytes_per_entry(store, url)
@@ -325,6 +322,10 @@ def _recording(db: str, url: str, settings: Settings) -> list[Row]:
         comparison_name=f"at {total_small:,}", comparison=sizes[1], note="entries table and its indexes",
     ))
     return rows
+
+
+def _record_one(store: Any, n: int, plan: Any) -> None:
+    store.record_entries(plan.id, [_entry(plan.id, n)])
 
 
 def _median_per_call(items: Sequence[Any], call: Callable[[Any], object], chunks: int = 10) -> float:
