@@ -179,3 +179,45 @@ class TestWhatAWriteReads:
         for params, seq in zip(asked, seqs, strict=True):
             values = list(params.values()) if isinstance(params, dict) else list(params)
             assert seq in values  # "seq > the last one this store holds": no entry document comes back
+
+
+class TestWhatAnEventCosts:
+    def test_statements_per_webhook_event(self, url: str) -> None:
+        """A new event of a plan the store holds: one inbox read (its own row and the plan's deferred events
+        together), the plan, the entries recorded since the cached ledger, two inserts. A repeat: one read."""
+        from payplan.providers import Payer
+        from payplan.store import receive_webhook
+        from payplan.testing import SandboxCard
+
+        from .helpers import SESSION, sandbox
+
+        store = SQLStore.open(url)
+        sb = sandbox()
+        plan = make_plan("counted")
+        store.add_plan(plan)
+        sb.publish(plan, Payer(payment_method_id=SandboxCard.SUCCESS.value))
+        first, second = [sb.delivery(e) for e in sb.advance_to(SESSION)][:2]
+        assert receive_webhook(store, sb, *first).status == 200  # the plan's ledger is cached from here on
+        statements: list[str] = []
+
+        def spy(conn: Any, cursor: Any, statement: str, *args: object) -> None:
+            statements.append(" ".join(statement.split()[:3]))
+
+        sqlalchemy.event.listen(store.engine, "before_cursor_execute", spy)
+        try:
+            assert receive_webhook(store, sb, *second).status == 200
+            new = list(statements)
+            statements.clear()
+            assert receive_webhook(store, sb, *second).status == 200
+            repeat = list(statements)
+        finally:
+            sqlalchemy.event.remove(store.engine, "before_cursor_execute", spy)
+            store.close()
+        pg = url.startswith("postgresql")
+        verbs = [s.split()[0] for s in new]
+        assert verbs.count("INSERT") == 2
+        # PostgreSQL: the early status read and the row lock (SELECT ... FOR UPDATE) before the inbox read;
+        # SQLite: BEGIN IMMEDIATE, then the inbox read and the plan's row under the one write lock.
+        assert verbs.count("SELECT") == (4 if pg else 3)
+        assert len(new) == 6
+        assert len(repeat) == (1 if pg else 2)

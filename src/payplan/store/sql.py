@@ -126,9 +126,13 @@ _SEEN = "payplan_seen_ledgers"
 _STATUS_Q = select(_W.c.status, _W.c.attempts).where(
     _W.c.provider == bindparam("provider"), _W.c.event_id == bindparam("event_id")
 )
-_PENDING_Q = select(_W.c.event).where(
-    _W.c.plan_id == bindparam("plan_id"), _W.c.status == InboxStatus.DEFERRED.value
+# In one statement: the event's own row, if it was received before, and the plan's deferred events
+# (which this event may unblock). Each side of the OR has its index.
+_INBOX_Q = select(_W.c.provider, _W.c.event_id, _W.c.status, _W.c.attempts, _W.c.event).where(
+    (_W.c.provider == bindparam("provider")) & (_W.c.event_id == bindparam("event_id"))
+    | (_W.c.plan_id == bindparam("plan_id")) & (_W.c.status == InboxStatus.DEFERRED.value)
 ).order_by(_W.c.seq)
+_INSERT_EVENT = _W.insert()
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -537,7 +541,9 @@ class SQLStore(Store):
         self, conn: Connection, plan: PaymentPlan, ledger: Ledger, seq: int, entries: Sequence[LedgerEntry]
     ) -> None:
         """Insert *entries* (new to the ledger read at *seq*); *ledger* holds them all."""
-        if entries:
+        if len(entries) == 1:  # one row: the single-statement path, not the executemany one
+            seq = conn.execute(_INSERT_ENTRIES, _entry_row(plan.id, entries[0], plan.currency)).scalar_one()
+        elif entries:
             inserted = conn.execute(_INSERT_ENTRIES, [_entry_row(plan.id, e, plan.currency) for e in entries])
             seq = max(inserted.scalars())
         self._seen(conn, plan, CachedLedger(plan.version, seq, ledger))
@@ -852,23 +858,12 @@ class SQLStore(Store):
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
         """See :meth:`Store.ingest`.
 
-        A repeat of an event already applied (most deliveries, with
-        providers' retries) is answered from one read, without the plan's
-        lock or SQLite's write lock; the write transaction checks again.
+        One transaction. A repeat of an event already applied is answered
+        by its first statement (on PostgreSQL before the plan's row lock is
+        taken; on SQLite the one writer's lock is already held, so the
+        answer is final).
         """
-        if self._applied(event):
-            return IngestResult(InboxStatus.APPLIED, duplicate=True)
         return self._tx(_IngestWork(self, event, body))
-
-    def _applied(self, event: ProviderEvent) -> bool:
-        def work(conn: Connection) -> bool:
-            row = conn.execute(_STATUS_Q, {"provider": event.provider, "event_id": event.id}).first()
-            return row is not None and row.status == InboxStatus.APPLIED.value
-
-        if not self._pg:
-            return self._tx(work, read=True)
-        with _translated(self.engine.url), self.engine.connect() as conn:  # one statement: no BEGIN/COMMIT
-            return work(conn.execution_options(isolation_level="AUTOCOMMIT"))
 
     def inbox(
         self, *, status: InboxStatus | None = None, plan_id: str | None = None
@@ -1066,33 +1061,44 @@ class _IngestWork:
     def __call__(self, conn: Connection) -> IngestResult:
         store, event = self.store, self.event
         w = t.webhook_events
-        plan_row = store._lock_plan(conn, event.plan_id)
-        kept = conn.execute(_STATUS_Q, {"provider": event.provider, "event_id": event.id}).first()
+        key = {"provider": event.provider, "event_id": event.id, "plan_id": event.plan_id}
+        if store._pg:
+            # A repeat is answered before the plan's row lock; the lock then orders this
+            # transaction after any other writer of the plan, and the inbox is read again below.
+            early = conn.execute(_STATUS_Q, key).first()
+            if early is not None and early.status == InboxStatus.APPLIED.value:
+                return IngestResult(InboxStatus.APPLIED, duplicate=True)
+            plan_row = store._lock_plan(conn, event.plan_id)
+        kept = None
+        pending: list[ProviderEvent] = []
+        for row in conn.execute(_INBOX_Q, key):
+            if row.provider == event.provider and row.event_id == event.id:
+                kept = row
+            else:
+                pending.append(loads_event(row.event))
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
+        if not store._pg:  # SQLite: this transaction has held the one write lock since BEGIN IMMEDIATE
+            plan_row = store._lock_plan(conn, event.plan_id)
         plan = ledger = None
         seq = 0
-        pending: list[ProviderEvent] = []
         if plan_row is not None:
             plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document)
             read = store._ledger(conn, plan)
             ledger, seq = read.ledger, read.seq
-            pending = [loads_event(doc) for doc in conn.execute(_PENDING_Q, {"plan_id": event.plan_id}).scalars()]
         out = settle_events(plan, ledger, event, pending)
         now = _now()
         status = out.status[event.id]
         error = out.error.get(event.id)
         if kept is None:
             amount = event.amount
-            conn.execute(
-                w.insert().values(
-                    provider=event.provider, event_id=event.id, plan_id=event.plan_id, status=status.value,
-                    attempts=1, error=error, kind=event.kind.value, occurred_on=event.occurred_on,
-                    amount_minor=None if amount is None else amount.minor,
-                    currency=None if amount is None else amount.currency.code,
-                    event=dumps_event(event), body=self.body, received_at=now, updated_at=now,
-                )
-            )
+            conn.execute(_INSERT_EVENT, {
+                "provider": event.provider, "event_id": event.id, "plan_id": event.plan_id, "status": status.value,
+                "attempts": 1, "error": error, "kind": event.kind.value, "occurred_on": event.occurred_on,
+                "amount_minor": None if amount is None else amount.minor,
+                "currency": None if amount is None else amount.currency.code,
+                "event": dumps_event(event), "body": self.body, "received_at": now, "updated_at": now,
+            })
         else:
             conn.execute(
                 update(w).where(w.c.provider == event.provider, w.c.event_id == event.id)
