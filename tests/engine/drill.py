@@ -502,19 +502,21 @@ def endings(store: Store, count: int) -> dict[str, tuple[PlanStatus, PlanStatus]
 
 def duplicate_charges(requests: Iterable[Request]) -> dict[str, Any]:
     """What the provider's request log says was charged twice (each kind of double, empty when none)."""
+    requests = list(requests)
     new = [r for r in requests if r.new]
     by_key = Counter(r.key for r in new)
     by_attempt = Counter((r.plan_id, r.installment, r.fee_id, r.attempt) for r in new)
     paid = Counter((r.plan_id, r.installment, r.fee_id) for r in new if r.status == "succeeded")
-    # a request for a new attempt at something already paid (the provider would have refused it; the run must not ask)
+    # a request under a new key for something already paid (the sandbox answers it with the first
+    # payment, creating nothing; the run must not ask): only a retry of the paying key may follow
     after_paid = []
-    done: set[tuple[str, int | None, str | None]] = set()
+    paying: dict[tuple[str, int | None, str | None], str] = {}
     for r in requests:
         what = (r.plan_id, r.installment, r.fee_id)
-        if what in done and r.new:
+        if what in paying and r.key != paying[what]:
             after_paid.append(r.key)
         if r.status == "succeeded":
-            done.add(what)
+            paying.setdefault(what, r.key)
     out: dict[str, Any] = {
         "by key": {k: v for k, v in by_key.items() if v > 1},
         "by (plan, installment, attempt)": {k: v for k, v in by_attempt.items() if v > 1},

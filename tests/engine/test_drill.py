@@ -99,6 +99,57 @@ class TestMemoryDrill:
         assert s.reminders + s.notices == len(baseline["sent"])
 
 
+def _request(key: str, attempt: int, status: str, ref: str, *, new: bool = True, amount: int = 50000) -> drill.Request:
+    return drill.Request(drill.START, key, "drill-00000", 2, None, attempt, amount, status, ref, new)
+
+
+class TestTheChecksCatch:
+    """The drill's checks fail on what they look for (a drill whose checks cannot fail proves nothing)."""
+
+    def test_charges_made_twice(self) -> None:
+        log = [
+            _request("k1", 1, "declined", "ch_1"),
+            _request("k2", 2, "succeeded", "ch_2"),
+            _request("k2", 2, "succeeded", "ch_2", new=False),  # a retry of the paying key: fine
+            _request("k3", 3, "succeeded", "ch_3", new=False),  # asked again for what was paid
+            _request("k4", 4, "succeeded", "ch_4"),
+            _request("k4", 4, "succeeded", "ch_5"),
+        ]
+        found = drill.duplicate_charges(log)
+        assert found["asked after paid"] == ["k3", "k4", "k4"]
+        assert found["paid twice"] == {("drill-00000", 2, None): 3}
+        assert found["by key"] == {"k4": 2}
+        assert found["by (plan, installment, attempt)"] == {("drill-00000", 2, None, 4): 2}
+        assert drill.duplicate_charges(log[:3]) == {}
+
+    def test_a_charge_above_the_balance_or_missing_from_the_ledger(self) -> None:
+        from payplan import PaymentReceived
+
+        store = MemoryStore()
+        plan = drill.plan_of(0)
+        store.add_plan(plan, entries=[PaymentReceived("d", plan.booked, plan.installments[0].amount)])
+        rest = plan.total - plan.installments[0].amount
+        store.record_entries(plan.id, [PaymentReceived("p", drill.START, rest, "sandbox", "ch_1")])
+        log = [_request("k1", 1, "succeeded", "ch_1", amount=rest.minor)]
+        assert drill.charges_above_balance(store, log, 1) == []
+        store.record_entries(plan.id, [PaymentReceived("q", drill.START, plan.installments[1].amount, "sandbox", "ch_2")])
+        log += [_request("k2", 1, "succeeded", "ch_2"), _request("k3", 1, "succeeded", "ch_3")]
+        found = drill.charges_above_balance(store, log, 1)
+        assert len(found) == 2
+        assert found[0] == "drill-00000: q 500.00 USD above the balance 0.00 USD"
+        assert found[1] == "drill-00000: ch_3 50000 taken by the provider, not in the ledger"
+
+    def test_a_plan_off_its_script(self) -> None:
+        store = MemoryStore()
+        world = drill.World()
+        drill.setup(store, 7, world)  # one plan of each script, nothing run: none paid, declined or cancelled
+        ids = [drill.plan_of(n).id for n in range(7)]
+        # the plans that must default do (nothing was paid); the others are not paid, nor cancelled
+        assert set(drill.endings(store, 7)) == {ids[n] for n in (0, 1, 2, 3, 6)}
+        # the scripts with declines are missing them
+        assert set(drill.off_script(store, (), 7)) == {ids[n] for n in (1, 2, 3, 4, 5)}
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("split", ["shards", "claims"])
