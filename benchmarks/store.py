@@ -12,6 +12,7 @@ process, on the same inputs, in the same run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import random
@@ -132,7 +133,7 @@ def _suite(db: str, url: str, settings: Settings) -> list[Row]:
     for workers in (1, 4):
         rows.append(_ingestion(db, url, settings, workers))
     rows += _recording(db, url, settings)
-    rows.append(_status(db, url, settings))
+    rows += _status(db, url, settings)
     return rows
 
 
@@ -273,15 +274,22 @@ def _bulk_entries(url: str, plans: Sequence[Any], rounds: range) -> None:
 
 
 def _recording(db: str, url: str, settings: Settings) -> list[Row]:
+    """Record one entry per transaction at 1 and at 10 entries per ledger, cold and warm.
+
+    Cold: the first write of a plan in a process (a store opened for the
+    round): it reads the plan's ledger once. Warm: a second write of the same
+    plans by the same store, whose ledger cache holds them: it reads only the
+    entries recorded since (none).
+    """
     from payplan.store import Store
 
     plan_count = settings.size(100_000, 1_000)
     sample = settings.size(2_000, 200)
     _fresh(url)
     plans = _add_plans(url, plan_count)
-    store = Store.open(url)
     rng = random.Random(5)
-    per_entry: dict[int, float] = {}
+    cold: dict[int, float] = {}
+    warm: dict[int, float] = {}
     sizes: dict[int, float] = {}
     rounds_done = 0
     for target_round in (1, 10):
@@ -289,28 +297,49 @@ def _recording(db: str, url: str, settings: Settings) -> list[Row]:
         rounds_done = target_round - 1
         chosen = rng.sample(plans, sample)
         chosen_ids = {p.id for p in chosen}
-        t0 = time.perf_counter()
-        for p in chosen:
-            store.record_entries(p.id, [_entry(p.id, rounds_done)])
-        per_entry[target_round] = (time.perf_counter() - t0) * 1e9 / sample
+        store = Store.open(url)
+        cold[target_round] = _median_per_call(chosen, functools.partial(_record_one, store, rounds_done))
+        warm[target_round] = _median_per_call(chosen, functools.partial(_record_one, store, 1000 + rounds_done))
         _bulk_entries(url, [p for p in plans if p.id not in chosen_ids], range(rounds_done, rounds_done + 1))
         rounds_done += 1
         sizes[target_round] = _bytes_per_entry(store, url)
-    store.close()
+        store.close()
     total_small, total_big = plan_count, plan_count * 10
-    ratio = per_entry[10] / per_entry[1]
-    return [
-        Row(
-            AREA, f"{db}: record an entry at {total_big:,} entries ({plan_count:,} plans, 10 per ledger)",
+    rows = []
+    for name, per_entry, note in (
+        ("cold", cold, "first write of each plan in the process: reads its ledger once"),
+        ("warm", warm, "the plan's ledger already cached: reads the entries recorded since (none)"),
+    ):
+        ratio = per_entry[10] / per_entry[1]
+        rows.append(Row(
+            AREA, f"{db}: record an entry, {name}, at {total_big:,} entries ({plan_count:,} plans, 10 per ledger)",
             per_entry[10], unit="ns/entry", comparison_name=f"at {total_small:,} entries (1 per ledger)",
             comparison=per_entry[1], ratio=f"{ratio:.2f}x", target="within 1.2x", met=ratio <= 1.2,
-            note="one transaction per entry",
-        ),
-        Row(
-            AREA, f"{db}: bytes on disk per entry at {total_big:,} entries", sizes[10], unit="B/entry",
-            comparison_name=f"at {total_small:,}", comparison=sizes[1], note="entries table and its indexes",
-        ),
-    ]
+            note=f"one transaction per entry; {note}",
+        ))
+    rows.append(Row(
+        AREA, f"{db}: bytes on disk per entry at {total_big:,} entries", sizes[10], unit="B/entry",
+        comparison_name=f"at {total_small:,}", comparison=sizes[1], note="entries table and its indexes",
+    ))
+    return rows
+
+
+def _record_one(store: Any, n: int, plan: Any) -> None:
+    store.record_entries(plan.id, [_entry(plan.id, n)])
+
+
+def _median_per_call(items: Sequence[Any], call: Callable[[Any], object], chunks: int = 10) -> float:
+    """ns per call of *call* over *items*: the median of *chunks* timed chunks (a burst of load
+    from another process on the shared machine moves one chunk, not the figure)."""
+    size = max(1, len(items) // chunks)
+    times = []
+    for start in range(0, len(items), size):
+        part = items[start:start + size]
+        t0 = time.perf_counter()
+        for item in part:
+            call(item)
+        times.append((time.perf_counter() - t0) * 1e9 / len(part))
+    return statistics.median(times)
 
 
 def _bytes_per_entry(store: Any, url: str) -> float:
@@ -329,17 +358,26 @@ def _bytes_per_entry(store: Any, url: str) -> float:
 # -- 3. plan_status read from the store against the same calls in memory ---------------------------
 
 
-def _status(db: str, url: str, settings: Settings) -> Row:
+def _status(db: str, url: str, settings: Settings) -> list[Row]:
+    """plan_status of every plan read from the store, cold and warm, against the same calls in memory.
+
+    Cold (the target row): a fresh store, no plan or ledger cache, as a nightly
+    job's first pass over plans it never read pays. Warm: a store whose caches
+    hold every plan, read a second time (only the plan rows and the entries
+    recorded since are fetched; nothing is decoded again).
+    """
     from payplan import plan_status
     from payplan.store import Store
 
-    # the database the recording case left: plan_count plans with 10 entries each. No plan
-    # cache: each read parses every plan, as a nightly job's first (and only) pass does.
-    store = Store.open(url, plan_cache=0)
-    loaded = [s for batch in store.active_plans(batch_size=1000) for s in batch]
+    # the database the recording case left: plan_count plans with 10 entries each (11-12 for a sample)
+    cold_store = Store.open(url, plan_cache=0, ledger_cache=0)
+    loaded = [s for batch in cold_store.active_plans(batch_size=1000) for s in batch]
     count = len(loaded)
+    warm_store = Store.open(url, plan_cache=count + 1, ledger_cache=count + 1)
+    for _ in warm_store.active_plans(batch_size=1000):
+        pass
 
-    def from_store() -> None:
+    def from_store(store: Any) -> None:
         for batch in store.active_plans(batch_size=1000):
             for s in batch:
                 plan_status(s.plan, s.ledger, AS_OF)
@@ -348,19 +386,31 @@ def _status(db: str, url: str, settings: Settings) -> Row:
         for s in loaded:
             plan_status(s.plan, s.ledger, AS_OF)
 
-    ours, mem = [], []
+    cold, warm, mem = [], [], []
     for _ in range(1 if settings.quick else 2):
         t0 = time.perf_counter()
-        from_store()
-        ours.append(time.perf_counter() - t0)
+        from_store(cold_store)
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        from_store(warm_store)
+        warm.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         in_memory()
         mem.append(time.perf_counter() - t0)
-    store.close()
-    a, b = statistics.median(ours) * 1e9 / count, statistics.median(mem) * 1e9 / count
-    extra = a / b - 1
-    return Row(
-        AREA, f"{db}: plan_status of {count:,} plans read from the store", a, unit="ns/plan",
-        comparison_name="same calls, plans and ledgers in memory", comparison=b,
-        ratio=f"+{extra:.0%}", target="store adds <= 50%", met=extra <= 0.5,
-    )
+    cold_store.close()
+    warm_store.close()
+    b = statistics.median(mem) * 1e9 / count
+    rows = []
+    for name, times, note in (
+        ("cold", cold, "a fresh store, no caches: every plan and entry read and decoded"),
+        ("warm", warm, "plans and ledgers cached by an earlier pass: rows fetched, nothing decoded"),
+    ):
+        a = statistics.median(times) * 1e9 / count
+        extra = a / b - 1
+        rows.append(Row(
+            AREA, f"{db}: plan_status of {count:,} plans read from the store, {name}", a, unit="ns/plan",
+            comparison_name="same calls, plans and ledgers in memory", comparison=b,
+            ratio=f"+{extra:.0%}", target="store adds <= 50%" if name == "cold" else "report",
+            met=extra <= 0.5 if name == "cold" else None, note=note,
+        ))
+    return rows

@@ -66,6 +66,7 @@ from ..exceptions import (
 from ..providers import ProviderBinding, ProviderEvent
 from . import _schema as t
 from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
+from ._cache import CachedLedger, LedgerCache
 from ._codec import (
     dumps_entry,
     dumps_event,
@@ -116,13 +117,22 @@ R = TypeVar("R")
 _W = t.webhook_events
 _PLAN_Q = select(t.plans).where(t.plans.c.plan_id == bindparam("plan_id"))
 _PLAN_LOCK_Q = _PLAN_Q.with_for_update()
-_ENTRIES_Q = select(t.entries.c.document).where(t.entries.c.plan_id == bindparam("plan_id")).order_by(t.entries.c.seq)
+# A plan's entries after the last one a cached ledger holds (all of them after seq 0).
+_ENTRIES_Q = select(t.entries.c.seq, t.entries.c.document).where(
+    t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
+).order_by(t.entries.c.seq)
+_INSERT_ENTRIES = t.entries.insert().returning(t.entries.c.seq)
+_SEEN = "payplan_seen_ledgers"
 _STATUS_Q = select(_W.c.status, _W.c.attempts).where(
     _W.c.provider == bindparam("provider"), _W.c.event_id == bindparam("event_id")
 )
-_PENDING_Q = select(_W.c.event).where(
-    _W.c.plan_id == bindparam("plan_id"), _W.c.status == InboxStatus.DEFERRED.value
+# In one statement: the event's own row, if it was received before, and the plan's deferred events
+# (which this event may unblock). Each side of the OR has its index.
+_INBOX_Q = select(_W.c.provider, _W.c.event_id, _W.c.status, _W.c.attempts, _W.c.event).where(
+    (_W.c.provider == bindparam("provider")) & (_W.c.event_id == bindparam("event_id"))
+    | (_W.c.plan_id == bindparam("plan_id")) & (_W.c.status == InboxStatus.DEFERRED.value)
 ).order_by(_W.c.seq)
+_INSERT_EVENT = _W.insert()
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -355,6 +365,15 @@ def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any
     }
 
 
+def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger:
+    """*start* with the entries of *rows* (seq, document; in seq order) recorded."""
+    if not rows:
+        return start
+    cur = plan.fee.currency
+    ledger = start.ledger.record_all(loads_entry(r.document, cur) for r in rows)
+    return CachedLedger(plan.version, rows[-1].seq, ledger)
+
+
 def _binding(row: Row[Any]) -> ProviderBinding:
     return ProviderBinding(
         row.provider, row.plan_id, row.plan_version, json.loads(row.ids), row.approval_url, row.status
@@ -386,11 +405,19 @@ class SQLStore(Store):
             connection set-up: WAL, busy timeout, ``BEGIN IMMEDIATE``).
         plan_cache: How many parsed plan versions to keep (a saved version
             never changes, so a hit is always current); 0 for none.
+        ledger_cache: How many plans' ledgers to keep, with the last entry
+            read of each: a write, or a read, of a plan already seen reads
+            only the entries recorded since (usually none); 0 for none.
+            See ``payplan/store/_cache.py`` for why this is always the
+            whole ledger, with other processes writing too.
+
+    .. versionchanged:: 0.2.0
+       *ledger_cache*.
 
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, engine: Engine, *, plan_cache: int = 4096) -> None:
+    def __init__(self, engine: Engine, *, plan_cache: int = 4096, ledger_cache: int = 4096) -> None:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._insert = postgresql.insert if self._pg else sqlite.insert
@@ -399,6 +426,7 @@ class SQLStore(Store):
         self._plans: OrderedDict[tuple[str, int, int], PaymentPlan] = OrderedDict()
         self._plan_cache = plan_cache
         self._cache_lock = threading.Lock()
+        self._ledgers = LedgerCache(ledger_cache)
 
     def _parse_plan(self, plan_id: str, version: int, document: str) -> PaymentPlan:
         key = (plan_id, version, len(document))
@@ -417,7 +445,14 @@ class SQLStore(Store):
 
     @classmethod
     def open(
-        cls, url: str, *, create: bool = False, busy_timeout: float = 30.0, plan_cache: int = 4096, **options: Any
+        cls,
+        url: str,
+        *,
+        create: bool = False,
+        busy_timeout: float = 30.0,
+        plan_cache: int = 4096,
+        ledger_cache: int = 4096,
+        **options: Any,
     ) -> SQLStore:
         """Open the SQLite or PostgreSQL database at *url*.
 
@@ -426,6 +461,7 @@ class SQLStore(Store):
             create: Apply payplan's migrations first (as ``payplan db upgrade`` does).
             busy_timeout: How long an SQLite writer waits for the write lock, in seconds.
             plan_cache: How many parsed plan versions to keep in memory.
+            ledger_cache: How many plans' ledgers to keep in memory (see the class).
             options: Passed to :func:`sqlalchemy.create_engine` (``pool_size``, ``echo``...).
 
         Raises:
@@ -442,7 +478,7 @@ class SQLStore(Store):
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, plan_cache=plan_cache)
+        return cls(engine, plan_cache=plan_cache, ledger_cache=ledger_cache)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -451,14 +487,26 @@ class SQLStore(Store):
     # -- transactions ---------------------------------------------------------------
 
     def _tx(self, work: Callable[[Connection], R], *, read: bool = False) -> R:
-        """Run *work* in one transaction, retrying lock conflicts a few times."""
+        """Run *work* in one transaction, retrying lock conflicts a few times.
+
+        The ledgers the transaction read or wrote go to the ledger cache
+        once it committed, never before (a rolled-back write leaves no trace).
+        """
         for attempt in range(_RETRIES):
             try:
                 with _translated(self.engine.url), self.engine.connect() as conn:
                     if read:
                         conn = conn.execution_options(**{_READ: True})
-                    with conn.begin():
-                        return work(conn)
+                    seen: list[tuple[str, CachedLedger]] = []
+                    conn.info[_SEEN] = seen
+                    try:
+                        with conn.begin():
+                            result = work(conn)
+                    finally:
+                        conn.info.pop(_SEEN, None)
+                    for plan_id, item in seen:
+                        self._ledgers.put(plan_id, item)
+                    return result
             except StoreConflictError as exc:
                 cause = exc.__cause__
                 if attempt == _RETRIES - 1 or not isinstance(cause, sa_exc.DBAPIError) or (
@@ -471,21 +519,44 @@ class SQLStore(Store):
     def _lock_plan(self, conn: Connection, plan_id: str) -> Row[Any] | None:
         return conn.execute(_PLAN_LOCK_Q if self._pg else _PLAN_Q, {"plan_id": plan_id}).first()
 
-    def _ledger(self, conn: Connection, plan: PaymentPlan) -> Ledger:
-        cur = plan.fee.currency
-        docs = conn.execute(_ENTRIES_Q, {"plan_id": plan.id}).scalars()
-        return Ledger.empty(plan).record_all(loads_entry(d, cur) for d in docs)
+    def _cached(self, plan: PaymentPlan) -> CachedLedger:
+        """Where reading *plan*'s ledger starts: the cached prefix, or nothing (seq 0)."""
+        item = self._ledgers.get(plan.id)
+        if item is None or item.version > plan.version:  # none, or newer than what this transaction sees
+            return CachedLedger(plan.version, 0, Ledger.empty(plan))
+        if item.version < plan.version:  # amended since: the same entries, the new version's total
+            return CachedLedger(plan.version, item.seq, item.ledger.for_plan(plan))
+        return item
 
-    def _plan_and_ledger(self, conn: Connection, plan_id: str, *, lock: bool) -> tuple[Row[Any], PaymentPlan, Ledger]:
+    def _ledger(self, conn: Connection, plan: PaymentPlan) -> CachedLedger:
+        """The plan's ledger as this transaction sees it: the cached prefix and the entries after it."""
+        start = self._cached(plan)
+        rows = conn.execute(_ENTRIES_Q, {"plan_id": plan.id, "after": start.seq}).all()
+        return self._seen(conn, plan, _extend(start, plan, rows))
+
+    def _seen(self, conn: Connection, plan: PaymentPlan, item: CachedLedger) -> CachedLedger:
+        conn.info[_SEEN].append((plan.id, item))
+        return item
+
+    def _plan_and_ledger(
+        self, conn: Connection, plan_id: str, *, lock: bool
+    ) -> tuple[Row[Any], PaymentPlan, CachedLedger]:
         row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
         if row is None:
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
         plan = self._parse_plan(row.plan_id, row.version, row.document)
         return row, plan, self._ledger(conn, plan)
 
-    def _insert_entries(self, conn: Connection, plan: PaymentPlan, entries: Sequence[LedgerEntry]) -> None:
-        if entries:
-            conn.execute(t.entries.insert(), [_entry_row(plan.id, e, plan.currency) for e in entries])
+    def _write_entries(
+        self, conn: Connection, plan: PaymentPlan, ledger: Ledger, seq: int, entries: Sequence[LedgerEntry]
+    ) -> None:
+        """Insert *entries* (new to the ledger read at *seq*); *ledger* holds them all."""
+        if len(entries) == 1:  # one row: the single-statement path, not the executemany one
+            seq = conn.execute(_INSERT_ENTRIES, _entry_row(plan.id, entries[0], plan.currency)).scalar_one()
+        elif entries:
+            inserted = conn.execute(_INSERT_ENTRIES, [_entry_row(plan.id, e, plan.currency) for e in entries])
+            seq = max(inserted.scalars())
+        self._seen(conn, plan, CachedLedger(plan.version, seq, ledger))
 
     # -- plans ------------------------------------------------------------------------
 
@@ -504,7 +575,7 @@ class SQLStore(Store):
             if inserted is None:
                 raise StoreConflictError(f"expected a new plan id, got {plan.id!r}, which the store already holds")
             conn.execute(t.plan_versions.insert().values(plan_id=plan.id, version=plan.version, document=doc))
-            self._insert_entries(conn, plan, fresh)
+            self._write_entries(conn, plan, ledger, 0, fresh)
             return StoredPlan(plan, ledger)
 
         return self._tx(work)
@@ -513,8 +584,8 @@ class SQLStore(Store):
         """See :meth:`Store.load`."""
 
         def work(conn: Connection) -> StoredPlan:
-            row, plan, ledger = self._plan_and_ledger(conn, plan_id, lock=False)
-            return StoredPlan(plan, ledger, row.active)
+            row, plan, read = self._plan_and_ledger(conn, plan_id, lock=False)
+            return StoredPlan(plan, read.ledger, row.active)
 
         return self._tx(work, read=True)
 
@@ -549,9 +620,9 @@ class SQLStore(Store):
         doc = dumps_plan_doc(plan)
 
         def work(conn: Connection) -> StoredPlan:
-            row, stored, ledger = self._plan_and_ledger(conn, plan.id, lock=True)
+            row, stored, read = self._plan_and_ledger(conn, plan.id, lock=True)
             check_new_version(stored, plan, record)
-            ledger, fresh = new_entries(ledger.for_plan(plan), entries)
+            ledger, fresh = new_entries(read.ledger.for_plan(plan), entries)
             saved = conn.execute(
                 update(t.plans)
                 .where(t.plans.c.plan_id == plan.id, t.plans.c.version == record.from_version)
@@ -567,7 +638,7 @@ class SQLStore(Store):
                     document=dumps_record(record),
                 )
             )
-            self._insert_entries(conn, plan, fresh)
+            self._write_entries(conn, plan, ledger, read.seq, fresh)
             return StoredPlan(plan, ledger, row.active)
 
         return self._tx(work)
@@ -577,9 +648,9 @@ class SQLStore(Store):
         entries = tuple(entries)
 
         def work(conn: Connection) -> StoredPlan:
-            row, plan, ledger = self._plan_and_ledger(conn, plan_id, lock=True)
-            ledger, fresh = new_entries(ledger, entries)
-            self._insert_entries(conn, plan, fresh)
+            row, plan, read = self._plan_and_ledger(conn, plan_id, lock=True)
+            ledger, fresh = new_entries(read.ledger, entries)
+            self._write_entries(conn, plan, ledger, read.seq, fresh)
             return StoredPlan(plan, ledger, row.active)
 
         return self._tx(work)
@@ -635,18 +706,19 @@ class SQLStore(Store):
         if not rows:
             return ()
         plans = [self._parse_plan(r.plan_id, r.version, r.document) for r in rows]
-        docs: dict[str, list[str]] = {p.id: [] for p in plans}
-        for pid, doc in conn.execute(
-            select(t.entries.c.plan_id, t.entries.c.document)
-            .where(t.entries.c.plan_id.in_(list(docs)))
+        starts = {p.id: self._cached(p) for p in plans}
+        after: dict[str, list[Any]] = {p.id: [] for p in plans}
+        for row in conn.execute(
+            select(t.entries.c.plan_id, t.entries.c.seq, t.entries.c.document)
+            .where(t.entries.c.plan_id.in_(list(after)), t.entries.c.seq > min(s.seq for s in starts.values()))
             .order_by(t.entries.c.plan_id, t.entries.c.seq)
         ):
-            docs[pid].append(doc)
-        out = []
-        for plan in plans:
-            cur = plan.fee.currency
-            out.append(StoredPlan(plan, Ledger.empty(plan).record_all(loads_entry(d, cur) for d in docs[plan.id])))
-        return tuple(out)
+            if row.seq > starts[row.plan_id].seq:  # what a cached ledger holds is not decoded again
+                after[row.plan_id].append(row)
+        return tuple(
+            StoredPlan(plan, self._seen(conn, plan, _extend(starts[plan.id], plan, after[plan.id])).ledger)
+            for plan in plans
+        )
 
     # -- the daily run's claims --------------------------------------------------------
 
@@ -802,23 +874,12 @@ class SQLStore(Store):
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
         """See :meth:`Store.ingest`.
 
-        A repeat of an event already applied (most deliveries, with
-        providers' retries) is answered from one read, without the plan's
-        lock or SQLite's write lock; the write transaction checks again.
+        One transaction. A repeat of an event already applied is answered
+        by its first statement (on PostgreSQL before the plan's row lock is
+        taken; on SQLite the one writer's lock is already held, so the
+        answer is final).
         """
-        if self._applied(event):
-            return IngestResult(InboxStatus.APPLIED, duplicate=True)
         return self._tx(_IngestWork(self, event, body))
-
-    def _applied(self, event: ProviderEvent) -> bool:
-        def work(conn: Connection) -> bool:
-            row = conn.execute(_STATUS_Q, {"provider": event.provider, "event_id": event.id}).first()
-            return row is not None and row.status == InboxStatus.APPLIED.value
-
-        if not self._pg:
-            return self._tx(work, read=True)
-        with _translated(self.engine.url), self.engine.connect() as conn:  # one statement: no BEGIN/COMMIT
-            return work(conn.execution_options(isolation_level="AUTOCOMMIT"))
 
     def inbox(
         self, *, status: InboxStatus | None = None, plan_id: str | None = None
@@ -1017,31 +1078,44 @@ class _IngestWork:
     def __call__(self, conn: Connection) -> IngestResult:
         store, event = self.store, self.event
         w = t.webhook_events
-        plan_row = store._lock_plan(conn, event.plan_id)
-        kept = conn.execute(_STATUS_Q, {"provider": event.provider, "event_id": event.id}).first()
+        key = {"provider": event.provider, "event_id": event.id, "plan_id": event.plan_id}
+        if store._pg:
+            # A repeat is answered before the plan's row lock; the lock then orders this
+            # transaction after any other writer of the plan, and the inbox is read again below.
+            early = conn.execute(_STATUS_Q, key).first()
+            if early is not None and early.status == InboxStatus.APPLIED.value:
+                return IngestResult(InboxStatus.APPLIED, duplicate=True)
+            plan_row = store._lock_plan(conn, event.plan_id)
+        kept = None
+        pending: list[ProviderEvent] = []
+        for row in conn.execute(_INBOX_Q, key):
+            if row.provider == event.provider and row.event_id == event.id:
+                kept = row
+            else:
+                pending.append(loads_event(row.event))
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
+        if not store._pg:  # SQLite: this transaction has held the one write lock since BEGIN IMMEDIATE
+            plan_row = store._lock_plan(conn, event.plan_id)
         plan = ledger = None
-        pending: list[ProviderEvent] = []
+        seq = 0
         if plan_row is not None:
             plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document)
-            ledger = store._ledger(conn, plan)
-            pending = [loads_event(doc) for doc in conn.execute(_PENDING_Q, {"plan_id": event.plan_id}).scalars()]
+            read = store._ledger(conn, plan)
+            ledger, seq = read.ledger, read.seq
         out = settle_events(plan, ledger, event, pending)
         now = _now()
         status = out.status[event.id]
         error = out.error.get(event.id)
         if kept is None:
             amount = event.amount
-            conn.execute(
-                w.insert().values(
-                    provider=event.provider, event_id=event.id, plan_id=event.plan_id, status=status.value,
-                    attempts=1, error=error, kind=event.kind.value, occurred_on=event.occurred_on,
-                    amount_minor=None if amount is None else amount.minor,
-                    currency=None if amount is None else amount.currency.code,
-                    event=dumps_event(event), body=self.body, received_at=now, updated_at=now,
-                )
-            )
+            conn.execute(_INSERT_EVENT, {
+                "provider": event.provider, "event_id": event.id, "plan_id": event.plan_id, "status": status.value,
+                "attempts": 1, "error": error, "kind": event.kind.value, "occurred_on": event.occurred_on,
+                "amount_minor": None if amount is None else amount.minor,
+                "currency": None if amount is None else amount.currency.code,
+                "event": dumps_event(event), "body": self.body, "received_at": now, "updated_at": now,
+            })
         else:
             conn.execute(
                 update(w).where(w.c.provider == event.provider, w.c.event_id == event.id)
@@ -1054,6 +1128,6 @@ class _IngestWork:
                     update(w).where(w.c.provider == providers[eid], w.c.event_id == eid)
                     .values(status=st.value, error=None, attempts=w.c.attempts + 1, updated_at=now)
                 )
-        if plan is not None:
-            store._insert_entries(conn, plan, out.entries)
+        if plan is not None and out.ledger is not None:
+            store._write_entries(conn, plan, out.ledger, seq, out.entries)
         return IngestResult(status, False, tuple(e.id for e in out.entries), error)
