@@ -15,13 +15,15 @@ end, all measured in the same run (wall time, median of the repetitions):
   and writing the same new rows (entries, reminders, one transaction per
   plan that writes) with the raw driver (``sqlite3`` / ``psycopg``).
   Reported with where the time goes.
-* **PostgreSQL, 2 workers vs 1** (``shard=k, shards=2``, two processes):
-  throughput ratio. Target: at least 1.5x.
+* **PostgreSQL, 2 workers vs 1**: worker processes that run the date by
+  claims (``run_due(claim=True)``: ``FOR UPDATE SKIP LOCKED``), started
+  together at a barrier once imported; throughput = plans over the span
+  from the first worker's start to the last one's end (process start-up
+  excluded, it is reported apart). Target: at least 1.5x.
 
-Full mode runs 20,000 plans (not the 100,000 the issue names: the store
-writes a plan in about 2 ms, so building 100,000 for each back end alone
-takes minutes; the per-plan costs are flat in the plan count, the store
-pages by key); quick mode 300 plans on SQLite only.
+Full mode runs 100,000 plans (one repetition: the database is built once
+with bulk inserts of the rows ``add_plan`` writes, and copied per run);
+quick mode 300 plans on SQLite only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import queue
 import random
 import shutil
 import sqlite3
@@ -36,7 +39,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from attrs import evolve
@@ -100,34 +102,90 @@ def in_memory(pairs: list[tuple[PaymentPlan, Any]]) -> Callable[[], int]:
 
 
 def _build(url: str, pairs: list[tuple[PaymentPlan, Any]]) -> None:
+    """The rows ``Store.add_plan`` writes for every plan, inserted in bulk (checked against add_plan's own)."""
+    import sqlalchemy
+
     from payplan.store import open_store
-    from payplan.store.sql import upgrade
+    from payplan.store._apply import shard_of
+    from payplan.store._codec import dumps_plan_doc
+    from payplan.store._schema import entries, plan_versions, plans
+    from payplan.store.sql import _entry_row, upgrade
 
     upgrade(url)
-    store = open_store(url)
+    engine = sqlalchemy.create_engine(url)
     try:
-        for plan, ledger in pairs:
-            store.add_plan(plan, entries=list(ledger))
+        step = 5_000
+        for start in range(0, len(pairs), step):
+            chunk = pairs[start:start + step]
+            docs = [dumps_plan_doc(p) for p, _ in chunk]
+            with engine.begin() as conn:
+                conn.execute(plans.insert(), [
+                    {"plan_id": p.id, "version": p.version, "currency": p.currency, "total_minor": p.total.minor,
+                     "client": p.client, "active": True, "shard": shard_of(p.id), "document": d}
+                    for (p, _), d in zip(chunk, docs, strict=True)
+                ])
+                conn.execute(plan_versions.insert(), [
+                    {"plan_id": p.id, "version": p.version, "document": d} for (p, _), d in zip(chunk, docs, strict=True)
+                ])
+                rows = [_entry_row(p.id, e, p.currency) for p, ledger in chunk for e in ledger]
+                if rows:
+                    conn.execute(entries.insert(), rows)
+    finally:
+        engine.dispose()
+    store = open_store(url)
+    try:  # the bulk rows read back as add_plan's would
+        for plan, ledger in pairs[:3]:
+            assert store.load(plan.id).ledger == ledger
     finally:
         store.close()
 
 
-def _engine_run(url: str, shard: int = 0, shards: int = 1) -> tuple[float, int, int]:
-    """One run_due over the store at *url*: (seconds, plans, rows written)."""
+def _engine_run(url: str, *, claim: bool = False, barrier: Any = None) -> tuple[float, float, int, int]:
+    """One run_due over the store at *url*: (start, end, plans, rows written), times from time.time()."""
     from payplan.engine import run_due
     from payplan.store import open_store
 
     store = open_store(url)
     try:
         notifier = InMemoryNotifier()
-        t0 = time.perf_counter()
-        summary = run_due(store, [], AS_OF, notifier, contacts=contact_of, shard=shard, shards=shards)
-        seconds = time.perf_counter() - t0
+        if barrier is not None:
+            barrier.wait(timeout=600)
+        t0 = time.time()
+        summary = run_due(store, [], AS_OF, notifier, contacts=contact_of, claim=claim)
+        t1 = time.time()
     finally:
         store.close()
     if summary.failures:
         raise RuntimeError(f"the benchmark's run failed: {summary.failures[:3]}")
-    return seconds, summary.plans, summary.fees + summary.reminders + summary.notices
+    return t0, t1, summary.plans, summary.fees + summary.reminders + summary.notices
+
+
+def _worker(url: str, barrier: Any, results: Any, born: float) -> None:
+    """A worker process: import, wait at the barrier, run by claims, report (start-up, start, end, plans)."""
+    up = time.time() - born
+    results.put((up, *_engine_run(url, claim=True, barrier=barrier)))
+
+
+def _workers(url: str, n: int) -> tuple[float, int, float]:
+    """*n* worker processes on one date by claims: (span in seconds, plans, slowest process start-up)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(n)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(url, barrier, results, time.time())) for _ in range(n)]
+    for p in procs:
+        p.start()
+    got: list[Any] = []
+    while len(got) < n:
+        try:
+            got.append(results.get(timeout=1))
+        except queue.Empty:
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a benchmark worker process died (exit codes {dead})") from None
+    for p in procs:
+        p.join()
+    span = max(r[2] for r in got) - min(r[1] for r in got)
+    return span, sum(r[3] for r in got), max(r[0] for r in got)
 
 
 def _sqlite_floor(path: str, writes: int) -> float:
@@ -186,7 +244,7 @@ def _rows(backend: str, n: int, engine: list[float], memory: list[float], floor:
 
 def _sqlite(settings: Settings, pairs: list[tuple[PaymentPlan, Any]], memory: Callable[[], int]) -> list[Row]:
     n = len(pairs)
-    reps = settings.size(3, 1)
+    reps = 1
     with tempfile.TemporaryDirectory(prefix="payplan-bench-") as folder:
         template = os.path.join(folder, "template.db")
         _build(f"sqlite:///{template}", pairs)
@@ -195,8 +253,8 @@ def _sqlite(settings: Settings, pairs: list[tuple[PaymentPlan, Any]], memory: Ca
         for r in range(reps):
             copy = os.path.join(folder, f"run{r}.db")
             shutil.copy(template, copy)
-            seconds, _, writes = _engine_run(f"sqlite:///{copy}")
-            engine.append(seconds)
+            t0, t1, _, writes = _engine_run(f"sqlite:///{copy}")
+            engine.append(t1 - t0)
             t0 = time.perf_counter()
             memory()
             mem.append(time.perf_counter() - t0)
@@ -229,7 +287,6 @@ def _pg_drop(admin_url: str, *names: str) -> None:
 def _postgres(settings: Settings, url: str, pairs: list[tuple[PaymentPlan, Any]],
               memory: Callable[[], int]) -> list[Row]:
     n = len(pairs)
-    reps = settings.size(3, 1)
     template = f"payplan_bench_{os.getpid()}"
     _pg_drop(url, template)
     import sqlalchemy
@@ -241,35 +298,25 @@ def _postgres(settings: Settings, url: str, pairs: list[tuple[PaymentPlan, Any]]
     template_url = sqlalchemy.engine.make_url(url).set(database=template).render_as_string(hide_password=False)
     _build(template_url, pairs)
     run_name = f"{template}_run"
-    engine, mem, floor, one, two = [], [], [], [], []
-    writes = 0
     try:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(2, mp_context=ctx) as pool:
-            for _ in range(reps):
-                copy = _pg_copy(url, template, run_name)
-                seconds, _, writes = _engine_run(copy)
-                engine.append(seconds)
-                t0 = time.perf_counter()
-                memory()
-                mem.append(time.perf_counter() - t0)
-                copy = _pg_copy(url, template, run_name)
-                floor.append(_pg_floor(copy, writes))
-                # one worker process, then two in parallel, each on a fresh copy
-                copy = _pg_copy(url, template, run_name)
-                t0 = time.perf_counter()
-                list(pool.map(_engine_run, [copy], [0], [1]))
-                one.append(time.perf_counter() - t0)
-                copy = _pg_copy(url, template, run_name)
-                t0 = time.perf_counter()
-                list(pool.map(_engine_run, [copy, copy], [0, 1], [2, 2]))
-                two.append(time.perf_counter() - t0)
+        copy = _pg_copy(url, template, run_name)
+        t0, t1, _, writes = _engine_run(copy)
+        engine = [t1 - t0]
+        m0 = time.perf_counter()
+        memory()
+        mem = [time.perf_counter() - m0]
+        floor = [_pg_floor(_pg_copy(url, template, run_name), writes)]
+        # worker processes by claims, on fresh copies: one, then two together
+        w1, plans1, _ = _workers(_pg_copy(url, template, run_name), 1)
+        w2, plans2, up2 = _workers(_pg_copy(url, template, run_name), 2)
+        if plans1 != n or plans2 != n:
+            raise RuntimeError(f"the workers ran {plans1} and {plans2} plans, expected {n} each")
     finally:
         _pg_drop(url, run_name, template)
     rows = _rows("PostgreSQL", n, engine, mem, floor, writes)
-    w1, w2 = statistics.median(one), statistics.median(two)
-    rows.append(Row(AREA, f"PostgreSQL, 2 worker processes vs 1 ({n:,} plans)", w2 * 1e9 / n, "ns/plan",
-                    "1 worker", w1 * 1e9 / n, f"{w1 / w2:.2f}x the throughput", ">= 1.5x", w1 / w2 >= 1.5))
+    rows.append(Row(AREA, f"PostgreSQL, 2 worker processes by claims vs 1 ({n:,} plans; process start-up {up2:.1f} s "
+                    f"not counted)", w2 * 1e9 / n, "ns/plan", "1 worker", w1 * 1e9 / n, f"{w1 / w2:.2f}x the throughput",
+                    ">= 1.5x", w1 / w2 >= 1.5))
     return rows
 
 
@@ -279,7 +326,7 @@ def run(settings: Settings) -> list[Row]:
         import sqlalchemy  # noqa: F401
     except ImportError:
         return [Row(AREA, "run_due on a SQL store", None, "", note="needs payplan[store]")]
-    n = settings.size(20_000, 300)
+    n = settings.size(100_000, 300)
     pairs = _pairs(n)
     memory = in_memory(pairs)
     rows = _sqlite(settings, pairs, memory)

@@ -123,3 +123,76 @@ class TestRun:
         assert done.returncode == 0, done.stderr
         assert done.stderr == "1 plans done\n"
         assert "plans seen" in done.stdout
+
+    def test_a_progress_bar_on_a_terminal(self, db: str, files: tuple[str, str, str]) -> None:
+        """On a terminal (a pty as stderr) `payplan run` draws tqdm's bar; the summary table still goes to stdout."""
+        import fcntl
+        import os
+        import pty
+        import struct
+        import termios
+
+        plan, _, _ = files
+        subprocess.run([sys.executable, "-m", "payplan", "import", "--db", db, plan], check=True, capture_output=True)
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "payplan", "run", "--db", db, "--as-of", "2026-12-02"],
+                stdout=subprocess.PIPE, stderr=follower, text=True, timeout=120,
+            )
+            os.close(follower)
+            follower = -1
+            drawn = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the pty's other end is closed: all read
+                    break
+                if not chunk:
+                    break
+                drawn += chunk
+        finally:
+            if follower != -1:
+                os.close(follower)
+            os.close(leader)
+        assert done.returncode == 0
+        screen = drawn.decode("utf-8", "replace")
+        assert "\r" in screen  # redrawn in place, as a bar is
+        assert "plans: 100%" in screen
+        assert "1/1" in screen
+        assert "plans done" not in screen  # no plain lines on a terminal
+        assert "plans seen" in done.stdout
+
+    def test_dry_run_changes_nothing_in_the_store(self, db: str, files: tuple[str, str, str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+        """--dry-run on a day with a fee, a charge and a reminder due: every table keeps its rows."""
+        from payplan.store.sql import SQLStore
+
+        plan, payments, contacts = files
+        assert run(capsys, "import", "--db", db, plan, "--payments", payments)[0] == 0
+        store = SQLStore.open(db)
+        try:
+            before = (store.table_sizes(), store.load("pack-a"), store.reminders("pack-a"), store.operations())
+            code, out, _ = run(capsys, "run", "--db", db, "--as-of", "2027-01-07", "--dry-run", "--contacts", contacts,
+                               "--claim")
+            assert code == 0
+            assert "pack-a: fee:" in out
+            after = (store.table_sizes(), store.load("pack-a"), store.reminders("pack-a"), store.operations())
+            assert after == before
+        finally:
+            store.close()
+
+    def test_claims_from_the_command_line(self, db: str, files: tuple[str, str, str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+        """`--claim`: a second worker on the same date finds every plan taken; a bad lease is exit 2."""
+        plan, payments, _ = files
+        assert run(capsys, "import", "--db", db, plan, "--payments", payments)[0] == 0
+        code, out, _ = run(capsys, "run", "--db", db, "--as-of", "2026-12-02", "--claim", "--worker", "w1",
+                           "--format", "json")
+        assert (code, json.loads(out)["plans_seen"]) == (0, 1)
+        code, out, _ = run(capsys, "run", "--db", db, "--as-of", "2026-12-02", "--claim", "--format", "json")
+        assert (code, json.loads(out)["plans_seen"]) == (0, 0)
+        code, _, err = run(capsys, "run", "--db", db, "--as-of", "2026-12-02", "--claim", "--lease", "-5")
+        assert code == 2
+        assert "expected a lease in seconds" in err

@@ -359,6 +359,44 @@ class TestCutShortThenALaterDay:
         assert [r.status for r in store.reminders(plan.id)] == [ReminderStatus.RESERVED]
 
 
+class TestOneInFlight:
+    def test_never_more_than_one_message_reserved_unsent_and_marks_ride_along(self) -> None:
+        """Across many plans and messages, each send finds only itself reserved and unsent (a crash there
+        resends at most it), and a message is marked sent in the transaction reserving the next one."""
+        store = MemoryStore()
+        sb = OnDemandSandboxProvider(today=BOOKED)
+        contacts = {}
+        for n in range(12):
+            plan = pack_a(f"p{n:02d}", client=f"c{n}")
+            store.add_plan(plan, entries=[PaymentReceived("dep", BOOKED, usd("500"))])
+            card = SandboxCard.DECLINE.value if n % 3 == 0 else SandboxCard.SUCCESS.value
+            store.save_binding(sb.publish(plan, Payer(payment_method_id=card)))
+            contacts[f"c{n}"] = Contact(f"Client {n}", email=f"c{n}@example.com", card_expires=D(2027, 1, 15))
+        calls: Counter[str] = Counter()
+        for name in ("reserve_reminder", "mark_reminder_sent", "mark_sent_and_reserve"):
+            def counted(*a: object, _f: object = getattr(store, name), _n: str = name) -> object:
+                calls[_n] += 1
+                return _f(*a)  # type: ignore[operator]
+            setattr(store, name, counted)
+
+        class Watching(InMemoryNotifier):
+            def send(self, message: Message) -> None:
+                assert [r.reminder_id for r in store.reserved_reminders()] == [message.id]
+                super().send(message)
+
+        notifier = Watching()
+        for day in days(D(2026, 12, 25), D(2027, 1, 9)):
+            sb.advance_to(day)
+            summary = run_due(store, [sb], day, notifier, contacts=contacts, batch_size=5)
+            assert summary.ok, summary.failures
+        assert len(notifier.sent) > 30
+        assert notifier.duplicates() == {}
+        assert store.reserved_reminders() == ()
+        # most marks ride in the next reservation's transaction; the rest once per batch (3 a day)
+        assert calls["mark_reminder_sent"] < len(notifier.sent) / 2
+        assert calls["mark_reminder_sent"] <= 3 * 16
+
+
 class TestInput:
     @pytest.mark.parametrize(("kwargs", "match"), [
         ({"shard": 2, "shards": 2}, "shard K of N"),

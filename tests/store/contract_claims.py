@@ -106,6 +106,32 @@ class ClaimsContract:
             got = set(_ids(store.claim_plans(ON, f"w{k}", shard=k, shards=2)))
             assert got == {p for p in by_shard[k] if p in ids}
 
+    def test_mark_sent_and_reserve_is_one_step(self, store: Store) -> None:
+        """Marking the last message sent and reserving the next happen together, or not at all."""
+        (pid,) = _plans(store, 1)
+        assert store.mark_sent_and_reserve(None, pid, "m1", ON) is True
+        assert store.mark_sent_and_reserve((pid, "m1"), pid, "m2", ON) is True
+        assert store.mark_sent_and_reserve((pid, "m2"), pid, "m1", ON) is False  # m1 was reserved before
+        assert [r.reminder_id for r in store.reserved_reminders() if r.plan_id == pid] == []
+        assert store.mark_sent_and_reserve(None, pid, "m3", ON) is True
+        with pytest.raises(StoreError, match="reserved"):
+            store.mark_sent_and_reserve((pid, "never"), pid, "m4", ON)
+        with pytest.raises(StoreError):
+            store.mark_sent_and_reserve((pid, "m3"), "no-such-plan", "m4", ON)
+        # neither refusal wrote anything: m3 still reserved, m4 not
+        assert {r.reminder_id: r.status for r in store.reminders(pid)} == {
+            "m1": ReminderStatus.SENT, "m2": ReminderStatus.SENT, "m3": ReminderStatus.RESERVED,
+        }
+
+    def test_deactivate_many_in_one_call(self, store: Store) -> None:
+        """deactivate() takes the named plans out of the run (unknown ids ignored); the rest stay."""
+        ids = _plans(store, 4)
+        store.deactivate([ids[0], ids[2], "no-such-plan"])
+        store.deactivate([])
+        active = {s.plan.id for b in store.active_plans() for s in b}
+        assert active & set(ids) == {ids[1], ids[3]}
+        assert store.load(ids[0]).active is False
+
     @pytest.mark.parametrize(("kwargs", "match"), [
         ({"as_of": "2027-01-01"}, "datetime.date"),
         ({"worker": ""}, "worker name"),

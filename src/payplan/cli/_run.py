@@ -201,7 +201,8 @@ def run_run(args: argparse.Namespace) -> int:
         if args.dry_run and notifier is None:
             notifier = InMemoryNotifier()
         shard, shards = args.shard
-        progress = _Progress(len(store.plan_ids()) // shards or None, args.shard)
+        # with claims the other workers take part of the plans: a count, not a bar to 100%
+        progress = _Progress(None if args.claim else len(store.plan_ids()) // shards or None, args.shard)
         try:
             summary = run_due(
                 store, setup.get("providers", {}), args.as_of, notifier, contacts=contacts,

@@ -157,6 +157,26 @@ class RunSummary:
         ]
 
 
+class _Outbox:
+    """The message sent last and not yet marked sent: marked in the transaction that reserves the next one."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.sent: tuple[str, str] | None = None
+
+    def reserve(self, plan_id: str, reminder_id: str, on: dt.date) -> bool:
+        if self.sent is None:
+            return self.store.reserve_reminder(plan_id, reminder_id, on)
+        reserved = self.store.mark_sent_and_reserve(self.sent, plan_id, reminder_id, on)
+        self.sent = None  # only once the transaction went through: else it is marked later
+        return reserved
+
+    def flush(self) -> None:
+        if self.sent is not None:
+            self.store.mark_reminder_sent(*self.sent)
+            self.sent = None
+
+
 def _provider_map(providers: Mapping[str, Provider] | Iterable[Provider]) -> dict[str, Provider]:
     if isinstance(providers, Mapping):
         return dict(providers)
@@ -197,6 +217,8 @@ def run_plan(
     templates: Mapping[str, Mapping[str, str]] | None = None,
     bindings: Iterable[ProviderBinding] | None = None,
     unsent: Sequence[ReminderRecord] = (),
+    retire: list[str] | None = None,
+    outbox: _Outbox | None = None,
 ) -> None:
     """Run one plan's day: fees, charges and retries, then reminders and notices; add to *summary*.
 
@@ -208,7 +230,11 @@ def run_plan(
     it is sent and marked sent after. *unsent* are the plan's messages
     still reserved but never marked sent (:meth:`Store.reserved_reminders`):
     those of an earlier day are sent again with their id if still true
-    (:func:`stale`), else dropped.
+    (:func:`stale`), else dropped. A plan that needs no more runs is taken
+    out of them (:meth:`Store.set_active`), or its id is added to *retire*
+    for the caller to take out with the rest of its batch
+    (:meth:`Store.deactivate`). With *outbox* (the run's), a message sent is
+    marked sent in the transaction that reserves the next one.
 
     Raises:
         PayplanError: the plan could not be finished (the caller records it
@@ -237,7 +263,10 @@ def run_plan(
             ledger = _charge(store, plan, ledger, owed, providers, as_of, summary, bindings)
 
     if not dry and finished(plan, ledger, as_of):
-        store.set_active(plan.id, False)
+        if retire is None:
+            store.set_active(plan.id, False)
+        else:
+            retire.append(plan.id)  # the caller takes the batch's finished plans out in one transaction
         for record in unsent:  # nothing more is sent to a finished plan
             store.drop_reminder(plan.id, record.reminder_id)
             summary.dropped += 1
@@ -254,8 +283,9 @@ def run_plan(
     due_ids = {item.id for item in items}
     # messages a crash cut short on an earlier day (today's own are sent below, with the same id)
     earlier = [r for r in unsent if r.on < as_of and r.reminder_id not in due_ids]
+    box = outbox if outbox is not None else _Outbox(store)
     if earlier:
-        _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier)
+        _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier, box)
     if not items:
         return
     status = plan_status(plan, ledger, as_of)
@@ -269,7 +299,7 @@ def run_plan(
             continue
         if notifier is None:
             raise NotificationError(f"expected a notifier to send {message.id}, got none")
-        if not store.reserve_reminder(plan.id, message.id, as_of):
+        if not box.reserve(plan.id, message.id, as_of):
             # reserved before: sent, or cut short by a crash (then sent again, with the same id)
             if message.id not in reserved:
                 if records is None:
@@ -277,7 +307,9 @@ def run_plan(
                 if records.get(message.id) is not ReminderStatus.RESERVED:
                     continue
             summary.resent += 1
-        _send(store, notifier, message, item, summary)
+        _send(box, notifier, message, item, summary)
+    if outbox is None:
+        box.flush()
 
 
 def _messages_due(
@@ -301,9 +333,9 @@ def _messages_due(
     ]
 
 
-def _send(store: Store, notifier: Notifier, message: Message, item: Reminder | Notice, summary: RunSummary) -> None:
+def _send(box: _Outbox, notifier: Notifier, message: Message, item: Reminder | Notice, summary: RunSummary) -> None:
     notifier.send(message)
-    store.mark_reminder_sent(message.plan_id, message.id)
+    box.sent = (message.plan_id, message.id)
     if isinstance(item, Notice):
         summary.notices += 1
         summary.escalated += item.kind is NoticeKind.ESCALATED
@@ -323,6 +355,7 @@ def _resend(
     notifier: Notifier | None,
     summary: RunSummary,
     records: Sequence[ReminderRecord],
+    box: _Outbox,
 ) -> None:
     """Send again, once and with the same id, what a crash cut short on an earlier day, if it is still true."""
     for record in records:
@@ -343,7 +376,8 @@ def _resend(
             raise NotificationError(f"expected a notifier to send {record.reminder_id}, got none")
         message = compose(item, plan, plan_status(plan, then, record.on), contact, texts=texts)
         summary.resent += 1
-        _send(store, notifier, message, item, summary)
+        box.flush()  # the message before it is marked sent before this one goes
+        _send(box, notifier, message, item, summary)
 
 
 def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> str | None:
@@ -557,13 +591,15 @@ def run_due(
     for record in store.reserved_reminders():
         unsent.setdefault(record.plan_id, []).append(record)
 
-    def one(stored: StoredPlan) -> bool:
+    outbox = _Outbox(store)
+
+    def one(stored: StoredPlan, retire: list[str]) -> bool:
         summary.plans += 1
         ok = True
         try:
             run_plan(
                 store, stored, by_name, as_of, notifier, summary, contacts=contacts, templates=templates,
-                unsent=unsent.get(stored.plan.id, ()),
+                unsent=unsent.get(stored.plan.id, ()), retire=retire, outbox=outbox,
             )
         except PayplanError as exc:
             summary.failures.append(PlanFailure(stored.plan.id, str(exc)))
@@ -574,8 +610,11 @@ def run_due(
 
     if not claim or dry_run:
         for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards):
+            retire: list[str] = []
             for stored in batch:
-                one(stored)
+                one(stored, retire)
+            outbox.flush()
+            store.deactivate(retire)
         return summary
 
     name = worker if worker is not None else f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -593,8 +632,11 @@ def run_due(
             after, last_pass = "", True
             continue
         done: list[str] = []
+        retire = []
         for stored in batch:
-            (done if one(stored) else failed).append(stored.plan.id)
+            (done if one(stored, retire) else failed).append(stored.plan.id)
+        outbox.flush()  # before the plans are finished: a sent message is never left to resend
+        store.deactivate(retire)
         store.finish_claims(as_of, name, done)
         after = batch[-1].plan.id
     if failed:

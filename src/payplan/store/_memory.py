@@ -118,6 +118,13 @@ class MemoryStore(Store):
         with self._lock:
             self._get(plan_id).active = bool(active)
 
+    def deactivate(self, plan_ids: Iterable[str]) -> None:
+        """See :meth:`Store.deactivate`."""
+        with self._lock:
+            for pid in plan_ids:
+                if pid in self._plans:
+                    self._plans[pid].active = False
+
     def plan_ids(self) -> tuple[str, ...]:
         """See :meth:`Store.plan_ids`."""
         with self._lock:
@@ -292,20 +299,31 @@ class MemoryStore(Store):
 
     def reserve_reminder(self, plan_id: str, reminder_id: str, on: dt.date) -> bool:
         """See :meth:`Store.reserve_reminder`."""
-        with self._lock:
-            self._get(plan_id)
-            if (plan_id, reminder_id) in self._reminders:
-                return False
-            self._reminders[(plan_id, reminder_id)] = ReminderRecord(plan_id, reminder_id, on)
-            return True
+        return self.mark_sent_and_reserve(None, plan_id, reminder_id, on)
 
     def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
         """See :meth:`Store.mark_reminder_sent`."""
         with self._lock:
-            old = self._reminders.get((plan_id, reminder_id))
-            if old is None:
-                raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
-            self._reminders[(plan_id, reminder_id)] = evolve(old, status=ReminderStatus.SENT)
+            self._mark_sent(plan_id, reminder_id)
+
+    def _mark_sent(self, plan_id: str, reminder_id: str) -> None:
+        old = self._reminders.get((plan_id, reminder_id))
+        if old is None:
+            raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
+        self._reminders[(plan_id, reminder_id)] = evolve(old, status=ReminderStatus.SENT)
+
+    def mark_sent_and_reserve(
+        self, sent: tuple[str, str] | None, plan_id: str, reminder_id: str, on: dt.date
+    ) -> bool:
+        """See :meth:`Store.mark_sent_and_reserve`."""
+        with self._lock:
+            self._get(plan_id)
+            if sent is not None:
+                self._mark_sent(*sent)
+            if (plan_id, reminder_id) in self._reminders:
+                return False
+            self._reminders[(plan_id, reminder_id)] = ReminderRecord(plan_id, reminder_id, on)
+            return True
 
     def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
         """See :meth:`Store.reminders`."""

@@ -375,6 +375,15 @@ class Store(Protocol):
         """
         ...
 
+    def deactivate(self, plan_ids: Iterable[str]) -> None:
+        """Take the plans out of :meth:`active_plans`, in one transaction (the daily run's finished plans).
+
+        Ids the store does not hold are ignored.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def plan_ids(self) -> tuple[str, ...]:
         """Every stored plan id, sorted."""
         ...
@@ -525,6 +534,25 @@ class Store(Protocol):
 
         Raises:
             StoreError: the reminder was never reserved.
+        """
+        ...
+
+    def mark_sent_and_reserve(
+        self, sent: tuple[str, str] | None, plan_id: str, reminder_id: str, on: dt.date
+    ) -> bool:
+        """Mark *sent* ``(plan id, reminder id)`` sent and reserve the next reminder, in one transaction.
+
+        :meth:`mark_reminder_sent` then :meth:`reserve_reminder` in one go:
+        the daily run sends N messages in N + 1 transactions, and still
+        never more than one is reserved but not marked sent. Returns what
+        :meth:`reserve_reminder` returns; nothing is written if either part
+        is refused.
+
+        Raises:
+            StoreError: *sent* was never reserved.
+            UnknownPlanError: no such plan.
+
+        .. versionadded:: 0.2.0
         """
         ...
 

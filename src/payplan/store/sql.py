@@ -333,6 +333,16 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _mark_sent(conn: Connection, *, plan_id: str, reminder_id: str) -> None:
+    n = conn.execute(
+        update(t.reminders)
+        .where(t.reminders.c.plan_id == plan_id, t.reminders.c.reminder_id == reminder_id)
+        .values(status=ReminderStatus.SENT.value)
+    ).rowcount
+    if n != 1:
+        raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
+
+
 def _exists(conn: Connection, *, q: Any) -> bool:
     return conn.execute(q).first() is not None
 
@@ -655,6 +665,12 @@ class SQLStore(Store):
 
         self._tx(work)
 
+    def deactivate(self, plan_ids: Iterable[str]) -> None:
+        """See :meth:`Store.deactivate`."""
+        ids = list(plan_ids)
+        if ids:
+            self._tx(lambda conn: conn.execute(update(t.plans).where(t.plans.c.plan_id.in_(ids)).values(active=False)))
+
     def plan_ids(self) -> tuple[str, ...]:
         """See :meth:`Store.plan_ids`."""
         return self._tx(
@@ -941,32 +957,33 @@ class SQLStore(Store):
 
     def reserve_reminder(self, plan_id: str, reminder_id: str, on: dt.date) -> bool:
         """See :meth:`Store.reserve_reminder`."""
+        return self._tx(functools.partial(self._reserve, plan_id=plan_id, reminder_id=reminder_id, on=on))
 
-        def work(conn: Connection) -> bool:
-            if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan_id)).first() is None:
-                raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
-            inserted = conn.execute(
-                self._insert(t.reminders).values(
-                    plan_id=plan_id, reminder_id=reminder_id, on=on, status=ReminderStatus.RESERVED.value
-                ).on_conflict_do_nothing().returning(t.reminders.c.reminder_id)
-            ).first()
-            return inserted is not None
-
-        return self._tx(work)
+    def _reserve(self, conn: Connection, *, plan_id: str, reminder_id: str, on: dt.date) -> bool:
+        if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan_id)).first() is None:
+            raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+        inserted = conn.execute(
+            self._insert(t.reminders).values(
+                plan_id=plan_id, reminder_id=reminder_id, on=on, status=ReminderStatus.RESERVED.value
+            ).on_conflict_do_nothing().returning(t.reminders.c.reminder_id)
+        ).first()
+        return inserted is not None
 
     def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
         """See :meth:`Store.mark_reminder_sent`."""
+        self._tx(functools.partial(_mark_sent, plan_id=plan_id, reminder_id=reminder_id))
 
-        def work(conn: Connection) -> None:
-            n = conn.execute(
-                update(t.reminders)
-                .where(t.reminders.c.plan_id == plan_id, t.reminders.c.reminder_id == reminder_id)
-                .values(status=ReminderStatus.SENT.value)
-            ).rowcount
-            if n != 1:
-                raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
+    def mark_sent_and_reserve(
+        self, sent: tuple[str, str] | None, plan_id: str, reminder_id: str, on: dt.date
+    ) -> bool:
+        """See :meth:`Store.mark_sent_and_reserve` (one transaction)."""
 
-        self._tx(work)
+        def work(conn: Connection) -> bool:
+            if sent is not None:
+                _mark_sent(conn, plan_id=sent[0], reminder_id=sent[1])
+            return self._reserve(conn, plan_id=plan_id, reminder_id=reminder_id, on=on)
+
+        return self._tx(work)
 
     def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
         """See :meth:`Store.reminders`."""
