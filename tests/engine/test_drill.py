@@ -191,8 +191,8 @@ def test_two_workers_in_parallel_on_postgresql(
 def test_a_worker_killed_at_random_points_and_restarted(
     backend: str, request: pytest.FixtureRequest, world: tuple[Any, Any], baseline: dict[str, Any]
 ) -> None:
-    """A worker process SIGKILLed at random moments (by the parent, mid-day) and at random store writes
-    (by itself, before or after the write), restarted on the same day each time."""
+    """A worker process SIGKILLed at random moments (by the parent, mid-day) and at random store calls
+    (by itself, before or after the call), restarted on the same day each time."""
     pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store]")
     from payplan.store import open_store
 
@@ -214,11 +214,12 @@ def test_a_worker_killed_at_random_points_and_restarted(
         worker = drill.Worker(_workers_context(), url, address, kill_chance=0.0002, seed=7)
 
         def kill(day: Any) -> float | None:
-            return rng.uniform(0.0, 0.2) if rng.random() < 0.15 else None
+            return rng.uniform(0.0, 0.1) if rng.random() < 0.15 else None
 
         summary = drill.run_workers(store, PLANS, proxy, [worker], kill=kill)
         requests, sent = proxy.report()
         assert summary.failures == []
+        print(f"\n{backend}: {worker.kills} kills, {summary.resent} messages resent, {len(requests)} charge requests")
         assert worker.kills >= 20, worker.kills
         assert worker.starts == worker.kills + 1
         # each kill may cut short one message handed to the mail system: sent again, same id, same text
