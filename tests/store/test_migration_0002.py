@@ -64,7 +64,7 @@ def test_upgrade_from_0001_keeps_the_data_and_adds_the_claims(fresh_url: str) ->
     assert schema_revision(engine) == "0001"
     engine.dispose()
 
-    assert upgrade(fresh_url) == head_revision() == "0002"
+    assert upgrade(fresh_url) == head_revision()
     store = Store.open(fresh_url)
     try:
         assert store.load(plan.id).ledger == Ledger.empty(plan).record(deposit)

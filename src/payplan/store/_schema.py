@@ -136,6 +136,8 @@ webhook_events = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("provider", "event_id", name="uq_payplan_webhook_events_provider_event"),
 )
+# A plan's entries after a seq (the ledger cache's question), from the index alone.
+Index("ix_payplan_entries_plan_seq", entries.c.plan_id, entries.c.seq)
 Index("ix_payplan_webhook_events_plan_status", webhook_events.c.plan_id, webhook_events.c.status)
 Index("ix_payplan_webhook_events_status", webhook_events.c.status)
 
