@@ -622,7 +622,7 @@ def run_due(
     after, last_pass = "", False
     while True:
         batch = store.claim_plans(
-            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards
+            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards, wait=last_pass
         )
         if not batch:
             if last_pass or not after:

@@ -155,6 +155,7 @@ class MemoryStore(Store):
         after: str = "",
         shard: int = 0,
         shards: int = 1,
+        wait: bool = False,
     ) -> tuple[StoredPlan, ...]:
         """See :meth:`Store.claim_plans`."""
         check_claim(as_of, worker, limit, lease, after, shard, shards)

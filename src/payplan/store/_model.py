@@ -411,6 +411,7 @@ class Store(Protocol):
         after: str = "",
         shard: int = 0,
         shards: int = 1,
+        wait: bool = False,
     ) -> tuple[StoredPlan, ...]:
         """Take up to *limit* active plans for the run of *as_of*, in one short transaction; their plans and ledgers.
 
@@ -421,9 +422,10 @@ class Store(Protocol):
         LOCKED``, so workers do not wait on each other; SQLite's single
         write lock makes the transaction exclusive). Plans come in id order,
         only those whose id sorts after *after* (pass the last id of the
-        previous claim, then ``""`` for a last pass that picks up what was
-        skipped); with ``shards=n`` only shard *shard*. An empty result
-        means nothing is left to take after *after*.
+        previous claim, then ``""`` with *wait* for a last pass that picks
+        up what was skipped: it waits for plans other transactions hold
+        instead of skipping them); with ``shards=n`` only shard *shard*.
+        An empty result means nothing is left to take after *after*.
 
         .. versionadded:: 0.2.0
         """

@@ -44,7 +44,6 @@ from sqlalchemy import (
     event,
     func,
     inspect,
-    or_,
     select,
     update,
 )
@@ -109,7 +108,6 @@ VERSION_TABLE = t.VERSION_TABLE
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ = "payplan_read"
 _RETRIES = 8
-_CLAIM_WAITS = 40  # 2 s: how long a claim waits for plans other transactions hold before leaving them
 
 R = TypeVar("R")
 
@@ -343,10 +341,6 @@ def _mark_sent(conn: Connection, *, plan_id: str, reminder_id: str) -> None:
         raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
 
 
-def _exists(conn: Connection, *, q: Any) -> bool:
-    return conn.execute(q).first() is not None
-
-
 def _aware(at: dt.datetime) -> dt.datetime:
     """A stored instant as a timezone-aware UTC datetime (SQLite gives it back naive)."""
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
@@ -420,6 +414,7 @@ class SQLStore(Store):
     def __init__(self, engine: Engine, *, plan_cache: int = 4096, ledger_cache: int = 4096) -> None:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
+        self._claim_upsert: Any = None
         self._insert = postgresql.insert if self._pg else sqlite.insert
         # A plan version never changes once saved, so its parsed form is cached by
         # (plan id, version, document length): reading a plan again costs no parsing.
@@ -732,76 +727,61 @@ class SQLStore(Store):
         after: str = "",
         shard: int = 0,
         shards: int = 1,
+        wait: bool = False,
     ) -> tuple[StoredPlan, ...]:
         """See :meth:`Store.claim_plans`.
 
-        One write transaction selects the candidates (``FOR UPDATE OF plans
-        SKIP LOCKED`` on PostgreSQL) and inserts the claims with ``ON
-        CONFLICT DO UPDATE ... WHERE`` the existing claim's lease ran out:
-        the insert decides, so a worker whose snapshot missed another's
-        fresh claim takes nothing twice. A read transaction then loads the
-        plans won. Candidates all taken by others meanwhile: it selects again.
+        One write transaction selects the next active plans by primary key
+        (``FOR UPDATE OF plans SKIP LOCKED`` on PostgreSQL; with *wait*,
+        plain ``FOR UPDATE``, which waits for the plans other transactions
+        hold) and upserts their claims with ``ON CONFLICT DO UPDATE ...
+        WHERE`` the existing claim's lease ran out, ``RETURNING`` the plans
+        won: the unique index decides, so no plan goes to two workers and
+        no join over the claims is needed. A read transaction then loads
+        the plans won. Candidates all taken already: it looks further.
         """
         check_claim(as_of, worker, limit, lease, after, shard, shards)
-        waits = 0
         while True:
             won, candidates = self._tx(functools.partial(
                 self._claim, as_of=as_of, worker=worker, limit=limit, lease=lease, after=after,
-                shard=shard, shards=shards,
+                shard=shard, shards=shards, wait=wait,
             ))
             if won:
                 return self._tx(functools.partial(self._stored_ids, ids=won), read=True)
-            if candidates:
-                after = candidates[-1]  # all taken by others meanwhile: look further
-                continue
-            # Nothing unlocked is left. A plan another transaction holds (a webhook being applied)
-            # was skipped: wait for it a little rather than leave it out of the day.
-            q = self._claim_query(as_of, _now() - lease, after, shard, shards, 1)
-            if not self._pg or waits >= _CLAIM_WAITS or not self._tx(functools.partial(_exists, q=q), read=True):
+            if not candidates:
                 return ()
-            waits += 1
-            time.sleep(0.05)
+            after = candidates[-1]  # all taken already: look further
 
     def _stored_ids(self, conn: Connection, *, ids: list[str]) -> tuple[StoredPlan, ...]:
         q = select(t.plans.c.plan_id, t.plans.c.version, t.plans.c.document).where(t.plans.c.plan_id.in_(ids))
         return self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id)).all())
 
-    def _claim_query(self, as_of: dt.date, stale: dt.datetime, after: str, shard: int, shards: int, limit: int) -> Any:
-        p, c = t.plans, t.run_claims
-        q = (
-            select(p.c.plan_id)
-            .select_from(p.outerjoin(c, and_(c.c.plan_id == p.c.plan_id, c.c.as_of == as_of)))
-            .where(
-                p.c.active.is_(True), p.c.plan_id > after,
-                or_(c.c.plan_id.is_(None), and_(c.c.finished_at.is_(None), c.c.claimed_at < stale)),
-            )
-        )
-        if shards > 1:
-            q = q.where(p.c.shard % shards == shard)
-        return q.order_by(p.c.plan_id).limit(limit)
-
     def _claim(
         self, conn: Connection, *, as_of: dt.date, worker: str, limit: int, lease: dt.timedelta, after: str,
-        shard: int, shards: int,
+        shard: int, shards: int, wait: bool,
     ) -> tuple[list[str], list[str]]:
-        c = t.run_claims
+        p, c = t.plans, t.run_claims
         now = _now()
         stale = now - lease
-        q = self._claim_query(as_of, stale, after, shard, shards, limit)
+        q = select(p.c.plan_id).where(p.c.active.is_(True), p.c.plan_id > after)
+        if shards > 1:
+            q = q.where(p.c.shard % shards == shard)
+        q = q.order_by(p.c.plan_id).limit(limit)
         if self._pg:
-            q = q.with_for_update(skip_locked=True, of=t.plans)
+            q = q.with_for_update(of=p) if wait else q.with_for_update(skip_locked=True, of=p)
         candidates = list(conn.execute(q).scalars())
         if not candidates:
             return [], []
-        stmt = self._insert(c).values(
-            [{"as_of": as_of, "plan_id": pid, "worker": worker, "claimed_at": now} for pid in candidates]
-        )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[c.c.as_of, c.c.plan_id],
-            set_={"worker": stmt.excluded.worker, "claimed_at": stmt.excluded.claimed_at},
-            where=and_(c.c.finished_at.is_(None), c.c.claimed_at < stale),
-        ).returning(c.c.plan_id)
-        won = sorted(conn.execute(upsert).scalars())
+        if self._claim_upsert is None:  # built once: its SQL is cached, one row of parameters per plan
+            stmt = self._insert(c)
+            self._claim_upsert = stmt.on_conflict_do_update(
+                index_elements=[c.c.as_of, c.c.plan_id],
+                set_={"worker": stmt.excluded.worker, "claimed_at": stmt.excluded.claimed_at},
+                where=and_(c.c.finished_at.is_(None), c.c.claimed_at < bindparam("stale")),
+            ).returning(c.c.plan_id)
+        rows = [{"as_of": as_of, "plan_id": pid, "worker": worker, "claimed_at": now, "stale": stale}
+                for pid in candidates]
+        won = sorted(conn.execute(self._claim_upsert, rows).scalars())
         return won, candidates
 
     def finish_claims(
