@@ -331,13 +331,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _mark_sent(conn: Connection, *, plan_id: str, reminder_id: str) -> None:
-    n = conn.execute(
-        update(t.reminders)
-        .where(t.reminders.c.plan_id == plan_id, t.reminders.c.reminder_id == reminder_id)
-        .values(status=ReminderStatus.SENT.value)
-    ).rowcount
-    if n != 1:
+def _set_reminder(
+    conn: Connection, status: ReminderStatus, *, plan_id: str, reminder_id: str, only_reserved: bool = False
+) -> None:
+    """Move a reserved reminder to *status* (with *only_reserved*, only while it is still reserved)."""
+    r = t.reminders
+    q = update(r).where(r.c.plan_id == plan_id, r.c.reminder_id == reminder_id)
+    if only_reserved:
+        q = q.where(r.c.status == ReminderStatus.RESERVED.value)
+    if conn.execute(q.values(status=status.value)).rowcount != 1:
         raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
 
 
@@ -951,7 +953,7 @@ class SQLStore(Store):
 
     def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
         """See :meth:`Store.mark_reminder_sent`."""
-        self._tx(functools.partial(_mark_sent, plan_id=plan_id, reminder_id=reminder_id))
+        self._tx(functools.partial(_set_reminder, status=ReminderStatus.SENT, plan_id=plan_id, reminder_id=reminder_id))
 
     def mark_sent_and_reserve(
         self, sent: tuple[str, str] | None, plan_id: str, reminder_id: str, on: dt.date
@@ -960,7 +962,7 @@ class SQLStore(Store):
 
         def work(conn: Connection) -> bool:
             if sent is not None:
-                _mark_sent(conn, plan_id=sent[0], reminder_id=sent[1])
+                _set_reminder(conn, ReminderStatus.SENT, plan_id=sent[0], reminder_id=sent[1])
             return self._reserve(conn, plan_id=plan_id, reminder_id=reminder_id, on=on)
 
         return self._tx(work)
@@ -990,19 +992,9 @@ class SQLStore(Store):
 
     def drop_reminder(self, plan_id: str, reminder_id: str) -> None:
         """See :meth:`Store.drop_reminder`."""
-        r = t.reminders
-
-        def work(conn: Connection) -> None:
-            n = conn.execute(
-                update(r)
-                .where(r.c.plan_id == plan_id, r.c.reminder_id == reminder_id,
-                       r.c.status == ReminderStatus.RESERVED.value)
-                .values(status=ReminderStatus.DROPPED.value)
-            ).rowcount
-            if n != 1:
-                raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
-
-        self._tx(work)
+        self._tx(functools.partial(
+            _set_reminder, status=ReminderStatus.DROPPED, plan_id=plan_id, reminder_id=reminder_id, only_reserved=True
+        ))
 
     # -- agreements ---------------------------------------------------------------------
 
