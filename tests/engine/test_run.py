@@ -24,7 +24,7 @@ from payplan import (
     Terms,
     plan_status,
 )
-from payplan.engine import run_due
+from payplan.engine import RunSummary, run_due, run_plan
 from payplan.notify import Contact, InMemoryNotifier, Message
 from payplan.providers import EventKind, Payer
 from payplan.store import MemoryStore, OperationStatus, ReminderStatus, receive_webhook
@@ -287,6 +287,23 @@ class TestCutShortThenALaterDay:
         later = run_due(store, [sb], D(2026, 12, 27), notifier, contacts={"ada": ADA})
         assert (later.resent, later.reminders) == (0, 0)
         assert [r.status for r in store.reminders(plan.id)] == [ReminderStatus.SENT]
+
+    def test_run_plan_alone_marks_the_message_it_resent(self) -> None:
+        """run_plan called by a site's own loop (no run-wide outbox), with nothing else due that day:
+        the message it resends is marked sent, so no later run sends it a third time."""
+        store, sb, plan = setup()
+        notifier = Flaky(0)
+        assert not run_due(store, [sb], D(2026, 12, 25), notifier, contacts={"ada": ADA}).ok
+        summary = RunSummary(D(2026, 12, 26))
+        run_plan(
+            store, store.load(plan.id), [sb], D(2026, 12, 26), notifier, summary, contacts={"ada": ADA},
+            unsent=store.reserved_reminders(),
+        )
+        assert (summary.resent, len(notifier.sent)) == (1, 1)
+        assert [r.status for r in store.reminders(plan.id)] == [ReminderStatus.SENT]
+        later = run_due(store, [sb], D(2026, 12, 27), notifier, contacts={"ada": ADA})
+        assert later.resent == 0
+        assert len(notifier.sent) == 1
 
     def test_not_sent_once_the_installment_was_paid(self) -> None:
         store, sb, plan = setup()

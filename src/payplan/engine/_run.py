@@ -284,32 +284,34 @@ def run_plan(
     # messages a crash cut short on an earlier day (today's own are sent below, with the same id)
     earlier = [r for r in unsent if r.on < as_of and r.reminder_id not in due_ids]
     box = outbox if outbox is not None else _Outbox(store)
-    if earlier:
-        _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier, box)
-    if not items:
-        return
-    status = plan_status(plan, ledger, as_of)
-    reserved = {r.reminder_id for r in unsent}
-    records: dict[str, ReminderStatus] | None = None
-    for item in items:
-        message = compose(item, plan, status, contact, texts=texts)
-        kind = "notice" if isinstance(item, Notice) else "reminder"
-        if dry:
-            actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
-            continue
-        if notifier is None:
-            raise NotificationError(f"expected a notifier to send {message.id}, got none")
-        if not box.reserve(plan.id, message.id, as_of):
-            # reserved before: sent, or cut short by a crash (then sent again, with the same id)
-            if message.id not in reserved:
-                if records is None:
-                    records = {r.reminder_id: r.status for r in store.reminders(plan.id)}
-                if records.get(message.id) is not ReminderStatus.RESERVED:
-                    continue
-            summary.resent += 1
-        _send(box, notifier, message, item, summary)
-    if outbox is None:
-        box.flush()
+    try:
+        if earlier:
+            _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier, box)
+        if not items:
+            return
+        status = plan_status(plan, ledger, as_of)
+        reserved = {r.reminder_id for r in unsent}
+        records: dict[str, ReminderStatus] | None = None
+        for item in items:
+            message = compose(item, plan, status, contact, texts=texts)
+            kind = "notice" if isinstance(item, Notice) else "reminder"
+            if dry:
+                actions.append(Action(plan.id, kind, f"{message.to}: {message.subject}"))
+                continue
+            if notifier is None:
+                raise NotificationError(f"expected a notifier to send {message.id}, got none")
+            if not box.reserve(plan.id, message.id, as_of):
+                # reserved before: sent, or cut short by a crash (then sent again, with the same id)
+                if message.id not in reserved:
+                    if records is None:
+                        records = {r.reminder_id: r.status for r in store.reminders(plan.id)}
+                    if records.get(message.id) is not ReminderStatus.RESERVED:
+                        continue
+                summary.resent += 1
+            _send(box, notifier, message, item, summary)
+    finally:
+        if outbox is None:  # a run-wide outbox marks the last message in the run's next transaction
+            box.flush()
 
 
 def _messages_due(
