@@ -260,6 +260,7 @@ class TestUK1:
         assert hits(check(at, Sale("GB")), "UK-1") == []
         (f,) = hits(check(past, Sale("GB")), "UK-1")
         assert (f.outcome, f.value, f.threshold) == ("span", "2028-01-05", "2028-01-04")
+        assert "later than the 12 months" in f.message
 
     def test_one_penny_of_charge_refuses(self) -> None:
         """No charge passes; one penny refuses; FCA-authorised, it is a disclosure."""
@@ -441,3 +442,63 @@ class TestCheckInput:
             deposit=DepositRule.percent_or_minimum(25, Money.of("500", "USD")), installments=3,
         )
         assert [f for f in check(plan, Sale("US-CA")) if f.severity is Severity.REFUSE] == []
+
+
+class TestWhereSold:
+    """Catalog tiers and clients' proposals are checked where the tier is sold."""
+
+    TOML = '''
+[catalog]
+currency = "GBP"
+sale = { where = "GB" }
+
+[[tier]]
+name = "Year pass"
+fee = "1300.00"
+deposit = "100.00"
+cadence = "monthly"
+installments = [6, 12]
+'''
+
+    def test_a_tier_a_rule_refuses_is_refused_at_load(self) -> None:
+        """Offering 13 monthly installments in GB refuses the catalog, with the rule's words; 12 loads."""
+        from payplan import Catalog, GuardrailError, OutOfBoundsError
+
+        assert Catalog.from_toml(self.TOML)["Year pass"].sold_in == (Sale("GB"),)
+        with pytest.raises(GuardrailError, match=r"tier 'Year pass', sold in GB: UK-1@1 refuses: 13 installments") as info:
+            Catalog.from_toml(self.TOML.replace("[6, 12]", "[6, 12, 13]"))
+        assert isinstance(info.value, OutOfBoundsError) and info.value.bound == "rule"
+        assert {f.outcome for f in info.value.findings} == {"installments", "span"}
+        assert "396 days after booking" in str(info.value)
+
+    def test_per_tier_sale_overrides_the_catalog(self) -> None:
+        """A tier's own sale table replaces the catalog's: sold to businesses, 13 installments load."""
+        from payplan import Catalog
+
+        text = self.TOML.replace("[6, 12]", '[6, 12, 13]\nsale = { where = "GB", consumer = false }')
+        assert Catalog.from_toml(text)["Year pass"].sold_in[0].consumer is False
+
+    def test_bad_sale_table(self) -> None:
+        """An unknown key or a bad code in a sale table is named."""
+        from payplan import Catalog
+
+        with pytest.raises(InvalidPlanError, match=r"\[catalog\].sale: unknown key\(s\) \['country'\]"):
+            Catalog.from_toml(self.TOML.replace('{ where = "GB" }', '{ country = "GB" }'))
+        with pytest.raises(InvalidPlanError, match=r"\[catalog\].sale: expected where as an ISO 3166"):
+            Catalog.from_toml(self.TOML.replace('{ where = "GB" }', '{ where = "England" }'))
+
+    def test_a_proposal_a_rule_refuses(self) -> None:
+        """Twelve parts spread past 12 months are refused with UK-1's words; the same within 12 months pass."""
+        from payplan import Catalog, GuardrailError, ProposedParts, propose
+
+        tier = Catalog.from_toml(self.TOML)["Year pass"]
+        session = dt.date(2029, 1, 1)
+
+        def parts(step: int) -> ProposedParts:
+            rest = [(BOOKED + dt.timedelta(days=step * i), Money.of("100", "GBP")) for i in range(1, 13)]
+            return ProposedParts([(BOOKED, Money.of("100", "GBP")), *rest])
+
+        assert propose(tier, "ok", parts(30), booked=BOOKED, session=session).installments[-1].due == dt.date(2027, 12, 30)
+        with pytest.raises(GuardrailError, match=r"the proposal, sold in GB: UK-1@1 refuses: the last payment is due 2028-01-11") as info:
+            propose(tier, "late", parts(31), booked=BOOKED, session=session)
+        assert (info.value.got, info.value.nearest) == ("2028-01-11", "2028-01-04")

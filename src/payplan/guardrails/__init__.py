@@ -24,7 +24,15 @@ and the client's approval.
 
 from __future__ import annotations
 
-from ._check import GuardrailError, check, check_tier, refusals, retained_in_window, withdrawal_ends
+from ._check import (
+    GuardrailError,
+    check,
+    check_tier,
+    refusals,
+    retained_in_window,
+    withdrawal_ends,
+    withdrawal_period,
+)
 from ._evidence import Approval, EvidencePack
 from ._model import Basis, Contract, Finding, Outcome, PaymentMethod, Rule, RuleSet, Sale, Severity
 from ._rules import load_rules, rules
@@ -54,4 +62,5 @@ __all__ = [
     "retained_in_window",
     "rules",
     "withdrawal_ends",
+    "withdrawal_period",
 ]

@@ -19,7 +19,7 @@ from .._money import Money, _money, percent_of
 from .._plan import PaymentPlan
 from .._policies import IncentiveKind
 from .._schedule import InstallmentKind
-from ..exceptions import InvalidPlanError
+from ..exceptions import GuardrailError, InvalidPlanError
 from ._model import Finding, Rule, RuleSet, Sale, Severity
 from ._rules import rules as shipped_rules
 from ._signing import Sca, Signing
@@ -27,22 +27,9 @@ from ._signing import Sca, Signing
 if TYPE_CHECKING:
     from .._catalog import Tier
 
-__all__ = ["GuardrailError", "check", "check_tier", "refusals", "withdrawal_ends"]
-
-
-class GuardrailError(InvalidPlanError):
-    """A plan, tier or proposal breaks a refusing guardrail where it is sold.
-
-    Attributes:
-        findings: The refusing findings (each with its rule id, the number,
-            the threshold, what to do instead and the source).
-
-    .. versionadded:: 0.2.0
-    """
-
-    def __init__(self, message: str, findings: Iterable[Finding]) -> None:
-        super().__init__(message)
-        self.findings = tuple(findings)
+__all__ = [
+    "GuardrailError", "check", "check_tier", "raise_for_refusals", "refusals", "withdrawal_ends", "withdrawal_period",
+]
 
 
 def refusals(findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -51,6 +38,17 @@ def refusals(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     .. versionadded:: 0.2.0
     """
     return tuple(f for f in findings if f.severity is Severity.REFUSE)
+
+
+def raise_for_refusals(findings: Iterable[Finding], what: str, sale: Sale) -> None:
+    """Raise :class:`~payplan.GuardrailError` if a finding refuses; *what* names the plan or tier.
+
+    .. versionadded:: 0.2.0
+    """
+    refused = refusals(findings)
+    if refused:
+        words = " / ".join(f"{f.ref} refuses: {f.message}. Instead: {f.remedy} ({f.source})" for f in refused)
+        raise GuardrailError(f"{what}, sold in {sale.where}: {words}", refused)
 
 
 class _Ctx:
@@ -184,7 +182,10 @@ def _uk_1(c: _Ctx) -> None:
     latest = plan.booked + relativedelta(months=c.t("max_months"))
     last = plan.installments[-1].due
     if last > latest:
-        over.append(("span", last.isoformat(), latest.isoformat()))
+        if c.tier:  # a representative plan's dates mean nothing to the reader: say it in time after booking
+            over.append(("span", f"{(last - plan.booked).days} days after booking", f"{c.t('max_months')} months after booking"))
+        else:
+            over.append(("span", last.isoformat(), latest.isoformat()))
     if c.charge.minor:
         over.append(("charge", c.charge, f"{_ZERO} {c.charge.currency.code}"))
     if sale.credit_licensed and over:
@@ -454,3 +455,23 @@ def check_tier(
         for f in _run(plan, sale, None, rules, tier=True):
             seen.setdefault((f.rule, f.outcome, f.value), f)
     return tuple(seen.values())
+
+
+def withdrawal_period(plan: PaymentPlan, sale: Sale, *, rules: RuleSet | None = None) -> tuple[Rule, dt.date] | None:
+    """The withdrawal rule (UK-3 or EU-2) that gives *plan*'s client a cancellation period, and its last day.
+
+    None when no such rule covers the sale (not a consumer, not at a
+    distance or off the premises, not in the UK or the EEA) or when the
+    business claims the leisure-on-a-date exemption.
+
+    .. versionadded:: 0.2.0
+    """
+    if type(sale) is not Sale:
+        raise InvalidPlanError(f"expected a Sale (where the plan is sold), got {type(sale).__name__} {sale!r}")
+    if sale.leisure_exemption is not None:
+        return None
+    rs = rules if rules is not None else shipped_rules()
+    for rule in rs.rules:
+        if CHECKS.get(rule.id) is _withdrawal and rs.covers(rule, sale):
+            return rule, withdrawal_ends(plan, rule.thresholds["window_days"])
+    return None
