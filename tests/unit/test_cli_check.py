@@ -31,16 +31,22 @@ class TestCheckCommand:
     def test_twelve_pass_thirteen_refused(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """In GB, 12 installments after the deposit exit 0; 13 exit 1 with UK-1 in the table."""
         code, out, _ = run(capsys, "check", saved(tmp_path, capsys, "12"), "--where", "GB")
-        assert code == 0 and "UK-1" not in out and "not refused" in out
+        assert code == 0
+        assert "UK-1" not in out
+        assert "not refused" in out
         code, out, _ = run(capsys, "check", saved(tmp_path, capsys, "13"), "--where", "GB")
         assert code == 1
-        assert "UK-1@1" in out and "refuse" in out and "the-fca.org.uk" in out
+        assert "UK-1@1" in out
+        assert "refuse" in out
+        assert "the-fca.org.uk" in out
 
     def test_json(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """--format json lists each finding with its rule, version, severity, value, threshold and source."""
         code, out, _ = run(capsys, "check", saved(tmp_path, capsys, "13"), "--where", "gb", "--format", "json")
         data = json.loads(out)
-        assert code == 1 and data["refused"] is True and data["where"] == "GB"
+        assert code == 1
+        assert data["refused"] is True
+        assert data["where"] == "GB"
         (uk1,) = [f for f in data["findings"] if f["rule"] == "UK-1"]
         assert (uk1["version"], uk1["severity"], uk1["value"], uk1["threshold"]) == (1, "refuse", "13", "12")
         assert uk1["source"].startswith("https://")
@@ -63,10 +69,12 @@ class TestCheckCommand:
         """In the US, five installments warn (exit 0), and --client-may-stop turns it into US-2's disclosure."""
         plan = saved(tmp_path, capsys, "5", currency="USD")
         code, out, _ = run(capsys, "check", plan, "--where", "US-CA", "--format", "json")
-        assert code == 0 and [f["severity"] for f in json.loads(out)["findings"] if f["rule"] == "US-1"] == ["warn"]
+        assert code == 0
+        assert [f["severity"] for f in json.loads(out)["findings"] if f["rule"] == "US-1"] == ["warn"]
         code, out, _ = run(capsys, "check", plan, "--where", "US-CA", "--client-may-stop", "--format", "json")
         rules = [f["rule"] for f in json.loads(out)["findings"]]
-        assert "US-1" not in rules and "US-2" in rules
+        assert "US-1" not in rules
+        assert "US-2" in rules
 
     @pytest.mark.parametrize(
         ("args", "message"),
@@ -82,10 +90,13 @@ class TestCheckCommand:
     def test_bad_input_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
         """Bad input exits 2 with one line naming what was wrong."""
         code, out, err = run(capsys, "check", saved(tmp_path, capsys, "3"), *args)
-        assert code == 2 and out == ""
-        assert message in err and err.count("\n") == 1
+        assert code == 2
+        assert out == ""
+        assert message in err
+        assert err.count("\n") == 1
 
     def test_missing_plan_file_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A plan file that is not there exits 2."""
         code, _, err = run(capsys, "check", str(tmp_path / "nope.json"), "--where", "GB")
-        assert code == 2 and "cannot read plan file" in err
+        assert code == 2
+        assert "cannot read plan file" in err

@@ -70,8 +70,11 @@ class TestRulesFile:
         for rid in ("US-1", "US-2", "US-3", "US-4", "US-5", "US-7", "UK-1", "UK-3", "EU-1", "EU-2",
                     "AU-1", "CN-1", "CN-2", "CN-3", "CN-5"):
             rule = rs[rid]
-            assert rule.version >= 1 and rule.jurisdiction and rule.source.startswith("http")
-            assert rule.outcomes and all(o.remedy and o.says for o in rule.outcomes.values())
+            assert rule.version >= 1
+            assert rule.jurisdiction
+            assert rule.source.startswith("http")
+            assert rule.outcomes
+            assert all(o.remedy and o.says for o in rule.outcomes.values())
             assert rid in CHECKS
 
     def test_no_rule_on_a_secondary_basis_refuses(self) -> None:
@@ -181,7 +184,8 @@ class TestUS3:
         """A payment exactly twice the smallest passes; one cent more is a balloon."""
         assert hits(check(plan_of(["50.00", "100.00", "200.00"]), Sale("US")), "US-3") == []
         (f,) = hits(check(plan_of(["50.00", "100.00", "200.01"]), Sale("US")), "US-3")
-        assert f.severity is Severity.WARN and f.threshold == "2"
+        assert f.severity is Severity.WARN
+        assert f.threshold == "2"
         assert f.value.startswith("3 (200.01 USD")
 
 
@@ -204,7 +208,8 @@ class TestUS5:
         """$10.00 once 10 days late passes in California; $10.01 warns; so does $10 at 9 days."""
         assert hits(check(self.fee("10.00", 10), Sale("US-CA")), "US-5") == []
         (f,) = hits(check(self.fee("10.01", 10), Sale("US-CA")), "US-5")
-        assert f.severity is Severity.WARN and "10.00 USD once 10 days late" in f.threshold
+        assert f.severity is Severity.WARN
+        assert "10.00 USD once 10 days late" in f.threshold
         (f,) = hits(check(self.fee("10.00", 9), Sale("US-CA")), "US-5")
         assert f.threshold == "no fee before 10 days late"
 
@@ -311,7 +316,8 @@ class TestWithdrawal:
     def test_the_exemption_is_recorded_with_its_reason(self) -> None:
         """Claiming the leisure exemption replaces the right with a disclosure of the reason."""
         (f,) = hits(check(self.kept("GBP"), Sale("GB", leisure_exemption="a wedding on a fixed date")), "UK-3")
-        assert f.outcome == "exemption_claimed" and "a wedding on a fixed date" in (f.notice or "")
+        assert f.outcome == "exemption_claimed"
+        assert "a wedding on a fixed date" in (f.notice or "")
 
     def test_a_session_on_day_fourteen_is_inside_day_fifteen_outside(self) -> None:
         """A session 14 days after booking needs the express request to start; 15 days after does not."""
@@ -467,7 +473,8 @@ installments = [6, 12]
         assert Catalog.from_toml(self.TOML)["Year pass"].sold_in == (Sale("GB"),)
         with pytest.raises(GuardrailError, match=r"tier 'Year pass', sold in GB: UK-1@1 refuses: 13 installments") as info:
             Catalog.from_toml(self.TOML.replace("[6, 12]", "[6, 12, 13]"))
-        assert isinstance(info.value, OutOfBoundsError) and info.value.bound == "rule"
+        assert isinstance(info.value, OutOfBoundsError)
+        assert info.value.bound == "rule"
         assert {f.outcome for f in info.value.findings} == {"installments", "span"}
         assert "396 days after booking" in str(info.value)
 

@@ -101,7 +101,7 @@ def _where(value: str) -> str:
     country = code[:2]
     if pycountry.countries.get(alpha_2=country) is None:
         raise InvalidPlanError(f"expected where as an ISO 3166-1 country code such as 'GB', got {value!r} (no country {country!r})")
-    if len(code) > 2 and pycountry.subdivisions.get(code=code) is None:
+    if len(code) > 2 and pycountry.subdivisions.get(code=code) is None:  # type: ignore[no-untyped-call]
         raise InvalidPlanError(
             f"expected where as an ISO 3166-2 subdivision of {country} such as 'US-CA', got {value!r} (no such subdivision)"
         )
@@ -118,6 +118,16 @@ def _enum(kind: type[enum.Enum], what: str) -> Any:
             allowed = ", ".join(repr(k.value) for k in kind)
             raise InvalidPlanError(f"expected {what} as one of {allowed}, got {value!r}") from None
 
+    return convert
+
+
+def _contract(value: Contract | str) -> Contract:
+    convert: Contract = _enum(Contract, "contract")(value)
+    return convert
+
+
+def _payment_method(value: PaymentMethod | str) -> PaymentMethod:
+    convert: PaymentMethod = _enum(PaymentMethod, "payment_method")(value)
     return convert
 
 
@@ -184,15 +194,13 @@ class Sale:
 
     where: str = field(converter=_where)
     consumer: bool = field(default=True, validator=_bool)
-    contract: Contract = field(default=Contract.DISTANCE, converter=_enum(Contract, "contract"))
+    contract: Contract = field(default=Contract.DISTANCE, converter=_contract)
     client_must_complete: bool = field(default=True, validator=_bool)
     third_party_funded: bool = field(default=False, validator=_bool)
     leisure_exemption: str | None = field(default=None, validator=_reason)
     credit_licensed: bool = field(default=False, validator=_bool)
     large_online_seller: bool = field(default=False, validator=_bool)
-    payment_method: PaymentMethod = field(
-        default=PaymentMethod.CARD, converter=_enum(PaymentMethod, "payment_method")
-    )
+    payment_method: PaymentMethod = field(default=PaymentMethod.CARD, converter=_payment_method)
     card_currency: str | None = field(default=None, converter=_currency)
     delivered: dt.date | None = field(default=None, validator=_opt_date)
 

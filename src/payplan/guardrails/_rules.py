@@ -143,7 +143,7 @@ def load_rules(text: str) -> RuleSet:
     for n, entry in enumerate(raw, 1):
         if isinstance(entry, Mapping):
             for place in entry.get("applies_in", []) if isinstance(entry.get("applies_in"), list) else []:
-                if isinstance(place, str) and "-" in place and pycountry.subdivisions.get(code=place) is not None:
+                if isinstance(place, str) and "-" in place and pycountry.subdivisions.get(code=place) is not None:  # type: ignore[no-untyped-call]
                     places.add(place)
         rule = _rule(entry, n, places)
         if rule.id in seen:
