@@ -555,7 +555,9 @@ class Bookings:
                         f"expected payments a provider took, got payment {i.payment_id} recorded without a provider "
                         f"reference: pay {i.amount} of it back by hand and record RefundInstruction.entry(on)"
                     )
-                self._refund_provider(plan_id, i)
+                prov, _ = self._refund_provider(plan_id, i)
+                if lowers_price:
+                    prov._check_goodwill()  # a provider that cannot carry the word back: nothing is sent
             doc = {**args, "instructions": [j.instruction_to(i) for i in instructions]}
             step = self.store.reserve_step(Step(key, plan_id, "refund", j.canonical(doc)))
         return self._refund(step)
@@ -612,12 +614,17 @@ class Bookings:
         ):
             return RefundOutcome(
                 RefundStatus.SUCCEEDED, instruction.amount, instruction.reference or "", kept.reference,
-                provider=prov.name,
+                provider=prov.name, lowers_price=lowers_price,
             )
-        outcome = reserved_call(self.store, op, lambda: prov.refund_instruction(binding, instruction))
+        outcome = reserved_call(
+            self.store, op,
+            lambda: prov.refund_instruction(binding, instruction, lowers_price=True) if lowers_price
+            else prov.refund_instruction(binding, instruction),
+        )
         entry: LedgerEntry | None = outcome.entry(on, instruction.reason)
         if entry is not None:
-            if lowers_price:
+            if lowers_price and isinstance(entry, Refund) and not entry.lowers_price:
+                # an adapter that does not say so on its answer: the step asked for a price reduction
                 entry = Refund.price_reduction(entry.id, on, outcome.amount, instruction.reason, outcome.reference)
             self.store.record_entries(plan_id, [entry])
         return outcome
