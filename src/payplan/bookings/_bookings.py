@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import attrs
 from attrs import field, frozen
 
 from .._amendments import Amendment, PlanHistory, amend
@@ -17,7 +18,7 @@ from .._dunning import _attempts, charge_entry_id
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived, Refund
 from .._money import Money
 from .._plan import PaymentPlan
-from .._refunds import RefundInstruction, refund_instructions
+from .._refunds import RefundInstruction, refund_instructions, refund_key
 from .._status import InstallmentState, PlanStatement, fees_due, plan_status
 from ..engine import RunSummary, run_due
 from ..engine._run import Contacts, _provider_map
@@ -460,6 +461,7 @@ class Bookings:
             if binding is not None:
                 self.provider(binding.provider)
             settlement = settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit)
+            settlement = self._attributed(stored.ledger, settlement)
             doc = {**args, "settlement": j.settlement_to(settlement)}
             step = self.store.reserve_step(Step(key, plan_id, "cancel", j.canonical(doc)))
         else:
@@ -471,6 +473,62 @@ class Bookings:
                 "call cancel() with the same arguments to finish it"
             )
         return self._cancel(step)
+
+    def _attributed(self, ledger: Ledger, settlement: Settlement) -> Settlement:
+        """*settlement* with its provider refunds split by what is left of each payment at the provider.
+
+        :func:`payplan.settle_cancellation` takes earlier refunds to have come
+        off the newest payments first; a refund made through :meth:`refund`
+        came off the payments its step names (newest *at that time*), which
+        a later payment makes different. A provider refuses to refund more of
+        a payment than is left of it, so the split follows what each
+        payment really has left; refunds made elsewhere are taken off the
+        newest payments first, as the domain does.
+        """
+        plan_id = settlement.plan_id
+        known: dict[str, int] = {}
+        done = {o.key: o for o in self.store.operations(plan_id=plan_id)}
+        for step in self.store.steps(plan_id=plan_id):
+            if step.name != "refund":
+                continue
+            for d in json.loads(step.document)["instructions"]:
+                i = j.instruction_from(d)
+                op = done.get(i.idempotency_key)
+                if (
+                    op is not None and op.reference is not None
+                    and refund_entry_id(op.provider, op.reference) in ledger
+                ):
+                    known[i.payment_id] = known.get(i.payment_id, 0) + i.amount.minor
+        total = sum(i.amount.minor for i in settlement.refunds)
+        if not known or not total:
+            return settlement
+        payments = sorted(
+            (e for e in ledger if type(e) is PaymentReceived and e.reference is not None),
+            key=lambda e: (e.on, e.id), reverse=True,
+        )
+        elsewhere = ledger.refunded.minor - sum(known.values())
+        left = total
+        reason = settlement.refunds[0].reason
+        out: list[RefundInstruction] = []
+        for payment in payments:
+            room = payment.amount.minor - known.get(payment.id, 0)
+            taken = min(max(room, 0), max(elsewhere, 0))
+            elsewhere -= taken
+            part = min(room - taken, left)
+            if part <= 0:
+                continue
+            left -= part
+            money = Money(part, payment.amount.currency)
+            ref = payment.reference
+            assert ref is not None
+            out.append(RefundInstruction(
+                plan_id, payment.id, ref, money, refund_key(plan_id, ref, money, purpose="cancellation"), reason,
+            ))
+            if not left:
+                break
+        if left:  # the provider payments cannot carry it: keep the domain's split (the provider will say why)
+            return settlement
+        return attrs.evolve(settlement, refunds=tuple(out))
 
     def _cancel(self, step: Step) -> Booking:
         plan_id = step.plan_id
