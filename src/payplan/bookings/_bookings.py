@@ -274,7 +274,7 @@ class Bookings:
                 f"plan {plan.id} was booked (or its booking started) with other arguments; "
                 "book it under a new plan id, or call book() with the same plan, provider and agreement"
             )
-        return self._book(step)
+        return self._run(step, self._book)
 
     def _book(self, step: Step) -> Booking:
         doc = json.loads(step.document)
@@ -372,7 +372,7 @@ class Bookings:
             amend(stored.plan, amendment, by=by, reason=reason, on=on, consent=consent, paid=stored.ledger)
         doc = {**args, "from_version": stored.plan.version}
         step = self.store.reserve_step(Step(key, plan_id, "amend", j.canonical(doc)))
-        return self._amend(step)
+        return self._run(step, self._amend)
 
     def _amend(self, step: Step) -> Booking:
         doc = json.loads(step.document)
@@ -472,7 +472,7 @@ class Bookings:
                 f"plan {plan_id} was cancelled (or its cancellation started) on {kept['on']}; "
                 "call cancel() with the same arguments to finish it"
             )
-        return self._cancel(step)
+        return self._run(step, self._cancel)
 
     def _attributed(self, ledger: Ledger, settlement: Settlement) -> Settlement:
         """*settlement* with its provider refunds split by what is left of each payment at the provider.
@@ -618,7 +618,7 @@ class Bookings:
                     prov._check_goodwill()  # a provider that cannot carry the word back: nothing is sent
             doc = {**args, "instructions": [j.instruction_to(i) for i in instructions]}
             step = self.store.reserve_step(Step(key, plan_id, "refund", j.canonical(doc)))
-        return self._refund(step)
+        return self._run(step, self._refund)
 
     def _refund(self, step: Step) -> tuple[RefundOutcome, ...]:
         doc = json.loads(step.document)
@@ -627,7 +627,7 @@ class Bookings:
         outcomes = tuple(
             self._refund_one(i, on, lowers_price=doc["lowers_price"]) for i in instructions
         )
-        if step.status is StepStatus.STARTED:
+        if step.status is not StepStatus.DONE:
             self.store.finish_step(step.key, j.canonical([o.status.value for o in outcomes]))
         return outcomes
 
@@ -734,7 +734,7 @@ class Bookings:
                 "charges": self._owed_today(stored.plan, stored.ledger, on, fees=Capability.CHARGE_FEES in prov.capabilities),
             }
             step = self.store.reserve_step(Step(key, plan_id, "pay_now", j.canonical(doc)))
-        return self._pay_now(step)
+        return self._run(step, self._pay_now)
 
     @staticmethod
     def _owed_today(plan: PaymentPlan, ledger: Ledger, on: dt.date, *, fees: bool) -> list[dict[str, Any]]:
@@ -784,7 +784,7 @@ class Bookings:
             else:
                 outcome = self._charge_installment(prov, binding, plan, c["installment"], c["attempt"], on)
             outcomes.append(outcome)
-        if step.status is StepStatus.STARTED:
+        if step.status is not StepStatus.DONE:
             self.store.finish_step(step.key, j.canonical([o.status.value for o in outcomes]))
         return tuple(outcomes)
 
@@ -822,7 +822,7 @@ class Bookings:
         first: Exception | None = None
         for step in started:
             try:
-                runners[step.name](step)
+                self._run(step, runners[step.name])
             except (ProviderError, StoreConflictError, LedgerError) as exc:
                 first = first or exc
         if first is not None:
@@ -830,6 +830,17 @@ class Bookings:
         return started
 
     # -- the parts ---------------------------------------------------------------------
+
+    def _run(self, step: Step, runner: Callable[[Step], R]) -> R:
+        """Carry out *step*; a provider's refusal marks it failed (kept, not resumed) and is raised."""
+        try:
+            return runner(step)
+        except ProviderError as exc:
+            if not exc.retryable:
+                self.store.finish_step(
+                    step.key, j.canonical({"error": str(exc), "provider": exc.provider}), status=StepStatus.FAILED
+                )
+            raise
 
     def _act(self, op: Operation, call: Callable[[], R], reference: Callable[[R], str | None]) -> R:
         """Reserve *op*, make *call* (publish, update, cancel), record how it ended."""
