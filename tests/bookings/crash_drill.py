@@ -38,7 +38,15 @@ from typing import Any
 
 import stripe
 
-from payplan import CancellationPolicy, CancellationWindow, DepositRule, ExtendDueDate, Money, PaymentPlan, Terms
+from payplan import (
+    CancellationPolicy,
+    CancellationWindow,
+    DepositRule,
+    ExtendDueDate,
+    Money,
+    PaymentPlan,
+    Terms,
+)
 from payplan.bookings import Bookings
 from payplan.providers import Payer
 from payplan.providers.stripe import StripeMode, StripeProvider

@@ -15,7 +15,7 @@ from payplan.store import StepStatus, Store
 stripe = pytest.importorskip("stripe", reason="the Stripe adapter needs payplan[stripe]")
 
 from payplan.providers.stripe import StripeMode, StripeProvider  # noqa: E402
-from payplan.testing.server import Fault, FakeServer  # noqa: E402
+from payplan.testing.server import FakeServer, Fault  # noqa: E402
 from payplan.testing.stripe import FakeStripe  # noqa: E402
 
 from .test_bookings import BOOKED, pack_a  # noqa: E402

@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,9 @@ import pytest
 pytest.importorskip("stripe", reason="the drill drives the Stripe adapter (payplan[stripe])")
 pytest.importorskip("sqlalchemy", reason="the drill needs payplan[store]")
 
-from payplan.store import MemoryStore, Store  # noqa: E402
+from payplan.store import MemoryStore, Store
 
-from . import crash_drill  # noqa: E402
+from . import crash_drill
 
 pytestmark = pytest.mark.slow
 FULL = os.environ.get("PAYPLAN_DRILLS") == "full"
@@ -89,8 +88,8 @@ class _Backend:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Backend]:
-    yield _Backend(request.param, request, tmp_path)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> _Backend:
+    return _Backend(request.param, request, tmp_path)
 
 
 def _run(ctx: Any, fake: crash_drill.KillingStripe, url: str, server_url: str, kill_after: int | None) -> int:
