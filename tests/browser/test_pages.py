@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from typing import Any
@@ -17,15 +18,40 @@ GOOD = {
 }
 
 
+class FormClient:
+    """Flask's test client posting forms as the site's own pages do: with the CSRF token they carry."""
+
+    def __init__(self, app: Any) -> None:
+        self.http = app.test_client()
+        page = self.http.get("/book/session-pack-a").get_data(as_text=True)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert found, "the booking form carries a CSRF token"
+        self.token = found.group(1)
+
+    def get(self, url: str) -> Any:
+        return self.http.get(url)
+
+    def post(self, url: str, data: dict[str, str]) -> Any:
+        return self.http.post(url, data={**data, "csrf_token": self.token})
+
+    def book(self, form: dict[str, str], signature: str = "Ada Lovelace", accept: str = "yes") -> Any:
+        """Fill the booking form, then sign the agreement it leads to; the signing's response."""
+        page = self.post("/book/session-pack-a", form)
+        assert page.status_code == 200, page.get_data(as_text=True)
+        draft = re.search(r'name="draft" value="([^"]+)"', page.get_data(as_text=True))
+        assert draft
+        return self.post("/agreement", {"draft": draft.group(1), "signature": signature, "accept": accept})
+
+
 @pytest.fixture
 def client(live_site: LiveSite) -> Any:
-    return live_site.app.test_client()
+    return FormClient(live_site.app)
 
 
 class TestBookingForm:
     def test_preview_is_the_exact_schedule(self, client: Any) -> None:
         """The preview answers the schedule for a good choice, and no errors."""
-        data = client.post("/book/session-pack-a/preview", data=GOOD).json
+        data = client.post("/book/session-pack-a/preview", GOOD).json
         assert data["ok"] is True
         assert data["errors"] == {}
         assert data["html"].count("<tr>") == 6  # head, 4 lines, total
@@ -34,39 +60,61 @@ class TestBookingForm:
     @pytest.mark.parametrize(
         ("change", "field", "words"),
         [
-            ({"count": "9"}, "count", "the tier allows 2, 3, 4, 5, 6; nearest: 6"),
+            ({"count": "9", "session": "2027-08-20"}, "count", "the tier allows 2, 3, 4, 5, 6; the nearest that works: 6."),
             ({"deposit": "abc"}, "deposit", "Please enter an amount"),
             ({"deposit": "100.00"}, "deposit", "below the least deposit"),
             ({"cadence": "bimonthly", "count": "2", "session": "2027-06-30"}, "cadence", "at most 45 days"),
             ({"session": "2027-02-01"}, "session", "paid in full 14 days before the session"),
             ({"session": "yesterday"}, "session", "Please pick the session date"),
             ({"email": "ada"}, "email", "e-mail address"),
-            ({"choice": "own", "amount_1": "500", "amount_2": "1500", "date_2": "2027-01-05"}, "choice", "nearest: 2"),
+            ({"choice": "own", "amount_1": "500", "amount_2": "1500", "date_2": "2027-01-05"}, "choice", "the tier allows 2, 3, 4, 5, 6."),
             ({"choice": "own", "amount_1": "500", "amount_2": "100", "date_2": "2027-01-05",
               "amount_3": "1400", "date_3": "2027-02-05"}, "amount_2", "below the least payment"),
         ],
     )
     def test_refusals_next_to_the_field(self, client: Any, change: dict[str, str], field: str, words: str) -> None:
         """Each bad value is refused with a message for its own field; nothing is booked."""
-        data = client.post("/book/session-pack-a/preview", data={**GOOD, **change}).json
+        data = client.post("/book/session-pack-a/preview", {**GOOD, **change}).json
         assert data["ok"] is False
         assert words in data["errors"][field], data["errors"]
-        response = client.post("/book/session-pack-a", data={**GOOD, **change})
+        response = client.post("/book/session-pack-a", {**GOOD, **change})
         assert response.status_code == 422
         page = response.get_data(as_text=True)
         assert f'id="error-{field}"' in page
         assert "Traceback" not in page
 
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"deposit": "100.00"}, "deposit"),
+            ({"session": "2027-01-20"}, "session"),
+            ({"session": "2026-12-10", "choice": "full"}, "session"),
+            ({"count": "9", "session": "2027-08-20"}, "count"),
+            ({"choice": "own", "amount_1": "500", "amount_2": "700", "date_2": "2027-01-10", "session": "2027-03-01",
+              "amount_3": "800", "date_3": "2027-02-20"}, "date_3"),
+        ],
+    )
+    def test_hints_are_values_the_form_accepts(self, client: Any, change: dict[str, str], field: str) -> None:
+        """A "nearest that works" hint, typed into its field, is accepted there; a date hinted is after today."""
+        data = client.post("/book/session-pack-a/preview", {**GOOD, **change}).json
+        found = re.search(r"the nearest that works: ([0-9](?:[0-9.-]*[0-9])?)", data["errors"].get(field, ""))
+        assert found, data["errors"]
+        hint = found.group(1)
+        if "-" in hint:
+            assert hint > "2026-12-01", "a date hinted is after today"
+        again = client.post("/book/session-pack-a/preview", {**GOOD, **change, field: hint}).json
+        assert field not in again["errors"], again["errors"]
+
     def test_pay_in_full_has_the_discount(self, client: Any) -> None:
         """Paying in full is one payment of the fee less 5%, today."""
-        data = client.post("/book/session-pack-a/preview", data={**GOOD, "choice": "full"}).json
+        data = client.post("/book/session-pack-a/preview", {**GOOD, "choice": "full"}).json
         assert data["ok"] is True
         assert "$1,900.00" in data["html"]
         assert "saves $100.00" in data["html"]
 
     def test_unknown_pages(self, client: Any) -> None:
         """An unknown tier or plan is a 404 page, not an error."""
-        for url in ("/book/no-such-tier", "/plans/nope", "/plans/nope/schedule.ics", "/agreement"):
+        for url in ("/book/no-such-tier", "/b/nope", "/b/nope/schedule.ics", "/plans/demo-1"):
             response = client.get(url)
             assert response.status_code == 404, url
             assert "There is no such page." in response.get_data(as_text=True)
@@ -75,11 +123,9 @@ class TestBookingForm:
 class TestAfterBooking:
     def test_ics_and_webhook_endpoint(self, live_site: LiveSite, client: Any) -> None:
         """After signing, the .ics lists the unpaid due dates; the webhook endpoint refuses a forged delivery over HTTP."""
-        assert client.post("/book/session-pack-a", data=GOOD).status_code == 302
-        signed = client.post("/agreement", data={"signature": "Ada Lovelace", "accept": "yes"})
+        signed = client.book(GOOD)
         assert signed.status_code == 302
-        plan_id = signed.headers["Location"].rsplit("/", 1)[-1]
-        ics = client.get(f"/plans/{plan_id}/schedule.ics")
+        ics = client.get(signed.headers["Location"] + "/schedule.ics")
         assert ics.mimetype == "text/calendar"
         assert ics.get_data(as_text=True).count("BEGIN:VEVENT") == 3  # the deposit is paid
         request = urllib.request.Request(
@@ -93,8 +139,7 @@ class TestAfterBooking:
 
     def test_signature_must_match(self, client: Any) -> None:
         """Signing with another name, or without ticking the box, is refused next to the field."""
-        client.post("/book/session-pack-a", data=GOOD)
-        response = client.post("/agreement", data={"signature": "Someone Else"})
+        response = client.book(GOOD, signature="Someone Else", accept="")
         page = response.get_data(as_text=True)
         assert response.status_code == 422
         assert "Please sign with the name on the booking (Ada Lovelace)." in page
@@ -110,21 +155,20 @@ class TestStripeConfiguration:
         pytest.importorskip("stripe", reason="the Stripe configuration needs the stripe SDK")
         from booking_site import Settings, create_app, site_of
 
-        app = create_app(Settings(database=f"sqlite:///{tmp_path / 's.db'}", provider="stripe", secret_key="t",
-                                  today=dt.date(2026, 12, 1)))
+        app = create_app(Settings.for_demo("pw", database=f"sqlite:///{tmp_path / 's.db'}", provider="stripe",
+                                           today=dt.date(2026, 12, 1)))
         site = site_of(app)
         try:
-            client = app.test_client()
-            assert client.post("/book/session-pack-a", data=GOOD).status_code == 302
-            signed = client.post("/agreement", data={"signature": "Ada Lovelace", "accept": "yes"})
-            plan_id = signed.headers["Location"].rsplit("/", 1)[-1]
+            client = FormClient(app)
+            signed = client.book(GOOD)
+            (plan_id,) = site.store.plan_ids()
             stored = site.store.load(plan_id)
             assert str(stored.ledger.paid) == "500.00 USD"
             inbox = site.store.inbox(plan_id=plan_id)
             assert [(e.event.provider, e.status.value) for e in inbox] == [("stripe", "applied")]
             assert site.stripe is not None
             assert any(r.path.startswith("/v1/invoices") for r in site.stripe.server.requests())
-            page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+            page = client.get(signed.headers["Location"]).get_data(as_text=True)
             assert "$500.00" in page
         finally:
             site.close()
