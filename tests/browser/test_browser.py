@@ -171,6 +171,8 @@ class TestAClientBooksPackA:
         assert sums["paid"] == sums["retained"] + sums["fees"] + sums["refund"], sums
         assert sums["fees"] > 0
         shots.phone(page, "client-cancel-preview")
+        uids = set(re.findall(r"UID:(\S+)", page.request.get(client_page + "/schedule.ics").text()))
+        assert uids, "the calendar feed lists the dates still owed"
         page.on("dialog", lambda dialog: dialog.accept())
         page.click("#cancel")
         page.wait_for_selector("#settlement")
@@ -183,6 +185,10 @@ class TestAClientBooksPackA:
         assert page.inner_text("#refund") == site.money(settled.refund)
         assert page.inner_text("#plan-status") == "cancelled"
         shots(page, "client-cancelled")
+        # The calendar feed now cancels the same events, so a calendar that imported it drops them.
+        feed = page.request.get(client_page + "/schedule.ics").text()
+        assert uids <= set(re.findall(r"UID:(\S+)", feed))
+        assert feed.count("STATUS:CANCELLED") == feed.count("BEGIN:VEVENT")
         assert sum(1 for e in site.store.load(plan_id).ledger if isinstance(e, PaymentReceived)) >= 2
 
         # The refund went back through the provider that took the money, and counts once in the

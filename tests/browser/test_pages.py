@@ -172,3 +172,98 @@ class TestStripeConfiguration:
             assert "$500.00" in page
         finally:
             site.close()
+
+
+def deployed(tmp_path: Any, **changes: Any) -> Any:
+    """Settings as a deployed site has them (from the environment), on a local SQLite file."""
+    from booking_site.settings import Settings
+    from werkzeug.security import generate_password_hash
+
+    env = {
+        "BOOKING_SITE_DATABASE": f"sqlite:///{tmp_path / 'live.db'}",
+        "BOOKING_SITE_SECRET_KEY": "k" * 8 + "a-long-random-session-key-for-tests",
+        "BOOKING_SITE_WEBHOOK_SECRET": "whsec_test_endpoint_secret_of_this_site",
+        "BOOKING_SITE_OWNER_PASSWORD_HASH": generate_password_hash("owner password"),
+        "STRIPE_API_KEY": "sk_test_not_a_real_key",
+        "BOOKING_SITE_SMTP_HOST": "127.0.0.1",
+        "BOOKING_SITE_MAIL_FROM": "studio@example.com",
+        **changes,
+    }
+    return Settings.from_env({k: v for k, v in env.items() if v is not None})
+
+
+class TestDeployedSettings:
+    @pytest.mark.parametrize(
+        ("change", "words"),
+        [
+            ({"BOOKING_SITE_SECRET_KEY": None}, "BOOKING_SITE_SECRET_KEY is missing"),
+            ({"BOOKING_SITE_SECRET_KEY": "test"}, "BOOKING_SITE_SECRET_KEY is a well-known or short value"),
+            ({"BOOKING_SITE_SECRET_KEY": "x" * 20}, "BOOKING_SITE_SECRET_KEY is a well-known or short value"),
+            ({"BOOKING_SITE_WEBHOOK_SECRET": None}, "BOOKING_SITE_WEBHOOK_SECRET is missing"),
+            ({"BOOKING_SITE_WEBHOOK_SECRET": "whsec_sandbox"}, "a default from public source code"),
+            ({"BOOKING_SITE_WEBHOOK_SECRET": "whsec_booking_site"}, "a default from public source code"),
+            ({"BOOKING_SITE_OWNER_PASSWORD_HASH": None}, "BOOKING_SITE_OWNER_PASSWORD_HASH is missing"),
+            ({"BOOKING_SITE_PROVIDER": "sandbox"}, "provider 'sandbox' is for demo mode only"),
+        ],
+    )
+    def test_refuses_to_start_with_a_missing_or_default_secret(self, tmp_path: Any, change: dict[str, Any],
+                                                               words: str) -> None:
+        """Outside demo mode the site does not start with a secret missing, short or from public source code."""
+        from booking_site import create_app
+        from booking_site.settings import UnsafeSettingsError
+
+        with pytest.raises(UnsafeSettingsError, match="refuses to start") as refused:
+            create_app(deployed(tmp_path, **change))
+        assert words in str(refused.value)
+
+    def test_deployed_site_headers_cookies_and_no_demo_clock(self, tmp_path: Any) -> None:
+        """Deployed: security headers on every page, a Secure __Host- session cookie holding no personal data,
+        413 for a huge form, and no demo clock at all."""
+        import base64
+        import datetime as dt
+
+        pytest.importorskip("stripe", reason="the deployed site runs on Stripe")
+        from booking_site import create_app, site_of
+
+        app = create_app(deployed(tmp_path))
+        site = site_of(app)
+        try:
+            assert site.today == dt.datetime.now(site_tz(site)).date()
+            http = app.test_client()
+            http.environ_base.update({"wsgi.url_scheme": "https", "HTTP_HOST": "studio.example"})
+            page = http.get("/login")
+            headers = page.headers
+            assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+            assert "script-src 'self';" in headers["Content-Security-Policy"]
+            assert "unsafe-inline" not in headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+            assert headers["X-Frame-Options"] == "DENY"
+            assert headers["X-Content-Type-Options"] == "nosniff"
+            assert headers["Referrer-Policy"] == "same-origin"
+            assert headers["Cache-Control"] == "no-store"
+            assert "max-age" in headers["Strict-Transport-Security"]
+            assert "<script>" not in page.get_data(as_text=True), "no inline script"
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+            assert token
+            logged = http.post("/login", data={"name": "owner", "password": "owner password",
+                                               "csrf_token": token.group(1)},
+                               headers={"Referer": "https://studio.example/login"})
+            assert logged.status_code == 302
+            cookie = logged.headers["Set-Cookie"]
+            assert cookie.startswith("__Host-session=")
+            for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+                assert flag in cookie, flag
+            payload = cookie.split("=", 1)[1].split(".")[0]
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            assert set(data) <= {"owner", "_permanent", "csrf_token"}, data
+            assert http.get("/owner").status_code == 200
+            assert http.post("/owner/clock", data={"days": "30"}).status_code in (404, 405)
+            huge = http.post("/book/session-pack-a", data={"name": "x" * (1 << 20)})
+            assert huge.status_code == 413
+        finally:
+            site.close()
+
+
+def site_tz(site: Any) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(site.settings.timezone)
