@@ -130,7 +130,8 @@ class Site:
         settings.check()
         self.settings = settings
         self.catalog = Catalog.from_toml(settings.catalog)
-        self.store: Store = Store.open(settings.database, create=True)
+        # Demo mode makes its own store; a deployed site's is made by `payplan db upgrade`.
+        self.store: Store = Store.open(settings.database, create=settings.demo)
         self.signer = Signer(settings.secret_key)
         self._clock = settings.today
         self.sandbox: SandboxProvider | None = None

@@ -225,7 +225,11 @@ class TestDeployedSettings:
         pytest.importorskip("stripe", reason="the deployed site runs on Stripe")
         from booking_site import create_app, site_of
 
-        app = create_app(deployed(tmp_path))
+        from payplan.store.sql import upgrade
+
+        settings = deployed(tmp_path)
+        upgrade(settings.database)  # `payplan db upgrade`, as docs/deploying.md says
+        app = create_app(settings)
         site = site_of(app)
         try:
             assert site.today == dt.datetime.now(site_tz(site)).date()
