@@ -212,21 +212,21 @@ class TestAgreements:
         with pytest.raises(StoreError, match="evidence pack of tampered-evidence v1 to match the SHA-256"):
             store.agreements(plan.id)
 
-    def test_migration_0004_keeps_the_agreements(self, url: str) -> None:
-        """Down to 0003 and up again, an agreement signed with evidence keeps its text; the evidence column comes back empty."""
+    def test_migration_0005_keeps_the_agreements(self, url: str) -> None:
+        """Down to 0004 and up again, an agreement signed with evidence keeps its text; the evidence column comes back empty."""
         from alembic import command
 
         from payplan.store.sql import _alembic
 
         s = SQLStore.open(url)
-        plan = make_plan("around-0004")
+        plan = make_plan("around-0005")
         s.add_plan(plan)
         at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
         s.save_agreement(SignedAgreement(plan.id, 1, "I agree.", "Ana", at, evidence='{"format": 1}'))
         s.close()
         engine = sqlalchemy.create_engine(url)
         with engine.begin() as conn:
-            command.downgrade(_alembic(conn), "0003")
+            command.downgrade(_alembic(conn), "0004")
             assert "evidence" not in {c["name"] for c in sqlalchemy.inspect(conn).get_columns("payplan_agreements")}
         engine.dispose()
         assert upgrade(url) == head_revision()
