@@ -100,6 +100,7 @@ def refund(
     reason: str | None = None,
     sequence: int = 1,
     idempotency_key: str | None = None,
+    lowers_price: bool = False,
 ) -> RefundOutcome:
     """Refund *amount* of a payment through *provider*, reserved in *store* first.
 
@@ -107,20 +108,42 @@ def refund(
     :class:`~payplan.RefundInstruction`'s) or :func:`~payplan.refund_key`
     of the plan, the payment, the amount and *sequence*.
 
+    *lowers_price* says the refund lowers the price (a goodwill refund: "$50
+    back for the late photos"): the provider keeps that word on the refund
+    and sends it back in its refund events, and the outcome carries it, so
+    the ledger records a :meth:`~payplan.Refund.price_reduction` (nothing
+    is owed again, nothing becomes overdue) whether the answer
+    (``outcome.entry(on)``, :func:`~payplan.providers.record_refund`) or the
+    webhook arrives first. Without it the refund is a reversal: the money
+    is owed again. A refund made in the provider's dashboard is always a
+    reversal.
+
+    Raises:
+        UnsupportedByProviderError: *lowers_price* with a provider that does
+            not declare :attr:`~payplan.providers.Capability.GOODWILL_REFUNDS`
+            (nothing is reserved or sent).
+
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       *sequence* and *idempotency_key* replace *attempt*.
+       *sequence* and *idempotency_key* replace *attempt*; *lowers_price*.
     """
     key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
+    if lowers_price:
+        provider._check_goodwill()
     op = Operation(
         key,
         provider.name, binding.plan_id, "refund", installment=installment, attempt=sequence, amount=amount,
         reference=charge_reference,
     )
-    return reserved_call(
-        store, op,
-        lambda: provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key),
-    )
+
+    def call() -> RefundOutcome:
+        if lowers_price:
+            return provider.refund(
+                binding, charge_reference, amount, reason=reason, idempotency_key=key, lowers_price=True
+            )
+        return provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key)
+
+    return reserved_call(store, op, call)
 
 
 def refund_settlement(
