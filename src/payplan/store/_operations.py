@@ -18,11 +18,12 @@ from ..providers import (
     ProviderBinding,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
 )
 from ._model import Operation, OperationStatus, Store
 
-__all__ = ["charge", "refund", "refund_settlement", "reserved_call"]
+__all__ = ["charge", "charge_fee", "refund", "refund_settlement", "reserved_call"]
 
 T = TypeVar("T", ChargeOutcome, RefundOutcome)
 
@@ -87,6 +88,45 @@ def charge(
         amount=plan.installment(installment).amount,
     )
     return reserved_call(store, op, lambda: provider.charge(binding, plan, installment, attempt=attempt))
+
+
+def charge_fee(
+    store: Store,
+    provider: Provider,
+    binding: ProviderBinding,
+    plan: PaymentPlan,
+    fee_id: str,
+    amount: Money,
+    *,
+    description: str = "",
+    attempt: int = 1,
+) -> ChargeOutcome:
+    """Charge a fee owed on *plan* (a late, no-show or reschedule fee) through *provider*, reserved in *store* first.
+
+    The key is :func:`~payplan.providers.fee_key` of the plan, *fee_id*
+    (the :class:`~payplan.LateFeeAssessed` entry id, or your own id of a
+    no-show or reschedule fee), *amount* and *attempt*: the one the adapter
+    sends and the one the daily run reserves for the same fee, so a retry
+    after a crash, or the daily run reaching the same fee, charges nothing
+    twice. Record the outcome yourself (a succeeded charge as a
+    :class:`~payplan.PaymentReceived`), as with :func:`charge`.
+
+    Raises:
+        ProviderError: the provider reached no decision (recorded as
+            ``UNKNOWN``: call again with the same arguments), or refused
+            (:class:`~payplan.UnsupportedByProviderError` where it cannot
+            charge fees on demand).
+
+    .. versionadded:: 0.2.0
+    """
+    op = Operation(
+        fee_key(plan.id, fee_id, amount, attempt=attempt), provider.name, plan.id, "charge_fee",
+        attempt=attempt, amount=amount,
+    )
+    return reserved_call(
+        store, op,
+        lambda: provider.charge_fee(binding, plan, fee_id, amount, description=description, attempt=attempt),
+    )
 
 
 def refund(
