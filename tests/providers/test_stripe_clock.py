@@ -26,6 +26,7 @@ from payplan.providers.stripe import StripeMode, StripeProvider  # noqa: E402
 from payplan.store import MemoryStore, Store, receive_webhook  # noqa: E402
 from payplan.testing import SandboxCard  # noqa: E402
 from payplan.testing import stripe as fake  # noqa: E402
+from payplan.testing.server import Delivery  # noqa: E402
 
 from . import stripe_fixtures as sf  # noqa: E402
 from .contract import reference_plan  # noqa: E402
@@ -54,10 +55,15 @@ class World:
         return plan, binding
 
     def day(self, day: dt.date) -> list[dict[str, Any]]:
-        """Advance to the end of *day* and deliver every webhook; return the events."""
-        events = self.fake.advance_to(day)
-        for answer in self.fake.deliver(lambda h, b: receive_webhook(self.store, self.provider, h, b)):
+        """Advance to the end of *day*, delivering each webhook as it happens; return the events."""
+        events: list[dict[str, Any]] = []
+
+        def post(delivery: Delivery) -> None:
+            events.append(delivery.event)
+            answer = receive_webhook(self.store, self.provider, delivery.headers, delivery.body)
             assert answer.status in (200, 202), answer
+
+        assert self.fake.advance_to(day, deliver=post) == []
         return events
 
     def close(self) -> None:
@@ -212,22 +218,37 @@ class TestWebhookClock:
     def test_delivery_signed_at_the_fake_time_is_accepted_far_from_now(self, world: World, until: dt.date) -> None:
         """The fake's time is days behind or a year ahead of the system clock; its deliveries verify by the adapter's clock."""
         world.book("clock-sig")
-        world.fake.advance_to(until)
+        deliveries = world.fake.advance_to(until)
         assert abs(world.fake.clock() - time.time()) > 3 * 86_400
-        deliveries = world.fake.deliveries()
-        events = [e for h, b in deliveries for e in world.provider.parse_webhook(h, b)]
+        events = [e for d in deliveries for e in world.provider.parse_webhook(d.headers, d.body)]
         assert EventKind.PAYMENT_SUCCEEDED in {e.kind for e in events}
 
     def test_stale_by_the_adapters_clock_is_refused(self, world: World) -> None:
         """A delivery signed at the system's time is stale to an adapter whose clock reads the fake's."""
         world.book("clock-stale")
-        world.fake.advance_to(dt.date(2027, 6, 1))
-        event = world.fake.pending_webhooks()[-1]
+        event = world.fake.advance_to(dt.date(2027, 6, 1))[-1].event
         headers, body = fake.signed_delivery(event, SECRET, timestamp=int(time.time()))
         with pytest.raises(ProviderAuthError, match="signed within 300s"):
             world.provider.parse_webhook(headers, body)
-        headers, body = fake.signed_delivery(event, SECRET, timestamp=world.fake.now() - 299)
+        headers, body = fake.signed_delivery(event, SECRET, timestamp=world.fake.frozen_time - 299)
         world.provider.parse_webhook(headers, body)
+
+
+class TestDeliveries:
+    """Webhooks queue until taken: advance_to returns them, deliveries() peeks, take_deliveries()/deliver() take."""
+
+    def test_calls_queue_deliveries_until_taken(self, world: World) -> None:
+        """A charge's events wait in the queue, signed at the time they are taken; taking empties the queue."""
+        plan, binding = world.book("clock-queue")
+        world.provider.charge(binding, plan, 1)
+        peeked = world.fake.deliveries()
+        assert [d.type for d in peeked] == [e["type"] for e in world.fake.pending_webhooks()]
+        assert "invoice.paid" in [d.type for d in peeked]
+        taken = world.fake.advance(120)
+        assert [d.type for d in taken] == [d.type for d in peeked]
+        assert all(f"t={world.fake.frozen_time}," in d.headers["Stripe-Signature"] for d in taken)
+        assert world.fake.take_deliveries() == []
+        assert world.fake.deliver(lambda d: d) == []
 
 
 class TestStripesMemory:

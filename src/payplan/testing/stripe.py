@@ -25,9 +25,8 @@ Smart Retries do and queues the signed webhooks of all of it
     provider = StripeProvider(stripe.StripeClient("sk_test_x", base_addresses={"api": server.url}),
                               webhook_secret="whsec_test", clock=fake.clock)
     binding = provider.publish(plan, payer)
-    fake.advance_to(dt.date(2027, 1, 1))
-    for headers, body in fake.deliveries():
-        receive_webhook(store, provider, headers, body)
+    for d in fake.advance_to(dt.date(2027, 1, 1)):   # finalized and charged; the webhooks, signed
+        receive_webhook(store, provider, d.headers, d.body)
 
 Cards follow Stripe's test payment methods: ``pm_card_visa`` succeeds,
 ``pm_card_chargeDeclined`` and ``pm_card_chargeDeclinedExpiredCard`` are
@@ -75,7 +74,7 @@ from typing import Any, TypeVar
 
 from .._calendar import add_months
 from . import _stripe_objects as _objects
-from .server import FakeServer, RecordedRequest, Reply
+from .server import Delivery, FakeServer, RecordedRequest, Reply
 
 __all__ = [
     "FakeStripe",
@@ -410,19 +409,21 @@ class FakeStripe:
     <payplan.testing.SandboxProvider.script>` does.
 
     Every event Stripe would send is kept for ``GET /v1/events`` and queued
-    as a webhook: :meth:`pending_webhooks` lists the queued events and
-    :meth:`deliveries` (or :meth:`deliver`) hands them over signed with
+    as a webhook: :meth:`advance_to` returns them (or hands each to its
+    *deliver* as it happens), :meth:`take_deliveries` and :meth:`deliver`
+    take those queued by calls, :meth:`deliveries` and
+    :meth:`pending_webhooks` look without taking. Each is a
+    :class:`~payplan.testing.server.Delivery` signed with
     :attr:`webhook_secret` at the fake's time, so the adapter must use the
-    fake's clock to accept them::
+    fake's clock to accept it::
 
         fake = FakeStripe(start=dt.date(2026, 12, 1), webhook_secret="whsec_test")
         server = fake.serve()
         client = stripe.StripeClient("sk_test_x", base_addresses={"api": server.url})
         provider = StripeProvider(client, webhook_secret="whsec_test", clock=fake.clock)
         binding = provider.publish(plan, Payer("cus_1", "pm_card_visa"))
-        fake.advance_to(dt.date(2027, 1, 1))        # finalizes and charges what fell due
-        for headers, body in fake.deliveries():      # POST them to your endpoint
-            receive_webhook(store, provider, headers, body)
+        for d in fake.advance_to(dt.date(2027, 1, 1)):   # finalizes and charges what fell due
+            receive_webhook(store, provider, d.headers, d.body)
 
     Idempotency keys are pruned after 24 hours of the fake's time, as
     Stripe prunes them: a key reused after that creates again. Invoice
@@ -480,24 +481,32 @@ class FakeStripe:
         """The fake's current Unix time (Stripe's test clock calls it ``frozen_time``)."""
         return self._time
 
-    def now(self) -> int:
-        """The fake's current Unix time."""
-        return self._time
+    @property
+    def now(self) -> dt.datetime:
+        """The fake's current time (UTC)."""
+        return dt.datetime.fromtimestamp(self._time, dt.UTC)
 
     def clock(self) -> float:
         """The fake's time as ``time.time()`` gives it: pass ``clock=fake.clock`` to ``StripeProvider``."""
         return float(self._time)
 
-    def today(self) -> dt.date:
-        """The UTC date of the fake's time."""
-        return dt.datetime.fromtimestamp(self._time, dt.UTC).date()
-
-    def advance_to(self, when: int | dt.date | dt.datetime) -> list[dict[str, Any]]:
+    def advance_to(
+        self, when: int | dt.date | dt.datetime, *, deliver: Callable[[Delivery], object] | None = None
+    ) -> list[Delivery]:
         """Move the clock to *when*, doing on the way what Stripe does, in time order.
 
         A date means the last second of that day (UTC), so everything Stripe
-        does on that day is done. Returns the events sent on the way (also
-        queued as webhooks).
+        does on that day is done; a datetime or a Unix time is that moment.
+        Returns (and takes) the queued deliveries, oldest first, signed at
+        the new time: those of calls made since the last advance and those
+        of the days passed.
+
+        Args:
+            when: Where the clock goes.
+            deliver: Called with each delivery as it happens, signed at its
+                time, the clock standing there, instead of returning it. It
+                may call the fake (the adapter reads Stripe to trace a
+                refund).
 
         Raises:
             ValueError: *when* is before the fake's current time.
@@ -508,22 +517,27 @@ class FakeStripe:
                 raise ValueError(
                     f"expected a time on or after {self._time} ({_iso(self._time)}), got {target} ({_iso(target)})"
                 )
-            start = len(self.events)
-            while self._due:
+        if deliver is not None:
+            for delivery in self.take_deliveries():
+                deliver(delivery)
+        while True:
+            with self._lock:
                 self._due.sort()
-                when_due, _, action, ident = self._due[0]
-                if when_due > target:
+                if not self._due or self._due[0][0] > target:
+                    self._time = max(self._time, target)
                     break
-                self._due.pop(0)
+                when_due, _, action, ident = self._due.pop(0)
                 self._time = max(self._time, when_due)
                 self._run(action, ident)
-            self._time = target
-            return self.events[start:]
+            if deliver is not None:  # outside the lock: *deliver* may call the fake
+                for delivery in self.take_deliveries():
+                    deliver(delivery)
+        return self.take_deliveries()
 
-    def advance(self, seconds: int | dt.timedelta) -> list[dict[str, Any]]:
+    def advance(self, seconds: int | dt.timedelta, *, deliver: Callable[[Delivery], object] | None = None) -> list[Delivery]:
         """Move the clock forward by *seconds* (see :meth:`advance_to`)."""
         step = int(seconds.total_seconds()) if isinstance(seconds, dt.timedelta) else int(seconds)
-        return self.advance_to(self._time + step)
+        return self.advance_to(self._time + step, deliver=deliver)
 
     # -- cards and webhooks -------------------------------------------------------------
 
@@ -533,8 +547,10 @@ class FakeStripe:
         Each outcome is one of the test payment method ids (``"pm_card_visa"``,
         ``"pm_card_chargeDeclined"``, ``"pm_card_chargeDeclinedExpiredCard"``,
         ``"pm_card_authenticationRequired"``) or a
-        :class:`~payplan.testing.SandboxCard`. Once the script runs out the
-        card behaves as its own id says (any other id succeeds).
+        :class:`~payplan.testing.SandboxCard`. Scheduled (automatic) and
+        on-demand (``invoices.pay``) charges both take the next outcome. Once
+        the script runs out the card behaves as its own id says (any other
+        id succeeds).
         """
         with self._lock:
             self._scripts.setdefault(payment_method, []).extend(str(getattr(o, "value", o)) for o in outcomes)
@@ -542,17 +558,29 @@ class FakeStripe:
     def pending_webhooks(self) -> list[dict[str, Any]]:
         """The events queued for delivery, oldest first (a copy; nothing is taken)."""
         with self._lock:
-            return list(self._outbox)
+            return copy.deepcopy(self._outbox)
 
-    def deliveries(self) -> list[tuple[dict[str, str], bytes]]:
-        """Take the queued events as the ``(headers, body)`` deliveries an endpoint receives, signed now."""
+    def deliveries(self) -> list[Delivery]:
+        """The queued deliveries not taken yet, oldest first, signed now (a copy; nothing is taken)."""
+        with self._lock:
+            return [self._signed(e) for e in self._outbox]
+
+    def take_deliveries(self) -> list[Delivery]:
+        """Every queued delivery, oldest first, signed now (Stripe signs each attempt when it sends it), emptying the queue."""
         with self._lock:
             taken, self._outbox = self._outbox, []
-            return [signed_delivery(e, self.webhook_secret, timestamp=self._time) for e in taken]
+            return [self._signed(e) for e in taken]
 
-    def deliver(self, send: Callable[[dict[str, str], bytes], T]) -> list[T]:
-        """Deliver every queued event through *send* (``send(headers, body)``), oldest first; return its answers."""
-        return [send(headers, body) for headers, body in self.deliveries()]
+    def deliver(self, send: Callable[[Delivery], T]) -> list[T]:
+        """Take every queued delivery and pass each to *send*, oldest first; return its answers.
+
+        ``fake.deliver(lambda d: receive_webhook(store, provider, d.headers, d.body))``
+        """
+        return [send(delivery) for delivery in self.take_deliveries()]
+
+    def _signed(self, event: Mapping[str, Any]) -> Delivery:
+        headers, body = signed_delivery(event, self.webhook_secret, timestamp=self._time)
+        return Delivery(headers, body)
 
     # -- helpers ------------------------------------------------------------------------
 
