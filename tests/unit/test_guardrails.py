@@ -326,6 +326,14 @@ class TestWithdrawal:
         assert hits(check(inside, Sale("GB")), "UK-3", "express_request")
         assert hits(check(outside, Sale("GB")), "UK-3", "express_request") == []
 
+    def test_signed_inside_the_window_without_the_express_request_warns(self) -> None:
+        """At signing, a session inside the period without the client's express request warns; with it, nothing."""
+        inside = plan_of(["100.00"], cur="GBP", session=BOOKED + dt.timedelta(days=3))
+        (f,) = hits(check(inside, Sale("GB"), signing=Signing()), "UK-3", "express_request_missing")
+        assert f.severity is Severity.WARN
+        asked = Signing(express_request="Please start before the 14 days are over.")
+        assert hits(check(inside, Sale("GB"), signing=asked), "UK-3", "express_request_missing") == []
+
 
 class TestEU1:
     def test_fifty_days_after_delivery_pass_fifty_one_warn(self) -> None:

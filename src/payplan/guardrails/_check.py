@@ -237,7 +237,10 @@ def _withdrawal(c: _Ctx) -> None:
     if kept.minor:
         c.add("deposit_not_refundable", kept, ends.isoformat() if not c.tier else f"{days} days after booking")
     if not c.tier and plan.session <= ends:
-        c.add("express_request", plan.session.isoformat(), ends.isoformat())
+        if c.signing is None:
+            c.add("express_request", plan.session.isoformat(), ends.isoformat())
+        elif c.signing.express_request is None:
+            c.add("express_request_missing", plan.session.isoformat(), ends.isoformat())
 
 
 def _eu_1(c: _Ctx) -> None:
