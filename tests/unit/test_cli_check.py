@@ -107,9 +107,12 @@ class TestWhereInOtherCommands:
         """`payplan agreement --where GB` states the 14-day right; without --where it does not."""
         plan = saved(tmp_path, capsys, "3")
         code, out, _ = run(capsys, "agreement", plan, "--where", "GB")
-        assert code == 0 and "## Your rights and notices" in out and "within 14 days" in out
+        assert code == 0
+        assert "## Your rights and notices" in out
+        assert "within 14 days" in out
         code, out, _ = run(capsys, "agreement", plan)
-        assert code == 0 and "Your rights and notices" not in out
+        assert code == 0
+        assert "Your rights and notices" not in out
 
     def test_cancel_inside_the_withdrawal_period(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """`payplan cancel --where GB` on day 14 refunds the deposit the policy would keep; on day 15 it is kept."""
@@ -120,8 +123,9 @@ class TestWhereInOtherCommands:
         )
         assert code == 0, err
         # the deposit is non-refundable under a policy: add one to the saved plan
-        from payplan import CancellationPolicy, dumps_plan, loads_plan
         from attrs import evolve
+
+        from payplan import CancellationPolicy, dumps_plan, loads_plan
 
         p = loads_plan(plan.read_text())
         p = evolve(p, terms=evolve(p.terms, cancellation=CancellationPolicy(deposit_refundable=False)))
@@ -130,10 +134,12 @@ class TestWhereInOtherCommands:
         pays.write_text("2027-01-04,100.00\n")
         args = ["cancel", str(plan), "--payments", str(pays), "--format", "json", "--where", "GB"]
         code, out, _ = run(capsys, *args, "--on", "2027-01-18")
-        assert code == 0 and json.loads(out)["refund_minor"] == 10000
+        assert code == 0
+        assert json.loads(out)["refund_minor"] == 10000
         code, out, _ = run(capsys, *args, "--on", "2027-01-19")
         assert json.loads(out)["retained_minor"] == 10000
         code, out, _ = run(capsys, *args, "--on", "2027-01-18", "--started-on-request", "--provided", "40.00")
         assert json.loads(out)["retained_minor"] == 4000
         code, _, err = run(capsys, *args, "--on", "2027-01-18", "--started-on-request", "--provided", "4e1")
-        assert code == 2 and "--provided" in err
+        assert code == 2
+        assert "--provided" in err
