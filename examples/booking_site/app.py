@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,9 +121,8 @@ class LocalStripe:
         self.fake = FakeStripe(start=_noon(site.today))
         self.server = self.fake.serve()
         client = stripe.StripeClient("sk_test_booking_site", base_addresses={"api": self.server.url}, max_network_retries=0)
-        self.provider = StripeProvider(
-            client, webhook_secret=self.SECRET, mode=StripeMode.INVOICES, clock=lambda: float(_noon(site.today)),
-        )
+        self.clock: Callable[[], float] = lambda: float(_noon(site.today))
+        self.provider = StripeProvider(client, webhook_secret=self.SECRET, mode=StripeMode.INVOICES, clock=self.clock)
         self.sent = 0
 
     def deliveries(self) -> list[tuple[dict[str, str], bytes]]:
@@ -133,7 +131,8 @@ class LocalStripe:
 
         events = self.fake.events[self.sent:]
         self.sent += len(events)
-        return [signed_delivery(event, self.SECRET, timestamp=int(time.time())) for event in events]
+        # Signed at the site's clock: the provider checks a signature's age against the same clock.
+        return [signed_delivery(event, self.SECRET, timestamp=int(self.clock())) for event in events]
 
 
 def _noon(day: dt.date) -> int:
