@@ -92,7 +92,14 @@ class TestBook:
         """Signed in GB at a distance (the evidence pack's sale), a cancellation on day 14 refunds the non-refundable deposit; day 15 keeps it."""
         from attrs import evolve
 
-        from payplan.guardrails import Approval, EvidencePack, FirstPayment, Sale, Signing, StoredCredentialConsent
+        from payplan.guardrails import (
+            Approval,
+            EvidencePack,
+            FirstPayment,
+            Sale,
+            Signing,
+            StoredCredentialConsent,
+        )
 
         plan = pack_a(f"bk-withdraw-{day}")
         plan = evolve(plan, terms=evolve(plan.terms, cancellation=CancellationPolicy(deposit_refundable=False)))
