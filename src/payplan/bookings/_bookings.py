@@ -228,7 +228,12 @@ class Bookings:
         binding saved; then, with *charge_deposit*, the first installment is
         charged now (:func:`payplan.store.charge`, attempt 1: the key the
         daily run would use for it) and the payment, or the decline, is
-        recorded in the ledger under the id the daily run uses. A declined
+        recorded in the ledger under the id the daily run uses. A provider
+        that cannot charge on demand (no
+        :attr:`~payplan.providers.Capability.CHARGE_NOW`: PayPal takes the
+        deposit as the subscription's setup fee once the buyer approves at
+        ``booking.binding.approval_url``; Square's invoice asks for it) takes
+        the deposit itself, and its webhook records it. A declined
         deposit is a finished booking whose first installment is unpaid:
         :meth:`pay_now` asks again.
 
@@ -299,7 +304,13 @@ class Bookings:
         if agreement is not None:
             held = {(a.version, a.sha256) for a in self.store.agreements(plan.id)}
             if (agreement.version, agreement.sha256) not in held:
-                self.store.save_agreement(agreement)
+                try:
+                    self.store.save_agreement(agreement)
+                except StoreConflictError:
+                    # the same call running beside this one (a double submit) saved it first
+                    held = {(a.version, a.sha256) for a in self.store.agreements(plan.id)}
+                    if (agreement.version, agreement.sha256) not in held:
+                        raise
         # 3. published, and the binding kept
         binding = self.store.current_binding(plan.id)
         if binding is None or binding.provider != prov.name:
@@ -309,9 +320,11 @@ class Bookings:
             self.store.save_binding(binding)
         # 4. the deposit
         result: dict[str, Any] = {}
-        if doc["charge_deposit"]:
+        if doc["charge_deposit"] and Capability.CHARGE_NOW in prov.capabilities:
             outcome = self._charge_installment(prov, binding, plan, 1, 1, on)
             result["deposit"] = outcome.status.value
+        elif doc["charge_deposit"]:
+            result["deposit"] = "collected by the provider"  # its webhook records it
         self.store.finish_step(step.key, j.canonical(result))
         return self.booking(plan.id)
 
