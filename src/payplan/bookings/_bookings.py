@@ -116,6 +116,11 @@ class Booking:
         """The plan's steps a crash cut short (``STARTED``): :meth:`Bookings.resume` finishes them."""
         return tuple(s for s in self.steps if s.status is StepStatus.STARTED)
 
+    @property
+    def failed(self) -> tuple[Step, ...]:
+        """The plan's steps a provider refused (``FAILED``, the reason in :attr:`Step.result <payplan.store.Step.result>`): calling the step again tries again."""
+        return tuple(s for s in self.steps if s.status is StepStatus.FAILED)
+
     def status(self, on: dt.date) -> PlanStatement:
         """The plan's statement on *on*: each installment paid, due or overdue, the balance, the plan's status."""
         return plan_status(self.plan, self.ledger, on)
@@ -143,7 +148,9 @@ class Bookings:
     a stable id. Calling the step again with the same arguments, after a
     crash at any point inside it or after it finished, finishes it once:
     no second plan, charge, refund or provider object. :meth:`resume`
-    finishes every step a crash cut short, from what the store kept.
+    finishes every step a crash cut short, from what the store kept. A
+    provider's refusal (not a lost answer) ends the step ``FAILED``; the
+    parts before it stay done, and calling the step again tries again.
 
     Steps and their keys: :meth:`book` and :meth:`cancel` happen once per
     plan; :meth:`amend`, :meth:`refund` and :meth:`pay_now` once per
