@@ -26,9 +26,11 @@ class TestReadSettings:
     def test_a_url_store(self) -> None:
         """A URL store is kept as it is; providers get their kind's default secrets."""
         read = read_settings({"STORE": "sqlite:///x.db", "PROVIDERS": {"stripe": {}}}, databases={"default": {}})
-        assert read.store == "sqlite:///x.db" and not read.store_is_database
+        assert read.store == "sqlite:///x.db"
+        assert not read.store_is_database
         assert read.providers["stripe"].secrets == {"api_key": "STRIPE_API_KEY", "webhook_secret": "STRIPE_WEBHOOK_SECRET"}
-        assert read.locale == "en_US" and read.notifier == "django"
+        assert read.locale == "en_US"
+        assert read.notifier == "django"
 
     def test_a_database_store(self) -> None:
         """A DATABASES name is a store in the site's own database."""
@@ -112,7 +114,8 @@ class TestChecks:
         settings.PAYPLAN = {"STORE": "memory://", "PROVIDERS": {"stripe": {"SECRETS": {"api_key": "STUDIO_STRIPE_KEY"}}}}
         found = check_providers()
         assert ids(found) == [("payplan.E004", checks.ERROR)]
-        assert "STUDIO_STRIPE_KEY" in found[0].msg and "sk_test_change-me" not in found[0].msg
+        assert "STUDIO_STRIPE_KEY" in found[0].msg
+        assert "sk_test_change-me" not in found[0].msg
 
     def test_provider_extra_missing(self, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         """A provider whose SDK is not installed is payplan.E002 with the pip command."""
@@ -132,7 +135,8 @@ class TestChecks:
         url = f"sqlite:///{tmp_path / 'p.db'}"
         settings.PAYPLAN = site_settings(url)
         found = check_store_schema()
-        assert ids(found) == [("payplan.W006", checks.WARNING)] and "payplan_upgrade" in found[0].hint
+        assert ids(found) == [("payplan.W006", checks.WARNING)]
+        assert "payplan_upgrade" in found[0].hint
         upgrade(url, "0001")
         assert ids(check_store_schema()) == [("payplan.W006", checks.WARNING)]
         call_command("payplan_upgrade", verbosity=0)

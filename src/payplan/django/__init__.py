@@ -136,7 +136,7 @@ def notifier() -> Notifier | None:
         return import_string(settings.notifier, "PAYPLAN['NOTIFIER']")()
 
     made = _once("notifier", make)
-    return None if made is _NONE else made  # type: ignore[no-any-return]
+    return None if made is _NONE else made
 
 
 def contacts() -> Callable[[PaymentPlan], Contact | None] | None:
@@ -149,7 +149,7 @@ def contacts() -> Callable[[PaymentPlan], Contact | None] | None:
         return _NONE if path is None else import_string(path, "PAYPLAN['CONTACTS']")
 
     made = _once("contacts", make)
-    return None if made is _NONE else made  # type: ignore[no-any-return]
+    return None if made is _NONE else made
 
 
 def catalog() -> Catalog:

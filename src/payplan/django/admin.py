@@ -30,7 +30,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -99,13 +99,16 @@ class _StoreAdmin(admin.ModelAdmin):  # type: ignore[misc]
             **extra,
         }
 
-    def _guard(self, request: HttpRequest) -> None:
+    def _guard(self, request: HttpRequest, *, post: bool = False) -> HttpResponse | None:
+        """403 without the view permission; 405 for a method that could change something."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        allowed = ["GET", "HEAD", *(["POST"] if post else [])]
+        return None if request.method in allowed else HttpResponseNotAllowed(allowed)
 
     def get_urls(self) -> list[Any]:
         info = self.model._meta.app_label, self.model._meta.model_name
-        return [path("", self.admin_site.admin_view(self.changelist_view), name="%s_%s_changelist" % info)]
+        return [path("", self.admin_site.admin_view(self.changelist_view), name="{}_{}_changelist".format(*info))]
 
 
 @admin.register(Plan)
@@ -122,7 +125,9 @@ class PlanAdmin(_StoreAdmin):
         """Every plan (by id, 50 to a page) with its status, paid and balance today."""
         from . import store
 
-        self._guard(request)
+        refused = self._guard(request)
+        if refused:
+            return refused
         found = store()
         query = request.GET.get("q", "").strip()
         ids = [i for i in found.plan_ids() if query.lower() in i.lower()]
@@ -156,7 +161,9 @@ class PlanAdmin(_StoreAdmin):
         from .._documents import render_statement
         from . import config, store
 
-        self._guard(request)
+        refused = self._guard(request)
+        if refused:
+            return refused
         found = store()
         try:
             stored = found.load(plan_id)
@@ -259,11 +266,11 @@ class WebhookEventAdmin(_StoreAdmin):
         """The inbox (newest first, 50 to a page), by status; POST ``retry`` retries the failed events chosen."""
         from . import store
 
-        self._guard(request)
+        refused = self._guard(request, post=True)
+        if refused:
+            return refused
         if request.method == "POST":
             return self._retry(request)
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponse(status=405)
         status = request.GET.get("status", "")
         wanted = {s.value: s for s in InboxStatus}.get(status)
         kept = list(reversed(store().inbox(status=wanted)))
@@ -311,7 +318,9 @@ class OperationAdmin(_StoreAdmin):
         """The operations in flight, or ``?status=all`` / one status."""
         from . import store
 
-        self._guard(request)
+        refused = self._guard(request)
+        if refused:
+            return refused
         status = request.GET.get("status", "in_flight")
         found = store()
         if status == "in_flight":

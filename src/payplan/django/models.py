@@ -15,6 +15,8 @@ store and the permissions that guard it (``payplan.view_plan``,
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.db import models
 
 __all__ = ["Operation", "Plan", "SentSignal", "WebhookEvent"]
@@ -31,7 +33,7 @@ class SentSignal(models.Model):  # type: ignore[misc]
 
     class Meta:
         db_table = "payplan_django_signals"
-        constraints = [models.UniqueConstraint(fields=["signal", "plan_id", "key"], name="payplan_signal_once")]
+        constraints: ClassVar[list[Any]] = [models.UniqueConstraint(fields=["signal", "plan_id", "key"], name="payplan_signal_once")]
         default_permissions = ()
 
     def __str__(self) -> str:
@@ -59,7 +61,7 @@ class WebhookEvent(models.Model):  # type: ignore[misc]
         managed = False
         db_table = "payplan_django_admin_webhookevent"
         default_permissions = ("view",)
-        permissions = [("retry_webhookevent", "Can retry failed webhook events")]
+        permissions: ClassVar[list[tuple[str, str]]] = [("retry_webhookevent", "Can retry failed webhook events")]
         verbose_name = "webhook event"
 
 

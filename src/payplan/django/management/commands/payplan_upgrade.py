@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):  # type: ignore[misc]
         "with their own version table (payplan_alembic_version), beside Django's. Safe to run again."
     )
     # the checks report a schema behind the code: the command that fixes it must not be stopped by them
-    requires_system_checks: list[str] = []
+    requires_system_checks: ClassVar[list[str]] = []
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--db", metavar="URL", help="the store's URL (default: the site's store)")
