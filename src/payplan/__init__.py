@@ -126,6 +126,7 @@ from ._status import (
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
+    GuardrailError,
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
@@ -198,6 +199,7 @@ __all__ = [
     "FeeWaived",
     "Forecast",
     "ForecastPeriod",
+    "GuardrailError",
     "HardshipReduction",
     "Incentive",
     "IncentiveAward",
