@@ -86,6 +86,12 @@ SITE_PORT ?= 8000
 site: $(STAMP)
 	cd examples && ../$(BIN)/python -m booking_site --port $(SITE_PORT) --db ../build/booking_site.db
 
+# The example Django project (examples/django_site/): migrates its SQLite database (Django's tables and
+# payplan's), prints the staff login for /admin/ and serves http://127.0.0.1:$(DJANGO_SITE_PORT)/.
+DJANGO_SITE_PORT ?= 8001
+django-site: $(STAMP)
+	cd examples/django_site && ../../$(BIN)/python manage.py studio_demo --port $(DJANGO_SITE_PORT)
+
 postgres-start:
 	@scripts/postgres.sh start
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .._catalog import Catalog
     from .._plan import PaymentPlan
+    from ..bookings import Bookings
     from ..notify import Contact, Notifier
     from ..providers import Provider
     from ..store import Store
@@ -171,18 +172,21 @@ def catalog() -> Catalog:
     return _once("catalog", make)  # type: ignore[no-any-return]
 
 
-def bookings() -> Any:
+def bookings() -> Bookings:
     """The booking lifecycle (:class:`payplan.bookings.Bookings`) over the store, providers, notifier and contacts.
 
-    One per process, shared by every request.
+    One per process, shared by every request thread: each of its steps is
+    reserved in the store before it acts, so two requests for the same
+    booking do the work once. Every entry it records goes through
+    :func:`store`, so the signals follow.
     """
 
-    def make() -> Any:
-        from ..bookings import Bookings  # type: ignore[import-not-found,unused-ignore]
+    def make() -> Bookings:
+        from ..bookings import Bookings
 
         return Bookings(store(), providers(), notifier=notifier(), contacts=contacts())
 
-    return _once("bookings", make)
+    return _once("bookings", make)  # type: ignore[no-any-return]
 
 
 def reset() -> None:

@@ -9,7 +9,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .._amendments import AmendmentRecord, PlanHistory
-from .._ledger import CancellationSettled, LateFeeAssessed, LedgerEntry, PaymentFailed, PaymentReceived
+from .._ledger import (
+    CancellationSettled,
+    LateFeeAssessed,
+    Ledger,
+    LedgerEntry,
+    PaymentFailed,
+    PaymentReceived,
+)
 from .._plan import PaymentPlan
 from .._status import PlanStatus, plan_status
 from ..providers import ProviderBinding, ProviderEvent
@@ -22,6 +29,8 @@ from ..store import (
     ReminderRecord,
     RunClaim,
     SignedAgreement,
+    Step,
+    StepStatus,
     Store,
     StoredPlan,
 )
@@ -172,6 +181,10 @@ class SignalingStore:
         """See :meth:`Store.active_plans`."""
         return self.inner.active_plans(batch_size=batch_size, shard=shard, shards=shards)
 
+    def portfolio(self, *, active: bool | None = None) -> tuple[tuple[PaymentPlan, Ledger], ...]:
+        """See :meth:`Store.portfolio`."""
+        return self.inner.portfolio(active=active)
+
     def claim_plans(
         self,
         as_of: dt.date,
@@ -206,6 +219,10 @@ class SignalingStore:
     def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
         """See :meth:`Store.bindings`."""
         return self.inner.bindings(plan_id)
+
+    def current_binding(self, plan_id: str) -> ProviderBinding | None:
+        """See :meth:`Store.current_binding`."""
+        return self.inner.current_binding(plan_id)
 
     def inbox(self, *, status: InboxStatus | None = None, plan_id: str | None = None) -> tuple[InboxEvent, ...]:
         """See :meth:`Store.inbox`."""
@@ -260,6 +277,18 @@ class SignalingStore:
     def agreements(self, plan_id: str) -> tuple[SignedAgreement, ...]:
         """See :meth:`Store.agreements`."""
         return self.inner.agreements(plan_id)
+
+    def reserve_step(self, step: Step) -> Step:
+        """See :meth:`Store.reserve_step`."""
+        return self.inner.reserve_step(step)
+
+    def finish_step(self, key: str, result: str | None = None) -> Step:
+        """See :meth:`Store.finish_step`."""
+        return self.inner.finish_step(key, result)
+
+    def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
+        """See :meth:`Store.steps`."""
+        return self.inner.steps(plan_id=plan_id, status=status)
 
     def close(self) -> None:
         """See :meth:`Store.close`."""
