@@ -28,7 +28,8 @@ def manage(tmp: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[
 def test_check_is_clean_once_migrated(tmp_path: Path) -> None:
     """Before migrating, the check says to migrate (payplan.W006); after `studio_demo --no-serve`, nothing at all."""
     before = manage(tmp_path, "check")
-    assert before.returncode == 0 and "payplan.W006" in before.stderr + before.stdout
+    assert before.returncode == 0
+    assert "payplan.W006" in before.stderr + before.stdout
     setup = manage(tmp_path, "studio_demo", "--no-serve")
     assert setup.returncode == 0, setup.stderr
     assert "owner / owner-test-passphrase" in setup.stdout
@@ -55,7 +56,7 @@ def served(tmp_path: Path) -> Iterator[str]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the example did not start: {server.stderr.read() if server.stderr else ''}")
+                    raise RuntimeError(f"the example did not start: {server.stderr.read() if server.stderr else ''}") from None
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:

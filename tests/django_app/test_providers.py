@@ -54,7 +54,8 @@ def test_stripe_end_to_end(fake_stripe: Any) -> None:
         "stripe-1", booked=dt.date.today(), session=dt.date.today() + dt.timedelta(days=150), installments=3)
     booking = bookings().book(plan, Payer(customer_id="cus_ada", payment_method_id="pm_card_visa"),
                               provider="stripe", on=dt.date.today())
-    assert booking.binding is not None and booking.binding.provider == "stripe"
+    assert booking.binding is not None
+    assert booking.binding.provider == "stripe"
     assert str(store().load(plan.id).ledger.paid) == "500.00 USD"
     client = Client()
     statuses = set()
@@ -73,7 +74,8 @@ def test_stripe_end_to_end(fake_stripe: Any) -> None:
 def test_bookings_is_one_per_process(fake_stripe: Any) -> None:
     """bookings() is the same object on every call, over the app's own store and providers."""
     assert bookings() is bookings()
-    assert bookings().store is store() and bookings().providers["stripe"] is provider("stripe")
+    assert bookings().store is store()
+    assert bookings().providers["stripe"] is provider("stripe")
 
 
 def test_square_and_paypal_from_their_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,13 +93,15 @@ def test_square_and_paypal_from_their_secrets(monkeypatch: pytest.MonkeyPatch) -
         "square", "square", None, {"access_token": "SQUARE_ACCESS_TOKEN", "signature_key": "SQUARE_WEBHOOK_SIGNATURE_KEY"},
         {"location_id": "L123", "environment": "sandbox", "notification_url": "https://example.test/payplan/webhooks/square"},
     ))
-    assert isinstance(square, SquareProvider) and square.location_id == "L123"
+    assert isinstance(square, SquareProvider)
+    assert square.location_id == "L123"
     paypal = build_provider(ProviderSettings(
         "paypal", "paypal", None, {"client_id": "PAYPAL_CLIENT_ID", "client_secret": "PAYPAL_CLIENT_SECRET"},
         {"environment": "sandbox", "webhook_id": "WH-1",
          "paypal_options": {"return_url": "https://example.test/ok", "cancel_url": "https://example.test/no"}},
     ))
-    assert isinstance(paypal, PayPalServerProvider) and paypal.webhook_id == "WH-1"
+    assert isinstance(paypal, PayPalServerProvider)
+    assert paypal.webhook_id == "WH-1"
 
 
 def test_factory(monkeypatch: pytest.MonkeyPatch) -> None:
