@@ -12,7 +12,7 @@ CORE_STAMP := $(CORE_VENV)/.installed
 DJ42_VENV := .venv-django42
 DJ42_STAMP := $(DJ42_VENV)/.installed
 
-.PHONY: demo test test-core test-django42 django-site lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop site chromium
+.PHONY: demo test test-core test-django42 django-site lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop site chromium drills
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "payplan needs Python 3.11+"; exit 1; }
@@ -91,6 +91,14 @@ site: $(STAMP)
 DJANGO_SITE_PORT ?= 8001
 django-site: $(STAMP)
 	cd examples/django_site && ../../$(BIN)/python manage.py studio_demo --port $(DJANGO_SITE_PORT)
+
+# The full-size drills, apart from `make test` (which runs a sample of each): the booking
+# lifecycle's crash drill kills a worker after every store write and inside every Stripe
+# request of a booking's life, on SQLite and PostgreSQL (tests/bookings/test_crash_drill.py).
+drills: $(STAMP)
+	@url=$$(scripts/postgres.sh start) || url=; \
+	PAYPLAN_DRILLS=full PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q tests/bookings/test_crash_drill.py; status=$$?; \
+	scripts/postgres.sh stop; exit $$status
 
 postgres-start:
 	@scripts/postgres.sh start

@@ -282,9 +282,9 @@ class SignalingStore:
         """See :meth:`Store.reserve_step`."""
         return self.inner.reserve_step(step)
 
-    def finish_step(self, key: str, result: str | None = None) -> Step:
+    def finish_step(self, key: str, result: str | None = None, *, status: StepStatus = StepStatus.DONE) -> Step:
         """See :meth:`Store.finish_step`."""
-        return self.inner.finish_step(key, result)
+        return self.inner.finish_step(key, result, status=status)
 
     def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
         """See :meth:`Store.steps`."""
