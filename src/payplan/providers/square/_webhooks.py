@@ -19,7 +19,10 @@ Events payplan reads:
   becomes a ``PAYMENT_FAILED`` event (id from Square's event id);
 * ``invoice.canceled``: ``PLAN_CANCELED``;
 * ``refund.created`` / ``refund.updated`` with status ``COMPLETED``:
-  ``REFUNDED`` (the plan is found through the refund's order).
+  ``REFUNDED`` (the plan is found through the refund's order); a refund
+  whose ``reason`` starts with payplan's goodwill mark (a refund asked for
+  with ``lowers_price=True``) has ``lowers_price``, any other (one made in
+  Square's dashboard) is a reversal.
 
 Everything else is acknowledged and ignored (no events).
 """
@@ -41,7 +44,7 @@ from ..._money import Money
 from ...exceptions import InvalidPlanError, ProviderAuthError, ProviderRequestError
 from .. import EventKind, ProviderEvent
 from .._payload import Fields
-from ._mapping import PROVIDER, plan_id_from_description
+from ._mapping import PROVIDER, plan_id_from_description, read_refund_reason
 
 __all__ = ["SIGNATURE_HEADER", "invoice_state", "normalize", "sign", "verify"]
 
@@ -356,6 +359,7 @@ def _refund_events(
         return ()
     refund_id = read.text(refund, "id", "data.object.refund.id")
     amount = _strict_money(read, refund, "amount_money", "data.object.refund.amount_money", minimum=1)
+    reason, lowers_price = read_refund_reason(read.optional_text(refund, "reason", "data.object.refund.reason"))
     return (
         ProviderEvent(
             id=f"{PROVIDER}:{refund_id}:refunded",
@@ -365,8 +369,9 @@ def _refund_events(
             occurred_on=when.astimezone(dt.UTC).date(),
             amount=amount,
             reference=read.optional_text(refund, "payment_id", "data.object.refund.payment_id"),
-            reason=read.optional_text(refund, "reason", "data.object.refund.reason"),
+            reason=reason,
             sequence=int(when.timestamp() * 1_000_000),
+            lowers_price=lowers_price,
         ),
     )
 
