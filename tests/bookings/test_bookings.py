@@ -73,6 +73,20 @@ class TestBook:
         assert [s.status for s in booking.steps] == [StepStatus.DONE]
         assert [o.action for o in store.operations(plan_id=plan.id)] == ["publish", "charge"]
 
+    def test_the_evidence_pack_is_kept_with_the_signature(self, store: Store) -> None:
+        """An agreement signed with its evidence pack is stored with it, word for word."""
+        from attrs import evolve
+
+        from payplan.guardrails import Approval, EvidencePack, Sale
+
+        plan = pack_a("bk-evidence")
+        pack = EvidencePack.build(plan, Sale("US"), approval=Approval("Jo", dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC)))
+        agreement = evolve(signed(plan), evidence=pack.to_json())
+        booking = Bookings(store, [SandboxProvider(BOOKED)]).book(
+            plan, PAYER, provider="sandbox", on=BOOKED, agreement=agreement
+        )
+        assert [a.evidence_pack() for a in booking.agreements] == [pack]
+
     def test_booking_again_does_nothing_more(self, store: Store) -> None:
         """A second book() with the same arguments sends nothing and records nothing."""
         sandbox = SandboxProvider(BOOKED)
