@@ -319,12 +319,14 @@ class TestWithdrawal:
         assert f.outcome == "exemption_claimed"
         assert "a wedding on a fixed date" in (f.notice or "")
 
-    def test_a_session_on_day_fourteen_is_inside_day_fifteen_outside(self) -> None:
+    @pytest.mark.parametrize(("where", "cur", "rule"), [("GB", "GBP", "UK-3"), ("ES", "EUR", "EU-2")])
+    def test_a_session_on_day_fourteen_is_inside_day_fifteen_outside(self, where: str, cur: str, rule: str) -> None:
         """A session 14 days after booking needs the express request to start; 15 days after does not."""
-        inside = plan_of(["100.00"], cur="GBP", session=BOOKED + dt.timedelta(days=14))
-        outside = plan_of(["100.00"], cur="GBP", session=BOOKED + dt.timedelta(days=15))
-        assert hits(check(inside, Sale("GB")), "UK-3", "express_request")
-        assert hits(check(outside, Sale("GB")), "UK-3", "express_request") == []
+        inside = plan_of(["100.00"], cur=cur, session=BOOKED + dt.timedelta(days=14))
+        outside = plan_of(["100.00"], cur=cur, session=BOOKED + dt.timedelta(days=15))
+        (f,) = hits(check(inside, Sale(where)), rule, "express_request")
+        assert (f.value, f.threshold) == ("2027-01-18", "2027-01-18")
+        assert hits(check(outside, Sale(where)), rule, "express_request") == []
 
     def test_signed_inside_the_window_without_the_express_request_warns(self) -> None:
         """At signing, a session inside the period without the client's express request warns; with it, nothing."""
