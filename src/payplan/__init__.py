@@ -129,6 +129,7 @@ from ._status import (
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
+    GuardrailError,
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
@@ -203,6 +204,7 @@ __all__ = [
     "FeeWaived",
     "Forecast",
     "ForecastPeriod",
+    "GuardrailError",
     "HardshipReduction",
     "Incentive",
     "IncentiveAward",

@@ -27,6 +27,8 @@ __all__ = [
     "ReminderStatus",
     "RunClaim",
     "SignedAgreement",
+    "Step",
+    "StepStatus",
     "Store",
     "StoredPlan",
 ]
@@ -209,6 +211,50 @@ class RunClaim:
     finished_at: dt.datetime | None = None
 
 
+class StepStatus(enum.Enum):
+    """Where a lifecycle step (:class:`payplan.bookings.Bookings`) stands.
+
+    .. versionadded:: 0.2.0
+    """
+
+    STARTED = "started"
+    """Reserved: the step is under way, or a crash cut it short (running it again finishes it)."""
+    DONE = "done"
+    """Every part of the step is done and recorded; running it again changes nothing."""
+
+
+@frozen
+class Step:
+    """One lifecycle step, reserved in the store before it acts, unique on :attr:`key`.
+
+    :class:`payplan.bookings.Bookings` reserves a step (a booking, an
+    amendment, a cancellation, a refund, a payment asked for now) before
+    it writes or sends anything, with what it was asked and what it decided
+    (a cancellation's settlement, a refund's instructions) in
+    :attr:`document`, and marks it done once every part of it is. A crash
+    in between leaves it ``STARTED``: calling the step again (or
+    :meth:`payplan.bookings.Bookings.resume`) carries out the same
+    decision, each part once.
+
+    Attributes:
+        key: The step's key (unique): the plan, the step's name and its arguments.
+        plan_id: The plan.
+        name: ``book``, ``amend``, ``cancel``, ``refund`` or ``pay_now``.
+        document: The step's arguments and decision, as JSON text (payplan's own format).
+        status: Started or done.
+        result: What the step ended with, as JSON text, once done.
+
+    .. versionadded:: 0.2.0
+    """
+
+    key: str
+    plan_id: str
+    name: str
+    document: str = field(repr=False)
+    status: StepStatus = StepStatus.STARTED
+    result: str | None = field(default=None, repr=False)
+
+
 def _check_signed_at(_: object, __: object, value: dt.datetime) -> None:
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise StoreError(
@@ -388,6 +434,17 @@ class Store(Protocol):
         """Every stored plan id, sorted."""
         ...
 
+    def portfolio(self, *, active: bool | None = None) -> tuple[tuple[PaymentPlan, Ledger], ...]:
+        """Every stored plan with its ledger, by plan id: the "book" the reports take.
+
+        Pass the result to :func:`payplan.aging`, :func:`payplan.forecast`,
+        :func:`payplan.overdue` and the other reports as it is. With
+        *active*, only the plans in (True) or out of (False) the daily run.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def active_plans(
         self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
     ) -> Iterator[Sequence[StoredPlan]]:
@@ -464,6 +521,21 @@ class Store(Protocol):
         """The plan's provider bindings, by provider name."""
         ...
 
+    def current_binding(self, plan_id: str) -> ProviderBinding | None:
+        """The plan's binding saved last (where the plan lives now), or None if it was never published.
+
+        A plan published at one provider has one binding; one moved to
+        another provider keeps the old binding too, and the one saved last
+        is the current one (not the last of :meth:`bindings`, which are in
+        provider-name order).
+
+        Raises:
+            UnknownPlanError: no such plan.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     # -- the webhook inbox -------------------------------------------------------
 
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
@@ -519,6 +591,39 @@ class Store(Protocol):
         self, *, status: OperationStatus | None = None, plan_id: str | None = None
     ) -> tuple[Operation, ...]:
         """The recorded operations, optionally of one status (``UNKNOWN`` ones to reconcile) or plan."""
+        ...
+
+    # -- lifecycle steps ---------------------------------------------------------
+
+    def reserve_step(self, step: Step) -> Step:
+        """Reserve *step*'s key before the step acts; return the step as stored.
+
+        *step* itself when the key was free; otherwise the earlier
+        reservation of the same key, whose :attr:`Step.document` holds what
+        that call decided (a rerun carries it out) and whose status says
+        whether it is done.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def finish_step(self, key: str, result: str | None = None) -> Step:
+        """Mark the step under *key* done, with its *result* (JSON text).
+
+        Raises:
+            StoreError: no step was reserved under *key*.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
+        """The reserved steps in the order they were reserved, optionally of one plan or status.
+
+        ``status=StepStatus.STARTED`` lists the steps a crash cut short.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     # -- reminders ---------------------------------------------------------------

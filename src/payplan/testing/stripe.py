@@ -439,12 +439,12 @@ class FakeStripe:
             invoice["lines"]["data"].append({"id": item["id"], "object": "line_item", "amount": amount, "metadata": item["metadata"]})
             return Reply.json(item)
         if m == "GET" and path == "/v1/invoice_payments":
-            intent = (params.get("payment") or {}).get("payment_intent")
+            paid_by = params.get("payment") or {}
             pays = [
                 o for o in self.objects.values()
                 if o.get("object") == "invoice_payment"
                 and (params.get("invoice") is None or o["invoice"] == params.get("invoice"))
-                and (intent is None or o["payment"]["payment_intent"] == intent)
+                and all(o["payment"].get(k) == paid_by[k] for k in ("type", "payment_intent", "charge") if k in paid_by)
             ]
             return Reply.json({"object": "list", "url": path, "data": pays, "has_more": False})
         if m == "GET" and path == "/v1/refunds":
@@ -461,6 +461,18 @@ class FakeStripe:
             kinds = kinds if isinstance(kinds, list) else ([kinds] if kinds else None)
             data = [e for e in reversed(self.events) if kinds is None or e["type"] in kinds]
             return Reply.json({"object": "list", "url": path, "data": data, "has_more": False})
+        if m == "GET" and path == "/v1/invoices":
+            found = [
+                o for o in self.objects.values()
+                if o.get("object") == "invoice"
+                and all(params.get(k) in (None, o.get(k)) for k in ("customer", "status"))
+            ]
+            return Reply.json({"object": "list", "url": path, "data": found[::-1], "has_more": False})
+        if m == "GET" and path.startswith("/v1/charges/"):
+            charge = self.objects.get(path.rsplit("/", 1)[1])
+            if charge is None or charge.get("object") != "charge":
+                return _error(404, "invalid_request_error", f"No such charge: '{path.rsplit('/', 1)[1]}'", code="resource_missing")
+            return Reply.json(charge)
         match = re.fullmatch(r"/v1/(invoices|subscription_schedules)/([A-Za-z0-9_]+)(?:/(\w+))?", path)
         if match:
             what, ident, action = match.groups()
@@ -513,28 +525,33 @@ class FakeStripe:
                 kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
                 self._emit(invoice_event(self.new_id("evt"), kind, invoice, now))
                 return _error(402, "card_error", message, code=code, decline_code=decline)
-            intent = self.new_id("pi")
+            # A legacy card or source (card_..., src_...) pays by a charge without a PaymentIntent:
+            # the invoice payment then carries no payment_intent key at all.
+            legacy = pm.startswith(("card_", "src_"))
+            intent = None if legacy else self.new_id("pi")
             charge = self._make("ch", {"object": "charge", "amount": invoice["amount_due"], "amount_refunded": 0,
-                                       "currency": invoice["currency"], "payment_intent": intent, "metadata": {}})
-            self.charges[intent] = charge
+                                       "currency": invoice["currency"], "payment_intent": intent, "metadata": {},
+                                       "customer": invoice["customer"]})
+            self.charges[intent or charge["id"]] = charge
+            payment = {"type": "charge", "charge": charge["id"]} if legacy else {"type": "payment_intent", "payment_intent": intent}
             self._make("inpay", {"object": "invoice_payment", "invoice": invoice["id"], "status": "paid",
-                                 "amount_paid": invoice["amount_due"],
-                                 "payment": {"type": "payment_intent", "payment_intent": intent}})
+                                 "amount_paid": invoice["amount_due"], "payment": payment})
             invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
             self._emit(invoice_event(self.new_id("evt"), "invoice.paid", invoice, now))
             return Reply.json(invoice)
         return _error(404, "invalid_request_error", "Unrecognized invoice request.")
 
     def _refund(self, params: dict[str, Any]) -> Reply:
-        charge = self.charges.get(params.get("payment_intent", ""))
+        by = "charge" if "charge" in params else "payment_intent"
+        charge = self.charges.get(params.get(by, ""))
         if charge is None:
-            return _error(400, "invalid_request_error", "No such payment_intent.", param="payment_intent")
+            return _error(400, "invalid_request_error", f"No such {by}.", param=by)
         amount = int(params.get("amount", charge["amount"] - charge["amount_refunded"]))
         if amount <= 0 or amount > charge["amount"] - charge["amount_refunded"]:
             return _error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", param="amount")
         refund = self._make("re", {"object": "refund", "amount": amount, "currency": charge["currency"], "status": "succeeded",
                                    "payment_intent": charge["payment_intent"], "charge": charge["id"],
-                                   "metadata": params.get("metadata", {}), "failure_reason": None})
+                                   "metadata": params.get("metadata", {})})  # failure_reason only once failed
         before = charge["amount_refunded"]
         charge["amount_refunded"] += amount
         # Since API version 2024-10-28.acacia every refund sends refund.created; since
@@ -544,10 +561,14 @@ class FakeStripe:
                                 {"amount_refunded": before}))
         return Reply.json(refund)
 
-    def dashboard_refund(self, payment_intent: str, amount: int) -> dict[str, Any]:
-        """A refund made in Stripe's dashboard: no payplan metadata (for reconciliation tests)."""
+    def dashboard_refund(self, payment: str, amount: int) -> dict[str, Any]:
+        """A refund made in Stripe's dashboard: no payplan metadata (for reconciliation tests).
+
+        *payment* is the PaymentIntent (``pi_...``) or, for a payment made without one, the charge (``ch_...``).
+        """
         with self._lock:
-            reply = self._refund({"payment_intent": payment_intent, "amount": str(amount)})
+            by = "charge" if payment.startswith("ch_") else "payment_intent"
+            reply = self._refund({by: payment, "amount": str(amount)})
             return dict(reply.body)
 
 

@@ -13,7 +13,9 @@ own example objects):
   the refund, so the created and updated events count it once. A failed
   refund gives the refund and its reversal (a ``PAYMENT_SUCCEEDED`` of the
   same amount, reason ``refund_failed``): the two cancel out whether or not
-  the refund was recorded before;
+  the refund was recorded before. A refund payplan asked for as a goodwill
+  refund (metadata ``payplan_lowers_price="true"``) is a ``REFUNDED`` event
+  with ``lowers_price``: the ledger records it as a price reduction;
 * ``charge.refunded``: since API version 2022-11-15 a charge no longer lists
   its refunds, and an invoice's charge carries no payplan metadata. The
   refunds it lists, or that the adapter reads for it (the charge's
@@ -45,7 +47,7 @@ from ...exceptions import (
 from .. import EventKind, ProviderEvent
 from .._payload import Fields
 from ._errors import stripe_errors
-from ._mapping import META_INSTALLMENT, META_PLAN, NAME, from_stripe_amount
+from ._mapping import META_INSTALLMENT, META_LOWERS_PRICE, META_PLAN, NAME, from_stripe_amount
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
@@ -241,6 +243,8 @@ def _refund(
     meta = read.metadata(refund, "metadata", f"{path}.metadata")
     plan_id: str | None = meta.get(META_PLAN) or None
     installment = _number(read, meta, f"{path}.metadata.{META_INSTALLMENT}")
+    # Only payplan's own refunds carry the word; a dashboard refund is a reversal.
+    lowers_price = plan_id is not None and meta.get(META_LOWERS_PRICE) == "true"
     if plan_id is None:
         if plan_of_payment is None:
             return ()
@@ -268,6 +272,7 @@ def _refund(
         reference=refund_id,
         reason=meta.get("payplan_reason") or read.optional_text(refund, "reason", f"{path}.reason"),
         sequence=created,
+        lowers_price=lowers_price,
     )
     if not failed:
         return (refunded,)
