@@ -158,7 +158,8 @@ class TestFeesWhereTheProviderAutopays:
         summary, _ = run_days(store, sb, BOOKED, D(2027, 2, 5), plan=plan)
         assert len(fee_calls(sb)) == 1
         paid = store.load(plan.id).ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1")
-        assert paid is not None and paid.on == D(2027, 2, 1)
+        assert paid is not None
+        assert paid.on == D(2027, 2, 1)
         assert summary.held == (D(2027, 2, 1) - D(2027, 1, 2)).days
         assert {a.detail.split(": ", 1)[1] for a in summary.actions if a.kind == "held"} == {
             "charged with installment 3 on 2027-02-01"
@@ -225,7 +226,8 @@ class TestFeesOnDemand:
             assert run_due(store, [sb], day, notifier, contacts={"ada": ADA}).ok
         ledger = store.load(plan.id).ledger
         fee_failed = ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1:failed")
-        assert fee_failed is not None and fee_failed.on == D(2027, 1, 2)  # charged the day it was assessed
+        assert fee_failed is not None
+        assert fee_failed.on == D(2027, 1, 2)
         assert ledger.get(f"{plan.id}:charge:2:a2") is not None  # the retry paid installment 2 whole
         assert ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a2") is not None  # retried on the ladder
         assert plan_status(plan, ledger, D(2027, 2, 8)).fees_outstanding.is_zero()
@@ -264,7 +266,7 @@ class TestFeesOnStripe:
             store.record_entries(plan.id, [PaymentReceived(f"stripe:in_{n}", day, usd("500"), "stripe", f"in_{n}")])
         before = responder.created
         summaries = [run_due(store, [provider], D(2027, 1, 1) + dt.timedelta(days=k), InMemoryNotifier(),
-                             contacts={"ada": ADA}) for k in range(0, 62)]
+                             contacts={"ada": ADA}) for k in range(62)]
         assert all(s.ok for s in summaries), [s.failures for s in summaries]
         held = sum(s.held for s in summaries)
         assert held == (D(2027, 3, 1) - D(2027, 1, 2)).days
@@ -284,7 +286,8 @@ class TestFeesOnStripe:
         assert op.key == fee_key(plan.id, fee_id(plan), usd("25"))
         # the fee invoice's own invoice.paid, delivered later, counts the money once
         events = [e for e in _deliveries(responder, provider) if e.reference == paid.reference]
-        assert events and all(e.kind is EventKind.PAYMENT_SUCCEEDED for e in events)
+        assert events
+        assert all(e.kind is EventKind.PAYMENT_SUCCEEDED for e in events)
         for e in events:
             store.ingest(e, b"{}")
         assert store.load(plan.id).ledger.balance.is_zero()
