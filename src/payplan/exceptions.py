@@ -109,8 +109,9 @@ class OutOfBoundsError(InvalidPlanError):
 
     Attributes:
         bound: The bound broken: ``"total"``, ``"order"``, ``"count"``,
-            ``"deposit"``, ``"cutoff"``, ``"gap"`` or ``"payment"`` (the
-            values of :class:`payplan.Bound`).
+            ``"deposit"``, ``"cutoff"``, ``"gap"``, ``"payment"`` or
+            ``"rule"`` (a guardrail, :class:`GuardrailError`) (the values
+            of :class:`payplan.Bound`).
         got: What the proposal had (an amount, a date or a count).
         nearest: The nearest value that keeps the bound.
         part: The 1-based part of the proposal that breaks it, when one does.

@@ -73,6 +73,47 @@ class TestBook:
         assert [s.status for s in booking.steps] == [StepStatus.DONE]
         assert [o.action for o in store.operations(plan_id=plan.id)] == ["publish", "charge"]
 
+    def test_the_evidence_pack_is_kept_with_the_signature(self, store: Store) -> None:
+        """An agreement signed with its evidence pack is stored with it, word for word."""
+        from attrs import evolve
+
+        from payplan.guardrails import Approval, EvidencePack, Sale
+
+        plan = pack_a("bk-evidence")
+        pack = EvidencePack.build(plan, Sale("US"), approval=Approval("Jo", dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC)))
+        agreement = evolve(signed(plan), evidence=pack.to_json())
+        booking = Bookings(store, [SandboxProvider(BOOKED)]).book(
+            plan, PAYER, provider="sandbox", on=BOOKED, agreement=agreement
+        )
+        assert [a.evidence_pack() for a in booking.agreements] == [pack]
+
+    @pytest.mark.parametrize(("day", "refund"), [(14, "500.00"), (15, "0.00")])
+    def test_cancel_inside_the_withdrawal_period_refunds_the_deposit(self, store: Store, day: int, refund: str) -> None:
+        """Signed in GB at a distance (the evidence pack's sale), a cancellation on day 14 refunds the non-refundable deposit; day 15 keeps it."""
+        from attrs import evolve
+
+        from payplan.guardrails import (
+            Approval,
+            EvidencePack,
+            FirstPayment,
+            Sale,
+            Signing,
+            StoredCredentialConsent,
+        )
+
+        plan = pack_a(f"bk-withdraw-{day}")
+        plan = evolve(plan, terms=evolve(plan.terms, cancellation=CancellationPolicy(deposit_refundable=False)))
+        pack = EvidencePack.build(
+            plan, Sale("GB"), approval=Approval("Jo", dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC)),
+            signing=Signing(StoredCredentialConsent.for_plan(plan, last4="4242"), FirstPayment("dep", "sandbox")),
+        )
+        bookings = Bookings(store, [SandboxProvider(BOOKED)])
+        bookings.book(plan, PAYER, provider="sandbox", on=BOOKED, agreement=evolve(signed(plan), evidence=pack.to_json()))
+        on = BOOKED + dt.timedelta(days=day)
+        preview = bookings.cancel_preview(plan.id, on=on)
+        assert preview.refund == usd(refund)
+        assert bookings.cancel(plan.id, on=on).settlement.refund == usd(refund)  # type: ignore[union-attr]
+
     def test_booking_again_does_nothing_more(self, store: Store) -> None:
         """A second book() with the same arguments sends nothing and records nothing."""
         sandbox = SandboxProvider(BOOKED)

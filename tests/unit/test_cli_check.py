@@ -55,8 +55,8 @@ class TestCheckCommand:
         """The facts payplan cannot derive come as flags: licensed, a business client, the exemption."""
         plan = saved(tmp_path, capsys, "13")
         assert run(capsys, "check", plan, "--where", "GB", "--credit-licensed")[0] == 0
-        assert run(capsys, "check", plan, "--where", "GB", "--business")[0] == 0
-        code, out, _ = run(capsys, "check", plan, "--where", "GB", "--business", "--format", "json")
+        assert run(capsys, "check", plan, "--where", "GB", "--business-client")[0] == 0
+        code, out, _ = run(capsys, "check", plan, "--where", "GB", "--business-client", "--format", "json")
         assert not [f for f in json.loads(out)["findings"] if f["rule"].startswith("UK")]
         code, out, _ = run(
             capsys, "check", saved(tmp_path, capsys, "3"), "--where", "GB", "--leisure-exemption", "a gig on 1 May",
@@ -100,3 +100,46 @@ class TestCheckCommand:
         code, _, err = run(capsys, "check", str(tmp_path / "nope.json"), "--where", "GB")
         assert code == 2
         assert "cannot read plan file" in err
+
+
+class TestWhereInOtherCommands:
+    def test_agreement_states_the_notices(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`payplan agreement --where GB` states the 14-day right; without --where it does not."""
+        plan = saved(tmp_path, capsys, "3")
+        code, out, _ = run(capsys, "agreement", plan, "--where", "GB")
+        assert code == 0
+        assert "## Your rights and notices" in out
+        assert "within 14 days" in out
+        code, out, _ = run(capsys, "agreement", plan)
+        assert code == 0
+        assert "Your rights and notices" not in out
+
+    def test_cancel_inside_the_withdrawal_period(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`payplan cancel --where GB` on day 14 refunds the deposit the policy would keep; on day 15 it is kept."""
+        plan = tmp_path / "plan.json"
+        code, _, err = run(
+            capsys, "quote", "--fee", "1300.00", "--currency", "GBP", "--deposit", "100.00", "--installments", "3",
+            "--booked", "2027-01-04", "--session", "2027-09-01", "--plan-id", "w", "--save", str(plan),
+        )
+        assert code == 0, err
+        # the deposit is non-refundable under a policy: add one to the saved plan
+        from attrs import evolve
+
+        from payplan import CancellationPolicy, dumps_plan, loads_plan
+
+        p = loads_plan(plan.read_text())
+        p = evolve(p, terms=evolve(p.terms, cancellation=CancellationPolicy(deposit_refundable=False)))
+        plan.write_text(dumps_plan(p))
+        pays = tmp_path / "pay.csv"
+        pays.write_text("2027-01-04,100.00\n")
+        args = ["cancel", str(plan), "--payments", str(pays), "--format", "json", "--where", "GB"]
+        code, out, _ = run(capsys, *args, "--on", "2027-01-18")
+        assert code == 0
+        assert json.loads(out)["refund_minor"] == 10000
+        code, out, _ = run(capsys, *args, "--on", "2027-01-19")
+        assert json.loads(out)["retained_minor"] == 10000
+        code, out, _ = run(capsys, *args, "--on", "2027-01-18", "--started-on-request", "--provided", "40.00")
+        assert json.loads(out)["retained_minor"] == 4000
+        code, _, err = run(capsys, *args, "--on", "2027-01-18", "--started-on-request", "--provided", "4e1")
+        assert code == 2
+        assert "--provided" in err

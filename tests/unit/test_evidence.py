@@ -125,3 +125,43 @@ class TestEvidencePack:
             StoredCredentialConsent("42424", "use", "notice")
         with pytest.raises(InvalidPlanError, match="expected approval as an Approval"):
             EvidencePack.build(plan(), Sale("GB"), approval="yes")  # type: ignore[arg-type]
+
+
+class TestAgreementNotices:
+    def test_the_agreement_states_the_disclosures(self) -> None:
+        """The findings' notices appear under their heading, after the cancellation terms, in every format."""
+        from payplan.guardrails import check
+
+        p = plan()
+        found = check(p, Sale("GB", card_currency="EUR"))
+        md = render_agreement(p, notices=found)
+        assert "## Your rights and notices" in md
+        assert "You may cancel this booking within 14 days of the day it was made (until 2027-01-18)" in md
+        assert "By paying the first payment now you approve the whole schedule above" in md
+        assert "Your card is in EUR and this plan is in GBP" in md
+        assert md.index("## Cancellation") < md.index("## Your rights and notices") < md.index("## Release")
+        html = render_agreement(p, notices=found, format="html")
+        assert "<h2>Your rights and notices</h2>" in html
+        assert "Ihre Rechte und Hinweise" in render_agreement(p, notices=found, locale="de_DE", format="txt")
+
+    def test_without_notices_the_agreement_is_unchanged(self) -> None:
+        """No findings, or findings without notices, render the agreement as before."""
+        from payplan.guardrails import check
+
+        p = plan()
+        assert render_agreement(p, notices=check(p, Sale("GB", consumer=False, payment_method="other"))) == render_agreement(p)
+
+    def test_a_template_without_notices_is_refused_when_there_are_some(self) -> None:
+        """A custom template that leaves out $notices cannot drop the disclosures silently."""
+        from payplan.guardrails import check
+
+        p = plan()
+        with pytest.raises(InvalidPlanError, match=r"expected the template to place \$notices.*UK-3"):
+            render_agreement(p, notices=check(p, Sale("GB")), template="$schedule")
+        assert "14 days" in render_agreement(p, notices=check(p, Sale("GB")), template="$notices")
+        assert render_agreement(p, template="$schedule $notices").endswith(" ")
+
+    def test_bad_notices(self) -> None:
+        """Notices that are not findings are refused."""
+        with pytest.raises(InvalidPlanError, match=r"expected notices as payplan\.guardrails\.Finding"):
+            render_agreement(plan(), notices=["cancel any time"])  # type: ignore[list-item]

@@ -319,12 +319,22 @@ class TestWithdrawal:
         assert f.outcome == "exemption_claimed"
         assert "a wedding on a fixed date" in (f.notice or "")
 
-    def test_a_session_on_day_fourteen_is_inside_day_fifteen_outside(self) -> None:
+    @pytest.mark.parametrize(("where", "cur", "rule"), [("GB", "GBP", "UK-3"), ("ES", "EUR", "EU-2")])
+    def test_a_session_on_day_fourteen_is_inside_day_fifteen_outside(self, where: str, cur: str, rule: str) -> None:
         """A session 14 days after booking needs the express request to start; 15 days after does not."""
-        inside = plan_of(["100.00"], cur="GBP", session=BOOKED + dt.timedelta(days=14))
-        outside = plan_of(["100.00"], cur="GBP", session=BOOKED + dt.timedelta(days=15))
-        assert hits(check(inside, Sale("GB")), "UK-3", "express_request")
-        assert hits(check(outside, Sale("GB")), "UK-3", "express_request") == []
+        inside = plan_of(["100.00"], cur=cur, session=BOOKED + dt.timedelta(days=14))
+        outside = plan_of(["100.00"], cur=cur, session=BOOKED + dt.timedelta(days=15))
+        (f,) = hits(check(inside, Sale(where)), rule, "express_request")
+        assert (f.value, f.threshold) == ("2027-01-18", "2027-01-18")
+        assert hits(check(outside, Sale(where)), rule, "express_request") == []
+
+    def test_signed_inside_the_window_without_the_express_request_warns(self) -> None:
+        """At signing, a session inside the period without the client's express request warns; with it, nothing."""
+        inside = plan_of(["100.00"], cur="GBP", session=BOOKED + dt.timedelta(days=3))
+        (f,) = hits(check(inside, Sale("GB"), signing=Signing()), "UK-3", "express_request_missing")
+        assert f.severity is Severity.WARN
+        asked = Signing(express_request="Please start before the 14 days are over.")
+        assert hits(check(inside, Sale("GB"), signing=asked), "UK-3", "express_request_missing") == []
 
 
 class TestEU1:
@@ -509,3 +519,38 @@ installments = [6, 12]
         with pytest.raises(GuardrailError, match=r"the proposal, sold in GB: UK-1@1 refuses: the last payment is due 2028-01-11") as info:
             propose(tier, "late", parts(31), booked=BOOKED, session=session)
         assert (info.value.got, info.value.nearest) == ("2028-01-11", "2028-01-04")
+
+
+class TestCheckTier:
+    """check_tier on each kind of date rule: a representative plan per count."""
+
+    def test_before_session_dates(self) -> None:
+        """A tier dated before the session is checked from a booking just before its first date: 3 payments pass in GB."""
+        from payplan import BeforeSession, Terms, Tier
+        from payplan.guardrails import check_tier
+
+        tier = Tier("T", Money.of("900", "GBP"), Terms(deposit=DepositRule.percent(10), installments=3,
+                                                        dates=BeforeSession((90, 60, 30))), (3,))
+        assert [f for f in check_tier(tier, Sale("GB"), currency="GBP") if f.refuses] == []
+
+    def test_explicit_dates(self) -> None:
+        """A tier on explicit dates is checked over its dates: within 12 months passes, past them refuses."""
+        from payplan import ExplicitDates, Terms, Tier
+        from payplan.guardrails import check_tier
+
+        def tier(last: dt.date) -> Tier:
+            dates = ExplicitDates((dt.date(2027, 2, 1), dt.date(2027, 6, 1), last))
+            return Tier("T", Money.of("900", "GBP"), Terms(deposit=DepositRule.percent(10), installments=3, dates=dates), (3,))
+
+        assert [f for f in check_tier(tier(dt.date(2028, 2, 1)), Sale("GB")) if f.refuses] == []
+        assert [f.outcome for f in check_tier(tier(dt.date(2028, 2, 2)), Sale("GB")) if f.refuses] == ["span"]
+
+    def test_a_financed_tier_without_a_fee_is_refused_in_australia(self) -> None:
+        """A tier with an APR and no fixed fee is checked at a nominal fee: AU-1 refuses it."""
+        from payplan import Terms, Tier
+        from payplan.guardrails import check_tier
+
+        tier = Tier("Custom", None, Terms(deposit=DepositRule.percent(10), installments=6, apr=10), (6,))
+        assert {(f.rule, f.outcome) for f in check_tier(tier, Sale("AU"), currency="AUD") if f.refuses} == {("AU-1", "charge")}
+        with pytest.raises(InvalidPlanError, match="tier 'Custom', sold in AU: AU-1@1 refuses"):
+            evolve(tier, sold_in=(Sale("AU"),))

@@ -62,6 +62,13 @@ class TestSettlement:
         outside = settle_cancellation(p, paid(p), ENDS + dt.timedelta(days=1), sale=Sale("GB"))
         assert (outside.retained.minor, outside.refund.minor) == (30000, 0)
 
+    def test_eu_withdrawal(self) -> None:
+        """In the EEA (EU-2) the same: day 14 refunds everything, day 15 keeps the deposit."""
+        p = plan(cur="EUR")
+        inside = settle_cancellation(p, paid(p), ENDS, sale=Sale("DE"))
+        assert (inside.retained.minor, "EU-2" in inside.reason) == (0, True)
+        assert settle_cancellation(p, paid(p), ENDS + dt.timedelta(days=1), sale=Sale("DE")).retained.minor == 30000
+
     def test_without_a_sale_the_policy_holds(self) -> None:
         """Without a sale (the old call) the deposit is kept as the policy says."""
         p = plan()

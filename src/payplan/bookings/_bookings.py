@@ -412,21 +412,40 @@ class Bookings:
 
     # -- cancel --------------------------------------------------------------------------
 
+    def _sold(self, plan: PaymentPlan) -> dict[str, Any]:
+        """Where the plan was sold, from the evidence pack signed with it (the withdrawal period's facts).
+
+        The pack of the latest signed agreement of the plan's version, else
+        of any version; nothing without one (the cancellation policy alone).
+        """
+        agreements = sorted(self.store.agreements(plan.id), key=lambda a: (a.version == plan.version, a.version))
+        for agreement in reversed(agreements):
+            pack = agreement.evidence_pack()
+            if pack is not None:
+                return {"sale": pack.sale, "started_on_request": pack.express_request is not None}
+        return {}
+
     def cancel_preview(self, plan_id: str, *, on: dt.date, credit: bool | None = None) -> Settlement:
         """What cancelling the plan on *on* would settle to; changes nothing.
 
         *credit* keeps what would be refunded as credit toward a new session
-        (default: the cancellation policy's choice).
+        (default: the cancellation policy's choice). When the plan was signed
+        with an evidence pack (:class:`payplan.guardrails.EvidencePack`), its
+        sale gives the 14-day withdrawal period of a UK or EEA consumer's
+        distance booking (see :func:`payplan.settle_cancellation`), and its
+        express request to start says the service began at the client's
+        request.
         """
         check_day(on, "on")
         stored = self.store.load(plan_id)
-        return settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit)
+        return settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit, **self._sold(stored.plan))
 
     def cancel(self, plan_id: str, *, on: dt.date, credit: bool | None = None, reason: str = "") -> Booking:
         """Cancel the plan on *on*: the settlement recorded, the provider stopped, the refunds sent, the plan out of the run.
 
         The settlement (:func:`payplan.settle_cancellation`, what
-        :meth:`cancel_preview` shows) is decided once and kept in the step,
+        :meth:`cancel_preview` shows, with the withdrawal period of the
+        signed evidence pack's sale) is decided once and kept in the step,
         so a payment that lands between a crash and the rerun does not
         change it. Then, each part once: the settlement's entries are
         recorded (the ledger reads cancelled, so the daily run charges
@@ -459,7 +478,7 @@ class Bookings:
             binding = self.store.current_binding(plan_id)
             if binding is not None:
                 self.provider(binding.provider)
-            settlement = settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit)
+            settlement = settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit, **self._sold(stored.plan))
             doc = {**args, "settlement": j.settlement_to(settlement)}
             step = self.store.reserve_step(Step(key, plan_id, "cancel", j.canonical(doc)))
         else:

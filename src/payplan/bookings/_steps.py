@@ -74,6 +74,7 @@ def agreement_to(a: SignedAgreement | None) -> dict[str, Any] | None:
     return {
         "plan_id": a.plan_id, "version": a.version, "text": a.text, "signed_by": a.signed_by,
         "signed_at": a.signed_at.isoformat(), "sha256": a.sha256,
+        **({"evidence": a.evidence} if a.evidence is not None else {}),
     }
 
 
@@ -81,7 +82,8 @@ def agreement_from(d: Any) -> SignedAgreement | None:
     if d is None:
         return None
     return SignedAgreement(
-        d["plan_id"], d["version"], d["text"], d["signed_by"], dt.datetime.fromisoformat(d["signed_at"])
+        d["plan_id"], d["version"], d["text"], d["signed_by"], dt.datetime.fromisoformat(d["signed_at"]),
+        d.get("evidence"),
     )
 
 

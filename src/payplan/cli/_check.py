@@ -8,9 +8,12 @@ each finding with the keys of :meth:`payplan.guardrails.Finding.to_dict`.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._common import date_arg, dump_json, read_plan, render_table
+
+if TYPE_CHECKING:
+    from ..guardrails import Sale
 
 
 def register(subs: Any) -> None:
@@ -24,8 +27,18 @@ def register(subs: Any) -> None:
         "Exits 1 when a finding refuses the plan, 0 otherwise, 2 on bad input. Not legal advice.",
     )
     p.add_argument("plan", metavar="PLAN.json", help="a plan saved by `payplan quote --save`")
-    p.add_argument("--where", required=True, metavar="CODE", help="ISO 3166 country or subdivision, e.g. GB, US-CA")
-    p.add_argument("--business", action="store_true", help="the client is a business, not a consumer")
+    add_sale_arguments(p, required=True)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(run=run)
+
+
+def add_sale_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--where`` and the facts of :class:`payplan.guardrails.Sale`, as ``check``, ``agreement`` and ``cancel`` take them."""
+    p.add_argument(
+        "--where", required=required, metavar="CODE",
+        help="where the plan is sold: ISO 3166 country or subdivision, e.g. GB, US-CA",
+    )
+    p.add_argument("--business-client", action="store_true", help="the client is a business, not a consumer")
     p.add_argument(
         "--contract", choices=["distance", "off_premises", "on_premises"], default="distance",
         help="how the contract is made (default: distance, i.e. online)",
@@ -46,18 +59,17 @@ def register(subs: Any) -> None:
                    help="how the later payments are taken (default: card)")
     p.add_argument("--card-currency", metavar="CODE", help="the client's card currency, if known")
     p.add_argument("--delivered", type=date_arg, metavar="DATE", help="delivery date, when not the session")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Check the plan; print the findings; 1 if one refuses."""
-    from ..guardrails import Sale, check, rules
+def sale_from(args: argparse.Namespace) -> Sale | None:
+    """The :class:`~payplan.guardrails.Sale` the ``--where`` flags describe; None without ``--where``."""
+    from ..guardrails import Sale
 
-    plan = read_plan(args.plan)
-    sale = Sale(
+    if args.where is None:
+        return None
+    return Sale(
         args.where,
-        consumer=not args.business,
+        consumer=not args.business_client,
         contract=args.contract,
         client_must_complete=not args.client_may_stop,
         third_party_funded=args.third_party_funded,
@@ -68,6 +80,15 @@ def run(args: argparse.Namespace) -> int:
         card_currency=args.card_currency,
         delivered=args.delivered,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the plan; print the findings; 1 if one refuses."""
+    from ..guardrails import check, rules
+
+    plan = read_plan(args.plan)
+    sale = sale_from(args)
+    assert sale is not None  # --where is required
     findings = check(plan, sale)
     refused = any(f.refuses for f in findings)
     if args.format == "json":

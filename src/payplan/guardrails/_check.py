@@ -237,7 +237,10 @@ def _withdrawal(c: _Ctx) -> None:
     if kept.minor:
         c.add("deposit_not_refundable", kept, ends.isoformat() if not c.tier else f"{days} days after booking")
     if not c.tier and plan.session <= ends:
-        c.add("express_request", plan.session.isoformat(), ends.isoformat())
+        if c.signing is None:
+            c.add("express_request", plan.session.isoformat(), ends.isoformat())
+        elif c.signing.express_request is None:
+            c.add("express_request_missing", plan.session.isoformat(), ends.isoformat())
 
 
 def _eu_1(c: _Ctx) -> None:
@@ -417,7 +420,7 @@ def _representative(tier: Tier, count: int, currency: str) -> PaymentPlan | None
         last = rule.series(start, 0 if terms.first_due else 1, max(count, 1))[-1]
         session = last + dt.timedelta(days=days)
     elif isinstance(rule, ExplicitDates):
-        booked = min(rule.dates[0], _REFERENCE_DAY)
+        booked = rule.dates[0]  # booked on the first date at the latest: the span is the dates' own
         session = rule.dates[-1] + dt.timedelta(days=days)
     elif isinstance(rule, BeforeSession):
         session = booked + dt.timedelta(days=max(rule.days) + days)

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
@@ -16,6 +16,9 @@ from .._money import Money
 from .._plan import PaymentPlan
 from ..exceptions import StoreError
 from ..providers import ProviderBinding, ProviderEvent
+
+if TYPE_CHECKING:
+    from ..guardrails import EvidencePack
 
 __all__ = [
     "InboxEvent",
@@ -255,6 +258,11 @@ class Step:
     result: str | None = field(default=None, repr=False)
 
 
+def _check_evidence(_: object, __: object, value: str | None) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise StoreError(f"expected the evidence pack as its JSON text (EvidencePack.to_json()) or None, got {value!r}")
+
+
 def _check_signed_at(_: object, __: object, value: dt.datetime) -> None:
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise StoreError(
@@ -268,7 +276,7 @@ class SignedAgreement:
 
     The store keeps the text word for word with its SHA-256 digest, and
     refuses to read back a text that no longer matches the digest taken
-    when it was signed.
+    when it was signed; the same holds for the evidence pack kept with it.
 
     Attributes:
         plan_id: The plan.
@@ -277,8 +285,12 @@ class SignedAgreement:
         signed_by: Who signed (a name, an e-mail).
         signed_at: When the client signed, timezone-aware (the store keeps
             the instant; show it in the site's own zone).
+        evidence: The evidence pack frozen at signing, as its JSON
+            (:meth:`payplan.guardrails.EvidencePack.to_json`), or None.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *evidence*.
     """
 
     plan_id: str
@@ -286,6 +298,24 @@ class SignedAgreement:
     text: str = field(repr=False)
     signed_by: str
     signed_at: dt.datetime = field(validator=_check_signed_at)
+    evidence: str | None = field(default=None, repr=False, validator=_check_evidence)
+
+    @property
+    def evidence_sha256(self) -> str | None:
+        """The SHA-256 digest of :attr:`evidence`, in hex, or None without one."""
+        return None if self.evidence is None else hashlib.sha256(self.evidence.encode()).hexdigest()
+
+    def evidence_pack(self) -> EvidencePack | None:
+        """The evidence pack kept with the agreement, read back (None without one).
+
+        Raises:
+            SerializationError: the stored evidence is not an evidence pack.
+        """
+        if self.evidence is None:
+            return None
+        from ..guardrails import EvidencePack
+
+        return EvidencePack.from_json(self.evidence)
 
     @property
     def sha256(self) -> str:

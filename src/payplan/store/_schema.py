@@ -192,6 +192,9 @@ agreements = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("text", Text, nullable=False),
+    # The evidence pack frozen at signing (payplan.guardrails.EvidencePack JSON) and its digest (0005).
+    Column("evidence", Text, nullable=True),
+    Column("evidence_sha256", String(64), nullable=True),
 )
 
 steps = Table(

@@ -227,11 +227,16 @@ def _check_schema(engine: Engine) -> None:
 def _agreement(row: Any) -> SignedAgreement:
     """A stored signature, refused if its text no longer matches the digest taken at signing."""
     at = row.signed_at if row.signed_at.tzinfo is not None else row.signed_at.replace(tzinfo=dt.UTC)
-    agreement = SignedAgreement(row.plan_id, row.version, row.text, row.signed_by, at)
+    agreement = SignedAgreement(row.plan_id, row.version, row.text, row.signed_by, at, row.evidence)
     if agreement.sha256 != row.sha256:
         raise StoreError(
             f"expected the agreement of {row.plan_id} v{row.version} to match the SHA-256 taken when it "
             f"was signed ({row.sha256}), got a text whose digest is {agreement.sha256}: it was changed since"
+        )
+    if agreement.evidence_sha256 != row.evidence_sha256:
+        raise StoreError(
+            f"expected the evidence pack of {row.plan_id} v{row.version} to match the SHA-256 taken when it "
+            f"was signed ({row.evidence_sha256}), got one whose digest is {agreement.evidence_sha256}: it was changed since"
         )
     return agreement
 
@@ -1089,7 +1094,7 @@ class SQLStore(Store):
                 self._insert(t.agreements).values(
                     plan_id=agreement.plan_id, version=agreement.version, signed_by=agreement.signed_by,
                     signed_at=agreement.signed_at.astimezone(dt.UTC), sha256=agreement.sha256,
-                    text=agreement.text,
+                    text=agreement.text, evidence=agreement.evidence, evidence_sha256=agreement.evidence_sha256,
                 ).on_conflict_do_nothing().returning(t.agreements.c.version)
             ).first()
             if inserted is None:

@@ -78,15 +78,21 @@ class StripeProvider(Provider):
         webhook_secret: The endpoint's signing secret (``whsec_...``), needed by
             :meth:`parse_webhook`.
         mode: Subscription schedule, invoices, or AUTO (a schedule where it fits).
-        tolerance: How many seconds old a webhook signature may be.
+        tolerance: How many seconds a webhook signature's time may lie from
+            *clock* (Stripe's default: 300).
         clock: Returns the current Unix time; decides whether an installment
-            is already due when it is published.
+            is already due when it is published, and how old a webhook
+            signature is (pass ``fake.clock`` of a
+            :class:`~payplan.testing.stripe.FakeStripe` in tests).
 
     Capabilities are those of invoices mode; in subscription-schedule mode
-    Stripe charges on its own and :meth:`charge` and :meth:`update` are
-    refused with the reason.
+    Stripe charges the schedule's installments on its own, so :meth:`charge`
+    of one of them (the deposit, its own invoice, can be charged) and
+    :meth:`update` are refused with the reason.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *clock* also governs the webhook signature's age.
     """
 
     name: ClassVar[str] = NAME
@@ -364,14 +370,21 @@ class StripeProvider(Provider):
 
         The invoice (metadata ``payplan_plan_id`` and ``payplan_fee``), its
         one line, its finalization and the payment each carry a key from
-        the plan and *fee_id*; only the payment's carries *attempt*. A new
-        attempt after a decline pays the same invoice again, and a fee
-        already paid returns SUCCEEDED without charging again. The outcome's
+        the plan and *fee_id*; only the payment's carries *attempt*. Stripe
+        prunes keys after about 24 hours, so before creating the invoice the
+        adapter looks for an earlier one of this fee among the customer's
+        invoices (by that metadata): a fee already paid returns SUCCEEDED
+        without charging again, and a new attempt after a decline pays the
+        same open invoice again, however long after. The outcome's
         reference is the invoice id (what :meth:`refund` takes).
 
         Raises:
-            ProviderRequestError: the binding is another plan's, or the amount is not positive.
+            ProviderRequestError: the binding is another plan's, the amount is
+                not positive, or the fee's invoice was voided in Stripe.
             UnsupportedByProviderError: an amount Stripe would round.
+
+        .. versionchanged:: 0.2.0
+           An earlier invoice of the fee is found by its metadata, not only by the idempotency key.
         """
         self._check_fee(binding, plan, amount)
         units = to_stripe_amount(amount)
@@ -391,26 +404,55 @@ class StripeProvider(Provider):
         if binding.ids.get("payment_method"):
             params["default_payment_method"] = binding.ids["payment_method"]
         with stripe_errors():
-            created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
-            invoice_id = str(created.id)
-            invoice = self._client.v1.invoices.retrieve(invoice_id)
+            invoice = self._earlier_fee(customer, meta, units)
+            if invoice is None:
+                created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
+                invoice = self._client.v1.invoices.retrieve(str(created.id))
+            invoice_id = str(invoice.id)
 
         def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
             return ChargeOutcome(status, plan.id, 0, amount, attempt, invoice_id, code, message, fee_id)
 
         if invoice.status == "paid":
             return outcome(ChargeStatus.SUCCEEDED)
+        if invoice.status == "void":
+            raise ProviderRequestError(
+                f"expected fee {fee_id} of plan {plan.id} to be open or paid in Stripe, its invoice {invoice_id} "
+                "was voided: waive the fee, or collect it another way and record the payment",
+                provider=NAME,
+            )
         with stripe_errors():
             if invoice.status == "draft":
-                item: InvoiceItemCreateParams = {
-                    "customer": customer, "invoice": invoice_id, "amount": units,
-                    "currency": plan.currency.lower(), "description": words, "metadata": meta,
-                }
-                self._client.v1.invoice_items.create(item, {"idempotency_key": fit_key(base + ":item")})
+                if not invoice.to_dict().get("lines", {}).get("data"):
+                    item: InvoiceItemCreateParams = {
+                        "customer": customer, "invoice": invoice_id, "amount": units,
+                        "currency": plan.currency.lower(), "description": words, "metadata": meta,
+                    }
+                    self._client.v1.invoice_items.create(item, {"idempotency_key": fit_key(base + ":item")})
                 self._client.v1.invoices.finalize_invoice(
                     invoice_id, {"auto_advance": False}, {"idempotency_key": fit_key(base + ":finalize")}
                 )
         return self._pay(invoice_id, fee_key(plan.id, fee_id, amount, attempt=attempt), outcome)
+
+    def _earlier_fee(self, customer: str, meta: Mapping[str, str], units: int) -> Any:
+        """The fee's earlier invoice among the customer's (same plan, fee id and amount), or None.
+
+        A listing (not Stripe's search, which lags its writes by up to a
+        minute) of one customer's invoices, newest first: a paid one wins,
+        then an open or uncollectible one, then a draft, then a voided one.
+        """
+        found: list[Any] = []
+        for invoice in self._client.v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
+            body = invoice.to_dict()
+            mine = body.get("metadata") or {}
+            if any(mine.get(k) != v for k, v in meta.items()):
+                continue
+            if body.get("status") != "draft" and body.get("amount_due") != units:
+                continue  # the same fee id at another amount is another charge
+            found.append(invoice)
+        rank = {"paid": 0, "open": 1, "uncollectible": 1, "draft": 2, "void": 3}
+        found.sort(key=lambda i: rank.get(str(i.status), 4))
+        return found[0] if found else None
 
     def refund(
         self,
@@ -491,7 +533,7 @@ class StripeProvider(Provider):
             ProviderRequestError: the event is malformed (the message names
                 the field), or an amount is negative or zero.
         """
-        event = verify(headers, body, self._secret, self._tolerance)
+        event = verify(headers, body, self._secret, self._tolerance, self._clock())
         with stripe_errors():
             return normalize(event, plan_of_payment=self._plan_of_payment, refunds_of_charge=self._refunds_of_charge)
 

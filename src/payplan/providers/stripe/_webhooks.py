@@ -76,8 +76,14 @@ PlanOfPayment = Callable[[str | None, str | None], tuple[str, int | None] | None
 RefundsOfCharge = Callable[[str], Sequence[Mapping[str, Any]]]
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str | None, tolerance: int) -> dict[str, Any]:
+def verify(
+    headers: Mapping[str, str], body: bytes, secret: str | None, tolerance: int, now: float | None = None
+) -> dict[str, Any]:
     """Check the ``Stripe-Signature`` of *body*; return the event as a dict.
+
+    The signature is checked by the SDK; its age (the header's ``t=``)
+    against *now* (the adapter's clock; the SDK's own check reads the
+    system clock, which a test clock cannot move).
 
     Raises:
         ProviderAuthError: no secret configured, no header, a wrong or stale signature.
@@ -92,7 +98,11 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None, toleranc
     if not header or not isinstance(header, str):
         raise ProviderAuthError(f"expected a {SIGNATURE_HEADER} header, got none", provider=NAME)
     with stripe_errors():
-        stripe.WebhookSignature.verify_header(body.decode("utf-8", "replace"), header, secret, tolerance)
+        stripe.WebhookSignature.verify_header(
+            body.decode("utf-8", "replace"), header, secret, None if now is not None else tolerance
+        )
+    if now is not None:
+        _check_age(header, now, tolerance)
     try:
         event = json.loads(body)
     except ValueError as exc:
@@ -100,6 +110,21 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None, toleranc
     if not isinstance(event, dict) or event.get("object") != "event" or not isinstance(event.get("type"), str):
         raise ProviderRequestError(f"expected a Stripe event object, got {body[:60]!r}", provider=NAME)
     return event
+
+
+def _check_age(header: str, now: float, tolerance: int) -> None:
+    """Refuse a signature whose timestamp is more than *tolerance* seconds from *now*."""
+    stamps = [p.split("=", 1)[1] for p in header.split(",") if p.strip().startswith("t=")]
+    try:
+        signed = int(stamps[0].strip())
+    except (IndexError, ValueError):
+        raise ProviderAuthError(f"expected a {SIGNATURE_HEADER} with a t=<unix time>, got none", provider=NAME) from None
+    if tolerance and abs(now - signed) > tolerance:
+        raise ProviderAuthError(
+            f"expected a {SIGNATURE_HEADER} signed within {tolerance}s of the adapter's clock ({int(now)}), "
+            f"got one signed at {signed}, {int(now - signed)}s away",
+            provider=NAME,
+        )
 
 
 def normalize(
