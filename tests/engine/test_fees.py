@@ -15,7 +15,6 @@ client's card declines installment 2 on 2027-01-01 and they pay it on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -33,7 +32,7 @@ from payplan import (
 )
 from payplan.engine import RunSummary, run_due
 from payplan.notify import Contact, InMemoryNotifier, Message
-from payplan.providers import Capability, EventKind, Payer, Provider, fee_key
+from payplan.providers import Capability, Payer, fee_key
 from payplan.store import MemoryStore, Store
 from payplan.testing import OnDemandSandboxProvider, SandboxCard, SandboxProvider
 
@@ -236,68 +235,54 @@ class TestFeesOnDemand:
 stripe = pytest.importorskip("stripe", reason="the Stripe adapter needs payplan[stripe]")
 
 from payplan.providers.stripe import StripeMode, StripeProvider  # noqa: E402
+from payplan.store import charge, receive_webhook  # noqa: E402
 from payplan.testing import stripe as fake  # noqa: E402
 from payplan.testing.server import FakeServer  # noqa: E402
 
 
-@pytest.fixture
-def fake_stripe() -> Iterator[tuple[Any, FakeServer]]:
-    responder = fake.FakeStripe()
-    with FakeServer(responder) as server:
-        yield responder, server
-
-
 class TestFeesOnStripe:
-    """Stripe autopays (a subscription schedule by default, or invoices): the run charges the fee through its fake."""
+    """Stripe collects the installments by itself (a subscription schedule by default, or invoices), through
+    its clocked fake; the run charges the fee as an invoice of its own."""
 
     @pytest.mark.parametrize("mode", [StripeMode.AUTO, StripeMode.INVOICES])
-    def test_the_run_charges_the_fee_as_its_own_invoice(self, mode: StripeMode, fake_stripe: tuple[Any, FakeServer]) -> None:
-        """Installment 2 paid late, the others on time: on 2027-03-01 the run charges the $25 once, through Stripe."""
-        responder, server = fake_stripe
-        client = stripe.StripeClient("sk_test_fees", base_addresses={"api": server.url}, max_network_retries=0)
-        now = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp())
-        provider = StripeProvider(client, webhook_secret="whsec_fees", mode=mode, clock=lambda: now)
-        plan = pack_a()
-        store = MemoryStore()
-        store.add_plan(plan, entries=[PaymentReceived("dep", BOOKED, usd("500"))])
-        store.save_binding(provider.publish(plan, Payer(customer_id="cus_ada", payment_method_id="pm_card_visa")))
-        # what Stripe's own invoices brought in (their webhooks): installment 2 five days late
-        for n, day in ((2, D(2027, 1, 5)), (3, D(2027, 2, 1)), (4, D(2027, 3, 1))):
-            store.record_entries(plan.id, [PaymentReceived(f"stripe:in_{n}", day, usd("500"), "stripe", f"in_{n}")])
-        before = responder.created
-        summaries = [run_due(store, [provider], D(2027, 1, 1) + dt.timedelta(days=k), InMemoryNotifier(),
-                             contacts={"ada": ADA}) for k in range(62)]
+    def test_the_run_charges_the_fee_once_stripe_collected_the_last_installment(self, mode: StripeMode) -> None:
+        """Installment 2 declined on its date and paid by Stripe's retry; the $25 fee is held until the last
+        installment, then charged once through Stripe; its invoice's own webhook counts the money once."""
+        responder = fake.FakeStripe(start=dt.date(2026, 11, 30), webhook_secret="whsec_fees")
+        with FakeServer(responder) as server:
+            client = stripe.StripeClient("sk_test_fees", base_addresses={"api": server.url}, max_network_retries=0)
+            provider = StripeProvider(client, webhook_secret="whsec_fees", mode=mode, clock=responder.clock)
+            plan = pack_a()
+            store = MemoryStore()
+            store.add_plan(plan)
+            # the deposit's and installment 2's first charges: then the card pays
+            responder.script("pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined")
+            store.save_binding(provider.publish(plan, Payer(customer_id="cus_ada", payment_method_id="pm_card_visa")))
+            if mode is StripeMode.INVOICES:
+                charge(store, provider, store.bindings(plan.id)[0], plan, 1)  # the deposit at signing
+            summaries = []
+            day = BOOKED
+            while day <= D(2027, 3, 10):
+                for d in responder.advance_to(day):
+                    assert receive_webhook(store, provider, d.headers, d.body).status == 200
+                summaries.append(run_due(store, [provider], day, InMemoryNotifier(), contacts={"ada": ADA}))
+                for d in responder.take_deliveries():  # what the run's own calls made Stripe send
+                    assert receive_webhook(store, provider, d.headers, d.body).status == 200
+                day += dt.timedelta(days=1)
         assert all(s.ok for s in summaries), [s.failures for s in summaries]
-        held = sum(s.held for s in summaries)
-        assert held == (D(2027, 3, 1) - D(2027, 1, 2)).days
+        ledger = store.load(plan.id).ledger
+        assert ledger.get(fee_id(plan)) is not None  # installment 2 declined on 2027-01-01, the fee on 01-02
         charged = [s for s in summaries if s.charges]
         assert [s.as_of for s in charged] == [D(2027, 3, 1)]
         assert charged[0].succeeded == 1
-        ledger = store.load(plan.id).ledger
+        assert sum(s.held for s in summaries) == (D(2027, 3, 1) - D(2027, 1, 2)).days
         paid = ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1")
         assert isinstance(paid, PaymentReceived)
         assert (paid.amount, paid.fee_id, paid.method) == (usd("25"), fee_id(plan), "stripe")
-        invoice = responder.objects[paid.reference]
-        assert (invoice["status"], invoice["amount_paid"]) == ("paid", 2500)
-        assert invoice["metadata"]["payplan_fee"] == fee_id(plan)
-        assert responder.created > before
-        assert ledger.balance.is_zero()
+        fee_invoices = [o for o in responder.objects.values()
+                        if o.get("object") == "invoice" and (o.get("metadata") or {}).get("payplan_fee")]
+        assert [(o["id"], o["status"], o["amount_paid"]) for o in fee_invoices] == [(paid.reference, "paid", 2500)]
         (op,) = [o for o in store.operations(plan_id=plan.id) if o.action == "charge_fee"]
         assert op.key == fee_key(plan.id, fee_id(plan), usd("25"))
-        # the fee invoice's own invoice.paid, delivered later, counts the money once
-        events = [e for e in _deliveries(responder, provider) if e.reference == paid.reference]
-        assert events
-        assert all(e.kind is EventKind.PAYMENT_SUCCEEDED for e in events)
-        for e in events:
-            store.ingest(e, b"{}")
-        assert store.load(plan.id).ledger.balance.is_zero()
-
-
-def _deliveries(responder: Any, provider: Provider) -> list[Any]:
-    """Every event the fake Stripe queued, parsed by the adapter."""
-    out = []
-    for body in responder.events:
-        raw = fake.dump(body)
-        header = stripe.WebhookSignature.generate_signature_header(raw.decode(), "whsec_fees")
-        out.extend(provider.parse_webhook({"Stripe-Signature": header}, raw))
-    return out
+        assert plan_status(plan, ledger, D(2027, 3, 10)).status is PlanStatus.PAID_IN_FULL
+        assert ledger.balance.is_zero()
