@@ -84,7 +84,8 @@ def run(client: Any, payer: Payer, booked: dt.date, mode: StripeMode, plan_id: s
     charge_deposit = payer.payment_method_id is not None
     booking = bookings.book(plan, payer, provider="stripe", on=booked, charge_deposit=charge_deposit)
     again = bookings.book(plan, payer, provider="stripe", on=booked, charge_deposit=charge_deposit)
-    assert booking.binding is not None and again.binding == booking.binding, "booking twice creates nothing twice"
+    assert booking.binding is not None, "a booked plan has a binding"
+    assert again.binding == booking.binding, "booking twice creates nothing twice"
     show_binding(client, booking.binding)
     if charge_deposit:
         deposit = booking.status(booked).installments[0]
