@@ -156,12 +156,20 @@ class TestAClientBooksPackA:
         assert "overdue" in page.inner_text("#client-schedule")
         shots(page, "client-declined-late-fee")
 
-        # The client pays what is overdue now from their page.
-        owed = page.inner_text("#overdue-now")
+        # The client pays what is overdue now from their page; the same form sent twice charges once.
+        owed = page.inner_text("#owed-now")
+        assert owed == "$500.00"
+        form = {name: page.get_attribute(f"#pay-form input[name={name}]", "value") for name in ("csrf_token", "request")}
         page.click("#pay-now")
         page.wait_for_selector(".flash")
         assert f"{owed} was charged" in page.inner_text(".flash")
-        assert not page.query_selector("#pay-now"), "nothing is overdue any more"
+        paid = site.store.load(plan_id).ledger.paid
+        again = page.request.post(client_page + "/pay", form=form)
+        assert f"{owed} was charged" in again.text(), "the second submit shows what the first one did"
+        assert site.store.load(plan_id).ledger.paid == paid, "and charges nothing more"
+        # The late fee comes next (the client keeps it for now: the cancellation below settles it).
+        page.goto(client_page)
+        assert page.inner_text("#owed-now") == "$25.00"
         shots.phone(page, "client-paid-overdue")
 
         # Nineteen days before the session: inside the 30-day window, half the fee is retained.
