@@ -218,7 +218,10 @@ class Site:
         if card not in DECLINING or not self.settings.demo:
             return card
         method = f"{card}-{plan.id}"
-        outcomes = [SandboxCard.SUCCESS, *[SandboxCard.DECLINE] * DECLINING[card]]
+        declines = DECLINING[card]
+        if self.stripe is not None and declines == 1:
+            declines = 2  # Stripe retries a decline itself (Smart Retries, 3 days later): that retry declines too
+        outcomes = [SandboxCard.SUCCESS, *[SandboxCard.DECLINE] * declines]
         if self.sandbox is not None:
             self.sandbox.script(method, *outcomes)
         elif self.stripe is not None:
