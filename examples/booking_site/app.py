@@ -42,6 +42,7 @@ from werkzeug.wrappers import Response
 from payplan import (
     Bounds,
     Catalog,
+    ExtendDueDate,
     InstallmentKind,
     InstallmentState,
     LateFeeAssessed,
@@ -50,6 +51,7 @@ from payplan import (
     PaymentFailed,
     PaymentPlan,
     PaymentReceived,
+    PayplanError,
     PlanStatement,
     PlanStatus,
     StoreConflictError,
@@ -67,7 +69,7 @@ from payplan import (
 )
 from payplan.bookings import Booking, Bookings
 from payplan.notify import Contact, InMemoryNotifier, Notifier, SmtpNotifier
-from payplan.providers import Capability, ChargeOutcome, ChargeStatus, Payer, Provider
+from payplan.providers import Capability, ChargeOutcome, ChargeStatus, Payer, Provider, RefundStatus
 from payplan.store import SignedAgreement, Store
 from payplan.testing import SandboxCard, SandboxProvider
 from payplan.web import WebhookWSGI
@@ -537,6 +539,52 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
             flash(f"Your card was not charged: {failed[0].message or failed[0].decline_code or 'declined'}.", "error")
         if not outcomes:
             flash("Nothing was charged: nothing is owed today (or this form was already sent).")
+        return redirect(url_for("client", token=token))
+
+    def owner_request() -> str:
+        return "owner:" + request.form.get("request", "")[:64]
+
+    @app.post("/b/<token>/amend")
+    @owner_only
+    def amend_booking(token: str) -> Response:
+        """The owner gives one installment more time (an amendment: a new plan version, the provider updated)."""
+        booking = load_or_404(token)
+        number, day = request.form.get("installment", ""), request.form.get("to", "")
+        reason = request.form.get("reason", "").strip()[:200]
+        try:
+            change = ExtendDueDate(int(number), to=dt.date.fromisoformat(day))
+        except ValueError:
+            flash("Please pick an installment and a new due date (YYYY-MM-DD).", "error")
+            return redirect(url_for("client", token=token))
+        try:
+            site.bookings.amend(booking.id, change, on=site.today, by=settings.owner, reason=reason or "extension",
+                                consent=request.form.get("consent") == "yes", request=owner_request())
+        except (PayplanError, ValueError) as exc:
+            flash(f"Not changed: {exc}", "error")
+        else:
+            site.deliver()
+            flash(f"Installment {change.number} is now due on {site.date(change.to)}.")
+        return redirect(url_for("client", token=token))
+
+    @app.post("/b/<token>/refund")
+    @owner_only
+    def refund_booking(token: str) -> Response:
+        """The owner gives money back as a goodwill gesture (it lowers the price: nothing is owed again)."""
+        booking = load_or_404(token)
+        text = request.form.get("amount", "").strip().replace(",", "").lstrip("$")
+        reason = request.form.get("reason", "").strip()[:200]
+        try:
+            amount = Money.of(text, booking.plan.fee.currency.code)
+            if amount.minor <= 0:
+                raise ValueError(f"expected an amount above zero, got {text!r}")
+            outcomes = site.bookings.refund(booking.id, amount, on=site.today, reason=reason or "goodwill",
+                                            lowers_price=True, request=owner_request())
+        except (PayplanError, ValueError) as exc:
+            flash(f"Nothing was refunded: {exc}", "error")
+        else:
+            site.deliver()
+            sent = [o for o in outcomes if o.status is not RefundStatus.FAILED]
+            flash(f"Refunded {site.money(amount)} to the client's card ({len(sent)} payment(s)).")
         return redirect(url_for("client", token=token))
 
     @app.route("/login", methods=["GET", "POST"])

@@ -298,7 +298,8 @@ class TestOnStripe:
             assert ledger.paid.minor == 200000 + ledger.fees.minor
             fee_invoices = [o for o in fake.objects.values() if o.get("object") == "invoice"
                             and (o.get("metadata") or {}).get("payplan_fee")]
-            assert len(fee_invoices) == 1 and fee_invoices[0]["status"] == "paid", fee_invoices
+            assert len(fee_invoices) == 1, fee_invoices
+            assert fee_invoices[0]["status"] == "paid"
             page.goto(client_page)
             assert page.inner_text("#balance") == "$0.00"
             shots(page, "stripe-client-paid")
