@@ -998,13 +998,14 @@ class SQLStore(Store):
 
         return self._tx(work)
 
-    def finish_step(self, key: str, result: str | None = None) -> Step:
+    def finish_step(self, key: str, result: str | None = None, *, status: StepStatus = StepStatus.DONE) -> Step:
         """See :meth:`Store.finish_step`."""
+        done = StepStatus(status).value
 
         def work(conn: Connection) -> Step:
             n = conn.execute(
                 update(t.steps).where(t.steps.c.key == key)
-                .values(status=StepStatus.DONE.value, result=result, updated_at=_now())
+                .values(status=done, result=result, updated_at=_now())
             ).rowcount
             if n != 1:
                 raise StoreError(f"expected a step reserved under {key!r}, got none")
