@@ -312,3 +312,38 @@ class TestOwnerActionsOnABooking:
         assert [(str(e.amount), e.lowers_price) for e in goodwill] == [("50.00 USD", True)]
         # $500 paid, $50 back, the price down by $50: still $1,500 owed, as before (a reversal would owe $1,550).
         assert ledger.balance.minor == 150000
+
+
+class TestSigningTwice:
+    def test_double_click_and_replay_land_on_the_booking(self, live_site: LiveSite) -> None:
+        """The same signed form sent twice at once, and again later, books and charges once; every answer lands
+        on the booking's page, the later ones saying it was already signed."""
+        import threading
+
+        site = live_site.site
+        first = FormClient(live_site.app)
+        page = first.post("/book/session-pack-a", GOOD).get_data(as_text=True)
+        draft = re.search(r'name="draft" value="([^"]+)"', page)
+        assert draft
+        signing = {"draft": draft.group(1), "signature": "Ada Lovelace", "accept": "yes"}
+        clients = [first, FormClient(live_site.app)]
+        answers: list[Any] = [None, None]
+
+        def sign(n: int) -> None:
+            answers[n] = clients[n].post("/agreement", signing)
+
+        threads = [threading.Thread(target=sign, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        (plan_id,) = site.store.plan_ids()
+        link = live_site.link(plan_id).removeprefix(live_site.url)
+        assert [a.status_code for a in answers] == [302, 302]
+        assert {a.headers["Location"] for a in answers} == {link}
+        replay = clients[1].post("/agreement", signing)
+        assert replay.headers["Location"] == link
+        landed = clients[1].get(link).get_data(as_text=True)
+        assert "already signed; nothing was charged twice" in landed
+        assert str(site.store.load(plan_id).ledger.paid) == "500.00 USD"
+        assert len([c for c in site.sandbox.calls if c.verb == "charge"]) == 1  # type: ignore[union-attr]
