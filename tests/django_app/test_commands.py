@@ -166,7 +166,8 @@ class TestDjangoEmailNotifier:
 
         DjangoEmailNotifier("studio@example.test", domain="example.test").send(self.message())
         sent = mail.outbox[-1]
-        assert sent.to == ["ada@example.test"] and sent.subject == "Your payment is overdue"
+        assert sent.to == ["ada@example.test"]
+        assert sent.subject == "Your payment is overdue"
         assert sent.extra_headers["Message-ID"] == self.message().message_id("example.test")
         assert sent.extra_headers["Content-Language"] == "de"
 
