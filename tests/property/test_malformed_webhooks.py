@@ -185,10 +185,11 @@ def test_paypal_failed_payment_of_nothing_is_refused(value: str) -> None:
     """
     doc = copy.deepcopy(PAYPAL_BASES[2])
     doc["resource"]["billing_info"]["last_failed_payment"]["amount"]["value"] = value
-    with pytest.raises(PayplanError, match="last_failed_payment.amount.*an amount above zero"):
+    with pytest.raises(PayplanError, match=r"last_failed_payment\.amount.*an amount above zero"):
         parse_events(json.dumps(doc).encode(), plan_for_subscription=lambda _s: "p1")
     (event,) = parse_events(json.dumps(PAYPAL_BASES[2]).encode(), plan_for_subscription=lambda _s: "p1")
-    assert event.amount is not None and event.amount.minor == 500_00
+    assert event.amount is not None
+    assert event.amount.minor == 500_00
 
 
 # -- sandbox -----------------------------------------------------------------------

@@ -241,7 +241,7 @@ class TestRefundsAfterRefunds:
             .record(PaymentReceived("p2", D(2027, 1, 1), usd("500"), reference="ch_2"))
             .record(Refund.reversal("r1", D(2027, 1, 2), usd("500")))
         )
-        with pytest.raises(LedgerError, match="at most the 500.00 USD paid"):
+        with pytest.raises(LedgerError, match=r"at most the 500\.00 USD paid"):
             refund_instructions("x", ledger, usd("500.01"))
         assert sum(i.amount.minor for i in refund_instructions("x", ledger, usd("500"))) == 500_00
 
