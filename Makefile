@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORE_VENV := .venv-core
 CORE_STAMP := $(CORE_VENV)/.installed
 
-.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop site chromium
+.PHONY: demo test test-core lint typecheck pytest examples bench bench-quick clean docs postgres-start postgres-stop site chromium drills
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "payplan needs Python 3.11+"; exit 1; }
@@ -65,6 +65,14 @@ SITE_PORT ?= 8000
 site: $(STAMP)
 	cd examples && ../$(BIN)/python -m booking_site --port $(SITE_PORT) --db ../build/booking_site.db
 
+# The full-size drills, apart from `make test` (which runs a sample of each): the booking
+# lifecycle's crash drill kills a worker after every store write and inside every Stripe
+# request of a booking's life, on SQLite and PostgreSQL (tests/bookings/test_crash_drill.py).
+drills: $(STAMP)
+	@url=$$(scripts/postgres.sh start) || url=; \
+	PAYPLAN_DRILLS=full PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q tests/bookings/test_crash_drill.py; status=$$?; \
+	scripts/postgres.sh stop; exit $$status
+
 postgres-start:
 	@scripts/postgres.sh start
 
@@ -78,8 +86,11 @@ test: lint typecheck pytest test-core examples bench-quick docs
 
 # The documentation as a site (MkDocs + Material + mkdocstrings), strict: a broken
 # link, a missing page or an unreadable docstring fails the build. Output: build/docs/.
-docs: $(STAMP)
+# Then checked as a reader's browser meets it: nothing loaded from a third-party host,
+# no code block scrolling sideways at 1280 px (scripts/check_docs.py, in Chromium).
+docs: $(STAMP) chromium
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	$(BIN)/python scripts/check_docs.py build/docs
 
 bench: $(STAMP)
 	@url=$$(scripts/postgres.sh start) || url=; \

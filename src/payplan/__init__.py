@@ -3,20 +3,20 @@
 Deposit now, installments later, everything paid before the session. The
 package root is the public API; implementation modules are private.
 
-.. code-block:: python
+```python
+import datetime as dt
+from payplan import Catalog, Money, PaymentPlan, DepositRule
 
-    import datetime as dt
-    from payplan import Catalog, Money, PaymentPlan, DepositRule
-
-    plan = PaymentPlan.with_deposit(
-        "booking-42",
-        Money.of("2000.00", "USD"),
-        deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
-        installments=3,
-        dates="monthly",
-        booked=dt.date(2026, 12, 1),
-        session=dt.date(2027, 4, 15),
-    )
+plan = PaymentPlan.with_deposit(
+    "booking-42",
+    Money.of("2000.00", "USD"),
+    deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
+    installments=3,
+    dates="monthly",
+    booked=dt.date(2026, 12, 1),
+    session=dt.date(2027, 4, 15),
+)
+```
 """
 
 from __future__ import annotations
@@ -49,11 +49,13 @@ from ._dunning import (
     DEFAULT_NOTICE_TEMPLATES,
     ChargeDue,
     FeeChargeDue,
+    FeeHeld,
     Notice,
     NoticeKind,
     charges_due,
     dunning_notices,
     fee_charges_due,
+    fees_held,
 )
 from ._history_json import dump_history, dumps_history, load_history, loads_history
 from ._incentives import IncentiveAward, earned_incentives
@@ -77,6 +79,7 @@ from ._policies import (
     CancellationPolicy,
     CancellationWindow,
     EscalationPolicy,
+    FeeCollection,
     Incentive,
     IncentiveKind,
     LateFeePolicy,
@@ -126,6 +129,7 @@ from ._status import (
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
+    GuardrailError,
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
@@ -194,10 +198,13 @@ __all__ = [
     "ExplicitDates",
     "ExtendDueDate",
     "FeeChargeDue",
+    "FeeCollection",
     "FeeDue",
+    "FeeHeld",
     "FeeWaived",
     "Forecast",
     "ForecastPeriod",
+    "GuardrailError",
     "HardshipReduction",
     "Incentive",
     "IncentiveAward",
@@ -286,6 +293,7 @@ __all__ = [
     "escalated_terms",
     "fee_charges_due",
     "fees_due",
+    "fees_held",
     "flag_late_clients",
     "forecast",
     "format_money",

@@ -73,6 +73,14 @@ def register(subs: Any) -> None:
     c.add_argument("--as-credit", action="store_true", help="keep what is returned as credit toward a new session")
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--locale", default="en_US", help="locale for money in the table (default en_US)")
+    from ._check import add_sale_arguments
+
+    # With --where, a cancellation inside the 14-day withdrawal period settles as the rules say.
+    add_sale_arguments(c, required=False)
+    c.add_argument("--started-on-request", action="store_true",
+                   help="the service began inside the withdrawal period at the client's express request")
+    c.add_argument("--provided", metavar="AMOUNT",
+                   help="with --started-on-request: the value of what was provided until the cancellation")
     c.set_defaults(run=run_cancel)
 
 
@@ -303,7 +311,13 @@ def run_cancel(args: argparse.Namespace) -> int:
             "a no-show under the plan's cancellation policy"
         )
     ledger = with_assessments(plan, ledger_from_args(args, plan), on)
-    s = settle_cancellation(plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None)
+    from ._check import sale_from
+
+    provided = money_arg(args.provided, plan.currency, "--provided") if args.provided is not None else None
+    s = settle_cancellation(
+        plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None,
+        sale=sale_from(args), started_on_request=args.started_on_request, provided=provided,
+    )
     after = ledger.record_all(s.entries)
     data = {
         "plan_id": plan.id,

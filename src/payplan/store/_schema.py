@@ -37,6 +37,7 @@ __all__ = [
     "plans",
     "reminders",
     "run_claims",
+    "steps",
     "webhook_events",
 ]
 
@@ -114,6 +115,8 @@ bindings = Table(
     Column("ids", Text, nullable=False),
     Column("approval_url", Text, nullable=True),
     Column("status", String(64), nullable=True),
+    # The order bindings were saved in, across the plan's providers: the last one is the current one.
+    Column("saved", Integer, nullable=False, server_default="0"),
 )
 
 webhook_events = Table(
@@ -189,4 +192,20 @@ agreements = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("text", Text, nullable=False),
+    # The evidence pack frozen at signing (payplan.guardrails.EvidencePack JSON) and its digest (0005).
+    Column("evidence", Text, nullable=True),
+    Column("evidence_sha256", String(64), nullable=True),
+)
+
+steps = Table(
+    "payplan_steps",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("plan_id", String(_PLAN_ID), nullable=False, index=True),
+    Column("name", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("document", Text, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
