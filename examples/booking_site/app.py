@@ -495,6 +495,8 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         return render_template(
             "client.html", plan=plan, ledger=ledger, statement=statement, name=name, token=token,
             signed=signed, owed=site.owed_now(statement), request_id=secrets.token_urlsafe(12),
+            # payplan's one "overdue now" (the dashboard's figure and the statement's line are the same sum)
+            overdue_now=sum((i.outstanding for i in overdue([(plan, ledger)], today)), Money.zero(plan.fee.currency)),
             late_fees=[e for e in ledger if isinstance(e, LateFeeAssessed)],
             payments=[e for e in ledger if isinstance(e, PaymentReceived)],
             failures=[e for e in ledger if isinstance(e, PaymentFailed)],

@@ -145,6 +145,10 @@ class TestAClientBooksPackA:
         overdue = page.inner_text("#overdue")
         assert "grace@example.com" in overdue
         assert "$500.00" in overdue
+        # One "overdue now": the dashboard's figure is the sum of its overdue list (late fee included), and the
+        # client's page says the same for their booking.
+        listed = sum(dollars(cell.inner_text()) for cell in page.query_selector_all("#overdue td.num"))
+        assert dollars(page.inner_text("#overdue-total")) == listed == Decimal("525.00")
         assert page.query_selector_all("#forecast-chart rect.expected"), "the forecast chart has bars"
         shots(page, "dashboard-overdue")
         shots.phone(page, "dashboard-overdue")
@@ -154,6 +158,7 @@ class TestAClientBooksPackA:
         assert "declined" in page.inner_text("#declines")
         assert "$25.00" in page.inner_text("#late-fees")
         assert page.inner_text("#fees") == "$25.00"
+        assert page.inner_text("#overdue-now") == "$525.00"
         assert page.query_selector_all("#reminders li.message"), "a reminder was sent"
         assert "overdue" in page.inner_text("#client-schedule")
         shots(page, "client-declined-late-fee")
