@@ -53,6 +53,7 @@ class TestAClientBooksPackA:
         assert "Session Pack A" in page.inner_text("#tier-session-pack-a")
         assert "Paid in full 14 days before the session" in page.inner_text("#tier-session-pack-a")
         shots(page, "catalog")
+        shots.phone(page, "catalog")
         page.click("#tier-session-pack-a a.button")
         page.wait_for_selector("#booking-form")
 
@@ -201,6 +202,7 @@ class TestAClientBooksPackA:
         assert page.inner_text("#refund") == site.money(settled.refund)
         assert page.inner_text("#plan-status") == "cancelled"
         shots(page, "client-cancelled")
+        shots.phone(page, "client-cancelled")
         # The calendar feed now cancels the same events, so a calendar that imported it drops them.
         feed = page.request.get(client_page + "/schedule.ics").text()
         assert uids <= set(re.findall(r"UID:(\S+)", feed))
