@@ -94,10 +94,13 @@ django-site: $(STAMP)
 
 # The full-size drills, apart from `make test` (which runs a sample of each): the booking
 # lifecycle's crash drill kills a worker after every store write and inside every Stripe
-# request of a booking's life, on SQLite and PostgreSQL (tests/bookings/test_crash_drill.py).
+# request of a booking's life, on SQLite and PostgreSQL (tests/bookings/test_crash_drill.py);
+# the six-month drill on every adapter through its clocked fake runs 210 plans each
+# (tests/engine/test_adapter_drill.py).
 drills: $(STAMP)
 	@url=$$(scripts/postgres.sh start) || url=; \
-	PAYPLAN_DRILLS=full PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q tests/bookings/test_crash_drill.py; status=$$?; \
+	PAYPLAN_DRILLS=full PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q tests/bookings/test_crash_drill.py \
+		tests/engine/test_adapter_drill.py; status=$$?; \
 	scripts/postgres.sh stop; exit $$status
 
 postgres-start:

@@ -187,7 +187,13 @@ class StripeProvider(Provider):
                 schedule = self._client.v1.subscription_schedules.create(
                     body, {"idempotency_key": idempotency_key(plan, "schedule")}
                 )
-            ids = {"customer": customer, "product": _text(product, "id", "product"), "schedule": _text(schedule, "id", "subscription schedule")}
+            ids = {
+                "customer": customer,
+                "product": _text(product, "id", "product"),
+                "schedule": _text(schedule, "id", "subscription schedule"),
+            }
+            if payer.payment_method_id:  # the card fees are charged to, as in invoices mode
+                ids["payment_method"] = payer.payment_method_id
             deposit = plan.deposit
             if deposit is not None:  # its own invoice: a trial phase is documented as charging $0
                 ids.update(self._create_invoices(plan, [deposit], customer, payer.payment_method_id, now))
