@@ -21,9 +21,12 @@ from .conftest import LiveSite
 
 
 def wait_for_preview(page: Any, after: int) -> None:
-    """Wait until the form's live preview has answered more than *after* times."""
+    """Wait until the form's live preview has answered more than *after* times, and no change awaits an answer."""
     # An arrow function, not an expression: Playwright would eval() an expression, which the CSP refuses.
-    page.wait_for_function(f"() => Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
+    page.wait_for_function(
+        f"() => {{ const f = document.getElementById('booking-form'); "
+        f"return Number(f.dataset.previewed || 0) > {after} && f.dataset.busy === '0'; }}"
+    )
 
 
 def advance_clock(page: Any, live_site: LiveSite, days: int) -> None:
