@@ -625,9 +625,11 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         today = site.today
         currency = site.catalog.currency
         chart = forecast(book, today, by="month", periods=12, currency=currency)
+        late = overdue(book, today)
         return render_template(
             "dashboard.html", today=today, plans=len(book),
-            overdue=overdue(book, today),
+            # payplan's one "overdue now" (installments and late fees): the sum of the overdue list
+            overdue=late, overdue_now=sum((i.outstanding for i in late), Money.zero(currency)),
             aging=aging(book, today, currency=currency),
             chart=Markup(forecast_svg(chart, locale=settings.locale, money=site.money)), forecast=chart,
             rates=period_summary(book, today - dt.timedelta(days=365), today, currency=currency),
