@@ -624,6 +624,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         book = site.store.portfolio()
         today = site.today
         currency = site.catalog.currency
+        assert currency is not None, "the site's catalog sells in one currency"
         chart = forecast(book, today, by="month", periods=12, currency=currency)
         late = overdue(book, today)
         return render_template(
