@@ -79,7 +79,7 @@ def main() -> None:
     statement = plan_status(plan, ledger, night)
     print(f"\n{night}: {statement.status.value}, balance {statement.balance}, fees {ledger.fees}, credits {ledger.credits}")
     for s in statement.installments:
-        print(f"  #{s.number} due {s.installment.due}: {s.state.value}, paid {s.paid}, owed {s.outstanding}")
+        print(f"  #{s.number} due {s.installment.due}: {s.status.value}, paid {s.paid}, owed {s.outstanding}")
 
     standing = client_standing("client-7", [(plan, ledger)], night, policy=EscalationPolicy(flag_after_late=2))
     print(f"\nclient-7: {standing.late_installments} late installment(s), flagged: {standing.flagged}")

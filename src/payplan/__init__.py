@@ -126,6 +126,7 @@ from ._status import (
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
+    DamagedRowError,
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
@@ -184,6 +185,7 @@ __all__ = [
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
+    "DamagedRowError",
     "DEFAULT_AGREEMENT_TEMPLATES",
     "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",

@@ -163,7 +163,7 @@ class TestReminderProperties:
             s = statement.installment(r.installment)
             assert r.owed == s.outstanding
             assert r.owed.minor > 0
-            assert s.state not in (InstallmentState.PAID, InstallmentState.WAIVED)
+            assert s.status not in (InstallmentState.PAID, InstallmentState.WAIVED)
             assert r.offset == (day - r.due).days
             assert r.offset in plan.terms.reminders.offsets
             assert (r.kind is ReminderKind.BEFORE_DUE) == (r.offset < 0)
@@ -198,11 +198,11 @@ class TestStatusDates:
         plan, ledger = history
         day = plan.booked + dt.timedelta(days=offset)
         for s in plan_status(plan, ledger, day).installments:
-            if s.state is InstallmentState.OVERDUE:
+            if s.status is InstallmentState.OVERDUE:
                 assert s.days_overdue == (day - s.installment.due).days > 0
             else:
                 assert s.days_overdue == 0
-            if s.state in (InstallmentState.UPCOMING, InstallmentState.PARTIAL):
+            if s.status in (InstallmentState.UPCOMING, InstallmentState.PARTIAL):
                 assert s.installment.due > day
 
 

@@ -144,7 +144,7 @@ class TestNextDueSeesSameDayRefunds:
         ledger = ledger.record(Refund.reversal("a-ref", D(2026, 12, 1), usd("50")))
         st = plan_status(plan, ledger, D(2026, 12, 1), allocation=Allocation.NEXT_DUE)
         assert st.balance == usd("50")
-        assert st.installment(1).state is InstallmentState.DUE
+        assert st.installment(1).status is InstallmentState.DUE
         assert st.installment(1).outstanding == usd("50")
 
 
@@ -313,7 +313,7 @@ class TestGoodwillRefund:
         ledger = self.ledger(plan, Refund.price_reduction("gw", D(2026, 12, 1), usd("50"), "goodwill"))
         st = plan_status(plan, ledger, D(2026, 12, 2))
         assert st.status is PlanStatus.ON_TRACK
-        assert st.installment(1).state is InstallmentState.PAID
+        assert st.installment(1).status is InstallmentState.PAID
         assert st.balance == usd("1500")  # the price is $50 lower and $50 less is held: the same still owed
         assert st.paid == usd("450")
         assert reminders_due(plan, ledger, D(2026, 12, 2)) == ()

@@ -75,7 +75,7 @@ class TestAging:
     def test_buckets_to_the_cent(self) -> None:
         """On Feb 15: current $1500 (3), 1-30 $1249.50 (3), 31-60 $1015 (3), 61-90 $500 (1), 90+ nothing."""
         r = aging(book(), AS_OF)
-        got = {b.label: (b.amount, b.installments) for b in r.buckets}
+        got = {b.label: (b.amount, b.count) for b in r.buckets}
         assert got == {
             # Mar 1 for a, b, c; nothing of x (cancelled).
             "current": (usd("1500.00"), 3),
@@ -105,7 +105,7 @@ class TestAging:
         """A write-off aimed at an installment removes it from the aging."""
         plan = pack("w")
         ledger = Ledger.empty(plan).record(WriteOff("wo", D(2027, 1, 2), usd("500"), installment=1))
-        assert aging([(plan, ledger)], AS_OF).bucket("61-90").installments == 0
+        assert aging([(plan, ledger)], AS_OF).bucket("61-90").count == 0
 
     def test_mixed_currencies_are_refused(self) -> None:
         """A book in two currencies cannot be summed."""

@@ -220,7 +220,7 @@ def status_json(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> dict[str, 
                 "due": s.installment.due.isoformat(),
                 "amount_minor": s.installment.amount.minor,
                 "paid_minor": s.paid.minor,
-                "status": s.state.value,
+                "status": s.status.value,
                 "days_overdue": s.days_overdue,
             }
             for s in st.installments
