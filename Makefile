@@ -78,8 +78,11 @@ test: lint typecheck pytest test-core examples bench-quick docs
 
 # The documentation as a site (MkDocs + Material + mkdocstrings), strict: a broken
 # link, a missing page or an unreadable docstring fails the build. Output: build/docs/.
-docs: $(STAMP)
+# Then checked as a reader's browser meets it: nothing loaded from a third-party host,
+# no code block scrolling sideways at 1280 px (scripts/check_docs.py, in Chromium).
+docs: $(STAMP) chromium
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	$(BIN)/python scripts/check_docs.py build/docs
 
 bench: $(STAMP)
 	@url=$$(scripts/postgres.sh start) || url=; \

@@ -1,39 +1,43 @@
-"""The example booking site: a Flask app over payplan's store, sandbox provider and daily run.
+"""The example booking site: a Flask app over payplan's store, a provider and the daily run.
 
 Pages (each a function below, in the order a client and the owner meet them):
 
 * ``/``: the catalog, from ``catalog.toml``.
 * ``/book/<tier>``: the booking form; ``/book/<tier>/preview`` answers the
-  form's live schedule preview (JSON).
-* ``/agreement``: the payment agreement rendered from the plan, and the
-  signature; signing stores the plan and the signature, publishes the plan
-  to the provider and charges the deposit.
-* ``/plans/<id>``: the client's page: schedule, paid and due, late fees,
-  reminders, the statement, the ``.ics`` download, cancellation.
-* ``/owner``: the dashboard: overdue list, aging, the 12-month forecast
-  chart, rates, clients flagged for late payment, the day's collections and
-  the demo clock.
+  form's live schedule preview (JSON). Continuing shows the payment
+  agreement, rendered from the plan, with the form signed into it.
+* ``POST /agreement``: the signature; signing books the plan (stored,
+  published to the provider, deposit charged) and lands on the client's page.
+* ``/b/<token>``: the client's page, reached only through its signed link:
+  schedule, paid and due, paying what is overdue now, late fees, reminders,
+  the statement, the ``.ics`` feed, cancellation.
+* ``/login``, ``/owner``: the owner's dashboard, behind the login: overdue
+  list, aging, the 12-month forecast chart, rates, clients flagged for late
+  payment, the day's collections (and in demo mode the demo clock).
 * ``/webhooks/<provider>``: payplan's own WSGI webhook endpoint
   (:class:`payplan.web.WebhookWSGI`), mounted beside the site.
+
+What keeps it safe on the internet is in ``security.py``; what it is
+configured with (from the environment) in ``settings.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
-from werkzeug.wrappers import Response as WerkzeugResponse
+from werkzeug.wrappers import Response
 
 from payplan import (
     Bounds,
@@ -46,6 +50,8 @@ from payplan import (
     PaymentFailed,
     PaymentPlan,
     PaymentReceived,
+    PlanStatus,
+    StoreError,
     Tier,
     aging,
     flag_late_clients,
@@ -61,7 +67,7 @@ from payplan import (
     settle_cancellation,
 )
 from payplan.engine import run_due
-from payplan.notify import Contact, InMemoryNotifier
+from payplan.notify import Contact, InMemoryNotifier, Notifier, SmtpNotifier
 from payplan.providers import Payer, Provider
 from payplan.store import SignedAgreement, Store, StoredPlan, charge, refund_settlement
 from payplan.testing import SandboxCard, SandboxProvider
@@ -69,49 +75,20 @@ from payplan.web import WebhookWSGI
 
 from .charts import forecast_svg
 from .forms import CARDS, CHOICES, OWN_ROWS, Booking, read_booking
+from .security import Signer, check_login, is_owner, log_in, owner_required, secure
+from .settings import Settings
 
 HERE = Path(__file__).resolve().parent
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What the site is configured with.
-
-    Attributes:
-        database: The store's URL (SQLite by default).
-        catalog: The TOML catalog of tiers.
-        business: The business's name on agreements and pages.
-        locale: The Babel locale money and dates are formatted for.
-        timezone: The IANA time zone of the plans and the signature times.
-        today: The demo clock's first day (the site's "today"; the owner
-            advances it from the dashboard).
-        provider: The provider deposits are charged through: ``"sandbox"``,
-            payplan's in-memory sandbox (the demo clock drives its charges),
-            or ``"stripe"``, Stripe's local fake through the real SDK and
-            adapter (:class:`LocalStripe`).
-        secret_key: Flask's session key (random per start by default).
-    """
-
-    database: str = "sqlite:///booking_site.db"
-    catalog: Path = HERE / "catalog.toml"
-    business: str = "Lumen Photo Studio"
-    locale: str = "en_US"
-    timezone: str = "America/New_York"
-    today: dt.date = dt.date(2026, 12, 1)
-    provider: str = "sandbox"
-    secret_key: str = field(default_factory=lambda: secrets.token_hex(16))
-
-
 class LocalStripe:
-    """Stripe's local fake (``payplan.testing.stripe``) on 127.0.0.1, driven by the real SDK and adapter.
+    """Stripe's local fake (``payplan.testing.stripe``) on 127.0.0.1, driven by the real SDK and adapter (demo mode).
 
-    ``provider = "stripe"`` in :class:`Settings`: plans are published as one
-    Stripe invoice per installment, the deposit's invoice is paid through
-    ``StripeProvider.charge``, and the fake's ``invoice.paid`` event comes
-    back as a webhook signed with the endpoint's secret, as Stripe would send it.
+    Plans are published as one Stripe invoice per installment, the
+    deposit's invoice is paid through ``StripeProvider.charge``, and the
+    fake's events come back as webhooks signed with the endpoint's secret,
+    as Stripe would send them.
     """
-
-    SECRET = "whsec_booking_site"
 
     def __init__(self, site: Site) -> None:
         import stripe
@@ -119,12 +96,12 @@ class LocalStripe:
         from payplan.providers.stripe import StripeMode, StripeProvider
         from payplan.testing.stripe import FakeStripe
 
+        self.secret = site.settings.webhook_secret
         self.fake = FakeStripe(start=_noon(site.today))
         self.server = self.fake.serve()
         client = stripe.StripeClient("sk_test_booking_site", base_addresses={"api": self.server.url}, max_network_retries=0)
-        self.provider = StripeProvider(
-            client, webhook_secret=self.SECRET, mode=StripeMode.INVOICES, clock=lambda: float(_noon(site.today)),
-        )
+        self.clock: Callable[[], float] = lambda: float(_noon(site.today))
+        self.provider = StripeProvider(client, webhook_secret=self.secret, mode=StripeMode.INVOICES, clock=self.clock)
         self.sent = 0
 
     def deliveries(self) -> list[tuple[dict[str, str], bytes]]:
@@ -133,7 +110,8 @@ class LocalStripe:
 
         events = self.fake.events[self.sent:]
         self.sent += len(events)
-        return [signed_delivery(event, self.SECRET, timestamp=int(time.time())) for event in events]
+        # Signed at the site's clock: the provider checks a signature's age against the same clock.
+        return [signed_delivery(event, self.secret, timestamp=int(self.clock())) for event in events]
 
 
 def _noon(day: dt.date) -> int:
@@ -141,26 +119,49 @@ def _noon(day: dt.date) -> int:
 
 
 class Site:
-    """The site's state: the store, the catalog, the provider, the demo clock, the webhook endpoint."""
+    """The site's state: the store, the catalog, the provider, the webhook endpoint (and the demo clock).
 
-    def __init__(self, settings: Settings) -> None:
-        if settings.provider not in ("sandbox", "stripe"):
-            raise ValueError(f"expected provider 'sandbox' or 'stripe', got {settings.provider!r}")
+    Raises:
+        UnsafeSettingsError: outside demo mode, a secret is missing, short or well known.
+    """
+
+    def __init__(self, settings: Settings, notifier: Notifier | None = None) -> None:
+        settings.check()
         self.settings = settings
         self.catalog = Catalog.from_toml(settings.catalog)
-        self.store: Store = Store.open(settings.database, create=True)
-        self.today = settings.today
+        # Demo mode makes its own store; a deployed site's is made by `payplan db upgrade`.
+        self.store: Store = Store.open(settings.database, create=settings.demo)
+        self.signer = Signer(settings.secret_key)
+        self._clock = settings.today
         self.sandbox: SandboxProvider | None = None
         self.stripe: LocalStripe | None = None
         self.provider: Provider
-        if settings.provider == "stripe":
+        if settings.demo and settings.provider == "stripe":
             self.stripe = LocalStripe(self)
             self.provider = self.stripe.provider
+        elif settings.demo:
+            self.sandbox = self.provider = SandboxProvider(self.today, webhook_secret=settings.webhook_secret)
         else:
-            self.sandbox = self.provider = SandboxProvider(settings.today)
+            import stripe
+
+            from payplan.providers.stripe import StripeProvider
+
+            self.provider = StripeProvider(stripe.StripeClient(settings.stripe_api_key),
+                                           webhook_secret=settings.webhook_secret)
         self._delivered = 0
         self.webhooks = WebhookWSGI(self.store, {self.provider.name: self.provider})
-        self.notifier = InMemoryNotifier()
+        if notifier is None and not settings.demo:
+            notifier = SmtpNotifier(settings.smtp_host, settings.smtp_port, sender=settings.mail_from,
+                                    starttls=bool(settings.smtp_user), username=settings.smtp_user or None,
+                                    password=settings.smtp_password or None)
+        self.notifier: Notifier = notifier or InMemoryNotifier()
+
+    @property
+    def today(self) -> dt.date:
+        """The site's day: the demo clock in demo mode, else today's date in the site's time zone."""
+        if self._clock is not None:
+            return self._clock
+        return dt.datetime.now(ZoneInfo(self.settings.timezone)).date()
 
     def close(self) -> None:
         """Stop the local Stripe fake, if any, and release the store."""
@@ -171,19 +172,21 @@ class Site:
     # -- the provider and its webhooks ----------------------------------------------------
 
     def deliver(self) -> list[int]:
-        """Send the provider's new webhooks, signed as it signs them, to the site's own endpoint.
+        """Send the demo provider's new webhooks, signed as it signs them, to the site's own endpoint.
 
         The deliveries go through :class:`payplan.web.WebhookWSGI` exactly as
         a provider's POST would (in process, without a socket), so the ledger
-        changes only through the store's webhook inbox.
+        changes only through the store's webhook inbox. A deployed site's
+        provider sends its own.
         """
         if self.stripe is not None:
             deliveries = self.stripe.deliveries()
-        else:
-            assert self.sandbox is not None
+        elif self.sandbox is not None:
             events = self.sandbox.events[self._delivered:]
             self._delivered += len(events)
             deliveries = [self.sandbox.delivery(event) for event in events]
+        else:
+            return []
         client = Client(self.webhooks)
         return [
             client.post(f"/{self.provider.name}", data=body, headers=headers).status_code
@@ -215,32 +218,26 @@ class Site:
         return signed
 
     def advance(self, days: int) -> dict[str, int]:
-        """Move the demo clock *days* ahead, one day at a time, as the calendar would.
+        """Move the demo clock *days* ahead, one day at a time, as the calendar would (demo mode only).
 
         Each day the provider charges what falls due, its webhooks arrive, and
         the day's collections run (as a site's nightly scheduler would call
         them). Returns the counts added up over the days.
         """
+        if self._clock is None:
+            raise RuntimeError("the demo clock exists only in demo mode")
         total = {"plans": 0, "fees": 0, "reminders": 0, "notices": 0}
         for _ in range(days):
-            self.today += dt.timedelta(days=1)
+            self._clock += dt.timedelta(days=1)
             if self.sandbox is not None:
-                self.sandbox.advance_to(self.today)
+                self.sandbox.advance_to(self._clock)
             self.deliver()
             for key, value in self.run_collections().items():
                 total[key] += value
         return total
 
     def cancel(self, plan_id: str) -> bool:
-        """Cancel the plan today by its cancellation policy; False if it was already cancelled.
-
-        The settlement's entries (what is retained) go to the ledger, the
-        plan leaves the daily run, the provider stops charging, and what is
-        owed back is refunded through the provider that took it
-        (:func:`payplan.store.refund_settlement`: each refund reserved under
-        its own key, recorded once whether its answer or its webhook lands
-        first).
-        """
+        """Cancel the plan today by its cancellation policy; False if it was already cancelled."""
         stored = self.store.load(plan_id)
         if stored.ledger.cancellation is not None:
             return False
@@ -253,12 +250,26 @@ class Site:
                 refund_settlement(self.store, self.provider, binding, settlement)
         return True
 
+    def pay_now(self, plan_id: str) -> Money:
+        """Charge what is overdue today on the client's card; what was paid (zero when nothing was)."""
+        stored = self.store.load(plan_id)
+        before = stored.ledger.paid
+        statement = plan_status(stored.plan, stored.ledger, self.today)
+        binding = self.store.bindings(plan_id)[-1]
+        tried = [op for op in self.store.operations(plan_id=plan_id) if op.action == "charge"]
+        for item in statement.installments:
+            if item.outstanding.minor > 0 and item.installment.due <= self.today:
+                number = item.installment.number
+                attempt = 1 + max([op.attempt for op in tried if op.installment == number] + [1])
+                charge(self.store, self.provider, binding, stored.plan, number, attempt=attempt)
+        self.deliver()
+        return self.store.load(plan_id).ledger.paid - before
+
     def run_collections(self) -> dict[str, int]:
-        """Run the day's collections (:func:`payplan.engine.run_due`) for the demo clock's day.
+        """Run the day's collections (:func:`payplan.engine.run_due`) for the site's day.
 
         Late fees, reminders and dunning notices, each recorded in the store
-        before it is sent, so running the day twice adds nothing twice. The
-        sandbox autopays, so the run charges nothing itself.
+        before it is sent, so running the day twice adds nothing twice.
         """
         summary = run_due(
             self.store, {self.provider.name: self.provider}, self.today, self.notifier, contacts=self.contact,
@@ -288,6 +299,14 @@ class Site:
             out.append((stored.plan, stored.ledger))
         return out
 
+    def booked(self, plan_id: str) -> bool:
+        """Whether *plan_id* is in the store."""
+        return plan_id in self.store.plan_ids()
+
+    def link(self, plan_id: str) -> str:
+        """The client page of *plan_id* (its signed link)."""
+        return url_for("client", token=self.signer.link(plan_id))
+
     def tier(self, slug: str) -> Tier:
         for tier in self.catalog:
             if slugify(tier.name) == slug and tier.fee is not None:
@@ -310,28 +329,49 @@ def slugify(name: str) -> str:
     return "-".join(name.lower().split())
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """The site as a WSGI app: the Flask pages, and payplan's webhook endpoint under ``/webhooks``."""
-    settings = settings or Settings()
-    site = Site(settings)
+def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
+    """The site as a WSGI app: the Flask pages, and payplan's webhook endpoint under ``/webhooks``.
+
+    Raises:
+        UnsafeSettingsError: outside demo mode, a secret is missing, short or well known.
+    """
+    site = Site(settings, notifier)
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
-    app.secret_key = settings.secret_key
     app.extensions["booking_site"] = site
     app.jinja_env.filters["money"] = site.money
     app.jinja_env.filters["day"] = site.date
     app.jinja_env.filters["instant"] = site.instant
     app.jinja_env.globals["site"] = site
-    # payplan's endpoint beside the pages: POST /webhooks/sandbox
+    app.jinja_env.globals["is_owner"] = lambda: is_owner(settings)
+    # payplan's endpoint beside the pages: POST /webhooks/sandbox (or /webhooks/stripe)
     flask_wsgi = app.wsgi_app
     app.wsgi_app = DispatcherMiddleware(flask_wsgi, {"/webhooks": site.webhooks})  # type: ignore[method-assign]
+    secure(app, settings)
+    owner_only = owner_required(settings)
+
+    def error(status: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def stale_form(_: CSRFError) -> tuple[str, int]:
+        return error(400, "This form has expired",
+                     "The form was too old or did not come from this site. Go back, reload the page and try again.")
+
+    @app.errorhandler(403)
+    def forbidden(_: Exception) -> tuple[str, int]:
+        return error(403, "Not allowed", "Please log in as the owner to do that.")
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> tuple[str, int]:
-        return render_template("error.html", title="Not found", message="There is no such page."), 404
+        return error(404, "Not found", "There is no such page.")
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> tuple[str, int]:
+        return error(413, "Too much data", "That form was larger than this site accepts.")
 
     @app.errorhandler(500)
     def failed(_: Exception) -> tuple[str, int]:
-        return render_template("error.html", title="Something went wrong", message="Please try again."), 500
+        return error(500, "Something went wrong", "Please try again.")
 
     @app.get("/")
     def catalog() -> str:
@@ -340,6 +380,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             for tier in site.catalog if tier.fee is not None
         ]
         return render_template("catalog.html", tiers=tiers)
+
+    def read(values: Mapping[str, str], tier: Tier, plan_id: str = "preview") -> Booking:
+        return read_booking(values, tier, plan_id=plan_id, today=site.today, timezone=settings.timezone)
 
     def booking_page(tier: Tier, booking: Booking, status: int = 200) -> tuple[str, int]:
         return render_template(
@@ -354,54 +397,51 @@ def create_app(settings: Settings | None = None) -> Flask:
         counts = tier.installment_counts
         values = {"choice": "installments", "count": str(3 if 3 in counts else counts[0]), "cadence": "monthly",
                   "card": "pm_card_visa", "session": (site.today + dt.timedelta(days=120)).isoformat()}
-        return booking_page(tier, read_booking_quiet(values, tier))
-
-    def read_booking_quiet(values: Mapping[str, str], tier: Tier) -> Booking:
-        booking = read_booking(values, tier, plan_id="preview", today=site.today, timezone=settings.timezone)
+        booking = read(values, tier)
         # A fresh form shows no complaints about the fields the client has not filled yet.
         for name in ("name", "email"):
             booking.errors.pop(name, None)
-        return booking
+        return booking_page(tier, booking)
 
     @app.post("/book/<slug>/preview")
     def preview(slug: str) -> dict[str, Any]:
         tier = site.tier(slug)
-        booking = read_booking(request.form, tier, plan_id="preview", today=site.today, timezone=settings.timezone)
+        booking = read(request.form, tier)
         html = render_template("_schedule.html", booking=booking, cutoff_days=tier.terms.final_due_days_before)
-        return {"ok": booking.plan is not None, "html": html, "errors": booking.errors}
+        return {"ok": booking.ok, "schedule": booking.plan is not None, "html": html, "errors": booking.errors}
 
-    @app.post("/book/<slug>")
-    def confirm(slug: str) -> Response | WerkzeugResponse | tuple[str, int]:
-        tier = site.tier(slug)
-        plan_id = "bk-" + secrets.token_hex(4)
-        booking = read_booking(request.form, tier, plan_id=plan_id, today=site.today, timezone=settings.timezone)
-        if booking.plan is None:
-            return booking_page(tier, booking, 422)
-        session["pending"] = {"slug": slug, "plan_id": plan_id, "form": dict(request.form)}
-        return redirect(url_for("agreement"))
-
-    def pending() -> tuple[Tier, Booking]:
-        data = session.get("pending")
-        if not data:
-            abort(404)
-        tier = site.tier(data["slug"])
-        booking = read_booking(data["form"], tier, plan_id=data["plan_id"], today=site.today, timezone=settings.timezone)
-        if booking.plan is None:
-            abort(404)
-        return tier, booking
-
-    @app.get("/agreement")
-    def agreement() -> tuple[str, int]:
-        _, booking = pending()
+    def agreement_page(slug: str, plan_id: str, booking: Booking, draft: str,
+                       errors: Mapping[str, str] | None = None, status: int = 200) -> tuple[str, int]:
         assert booking.plan is not None
         text = site.agreement_text(booking.plan, booking.values["name"])
-        return render_template("agreement.html", booking=booking, agreement=Markup(text), errors={}), 200
+        return render_template("agreement.html", booking=booking, agreement=Markup(text), errors=errors or {},
+                               draft=draft), status
+
+    @app.post("/book/<slug>")
+    def confirm(slug: str) -> tuple[str, int]:
+        tier = site.tier(slug)
+        plan_id = "bk-" + secrets.token_hex(8)
+        booking = read(request.form, tier, plan_id)
+        if not booking.ok:
+            return booking_page(tier, booking, 422)
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        return agreement_page(slug, plan_id, booking, site.signer.draft(slug, plan_id, form))
 
     @app.post("/agreement")
-    def sign() -> Response | WerkzeugResponse | tuple[str, int]:
-        _, booking = pending()
+    def sign() -> ResponseReturnValue:
+        draft = request.form.get("draft", "")
+        found = site.signer.read_draft(draft)
+        if found is None:
+            return error(400, "This booking form has expired", "Please fill in the booking form again.")
+        slug, plan_id, form = found
+        if site.booked(plan_id):
+            # A second click, a reload or a replay of the same signed form: the booking exists.
+            flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
+            return redirect(site.link(plan_id))
+        booking = read(form, site.tier(slug), plan_id)
         plan = booking.plan
-        assert plan is not None
+        if plan is None or not booking.ok:
+            return error(400, "This booking form has expired", "Please fill in the booking form again.")
         text = site.agreement_text(plan, booking.values["name"])
         errors = {}
         signature = request.form.get("signature", "").strip()
@@ -412,15 +452,28 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.form.get("accept") != "yes":
             errors["accept"] = "Please tick the box to accept the agreement."
         if errors:
-            return render_template("agreement.html", booking=booking, agreement=Markup(text), errors=errors), 422
-        site.sign_and_pay(plan, signature, booking.values.get("card", "pm_card_visa"), text)
-        session.pop("pending", None)
-        flash("Thank you: your booking is confirmed and the first payment was charged.")
-        return redirect(url_for("client", plan_id=plan.id))
+            return agreement_page(slug, plan_id, booking, draft, errors, 422)
+        try:
+            site.sign_and_pay(plan, signature, booking.values.get("card", "pm_card_visa"), text)
+        except StoreError:
+            if not site.booked(plan_id):
+                raise
+            # Two clicks at once: the other request is booking it.
+            flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
+            return redirect(site.link(plan_id))
+        flash("Thank you: your booking is confirmed and the first payment was charged. "
+              "Keep this page's address: it is the link to your booking.")
+        return redirect(site.link(plan_id))
 
-    @app.get("/plans/<plan_id>")
-    def client(plan_id: str) -> str:
-        stored = load_or_404(plan_id)
+    def load_or_404(token: str) -> StoredPlan:
+        plan_id = site.signer.plan_of(token)
+        if plan_id is None or not site.booked(plan_id):
+            abort(404)
+        return site.store.load(plan_id)
+
+    @app.get("/b/<token>")
+    def client(token: str) -> str:
+        stored = load_or_404(token)
         plan, ledger = stored.plan, stored.ledger
         today = site.today
         statement = plan_status(plan, ledger, today)
@@ -428,42 +481,70 @@ def create_app(settings: Settings | None = None) -> Flask:
         name = signed[-1].signed_by if signed else (plan.client or "")
         settled = ledger.cancellation
         settlement = None if settled is not None else settle_cancellation(plan, ledger, today)
+        overdue_now = sum((s.outstanding for s in statement.installments if s.installment.due < today
+                           and s.outstanding.minor > 0), Money.zero(plan.fee.currency))
+        messages = site.notifier.sent if isinstance(site.notifier, InMemoryNotifier) else ()
         return render_template(
-            "client.html", plan=plan, ledger=ledger, statement=statement, name=name,
-            signed=signed,
+            "client.html", plan=plan, ledger=ledger, statement=statement, name=name, token=token,
+            signed=signed, overdue_now=overdue_now,
             late_fees=[e for e in ledger if isinstance(e, LateFeeAssessed)],
             payments=[e for e in ledger if isinstance(e, PaymentReceived)],
             failures=[e for e in ledger if isinstance(e, PaymentFailed)],
             reminders=reminders_due(plan, ledger, today, locale=settings.locale, client=name),
             sent=site.store.reminders(plan.id),
-            messages=[m for m in site.notifier.sent if m.plan_id == plan.id],
+            messages=[m for m in messages if m.plan_id == plan.id],
             statement_html=Markup(render_statement(
                 plan, ledger, today, format="html", locale=settings.locale, parties=Parties(settings.business, name),
             )),
             settled=settled, settlement=settlement, today=today, deposit_kind=InstallmentKind.DEPOSIT,
+            cancelled=statement.status is PlanStatus.CANCELLED,
+            preview={"paid": statement.paid, "fees": ledger.fees - ledger.waived},
         )
 
-    def load_or_404(plan_id: str) -> StoredPlan:
-        if plan_id not in site.store.plan_ids():
-            abort(404)
-        return site.store.load(plan_id)
-
-    @app.get("/plans/<plan_id>/schedule.ics")
-    def ics(plan_id: str) -> Response:
-        stored = load_or_404(plan_id)
+    @app.get("/b/<token>/schedule.ics")
+    def ics(token: str) -> Response:
+        stored = load_or_404(token)
         body = ics_feed([(stored.plan, stored.ledger)], as_of=site.today, locale=settings.locale,
                         name=f"{settings.business}: payments")
         return Response(body, mimetype="text/calendar",
-                        headers={"Content-Disposition": f'attachment; filename="{plan_id}.ics"'})
+                        headers={"Content-Disposition": 'attachment; filename="payments.ics"'})
 
-    @app.post("/plans/<plan_id>/cancel")
-    def cancel_booking(plan_id: str) -> WerkzeugResponse:
-        load_or_404(plan_id)
-        if site.cancel(plan_id):
+    @app.post("/b/<token>/cancel")
+    def cancel_booking(token: str) -> Response:
+        stored = load_or_404(token)
+        if site.cancel(stored.plan.id):
             flash("Your booking is cancelled. The settlement is below.")
-        return redirect(url_for("client", plan_id=plan_id))
+        else:
+            flash("This booking was already cancelled; nothing more was refunded.")
+        return redirect(url_for("client", token=token))
+
+    @app.post("/b/<token>/pay")
+    def pay_now(token: str) -> Response:
+        stored = load_or_404(token)
+        paid = site.pay_now(stored.plan.id)
+        if paid.minor > 0:
+            flash(f"Thank you: {site.money(paid)} was charged to your card.")
+        else:
+            flash("Nothing was charged: there was nothing overdue, or your card was declined (see below).", "error")
+        return redirect(url_for("client", token=token))
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> ResponseReturnValue:
+        wrong = False
+        if request.method == "POST":
+            if check_login(settings, request.form.get("name", ""), request.form.get("password", "")):
+                log_in(settings)
+                return redirect(url_for("dashboard"))
+            wrong = True
+        return render_template("login.html", wrong=wrong), 401 if wrong else 200
+
+    @app.post("/logout")
+    def logout() -> Response:
+        session.clear()
+        return redirect(url_for("catalog"))
 
     @app.get("/owner")
+    @owner_only
     def dashboard() -> str:
         book = site.book()
         today = site.today
@@ -480,22 +561,25 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
 
     @app.post("/owner/collections")
-    def collections() -> WerkzeugResponse:
+    @owner_only
+    def collections() -> Response:
         done = site.run_collections()
         flash(f"Today's collections ran for {done['plans']} plan(s): {done['fees']} late fee(s), "
               f"{done['reminders']} reminder(s), {done['notices']} notice(s).")
         return redirect(url_for("dashboard"))
 
-    @app.post("/owner/clock")
-    def clock() -> WerkzeugResponse | tuple[str, int]:
-        text = request.form.get("days", "").strip()
-        if not text.isdigit() or not 1 <= int(text) <= 366:
-            flash("Please advance the clock by 1 to 366 days.", "error")
+    if settings.demo:
+        @app.post("/owner/clock")
+        @owner_only
+        def clock() -> Response:
+            text = request.form.get("days", "").strip()
+            if not text.isdigit() or not 1 <= int(text) <= 366:
+                flash("Please advance the clock by 1 to 366 days.", "error")
+                return redirect(url_for("dashboard"))
+            done = site.advance(int(text))
+            flash(f"The clock is now {site.date(site.today)}; the day's collections ran: "
+                  f"{done['fees']} late fee(s), {done['reminders']} reminder(s).")
             return redirect(url_for("dashboard"))
-        done = site.advance(int(text))
-        flash(f"The clock is now {site.date(site.today)}; the day's collections ran: "
-              f"{done['fees']} late fee(s), {done['reminders']} reminder(s).")
-        return redirect(url_for("dashboard"))
 
     return app
 

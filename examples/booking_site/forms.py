@@ -42,16 +42,43 @@ CARDS = {
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+_NEAREST = re.compile(r"; nearest: [^;()]+$")
+
+
+#: The fields a schedule does not depend on: the preview shows the schedule before they are filled in.
+CONTACT_FIELDS = ("name", "email", "card")
+#: How the preview names a field that keeps the schedule from showing.
+LABELS = {"session": "the session date", "choice": "how you pay", "count": "the installments",
+          "cadence": "how often", "deposit": "the deposit"}
 
 
 @dataclass
 class Booking:
-    """A booking form, read: the values as typed, the errors by field, and the plan when all is well."""
+    """A booking form, read: the values as typed, the errors by field, and the plan when the amounts allow.
+
+    :attr:`plan` is filled as soon as the session date and the way to pay
+    are good, before the name and e-mail are (the live preview shows it);
+    the booking can go on to the agreement only when :attr:`ok`.
+    """
 
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     plan: PaymentPlan | None = None
     discount: Money | None = None
+    #: The bound (``payplan.Bound`` value) behind each field's error, where a bound was broken.
+    bounds: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every field is good and the plan is made."""
+        return self.plan is not None and not self.errors
+
+    @property
+    def waiting_for(self) -> list[str]:
+        """The fields (in words) that keep the schedule from showing."""
+        names = [k for k in self.errors if k not in CONTACT_FIELDS]
+        words = [LABELS.get(k, "the amounts and dates" if k.startswith(("amount_", "date_")) else k) for k in names]
+        return list(dict.fromkeys(words)) or ["the session date and how you pay"]
 
 
 def pay_in_full_discount(tier: Tier, fee: Money) -> Money:
@@ -79,8 +106,15 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-def read_booking(form: Mapping[str, str], tier: Tier, *, plan_id: str, today: dt.date, timezone: str) -> Booking:
-    """Read the booking form for *tier*; fill :attr:`Booking.plan` when every field is good."""
+def read_booking(
+    form: Mapping[str, str], tier: Tier, *, plan_id: str, today: dt.date, timezone: str, hints: bool = True,
+) -> Booking:
+    """Read the booking form for *tier*; fill :attr:`Booking.plan` when the amounts and dates are good.
+
+    A refusal from :func:`payplan.propose` names the bound broken; with
+    *hints*, it also proposes the nearest value that works, but only a value
+    this same form then accepts (it is tried before it is shown).
+    """
     values = {k: str(v) for k, v in form.items()}
     booking = Booking(values)
     errors = booking.errors
@@ -153,18 +187,31 @@ def read_booking(form: Mapping[str, str], tier: Tier, *, plan_id: str, today: dt
             errors["amount_1"] = "Please enter at least the deposit."
         if parts and not any(k.startswith(("amount_", "date_")) for k in errors):
             proposal = ProposedParts(parts)
-    if errors or proposal is None or session is None:
+    if any(k not in CONTACT_FIELDS for k in errors) or proposal is None or session is None:
         return booking
     try:
         plan = propose(
-            tier, plan_id, proposal, booked=today, session=session, fee=fee, timezone=timezone, client=email,
+            tier, plan_id, proposal, booked=today, session=session, fee=fee, timezone=timezone,
+            client=None if "email" in errors else email,
         )
         # The site offers the pay-in-full discount as its own choice, taken off the fee up front:
         # the plans keep the tier's other terms, not the incentive a second time.
         kept = [i for i in plan.terms.incentives if i.kind is not IncentiveKind.PAY_IN_FULL]
         booking.plan = attrs.evolve(plan, terms=attrs.evolve(plan.terms, incentives=kept))
     except OutOfBoundsError as exc:
-        errors[_field_of(exc, choice)] = _message(exc)
+        name = _field_of(exc, choice)
+        if name == "count" and exc.bound == Bound.PAYMENT.value and values.get("deposit", "").strip():
+            name = "deposit"  # a larger deposit leaves installments below the least payment
+        booking.bounds[name] = exc.bound
+        hint = _hint(exc, name, tier) if hints else None
+        if hint is not None:
+            tried = read_booking({**values, name: hint}, tier, plan_id=plan_id, today=today, timezone=timezone,
+                                 hints=False)
+            if tried.bounds:  # the form would refuse the value hinted: say only what the bound is
+                hint = None
+        # The library's own "nearest: N" is replaced by the hint checked here (or by none).
+        words = _NEAREST.sub("", str(exc))
+        errors[name] = f"{words}; the nearest that works: {hint}." if hint is not None else f"{words}."
     except InvalidPlanError as exc:
         errors["choice"] = str(exc)
     return booking
@@ -188,12 +235,21 @@ def _field_of(exc: OutOfBoundsError, choice: str) -> str:
     return "choice"
 
 
-def _message(exc: OutOfBoundsError) -> str:
+def _hint(exc: OutOfBoundsError, name: str, tier: Tier) -> str | None:
+    """The nearest value that keeps the bound, as the client would type it into field *name*.
+
+    A refused cutoff names the last payment's latest date; on the session
+    field the value to propose is the earliest session that date allows.
+    """
     nearest = exc.nearest
-    if isinstance(nearest, dt.date):
-        hint = f"the nearest that works: {nearest.isoformat()}"
-    elif isinstance(nearest, Money):
-        hint = f"the nearest that works: {nearest}"
-    else:
-        hint = f"the nearest that works: {nearest}"
-    return f"{exc} ({hint})."
+    if name == "session":
+        if not isinstance(exc.got, dt.date):
+            return None
+        return (exc.got + dt.timedelta(days=tier.terms.final_due_days_before)).isoformat()
+    if name == "count" and isinstance(nearest, int):
+        return str(nearest)
+    if name.startswith(("amount_", "deposit")) and isinstance(nearest, Money):
+        return nearest.to_decimal_string()
+    if name.startswith("date_") and isinstance(nearest, dt.date):
+        return nearest.isoformat()
+    return None

@@ -3,20 +3,20 @@
 Deposit now, installments later, everything paid before the session. The
 package root is the public API; implementation modules are private.
 
-.. code-block:: python
+```python
+import datetime as dt
+from payplan import Catalog, Money, PaymentPlan, DepositRule
 
-    import datetime as dt
-    from payplan import Catalog, Money, PaymentPlan, DepositRule
-
-    plan = PaymentPlan.with_deposit(
-        "booking-42",
-        Money.of("2000.00", "USD"),
-        deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
-        installments=3,
-        dates="monthly",
-        booked=dt.date(2026, 12, 1),
-        session=dt.date(2027, 4, 15),
-    )
+plan = PaymentPlan.with_deposit(
+    "booking-42",
+    Money.of("2000.00", "USD"),
+    deposit=DepositRule.percent_or_minimum(25, Money.of("500.00", "USD")),
+    installments=3,
+    dates="monthly",
+    booked=dt.date(2026, 12, 1),
+    session=dt.date(2027, 4, 15),
+)
+```
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
     DamagedRowError,
+    GuardrailError,
     InvalidMoneyError,
     InvalidPlanError,
     LedgerError,
@@ -185,11 +186,11 @@ __all__ = [
     "CreditApplied",
     "Currency",
     "CurrencyMismatchError",
-    "DamagedRowError",
     "DEFAULT_AGREEMENT_TEMPLATES",
     "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
     "DEFAULT_STATEMENT_TEMPLATES",
+    "DamagedRowError",
     "DateRule",
     "DepositRule",
     "EscalationPolicy",
@@ -200,6 +201,7 @@ __all__ = [
     "FeeWaived",
     "Forecast",
     "ForecastPeriod",
+    "GuardrailError",
     "HardshipReduction",
     "Incentive",
     "IncentiveAward",

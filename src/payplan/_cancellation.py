@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP
+from typing import TYPE_CHECKING
 
 from attrs import frozen
 
@@ -19,6 +20,9 @@ from ._policies import CancellationPolicy
 from ._refunds import RefundInstruction, refund_instructions
 from ._status import _check_ledger
 from .exceptions import InvalidPlanError, LedgerError, RuleViolationError
+
+if TYPE_CHECKING:
+    from .guardrails import Sale
 
 __all__ = ["Settlement", "settle_cancellation", "settle_reschedule"]
 
@@ -205,6 +209,9 @@ def settle_cancellation(
     no_show: bool = False,
     as_credit: bool | None = None,
     policy: CancellationPolicy | None = None,
+    sale: Sale | None = None,
+    started_on_request: bool = False,
+    provided: Money | None = None,
 ) -> Settlement:
     """Settle a cancellation made on *on*, by the plan's cancellation policy.
 
@@ -215,6 +222,29 @@ def settle_cancellation(
     beyond that is refunded in cash (never more than was paid), or kept as
     credit toward a new session with *as_credit* (default: the policy's
     ``credit_instead_of_refund``).
+
+    With *sale* (where the plan was sold), a consumer's cancellation inside
+    the 14-day withdrawal period of a booking made at a distance in the UK
+    or the EEA (rules UK-3 and EU-2 of :mod:`payplan.guardrails`; none when
+    the leisure-on-a-date exemption is claimed) settles as those rules say,
+    whatever the policy keeps: everything paid is refunded in cash (credit
+    only with *as_credit*), unless the service began inside the period at
+    the client's express request (*started_on_request*), when *provided* is
+    kept: what was provided until the cancellation (default: nothing before
+    the session, the whole fee from the session on).
+
+    Args:
+        plan: The plan.
+        ledger: Its ledger.
+        on: The day of the cancellation.
+        no_show: The client did not show up (never a withdrawal).
+        as_credit: Keep what is returned as credit.
+        policy: A policy other than the plan's own.
+        sale: Where and how the plan was sold, for the withdrawal period.
+        started_on_request: The client expressly asked for the service to
+            begin inside the withdrawal period.
+        provided: The value of what was provided until the cancellation,
+            when the service began at the client's request.
 
     Returns:
         The :class:`Settlement`; record ``settlement.entries`` to apply it,
@@ -230,11 +260,22 @@ def settle_cancellation(
     Raises:
         LedgerError: the plan was already cancelled, or the ledger is another plan's.
         RuleViolationError: *on* is before the booking.
+        InvalidPlanError: *provided* is not money from zero to the fee.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *sale*, *started_on_request* and *provided*: the withdrawal period.
     """
     _check_ledger(plan, ledger, on, "on")
     pol = policy if policy is not None else plan.terms.cancellation
+    if sale is not None and not no_show:
+        window = _withdrawal(plan, on, sale, started_on_request, provided)
+        if window is not None:
+            retention, reason = window
+            return _settle(
+                plan, ledger, on, retention=retention, reason=reason, as_credit=bool(as_credit),
+                collect_shortfall=pol is not None and pol.collect_shortfall, no_show=False, reschedule=False,
+            )
     notice = 0 if no_show else max((plan.session - on).days, 0)
     cur = plan.fee.currency
     retention = 0
@@ -269,6 +310,31 @@ def settle_cancellation(
         no_show=no_show,
         reschedule=False,
     )
+
+
+def _withdrawal(
+    plan: PaymentPlan, on: dt.date, sale: Sale, started: bool, provided: Money | None
+) -> tuple[int, str] | None:
+    """What a cancellation on *on* inside the withdrawal period keeps, and why; None outside it."""
+    from .guardrails import withdrawal_period
+
+    found = withdrawal_period(plan, sale)
+    if found is None:
+        return None
+    rule, ends = found
+    if on > ends:
+        return None
+    where = f"cancelled on {on.isoformat()}, within the 14-day cancellation period ({rule.id}, until {ends.isoformat()})"
+    if not started:
+        return 0, f"{where}: everything paid is refunded"
+    cur = plan.fee.currency
+    if provided is None:
+        kept = plan.fee if on >= plan.session else Money.zero(cur)
+    elif type(provided) is not Money or provided.currency != cur or not 0 <= provided.minor <= plan.fee.minor:
+        raise InvalidPlanError(f"expected provided as Money from 0 to the fee {plan.fee}, got {provided!r}")
+    else:
+        kept = provided
+    return kept.minor, f"{where}; the service began at the client's express request: {kept} kept for what was provided"
 
 
 def settle_reschedule(

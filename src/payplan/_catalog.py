@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import evolve, field, frozen
 
@@ -29,11 +29,26 @@ from ._retries import RetryPolicy
 from ._terms import DepositRule, Terms
 from .exceptions import InvalidPlanError
 
+if TYPE_CHECKING:
+    from .guardrails import Sale
+
 __all__ = ["Catalog", "Tier"]
 
 
 def _as_counts(items: Iterable[int]) -> tuple[int, ...]:
     return tuple(items)
+
+
+def _as_sales(items: Iterable[Sale]) -> tuple[Sale, ...]:
+    return tuple(items)
+
+
+def _tier_currency(tier: Tier) -> str:
+    """The currency of a tier's amounts (USD when it names none)."""
+    for m in (tier.fee, tier.least_payment, tier.terms.deposit.amount):
+        if m is not None:
+            return m.currency.code
+    return "USD"
 
 
 @frozen
@@ -53,8 +68,14 @@ class Tier:
             of :class:`payplan.Bounds`); None for no floor.
         most_days_between: The most days between two payments a client may
             propose; None for no limit.
+        sold_in: Where the tier is sold (:class:`payplan.guardrails.Sale`
+            values). A tier that breaks a refusing guardrail where it is
+            sold is refused when it is built (so when its catalog loads),
+            and a client's proposal for it is checked there too.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *sold_in*.
     """
 
     name: str
@@ -64,6 +85,7 @@ class Tier:
     description: str = ""
     least_payment: Money | None = field(default=None)
     most_days_between: int | None = field(default=None)
+    sold_in: tuple[Sale, ...] = field(default=(), converter=_as_sales)
 
     @least_payment.validator
     def _check_least_payment(self, _: object, value: Money | None) -> None:
@@ -81,6 +103,18 @@ class Tier:
             raise InvalidPlanError(
                 f"tier {self.name!r}: expected installment counts of 1 or more, got {list(value)}"
             )
+
+    @sold_in.validator
+    def _lawful_where_sold(self, _: object, value: tuple[Sale, ...]) -> None:
+        if not value:
+            return
+        from .guardrails import Sale, check_tier
+        from .guardrails._check import raise_for_refusals
+
+        for sale in value:
+            if type(sale) is not Sale:
+                raise InvalidPlanError(f"tier {self.name!r}: expected sold_in as Sale values, got {sale!r}")
+            raise_for_refusals(check_tier(self, sale, currency=_tier_currency(self)), f"tier {self.name!r}", sale)
 
     @functools.cached_property
     def _terms_by_count(self) -> Mapping[int, Terms]:
@@ -353,6 +387,7 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
     except InvalidPlanError as exc:
         raise InvalidPlanError(f"[catalog].currency: {exc}") from None
     defaults = _terms_from(_section(data, "terms"), currency, Terms(), "[terms]")
+    sold_in = _sales_from(head["sale"], "[catalog].sale") if "sale" in head else ()
     raw = data.get("tier", [])
     if not isinstance(raw, list) or not raw:
         raise InvalidPlanError("expected one or more [[tier]] tables, got none")
@@ -362,7 +397,7 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
             raise InvalidPlanError(f"[[tier]] #{n}: expected a table with a name")
         name = entry["name"]
         where = f"tier {name!r}"
-        known = _TERM_KEYS | {"name", "fee", "description", "least_payment", "most_days_between"}
+        known = _TERM_KEYS | {"name", "fee", "description", "least_payment", "most_days_between", "sale"}
         unknown = set(entry) - known
         if unknown:
             raise InvalidPlanError(f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -376,7 +411,8 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
             if "least_payment" in entry else None
         )
         gap = _int_from(entry["most_days_between"], f"{where}.most_days_between") if "most_days_between" in entry else None
-        tiers.append(Tier(name, fee, terms, tuple(counts), str(entry.get("description", "")), least, gap))
+        sales = _sales_from(entry["sale"], f"{where}.sale") if "sale" in entry else sold_in
+        tiers.append(Tier(name, fee, terms, tuple(counts), str(entry.get("description", "")), least, gap, sales))
     return Catalog(tiers, currency)
 
 
@@ -417,6 +453,14 @@ def _pct_from(value: Any, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidPlanError(f"{where}: expected a percentage as a quoted string such as \"5%\" or an int, got {value!r}")
     return str(value).strip().rstrip("%")
+
+
+def _sales_from(value: Any, where: str) -> tuple[Sale, ...]:
+    """``sale = { where = "GB" }`` or an array of such tables: where the tiers are sold."""
+    from .guardrails import Sale
+
+    items = value if isinstance(value, list) else [value]
+    return tuple(Sale.from_mapping(item, where=f"{where}[{n}]" if len(items) > 1 else where) for n, item in enumerate(items, 1))
 
 
 def _int_from(value: Any, where: str) -> int:

@@ -25,7 +25,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from attrs import frozen
 
@@ -56,6 +56,9 @@ from ._policies import CancellationPolicy, Incentive, IncentiveKind, LateFeePoli
 from ._schedule import InstallmentKind
 from ._status import InstallmentState, fees_due, plan_status
 from .exceptions import InvalidPlanError
+
+if TYPE_CHECKING:
+    from .guardrails import Finding
 
 __all__ = [
     "DEFAULT_AGREEMENT_TEMPLATES",
@@ -157,6 +160,7 @@ _EN: dict[str, str] = {
     "refund_rest": "What was paid beyond the retained amount is refunded.",
     "credit_rest": "What was paid beyond the retained amount becomes credit toward a new session.",
     "h_release": "Release on full payment",
+    "h_notices": "Your rights and notices",
     "release": "The deliverables are released only when the plan is paid in full, including any late fees.",
     "h_amendments": "Amendments",
     "no_amendments": "This plan has not been amended.",
@@ -299,6 +303,7 @@ _DE: dict[str, str] = {
     "refund_rest": "Was über den einbehaltenen Betrag hinaus gezahlt wurde, wird erstattet.",
     "credit_rest": "Was über den einbehaltenen Betrag hinaus gezahlt wurde, wird einem neuen Termin gutgeschrieben.",
     "h_release": "Herausgabe nach vollständiger Zahlung",
+    "h_notices": "Ihre Rechte und Hinweise",
     "release": "Die Leistungen werden erst herausgegeben, wenn der Plan einschließlich etwaiger Säumnisgebühren vollständig bezahlt ist.",
     "h_amendments": "Änderungen",
     "no_amendments": "Dieser Plan wurde nicht geändert.",
@@ -599,6 +604,10 @@ DEFAULT_AGREEMENT_TEMPLATES: Mapping[str, str] = MappingProxyType(
     _default_template("title", "title", _AGREEMENT_SECTIONS)
 )
 
+# With disclosures to state (render_agreement's *notices*): the same, with $notices after the cancellation.
+_NOTICE_SECTIONS = (*_AGREEMENT_SECTIONS[:7], "notices", *_AGREEMENT_SECTIONS[7:])
+_AGREEMENT_WITH_NOTICES: Mapping[str, str] = MappingProxyType(_default_template("title", "title", _NOTICE_SECTIONS))
+
 #: The built-in statement templates by format. Placeholders: ``$header``,
 #: ``$installments``, ``$summary``, ``$activity`` and the values of the
 #: agreement templates plus ``$as_of`` and ``$balance``.
@@ -803,9 +812,21 @@ def _common_values(plan: PaymentPlan, parties: Parties, w: _Words, title: str) -
     }
 
 
+def _notice_texts(notices: Iterable[Finding]) -> tuple[str, ...]:
+    """The words each finding asks the agreement to state, once each, in order."""
+    seen: dict[str, None] = {}
+    for f in notices:
+        text = getattr(f, "notice", None)
+        if not hasattr(f, "rule") or not (text is None or isinstance(text, str)):
+            raise InvalidPlanError(f"expected notices as payplan.guardrails.Finding values, got {f!r}")
+        if text:
+            seen.setdefault(text)
+    return tuple(seen)
+
+
 def agreement_sections(
     plan: PaymentPlan, *, locale: str = "en_US", parties: Parties | None = None,
-    history: Iterable[AmendmentRecord] = (),
+    history: Iterable[AmendmentRecord] = (), notices: Iterable[Finding] = (),
 ) -> dict[str, list[_Block]]:
     """The agreement's sections as blocks (the model every format renders)."""
     w = _Words(locale)
@@ -851,6 +872,7 @@ def agreement_sections(
         "late_fees": _late_fee_blocks(terms.late_fees, plan, w),
         "cancellation": _cancellation_blocks(terms.cancellation, w),
         "release": [_Heading(w("h_release")), _Para(w("release"))],
+        "notices": [_Heading(w("h_notices")), _List(texts)] if (texts := _notice_texts(notices)) else [],
         "amendments": _amendment_blocks(plan, history, w),
         "signatures": [
             _Heading(w("h_signatures")),
@@ -873,6 +895,7 @@ def render_agreement(
     parties: Parties | None = None,
     history: Iterable[AmendmentRecord] = (),
     template: str | string.Template | None = None,
+    notices: Iterable[Finding] = (),
 ) -> str:
     """The payment agreement for *plan*, rendered from the plan's own objects.
 
@@ -890,19 +913,40 @@ def render_agreement(
         history: The plan's :class:`AmendmentRecord` values (for example
             ``PlanHistory.records``); those of later versions are left out.
         template: A replacement for :data:`DEFAULT_AGREEMENT_TEMPLATES`
-            (``string.Template`` text with the same placeholders).
+            (``string.Template`` text with the same placeholders, and
+            ``$notices`` for the disclosures).
+        notices: The guardrail findings of the plan where it is sold
+            (:func:`payplan.guardrails.check`): the disclosures they ask for
+            are stated under "Your rights and notices", after the
+            cancellation terms (in English whatever the locale).
 
     Raises:
-        InvalidPlanError: an unknown format or locale, or a template that
-            uses an unknown placeholder.
+        InvalidPlanError: an unknown format or locale, a template that
+            uses an unknown placeholder, or one without ``$notices`` when
+            there are disclosures to state.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *notices*.
     """
     _check_plan(plan)
     w = _Words(locale)
-    sections = agreement_sections(plan, locale=locale, parties=parties, history=history)
+    found = tuple(notices)
+    sections = agreement_sections(plan, locale=locale, parties=parties, history=history, notices=found)
     values = _common_values(plan, parties or Parties(), w, w("agreement"))
-    return _fill(template, DEFAULT_AGREEMENT_TEMPLATES, format, sections, values)
+    defaults = DEFAULT_AGREEMENT_TEMPLATES
+    if sections["notices"]:
+        defaults = _AGREEMENT_WITH_NOTICES
+        if template is not None:
+            tpl = template if isinstance(template, string.Template) else (
+                string.Template(template) if isinstance(template, str) else None
+            )
+            if tpl is not None and "notices" not in tpl.get_identifiers():
+                raise InvalidPlanError(
+                    "expected the template to place $notices: the plan has disclosures the agreement must "
+                    f"state ({', '.join(sorted({f.rule for f in found if getattr(f, 'notice', None)}))})"
+                )
+    return _fill(template, defaults, format, sections, values)
 
 
 # -- statement -----------------------------------------------------------------------------------

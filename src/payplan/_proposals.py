@@ -29,6 +29,7 @@ from .exceptions import InvalidPlanError, OutOfBoundsError
 
 if TYPE_CHECKING:
     from ._catalog import Tier
+    from .guardrails import Sale
 
 __all__ = [
     "Bound",
@@ -60,6 +61,9 @@ class Bound(enum.Enum):
       take.
     - ``PAYMENT``: every installment at least the least payment; *nearest*
       is the least payment.
+    - ``RULE``: a guardrail refuses the plan where it is sold
+      (:class:`~payplan.GuardrailError`); *got* is the plan's number and
+      *nearest* the rule's threshold.
 
     .. versionadded:: 0.1.0
     """
@@ -71,6 +75,7 @@ class Bound(enum.Enum):
     CUTOFF = "cutoff"
     GAP = "gap"
     PAYMENT = "payment"
+    RULE = "rule"
 
 
 def _as_counts(items: Iterable[int]) -> tuple[int, ...]:
@@ -386,6 +391,7 @@ def accept_proposal(
     timezone: str = "UTC",
     tier: str | None = None,
     client: str | None = None,
+    sold_in: Iterable[Sale] = (),
 ) -> PaymentPlan:
     """Turn a client's *proposal* into a plan when it keeps every bound.
 
@@ -405,6 +411,8 @@ def accept_proposal(
         timezone: The plan's IANA time zone.
         tier: The catalog tier name.
         client: The client's id.
+        sold_in: Where the plan is sold (:class:`payplan.guardrails.Sale`
+            values): the plan is checked against the guardrails there.
 
     Returns:
         A :class:`PaymentPlan` whose schedule is exactly the proposal's.
@@ -412,6 +420,9 @@ def accept_proposal(
     Raises:
         OutOfBoundsError: the first bound the proposal breaks, with the
             nearest value that keeps it.
+        GuardrailError: a guardrail refuses the plan where it is sold
+            (an :class:`OutOfBoundsError` whose bound is ``"rule"``), with
+            the rule's words.
         InvalidPlanError: a malformed proposal (another currency, a
             session before the booking).
     """
@@ -455,7 +466,15 @@ def accept_proposal(
         base, deposit=built.deposit, installments=built.installments, dates=dates,
         final_due_days_before=built.final_due_days_before, first_due=first_due, compress=False, apr=0,
     )
-    return evolve(plan, terms=agreed, kind=kind)
+    plan = evolve(plan, terms=agreed, kind=kind)
+    sales = tuple(sold_in)
+    if sales:
+        from .guardrails import check
+        from .guardrails._check import raise_for_refusals
+
+        for sale in sales:
+            raise_for_refusals(check(plan, sale), "the proposal", sale)
+    return plan
 
 
 def propose(
@@ -476,6 +495,7 @@ def propose(
 
     Raises:
         OutOfBoundsError: the bound the proposal breaks and the nearest value that keeps it.
+        GuardrailError: a guardrail refuses the plan where the tier is sold (:attr:`Tier.sold_in`).
         InvalidPlanError: a tier without a fee and no *fee* given.
     """
     price = fee if fee is not None else tier.fee
@@ -483,5 +503,5 @@ def propose(
         raise InvalidPlanError(f"tier {tier.name!r} has no fixed fee: pass the agreed fee")
     return accept_proposal(
         plan_id, proposal, bounds=Bounds.of_tier(tier), fee=price, booked=booked, session=session,
-        terms=tier.terms, timezone=timezone, tier=tier.name, client=client,
+        terms=tier.terms, timezone=timezone, tier=tier.name, client=client, sold_in=tier.sold_in,
     )

@@ -21,7 +21,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from attrs import frozen
 
@@ -718,6 +718,11 @@ def ics_feed(
     (or *as_of*), never the clock, and each event's ``UID`` is stable per
     plan and installment.
 
+    A cancelled plan (a ``(plan, ledger)`` pair with *as_of* on or after
+    its cancellation) lists every installment again under the same
+    ``UID``, with ``STATUS:CANCELLED`` and a higher ``SEQUENCE``, so a
+    calendar that imported or subscribed to the feed drops those dates.
+
     Needs the ``icalendar`` package (``pip install 'payplan[reports]'``).
 
     Raises:
@@ -725,6 +730,9 @@ def ics_feed(
             of text.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       A cancelled plan's events are listed as cancelled (same ``UID``,
+       ``STATUS:CANCELLED``) instead of leaving the feed.
     """
     if type(name) is not str or any(c in name for c in "\r\n"):
         raise PayplanError(f"expected the calendar name as one line of text, got {name!r}")
@@ -743,7 +751,10 @@ def ics_feed(
         owed: list[int]
         if ledger is not None and as_of is not None:
             view = _view(plan, ledger, as_of)
-            owed = [0] * len(plan.installments) if view.cancellation else _outstanding(plan, view)
+            if view.cancellation is not None:
+                _ics_cancelled(cal, plan, view.cancellation.on, as_of, locale)
+                continue
+            owed = _outstanding(plan, view)
         else:
             owed = [i.amount.minor for i in plan.installments]
         if alarms is not None:
@@ -778,6 +789,31 @@ def ics_feed(
                 ev.add_component(alarm)
             cal.add_component(ev)
     return bytes(cal.to_ical())
+
+
+def _ics_cancelled(cal: Any, plan: PaymentPlan, on: dt.date, as_of: dt.date, locale: str) -> None:
+    """Every installment of a cancelled *plan* as a cancelled event (RFC 5545 3.8.1.11), same UIDs."""
+    import icalendar
+
+    stamp = dt.datetime.combine(as_of, dt.time(0, 0), tzinfo=dt.UTC)
+    for inst in plan.installments:
+        amount = inst.amount.format(locale)
+        ev = icalendar.Event()
+        ev.add("uid", _ics_text(f"payplan-{plan.id}-{inst.number}@payplan"))
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", inst.due)
+        if inst.due < dt.date.max:
+            ev.add("dtend", inst.due + dt.timedelta(days=1))
+        # A change a calendar keeps must carry a higher SEQUENCE than the event it replaces (RFC 5546 2.1.4).
+        ev.add("sequence", 1)
+        ev.add("status", "CANCELLED")
+        ev.add("summary", _ics_text(f"Cancelled: {plan.tier or 'Payment'}: installment {inst.number}, {amount}"))
+        ev.add("description", _ics_text(
+            f"Plan {plan.id} was cancelled on {on.isoformat()}: installment {inst.number} "
+            f"({amount}, {inst.due.isoformat()}) is no longer due."
+        ))
+        ev.add("transp", "TRANSPARENT")
+        cal.add_component(ev)
 
 
 #: Columns of :func:`quickbooks_invoices_csv`: QuickBooks Online's invoice import headers.

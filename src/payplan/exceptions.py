@@ -7,6 +7,7 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     │   ├── InvalidMoneyError               an amount that is not exact money
     │   ├── UnknownCurrencyError            not an ISO 4217 code with minor units
     │   ├── OutOfBoundsError                a client's proposal outside the tier's bounds
+    │   │   └── GuardrailError              a plan, tier or proposal a rule refuses where it is sold
     │   ├── ScheduleDoesNotFitError         no room before the cutoff
     │   └── SerializationError              a malformed or too-new document
     ├── CurrencyMismatchError(ValueError)   arithmetic across two currencies
@@ -32,10 +33,13 @@ Messages say what was expected and what arrived.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable as _Iterable
+from typing import Any as _Any
 
 __all__ = [
     "CurrencyMismatchError",
     "DamagedRowError",
+    "GuardrailError",
     "InvalidMoneyError",
     "InvalidPlanError",
     "LedgerError",
@@ -107,8 +111,9 @@ class OutOfBoundsError(InvalidPlanError):
 
     Attributes:
         bound: The bound broken: ``"total"``, ``"order"``, ``"count"``,
-            ``"deposit"``, ``"cutoff"``, ``"gap"`` or ``"payment"`` (the
-            values of :class:`payplan.Bound`).
+            ``"deposit"``, ``"cutoff"``, ``"gap"``, ``"payment"`` or
+            ``"rule"`` (a guardrail, :class:`GuardrailError`) (the values
+            of :class:`payplan.Bound`).
         got: What the proposal had (an amount, a date or a count).
         nearest: The nearest value that keeps the bound.
         part: The 1-based part of the proposal that breaks it, when one does.
@@ -122,6 +127,29 @@ class OutOfBoundsError(InvalidPlanError):
         self.got = got
         self.nearest = nearest
         self.part = part
+
+
+class GuardrailError(OutOfBoundsError):
+    """A plan, a catalog tier or a client's proposal breaks a refusing guardrail where it is sold.
+
+    The message gives each refusing rule's id and version, what trips it
+    (the number and the threshold) and what to do instead.
+
+    Attributes:
+        findings: The refusing :class:`payplan.guardrails.Finding` values.
+        bound: ``"rule"``; *got* and *nearest* are the first finding's value
+            and threshold.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, message: str, findings: _Iterable[_Any]) -> None:
+        found = tuple(findings)
+        first = found[0] if found else None
+        super().__init__(
+            message, bound="rule", got=getattr(first, "value", None), nearest=getattr(first, "threshold", None)
+        )
+        self.findings = found
 
 
 class SerializationError(InvalidPlanError):

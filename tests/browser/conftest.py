@@ -21,6 +21,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+#: The demo owner's password in the tests (demo mode makes a random one for `make site`).
+OWNER_PASSWORD = "correct horse battery staple"
+#: A phone's screen width (CSS pixels): no page may be wider.
+PHONE = {"width": 390, "height": 844}
 #: Where the browser tests write their screenshots (one PNG per page visited).
 SCREENSHOTS = Path(os.environ.get("PAYPLAN_SCREENSHOTS", ROOT / "build" / "screenshots"))
 CHROMIUM_FLAGS = [
@@ -42,12 +46,13 @@ if str(EXAMPLES) not in sys.path:
 class LiveSite:
     """A running copy of the site: its base URL, its Flask app and its :class:`booking_site.Site`."""
 
-    def __init__(self, tmp: Path, *, today: dt.date, seed_until: dt.date | None = None) -> None:
+    def __init__(self, tmp: Path, *, today: dt.date, seed_until: dt.date | None = None, **settings: Any) -> None:
         from booking_site import Settings, create_app, site_of
         from booking_site.demo import seed
         from werkzeug.serving import make_server
 
-        self.app = create_app(Settings(database=f"sqlite:///{tmp / 'site.db'}", today=today, secret_key="test"))
+        self.app = create_app(Settings.for_demo(OWNER_PASSWORD, today=today, database=f"sqlite:///{tmp / 'site.db'}",
+                                                **settings))
         self.site = site_of(self.app)
         if seed_until is not None:
             seed(self.site, until=seed_until)
@@ -55,6 +60,30 @@ class LiveSite:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def link(self, plan_id: str) -> str:
+        """The full address of *plan_id*'s client page (its signed link)."""
+        return f"{self.url}/b/{self.site.signer.link(plan_id)}"
+
+    def book(self, plan_id: str, name: str, email: str, *, card: str = "pm_card_visa") -> str:
+        """Book Session Pack A for *name* through the site's own signing path; the plan id."""
+        from booking_site.forms import read_booking
+
+        form = {"name": name, "email": email, "card": card, "choice": "installments", "count": "3",
+                "cadence": "monthly", "session": (self.site.today + dt.timedelta(days=120)).isoformat()}
+        booking = read_booking(form, self.site.catalog["Session Pack A"], plan_id=plan_id, today=self.site.today,
+                               timezone=self.site.settings.timezone)
+        assert booking.plan is not None, booking.errors
+        self.site.sign_and_pay(booking.plan, name, card, self.site.agreement_text(booking.plan, name))
+        return plan_id
+
+    def log_in(self, page: Any) -> None:
+        """The owner logs in from the login page, in *page*'s browser."""
+        page.goto(self.url + "/login")
+        page.fill("#login-name", "owner")
+        page.fill("#login-password", OWNER_PASSWORD)
+        page.click("#login")
+        page.wait_for_selector("#logout")
 
     def close(self) -> None:
         self.server.shutdown()
@@ -67,6 +96,44 @@ class LiveSite:
 def live_site(tmp_path: Path) -> Iterator[LiveSite]:
     """The site on a fresh SQLite store, its clock on 2026-12-01, no bookings yet."""
     running = LiveSite(tmp_path, today=dt.date(2026, 12, 1))
+    yield running
+    running.close()
+
+
+class OtherOrigin:
+    """Pages served from another origin (127.0.0.1 on another port): where an attacker's page would be."""
+
+    def __init__(self) -> None:
+        from werkzeug.serving import make_server
+        from werkzeug.wrappers import Request, Response
+
+        self.pages: dict[str, str] = {}
+
+        @Request.application
+        def app(request: Request) -> Response:
+            html = self.pages.get(request.path)
+            return Response(html or "not found", status=200 if html else 404, mimetype="text/html")
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page(self, path: str, html: str) -> str:
+        """Serve *html* at *path*; its full address."""
+        self.pages[path] = html
+        return self.url + path
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def other_origin() -> Iterator[OtherOrigin]:
+    """A second web server on 127.0.0.1 (same site, another origin: the session cookie goes along)."""
+    running = OtherOrigin()
     yield running
     running.close()
 
@@ -112,6 +179,18 @@ def shots(request: pytest.FixtureRequest) -> Any:
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    def phone(page: Any, name: str) -> Path:
+        """At a phone's width: the page is no wider than the screen, and its screenshot is kept."""
+        size = page.viewport_size
+        page.set_viewport_size(PHONE)
+        try:
+            width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+            assert width <= PHONE["width"], f"{name}: the page is {width} px wide on a {PHONE['width']} px phone"
+            return take(page, f"phone-{name}")
+        finally:
+            page.set_viewport_size(size)
+
+    take.phone = phone  # type: ignore[attr-defined]
     take.folder = folder  # type: ignore[attr-defined]
     return take
 

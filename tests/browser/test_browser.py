@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 
 from payplan import LateFeeAssessed, PaymentFailed, PaymentReceived
@@ -19,15 +20,21 @@ from .conftest import LiveSite
 
 def wait_for_preview(page: Any, after: int) -> None:
     """Wait until the form's live preview has answered more than *after* times."""
-    page.wait_for_function(f"Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
+    # An arrow function, not an expression: Playwright would eval() an expression, which the CSP refuses.
+    page.wait_for_function(f"() => Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
 
 
 def advance_clock(page: Any, live_site: LiveSite, days: int) -> None:
-    """The owner advances the demo clock from the dashboard; the page shows what the days' runs did."""
+    """The owner (logged in) advances the demo clock from the dashboard; the page shows what the days' runs did."""
     page.goto(live_site.url + "/owner")
     page.fill("#days", str(days))
     page.click("#advance")
     page.wait_for_selector(".flash")
+
+
+def dollars(text: str) -> Decimal:
+    """An amount as the pages show it ("$1,000.00") as a number."""
+    return Decimal(text.strip().replace("$", "").replace(",", ""))
 
 
 def previews(page: Any) -> int:
@@ -47,12 +54,36 @@ class TestAClientBooksPackA:
         page.click("#tier-session-pack-a a.button")
         page.wait_for_selector("#booking-form")
 
-        # The client's choice: a deposit and 3 monthly installments; the schedule updates as they change it.
-        page.fill("#name", "Grace Hopper")
-        page.fill("#email", "grace@example.com")
+        # The schedule shows as soon as the amounts allow: before the name and e-mail are typed.
+        assert page.query_selector("#schedule-table"), "the fresh form shows the schedule"
         seen = previews(page)
         page.fill("#session", "2027-03-20")
         wait_for_preview(page, seen)
+        assert page.query_selector("#schedule-table"), "the schedule shows with no name or e-mail yet"
+        assert page.inner_text("#error-name") == ""
+        # Each field's error is linked to it, and none is a live region of its own.
+        assert page.get_attribute("#email", "aria-describedby") == "error-email"
+        assert page.query_selector_all("#booking-form span.error[role], #booking-form span.error[aria-live]") == []
+        page.evaluate("""() => { window.announced = 0; new MutationObserver(() => window.announced++)
+            .observe(document.getElementById('form-status'), {childList: true, characterData: true, subtree: true}); }""")
+        seen = previews(page)
+        page.fill("#email", "grace@")
+        wait_for_preview(page, seen)
+        assert "e-mail address" in page.inner_text("#form-status")
+        assert page.get_attribute("#email", "aria-invalid") == "true"
+        announced = page.evaluate("window.announced")
+        seen = previews(page)
+        page.type("#email", "example")  # still not an address: the same message, not announced again
+        wait_for_preview(page, seen)
+        assert page.evaluate("window.announced") == announced
+        shots.phone(page, "booking-form-error")
+
+        # The client's choice: a deposit and 3 monthly installments; the schedule updates as they change it.
+        page.fill("#name", "Grace Hopper")
+        seen = previews(page)
+        page.fill("#email", "grace@example.com")
+        wait_for_preview(page, seen)
+        assert page.get_attribute("#email", "aria-invalid") is None
         page.select_option("#card", "pm_demo_decline_after_deposit")
         seen = previews(page)
         page.select_option("#count", "2")
@@ -69,6 +100,7 @@ class TestAClientBooksPackA:
         assert "$2,000.00" in page.inner_text("#schedule-total")
         assert "Mar 6, 2027" in page.inner_text("#cutoff-rule")  # paid in full 14 days before the session
         shots(page, "booking-form")
+        shots.phone(page, "booking-form")
         page.click("#continue")
 
         # The agreement, rendered from the plan; signed with the booking's name.
@@ -77,6 +109,7 @@ class TestAClientBooksPackA:
         assert "Grace Hopper" in agreement
         assert "$500.00" in agreement
         shots(page, "agreement")
+        shots.phone(page, "agreement")
         page.fill("#signature", "Grace Hopper")
         page.check("#accept")
         page.click("#sign")
@@ -85,14 +118,21 @@ class TestAClientBooksPackA:
         page.wait_for_selector("#client-schedule")
         assert page.inner_text("#paid") == "$500.00"
         assert page.inner_text("#balance") == "$1,500.00"
-        plan_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+        (plan_id,) = site.store.plan_ids()
+        client_page = page.url
+        assert plan_id not in client_page, "the client's link is signed, not the plan id"
         inbox = site.store.inbox(plan_id=plan_id)
         assert [e.status.value for e in inbox] == ["applied"], "the deposit's webhook went through the store's inbox"
         assert "Grace Hopper" in page.inner_text("#signatures")
         assert re.search(r"SHA-256 [0-9a-f]{16}", page.inner_text("#signatures"))
         shots(page, "client-after-deposit")
+        shots.phone(page, "client-after-deposit")
+        # The client imports the calendar feed of the dates still owed.
+        uids = set(re.findall(r"UID:(\S+)", page.request.get(client_page + "/schedule.ics").text()))
+        assert len(uids) == 3, uids
 
         # The sandbox clock advances past the first installment (declined) by a week.
+        live_site.log_in(page)
         advance_clock(page, live_site, 38)
         assert site.today == dt.date(2027, 1, 8)
         ledger = site.store.load(plan_id).ledger
@@ -105,9 +145,10 @@ class TestAClientBooksPackA:
         assert "$500.00" in overdue
         assert page.query_selector_all("#forecast-chart rect.expected"), "the forecast chart has bars"
         shots(page, "dashboard-overdue")
+        shots.phone(page, "dashboard-overdue")
 
         # The client's page: the decline, the late fee and a reminder.
-        page.goto(f"{live_site.url}/plans/{plan_id}")
+        page.goto(client_page)
         assert "declined" in page.inner_text("#declines")
         assert "$25.00" in page.inner_text("#late-fees")
         assert page.inner_text("#fees") == "$25.00"
@@ -115,11 +156,24 @@ class TestAClientBooksPackA:
         assert "overdue" in page.inner_text("#client-schedule")
         shots(page, "client-declined-late-fee")
 
+        # The client pays what is overdue now from their page.
+        owed = page.inner_text("#overdue-now")
+        page.click("#pay-now")
+        page.wait_for_selector(".flash")
+        assert f"{owed} was charged" in page.inner_text(".flash")
+        assert not page.query_selector("#pay-now"), "nothing is overdue any more"
+        shots.phone(page, "client-paid-overdue")
+
         # Nineteen days before the session: inside the 30-day window, half the fee is retained.
         advance_clock(page, live_site, 52)
         assert site.today == dt.date(2027, 3, 1)
-        page.goto(f"{live_site.url}/plans/{plan_id}")
+        page.goto(client_page)
         assert "50% of the fee retained with 19 days' notice" in page.inner_text("#cancel-preview")
+        # The preview adds up: what was paid is what is kept, the late fees owed and what comes back.
+        sums = {k: dollars(page.inner_text(f"#preview-{k}")) for k in ("paid", "retained", "fees", "refund")}
+        assert sums["paid"] == sums["retained"] + sums["fees"] + sums["refund"], sums
+        assert sums["fees"] > 0
+        shots.phone(page, "client-cancel-preview")
         page.on("dialog", lambda dialog: dialog.accept())
         page.click("#cancel")
         page.wait_for_selector("#settlement")
@@ -132,6 +186,10 @@ class TestAClientBooksPackA:
         assert page.inner_text("#refund") == site.money(settled.refund)
         assert page.inner_text("#plan-status") == "cancelled"
         shots(page, "client-cancelled")
+        # The calendar feed now cancels the same events, so a calendar that imported it drops them.
+        feed = page.request.get(client_page + "/schedule.ics").text()
+        assert uids <= set(re.findall(r"UID:(\S+)", feed))
+        assert feed.count("STATUS:CANCELLED") == feed.count("BEGIN:VEVENT")
         assert sum(1 for e in site.store.load(plan_id).ledger if isinstance(e, PaymentReceived)) >= 2
 
         # The refund went back through the provider that took the money, and counts once in the
@@ -181,7 +239,8 @@ class TestBadInput:
         page.fill("#session", "2027-03-01")
         page.click("#continue")
         page.wait_for_selector("#booking-form")
-        assert "below the least deposit" in page.inner_text("#error-amount_1")
-        assert "nearest that works: 500.00 USD" in page.inner_text("#error-amount_1")
+        assert "below the least deposit 500.00 USD" in page.inner_text("#error-amount_1")
+        # 500.00 alone would not make the parts add up to the fee: no "nearest that works" the form would refuse.
+        assert "nearest that works" not in page.inner_text("#error-amount_1")
         shots(page, "bound-refused")
         assert live_site.site.store.plan_ids() == ()

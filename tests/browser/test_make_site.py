@@ -30,15 +30,21 @@ class TestServe:
             assert found, lines
             base = found.group(1)
             assert "6 demo bookings" in "".join(lines)
+            login = re.search(r"name '(\w+)', password '([^']+)'", "".join(lines))
+            assert login, "demo mode prints the owner's demo credentials"
             with urllib.request.urlopen(base, timeout=10) as response:
                 assert response.status == 200
                 assert "Session Pack A" in response.read().decode()
             page = browser_page
             page.goto(base + "owner")
+            assert page.url == base + "login", "the dashboard is behind the login"
+            page.fill("#login-name", login.group(1))
+            page.fill("#login-password", login.group(2))
+            page.click("#login")
             assert page.query_selector_all("#overdue tbody tr"), "the demo has a late client"
             assert page.query_selector_all("#forecast-chart rect.expected")
             shots(page, "demo-dashboard")
-            page.goto(base + "plans/demo-2")
+            page.click("#overdue a >> text=demo-2")
             assert "declined" in page.inner_text("#declines")
             shots(page, "demo-client-declined")
         finally:

@@ -551,7 +551,7 @@ def test_expired_certificate_is_refused(signer: PayPalSigner) -> None:
 
     body = b'{"id":"WH-2","event_type":"PAYMENT.SALE.COMPLETED","resource":{}}'
     headers = signer.sign(body, WEBHOOK_ID)
-    later = signer.certificates(clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=800))
+    later = signer.certificates(clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=2000))
     with pytest.raises(ProviderAuthError, match="valid from"):
         verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=later)
     verify_signature(headers, body, webhook_id=WEBHOOK_ID, certificates=signer.certificates())

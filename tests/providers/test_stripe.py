@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,7 +112,7 @@ class StripeHarness(Harness):
 
     def delivery(self, spec: WebhookSpec, signature: Signature = Signature.VALID) -> Delivery:
         body = fake.dump(stripe_payload(spec))
-        stamp = int(time.time()) - (3600 if signature is Signature.STALE else 0)
+        stamp = NOW - (3600 if signature is Signature.STALE else 0)  # the adapter's clock reads NOW
         secret = "whsec_wrong" if signature is Signature.BAD else SECRET
         header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=stamp)
         return Delivery({} if signature is Signature.MISSING else {"Stripe-Signature": header}, body)
@@ -364,7 +363,7 @@ class TestStripeRequests:
 
         def parse(event: dict[str, Any]) -> tuple[Any, ...]:
             body = fake.dump(event)
-            header = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET)
+            header = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET, timestamp=NOW)
             return provider.parse_webhook({"Stripe-Signature": header}, body)
 
         assert parse(refunded) == parse(created)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import operator
 import random
 import threading
@@ -276,6 +277,20 @@ class StoreContract(ClaimsContract):
         with pytest.raises(StoreConflictError):
             store.save_agreement(SignedAgreement(plan.id, 1, "other", "Bo", AT))
         assert store.agreements(plan.id) == (signed,)
+
+    def test_evidence_pack_kept_with_the_agreement(self, store: Store) -> None:
+        """The evidence pack frozen at signing comes back word for word with the agreement."""
+        from payplan.guardrails import Approval, EvidencePack, Sale
+
+        plan = make_plan(_pid())
+        store.add_plan(plan)
+        pack = EvidencePack.build(plan, Sale("US"), approval=Approval("Ana", AT, ip="203.0.113.7"))
+        signed = SignedAgreement(plan.id, 1, "I agree.", "Ana", AT, evidence=pack.to_json())
+        store.save_agreement(signed)
+        (back,) = store.agreements(plan.id)
+        assert back == signed
+        assert back.evidence_pack() == pack
+        assert back.evidence_sha256 == hashlib.sha256(pack.to_json().encode()).hexdigest()
 
     # -- operations ----------------------------------------------------------------
 

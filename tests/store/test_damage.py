@@ -163,11 +163,11 @@ class TestTheRunGoesOn:
         assert json.loads(out)["plans_seen"] == 3
 
 
-class TestMigration0004:
+class TestMigration0006:
     def test_backfilled_checksums_catch_an_edit_made_after_the_upgrade(self, tmp_path: Path) -> None:
-        """Rows written at 0003 get their checksums from the migration: they load, and a later edit is caught."""
+        """Rows written at 0005 get their checksums from the migration: they load, and a later edit is caught."""
         db = f"sqlite:///{tmp_path / 'old.db'}"
-        assert upgrade(db, "0003") == "0003"
+        assert upgrade(db, "0005") == "0005"
         plan = make_plan("old-plan")
         deposit = _deposit("old-plan")
         engine = sqlalchemy.create_engine(db)

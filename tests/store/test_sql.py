@@ -138,8 +138,10 @@ class TestOpening:
         with pytest.raises(StoreUnavailableError, match=r"password=\*\*\*") as info:
             Store.open("postgresql+psycopg://u@127.0.0.1:1/x?password=hunter3", connect_args={"connect_timeout": 2})
         assert "hunter3" not in str(info.value)
-        with pytest.raises(StoreUnavailableError):
+        with pytest.raises(StoreError, match="cannot be opened") as missing:  # not "did not answer": a missing folder
             Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+        assert not isinstance(missing.value, StoreUnavailableError)
+        assert missing.value.retryable is False
 
     def test_cli_db_upgrade_and_current(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """`payplan db upgrade --db URL` applies the migrations; `current` reports the revision."""
@@ -199,6 +201,41 @@ class TestAgreements:
             conn.execute(sqlalchemy.update(table).values(text="I agree to pay 20.00 USD."))
         with pytest.raises(StoreError, match="SHA-256 taken when it was signed"):
             store.agreements(plan.id)
+
+    def test_evidence_changed_after_signing_is_refused(self, store: SQLStore) -> None:
+        """Editing the stored evidence pack behind the store's back is caught by its digest."""
+        plan = make_plan("tampered-evidence")
+        store.add_plan(plan)
+        at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+        store.save_agreement(SignedAgreement(plan.id, 1, "I agree.", "Ana", at, evidence='{"format": 1}'))
+        table = metadata.tables["payplan_agreements"]
+        with store.engine.begin() as conn:
+            conn.execute(sqlalchemy.update(table).values(evidence='{"format": 1, "ip": "forged"}'))
+        with pytest.raises(StoreError, match="evidence pack of tampered-evidence v1 to match the SHA-256"):
+            store.agreements(plan.id)
+
+    def test_migration_0005_keeps_the_agreements(self, url: str) -> None:
+        """Down to 0004 and up again, an agreement signed with evidence keeps its text; the evidence column comes back empty."""
+        from alembic import command
+
+        from payplan.store.sql import _alembic
+
+        s = SQLStore.open(url)
+        plan = make_plan("around-0005")
+        s.add_plan(plan)
+        at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        s.save_agreement(SignedAgreement(plan.id, 1, "I agree.", "Ana", at, evidence='{"format": 1}'))
+        s.close()
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as conn:
+            command.downgrade(_alembic(conn), "0004")
+            assert "evidence" not in {c["name"] for c in sqlalchemy.inspect(conn).get_columns("payplan_agreements")}
+        engine.dispose()
+        assert upgrade(url) == head_revision()
+        s = SQLStore.open(url)
+        (back,) = s.agreements(plan.id)
+        assert (back.text, back.evidence, back.evidence_pack()) == ("I agree.", None, None)
+        s.close()
 
     def test_a_naive_signature_time_is_refused(self) -> None:
         """A time without a zone cannot say when the client signed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +210,34 @@ class TestNamesReadTheSame:
         assert bucket.count == 1
         with pytest.warns(DeprecationWarning, match="AgingBucket.count"):
             assert bucket.installments == 1
+
+
+class TestPaymentsFileBound:
+    def _files(self, tmp_path: Path, amount: str) -> tuple[str, str]:
+        from payplan.serialization import dumps_plan
+
+        plan = tmp_path / "plan.json"
+        plan.write_text(dumps_plan(_plan()), encoding="utf-8")
+        payments = tmp_path / "payments.csv"
+        payments.write_text(f"date,amount,reference\n2026-12-01,500.00,dep\n2027-01-01,{amount},big\n", encoding="utf-8")
+        return str(plan), str(payments)
+
+    @pytest.mark.parametrize("amount", ["9" * 3990, "2000.01"])
+    def test_an_amount_above_the_plans_total_is_refused_on_its_line(
+        self, tmp_path: Path, amount: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A 3,990-digit amount (or one cent above the whole plan) is refused, naming the file's line and the bound."""
+        from payplan.cli import main
+
+        plan, payments = self._files(tmp_path, amount)
+        assert main(["status", plan, "--payments", payments, "--as-of", "2027-01-05"]) == 2
+        err = capsys.readouterr().err
+        assert f"{payments} line 3" in err
+        assert "at most the plan's total 2000.00 USD" in err
+
+    def test_the_whole_total_in_one_payment_is_taken(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Paying the whole plan in one row is allowed (the bound is inclusive)."""
+        from payplan.cli import main
+
+        plan, payments = self._files(tmp_path, "2000.00")
+        assert main(["status", plan, "--payments", payments, "--as-of", "2027-01-05"]) == 0

@@ -253,6 +253,21 @@ class TestExports:
         triggers = [a.decoded("trigger") for a in events[1].walk("VALARM")]
         assert triggers == [dt.timedelta(days=-7), dt.timedelta(days=-1), dt.timedelta(0)]
 
+    def test_ics_feed_cancels_a_cancelled_plans_events(self) -> None:
+        """A cancelled plan's feed lists its events again under the same UIDs as cancelled, so calendars drop them."""
+        icalendar = pytest.importorskip("icalendar")
+        plan, ledger = book()[3]
+        before = icalendar.Calendar.from_ical(ics_feed([(plan, ledger)], as_of=D(2027, 1, 4)))
+        imported = {str(e["uid"]) for e in before.walk("VEVENT")}
+        assert imported == {"payplan-x-2@payplan", "payplan-x-3@payplan", "payplan-x-4@payplan"}
+        after = icalendar.Calendar.from_ical(ics_feed([(plan, ledger)], as_of=D(2027, 1, 5)))
+        events = list(after.walk("VEVENT"))
+        assert imported <= {str(e["uid"]) for e in events}
+        assert {str(e["status"]) for e in events} == {"CANCELLED"}
+        assert all(int(e["sequence"]) > 0 for e in events)
+        assert not any(e.walk("VALARM") for e in events), "no alarm for a date that is no longer due"
+        assert "Cancelled" in str(events[0]["summary"])
+
     def test_ics_feed_is_deterministic(self) -> None:
         """The same plan gives the same bytes: no clock, stable UIDs."""
         pytest.importorskip("icalendar")

@@ -16,7 +16,7 @@ from typing import NoReturn
 from ..exceptions import PayplanError
 
 #: Subcommand modules, in the order ``payplan --help`` lists them.
-COMMANDS = ("_quote", "_status", "_documents", "_demo", "_db", "_run")
+COMMANDS = ("_quote", "_status", "_documents", "_check", "_demo", "_db", "_run")
 
 
 class UsageError(PayplanError):

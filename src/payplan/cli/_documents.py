@@ -41,6 +41,9 @@ def register(subs: Any) -> None:
         help="a plan saved by `payplan quote --save`, or a plan history (payplan.dumps_history)",
     )
     _document_options(a)
+    from ._check import add_sale_arguments
+
+    add_sale_arguments(a, required=False)  # with --where, the agreement states the guardrails' notices
     a.set_defaults(run=run_agreement)
 
     s = subs.add_parser(
@@ -112,12 +115,22 @@ def _plan_or_history(path: str) -> tuple[PaymentPlan, tuple[AmendmentRecord, ...
     return read_plan(path), ()
 
 
+def _findings(plan: Any, sale: Any) -> tuple[Any, ...]:
+    from ..guardrails import check
+
+    return check(plan, sale)
+
+
 def run_agreement(args: argparse.Namespace) -> int:
     """Render the agreement (with the amendment history, for a history file)."""
+    from ._check import sale_from
+
     plan, records = _plan_or_history(args.plan)
+    sale = sale_from(args)
+    notices = () if sale is None else _findings(plan, sale)
     text = render_agreement(
         plan, format=args.format, locale=args.locale, parties=Parties(args.business, args.client),
-        history=records, template=_template(args),
+        history=records, template=_template(args), notices=notices,
     )
     return _emit(args, text)
 

@@ -73,6 +73,14 @@ def register(subs: Any) -> None:
     c.add_argument("--as-credit", action="store_true", help="keep what is returned as credit toward a new session")
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--locale", default="en_US", help="locale for money in the table (default en_US)")
+    from ._check import add_sale_arguments
+
+    # With --where, a cancellation inside the 14-day withdrawal period settles as the rules say.
+    add_sale_arguments(c, required=False)
+    c.add_argument("--started-on-request", action="store_true",
+                   help="the service began inside the withdrawal period at the client's express request")
+    c.add_argument("--provided", metavar="AMOUNT",
+                   help="with --started-on-request: the value of what was provided until the cancellation")
     c.set_defaults(run=run_cancel)
 
 
@@ -89,7 +97,13 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
     are skipped. Each entry's id is its reference, or ``csv:<line>:<date>``
     when there is none, so two identical rows without a reference are two
     payments; a reference given twice is refused naming both lines (the same
-    payment listed twice, or two payments under one reference).
+    payment listed twice, or two payments under one reference). One payment
+    is at most the plan's total (what the whole plan costs): a larger
+    amount is a typo or a column mix-up, and is refused on its line.
+
+    .. versionchanged:: 0.2.0
+       Amounts above the plan's total are refused (a 3,990-digit amount
+       was read as paid in full with a credit of 10^3988).
 
     Raises:
         CliError: the file cannot be read, or a record is malformed; the
@@ -137,6 +151,10 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
             raise CliError(f"{where}: {exc}") from None
         if amount.minor <= 0:
             raise CliError(f"{where}: expected an amount above zero, got {shown(cells[1])}")
+        if amount.minor > plan.total.minor:
+            raise CliError(
+                f"{where}: expected one payment of at most the plan's total {plan.total}, got {shown(cells[1])}"
+            )
         reference = cells[2] if len(cells) == 3 and cells[2] else None
         if reference is not None and len(reference) > _MAX_REFERENCE:
             raise CliError(
@@ -303,7 +321,13 @@ def run_cancel(args: argparse.Namespace) -> int:
             "a no-show under the plan's cancellation policy"
         )
     ledger = with_assessments(plan, ledger_from_args(args, plan), on)
-    s = settle_cancellation(plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None)
+    from ._check import sale_from
+
+    provided = money_arg(args.provided, plan.currency, "--provided") if args.provided is not None else None
+    s = settle_cancellation(
+        plan, ledger, on, no_show=args.no_show, as_credit=True if args.as_credit else None,
+        sale=sale_from(args), started_on_request=args.started_on_request, provided=provided,
+    )
     after = ledger.record_all(s.entries)
     data = {
         "plan_id": plan.id,

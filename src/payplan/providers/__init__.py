@@ -103,6 +103,15 @@ class Capability(enum.Enum):
     """The provider's view can be pulled to find events the ledger lacks."""
     BUYER_APPROVAL = "buyer_approval"
     """The buyer must approve the plan (a redirect) before anything is charged."""
+    GOODWILL_REFUNDS = "goodwill_refunds"
+    """A refund can say it lowers the price (``lowers_price=True``, a goodwill
+    refund): the provider keeps that choice on the refund (its metadata) and
+    the refund's events carry it back, so the ledger records a
+    :meth:`~payplan.Refund.price_reduction` whether the answer or the
+    webhook arrives first.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 def _as_ids(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -255,10 +264,12 @@ class RefundOutcome:
         reference: The provider's refund id.
         message: A human-readable reason for a failure.
         provider: The provider's name (adapters set it; :func:`record_refund` needs it).
+        lowers_price: Whether the refund was asked for as one that lowers the
+            price (a goodwill refund, see :attr:`Capability.GOODWILL_REFUNDS`).
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       *provider*.
+       *provider* and *lowers_price*.
     """
 
     status: RefundStatus
@@ -267,16 +278,20 @@ class RefundOutcome:
     reference: str | None = None
     message: str | None = None
     provider: str | None = None
+    lowers_price: bool = field(default=False, kw_only=True)
 
     def entry(self, on: dt.date, reason: str = "") -> Refund | None:
         """The ledger entry of this refund if it succeeded, with the id its refund events carry.
 
-        None for a pending or failed refund (a pending one lands through
-        the provider's refund event), or one without a provider or refund id.
+        A :meth:`~payplan.Refund.price_reduction` when the refund lowers the
+        price, else a :meth:`~payplan.Refund.reversal`. None for a pending
+        or failed refund (a pending one lands through the provider's refund
+        event), or one without a provider or refund id.
         """
         if self.status is not RefundStatus.SUCCEEDED or self.reference is None or self.provider is None:
             return None
-        return Refund.reversal(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
+        make = Refund.price_reduction if self.lowers_price else Refund.reversal
+        return make(refund_entry_id(self.provider, self.reference), on, self.amount, reason, self.reference)
 
 
 def refund_entry_id(provider: str, refund_reference: str) -> str:
@@ -344,8 +359,14 @@ class ProviderEvent:
         reason: A decline code or cancellation reason.
         sequence: The provider's ordering hint (event creation time), used
             to apply out-of-order deliveries in order.
+        lowers_price: On a ``REFUNDED`` event, whether payplan asked for the
+            refund as one that lowers the price (it said so in the refund's
+            metadata); a refund made in the provider's dashboard carries no
+            such word and is a reversal.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *lowers_price*.
     """
 
     id: str
@@ -358,6 +379,7 @@ class ProviderEvent:
     reference: str | None = None
     reason: str | None = None
     sequence: int = 0
+    lowers_price: bool = field(default=False, kw_only=True)
 
 
 def event_entry(event: ProviderEvent) -> LedgerEntry | None:
@@ -367,12 +389,17 @@ def event_entry(event: ProviderEvent) -> LedgerEntry | None:
     once. A payment becomes :class:`~payplan.PaymentReceived`, a failed or
     action-required attempt :class:`~payplan.PaymentFailed`, a refund
     :class:`~payplan.Refund`. Cancellation and suspension move no money and
-    record nothing (the settlement is the business's decision).
+    record nothing (the settlement is the business's decision). A refund
+    is a :meth:`~payplan.Refund.price_reduction` when the event says it
+    lowers the price (a goodwill refund payplan asked for), else a
+    :meth:`~payplan.Refund.reversal` (the money is owed again).
 
     Raises:
         LedgerError: a money event without its amount.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Goodwill refunds (``lowers_price``) are price reductions.
     """
     kind = event.kind
     if kind in (EventKind.PLAN_CANCELED, EventKind.PLAN_SUSPENDED):
@@ -385,10 +412,10 @@ def event_entry(event: ProviderEvent) -> LedgerEntry | None:
         raise LedgerError(f"expected an amount on {kind.value} event {event.id}, got none")
     if kind is EventKind.PAYMENT_SUCCEEDED:
         return PaymentReceived(event.id, event.occurred_on, event.amount, event.provider, event.reference)
-    # A provider refund is recorded as a reversal (the money is owed again): the
-    # event cannot say it was goodwill. A site records a goodwill refund itself
-    # with Refund.price_reduction (docs/collections.md, "Refunds").
-    return Refund.reversal(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
+    # A refund is a reversal (the money is owed again) unless payplan asked for it as a
+    # goodwill refund and the provider carried that word back (its metadata).
+    make = Refund.price_reduction if event.lowers_price else Refund.reversal
+    return make(event.id, event.occurred_on, event.amount, event.reason or "", event.reference)
 
 
 @frozen
@@ -736,6 +763,7 @@ class Provider(abc.ABC):
         reason: str | None = None,
         sequence: int = 1,
         idempotency_key: str | None = None,
+        lowers_price: bool = False,
     ) -> RefundOutcome:
         """Refund *amount* of the payment *charge_reference*.
 
@@ -746,24 +774,39 @@ class Provider(abc.ABC):
         another amount is another refund, and a second refund of the same
         amount of the same payment is ``sequence=2``.
 
+        *lowers_price* asks for a goodwill refund (the price drops, nothing
+        is owed again); only adapters that declare
+        :attr:`Capability.GOODWILL_REFUNDS` take it, keep it on the refund
+        and give it back on the outcome and in the refund's events.
+        :func:`payplan.store.refund` refuses it before any call for the others.
+
         .. versionchanged:: 0.2.0
-           *sequence* (was *attempt*, which left the amount out of the key)
-           and *idempotency_key*.
+           *sequence* (was *attempt*, which left the amount out of the key),
+           *idempotency_key* and *lowers_price*.
         """
         raise UnsupportedByProviderError(f"{self.name} cannot refund through payplan", provider=self.name)
 
     def refund_instruction(
-        self, binding: ProviderBinding, instruction: RefundInstruction, *, charge_reference: str | None = None
+        self,
+        binding: ProviderBinding,
+        instruction: RefundInstruction,
+        *,
+        charge_reference: str | None = None,
+        lowers_price: bool = False,
     ) -> RefundOutcome:
         """Carry out a settlement's :class:`~payplan.RefundInstruction` (its payment, amount and key).
 
         *charge_reference* names the provider's payment when the ledger
         recorded it without one (Square's invoice notifications carry no
         payment id); it defaults to the instruction's own reference.
+        *lowers_price* is passed on to :meth:`refund` (a goodwill refund;
+        see :attr:`Capability.GOODWILL_REFUNDS`).
 
         Raises:
             ProviderRequestError: the instruction is for another plan than
                 *binding*, or names no provider payment and none was given.
+            UnsupportedByProviderError: *lowers_price* with a provider that
+                cannot carry it.
 
         .. versionadded:: 0.2.0
         """
@@ -779,10 +822,31 @@ class Provider(abc.ABC):
                 "one: pass charge_reference=, or pay it back by hand and record instruction.entry(on)",
                 provider=self.name,
             )
+        if lowers_price:
+            self._check_goodwill()
+            return self.refund(
+                binding, reference, instruction.amount,
+                reason=instruction.reason or None, idempotency_key=instruction.idempotency_key, lowers_price=True,
+            )
         return self.refund(
             binding, reference, instruction.amount,
             reason=instruction.reason or None, idempotency_key=instruction.idempotency_key,
         )
+
+    def _check_goodwill(self) -> None:
+        """Refuse a goodwill refund where the provider cannot carry the word back.
+
+        Raises:
+            UnsupportedByProviderError: the provider does not declare
+                :attr:`Capability.GOODWILL_REFUNDS`.
+        """
+        if Capability.GOODWILL_REFUNDS not in self.capabilities:
+            raise UnsupportedByProviderError(
+                f"{self.name} cannot carry a goodwill refund (lowers_price=True) to its refund events, so the "
+                "refund would be recorded as a reversal: refund outside the provider and record "
+                "Refund.price_reduction yourself",
+                provider=self.name,
+            )
 
     @abc.abstractmethod
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:

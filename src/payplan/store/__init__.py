@@ -32,11 +32,13 @@ from ._model import (
     ReminderStatus,
     RunClaim,
     SignedAgreement,
+    Step,
+    StepStatus,
     Store,
     StoredPlan,
 )
 from ._open import open_store
-from ._operations import charge, refund, refund_settlement, reserved_call
+from ._operations import charge, charge_fee, refund, refund_settlement, reserved_call
 from ._webhooks import DEFAULT_MAX_BODY, WebhookOutcome, WebhookResponse, receive_webhook
 
 __all__ = [
@@ -51,11 +53,14 @@ __all__ = [
     "ReminderStatus",
     "RunClaim",
     "SignedAgreement",
+    "Step",
+    "StepStatus",
     "Store",
     "StoredPlan",
     "WebhookOutcome",
     "WebhookResponse",
     "charge",
+    "charge_fee",
     "open_store",
     "receive_webhook",
     "refund",

@@ -44,7 +44,7 @@ def checksum(table: str, plan_id: str, row: str, document: str) -> str:
     or ``v<version>``) and the document exactly as written, so a document
     edited by hand, or moved to another row, no longer matches. A reader
     that finds the checksum matching knows the document is the store's own
-    write, byte for byte; the formula never changes (migration 0004
+    write, byte for byte; the formula never changes (migration 0006
     backfilled rows with it).
     """
     return hashlib.sha256(f"{table}\x1f{plan_id}\x1f{row}\x1f{document}".encode()).hexdigest()
@@ -147,21 +147,22 @@ def loads_entry(text: str, currency: Currency) -> LedgerEntry:
 
 
 def dumps_event(event: ProviderEvent) -> str:
-    return _dumps(
-        {
-            "id": event.id,
-            "provider": event.provider,
-            "kind": event.kind.value,
-            "plan_id": event.plan_id,
-            "occurred_on": event.occurred_on.isoformat(),
-            "installment": event.installment,
-            "amount_minor": None if event.amount is None else event.amount.minor,
-            "currency": None if event.amount is None else event.amount.currency.code,
-            "reference": event.reference,
-            "reason": event.reason,
-            "sequence": event.sequence,
-        }
-    )
+    doc: dict[str, Any] = {
+        "id": event.id,
+        "provider": event.provider,
+        "kind": event.kind.value,
+        "plan_id": event.plan_id,
+        "occurred_on": event.occurred_on.isoformat(),
+        "installment": event.installment,
+        "amount_minor": None if event.amount is None else event.amount.minor,
+        "currency": None if event.amount is None else event.amount.currency.code,
+        "reference": event.reference,
+        "reason": event.reason,
+        "sequence": event.sequence,
+    }
+    if event.lowers_price:  # only when set: rows written before the flag existed read the same
+        doc["lowers_price"] = True
+    return _dumps(doc)
 
 
 def loads_event(text: str) -> ProviderEvent:
@@ -178,6 +179,7 @@ def loads_event(text: str) -> ProviderEvent:
         reference=d["reference"],
         reason=d["reason"],
         sequence=d["sequence"],
+        lowers_price=d.get("lowers_price", False) is True,
     )
 
 

@@ -24,6 +24,8 @@ from ._model import (
     ReminderStatus,
     RunClaim,
     SignedAgreement,
+    Step,
+    StepStatus,
     Store,
     StoredPlan,
 )
@@ -61,6 +63,9 @@ class MemoryStore(Store):
         self._reminders: dict[tuple[str, str], ReminderRecord] = {}
         self._agreements: dict[tuple[str, int], SignedAgreement] = {}
         self._claims: dict[tuple[dt.date, str], RunClaim] = {}
+        self._steps: dict[str, Step] = {}
+        self._saved: dict[tuple[str, str], int] = {}
+        self._saves = 0
 
     def _get(self, plan_id: str) -> _Plan:
         try:
@@ -129,6 +134,14 @@ class MemoryStore(Store):
         """See :meth:`Store.plan_ids`."""
         with self._lock:
             return tuple(sorted(self._plans))
+
+    def portfolio(self, *, active: bool | None = None) -> tuple[tuple[PaymentPlan, Ledger], ...]:
+        """See :meth:`Store.portfolio`."""
+        with self._lock:
+            return tuple(
+                (p.history.current, p.ledger) for _, p in sorted(self._plans.items())
+                if active is None or p.active is bool(active)
+            )
 
     def active_plans(
         self,
@@ -208,11 +221,20 @@ class MemoryStore(Store):
         with self._lock:
             self._get(binding.plan_id)
             self._bindings[(binding.plan_id, binding.provider)] = binding
+            self._saves += 1
+            self._saved[(binding.plan_id, binding.provider)] = self._saves
 
     def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
         """See :meth:`Store.bindings`."""
         with self._lock:
             return tuple(b for (pid, _), b in sorted(self._bindings.items()) if pid == plan_id)
+
+    def current_binding(self, plan_id: str) -> ProviderBinding | None:
+        """See :meth:`Store.current_binding`."""
+        with self._lock:
+            self._get(plan_id)
+            mine = [k for k in self._bindings if k[0] == plan_id]
+            return self._bindings[max(mine, key=self._saved.__getitem__)] if mine else None
 
     # -- the webhook inbox -------------------------------------------------------
 
@@ -300,6 +322,30 @@ class MemoryStore(Store):
             return tuple(
                 o for o in self._operations.values()
                 if (status is None or o.status is status) and (plan_id is None or o.plan_id == plan_id)
+            )
+
+    # -- lifecycle steps ---------------------------------------------------------
+
+    def reserve_step(self, step: Step) -> Step:
+        """See :meth:`Store.reserve_step`."""
+        with self._lock:
+            return self._steps.setdefault(step.key, step)
+
+    def finish_step(self, key: str, result: str | None = None) -> Step:
+        """See :meth:`Store.finish_step`."""
+        with self._lock:
+            old = self._steps.get(key)
+            if old is None:
+                raise StoreError(f"expected a step reserved under {key!r}, got none")
+            new = self._steps[key] = evolve(old, status=StepStatus.DONE, result=result)
+            return new
+
+    def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
+        """See :meth:`Store.steps`."""
+        with self._lock:
+            return tuple(
+                s for s in self._steps.values()
+                if (plan_id is None or s.plan_id == plan_id) and (status is None or s.status is status)
             )
 
     # -- reminders ---------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
@@ -16,6 +16,9 @@ from .._money import Money
 from .._plan import PaymentPlan
 from ..exceptions import DamagedRowError, StoreError
 from ..providers import ProviderBinding, ProviderEvent
+
+if TYPE_CHECKING:
+    from ..guardrails import EvidencePack
 
 __all__ = [
     "InboxEvent",
@@ -27,6 +30,8 @@ __all__ = [
     "ReminderStatus",
     "RunClaim",
     "SignedAgreement",
+    "Step",
+    "StepStatus",
     "Store",
     "StoredPlan",
 ]
@@ -209,6 +214,55 @@ class RunClaim:
     finished_at: dt.datetime | None = None
 
 
+class StepStatus(enum.Enum):
+    """Where a lifecycle step (:class:`payplan.bookings.Bookings`) stands.
+
+    .. versionadded:: 0.2.0
+    """
+
+    STARTED = "started"
+    """Reserved: the step is under way, or a crash cut it short (running it again finishes it)."""
+    DONE = "done"
+    """Every part of the step is done and recorded; running it again changes nothing."""
+
+
+@frozen
+class Step:
+    """One lifecycle step, reserved in the store before it acts, unique on :attr:`key`.
+
+    :class:`payplan.bookings.Bookings` reserves a step (a booking, an
+    amendment, a cancellation, a refund, a payment asked for now) before
+    it writes or sends anything, with what it was asked and what it decided
+    (a cancellation's settlement, a refund's instructions) in
+    :attr:`document`, and marks it done once every part of it is. A crash
+    in between leaves it ``STARTED``: calling the step again (or
+    :meth:`payplan.bookings.Bookings.resume`) carries out the same
+    decision, each part once.
+
+    Attributes:
+        key: The step's key (unique): the plan, the step's name and its arguments.
+        plan_id: The plan.
+        name: ``book``, ``amend``, ``cancel``, ``refund`` or ``pay_now``.
+        document: The step's arguments and decision, as JSON text (payplan's own format).
+        status: Started or done.
+        result: What the step ended with, as JSON text, once done.
+
+    .. versionadded:: 0.2.0
+    """
+
+    key: str
+    plan_id: str
+    name: str
+    document: str = field(repr=False)
+    status: StepStatus = StepStatus.STARTED
+    result: str | None = field(default=None, repr=False)
+
+
+def _check_evidence(_: object, __: object, value: str | None) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise StoreError(f"expected the evidence pack as its JSON text (EvidencePack.to_json()) or None, got {value!r}")
+
+
 def _check_signed_at(_: object, __: object, value: dt.datetime) -> None:
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise StoreError(
@@ -222,7 +276,7 @@ class SignedAgreement:
 
     The store keeps the text word for word with its SHA-256 digest, and
     refuses to read back a text that no longer matches the digest taken
-    when it was signed.
+    when it was signed; the same holds for the evidence pack kept with it.
 
     Attributes:
         plan_id: The plan.
@@ -231,8 +285,12 @@ class SignedAgreement:
         signed_by: Who signed (a name, an e-mail).
         signed_at: When the client signed, timezone-aware (the store keeps
             the instant; show it in the site's own zone).
+        evidence: The evidence pack frozen at signing, as its JSON
+            (:meth:`payplan.guardrails.EvidencePack.to_json`), or None.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *evidence*.
     """
 
     plan_id: str
@@ -240,6 +298,24 @@ class SignedAgreement:
     text: str = field(repr=False)
     signed_by: str
     signed_at: dt.datetime = field(validator=_check_signed_at)
+    evidence: str | None = field(default=None, repr=False, validator=_check_evidence)
+
+    @property
+    def evidence_sha256(self) -> str | None:
+        """The SHA-256 digest of :attr:`evidence`, in hex, or None without one."""
+        return None if self.evidence is None else hashlib.sha256(self.evidence.encode()).hexdigest()
+
+    def evidence_pack(self) -> EvidencePack | None:
+        """The evidence pack kept with the agreement, read back (None without one).
+
+        Raises:
+            SerializationError: the stored evidence is not an evidence pack.
+        """
+        if self.evidence is None:
+            return None
+        from ..guardrails import EvidencePack
+
+        return EvidencePack.from_json(self.evidence)
 
     @property
     def sha256(self) -> str:
@@ -388,6 +464,17 @@ class Store(Protocol):
         """Every stored plan id, sorted."""
         ...
 
+    def portfolio(self, *, active: bool | None = None) -> tuple[tuple[PaymentPlan, Ledger], ...]:
+        """Every stored plan with its ledger, by plan id: the "book" the reports take.
+
+        Pass the result to :func:`payplan.aging`, :func:`payplan.forecast`,
+        :func:`payplan.overdue` and the other reports as it is. With
+        *active*, only the plans in (True) or out of (False) the daily run.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def active_plans(
         self,
         *,
@@ -484,6 +571,21 @@ class Store(Protocol):
         """The plan's provider bindings, by provider name."""
         ...
 
+    def current_binding(self, plan_id: str) -> ProviderBinding | None:
+        """The plan's binding saved last (where the plan lives now), or None if it was never published.
+
+        A plan published at one provider has one binding; one moved to
+        another provider keeps the old binding too, and the one saved last
+        is the current one (not the last of :meth:`bindings`, which are in
+        provider-name order).
+
+        Raises:
+            UnknownPlanError: no such plan.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     # -- the webhook inbox -------------------------------------------------------
 
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
@@ -539,6 +641,39 @@ class Store(Protocol):
         self, *, status: OperationStatus | None = None, plan_id: str | None = None
     ) -> tuple[Operation, ...]:
         """The recorded operations, optionally of one status (``UNKNOWN`` ones to reconcile) or plan."""
+        ...
+
+    # -- lifecycle steps ---------------------------------------------------------
+
+    def reserve_step(self, step: Step) -> Step:
+        """Reserve *step*'s key before the step acts; return the step as stored.
+
+        *step* itself when the key was free; otherwise the earlier
+        reservation of the same key, whose :attr:`Step.document` holds what
+        that call decided (a rerun carries it out) and whose status says
+        whether it is done.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def finish_step(self, key: str, result: str | None = None) -> Step:
+        """Mark the step under *key* done, with its *result* (JSON text).
+
+        Raises:
+            StoreError: no step was reserved under *key*.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
+        """The reserved steps in the order they were reserved, optionally of one plan or status.
+
+        ``status=StepStatus.STARTED`` lists the steps a crash cut short.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     # -- reminders ---------------------------------------------------------------

@@ -18,11 +18,12 @@ from ..providers import (
     ProviderBinding,
     RefundOutcome,
     RefundStatus,
+    fee_key,
     idempotency_key,
 )
 from ._model import Operation, OperationStatus, Store
 
-__all__ = ["charge", "refund", "refund_settlement", "reserved_call"]
+__all__ = ["charge", "charge_fee", "refund", "refund_settlement", "reserved_call"]
 
 T = TypeVar("T", ChargeOutcome, RefundOutcome)
 
@@ -89,6 +90,45 @@ def charge(
     return reserved_call(store, op, lambda: provider.charge(binding, plan, installment, attempt=attempt))
 
 
+def charge_fee(
+    store: Store,
+    provider: Provider,
+    binding: ProviderBinding,
+    plan: PaymentPlan,
+    fee_id: str,
+    amount: Money,
+    *,
+    description: str = "",
+    attempt: int = 1,
+) -> ChargeOutcome:
+    """Charge a fee owed on *plan* (a late, no-show or reschedule fee) through *provider*, reserved in *store* first.
+
+    The key is :func:`~payplan.providers.fee_key` of the plan, *fee_id*
+    (the :class:`~payplan.LateFeeAssessed` entry id, or your own id of a
+    no-show or reschedule fee), *amount* and *attempt*: the one the adapter
+    sends and the one the daily run reserves for the same fee, so a retry
+    after a crash, or the daily run reaching the same fee, charges nothing
+    twice. Record the outcome yourself (a succeeded charge as a
+    :class:`~payplan.PaymentReceived`), as with :func:`charge`.
+
+    Raises:
+        ProviderError: the provider reached no decision (recorded as
+            ``UNKNOWN``: call again with the same arguments), or refused
+            (:class:`~payplan.UnsupportedByProviderError` where it cannot
+            charge fees on demand).
+
+    .. versionadded:: 0.2.0
+    """
+    op = Operation(
+        fee_key(plan.id, fee_id, amount, attempt=attempt), provider.name, plan.id, "charge_fee",
+        attempt=attempt, amount=amount,
+    )
+    return reserved_call(
+        store, op,
+        lambda: provider.charge_fee(binding, plan, fee_id, amount, description=description, attempt=attempt),
+    )
+
+
 def refund(
     store: Store,
     provider: Provider,
@@ -100,6 +140,7 @@ def refund(
     reason: str | None = None,
     sequence: int = 1,
     idempotency_key: str | None = None,
+    lowers_price: bool = False,
 ) -> RefundOutcome:
     """Refund *amount* of a payment through *provider*, reserved in *store* first.
 
@@ -107,20 +148,42 @@ def refund(
     :class:`~payplan.RefundInstruction`'s) or :func:`~payplan.refund_key`
     of the plan, the payment, the amount and *sequence*.
 
+    *lowers_price* says the refund lowers the price (a goodwill refund: "$50
+    back for the late photos"): the provider keeps that word on the refund
+    and sends it back in its refund events, and the outcome carries it, so
+    the ledger records a :meth:`~payplan.Refund.price_reduction` (nothing
+    is owed again, nothing becomes overdue) whether the answer
+    (``outcome.entry(on)``, :func:`~payplan.providers.record_refund`) or the
+    webhook arrives first. Without it the refund is a reversal: the money
+    is owed again. A refund made in the provider's dashboard is always a
+    reversal.
+
+    Raises:
+        UnsupportedByProviderError: *lowers_price* with a provider that does
+            not declare :attr:`~payplan.providers.Capability.GOODWILL_REFUNDS`
+            (nothing is reserved or sent).
+
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       *sequence* and *idempotency_key* replace *attempt*.
+       *sequence* and *idempotency_key* replace *attempt*; *lowers_price*.
     """
     key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
+    if lowers_price:
+        provider._check_goodwill()
     op = Operation(
         key,
         provider.name, binding.plan_id, "refund", installment=installment, attempt=sequence, amount=amount,
         reference=charge_reference,
     )
-    return reserved_call(
-        store, op,
-        lambda: provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key),
-    )
+
+    def call() -> RefundOutcome:
+        if lowers_price:
+            return provider.refund(
+                binding, charge_reference, amount, reason=reason, idempotency_key=key, lowers_price=True
+            )
+        return provider.refund(binding, charge_reference, amount, reason=reason, idempotency_key=key)
+
+    return reserved_call(store, op, call)
 
 
 def refund_settlement(

@@ -8,7 +8,7 @@ currency, never a float or a two-decimal column; dates are dates.
 Every JSON document of a plan (its versions, amendment records and ledger
 entries) has a ``checksum`` beside it: the SHA-256 of the row's identity
 and the document as written (``payplan.store._codec.checksum``), checked on
-read. Rows written before migration 0004 were backfilled; a NULL checksum
+read. Rows written before migration 0006 were backfilled; a NULL checksum
 (a row written by an older payplan) is read unchecked.
 """
 
@@ -43,6 +43,7 @@ __all__ = [
     "plans",
     "reminders",
     "run_claims",
+    "steps",
     "webhook_events",
 ]
 
@@ -124,6 +125,8 @@ bindings = Table(
     Column("ids", Text, nullable=False),
     Column("approval_url", Text, nullable=True),
     Column("status", String(64), nullable=True),
+    # The order bindings were saved in, across the plan's providers: the last one is the current one.
+    Column("saved", Integer, nullable=False, server_default="0"),
 )
 
 webhook_events = Table(
@@ -199,4 +202,20 @@ agreements = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("text", Text, nullable=False),
+    # The evidence pack frozen at signing (payplan.guardrails.EvidencePack JSON) and its digest (0005).
+    Column("evidence", Text, nullable=True),
+    Column("evidence_sha256", String(64), nullable=True),
+)
+
+steps = Table(
+    "payplan_steps",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("plan_id", String(_PLAN_ID), nullable=False, index=True),
+    Column("name", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("document", Text, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

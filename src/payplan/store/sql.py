@@ -93,6 +93,8 @@ from ._model import (
     ReminderStatus,
     RunClaim,
     SignedAgreement,
+    Step,
+    StepStatus,
     Store,
     StoredPlan,
 )
@@ -240,11 +242,16 @@ def _check_schema(engine: Engine) -> None:
 def _agreement(row: Any) -> SignedAgreement:
     """A stored signature, refused if its text no longer matches the digest taken at signing."""
     at = row.signed_at if row.signed_at.tzinfo is not None else row.signed_at.replace(tzinfo=dt.UTC)
-    agreement = SignedAgreement(row.plan_id, row.version, row.text, row.signed_by, at)
+    agreement = SignedAgreement(row.plan_id, row.version, row.text, row.signed_by, at, row.evidence)
     if agreement.sha256 != row.sha256:
         raise StoreError(
             f"expected the agreement of {row.plan_id} v{row.version} to match the SHA-256 taken when it "
             f"was signed ({row.sha256}), got a text whose digest is {agreement.sha256}: it was changed since"
+        )
+    if agreement.evidence_sha256 != row.evidence_sha256:
+        raise StoreError(
+            f"expected the evidence pack of {row.plan_id} v{row.version} to match the SHA-256 taken when it "
+            f"was signed ({row.evidence_sha256}), got one whose digest is {agreement.evidence_sha256}: it was changed since"
         )
     return agreement
 
@@ -507,6 +514,10 @@ def _binding(row: Row[Any]) -> ProviderBinding:
         return ProviderBinding(row.provider, row.plan_id, row.plan_version, ids, row.approval_url, row.status)
     except DECODE_ERRORS as exc:
         undecodable(t.bindings.name, row.plan_id, row.provider, exc)
+
+
+def _step(row: Row[Any]) -> Step:
+    return Step(row.key, row.plan_id, row.name, row.document, StepStatus(row.status), row.result)
 
 
 def _operation(row: Row[Any]) -> Operation:
@@ -850,6 +861,25 @@ class SQLStore(Store):
             read=True,
         )
 
+    def portfolio(self, *, active: bool | None = None) -> tuple[tuple[PaymentPlan, Ledger], ...]:
+        """See :meth:`Store.portfolio` (one read transaction per 500 plans; keyset pages on the plan id)."""
+        out: list[tuple[PaymentPlan, Ledger]] = []
+        after = ""
+        while True:
+            batch = self._tx(functools.partial(self._book_page, after=after, active=active), read=True)
+            out.extend((s.plan, s.ledger) for s in batch)
+            if len(batch) < 500:
+                return tuple(out)
+            after = batch[-1].plan.id
+
+    def _book_page(self, conn: Connection, *, after: str, active: bool | None) -> tuple[StoredPlan, ...]:
+        q = select(*_PLAN_COLUMNS).where(t.plans.c.plan_id > after)
+        if active is not None:
+            q = q.where(t.plans.c.active.is_(bool(active)))
+        stored, hurt = self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id).limit(500)).all())
+        _report(hurt, None)  # a report over a damaged plan would be wrong: name it
+        return stored
+
     def active_plans(
         self,
         *,
@@ -1035,15 +1065,33 @@ class SQLStore(Store):
         def work(conn: Connection) -> None:
             if self._lock_plan(conn, binding.plan_id) is None:
                 raise UnknownPlanError(f"expected a plan the store holds, got {binding.plan_id!r}")
-            stmt = self._insert(t.bindings).values(**values)
+            # under the plan's lock: the next number in the order the plan's bindings were saved
+            last = conn.execute(
+                select(func.max(t.bindings.c.saved)).where(t.bindings.c.plan_id == binding.plan_id)
+            ).scalar()
+            stmt = self._insert(t.bindings).values(**values, saved=(last or 0) + 1)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[t.bindings.c.plan_id, t.bindings.c.provider],
-                    set_={k: stmt.excluded[k] for k in ("plan_version", "ids", "approval_url", "status")},
+                    set_={k: stmt.excluded[k] for k in ("plan_version", "ids", "approval_url", "status", "saved")},
                 )
             )
 
         self._tx(work)
+
+    def current_binding(self, plan_id: str) -> ProviderBinding | None:
+        """See :meth:`Store.current_binding`."""
+
+        def work(conn: Connection) -> ProviderBinding | None:
+            if conn.execute(_PLAN_Q, {"plan_id": plan_id}).first() is None:
+                raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+            row = conn.execute(
+                select(t.bindings).where(t.bindings.c.plan_id == plan_id)
+                .order_by(t.bindings.c.saved.desc(), t.bindings.c.provider.desc()).limit(1)
+            ).first()
+            return None if row is None else _binding(row)
+
+        return self._tx(work, read=True)
 
     def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
         """See :meth:`Store.bindings`."""
@@ -1140,6 +1188,46 @@ class SQLStore(Store):
             q = q.where(t.operations.c.plan_id == plan_id)
         return self._tx(lambda conn: tuple(_operation(r) for r in conn.execute(q)), read=True)
 
+    # -- lifecycle steps -----------------------------------------------------------------
+
+    def reserve_step(self, step: Step) -> Step:
+        """See :meth:`Store.reserve_step`."""
+        now = _now()
+
+        def work(conn: Connection) -> Step:
+            conn.execute(
+                self._insert(t.steps).values(
+                    key=step.key, plan_id=step.plan_id, name=step.name, status=step.status.value,
+                    document=step.document, result=step.result, created_at=now, updated_at=now,
+                ).on_conflict_do_nothing()
+            )
+            return _step(conn.execute(select(t.steps).where(t.steps.c.key == step.key)).one())
+
+        return self._tx(work)
+
+    def finish_step(self, key: str, result: str | None = None) -> Step:
+        """See :meth:`Store.finish_step`."""
+
+        def work(conn: Connection) -> Step:
+            n = conn.execute(
+                update(t.steps).where(t.steps.c.key == key)
+                .values(status=StepStatus.DONE.value, result=result, updated_at=_now())
+            ).rowcount
+            if n != 1:
+                raise StoreError(f"expected a step reserved under {key!r}, got none")
+            return _step(conn.execute(select(t.steps).where(t.steps.c.key == key)).one())
+
+        return self._tx(work)
+
+    def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
+        """See :meth:`Store.steps`."""
+        q = select(t.steps).order_by(t.steps.c.created_at, t.steps.c.key)
+        if plan_id is not None:
+            q = q.where(t.steps.c.plan_id == plan_id)
+        if status is not None:
+            q = q.where(t.steps.c.status == status.value)
+        return self._tx(lambda conn: tuple(_step(r) for r in conn.execute(q)), read=True)
+
     # -- reminders ----------------------------------------------------------------------
 
     def reserve_reminder(self, plan_id: str, reminder_id: str, on: dt.date) -> bool:
@@ -1213,7 +1301,7 @@ class SQLStore(Store):
                 self._insert(t.agreements).values(
                     plan_id=agreement.plan_id, version=agreement.version, signed_by=agreement.signed_by,
                     signed_at=agreement.signed_at.astimezone(dt.UTC), sha256=agreement.sha256,
-                    text=agreement.text,
+                    text=agreement.text, evidence=agreement.evidence, evidence_sha256=agreement.evidence_sha256,
                 ).on_conflict_do_nothing().returning(t.agreements.c.version)
             ).first()
             if inserted is None:

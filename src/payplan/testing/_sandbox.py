@@ -179,6 +179,7 @@ class SandboxProvider(Provider):
             Capability.UPDATE,
             Capability.CANCEL,
             Capability.RECONCILE,
+            Capability.GOODWILL_REFUNDS,
         }
     )
 
@@ -422,11 +423,18 @@ class SandboxProvider(Provider):
         reason: str | None = None,
         sequence: int = 1,
         idempotency_key: str | None = None,
+        lowers_price: bool = False,
     ) -> RefundOutcome:
         """Refund *amount* of a succeeded charge; more than is left is refused as a failed outcome.
 
         The key is *idempotency_key*, or :func:`~payplan.refund_key` of the
-        plan, the charge, the amount and *sequence*.
+        plan, the charge, the amount and *sequence*. With *lowers_price*
+        (a goodwill refund) the refund keeps that word, as a real provider
+        keeps it in the refund's metadata: the outcome and the ``REFUNDED``
+        event say so.
+
+        .. versionchanged:: 0.2.0
+           *lowers_price*.
         """
         self._published(binding)
         charge = self._charges.get(charge_reference)
@@ -446,9 +454,12 @@ class SandboxProvider(Provider):
                 return RefundOutcome(
                     RefundStatus.FAILED, amount, charge_reference, None,
                     f"expected at most {Money(left, amount.currency)} to refund, got {amount}", _NAME,
+                    lowers_price=lowers_price,
                 )
-            ref = self._refund(charge, amount, reason)
-            return RefundOutcome(RefundStatus.SUCCEEDED, amount, charge_reference, ref, None, _NAME)
+            ref = self._refund(charge, amount, reason, lowers_price=lowers_price)
+            return RefundOutcome(
+                RefundStatus.SUCCEEDED, amount, charge_reference, ref, None, _NAME, lowers_price=lowers_price
+            )
 
         result: RefundOutcome = self._call("refund", key, work)
         return result
@@ -559,11 +570,11 @@ class SandboxProvider(Provider):
                 return c
         return None
 
-    def _refund(self, charge: _Charge, amount: Money, reason: str | None) -> str:
+    def _refund(self, charge: _Charge, amount: Money, reason: str | None, *, lowers_price: bool = False) -> str:
         charge.refunded += amount.minor
         ref = self._new_id("re")
         installment = charge.installment or None
-        self._emit(EventKind.REFUNDED, charge.plan_id, installment, amount, ref, reason)
+        self._emit(EventKind.REFUNDED, charge.plan_id, installment, amount, ref, reason, lowers_price=lowers_price)
         return ref
 
     def _card(self, payer: Payer) -> SandboxCard:
@@ -598,6 +609,8 @@ class SandboxProvider(Provider):
         amount: Money | None,
         reference: str,
         reason: str | None = None,
+        *,
+        lowers_price: bool = False,
     ) -> ProviderEvent:
         sequence = len(self._events) + 1
         ident = (
@@ -614,6 +627,7 @@ class SandboxProvider(Provider):
             reference=reference,
             reason=reason,
             sequence=sequence,
+            lowers_price=lowers_price,
         )
         self._events.append(event)
         return event
@@ -646,6 +660,7 @@ def _event_to_json(event: ProviderEvent) -> dict[str, Any]:
         "reference": event.reference,
         "reason": event.reason,
         "sequence": event.sequence,
+        "lowers_price": event.lowers_price,
     }
 
 
@@ -675,5 +690,14 @@ def _event_from_json(data: dict[str, Any]) -> ProviderEvent:
         reference=read.optional_text(data, "reference", "reference"),
         reason=read.optional_text(data, "reason", "reason"),
         sequence=read.optional_integer(data, "sequence", "sequence", maximum=2**63) or 0,
+        lowers_price=_flag(read, data, "lowers_price"),
     )
+
+
+def _flag(read: Any, data: dict[str, Any], key: str) -> bool:
+    """An optional boolean field (absent in deliveries made before it existed: False)."""
+    value = data.get(key, False)
+    if type(value) is not bool:
+        raise read.error(key, "true or false", value)
+    return value
 

@@ -31,10 +31,45 @@ receives::
     headers, body = signer.signed_delivery(event, webhook_id)
     provider.parse_webhook(headers, body)
 
+A public clock, like Stripe's test clocks: the fake starts at :attr:`FakePayPal.now`
+and :meth:`FakePayPal.advance_to` moves it forward, running on the way the
+billing cycles PayPal runs. When the buyer approves (:meth:`FakePayPal.approve`)
+the setup fee is charged at once (``setup_fee_failure_action`` decides what a
+failure does); then each TRIAL and REGULAR cycle is billed at ``start_time``
+plus whole periods of its ``frequency``. A failed payment is retried as PayPal
+documents it: every 5 days, at most twice per cycle; after the second retry
+fails it counts in ``billing_info.failed_payments_count``, its amount goes to
+the ``outstanding_balance`` (billed with the next cycle when
+``auto_bill_outstanding``), and the subscription is SUSPENDED once the count
+reaches ``payment_failure_threshold`` (0: never). After its last cycle the
+subscription EXPIRES. Payments follow :meth:`FakePayPal.script` (the sandbox's
+:class:`~payplan.testing.SandboxCard` outcomes, keyed by subscription id or
+the subscriber's e-mail). Each step queues the signed deliveries PayPal sends
+(``BILLING.SUBSCRIPTION.ACTIVATED``, ``PAYMENT.SALE.COMPLETED``,
+``BILLING.SUBSCRIPTION.PAYMENT.FAILED``, ``BILLING.SUBSCRIPTION.SUSPENDED``,
+``BILLING.SUBSCRIPTION.EXPIRED``, ``BILLING.SUBSCRIPTION.CANCELLED``)::
+
+    paypal = FakePayPal(signer, now=dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC))
+    provider = PayPalRestProvider(api, options, webhook_id=paypal.webhook_id,
+                                  certificates=signer.certificates(), clock=paypal.clock)
+    binding = provider.publish(plan, Payer(email="client@example.com"))
+    paypal.approve(binding.id("subscription"))          # the deposit (setup fee) is charged now
+    for delivery in paypal.advance_to(dt.date(2027, 3, 1)):
+        events = provider.parse_webhook(delivery.headers, delivery.body)
+
+Pass ``clock=paypal.clock`` to the adapter: deliveries are signed at the
+fake's time, and the adapter refuses stale ones (15 minutes by default) by
+its own clock, so hand each over as it happens:
+``paypal.advance_to(day, deliver=lambda d: provider.parse_webhook(d.headers, d.body))``
+calls *deliver* with the clock standing at each delivery's time.
+
 ``cryptography`` (the ``paypal`` extra) is imported when a signer is created.
 
 .. versionadded:: 0.2.0
    Moved here from payplan's own test suite.
+.. versionchanged:: 0.3.0
+   The clock (:meth:`FakePayPal.advance_to`), billing cycles, retries,
+   card scripts and queued signed deliveries.
 """
 
 from __future__ import annotations
@@ -47,15 +82,19 @@ import threading
 import uuid
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .server import RecordedRequest, Reply
+from .._calendar import add_months
+from ._sandbox import SandboxCard
+from .server import Delivery, RecordedRequest, Reply
 
 __all__ = [
     "CERT_URL",
     "REVOKED_CLIENT",
     "FakePayPal",
+    "WEBHOOK_ID",
     "PayPalSigner",
     "sale_refund_resource",
     "sale_resource",
@@ -65,6 +104,18 @@ __all__ = [
 Json = dict[str, Any]
 
 REVOKED_CLIENT = "revoked-client"
+#: The webhook id the fake signs its queued deliveries for, unless told another.
+WEBHOOK_ID = "8PT597110X687430LFAKE"
+#: Days between PayPal's retries of a failed payment, and how many retries a cycle gets.
+RETRY_DAYS = 5
+RETRIES = 2
+#: PayPal's reason code for each scripted outcome.
+_REASONS = {
+    SandboxCard.DECLINE: "PAYMENT_DENIED",
+    SandboxCard.EXPIRED: "EXPIRED_CARD",
+    SandboxCard.AUTHENTICATION: "TRANSACTION_RECEIVING_LIMIT_EXCEEDED",
+}
+_START = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
 CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-fake"
 SPEC_FILES = {
     "/v1/billing/": "paypal-billing_subscriptions_v1.json",
@@ -98,7 +149,7 @@ class PayPalSigner:
             .issuer_name(root_name)
             .public_key(self.root_key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=2))
+            .not_valid_before(now - dt.timedelta(days=3650))
             .not_valid_after(now + dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(self.root_key, hashes.SHA256())
@@ -110,8 +161,8 @@ class PayPalSigner:
             .issuer_name(root_name)
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365))
+            .not_valid_before(now - dt.timedelta(days=1825))  # valid around any fake clock
+            .not_valid_after(now + dt.timedelta(days=1825))
             .sign(self.root_key, hashes.SHA256())
         )
         self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
@@ -177,6 +228,26 @@ class PayPalSigner:
 
 
 _API = "https://api.sandbox.paypal.com"
+
+
+_ZERO_DECIMAL = frozenset({"HUF", "JPY", "TWD"})
+
+
+def _decimal(minor: int, currency: str) -> str:
+    """Minor units as PayPal's decimal string (``50000`` USD -> ``"500.00"``)."""
+    if currency in _ZERO_DECIMAL:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def _minor(value: str) -> int:
+    """PayPal's decimal string as minor units (``"500.00"`` -> ``50000``; ``"500"`` -> ``50000``)."""
+    text = str(value).strip()
+    sign = -1 if text.startswith("-") else 1
+    whole, _, frac = text.lstrip("-").partition(".")
+    return sign * (int(whole or 0) * 100 + int((frac + "00")[:2]))
 
 
 def _money(value: str, currency: str) -> Json:
@@ -298,15 +369,44 @@ class _Failure(Exception):
         }
 
 
-class FakePayPal:
-    """The fake's state and behaviour; serve it with ``FakeServer(FakePayPal(...))``."""
+class _Billing:
+    """What the fake keeps about a subscription's billing beside the object PayPal shows."""
 
-    def __init__(self, signer: PayPalSigner, *, specs: Path | None = None) -> None:
+    def __init__(self, cycles: list[Json], start: dt.datetime) -> None:
+        self.cycles = cycles
+        self.start = start
+        self.index = 0                  # the next cycle to bill, counted over every cycle
+        self.retries = 0                # retries made in this cycle
+        self.attempt_at: dt.datetime | None = None   # the next payment attempt (a cycle or a retry)
+        self.amount = 0                 # what the cycle being billed asks, in cents-like minor units
+        self.total = sum(int(c.get("total_cycles") or 0) for c in cycles)
+
+
+class FakePayPal:
+    """The fake's state, behaviour and clock; serve it with ``FakeServer(FakePayPal(...))``.
+
+    Args:
+        signer: Signs the queued deliveries (and answers verify-webhook-signature).
+        specs: The folder of PayPal's OpenAPI documents, to validate request bodies.
+        now: Where the clock starts (UTC; default 2026-12-01 10:00).
+        webhook_id: The webhook the queued deliveries are signed for (:data:`WEBHOOK_ID`).
+    """
+
+    def __init__(
+        self,
+        signer: PayPalSigner,
+        *,
+        specs: Path | None = None,
+        now: dt.datetime | None = None,
+        webhook_id: str = WEBHOOK_ID,
+    ) -> None:
         self.signer = signer
+        self.webhook_id = webhook_id
         self.products: dict[str, Json] = {}
         self.plans: dict[str, Json] = {}
         self.subscriptions: dict[str, Json] = {}
         self.payments: dict[str, Json] = {}
+        self.transactions: dict[str, list[Json]] = {}
         self.tokens: set[str] = set()
         self.spec_errors: list[str] = []
         self.validated = 0
@@ -314,12 +414,92 @@ class FakePayPal:
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._created = 0
+        self._now = _START if now is None else now.astimezone(dt.UTC)
+        self._billing: dict[str, _Billing] = {}
+        self._scripts: dict[str, list[SandboxCard]] = {}
+        self._queue: list[Delivery] = []
+        self._last_outcome = SandboxCard.SUCCESS
         self._specs: dict[str, Any] = {}
         if specs is not None and specs.is_dir():
             from openapi_core import OpenAPI
 
             for prefix, name in SPEC_FILES.items():
                 self._specs[prefix] = OpenAPI.from_dict(json.loads((specs / name).read_text()))
+
+    # -- the clock -------------------------------------------------------------------
+
+    @property
+    def now(self) -> dt.datetime:
+        """The fake's current time (UTC)."""
+        return self._now
+
+    def clock(self) -> dt.datetime:
+        """The fake's current time: pass ``clock=paypal.clock`` to the adapter."""
+        return self._now
+
+    def script(self, key: str, *outcomes: SandboxCard) -> None:
+        """Make the next payments of a subscription (its id) or a subscriber (their e-mail) behave as *outcomes*.
+
+        Once the script runs out, payments succeed.
+        """
+        with self._lock:
+            self._scripts.setdefault(key, []).extend(outcomes)
+
+    def advance_to(
+        self, when: dt.date | dt.datetime, *, deliver: Callable[[Delivery], object] | None = None
+    ) -> list[Delivery]:
+        """Move the clock to *when*, billing on the way; returns (and takes) every queued delivery.
+
+        A date means 12:00 UTC that day (PayPal bills about 10:00 UTC).
+        Cycles and retries due before *when* run in time order.
+
+        Args:
+            when: Where the clock goes.
+            deliver: Called with each delivery as it happens, the clock
+                standing at its time (so an adapter reading ``clock=paypal.clock``
+                finds it fresh), instead of returning it. It may call the fake.
+
+        Raises:
+            ValueError: *when* is before the fake's current time.
+        """
+        with self._lock:
+            if isinstance(when, dt.datetime):
+                if when.tzinfo is None:
+                    raise ValueError(f"expected an aware datetime, got {when!r}")
+                target = when.astimezone(dt.UTC)
+            else:
+                target = dt.datetime.combine(when, dt.time(12), tzinfo=dt.UTC)
+            if target < self._now:
+                raise ValueError(f"expected a time on or after {self._now.isoformat()}, got {target.isoformat()}")
+        if deliver is not None:
+            for delivery in self.take_deliveries():
+                deliver(delivery)
+        while True:
+            with self._lock:
+                due = [(b.attempt_at, sid) for sid, b in self._billing.items()
+                       if b.attempt_at is not None and b.attempt_at <= target
+                       and self.subscriptions[sid]["status"] == "ACTIVE"]
+                if not due:
+                    self._now = target
+                    break
+                moment, sid = min(due)
+                self._now = max(self._now, moment)
+                self._bill(sid)
+            if deliver is not None:
+                for delivery in self.take_deliveries():  # outside the lock: *deliver* may call the fake
+                    deliver(delivery)
+        return self.take_deliveries()
+
+    def deliveries(self) -> list[Delivery]:
+        """The queued deliveries not taken yet, oldest first (a copy)."""
+        with self._lock:
+            return list(self._queue)
+
+    def take_deliveries(self) -> list[Delivery]:
+        """Every queued delivery, oldest first, emptying the queue."""
+        with self._lock:
+            out, self._queue = self._queue, []
+            return out
 
     # -- what tests drive ---------------------------------------------------------
 
@@ -333,10 +513,220 @@ class FakePayPal:
             self.payments[str(resource["id"])] = dict(resource)
         return resource
 
-    def approve(self, subscription_id: str) -> None:
-        """The buyer approves: the subscription becomes ACTIVE."""
+    def approve(self, subscription_id: str, *, activate: bool = True) -> None:
+        """The buyer approves the subscription: it becomes ACTIVE and the setup fee is charged now.
+
+        With ``activate=False`` it stays APPROVED (approved, not yet
+        active: nothing is charged), as between the buyer's approval and
+        PayPal's activation.
+        """
         with self._lock:
-            self.subscriptions[subscription_id]["status"] = "ACTIVE"
+            sub = self.subscriptions[subscription_id]
+            if not activate:
+                self._status(sub, "APPROVED")
+                return
+            self._activate(subscription_id)
+
+    # -- billing -------------------------------------------------------------------------
+
+    def _status(self, sub: Json, status: str, note: str | None = None) -> None:
+        sub["status"] = status
+        sub["status_update_time"] = self._stamp()
+        sub["update_time"] = self._stamp()
+        if note is not None:
+            sub["status_change_note"] = note
+
+    def _stamp(self, when: dt.datetime | None = None) -> str:
+        return (when or self._now).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _plan_of(self, sub: Json) -> Json:
+        return self.plans[sub["plan_id"]]
+
+    def _outcome(self, sub: Json) -> SandboxCard:
+        for key in (sub["id"], (sub.get("subscriber") or {}).get("email_address")):
+            queue = self._scripts.get(key) if key else None
+            if queue:
+                return queue.pop(0)
+        return SandboxCard.SUCCESS
+
+    def _activate(self, sid: str) -> None:
+        sub = self.subscriptions[sid]
+        plan = self._plan_of(sub)
+        prefs = plan.get("payment_preferences") or {}
+        currency = None
+        cycles = sorted(plan.get("billing_cycles") or [], key=lambda c: c["sequence"])
+        for c in cycles:
+            currency = ((c.get("pricing_scheme") or {}).get("fixed_price") or {}).get("currency_code") or currency
+        fee = prefs.get("setup_fee")
+        currency = currency or (fee or {}).get("currency_code") or "USD"
+        start = dt.datetime.fromisoformat(str(sub.get("start_time") or self._stamp()).replace("Z", "+00:00"))
+        billing = _Billing(cycles, max(start, self._now))  # a start already past: billing starts at approval
+        self._billing[sid] = billing
+        sub["billing_info"] = {
+            "outstanding_balance": {"currency_code": currency, "value": _decimal(0, currency)},
+            "cycle_executions": [
+                {"tenure_type": c["tenure_type"], "sequence": c["sequence"], "cycles_completed": 0,
+                 "cycles_remaining": c["total_cycles"], "current_pricing_scheme_version": 1,
+                 "total_cycles": c["total_cycles"]}
+                for c in cycles
+            ],
+            "failed_payments_count": 0,
+        }
+        sub["quantity"] = "1"
+        sub["plan_overridden"] = False
+        sub["shipping_amount"] = {"currency_code": currency, "value": _decimal(0, currency)}
+        sub.setdefault("subscriber", {}).update(
+            {"name": {"given_name": "John", "surname": "Doe"}, "payer_id": "2J6QB8YJQSJRJ"})
+        sub["subscriber"].setdefault("email_address", "buyer@example.com")
+        self._status(sub, "ACTIVE")
+        if fee and _minor(fee["value"]) > 0 and not self._pay(sid, _minor(fee["value"]), currency):
+            if prefs.get("setup_fee_failure_action", "CANCEL") == "CANCEL":
+                self._status(sub, "CANCELLED", "setup fee payment failed")
+                self._queue_subscription("BILLING.SUBSCRIPTION.CANCELLED", sid)
+                return
+            self._add_outstanding(sub, _minor(fee["value"]))
+        self._queue_subscription("BILLING.SUBSCRIPTION.ACTIVATED", sid)
+        billing.attempt_at = billing.start if billing.total else None
+        self._schedule(sid)
+
+    def _cycle(self, billing: _Billing) -> tuple[Json, int]:
+        """The cycle of overall index *billing.index*, and its position inside that cycle."""
+        n = billing.index
+        for cycle in billing.cycles:
+            if n < cycle["total_cycles"]:
+                return cycle, n
+            n -= cycle["total_cycles"]
+        raise IndexError(billing.index)
+
+    def _billing_time(self, billing: _Billing, index: int) -> dt.datetime:
+        frequency = billing.cycles[0]["frequency"]
+        unit, count = frequency["interval_unit"], int(frequency.get("interval_count") or 1)
+        step = count * index
+        if unit == "MONTH":
+            day = add_months(billing.start.date(), step)
+        elif unit == "YEAR":
+            day = add_months(billing.start.date(), 12 * step)
+        else:
+            day = billing.start.date() + dt.timedelta(days=(7 if unit == "WEEK" else 1) * step)
+        return dt.datetime.combine(day, billing.start.timetz())
+
+    def _schedule(self, sid: str) -> None:
+        """Write next_billing_time and final_payment_time as PayPal shows them."""
+        sub, billing = self.subscriptions[sid], self._billing[sid]
+        info = sub["billing_info"]
+        if billing.index < billing.total:
+            info["next_billing_time"] = self._stamp(billing.attempt_at or self._billing_time(billing, billing.index))
+            info["final_payment_time"] = self._stamp(self._billing_time(billing, billing.total - 1))
+        else:
+            info.pop("next_billing_time", None)
+
+    def _add_outstanding(self, sub: Json, amount: int) -> None:
+        balance = sub["billing_info"]["outstanding_balance"]
+        balance["value"] = _decimal(_minor(balance["value"]) + amount, balance["currency_code"])
+
+    def _bill(self, sid: str) -> None:
+        sub, billing = self.subscriptions[sid], self._billing[sid]
+        cycle, _ = self._cycle(billing)
+        price = (cycle.get("pricing_scheme") or {}).get("fixed_price") or {"value": "0", "currency_code": "USD"}
+        currency = price["currency_code"]
+        info = sub["billing_info"]
+        prefs = self._plan_of(sub).get("payment_preferences") or {}
+        if billing.retries == 0:
+            billing.amount = _minor(price["value"])
+            if prefs.get("auto_bill_outstanding", True):
+                billing.amount += _minor(info["outstanding_balance"]["value"])
+        amount = billing.amount
+        ok = amount <= 0 or self._pay(sid, amount, currency)
+        if ok:
+            if prefs.get("auto_bill_outstanding", True) and billing.retries == 0:
+                info["outstanding_balance"]["value"] = _decimal(0, currency)
+            info.pop("last_failed_payment", None)
+            self._next_cycle(sid)
+            return
+        reason = _REASONS.get(self._last_outcome, "PAYMENT_DENIED")
+        failed: Json = {"amount": {"currency_code": currency, "value": _decimal(amount, currency)},
+                        "time": self._stamp(), "reason_code": reason}
+        if billing.retries < RETRIES:
+            billing.retries += 1
+            billing.attempt_at = self._now + dt.timedelta(days=RETRY_DAYS)
+            failed["next_payment_retry_time"] = self._stamp(billing.attempt_at)
+            info["last_failed_payment"] = failed
+            self._schedule(sid)
+            self._queue_subscription("BILLING.SUBSCRIPTION.PAYMENT.FAILED", sid)
+            return
+        # The second retry failed too: one payment failure, its amount outstanding, the cycle passes.
+        info["last_failed_payment"] = failed
+        info["failed_payments_count"] += 1
+        if prefs.get("auto_bill_outstanding", True):
+            info["outstanding_balance"]["value"] = _decimal(amount, currency)
+        else:
+            self._add_outstanding(sub, amount)
+        self._queue_subscription("BILLING.SUBSCRIPTION.PAYMENT.FAILED", sid)
+        threshold = int(prefs.get("payment_failure_threshold", 0) or 0)
+        self._next_cycle(sid)
+        if threshold and info["failed_payments_count"] >= threshold and sub["status"] == "ACTIVE":
+            self._status(sub, "SUSPENDED", "payment failure threshold reached")
+            self._queue_subscription("BILLING.SUBSCRIPTION.SUSPENDED", sid)
+
+    def _next_cycle(self, sid: str) -> None:
+        sub, billing = self.subscriptions[sid], self._billing[sid]
+        cycle, _ = self._cycle(billing)
+        for run in sub["billing_info"]["cycle_executions"]:
+            if run["sequence"] == cycle["sequence"]:
+                run["cycles_completed"] += 1
+                run["cycles_remaining"] = max(0, run["total_cycles"] - run["cycles_completed"])
+        billing.index += 1
+        billing.retries = 0
+        if billing.index >= billing.total:
+            billing.attempt_at = None
+            self._schedule(sid)
+            if sub["status"] == "ACTIVE":
+                self._status(sub, "EXPIRED")
+                self._queue_subscription("BILLING.SUBSCRIPTION.EXPIRED", sid)
+            return
+        billing.attempt_at = self._billing_time(billing, billing.index)
+        self._schedule(sid)
+
+    def _pay(self, sid: str, amount: int, currency: str) -> bool:
+        """One payment attempt on the subscription: a sale and a transaction, or a declined transaction."""
+        sub = self.subscriptions[sid]
+        outcome = self._outcome(sub)
+        self._last_outcome = outcome
+        ok = outcome is SandboxCard.SUCCESS
+        sale_id = f"{next(self._ids):02d}{uuid.uuid4().hex[:15].upper()}"
+        value = _decimal(amount, currency)
+        fee = _decimal(amount * 29 // 1000 + 30 if ok else 0, currency)
+        net = _decimal(amount - (amount * 29 // 1000 + 30) if ok else 0, currency)
+        self.transactions.setdefault(sid, []).append({
+            "status": "COMPLETED" if ok else "DECLINED",
+            "id": sale_id,
+            "amount_with_breakdown": {
+                "gross_amount": {"currency_code": currency, "value": value},
+                "fee_amount": {"currency_code": currency, "value": fee},
+                "net_amount": {"currency_code": currency, "value": net},
+            },
+            "payer_name": {"given_name": "John", "surname": "Doe"},
+            "payer_email": (sub.get("subscriber") or {}).get("email_address", "buyer@example.com"),
+            "time": self._stamp(),
+        })
+        if not ok:
+            return False
+        sale = sale_resource(sale_id, value, currency, billing_agreement_id=sid, custom=sub.get("custom_id"),
+                             create_time=self._stamp())
+        sale["transaction_fee"] = {"value": fee, "currency": currency}
+        self.payments[sale_id] = sale
+        sub["billing_info"]["last_payment"] = {"amount": {"currency_code": currency, "value": value},
+                                               "time": self._stamp()}
+        self._queue_event("PAYMENT.SALE.COMPLETED", sale)
+        return True
+
+    def _queue_event(self, event_type: str, resource: Json) -> None:
+        event = webhook_event(f"WH-{uuid.uuid4().hex[:17].upper()}", event_type, resource, create_time=self._stamp())
+        headers, body = self.signer.signed_delivery(event, self.webhook_id, when=self._now)
+        self._queue.append(Delivery(headers, body))
+
+    def _queue_subscription(self, event_type: str, sid: str) -> None:
+        self._queue_event(event_type, self.subscriptions[sid])
 
     # -- HTTP -------------------------------------------------------------------------
 
@@ -434,13 +824,16 @@ class FakePayPal:
             if method == "GET" and len(parts) == 4:
                 return Reply.json(sub)
             if method == "POST" and parts[4:] == ["cancel"]:
-                if sub["status"] not in ("ACTIVE", "SUSPENDED"):
+                if sub["status"] not in ("APPROVED", "ACTIVE", "SUSPENDED"):
                     raise _Failure(
                         422, "UNPROCESSABLE_ENTITY", "SUBSCRIPTION_STATUS_INVALID",
                         f"Invalid subscription status for cancel action; subscription is {sub['status']}",
                     )
-                sub["status"] = "CANCELLED"
+                self._status(sub, "CANCELLED", str(request.json().get("reason") or "") or None)
+                self._queue_subscription("BILLING.SUBSCRIPTION.CANCELLED", sub["id"])
                 return Reply(204, b"")
+            if method == "GET" and parts[4:] == ["transactions"]:
+                return Reply.json(self._list_transactions(sub["id"], request.query_params()))
         if len(parts) >= 4 and parts[:3] == ["v1", "billing", "plans"]:
             plan = self._get(self.plans, parts[3], "plan")
             if method == "GET" and len(parts) == 4:
@@ -449,6 +842,20 @@ class FakePayPal:
                 plan["status"] = "INACTIVE"
                 return Reply(204, b"")
         raise _Failure(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", f"no route {method} {request.path}")
+
+    def _list_transactions(self, sid: str, query: dict[str, str]) -> Json:
+        """GET /v1/billing/subscriptions/{id}/transactions: start_time and end_time are required."""
+        try:
+            begin = dt.datetime.fromisoformat(query["start_time"].replace("Z", "+00:00"))
+            end = dt.datetime.fromisoformat(query["end_time"].replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            raise _Failure(400, "INVALID_REQUEST", "INVALID_PARAMETER_SYNTAX",
+                           "start_time and end_time are required, in RFC 3339") from None
+        found = [t for t in self.transactions.get(sid, [])
+                 if begin <= dt.datetime.fromisoformat(t["time"].replace("Z", "+00:00")) <= end]
+        return {"transactions": json.loads(json.dumps(found)), "total_items": len(found), "total_pages": 1,
+                "links": [{"href": f"{_API}/v1/billing/subscriptions/{sid}/transactions", "rel": "SELF",
+                           "method": "GET"}]}
 
     @staticmethod
     def _get(store: dict[str, Json], key: str, what: str) -> Json:
@@ -460,7 +867,7 @@ class FakePayPal:
         if not body.get("name") or body.get("type") not in ("PHYSICAL", "DIGITAL", "SERVICE"):
             raise _Failure(400, "INVALID_REQUEST", "MISSING_REQUIRED_PARAMETER", "name and type are required")
         pid = body.get("id") or self._new("PROD-")
-        product = {**body, "id": pid, "create_time": "2026-12-01T10:00:00Z"}
+        product = {**body, "id": pid, "create_time": self._stamp(), "update_time": self._stamp()}
         self.products[pid] = product
         return Reply.json(product, 201)
 
@@ -477,7 +884,8 @@ class FakePayPal:
         if tenures and tenures[-1] != "REGULAR":
             raise _Failure(422, "UNPROCESSABLE_ENTITY", "TRIAL_AFTER_REGULAR", "trial cycles run before the regular one")
         pid = self._new("P-")
-        plan = {**body, "id": pid, "status": body.get("status", "ACTIVE"), "create_time": "2026-12-01T10:00:00Z"}
+        plan = {**body, "id": pid, "status": body.get("status", "ACTIVE"), "create_time": self._stamp(),
+                "update_time": self._stamp()}
         self.plans[pid] = plan
         return Reply.json(plan, 201)
 
@@ -490,10 +898,12 @@ class FakePayPal:
         sub = {
             "id": sid,
             "status": "APPROVAL_PENDING",
+            "status_update_time": self._stamp(),
             "plan_id": plan["id"],
-            "custom_id": body.get("custom_id"),
-            "start_time": body.get("start_time"),
-            "create_time": "2026-12-01T10:00:00Z",
+            "start_time": body.get("start_time") or self._stamp(),
+            "quantity": "1",
+            "create_time": self._stamp(),
+            "plan_overridden": False,
             "links": [
                 {"href": f"https://www.sandbox.paypal.com/webapps/billing/subscriptions?ba_token={token}",
                  "rel": "approve", "method": "GET"},
@@ -501,5 +911,9 @@ class FakePayPal:
                  "method": "GET"},
             ],
         }
+        if body.get("custom_id") is not None:
+            sub["custom_id"] = body["custom_id"]
+        if body.get("subscriber"):
+            sub["subscriber"] = json.loads(json.dumps(body["subscriber"]))
         self.subscriptions[sid] = sub
         return Reply.json(sub, 201)

@@ -56,7 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["Fault", "FakeServer", "RecordedRequest", "Reply", "Responder"]
+__all__ = ["Delivery", "Fault", "FakeServer", "RecordedRequest", "Reply", "Responder"]
 
 
 class Fault(enum.Enum):
@@ -130,6 +130,31 @@ class Reply:
 
 
 Responder = Callable[[RecordedRequest], Reply]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One signed webhook delivery a clocked fake queued: what the provider would POST to the site.
+
+    Hand it to the adapter (``provider.parse_webhook(d.headers, d.body)``)
+    or POST it to the site's own endpoint.
+
+    .. versionadded:: 0.3.0
+    """
+
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> Any:
+        """The body parsed as JSON (the provider's event object)."""
+        return json.loads(self.body)
+
+    @property
+    def type(self) -> str:
+        """The provider's event type (Square ``type``, PayPal ``event_type``, Stripe ``type``)."""
+        event = self.event
+        return str(event.get("event_type") or event.get("type") or "")
 
 
 def _ok(_: RecordedRequest) -> Reply:

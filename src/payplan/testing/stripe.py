@@ -1,4 +1,4 @@
-"""A stateful fake of the slice of Stripe's API payplan uses, on the shared FakeServer.
+"""A stateful fake of the slice of Stripe's API payplan uses, with a clock, on the shared FakeServer.
 
 It speaks Stripe's wire format (form-encoded bodies with bracket nesting,
 JSON answers, ``Idempotency-Key`` replay, ``card_error`` 402s) well enough
@@ -7,16 +7,32 @@ for the real ``stripe`` SDK to drive it:
 * ``POST /v1/products``, ``/v1/subscription_schedules``, ``.../{id}/cancel``,
   ``GET /v1/subscription_schedules/{id}``;
 * ``POST /v1/invoices``, ``/v1/invoiceitems``, ``/v1/invoices/{id}/finalize``,
-  ``/pay``, ``/void``, ``GET`` and ``DELETE /v1/invoices/{id}``;
-* ``GET /v1/invoice_payments?invoice=`` (or ``payment[payment_intent]=``), ``POST`` and ``GET /v1/refunds``,
-  ``GET /v1/events``; a refund sends ``refund.created`` and a ``charge.refunded`` whose charge lists no
-  refunds, as Stripe does today; ``dashboard_refund`` makes one without payplan metadata.
+  ``/pay``, ``/void``, ``GET`` and ``DELETE /v1/invoices/{id}``, ``GET /v1/invoices``
+  (by customer, status), ``GET /v1/invoices/search`` (metadata and field clauses);
+* ``GET /v1/invoice_payments?invoice=`` (or ``payment[payment_intent]=``), ``GET /v1/charges/{id}``,
+  ``POST`` and ``GET /v1/refunds``, ``GET /v1/events``; a refund sends ``refund.created`` and a
+  ``charge.refunded`` whose charge lists no refunds, as Stripe does today; ``dashboard_refund`` makes
+  one without payplan metadata.
+
+Its time stands still until :meth:`FakeStripe.advance_to` moves it, as a
+Stripe test clock's does, and on the way it finalizes and charges invoices
+on their dates, bills subscription-schedule periods, retries declines as
+Smart Retries do and queues the signed webhooks of all of it
+(:meth:`FakeStripe.deliveries`)::
+
+    fake = FakeStripe(start=dt.date(2026, 12, 1), webhook_secret="whsec_test")
+    server = fake.serve()
+    provider = StripeProvider(stripe.StripeClient("sk_test_x", base_addresses={"api": server.url}),
+                              webhook_secret="whsec_test", clock=fake.clock)
+    binding = provider.publish(plan, payer)
+    for d in fake.advance_to(dt.date(2027, 1, 1)):   # finalized and charged; the webhooks, signed
+        receive_webhook(store, provider, d.headers, d.body)
 
 Cards follow Stripe's test payment methods: ``pm_card_visa`` succeeds,
 ``pm_card_chargeDeclined`` and ``pm_card_chargeDeclinedExpiredCard`` are
-declined, ``pm_card_authenticationRequired`` needs authentication. Paying,
-refunding and cancelling append Stripe-shaped events that ``GET /v1/events``
-lists (newest first), so reconciliation sees what webhooks would carry.
+declined, ``pm_card_authenticationRequired`` needs authentication
+(:meth:`FakeStripe.script` scripts a card's next charges). Objects carry
+exactly the keys of Stripe's own example objects (``_stripe_objects``).
 
 It is a fake, not Stripe: it checks what payplan relies on, nothing more.
 
@@ -39,20 +55,26 @@ field lists; nothing is imported before.
 
 .. versionadded:: 0.2.0
    Moved here from payplan's own test suite.
+.. versionchanged:: 0.2.0
+   :class:`FakeStripe` keeps time (:meth:`FakeStripe.advance_to`).
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import hashlib
 import hmac
 import itertools
 import json
 import re
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from .server import FakeServer, RecordedRequest, Reply
+from .._calendar import add_months
+from . import _stripe_objects as _objects
+from .server import Delivery, FakeServer, RecordedRequest, Reply
 
 __all__ = [
     "FakeStripe",
@@ -267,14 +289,18 @@ def refund_object(
     This is the object of the ``refund.created``, ``refund.updated`` and
     ``refund.failed`` events Stripe sends for every refund since API
     2024-10-28.acacia; its *metadata* is what the refund request carried.
+    ``failure_reason`` is there only on a failed refund, as Stripe sends it.
     """
     obj = skeleton("refund")
     obj.update(
         id=refund_id, created=created, amount=amount, currency=currency, charge=charge,
         payment_intent=payment_intent, status=status, metadata=dict(metadata or {}), reason=reason,
         destination_details={"card": {"type": "refund"}, "type": "card"},
-        failure_reason="lost_or_stolen_card" if status == "failed" else None,
     )
+    if status == "failed":
+        obj["failure_reason"] = "lost_or_stolen_card"
+    else:
+        obj.pop("failure_reason", None)  # Stripe sends the key only on a failed refund
     return obj
 
 
@@ -350,56 +376,263 @@ def _error(status: int, kind: str, message: str, **extra: Any) -> Reply:
 
 
 class FakeStripe:
-    """The responder: Stripe's objects in memory, keyed replay, events."""
+    """Stripe's objects in memory behind a clock you move, as Stripe's test clocks do.
 
-    def __init__(self, start: int = 1_795_000_000) -> None:
+    The fake's time stands still (``frozen_time``) until :meth:`advance_to`
+    moves it; on the way it does what Stripe does on those days, in time
+    order:
+
+    * a draft invoice with ``auto_advance`` is finalized at its
+      ``automatically_finalizes_at`` (or an hour after it was created when it
+      has none), and an hour after finalization Stripe attempts the payment
+      with the invoice's ``default_payment_method``
+      (``collection_method="charge_automatically"``);
+    * a subscription schedule starts on its ``start_date``; every billing
+      period of its phase gets an invoice for the phase's price (created at
+      the period's start, finalized and charged an hour later), and after its
+      last period the schedule completes (``end_behavior="cancel"`` cancels
+      the subscription);
+    * a declined payment is retried the way Stripe's Smart Retries do with
+      their default policy (up to :attr:`retry_days` after the first
+      failure: 4 retries within 21 days; Stripe picks the exact times, the
+      fake takes these days); an expired card and a payment that needs
+      authentication are not retried (a new card, or the customer, must
+      act), as Stripe leaves hard declines and ``requires_action`` alone.
+
+    Cards follow Stripe's test payment methods: ``pm_card_visa`` succeeds,
+    ``pm_card_chargeDeclined`` is declined (``card_declined``),
+    ``pm_card_chargeDeclinedExpiredCard`` is declined (``expired_card``),
+    ``pm_card_authenticationRequired`` needs authentication; a legacy card
+    or source (``card_...``, ``src_...``) pays by a charge without a
+    PaymentIntent. :meth:`script` makes a card's next charges go as you
+    list them, as :meth:`SandboxProvider.script
+    <payplan.testing.SandboxProvider.script>` does.
+
+    Every event Stripe would send is kept for ``GET /v1/events`` and queued
+    as a webhook: :meth:`advance_to` returns them (or hands each to its
+    *deliver* as it happens), :meth:`take_deliveries` and :meth:`deliver`
+    take those queued by calls, :meth:`deliveries` and
+    :meth:`pending_webhooks` look without taking. Each is a
+    :class:`~payplan.testing.server.Delivery` signed with
+    :attr:`webhook_secret` at the fake's time, so the adapter must use the
+    fake's clock to accept it::
+
+        fake = FakeStripe(start=dt.date(2026, 12, 1), webhook_secret="whsec_test")
+        server = fake.serve()
+        client = stripe.StripeClient("sk_test_x", base_addresses={"api": server.url})
+        provider = StripeProvider(client, webhook_secret="whsec_test", clock=fake.clock)
+        binding = provider.publish(plan, Payer("cus_1", "pm_card_visa"))
+        for d in fake.advance_to(dt.date(2027, 1, 1)):   # finalizes and charges what fell due
+            receive_webhook(store, provider, d.headers, d.body)
+
+    Idempotency keys are pruned after 24 hours of the fake's time, as
+    Stripe prunes them: a key reused after that creates again. Invoice
+    search (``GET /v1/invoices/search``) sees an invoice a minute after it
+    was created, as Stripe's search lags its writes.
+
+    It is a fake, not Stripe: it checks what payplan relies on, nothing more.
+
+    Args:
+        start: The fake's first time: a Unix time, a datetime, or a date
+            (its midnight UTC).
+        webhook_secret: The endpoint secret deliveries are signed with.
+
+    .. versionchanged:: 0.2.0
+       A clock (:meth:`advance_to`), scheduled finalization and charging,
+       subscription-schedule periods, Smart Retries, card scripts, webhook
+       deliveries, key pruning and invoice search; objects carry exactly
+       the keys of Stripe's own example objects.
+    """
+
+    #: Days after an invoice's first failed payment on which Stripe retries it (Smart Retries' default: 4 in 21 days).
+    retry_days: tuple[int, ...] = (3, 7, 14, 21)
+    #: How long Stripe keeps an idempotency key (seconds).
+    key_lifetime = 24 * 3600
+    #: How long an object takes to show in Stripe's search (seconds).
+    search_lag = 60
+
+    def __init__(
+        self, start: int | dt.date | dt.datetime = 1_795_000_000, *, webhook_secret: str = "whsec_fake_stripe"
+    ) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
-        self.charges: dict[str, dict[str, Any]] = {}  # by payment intent
-        self._replay: dict[str, tuple[str, Reply]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}  # by payment intent, or by charge id when there is none
+        self.webhook_secret = webhook_secret
+        self._replay: dict[str, tuple[str, Reply, int]] = {}
         self._ids = itertools.count(1)
-        self._clock = itertools.count(start)
-        self._lock = threading.Lock()
+        self._time = _unix(start)
+        self._lock = threading.RLock()
+        self._outbox: list[dict[str, Any]] = []
+        self._scripts: dict[str, list[str]] = {}
+        self._due: list[tuple[int, int, str, str]] = []  # (when, order, action, object id)
+        self._order = itertools.count()
+        self._prices: dict[str, dict[str, Any]] = {}
+        self._first_failure: dict[str, int] = {}  # invoice id -> its first failed automatic attempt
         self.created = 0
 
     def serve(self) -> FakeServer:
         """A started FakeServer answering with this fake."""
         return FakeServer(self).start()
 
-    # -- helpers ------------------------------------------------------------------
+    # -- the clock --------------------------------------------------------------------
+
+    @property
+    def frozen_time(self) -> int:
+        """The fake's current Unix time (Stripe's test clock calls it ``frozen_time``)."""
+        return self._time
+
+    @property
+    def now(self) -> dt.datetime:
+        """The fake's current time (UTC)."""
+        return dt.datetime.fromtimestamp(self._time, dt.UTC)
+
+    def clock(self) -> float:
+        """The fake's time as ``time.time()`` gives it: pass ``clock=fake.clock`` to ``StripeProvider``."""
+        return float(self._time)
+
+    def advance_to(
+        self, when: int | dt.date | dt.datetime, *, deliver: Callable[[Delivery], object] | None = None
+    ) -> list[Delivery]:
+        """Move the clock to *when*, doing on the way what Stripe does, in time order.
+
+        A date means the last second of that day (UTC), so everything Stripe
+        does on that day is done; a datetime or a Unix time is that moment.
+        Returns (and takes) the queued deliveries, oldest first, signed at
+        the new time: those of calls made since the last advance and those
+        of the days passed.
+
+        Args:
+            when: Where the clock goes.
+            deliver: Called with each delivery as it happens, signed at its
+                time, the clock standing there, instead of returning it. It
+                may call the fake (the adapter reads Stripe to trace a
+                refund).
+
+        Raises:
+            ValueError: *when* is before the fake's current time.
+        """
+        target = _unix(when, end_of_day=True)
+        with self._lock:
+            if target < self._time:
+                raise ValueError(
+                    f"expected a time on or after {self._time} ({_iso(self._time)}), got {target} ({_iso(target)})"
+                )
+        if deliver is not None:
+            for delivery in self.take_deliveries():
+                deliver(delivery)
+        while True:
+            with self._lock:
+                self._due.sort()
+                if not self._due or self._due[0][0] > target:
+                    self._time = max(self._time, target)
+                    break
+                when_due, _, action, ident = self._due.pop(0)
+                self._time = max(self._time, when_due)
+                self._run(action, ident)
+            if deliver is not None:  # outside the lock: *deliver* may call the fake
+                for delivery in self.take_deliveries():
+                    deliver(delivery)
+        return self.take_deliveries()
+
+    def advance(self, seconds: int | dt.timedelta, *, deliver: Callable[[Delivery], object] | None = None) -> list[Delivery]:
+        """Move the clock forward by *seconds* (see :meth:`advance_to`)."""
+        step = int(seconds.total_seconds()) if isinstance(seconds, dt.timedelta) else int(seconds)
+        return self.advance_to(self._time + step, deliver=deliver)
+
+    # -- cards and webhooks -------------------------------------------------------------
+
+    def script(self, payment_method: str, *outcomes: str | Any) -> None:
+        """Make the next charges on *payment_method* go as *outcomes*, in order.
+
+        Each outcome is one of the test payment method ids (``"pm_card_visa"``,
+        ``"pm_card_chargeDeclined"``, ``"pm_card_chargeDeclinedExpiredCard"``,
+        ``"pm_card_authenticationRequired"``) or a
+        :class:`~payplan.testing.SandboxCard`. Scheduled (automatic) and
+        on-demand (``invoices.pay``) charges both take the next outcome. Once
+        the script runs out the card behaves as its own id says (any other
+        id succeeds).
+        """
+        with self._lock:
+            self._scripts.setdefault(payment_method, []).extend(str(getattr(o, "value", o)) for o in outcomes)
+
+    def pending_webhooks(self) -> list[dict[str, Any]]:
+        """The events queued for delivery, oldest first (a copy; nothing is taken)."""
+        with self._lock:
+            return copy.deepcopy(self._outbox)
+
+    def deliveries(self) -> list[Delivery]:
+        """The queued deliveries not taken yet, oldest first, signed now (a copy; nothing is taken)."""
+        with self._lock:
+            return [self._signed(e) for e in self._outbox]
+
+    def take_deliveries(self) -> list[Delivery]:
+        """Every queued delivery, oldest first, signed now (Stripe signs each attempt when it sends it), emptying the queue."""
+        with self._lock:
+            taken, self._outbox = self._outbox, []
+            return [self._signed(e) for e in taken]
+
+    def deliver(self, send: Callable[[Delivery], T]) -> list[T]:
+        """Take every queued delivery and pass each to *send*, oldest first; return its answers.
+
+        ``fake.deliver(lambda d: receive_webhook(store, provider, d.headers, d.body))``
+        """
+        return [send(delivery) for delivery in self.take_deliveries()]
+
+    def _signed(self, event: Mapping[str, Any]) -> Delivery:
+        headers, body = signed_delivery(event, self.webhook_secret, timestamp=self._time)
+        return Delivery(headers, body)
+
+    # -- helpers ------------------------------------------------------------------------
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}"
 
-    def now(self) -> int:
-        return next(self._clock)
-
     def _make(self, prefix: str, obj: dict[str, Any]) -> dict[str, Any]:
         obj["id"] = self.new_id(prefix)
-        obj.setdefault("created", self.now())
-        obj.setdefault("livemode", False)
+        if "created" in obj:
+            obj["created"] = self._time
         self.objects[obj["id"]] = obj
         self.created += 1
         return obj
 
-    def _emit(self, event: dict[str, Any]) -> None:
+    def _emit(self, kind: str, obj: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> None:
+        data: dict[str, Any] = {"object": copy.deepcopy(dict(obj))}
+        if previous is not None:
+            data["previous_attributes"] = dict(previous)
+        event = _objects.build(
+            "event", id=self.new_id("evt"), api_version=API_VERSION, created=self._time, pending_webhooks=1,
+            type=kind, data=data,
+        )
         self.events.append(event)
+        self._outbox.append(event)
 
-    # -- dispatch -------------------------------------------------------------------
+    def _at(self, when: int, action: str, ident: str) -> None:
+        self._due.append((when, next(self._order), action, ident))
+
+    def _card(self, payment_method: str) -> str:
+        queue = self._scripts.get(payment_method)
+        return queue.pop(0) if queue else payment_method
+
+    # -- dispatch -----------------------------------------------------------------------
 
     def __call__(self, request: RecordedRequest) -> Reply:
         with self._lock:
             key = request.header("Idempotency-Key")
             if request.method == "POST" and key:
                 seen = self._replay.get(key)
+                if seen is not None and self._time - seen[2] > self.key_lifetime:
+                    del self._replay[key]  # Stripe prunes keys after about 24 hours
+                    seen = None
                 if seen is not None:
-                    body, reply = seen
-                    if body != request.body.decode() or False:
+                    body, reply, _ = seen
+                    if body != request.body.decode():
                         return _error(400, "idempotency_error", f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}'.")
-                    return Reply(reply.status, reply.body, {**reply.headers, "Idempotent-Replayed": "true"})
+                    return Reply(reply.status, copy.deepcopy(reply.body), {**reply.headers, "Idempotent-Replayed": "true"})
             reply = self._route(request)
-            if request.method == "POST" and key and reply.status < 500:
-                self._replay[key] = (request.body.decode(), reply)
+            if reply.status < 500:
+                reply = Reply(reply.status, copy.deepcopy(reply.body), reply.headers)
+                if request.method == "POST" and key:
+                    self._replay[key] = (request.body.decode(), reply, self._time)
             return reply
 
     def _route(self, r: RecordedRequest) -> Reply:
@@ -407,44 +640,34 @@ class FakeStripe:
         path = r.path
         m = r.method
         if m == "POST" and path == "/v1/products":
-            return Reply.json(self._make("prod", {"object": "product", "name": params.get("name"), "metadata": params.get("metadata", {})}))
+            return Reply.json(self._make("prod", _objects.build(
+                "product", name=params.get("name"), metadata=params.get("metadata", {}), updated=self._time,
+                created=0,
+            )))
         if m == "POST" and path == "/v1/subscription_schedules":
-            return Reply.json(self._make("sub_sched", {
-                "object": "subscription_schedule", "status": "not_started", "customer": params.get("customer"),
-                "end_behavior": params.get("end_behavior"), "metadata": params.get("metadata", {}),
-                "phases": params.get("phases", []), "canceled_at": None,
-            }))
+            return self._create_schedule(params)
         if m == "POST" and path == "/v1/invoices":
             if not params.get("customer"):
                 return _error(400, "invalid_request_error", "Missing required param: customer.", param="customer")
-            return Reply.json(self._make("in", {
-                "object": "invoice", "status": "draft", "customer": params["customer"],
-                "currency": params.get("currency", "usd"), "metadata": params.get("metadata", {}),
-                "default_payment_method": params.get("default_payment_method"),
-                "collection_method": params.get("collection_method"),
-                "automatically_finalizes_at": int(params["automatically_finalizes_at"]) if "automatically_finalizes_at" in params else None,
-                "amount_due": 0, "amount_paid": 0, "amount_remaining": 0,
-                "lines": {"object": "list", "data": [], "has_more": False},
-                "last_finalization_error": None, "parent": None,
-            }))
+            return Reply.json(self._create_invoice(params))
+        if m == "GET" and path == "/v1/invoices":
+            found = [
+                o for o in self.objects.values()
+                if o.get("object") == "invoice" and all(params.get(k) in (None, o.get(k)) for k in ("customer", "status"))
+            ]
+            return Reply.json({"object": "list", "url": path, "data": found[::-1], "has_more": False})
+        if m == "GET" and path == "/v1/invoices/search":
+            return self._search(str(params.get("query", "")), path)
         if m == "POST" and path == "/v1/invoiceitems":
-            invoice = self.objects.get(params.get("invoice", ""))
-            if invoice is None or invoice["status"] != "draft":
-                return _error(400, "invalid_request_error", "No such draft invoice.", param="invoice")
-            amount = int(params["amount"])
-            item = self._make("ii", {"object": "invoiceitem", "invoice": invoice["id"], "amount": amount,
-                                     "currency": params.get("currency"), "metadata": params.get("metadata", {})})
-            invoice["amount_due"] += amount
-            invoice["amount_remaining"] += amount
-            invoice["lines"]["data"].append({"id": item["id"], "object": "line_item", "amount": amount, "metadata": item["metadata"]})
-            return Reply.json(item)
+            return self._invoice_item(params)
         if m == "GET" and path == "/v1/invoice_payments":
-            intent = (params.get("payment") or {}).get("payment_intent")
+            paid_by = params.get("payment") or {}
             pays = [
                 o for o in self.objects.values()
                 if o.get("object") == "invoice_payment"
                 and (params.get("invoice") is None or o["invoice"] == params.get("invoice"))
-                and (intent is None or o["payment"]["payment_intent"] == intent)
+                and (params.get("status") is None or o["status"] == params.get("status"))
+                and all(o["payment"].get(k) == paid_by[k] for k in ("type", "payment_intent", "charge") if k in paid_by)
             ]
             return Reply.json({"object": "list", "url": path, "data": pays, "has_more": False})
         if m == "GET" and path == "/v1/refunds":
@@ -461,28 +684,91 @@ class FakeStripe:
             kinds = kinds if isinstance(kinds, list) else ([kinds] if kinds else None)
             data = [e for e in reversed(self.events) if kinds is None or e["type"] in kinds]
             return Reply.json({"object": "list", "url": path, "data": data, "has_more": False})
+        if m == "GET" and path.startswith("/v1/charges/"):
+            ident = path.rsplit("/", 1)[1]
+            charge = self.objects.get(ident)
+            if charge is None or charge.get("object") != "charge":
+                return _error(404, "invalid_request_error", f"No such charge: '{ident}'", code="resource_missing")
+            return Reply.json(charge)
         match = re.fullmatch(r"/v1/(invoices|subscription_schedules)/([A-Za-z0-9_]+)(?:/(\w+))?", path)
         if match:
             what, ident, action = match.groups()
             obj = self.objects.get(ident)
-            if obj is None:
+            if obj is None or obj.get("object") != what[:-1]:
                 return _error(404, "invalid_request_error", f"No such {what[:-1]}: '{ident}'", code="resource_missing")
             if what == "subscription_schedules":
                 return self._schedule(m, obj, action)
             return self._invoice(m, obj, action, params)
         return _error(404, "invalid_request_error", f"Unrecognized request URL ({m}: {path}).")
 
-    def _schedule(self, method: str, schedule: dict[str, Any], action: str | None) -> Reply:
-        if method == "GET" and action is None:
-            return Reply.json(schedule)
-        if method == "POST" and action == "cancel":
-            if schedule["status"] == "canceled":
-                return _error(400, "invalid_request_error", "You cannot cancel a canceled subscription schedule.")
-            schedule["status"] = "canceled"
-            schedule["canceled_at"] = self.now()
-            self._emit(schedule_canceled(self.new_id("evt"), schedule, schedule["canceled_at"]))
-            return Reply.json(schedule)
-        return _error(404, "invalid_request_error", "Unrecognized schedule request.")
+    # -- invoices -------------------------------------------------------------------------
+
+    def _create_invoice(self, params: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+        auto = str(params.get("auto_advance", "false")) == "true"  # Stripe's default for an API invoice: false
+        finalizes = int(params["automatically_finalizes_at"]) if "automatically_finalizes_at" in params else None
+        invoice = self._make("in", _objects.build(
+            "invoice", customer=params["customer"], currency=params.get("currency", "usd"),
+            metadata=dict(params.get("metadata") or {}), description=params.get("description"),
+            default_payment_method=params.get("default_payment_method"),
+            collection_method=params.get("collection_method", "charge_automatically"),
+            auto_advance=auto, automatically_finalizes_at=finalizes, created=0,
+            period_start=self._time, period_end=self._time, **fields,
+        ))
+        invoice["lines"]["url"] = f"/v1/invoices/{invoice['id']}/lines"
+        if auto:
+            self._at(finalizes if finalizes is not None else self._time + 3600, "finalize", invoice["id"])
+        self._emit("invoice.created", invoice)
+        return invoice
+
+    def _invoice_item(self, params: Mapping[str, Any]) -> Reply:
+        invoice = self.objects.get(str(params.get("invoice", "")))
+        if invoice is None or invoice.get("object") != "invoice" or invoice["status"] != "draft":
+            return _error(400, "invalid_request_error", "No such draft invoice.", param="invoice")
+        amount = int(params["amount"])
+        item = self._make("ii", _objects.build(
+            "invoiceitem", invoice=invoice["id"], amount=amount, currency=params.get("currency"),
+            customer=params.get("customer"), description=params.get("description"), quantity=1,
+            metadata=dict(params.get("metadata") or {}), date=self._time, net_amount=amount,
+            period={"start": self._time, "end": self._time},
+        ))
+        self._add_line(invoice, amount, item["metadata"], item["description"])
+        return Reply.json(item)
+
+    def _add_line(self, invoice: dict[str, Any], amount: int, metadata: Mapping[str, str], description: Any,
+                  subscription: str | None = None) -> None:
+        line = _objects.build(
+            "line_item", id=self.new_id("il"), amount=amount, currency=invoice["currency"], invoice=invoice["id"],
+            metadata=dict(metadata), description=description, quantity=1, subtotal=amount,
+            period={"start": invoice["period_start"], "end": invoice["period_end"]}, subscription=subscription,
+        )
+        invoice["lines"]["data"].append(line)
+        for key in ("amount_due", "amount_remaining", "subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax"):
+            invoice[key] += amount
+
+    def _search(self, query: str, path: str) -> Reply:
+        """Stripe's search query language, the part payplan uses: ``field:'value'`` clauses joined by ``AND``."""
+        terms = []
+        for clause in query.split(" AND "):
+            term = re.fullmatch(r"\s*(\w+(?:\['[^']*'\])?):'((?:[^'\\]|\\.)*)'\s*", clause)
+            if term is None:
+                return _error(400, "invalid_request_error", f"Invalid search query: {query!r}.", param="query")
+            terms.append((term.group(1), re.sub(r"\\(.)", r"\1", term.group(2))))
+        visible = self._time - self.search_lag
+
+        def matches(invoice: dict[str, Any]) -> bool:
+            for field, value in terms:
+                meta = re.fullmatch(r"metadata\['([^']*)'\]", field)
+                got = invoice["metadata"].get(meta.group(1)) if meta else invoice.get(field)
+                if got != value:
+                    return False
+            return True
+
+        found = [
+            o for o in self.objects.values()
+            if o.get("object") == "invoice" and o["created"] <= visible and matches(o)
+        ]
+        return Reply.json({"object": "search_result", "url": path, "data": found[::-1], "has_more": False,
+                           "next_page": None})
 
     def _invoice(self, method: str, invoice: dict[str, Any], action: str | None, params: dict[str, Any]) -> Reply:
         status = invoice["status"]
@@ -492,63 +778,287 @@ class FakeStripe:
             if status != "draft":
                 return _error(400, "invalid_request_error", "You can only delete draft invoices.")
             del self.objects[invoice["id"]]
+            self._emit("invoice.deleted", invoice)
             return Reply.json({"id": invoice["id"], "object": "invoice", "deleted": True})
         if method == "POST" and action == "finalize":
             if status != "draft":
                 return _error(400, "invalid_request_error", "This invoice is already finalized.")
-            invoice["status"] = "open"
+            if "auto_advance" in params:
+                invoice["auto_advance"] = str(params["auto_advance"]) == "true"
+            self._finalize(invoice)
             return Reply.json(invoice)
         if method == "POST" and action == "void":
             if status not in ("open", "uncollectible"):
                 return _error(400, "invalid_request_error", f"You cannot void a {status} invoice.")
-            invoice["status"] = "void"
+            invoice.update(status="void", next_payment_attempt=None)
+            invoice["status_transitions"]["voided_at"] = self._time
+            self._emit("invoice.voided", invoice)
             return Reply.json(invoice)
         if method == "POST" and action == "pay":
             if status != "open":
                 return _error(400, "invalid_request_error", f"You can only pay an open invoice, this one is {status}.")
             pm = params.get("payment_method") or invoice.get("default_payment_method") or "pm_card_visa"
-            now = self.now()
-            if pm in CARDS:
-                code, decline, message = CARDS[pm]
-                kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
-                self._emit(invoice_event(self.new_id("evt"), kind, invoice, now))
+            error = self._attempt(invoice, str(pm), automatic=False)
+            if error is not None:
+                code, decline, message = error
                 return _error(402, "card_error", message, code=code, decline_code=decline)
-            intent = self.new_id("pi")
-            charge = self._make("ch", {"object": "charge", "amount": invoice["amount_due"], "amount_refunded": 0,
-                                       "currency": invoice["currency"], "payment_intent": intent, "metadata": {}})
-            self.charges[intent] = charge
-            self._make("inpay", {"object": "invoice_payment", "invoice": invoice["id"], "status": "paid",
-                                 "amount_paid": invoice["amount_due"],
-                                 "payment": {"type": "payment_intent", "payment_intent": intent}})
-            invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
-            self._emit(invoice_event(self.new_id("evt"), "invoice.paid", invoice, now))
             return Reply.json(invoice)
         return _error(404, "invalid_request_error", "Unrecognized invoice request.")
 
+    def _finalize(self, invoice: dict[str, Any]) -> None:
+        invoice["status"] = "open"
+        invoice["status_transitions"]["finalized_at"] = self._time
+        invoice["effective_at"] = self._time
+        invoice["ending_balance"] = 0
+        invoice["number"] = f"FAKE-{invoice['id'][-6:]}"
+        self._emit("invoice.finalized", invoice)
+        if invoice["amount_due"] == 0:
+            self._mark_paid(invoice)
+        elif invoice["auto_advance"] and invoice["collection_method"] == "charge_automatically":
+            invoice["next_payment_attempt"] = self._time + 3600
+            self._at(self._time + 3600, "attempt", invoice["id"])
+
+    def _run(self, action: str, ident: str) -> None:
+        if action.startswith("period:"):
+            self._period(ident, int(action.split(":", 1)[1]))
+            return
+        if action == "schedule_end":
+            self._schedule_end(ident)
+            return
+        invoice = self.objects.get(ident)
+        if invoice is None:  # a draft deleted since
+            return
+        if action == "finalize" and invoice["status"] == "draft" and invoice["auto_advance"]:
+            self._finalize(invoice)
+        elif action == "attempt" and invoice["status"] == "open" and invoice["next_payment_attempt"] == self._time:
+            self._attempt(invoice, self._payment_method_of(invoice), automatic=True)
+
+    def _payment_method_of(self, invoice: dict[str, Any]) -> str | None:
+        pm = invoice.get("default_payment_method")
+        if pm:
+            return str(pm)
+        parent = invoice.get("parent") or {}
+        schedule = self._schedule_of_subscription((parent.get("subscription_details") or {}).get("subscription"))
+        if schedule is not None and schedule["default_settings"].get("default_payment_method"):
+            return str(schedule["default_settings"]["default_payment_method"])
+        return None
+
+    def _schedule_of_subscription(self, subscription: str | None) -> dict[str, Any] | None:
+        if subscription is None:
+            return None
+        return next(
+            (o for o in self.objects.values() if o.get("object") == "subscription_schedule" and o["subscription"] == subscription),
+            None,
+        )
+
+    def _attempt(self, invoice: dict[str, Any], pm: str | None, *, automatic: bool) -> tuple[str, str, str] | None:
+        """One payment attempt on an open invoice; the card error, or None when it was paid."""
+        invoice["attempt_count"] += 1
+        invoice["attempted"] = True
+        invoice["next_payment_attempt"] = None
+        outcome = self._card(pm) if pm else "no_payment_method"
+        if outcome in CARDS or outcome == "no_payment_method":
+            code, decline, message = CARDS.get(
+                outcome, ("invoice_no_payment_method", "invoice_no_payment_method", "The invoice has no payment method.")
+            )
+            if automatic and code == "card_declined":
+                first = self._first_failure.setdefault(invoice["id"], self._time)
+                later = [first + d * 86_400 for d in self.retry_days if first + d * 86_400 > self._time]
+                if later:
+                    invoice["next_payment_attempt"] = later[0]
+                    self._at(later[0], "attempt", invoice["id"])
+            kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
+            self._emit(kind, invoice)
+            return code, decline, message
+        self._pay(invoice, pm or "pm_card_visa")
+        return None
+
+    def _pay(self, invoice: dict[str, Any], pm: str) -> None:
+        legacy = pm.startswith(("card_", "src_"))  # a legacy card or source: a charge, no PaymentIntent
+        intent = None if legacy else self.new_id("pi")
+        amount = invoice["amount_remaining"]
+        charge = self._make("ch", _objects.build(
+            "charge", amount=amount, amount_captured=amount, captured=True, currency=invoice["currency"],
+            customer=invoice["customer"], payment_intent=intent, payment_method=pm, created=0,
+            balance_transaction=self.new_id("txn"),
+            outcome={**_objects.build("charge")["outcome"], "network_status": "approved_by_network",
+                     "seller_message": "Payment complete."},
+        ))
+        self.charges[intent or charge["id"]] = charge
+        payment = {"type": "charge", "charge": charge["id"]} if legacy else {"type": "payment_intent", "payment_intent": intent}
+        self._make("inpay", _objects.build(
+            "invoice_payment", invoice=invoice["id"], status="paid", amount_paid=amount, amount_requested=amount,
+            currency=invoice["currency"], payment=payment, created=0,
+            status_transitions={"canceled_at": None, "paid_at": self._time},
+        ))
+        self._emit("charge.succeeded", charge)
+        self._mark_paid(invoice)
+
+    def _mark_paid(self, invoice: dict[str, Any]) -> None:
+        invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0, next_payment_attempt=None)
+        invoice["status_transitions"]["paid_at"] = self._time
+        self._first_failure.pop(invoice["id"], None)
+        self._emit("invoice.paid", invoice)
+        self._emit("invoice.payment_succeeded", invoice)
+
+    # -- subscription schedules -------------------------------------------------------------
+
+    def _create_schedule(self, params: Mapping[str, Any]) -> Reply:
+        start = self._time if params.get("start_date") in (None, "now") else int(params["start_date"])
+        metadata = dict(params.get("metadata") or {})
+        defaults = dict(params.get("default_settings") or {})
+        phases = []
+        begin = start
+        for given in params.get("phases") or []:
+            items = []
+            for item in given.get("items") or []:
+                data = dict(item.get("price_data") or {})
+                price = self.new_id("price")
+                self._prices[price] = data
+                items.append(_objects.build(
+                    "schedule_phase_item", price=price, quantity=int(item.get("quantity", 1)),
+                    metadata=dict(item.get("metadata") or {}),
+                ))
+            duration = given.get("duration") or {}
+            end = _add(begin, str(duration.get("interval", "month")), int(duration.get("interval_count", 1)))
+            phases.append(_objects.build(
+                "schedule_phase", start_date=begin, end_date=end, items=items,
+                metadata=dict(given.get("metadata") or {}),
+                proration_behavior=given.get("proration_behavior", "create_prorations"),
+                billing_cycle_anchor=given.get("billing_cycle_anchor"),
+                currency=self._prices[items[0]["price"]].get("currency", "usd") if items else "usd",
+            ))
+            begin = end
+        schedule = self._make("sub_sched", _objects.build(
+            "subscription_schedule", customer=params.get("customer"), end_behavior=params.get("end_behavior", "release"),
+            metadata=metadata, phases=phases, created=0,
+        ))
+        schedule["default_settings"]["default_payment_method"] = defaults.get("default_payment_method")
+        schedule["default_settings"]["collection_method"] = defaults.get("collection_method", "charge_automatically")
+        self._emit("subscription_schedule.created", schedule)
+        if phases:
+            for n, when in enumerate(self._period_starts(schedule)):
+                self._at(when, f"period:{n}", schedule["id"])
+            self._at(phases[-1]["end_date"], "schedule_end", schedule["id"])
+        return Reply.json(schedule)
+
+    def _period_starts(self, schedule: dict[str, Any]) -> list[int]:
+        starts = []
+        for phase in schedule["phases"]:
+            price = self._prices[phase["items"][0]["price"]]
+            recurring = price.get("recurring") or {}
+            interval, count = str(recurring.get("interval", "month")), int(recurring.get("interval_count", 1))
+            n = 0
+            while (at := _add(phase["start_date"], interval, count * n)) < phase["end_date"]:
+                starts.append(at)
+                n += 1
+        return starts
+
+    def _period(self, schedule_id: str, n: int) -> None:
+        schedule = self.objects[schedule_id]
+        if schedule["status"] in ("canceled", "completed", "released"):
+            return
+        if schedule["status"] == "not_started":
+            schedule.update(status="active", subscription=self.new_id("sub"))
+            self._emit("subscription_schedule.updated", schedule, {"status": "not_started"})
+        phase = next(p for p in schedule["phases"] if p["start_date"] <= self._time < p["end_date"])
+        schedule["current_phase"] = {"start_date": phase["start_date"], "end_date": phase["end_date"]}
+        item = phase["items"][0]
+        price = self._prices[item["price"]]
+        sub_meta = dict(phase["metadata"])
+        invoice = self._create_invoice(
+            {"customer": schedule["customer"], "currency": price.get("currency", "usd"), "auto_advance": "true",
+             "collection_method": schedule["default_settings"]["collection_method"]},
+            billing_reason="subscription_create" if n == 0 else "subscription_cycle",
+            parent={"quote_details": None, "subscription_details": {"metadata": sub_meta, "subscription": schedule["subscription"]},
+                    "type": "subscription_details"},
+        )
+        self._add_line(invoice, int(price.get("unit_amount", 0)) * int(item["quantity"]), item["metadata"],
+                       None, subscription=schedule["subscription"])
+
+    def _schedule_end(self, schedule_id: str) -> None:
+        schedule = self.objects[schedule_id]
+        if schedule["status"] not in ("active", "not_started"):
+            return
+        schedule.update(status="completed", completed_at=self._time, current_phase=None)
+        self._emit("subscription_schedule.completed", schedule)
+
+    def _schedule(self, method: str, schedule: dict[str, Any], action: str | None) -> Reply:
+        if method == "GET" and action is None:
+            return Reply.json(schedule)
+        if method == "POST" and action == "cancel":
+            if schedule["status"] in ("canceled", "completed", "released"):
+                return _error(400, "invalid_request_error", f"You cannot cancel a {schedule['status']} subscription schedule.")
+            schedule.update(status="canceled", canceled_at=self._time, current_phase=None)
+            self._emit("subscription_schedule.canceled", schedule)
+            return Reply.json(schedule)
+        return _error(404, "invalid_request_error", "Unrecognized schedule request.")
+
+    # -- refunds --------------------------------------------------------------------------------
+
     def _refund(self, params: dict[str, Any]) -> Reply:
-        charge = self.charges.get(params.get("payment_intent", ""))
+        by = "charge" if "charge" in params else "payment_intent"
+        charge = self.charges.get(params.get(by, ""))
         if charge is None:
-            return _error(400, "invalid_request_error", "No such payment_intent.", param="payment_intent")
+            return _error(400, "invalid_request_error", f"No such {by}.", param=by)
         amount = int(params.get("amount", charge["amount"] - charge["amount_refunded"]))
         if amount <= 0 or amount > charge["amount"] - charge["amount_refunded"]:
             return _error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", param="amount")
-        refund = self._make("re", {"object": "refund", "amount": amount, "currency": charge["currency"], "status": "succeeded",
-                                   "payment_intent": charge["payment_intent"], "charge": charge["id"],
-                                   "metadata": params.get("metadata", {}), "failure_reason": None})
+        refund = self._make("re", _objects.build(
+            "refund", amount=amount, currency=charge["currency"], status="succeeded", created=0,
+            payment_intent=charge["payment_intent"], charge=charge["id"], metadata=dict(params.get("metadata") or {}),
+            balance_transaction=self.new_id("txn"), destination_details={"card": {"type": "refund"}, "type": "card"},
+        ))  # no failure_reason key: Stripe sends one only on a failed refund
         before = charge["amount_refunded"]
         charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         # Since API version 2024-10-28.acacia every refund sends refund.created; since
         # 2022-11-15 the charge in charge.refunded no longer lists its refunds.
-        self._emit(stripe_event(self.new_id("evt"), "refund.created", dict(refund), self.now()))
-        self._emit(stripe_event(self.new_id("evt"), "charge.refunded", dict(charge), self.now(),
-                                {"amount_refunded": before}))
+        self._emit("refund.created", refund)
+        self._emit("charge.refunded", charge, {"amount_refunded": before})
         return Reply.json(refund)
 
-    def dashboard_refund(self, payment_intent: str, amount: int) -> dict[str, Any]:
-        """A refund made in Stripe's dashboard: no payplan metadata (for reconciliation tests)."""
+    def dashboard_refund(self, payment: str, amount: int) -> dict[str, Any]:
+        """A refund made in Stripe's dashboard: no payplan metadata (for reconciliation tests).
+
+        *payment* is the PaymentIntent (``pi_...``) or, for a payment made without one, the charge (``ch_...``).
+        """
         with self._lock:
-            reply = self._refund({"payment_intent": payment_intent, "amount": str(amount)})
+            by = "charge" if payment.startswith("ch_") else "payment_intent"
+            reply = self._refund({by: payment, "amount": str(amount)})
             return dict(reply.body)
+
+
+T = TypeVar("T")
+
+
+def _unix(when: int | dt.date | dt.datetime, *, end_of_day: bool = False) -> int:
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is None:
+            raise ValueError(f"expected an aware datetime, got {when!r}")
+        return int(when.timestamp())
+    if isinstance(when, dt.date):
+        day = dt.datetime.combine(when, dt.time(23, 59, 59) if end_of_day else dt.time(0), tzinfo=dt.UTC)
+        return int(day.timestamp())
+    if isinstance(when, bool) or not isinstance(when, int):
+        raise ValueError(f"expected a Unix time, a date or a datetime, got {when!r}")
+    return when
+
+
+def _iso(when: int) -> str:
+    return dt.datetime.fromtimestamp(when, dt.UTC).isoformat()
+
+
+def _add(start: int, interval: str, count: int) -> int:
+    """*count* intervals after *start*, as Stripe bills: months anchored on the start day, clamped to month ends."""
+    moment = dt.datetime.fromtimestamp(start, dt.UTC)
+    if interval == "day":
+        return start + count * 86_400
+    if interval == "week":
+        return start + count * 7 * 86_400
+    months = count * (12 if interval == "year" else 1)
+    day = add_months(moment.date(), months)
+    return int(dt.datetime.combine(day, moment.timetz()).timestamp())
 
 
 def dump(obj: Any) -> bytes:

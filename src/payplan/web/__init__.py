@@ -14,13 +14,13 @@ limit.
 No web framework is imported here; ``docs/web-*.md`` shows the endpoint in
 FastAPI/Starlette, Flask and Django.
 
-.. code-block:: python
+```python
+from payplan.store import MemoryStore
+from payplan.web import WebhookWSGI
 
-    from payplan.store import MemoryStore
-    from payplan.web import WebhookWSGI
-
-    app = WebhookWSGI(store, {"stripe": stripe_provider, "square": square_provider})
-    # mount app at /webhooks: POST /webhooks/stripe, POST /webhooks/square
+app = WebhookWSGI(store, {"stripe": stripe_provider, "square": square_provider})
+# mount app at /webhooks: POST /webhooks/stripe, POST /webhooks/square
+```
 
 .. versionadded:: 0.1.0
 """

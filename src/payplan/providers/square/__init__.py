@@ -479,6 +479,7 @@ class SquareProvider(Provider):
         reason: str | None = None,
         sequence: int = 1,
         idempotency_key: str | None = None,
+        lowers_price: bool = False,
     ) -> RefundOutcome:
         """Refund *amount* of the Square payment *charge_reference* (Refunds API).
 
@@ -488,7 +489,11 @@ class SquareProvider(Provider):
         once, a refund of another amount is another refund, and a second
         refund of the same amount on the same payment is ``sequence=2``.
         Square answers PENDING; its ``refund.updated`` event completes it.
+        A goodwill refund (*lowers_price*) is refused: this adapter does not
+        yet carry the word to Square and back.
         """
+        if lowers_price:
+            self._check_goodwill()
         if amount.minor <= 0:
             raise InvalidPlanError(f"expected a refund above zero, got {amount}")
         key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)

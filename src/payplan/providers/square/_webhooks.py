@@ -204,7 +204,9 @@ def _completed_by_tenders(
     for number, request in enumerate(requests, 1):
         due = _money(request.get("computed_amount_money"))
         if due is None or _minor(request.get("total_completed_amount_money")) < due.minor:
-            break
+            # Not (fully) paid: autopay still charges the later requests on their own dates
+            # (a declined installment 2 does not stop installment 3), so look past it.
+            continue
         paid.append((number, request, due))
     if not paid:
         return None

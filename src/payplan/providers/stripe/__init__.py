@@ -22,7 +22,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import stripe
-from stripe.params import InvoiceCreateParams, InvoiceItemCreateParams
+from stripe.params import (
+    InvoiceCreateParams,
+    InvoiceItemCreateParams,
+    InvoicePaymentListParams,
+    RefundListParams,
+)
 
 from ..._money import Money
 from ..._plan import PaymentPlan
@@ -73,15 +78,21 @@ class StripeProvider(Provider):
         webhook_secret: The endpoint's signing secret (``whsec_...``), needed by
             :meth:`parse_webhook`.
         mode: Subscription schedule, invoices, or AUTO (a schedule where it fits).
-        tolerance: How many seconds old a webhook signature may be.
+        tolerance: How many seconds a webhook signature's time may lie from
+            *clock* (Stripe's default: 300).
         clock: Returns the current Unix time; decides whether an installment
-            is already due when it is published.
+            is already due when it is published, and how old a webhook
+            signature is (pass ``fake.clock`` of a
+            :class:`~payplan.testing.stripe.FakeStripe` in tests).
 
     Capabilities are those of invoices mode; in subscription-schedule mode
-    Stripe charges on its own and :meth:`charge` and :meth:`update` are
-    refused with the reason.
+    Stripe charges the schedule's installments on its own, so :meth:`charge`
+    of one of them (the deposit, its own invoice, can be charged) and
+    :meth:`update` are refused with the reason.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *clock* also governs the webhook signature's age.
     """
 
     name: ClassVar[str] = NAME
@@ -96,6 +107,7 @@ class StripeProvider(Provider):
             Capability.UPDATE,
             Capability.CANCEL,
             Capability.RECONCILE,
+            Capability.GOODWILL_REFUNDS,
         }
     )
 
@@ -289,20 +301,29 @@ class StripeProvider(Provider):
 
         A decline, an expired card or a card that needs authentication is
         returned as an outcome. An invoice already paid returns SUCCEEDED
-        without charging again.
+        without charging again. Under a subscription schedule the deposit is
+        its own invoice outside the schedule (which starts with the first
+        installment after it), so the deposit can be charged at signing in
+        either mode.
 
         Raises:
-            UnsupportedByProviderError: a subscription-schedule plan (Stripe charges those itself).
+            UnsupportedByProviderError: an installment the subscription
+                schedule bills (Stripe charges those itself, on their dates).
+
+        .. versionchanged:: 0.2.0
+           The deposit of a subscription-schedule plan can be charged now.
         """
         self._check_binding(binding, plan.id)
         amount = plan.installment(installment).amount
-        if "schedule" in binding.ids:
+        role = f"invoice:{installment}"
+        if "schedule" in binding.ids and role not in binding.ids:
             raise UnsupportedByProviderError(
-                "stripe charges a subscription schedule on its own dates; payplan cannot charge one of its "
-                "installments on demand (publish in invoices mode for that)",
+                f"stripe's subscription schedule bills installment {installment} of plan {plan.id} on its own "
+                "date; payplan can charge only the deposit of a schedule on demand (publish in invoices mode "
+                "to charge any installment)",
                 provider=NAME,
             )
-        invoice_id = binding.id(f"invoice:{installment}")
+        invoice_id = binding.id(role)
         key = idempotency_key(plan, "charge", installment=installment, attempt=attempt)
 
         def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
@@ -349,14 +370,21 @@ class StripeProvider(Provider):
 
         The invoice (metadata ``payplan_plan_id`` and ``payplan_fee``), its
         one line, its finalization and the payment each carry a key from
-        the plan and *fee_id*; only the payment's carries *attempt*. A new
-        attempt after a decline pays the same invoice again, and a fee
-        already paid returns SUCCEEDED without charging again. The outcome's
+        the plan and *fee_id*; only the payment's carries *attempt*. Stripe
+        prunes keys after about 24 hours, so before creating the invoice the
+        adapter looks for an earlier one of this fee among the customer's
+        invoices (by that metadata): a fee already paid returns SUCCEEDED
+        without charging again, and a new attempt after a decline pays the
+        same open invoice again, however long after. The outcome's
         reference is the invoice id (what :meth:`refund` takes).
 
         Raises:
-            ProviderRequestError: the binding is another plan's, or the amount is not positive.
+            ProviderRequestError: the binding is another plan's, the amount is
+                not positive, or the fee's invoice was voided in Stripe.
             UnsupportedByProviderError: an amount Stripe would round.
+
+        .. versionchanged:: 0.2.0
+           An earlier invoice of the fee is found by its metadata, not only by the idempotency key.
         """
         self._check_fee(binding, plan, amount)
         units = to_stripe_amount(amount)
@@ -376,26 +404,55 @@ class StripeProvider(Provider):
         if binding.ids.get("payment_method"):
             params["default_payment_method"] = binding.ids["payment_method"]
         with stripe_errors():
-            created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
-            invoice_id = str(created.id)
-            invoice = self._client.v1.invoices.retrieve(invoice_id)
+            invoice = self._earlier_fee(customer, meta, units)
+            if invoice is None:
+                created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
+                invoice = self._client.v1.invoices.retrieve(str(created.id))
+            invoice_id = str(invoice.id)
 
         def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
             return ChargeOutcome(status, plan.id, 0, amount, attempt, invoice_id, code, message, fee_id)
 
         if invoice.status == "paid":
             return outcome(ChargeStatus.SUCCEEDED)
+        if invoice.status == "void":
+            raise ProviderRequestError(
+                f"expected fee {fee_id} of plan {plan.id} to be open or paid in Stripe, its invoice {invoice_id} "
+                "was voided: waive the fee, or collect it another way and record the payment",
+                provider=NAME,
+            )
         with stripe_errors():
             if invoice.status == "draft":
-                item: InvoiceItemCreateParams = {
-                    "customer": customer, "invoice": invoice_id, "amount": units,
-                    "currency": plan.currency.lower(), "description": words, "metadata": meta,
-                }
-                self._client.v1.invoice_items.create(item, {"idempotency_key": fit_key(base + ":item")})
+                if not invoice.to_dict().get("lines", {}).get("data"):
+                    item: InvoiceItemCreateParams = {
+                        "customer": customer, "invoice": invoice_id, "amount": units,
+                        "currency": plan.currency.lower(), "description": words, "metadata": meta,
+                    }
+                    self._client.v1.invoice_items.create(item, {"idempotency_key": fit_key(base + ":item")})
                 self._client.v1.invoices.finalize_invoice(
                     invoice_id, {"auto_advance": False}, {"idempotency_key": fit_key(base + ":finalize")}
                 )
         return self._pay(invoice_id, fee_key(plan.id, fee_id, amount, attempt=attempt), outcome)
+
+    def _earlier_fee(self, customer: str, meta: Mapping[str, str], units: int) -> Any:
+        """The fee's earlier invoice among the customer's (same plan, fee id and amount), or None.
+
+        A listing (not Stripe's search, which lags its writes by up to a
+        minute) of one customer's invoices, newest first: a paid one wins,
+        then an open or uncollectible one, then a draft, then a voided one.
+        """
+        found: list[Any] = []
+        for invoice in self._client.v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
+            body = invoice.to_dict()
+            mine = body.get("metadata") or {}
+            if any(mine.get(k) != v for k, v in meta.items()):
+                continue
+            if body.get("status") != "draft" and body.get("amount_due") != units:
+                continue  # the same fee id at another amount is another charge
+            found.append(invoice)
+        rank = {"paid": 0, "open": 1, "uncollectible": 1, "draft": 2, "void": 3}
+        found.sort(key=lambda i: rank.get(str(i.status), 4))
+        return found[0] if found else None
 
     def refund(
         self,
@@ -406,6 +463,7 @@ class StripeProvider(Provider):
         reason: str | None = None,
         sequence: int = 1,
         idempotency_key: str | None = None,
+        lowers_price: bool = False,
     ) -> RefundOutcome:
         """Refund *amount* of the payment of the invoice *charge_reference*.
 
@@ -413,10 +471,17 @@ class StripeProvider(Provider):
         :func:`~payplan.refund_key` of the plan, the invoice, the amount and
         *sequence*, in either mode: a second refund of another amount is a
         second refund (not an ``IdempotencyError``), one of the same amount
-        is ``sequence=2``, and the same refund retried is one.
+        is ``sequence=2``, and the same refund retried is one. The invoice's
+        payment is refunded through its PaymentIntent, or its charge where
+        it was paid by a charge (Stripe then sends no ``payment_intent``).
+        A goodwill refund (*lowers_price*) says so in the refund's metadata
+        (``payplan_lowers_price``), and its events carry it back.
 
         Raises:
             ProviderRequestError: the invoice has no payment to refund, or Stripe refused.
+
+        .. versionchanged:: 0.2.0
+           *lowers_price*; an invoice paid by a charge is refunded (it raised ``AttributeError``).
         """
         self._check_binding(binding)
         installment = next(
@@ -425,30 +490,30 @@ class StripeProvider(Provider):
         )
         with stripe_errors():
             payments = self._client.v1.invoice_payments.list({"invoice": charge_reference, "status": "paid"})
-            intent = next(
-                (
-                    _str_or_none(p.payment.payment_intent)
-                    for p in payments.data
-                    if p.payment is not None and p.payment.payment_intent
-                ),
-                None,
-            )
-            if intent is None:
+            paid_by = next((found for p in payments.data if (found := _paid_by(p)) is not None), None)
+            if paid_by is None:
                 raise ProviderRequestError(
                     f"expected a paid invoice to refund, {charge_reference} has no payment", provider=NAME
                 )
             made = self._client.v1.refunds.create(
-                refund_params(intent, amount, binding.plan_id, installment, reason),
+                refund_params(
+                    paid_by[1], amount, binding.plan_id, installment, reason,
+                    lowers_price=lowers_price, by=paid_by[0],
+                ),
                 {
                     "idempotency_key": idempotency_key
                     or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
                 },
             )
+            body = made.to_dict()  # a succeeded refund has no failure_reason key at all
         status = {"succeeded": RefundStatus.SUCCEEDED, "pending": RefundStatus.PENDING}.get(
-            str(made.status), RefundStatus.FAILED
+            str(body.get("status")), RefundStatus.FAILED
         )
-        money = from_stripe_amount(int(made.amount), str(made.currency))
-        return RefundOutcome(status, money, charge_reference, made.id, _str_or_none(made.failure_reason), NAME)
+        money = from_stripe_amount(int(body["amount"]), str(body["currency"]))
+        return RefundOutcome(
+            status, money, charge_reference, str(body["id"]), _str_or_none(body.get("failure_reason")), NAME,
+            lowers_price=lowers_price,
+        )
 
     # -- events ---------------------------------------------------------------------
 
@@ -468,7 +533,7 @@ class StripeProvider(Provider):
             ProviderRequestError: the event is malformed (the message names
                 the field), or an amount is negative or zero.
         """
-        event = verify(headers, body, self._secret, self._tolerance)
+        event = verify(headers, body, self._secret, self._tolerance, self._clock())
         with stripe_errors():
             return normalize(event, plan_of_payment=self._plan_of_payment, refunds_of_charge=self._refunds_of_charge)
 
@@ -497,37 +562,54 @@ class StripeProvider(Provider):
                 if not role.startswith("invoice:"):
                     continue
                 number = int(role.split(":", 1)[1])
-                for intent in self._intents_of(invoice_id):
-                    for refund in self._client.v1.refunds.list({"payment_intent": intent, "limit": 100}).auto_paging_iter():
+                for kind, paid_by in self._payments_of(invoice_id):
+                    query: RefundListParams = (
+                        {"payment_intent": paid_by, "limit": 100} if kind == "payment_intent"
+                        else {"charge": paid_by, "limit": 100}
+                    )
+                    for refund in self._client.v1.refunds.list(query).auto_paging_iter():
                         body = refund.to_dict()
                         add(refund_events(body, plan_id=binding.plan_id, installment=number))
         return tuple(sorted(found.values(), key=lambda e: (e.sequence, e.id)))
 
-    def _intents_of(self, invoice_id: str) -> list[str]:
+    def _payments_of(self, invoice_id: str) -> list[tuple[str, str]]:
+        """How the invoice was paid: ``(kind, id)`` pairs, kind ``payment_intent`` or ``charge``."""
         payments = self._client.v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"})
-        return [
-            intent
-            for p in payments.data
-            if p.payment is not None and (intent := _str_or_none(p.payment.payment_intent)) is not None
-        ]
+        return [found for p in payments.data if (found := _paid_by(p)) is not None]
 
     def _plan_of_payment(self, intent: str | None, charge: str | None) -> tuple[str, int | None] | None:
-        """The plan and installment of the invoice a payment intent paid (for refunds without metadata)."""
-        if intent is None:
+        """The plan and installment of the invoice a payment intent or charge paid (for refunds without metadata).
+
+        Invoice payments can be listed by PaymentIntent but not by charge, so
+        a payment made without one (a legacy card or source) is found among
+        the paid invoices of the charge's customer.
+        """
+        if intent is not None:
+            query: InvoicePaymentListParams = {"payment": {"type": "payment_intent", "payment_intent": intent}}
+            payments = self._client.v1.invoice_payments.list(query)
+            for p in payments.data:
+                found = self._plan_of_invoice(_str_or_none(p.to_dict().get("invoice")))
+                if found is not None:
+                    return found
             return None
-        payments = self._client.v1.invoice_payments.list(
-            {"payment": {"type": "payment_intent", "payment_intent": intent}}
-        )
-        for p in payments.data:
-            invoice_id = _str_or_none(p.invoice)
-            if invoice_id is None:
-                continue
-            invoice = self._retrieve_invoice(invoice_id)
-            meta = invoice.to_dict().get("metadata") if invoice is not None else None
-            if isinstance(meta, dict) and isinstance(meta.get(META_PLAN), str) and meta[META_PLAN]:
-                number = meta.get(META_INSTALLMENT)
-                installment = int(number) if isinstance(number, str) and number.isdigit() else None
-                return meta[META_PLAN], installment
+        if charge is None:
+            return None
+        customer = _str_or_none(self._client.v1.charges.retrieve(charge).to_dict().get("customer"))
+        if customer is None:
+            return None
+        for invoice in self._client.v1.invoices.list({"customer": customer, "status": "paid", "limit": 100}).auto_paging_iter():
+            if ("charge", charge) in self._payments_of(str(invoice.id)):
+                return self._plan_of_invoice(str(invoice.id))
+        return None
+
+    def _plan_of_invoice(self, invoice_id: str | None) -> tuple[str, int | None] | None:
+        """The plan and installment an invoice's payplan metadata names, or None."""
+        invoice = self._retrieve_invoice(invoice_id) if invoice_id else None
+        meta = invoice.to_dict().get("metadata") if invoice is not None else None
+        if isinstance(meta, dict) and isinstance(meta.get(META_PLAN), str) and meta[META_PLAN]:
+            number = meta.get(META_INSTALLMENT)
+            installment = int(number) if isinstance(number, str) and number.isdigit() else None
+            return meta[META_PLAN], installment
         return None
 
     def _refunds_of_charge(self, charge: str) -> list[dict[str, Any]]:
@@ -560,6 +642,23 @@ def _customer(payer: Payer) -> str:
             "expected a Payer with a Stripe customer id (cus_...), got none", provider=NAME
         )
     return payer.customer_id
+
+
+def _paid_by(payment: Any) -> tuple[str, str] | None:
+    """``("payment_intent", id)`` or ``("charge", id)`` for an invoice payment, or None.
+
+    Stripe omits the keys of the kinds that did not pay (an invoice paid by
+    a charge has no ``payment_intent`` key), so they are read from the dict.
+    """
+    body = payment.to_dict() if hasattr(payment, "to_dict") else payment
+    paid = body.get("payment") if isinstance(body, Mapping) else None
+    if not isinstance(paid, Mapping):
+        return None
+    for kind in ("payment_intent", "charge"):
+        ident = _str_or_none(paid.get(kind))
+        if ident:
+            return kind, ident
+    return None
 
 
 def _str_or_none(value: object) -> str | None:

@@ -42,6 +42,8 @@ TWO_DECIMAL_OVERRIDES = frozenset({"ISK"})
 META_PLAN = "payplan_plan_id"
 META_VERSION = "payplan_plan_version"
 META_INSTALLMENT = "payplan_installment"
+#: Refund metadata saying payplan asked for a goodwill refund (the price drops; ``"true"``).
+META_LOWERS_PRICE = "payplan_lowers_price"
 
 
 class StripeMode(enum.Enum):
@@ -201,19 +203,32 @@ def invoice_item_params(plan: PaymentPlan, inst: Installment, *, customer: str, 
 
 
 def refund_params(
-    payment_intent: str, amount: Money, plan_id: str, installment: int | None, reason: str | None
+    payment: str,
+    amount: Money,
+    plan_id: str,
+    installment: int | None,
+    reason: str | None,
+    *,
+    lowers_price: bool = False,
+    by: str = "payment_intent",
 ) -> RefundCreateParams:
-    """A refund of *amount* of one installment's payment.
+    """A refund of *amount* of one installment's *payment*: a PaymentIntent, or a charge when *by* is ``"charge"``.
 
     The plan version is left out, as it is from the refund's key: a refund
     retried after an amendment sends the same parameters under the same key.
+    A goodwill refund (*lowers_price*) says so in its metadata
+    (``payplan_lowers_price="true"``), which every refund event carries back.
     """
     meta = {META_PLAN: plan_id}
     if installment is not None:
         meta[META_INSTALLMENT] = str(installment)
     if reason:
         meta["payplan_reason"] = reason[:500]
-    return {"payment_intent": payment_intent, "amount": to_stripe_amount(amount), "metadata": meta}
+    if lowers_price:
+        meta[META_LOWERS_PRICE] = "true"
+    if by == "charge":
+        return {"charge": payment, "amount": to_stripe_amount(amount), "metadata": meta}
+    return {"payment_intent": payment, "amount": to_stripe_amount(amount), "metadata": meta}
 
 
 # -- subscription schedule mode ------------------------------------------------------

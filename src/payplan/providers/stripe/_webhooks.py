@@ -13,7 +13,9 @@ own example objects):
   the refund, so the created and updated events count it once. A failed
   refund gives the refund and its reversal (a ``PAYMENT_SUCCEEDED`` of the
   same amount, reason ``refund_failed``): the two cancel out whether or not
-  the refund was recorded before;
+  the refund was recorded before. A refund payplan asked for as a goodwill
+  refund (metadata ``payplan_lowers_price="true"``) is a ``REFUNDED`` event
+  with ``lowers_price``: the ledger records it as a price reduction;
 * ``charge.refunded``: since API version 2022-11-15 a charge no longer lists
   its refunds, and an invoice's charge carries no payplan metadata. The
   refunds it lists, or that the adapter reads for it (the charge's
@@ -45,7 +47,7 @@ from ...exceptions import (
 from .. import EventKind, ProviderEvent
 from .._payload import Fields
 from ._errors import stripe_errors
-from ._mapping import META_INSTALLMENT, META_PLAN, NAME, from_stripe_amount
+from ._mapping import META_INSTALLMENT, META_LOWERS_PRICE, META_PLAN, NAME, from_stripe_amount
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
@@ -74,8 +76,14 @@ PlanOfPayment = Callable[[str | None, str | None], tuple[str, int | None] | None
 RefundsOfCharge = Callable[[str], Sequence[Mapping[str, Any]]]
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str | None, tolerance: int) -> dict[str, Any]:
+def verify(
+    headers: Mapping[str, str], body: bytes, secret: str | None, tolerance: int, now: float | None = None
+) -> dict[str, Any]:
     """Check the ``Stripe-Signature`` of *body*; return the event as a dict.
+
+    The signature is checked by the SDK; its age (the header's ``t=``)
+    against *now* (the adapter's clock; the SDK's own check reads the
+    system clock, which a test clock cannot move).
 
     Raises:
         ProviderAuthError: no secret configured, no header, a wrong or stale signature.
@@ -90,7 +98,11 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None, toleranc
     if not header or not isinstance(header, str):
         raise ProviderAuthError(f"expected a {SIGNATURE_HEADER} header, got none", provider=NAME)
     with stripe_errors():
-        stripe.WebhookSignature.verify_header(body.decode("utf-8", "replace"), header, secret, tolerance)
+        stripe.WebhookSignature.verify_header(
+            body.decode("utf-8", "replace"), header, secret, None if now is not None else tolerance
+        )
+    if now is not None:
+        _check_age(header, now, tolerance)
     try:
         event = json.loads(body)
     except ValueError as exc:
@@ -98,6 +110,21 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None, toleranc
     if not isinstance(event, dict) or event.get("object") != "event" or not isinstance(event.get("type"), str):
         raise ProviderRequestError(f"expected a Stripe event object, got {body[:60]!r}", provider=NAME)
     return event
+
+
+def _check_age(header: str, now: float, tolerance: int) -> None:
+    """Refuse a signature whose timestamp is more than *tolerance* seconds from *now*."""
+    stamps = [p.split("=", 1)[1] for p in header.split(",") if p.strip().startswith("t=")]
+    try:
+        signed = int(stamps[0].strip())
+    except (IndexError, ValueError):
+        raise ProviderAuthError(f"expected a {SIGNATURE_HEADER} with a t=<unix time>, got none", provider=NAME) from None
+    if tolerance and abs(now - signed) > tolerance:
+        raise ProviderAuthError(
+            f"expected a {SIGNATURE_HEADER} signed within {tolerance}s of the adapter's clock ({int(now)}), "
+            f"got one signed at {signed}, {int(now - signed)}s away",
+            provider=NAME,
+        )
 
 
 def normalize(
@@ -241,6 +268,8 @@ def _refund(
     meta = read.metadata(refund, "metadata", f"{path}.metadata")
     plan_id: str | None = meta.get(META_PLAN) or None
     installment = _number(read, meta, f"{path}.metadata.{META_INSTALLMENT}")
+    # Only payplan's own refunds carry the word; a dashboard refund is a reversal.
+    lowers_price = plan_id is not None and meta.get(META_LOWERS_PRICE) == "true"
     if plan_id is None:
         if plan_of_payment is None:
             return ()
@@ -268,6 +297,7 @@ def _refund(
         reference=refund_id,
         reason=meta.get("payplan_reason") or read.optional_text(refund, "reason", f"{path}.reason"),
         sequence=created,
+        lowers_price=lowers_price,
     )
     if not failed:
         return (refunded,)

@@ -12,8 +12,8 @@ Existing rows are backfilled here with the same formula as
 change when the code does). A NULL checksum (a row an older payplan wrote
 after this ran) is read unchecked.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import hashlib
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
