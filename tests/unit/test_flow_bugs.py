@@ -10,6 +10,7 @@ import pytest
 
 from payplan import (
     CancellationPolicy,
+    Catalog,
     CancellationWindow,
     DepositRule,
     InstallmentState,
@@ -19,9 +20,11 @@ from payplan import (
     LateFeeStep,
     Ledger,
     Money,
+    OutOfBoundsError,
     PaymentPlan,
     PaymentReceived,
     PlanStatus,
+    ProposedParts,
     Refund,
     Terms,
     aging,
@@ -29,6 +32,7 @@ from payplan import (
     forecast,
     overdue,
     plan_status,
+    propose,
     render_statement,
     settle_cancellation,
 )
@@ -241,3 +245,64 @@ class TestPaymentsFileBound:
 
         plan, payments = self._files(tmp_path, "2000.00")
         assert main(["status", plan, "--payments", payments, "--as-of", "2027-01-05"]) == 0
+
+
+_CATALOG = """
+[catalog]
+currency = "USD"
+
+[terms]
+deposit = { percent = "25", minimum = "500.00" }
+final_due_days_before = 14
+least_payment = "200.00"
+most_days_between = 45
+installments = [2, 3]
+%s
+
+[[tier]]
+name = "Session Pack A"
+fee = "2000.00"
+
+[[tier]]
+name = "Relaxed"
+fee = "2000.00"
+most_days_between = 90
+"""
+
+
+class TestCatalogTerms:
+    def test_terms_gives_every_tier_its_bounds_and_counts(self) -> None:
+        """least_payment, most_days_between and the counts in [terms] reach each tier that does not set its own."""
+        catalog = Catalog.from_toml(_CATALOG % "")
+        pack = catalog["Session Pack A"]
+        assert (pack.least_payment, pack.most_days_between, pack.installment_counts) == (usd("200.00"), 45, (2, 3))
+        assert catalog["Relaxed"].most_days_between == 90
+
+    def test_an_81_day_gap_is_refused_under_the_terms_bound(self) -> None:
+        """The client's 81 days between payments breaks [terms] most_days_between = 45."""
+        pack = Catalog.from_toml(_CATALOG % "")["Session Pack A"]
+        parts = ProposedParts([
+            (D(2026, 12, 1), usd("500.00")), (D(2027, 1, 1), usd("750.00")), (D(2027, 3, 23), usd("750.00")),
+        ])
+        with pytest.raises(OutOfBoundsError) as caught:
+            propose(pack, "b-81", parts, booked=D(2026, 12, 1), session=D(2027, 4, 15))
+        assert caught.value.bound == "gap"
+
+    @pytest.mark.parametrize(("line", "match"), [
+        ('least_paymnet = "100.00"', r"\[terms\]: unknown key\(s\) \['least_paymnet'\]"),
+        ('fee = "100.00"', r"fee belongs in a \[\[tier\]\]"),
+        ('sale = { where = "GB" }', r"sale belongs in \[catalog\] or a \[\[tier\]\]"),
+    ])
+    def test_terms_refuses_a_key_it_does_not_take(self, line: str, match: str) -> None:
+        """A misspelt key, or one only a tier takes, is refused naming it (it was dropped silently)."""
+        with pytest.raises(InvalidPlanError, match=match):
+            Catalog.from_toml(_CATALOG % line)
+
+    def test_docs_list_every_key(self) -> None:
+        """docs/catalog.md names every key [catalog], [terms] and a tier take."""
+        from payplan._catalog import _TERM_KEYS, _TIER_BOUNDS, _TIER_ONLY
+
+        text = (Path(__file__).parents[2] / "docs" / "catalog.md").read_text(encoding="utf-8")
+        table = text[text.index("## What each key means"):]
+        missing = sorted(k for k in {*_TERM_KEYS, *_TIER_BOUNDS, *_TIER_ONLY, "currency"} if f"`{k}`" not in table)
+        assert missing == []
