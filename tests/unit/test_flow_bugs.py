@@ -10,8 +10,8 @@ import pytest
 
 from payplan import (
     CancellationPolicy,
-    Catalog,
     CancellationWindow,
+    Catalog,
     DepositRule,
     InstallmentState,
     InvalidPlanError,
