@@ -140,7 +140,7 @@ class TestOverdue:
 
 class TestForecast:
     def test_monthly_expected_and_received(self) -> None:
-        """From December: received $1500, $500, $250.50; Mar expects $1500; $2749.50 is overdue."""
+        """From December: received $1500, $500, $250.50; Mar expects $1500; $2764.50 is overdue (fees included)."""
         f = forecast(book(), AS_OF, start=D(2026, 12, 1), periods=5)
         got = [(p.start, p.end, p.expected, p.received) for p in f.periods]
         assert got == [
@@ -150,7 +150,8 @@ class TestForecast:
             (D(2027, 3, 1), D(2027, 3, 31), usd("1500.00"), usd("0")),
             (D(2027, 4, 1), D(2027, 4, 30), usd("0"), usd("0")),
         ]
-        assert f.overdue == usd("2749.50")
+        # $2749.50 on installments and a $15.00 late fee: overdue now as aging counts it (#21)
+        assert f.overdue == usd("2764.50") == aging(book(), AS_OF).past_due
         assert f.beyond == usd("0")
         assert f.expected == usd("1500.00")
         assert f.received == usd("2250.50")
