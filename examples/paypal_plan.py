@@ -1,6 +1,6 @@
 """Put a payment plan onto PayPal Subscriptions: a setup fee (deposit) and monthly cycles.
 
-Run: python examples/paypal_plan.py [--server-sdk]
+Run: python examples/paypal_plan.py [--rest-sdk]
 
 Environment:
 
@@ -10,23 +10,23 @@ Environment:
 * ``PAYPAL_BASE_URL``: optional; defaults to the PayPal *sandbox*
   (https://api-m.sandbox.paypal.com). Set https://api-m.paypal.com for live.
 
-``--server-sdk`` uses PayPal's maintained ``paypal-server-sdk`` instead of
-``paypalrestsdk`` (used only as an authenticated HTTP client).
+It uses PayPal's maintained ``paypal-server-sdk`` (``pip install 'payplan[paypal]'``);
+``--rest-sdk`` uses the archived ``paypalrestsdk`` instead, only as an
+authenticated HTTP client (``pip install 'payplan[paypal-legacy]'``).
 
 The buyer must approve the subscription at the printed link before PayPal
-charges anything. Needs ``pip install 'payplan[paypal]'``.
+charges anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from typing import Any
 
 from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
-from payplan.providers import Payer
+from payplan.providers import Payer, ProviderEvent
 from payplan.providers.paypal import (
     PayPalOptions,
     PayPalProvider,
@@ -106,7 +106,7 @@ def offline(server_sdk: bool) -> int:
         print(f"No PAYPAL_CLIENT_ID/PAYPAL_CLIENT_SECRET: running against the local fake PayPal at {server.url} (offline).")
         paypal = connect(
             server.url, "offline-id", "offline-secret", server_sdk=server_sdk,
-            webhook_id="OFFLINEWEBHOOK", certificates=signer.certificates(),
+            webhook_id=fake.webhook_id, certificates=signer.certificates(), clock=fake.clock,
         )
         plan = pack_a("example-paypal-pack-a", dt.date(2026, 12, 1))
         show(plan)
@@ -115,17 +115,15 @@ def offline(server_sdk: bool) -> int:
         assert again.ids == binding.ids, "publishing twice must create nothing twice"
         print(f"published: {dict(binding.ids)} status {binding.status}")
         print(f"the buyer approves at: {binding.approval_url}")
-        fake.approve(binding.ids["subscription"])
-        sale = {"id": "SALE-OFFLINE-1", "state": "completed", "amount": {"total": "500.00", "currency": "USD"},
-                "billing_agreement_id": binding.ids["subscription"], "custom": map_plan(plan, OPTIONS).custom_id}
-        fake.record_payment(sale)  # PayPal's own copy, which the adapter confirms the webhook against
-        event = {
-            "id": "WH-OFFLINE-1", "create_time": "2027-01-01T10:04:00Z", "event_type": "PAYMENT.SALE.COMPLETED",
-            "resource": sale,
-        }
-        body = json.dumps(event).encode()
-        (paid,) = paypal.parse_webhook(signer.sign(body, "OFFLINEWEBHOOK"), body)
-        print(f"webhook verified: {paid.kind.value} {paid.amount} for plan {paid.plan_id} (event {paid.id})")
+        fake.approve(binding.ids["subscription"])  # PayPal charges the setup fee (the deposit) now
+        for delivery in fake.take_deliveries():  # what PayPal posts to the site's webhook endpoint
+            for event in paypal.parse_webhook(delivery.headers, delivery.body):
+                print(f"webhook verified: {event.kind.value} {event.amount or ''} for plan {event.plan_id}")
+        paid: list[ProviderEvent] = []
+        fake.advance_to(dt.date(2027, 1, 2),  # a month on the fake's clock: the first installment
+                        deliver=lambda d: paid.extend(paypal.parse_webhook(d.headers, d.body)))
+        for event in paid:
+            print(f"{event.occurred_on}: {event.kind.value} {event.amount} (sale {event.reference})")
         paypal.cancel(binding)
         print("cancelled: the subscription will charge nothing more")
     return 0
@@ -145,7 +143,7 @@ def online(client_id: str, secret: str, base_url: str, server_sdk: bool) -> int:
 
 
 def main() -> int:
-    server_sdk = "--server-sdk" in sys.argv[1:]
+    server_sdk = "--rest-sdk" not in sys.argv[1:]
     client_id = os.environ.get("PAYPAL_CLIENT_ID")
     secret = os.environ.get("PAYPAL_CLIENT_SECRET")
     if not client_id or not secret:

@@ -1,4 +1,4 @@
-"""Put the reference Pack A plan onto Stripe and print what was created.
+"""Book the reference Pack A plan on Stripe (payplan.bookings.Bookings) and print what was created.
 
 Run: python examples/stripe_plan.py
 
@@ -32,8 +32,10 @@ from typing import Any
 import stripe
 
 from payplan import REFERENCE_CATALOG_TOML, Catalog, PaymentPlan
+from payplan.bookings import Bookings
 from payplan.providers import Payer, ProviderBinding
 from payplan.providers.stripe import StripeMode, StripeProvider
+from payplan.store import MemoryStore
 
 WEBHOOK_SECRET = "whsec_example"
 
@@ -73,15 +75,23 @@ def show_binding(client: Any, binding: ProviderBinding) -> None:
 
 
 def run(client: Any, payer: Payer, booked: dt.date, mode: StripeMode, plan_id: str, clock: Any) -> ProviderBinding:
+    """Book the plan on Stripe through the lifecycle API: stored, published, binding kept, deposit charged."""
     plan = pack_a(plan_id, booked)
     show_plan(plan)
     provider = StripeProvider(client, webhook_secret=WEBHOOK_SECRET, mode=mode, clock=clock)
-    binding = provider.publish(plan, payer)
-    again = provider.publish(plan, payer)
-    assert again.ids == binding.ids, "publishing twice must create nothing twice"
-    show_binding(client, binding)
-    print("published twice under the same idempotency keys: same objects, nothing duplicated")
-    return binding
+    bookings = Bookings(MemoryStore(), [provider])  # Store.open("sqlite:///payplan.db") in a real site
+    # Without a saved payment method there is nothing to charge the deposit to yet.
+    charge_deposit = payer.payment_method_id is not None
+    booking = bookings.book(plan, payer, provider="stripe", on=booked, charge_deposit=charge_deposit)
+    again = bookings.book(plan, payer, provider="stripe", on=booked, charge_deposit=charge_deposit)
+    assert booking.binding is not None, "a booked plan has a binding"
+    assert again.binding == booking.binding, "booking twice creates nothing twice"
+    show_binding(client, booking.binding)
+    if charge_deposit:
+        deposit = booking.status(booked).installments[0]
+        print(f"deposit {deposit.installment.amount.format('en_US')}: {deposit.status.value}")
+    print("booked twice: the second call sent nothing, the booking is done once")
+    return booking.binding
 
 
 def main(argv: list[str]) -> int:

@@ -19,6 +19,7 @@ from ._plan import PaymentPlan
 from ._policies import (
     CancellationPolicy,
     CancellationWindow,
+    FeeCollection,
     Incentive,
     IncentiveKind,
     LateFeePolicy,
@@ -306,6 +307,7 @@ _TERM_KEYS = {
     "late_fee_cap",
     "late_fee_cap_percent",
     "fee_on_fee",
+    "late_fee_collect",
     "reminders",
     "final_notice",
     "reminder_templates",
@@ -532,7 +534,10 @@ def _fee_step(value: Any, days: int, currency: Currency, where: str) -> LateFeeS
 def _late_fees_from(
     table: Mapping[str, Any], currency: Currency, base: LateFeePolicy | None, where: str
 ) -> LateFeePolicy | None:
-    keys = ("grace_days", "late_fee", "late_fee_steps", "late_fee_cap", "late_fee_cap_percent", "fee_on_fee")
+    keys = (
+        "grace_days", "late_fee", "late_fee_steps", "late_fee_cap", "late_fee_cap_percent", "fee_on_fee",
+        "late_fee_collect",
+    )
     if not any(k in table for k in keys):
         return base
     grace = _int_from(table["grace_days"], f"{where}.grace_days") if "grace_days" in table else (
@@ -561,7 +566,9 @@ def _late_fees_from(
     elif base is not None:
         steps = base.steps
     else:
-        raise InvalidPlanError(f"{where}: grace_days, late_fee_cap and fee_on_fee need late_fee or late_fee_steps")
+        raise InvalidPlanError(
+            f"{where}: grace_days, late_fee_cap, fee_on_fee and late_fee_collect need late_fee or late_fee_steps"
+        )
     cap = (
         _money_from(table["late_fee_cap"], currency, f"{where}.late_fee_cap")
         if "late_fee_cap" in table
@@ -577,7 +584,16 @@ def _late_fees_from(
         if "fee_on_fee" in table
         else (base.fee_on_fee if base is not None else False)
     )
-    return LateFeePolicy(steps, grace_days=grace, cap=cap, cap_percent=cap_pct, fee_on_fee=fof)
+    if "late_fee_collect" in table:
+        raw_collect = table["late_fee_collect"]
+        if not isinstance(raw_collect, str) or raw_collect not in {c.value for c in FeeCollection}:
+            raise InvalidPlanError(
+                f"{where}.late_fee_collect: expected one of {[c.value for c in FeeCollection]}, got {raw_collect!r}"
+            )
+        collect = FeeCollection(raw_collect)
+    else:
+        collect = base.collect if base is not None else FeeCollection.AFTER_LAST_INSTALLMENT
+    return LateFeePolicy(steps, grace_days=grace, cap=cap, cap_percent=cap_pct, fee_on_fee=fof, collect=collect)
 
 
 def _cancellation_from(value: Any, currency: Currency, where: str) -> CancellationPolicy:

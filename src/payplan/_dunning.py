@@ -23,19 +23,22 @@ from ._calendar import check_day
 from ._ledger import Ledger, PaymentFailed, PaymentReceived
 from ._money import Money, _money
 from ._plan import PaymentPlan
+from ._policies import FeeCollection
 from ._retries import RetryPolicy
-from ._status import InstallmentState, check_ledger_of, fees_due, plan_status
+from ._status import FeeDue, InstallmentState, check_ledger_of, fees_due, plan_status
 from .exceptions import InvalidPlanError
 
 __all__ = [
     "DEFAULT_NOTICE_TEMPLATES",
     "ChargeDue",
     "FeeChargeDue",
+    "FeeHeld",
     "Notice",
     "NoticeKind",
     "charges_due",
     "dunning_notices",
     "fee_charges_due",
+    "fees_held",
 ]
 
 _OPEN = (InstallmentState.DUE, InstallmentState.OVERDUE)
@@ -245,7 +248,7 @@ def charges_due(
 
 @frozen
 class FeeChargeDue:
-    """A fee (a late fee) to charge today, once every installment is paid.
+    """A fee (a late fee) to charge today, when the terms say (:class:`~payplan.FeeCollection`).
 
     Attributes:
         plan_id: The plan.
@@ -274,36 +277,94 @@ class FeeChargeDue:
         return f"{self.entry_id}:failed"
 
 
+@frozen
+class FeeHeld:
+    """A late fee owed that is not charged today, and why.
+
+    Attributes:
+        plan_id: The plan.
+        fee_id: The :class:`~payplan.LateFeeAssessed` entry id.
+        amount: What is still owed of it.
+        reason: Why it is not charged today, in words ("charged with
+            installment 3 on 2027-03-01", "declined; tried again on
+            2027-02-04", "the retry ladder ended").
+        charge_on: The day it will be charged, where that is known; None
+            when it waits on the installments being paid, or will not be
+            charged automatically again.
+        automatic: Whether it will be charged automatically at all (False
+            once its retry ladder ended, or where the caller cannot charge
+            fees).
+
+    .. versionadded:: 0.3.0
+    """
+
+    plan_id: str
+    fee_id: str
+    amount: Money
+    reason: str
+    charge_on: dt.date | None = None
+    automatic: bool = True
+
+
 def fee_charges_due(
     plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None
 ) -> tuple[FeeChargeDue, ...]:
-    """The late fees to charge on *as_of*, once every installment is paid.
+    """The late fees to charge on *as_of*, at the moment the terms say.
 
-    What is owed of each fee is :func:`~payplan.fees_due`'s (assessed, less
-    waivers, less what the money beyond the installments covered), charged
-    oldest first, each under its own attempt number; a declined fee charge
-    is retried on the same ladder as an installment (counted from its first
-    failure), never fewer than ``stop_days_before`` days before the session.
-    Together never above the plan's live balance. Nothing on a cancelled plan.
+    When a fee is first charged is the late-fee policy's
+    :attr:`~payplan.LateFeePolicy.collect`: on the day it is assessed, on
+    the due date of the next installment, or once every installment is paid
+    (the default). What is owed of each fee is :func:`~payplan.fees_due`'s
+    (assessed, less waivers, less what paid it), charged oldest first, each
+    under its own attempt number; a declined fee charge is retried on the
+    same ladder as an installment (counted from its first failure), never
+    fewer than ``stop_days_before`` days before the session. Together never
+    above the plan's live balance. Nothing on a cancelled plan. The fees
+    owed and not charged today are :func:`fees_held`'s, with why.
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.3.0
+       Charged when :attr:`~payplan.LateFeePolicy.collect` says (was: once every installment is paid).
     """
+    return tuple(c for c in _fee_collection(plan, ledger, as_of, policy) if isinstance(c, FeeChargeDue))
+
+
+def fees_held(
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None
+) -> tuple[FeeHeld, ...]:
+    """The late fees owed on *as_of* that :func:`fee_charges_due` does not charge today, each with why.
+
+    A fee waits for the moment the terms say
+    (:attr:`~payplan.LateFeePolicy.collect`), for its next retry after a
+    decline, or is no longer charged automatically (its retry ladder
+    ended, or the session is too close for another attempt).
+
+    .. versionadded:: 0.3.0
+    """
+    return tuple(c for c in _fee_collection(plan, ledger, as_of, policy) if isinstance(c, FeeHeld))
+
+
+def _fee_collection(
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, policy: RetryPolicy | None
+) -> list[FeeChargeDue | FeeHeld]:
+    """Every late fee owed on *as_of*: to charge today, or held with why."""
     pol = _check(plan, ledger, as_of, policy)
-    if ledger.cancellation is not None or as_of < plan.booked:
-        return ()
-    status = plan_status(plan, ledger, as_of)
-    # The ledger covers fees with the money left once every installment is paid: a fee charged
-    # before then would pay toward the next installment instead, so fees come last.
-    if any(s.outstanding.minor > 0 for s in status.installments):
-        return ()
-    room = status.balance.minor
+    lf = plan.terms.late_fees
+    if ledger.cancellation is not None or as_of < plan.booked or lf is None:
+        return []
+    if ledger.fees.minor <= ledger.waived.minor:
+        return []
     owed = [f for f in fees_due(plan, ledger, as_of) if f.kind == "late_fee" and f.outstanding.minor > 0]
-    if room <= 0 or not owed:
-        return ()
+    if not owed:
+        return []
+    status = plan_status(plan, ledger, as_of)
+    room = status.balance.minor
+    open_lines = [s for s in status.installments if s.outstanding.minor > 0]
+    last = plan.installments[-1] if plan.installments else None
     tries: dict[str, list[PaymentFailed]] = {}
     paid: dict[str, int] = {}
-    # What the run already collected for each fee: the allocation may credit that money to
-    # installments not yet due (oldest first), so a fee would still read as owed.
+    # What the run already collected for each fee (a payment recorded without the fee's id, by
+    # payplan 0.2, is allocated oldest first, so the fee would still read as owed).
     taken: dict[str, int] = {}
     prefix = f"{plan.id}:fee-charge:"
     for e in ledger:
@@ -315,20 +376,52 @@ def fee_charges_due(
         elif type(e) is PaymentReceived:
             paid[fee_id] = paid.get(fee_id, 0) + 1
             taken[fee_id] = taken.get(fee_id, 0) + e.amount.minor
-    out: list[FeeChargeDue] = []
+    out: list[FeeChargeDue | FeeHeld] = []
+    cur = plan.fee.currency
     for f in owed:
+        amount = min(f.outstanding.minor, f.amount.minor - taken.get(f.id, 0))
+        if amount <= 0:
+            continue
         fails = sorted(tries.get(f.id, ()), key=lambda x: (x.on, x.id))
+
+        def hold(reason: str, on: dt.date | None = None, automatic: bool = True, f: FeeDue = f) -> None:
+            out.append(FeeHeld(plan.id, f.id, f.outstanding, reason, on, automatic))
+
         if fails:
             day = pol.retry_on(fails[0].on, len(fails))
-            if day is None or day > as_of or pol.too_close(as_of, plan.session):
+            if day is None:
+                hold(f"declined {len(fails)} time(s); the retry ladder ended", automatic=False)
                 continue
-        amount = min(f.outstanding.minor, f.amount.minor - taken.get(f.id, 0), room)
+            if pol.too_close(max(day, as_of), plan.session):
+                hold("declined; the session is too close for another attempt", automatic=False)
+                continue
+            if day > as_of:
+                hold(f"declined; tried again on {day.isoformat()}", day)
+                continue
+        else:
+            nxt = None
+            if lf.collect is FeeCollection.WITH_NEXT_INSTALLMENT:
+                nxt = next((i for i in plan.installments if i.due > f.on), None)
+            if nxt is not None:
+                if nxt.due > as_of:
+                    hold(f"charged with installment {nxt.number} on {nxt.due.isoformat()}", nxt.due)
+                    continue
+            elif lf.collect is not FeeCollection.AT_ONCE and open_lines:
+                # The ledger covers fees with the money left once every installment is paid.
+                when = None if last is None or last.due <= as_of else last.due
+                hold(
+                    "charged once every installment is paid"
+                    + (f" (the last is due on {when.isoformat()})" if when is not None else ""),
+                    when,
+                )
+                continue
+        amount = min(amount, room)
         if amount <= 0:
             continue
         room -= amount
         attempt = len(fails) + paid.get(f.id, 0) + 1
-        out.append(FeeChargeDue(plan.id, f.id, _money(amount, plan.fee.currency), attempt, bool(fails)))
-    return tuple(out)
+        out.append(FeeChargeDue(plan.id, f.id, _money(amount, cur), attempt, bool(fails)))
+    return out
 
 
 def _reason(code: str) -> str:

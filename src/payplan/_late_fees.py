@@ -107,7 +107,7 @@ class _Statuses:
         days: list[dt.date] = []
         sums: list[int] = []
         funds = 0
-        if ledger._installment_write_offs:
+        if ledger._installment_write_offs or ledger._earmarked:  # allocated apart: see allocate_funds
             self.prefix = ()
             return None
         for e in sorted(ledger, key=_canonical_key):

@@ -104,8 +104,15 @@ class PaymentReceived:
         amount: How much; in the ledger's currency.
         method: How it was paid (``"card"``, ``"bank_transfer"``), if known.
         reference: The provider's payment or charge id, if any.
+        fee_id: The late fee (its :class:`LateFeeAssessed` id) this payment
+            was taken for, if any: it pays that fee before any installment
+            (a fee charged while installments are still owed,
+            :class:`~payplan.FeeCollection`); what it brings beyond the fee
+            standing counts like any other payment.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *fee_id*.
     """
 
     kind: ClassVar[str] = "payment"
@@ -114,6 +121,7 @@ class PaymentReceived:
     amount: Money = field(validator=_check_positive)
     method: str | None = None
     reference: str | None = None
+    fee_id: str | None = None
 
 
 @frozen
@@ -419,6 +427,7 @@ class Ledger:
     _credits: int
     _written_off: int
     _failed: int
+    _earmarked: int
     _installment_write_offs: tuple[tuple[int, int], ...]
     _cancellation: CancellationSettled | None
     _last_on: dt.date | None
@@ -820,6 +829,8 @@ class Ledger:
         minor = 0 if t is PaymentFailed else entry.amount.minor  # type: ignore[union-attr]
         if t is PaymentReceived:
             _SET(self, "_paid", self._paid + minor)
+            if entry.fee_id is not None:  # type: ignore[union-attr]
+                _SET(self, "_earmarked", self._earmarked + minor)
         elif t is Refund:
             _SET(self, "_refunded", self._refunded + minor)
             if entry.lowers_price:  # type: ignore[union-attr]
@@ -871,7 +882,7 @@ _SLOT_SETTERS: Final = tuple(Ledger.__dict__[name].__set__ for name in _FIELDS)
 
 def _ledger(currency: Currency, plan_id: str | None, total: int, store: _Store, n: int) -> Ledger:
     new: Ledger = _NEW(Ledger)
-    values = (currency, plan_id, total, store, n, 0, 0, 0, 0, 0, 0, 0, (), None, None)
+    values = (currency, plan_id, total, store, n, 0, 0, 0, 0, 0, 0, 0, 0, (), None, None)
     for set_slot, value in zip(_SLOT_SETTERS, values, strict=True):
         set_slot(new, value)
     return new

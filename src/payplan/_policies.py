@@ -26,6 +26,7 @@ __all__ = [
     "CancellationPolicy",
     "CancellationWindow",
     "EscalationPolicy",
+    "FeeCollection",
     "Incentive",
     "IncentiveKind",
     "LateFeePolicy",
@@ -152,6 +153,37 @@ def _as_steps(items: Iterable[LateFeeStep]) -> tuple[LateFeeStep, ...]:
     return tuple(items)
 
 
+class FeeCollection(enum.Enum):
+    """When the daily run charges a late fee to the client's payment method.
+
+    Whoever collects the installments (the provider by itself, or the run),
+    the run charges late fees through the provider where it can charge fees
+    (:attr:`~payplan.providers.Capability.CHARGE_FEES`), at the moment the
+    terms say. A fee charged before the installments are paid pays that fee
+    (the payment names it: :attr:`~payplan.PaymentReceived.fee_id`), never
+    an installment.
+
+    .. versionadded:: 0.3.0
+    """
+
+    AT_ONCE = "at_once"
+    """On the day the fee is assessed (retried on the plan's retry ladder if declined)."""
+    WITH_NEXT_INSTALLMENT = "with_next_installment"
+    """On the due date of the first installment due after the fee was assessed;
+    a fee assessed after the last due date is charged once every installment is paid."""
+    AFTER_LAST_INSTALLMENT = "after_last_installment"
+    """Once every installment is paid (the default, and payplan 0.2's behaviour)."""
+
+
+def _fee_collection(value: FeeCollection | str) -> FeeCollection:
+    try:
+        return FeeCollection(value)
+    except ValueError:
+        raise InvalidPlanError(
+            f"expected collect as one of {[c.value for c in FeeCollection]}, got {value!r}"
+        ) from None
+
+
 @frozen
 class LateFeePolicy:
     """Late fees: a grace period, a ladder of steps, a cap, and the fee-on-fee switch.
@@ -167,9 +199,15 @@ class LateFeePolicy:
     fee; when both are set the lower one holds. Percentages (a step's and
     *cap_percent*) are from 0 to 100 (:attr:`LateFeeStep.MAX_PERCENT`).
 
+    *collect* says when the daily run charges an assessed fee to the
+    client's payment method (:class:`FeeCollection`): at once, with the
+    next installment, or once the last installment is paid (the default).
+
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        *cap_percent* is at most 100.
+    .. versionchanged:: 0.3.0
+       *collect*.
     """
 
     steps: tuple[LateFeeStep, ...] = field(converter=_as_steps)
@@ -177,6 +215,7 @@ class LateFeePolicy:
     cap: Money | None = field(default=None, validator=_opt_money)
     cap_percent: Decimal | None = field(default=None, converter=_late_fee_pct)
     fee_on_fee: bool = False
+    collect: FeeCollection = field(default=FeeCollection.AFTER_LAST_INSTALLMENT, converter=_fee_collection)
 
     @steps.validator
     def _ordered(self, _: object, value: tuple[LateFeeStep, ...]) -> None:
@@ -189,7 +228,13 @@ class LateFeePolicy:
             raise InvalidPlanError(f"expected LateFeeStep values, got {list(value)!r}")
 
     @classmethod
-    def single(cls, fee: Money | int | Decimal | str, *, grace_days: int = 0) -> LateFeePolicy:
+    def single(
+        cls,
+        fee: Money | int | Decimal | str,
+        *,
+        grace_days: int = 0,
+        collect: FeeCollection | str = FeeCollection.AFTER_LAST_INSTALLMENT,
+    ) -> LateFeePolicy:
         """One step right after the grace period: a flat :class:`Money` fee, or a percent.
 
         ``LateFeePolicy.single(Money.of("25", "USD"), grace_days=5)`` charges
@@ -202,7 +247,7 @@ class LateFeePolicy:
             if isinstance(fee, Money)
             else LateFeeStep(grace_days + 1, percent=fee)
         )
-        return cls((step,), grace_days=grace_days)
+        return cls((step,), grace_days=grace_days, collect=collect)
 
     def applies_on(self, step: LateFeeStep) -> int:
         """The days overdue from which *step* is charged (after the grace period)."""
@@ -268,7 +313,15 @@ class LateFeePolicy:
             if self.fee_on_fee
             else "No late fee is charged on a late fee."
         )
+        parts.append(_COLLECT_WORDS[self.collect])
         return " ".join(parts)
+
+
+_COLLECT_WORDS: Final[Mapping[FeeCollection, str]] = MappingProxyType({
+    FeeCollection.AT_ONCE: "A late fee is collected on the day it applies.",
+    FeeCollection.WITH_NEXT_INSTALLMENT: "A late fee is collected with the next installment due.",
+    FeeCollection.AFTER_LAST_INSTALLMENT: "Late fees are collected once the last installment is paid.",
+})
 
 
 # -- reminders --------------------------------------------------------------------------
@@ -284,6 +337,12 @@ class ReminderKind(enum.Enum):
     DUE_TODAY = "due_today"
     OVERDUE = "overdue"
     FINAL_NOTICE = "final_notice"
+    FEE_ASSESSED = "fee_assessed"
+    """A late fee was added to the plan: how much, on which installment, and
+    when it will be charged (never "overdue": see :class:`FeeCollection`).
+
+    .. versionadded:: 0.3.0
+    """
 
 
 #: The default message templates (:class:`string.Template` syntax). Placeholders:
@@ -296,9 +355,19 @@ class ReminderKind(enum.Enum):
 #: installment (a late fee on a line already paid, what a cancellation left
 #: owed): ``$amount`` is what is owed of it, ``$due`` the day it became owed,
 #: ``$days_text`` how long ago, ``$fee_reason`` what it is, in words.
+#: ``fee_assessed`` is the text of a reminder about a late fee still owed
+#: (kind :attr:`ReminderKind.FEE_ASSESSED`): ``$amount`` what is owed of it,
+#: ``$due`` the day it was assessed, ``$installment`` the line it is on, and
+#: ``$fee_charge`` when it will be charged: one of ``fee_charge_on`` (with
+#: ``$charge_on``, the day), ``fee_charge_later`` (once every installment is
+#: paid) or ``fee_charge_manual`` (it will not be charged automatically).
 DEFAULT_REMINDER_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "fee_owed": "$amount is still owed for $fee_reason, charged on $due ($days_text ago).",
+        "fee_owed": "$amount is still owed for $fee_reason, owed since $due ($days_text ago).",
+        "fee_assessed": "A late fee of $amount was assessed on installment $installment on $due.$fee_charge",
+        "fee_charge_on": " It will be charged to your payment method on file on $charge_on.",
+        "fee_charge_later": " It will be charged to your payment method on file once every installment is paid.",
+        "fee_charge_manual": " It is not charged automatically: please pay it with your next payment or contact us.",
         "before_due": "Reminder: installment $installment of $amount is due on $due (in $days_text).$fee_notice",
         "due_today": "Installment $installment of $amount is due today ($due).$fee_notice",
         "overdue": "Installment $installment was due on $due and is $days_text overdue: $amount is owed.$fee_notice",

@@ -13,12 +13,13 @@ from string import Template
 from attrs import frozen
 
 from ._calendar import days_after
+from ._dunning import FeeHeld, fees_held
 from ._late_fees import assess_late_fees, late_fee_id
 from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import ReminderKind, ReminderPolicy
-from ._status import InstallmentState, _check_ledger, fees_due, plan_status
+from ._status import FeeDue, InstallmentState, _check_ledger, fees_due, plan_status
 
 __all__ = ["Reminder", "reminders_due"]
 
@@ -119,6 +120,7 @@ def reminders_due(
     templates: Mapping[str, str] | None = None,
     locale: str = "en_US",
     client: str | None = None,
+    charges_fees: bool = True,
 ) -> tuple[Reminder, ...]:
     """The reminders to send on *as_of*.
 
@@ -136,6 +138,13 @@ def reminders_due(
     after), with its ``fee_id``, once its installment is paid (until then
     the installment's own reminders state its fees).
 
+    A late fee gets a reminder of kind :attr:`~payplan.ReminderKind.FEE_ASSESSED`
+    (never "overdue": it is money the client is charged for, when the terms
+    say), which says when it will be charged (:func:`~payplan.fees_held`):
+    on a day, once every installment is paid, or, with *charges_fees*
+    False (no provider that charges fees) or once its retry ladder ended,
+    that it is not charged automatically.
+
     Args:
         plan: The plan.
         ledger: Its ledger.
@@ -146,8 +155,12 @@ def reminders_due(
             :data:`~payplan.DEFAULT_REMINDER_TEMPLATES` for the placeholders).
         locale: The locale money is formatted for.
         client: The client's name for ``$client`` (default: the plan's client id).
+        charges_fees: Whether late fees are charged to the client's payment
+            method by the daily run (the plan's provider charges fees).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *charges_fees*; late fees get ``fee_assessed`` reminders.
     """
     _check_ledger(plan, ledger, as_of, "as_of")
     pol = policy if policy is not None else plan.terms.reminders
@@ -158,7 +171,7 @@ def reminders_due(
     if as_of < plan.booked:
         return ()
     if ledger.as_of(as_of).cancellation is not None:
-        return _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, set())
+        return _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, set(), charges_fees)
     status = plan_status(plan, ledger, as_of)
     pending = ledger
     if plan.terms.late_fees is not None:
@@ -175,7 +188,7 @@ def reminders_due(
         charged = _fees_standing(plan, ledger, inst.line_id)
         notice = ""
         if charged:
-            notice = f" Late fees of {_money(charged, s.outstanding.currency).format(locale)} have been charged on it."
+            notice = f" Late fees of {_money(charged, s.outstanding.currency).format(locale)} have been assessed on it."
         if fee is not None and fee_from is not None:
             notice += f" A late fee of {fee.format(locale)} applies from {fee_from.isoformat()} if it is still unpaid."
         values = {
@@ -195,7 +208,7 @@ def reminders_due(
         )
     # A line still open has its own reminders, which state its fees.
     lines = {s.number for s in status.installments if s.status in _OPEN and s.outstanding.minor > 0}
-    return tuple(out) + _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, lines)
+    return tuple(out) + _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, lines, charges_fees)
 
 
 def _fee_reminders(
@@ -207,14 +220,21 @@ def _fee_reminders(
     locale: str,
     client: str | None,
     open_lines: set[int],
+    charges_fees: bool,
 ) -> tuple[Reminder, ...]:
     """Reminders of the amounts owed that are not installments, on the offsets from when each became owed."""
     out: list[Reminder] = []
     offsets = {o for o in pol.offsets if o >= 0}
+    held: dict[str, FeeHeld] | None = None
     for fee in fees_due(plan, ledger, as_of):
         offset = (as_of - fee.on).days
         line = fee.installment or 0
         if offset not in offsets or line in open_lines:
+            continue
+        if fee.kind == "late_fee":
+            if held is None:
+                held = {h.fee_id: h for h in fees_held(plan, ledger, as_of)}
+            out.append(_fee_assessed(plan, fee, held.get(fee.id), as_of, offset, texts, locale, client, charges_fees))
             continue
         kind = pol.kind_for(offset)
         if fee.kind != "late_fee":
@@ -240,3 +260,45 @@ def _fee_reminders(
             )
         )
     return tuple(out)
+
+
+def _fee_assessed(
+    plan: PaymentPlan,
+    fee: FeeDue,
+    held: FeeHeld | None,
+    as_of: dt.date,
+    offset: int,
+    texts: Mapping[str, str],
+    locale: str,
+    client: str | None,
+    charges_fees: bool,
+) -> Reminder:
+    """The reminder of a late fee still owed: assessed when, and when it will be charged."""
+    values = {"charge_on": ""}
+    if not charges_fees or (held is not None and not held.automatic):
+        when = "fee_charge_manual"
+    elif held is None:  # charged today (the run charges before it reminds): it is owed still after a decline
+        when, values["charge_on"] = "fee_charge_on", as_of.isoformat()
+    elif held.charge_on is not None:
+        when, values["charge_on"] = "fee_charge_on", held.charge_on.isoformat()
+    else:
+        when = "fee_charge_later"
+    line = fee.installment or 0
+    values.update({
+        "plan_id": plan.id,
+        "client": client or plan.client or "",
+        "installment": str(line),
+        "amount": fee.outstanding.format(locale),
+        "due": fee.on.isoformat(),
+        "days": str(offset),
+        "days_text": f"{offset} day{'' if offset == 1 else 's'}",
+        "fee_notice": "",
+        "fee_reason": f"the late fee on installment {line}" if line else "a late fee",
+    })
+    values["fee_charge"] = Template(texts[when]).safe_substitute(values)
+    message = Template(texts["fee_assessed"]).safe_substitute(values)
+    rid = f"{plan.id}:reminder:fee:{fee.id}:{offset}:{fee.outstanding.minor}"
+    return Reminder(
+        rid, plan.id, line, ReminderKind.FEE_ASSESSED, as_of, fee.on, fee.outstanding, offset, None, None, message,
+        fee.id,
+    )

@@ -228,6 +228,47 @@ class PlanStatement:
         raise LedgerError(f"expected an installment number from 1 to {len(self.installments)}, got {number!r}")
 
 
+def fee_payments(ledger: Ledger) -> dict[str, int]:
+    """What the payments taken for a fee (:attr:`PaymentReceived.fee_id`) pay of each fee, by fee id.
+
+    Each fee takes, of the payments naming it, at most what stands of it
+    (assessed, less its waivers; waivers naming no fee lower the oldest
+    fees first, as :func:`fees_due` counts them); the rest of that money
+    counts like any other payment.
+    """
+    if not ledger._earmarked:
+        return {}
+    named: dict[str, int] = {}
+    fees: list[LateFeeAssessed] = []
+    waived: dict[str, int] = {}
+    loose = 0
+    for e in ledger:
+        t = type(e)
+        if t is PaymentReceived:
+            fid = e.fee_id  # type: ignore[union-attr]
+            if fid is not None:
+                named[fid] = named.get(fid, 0) + e.amount.minor  # type: ignore[union-attr]
+        elif t is LateFeeAssessed:
+            fees.append(e)  # type: ignore[arg-type]
+        elif t is FeeWaived:
+            if e.fee_id is None:  # type: ignore[union-attr]
+                loose += e.amount.minor  # type: ignore[union-attr]
+            else:
+                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor  # type: ignore[union-attr]
+    ids = {f.id for f in fees}
+    loose += sum(v for k, v in waived.items() if k not in ids)
+    out: dict[str, int] = {}
+    for f in sorted(fees, key=lambda x: (x.on, x.id)):
+        standing = max(f.amount.minor - waived.get(f.id, 0), 0)
+        take = min(loose, standing)
+        loose -= take
+        standing -= take
+        paid = min(named.get(f.id, 0), standing)
+        if paid:
+            out[f.id] = paid
+    return out
+
+
 def allocate_funds(
     plan: PaymentPlan, ledger: Ledger, allocation: Allocation = Allocation.OLDEST_DUE_FIRST
 ) -> tuple[tuple[int, ...], tuple[int, ...], int]:
@@ -235,7 +276,10 @@ def allocate_funds(
 
     Returns the minor units allocated to each installment, the minor units
     written off on each, and what is left over (for fees, then credit).
+    Money taken for a fee (:func:`fee_payments`) pays that fee, never an
+    installment: it is part of what is left over.
     """
+    for_fees = sum(fee_payments(ledger).values()) if ledger._earmarked else 0
     lines = plan.installments
     amounts = [i.amount.minor for i in lines]
     written = [0] * len(lines)
@@ -248,7 +292,7 @@ def allocate_funds(
             loose_write_off -= take
     room = [a - w for a, w in zip(amounts, written, strict=True)] if targeted else amounts
     if allocation is Allocation.OLDEST_DUE_FIRST:
-        left = ledger._funds() - (ledger._written_off - loose_write_off)
+        left = ledger._funds() - (ledger._written_off - loose_write_off) - for_fees
         paid = []
         for r in room:
             if left >= r:
@@ -259,7 +303,7 @@ def allocate_funds(
                 left = 0
             else:
                 paid.append(0)
-        return tuple(paid), tuple(written), left
+        return tuple(paid), tuple(written), left + for_fees
     # NEXT_DUE: replay the money entries in canonical order. A refund takes
     # back what is not allocated, then the latest installments' money; what
     # it takes beyond that (a same-day refund whose id sorts before its
@@ -267,10 +311,17 @@ def allocate_funds(
     # counted once whatever the ids.
     paid = [0] * len(lines)
     left = owed_back = 0
+    aside = fee_payments(ledger) if for_fees else {}
     for entry in ledger.canonical():
         t = type(entry)
         if t is PaymentReceived or t is CreditApplied:
             money = entry.amount.minor  # type: ignore[union-attr]
+            fid = entry.fee_id if t is PaymentReceived else None  # type: ignore[union-attr]
+            if fid is not None and aside.get(fid):
+                kept = min(aside[fid], money)  # the fee's own money: left over for the fee
+                aside[fid] -= kept
+                money -= kept
+                left += kept
             take = min(owed_back, money)
             owed_back -= take
             money -= take
@@ -545,7 +596,8 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
             else:
                 loose += e.amount.minor
     _, _, left = allocate_funds(plan, view)
-    cover = max(left, 0)
+    own = fee_payments(view)  # money taken for a fee pays that fee first
+    cover = max(left - sum(own.values()), 0)
     # The line each fee is on now: amendments renumber lines, fee ids keep the line's identity.
     from ._late_fees import late_fee_id
 
@@ -557,8 +609,9 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
         take = min(loose, standing)
         loose -= take
         standing -= take
-        paid = min(cover, standing)
-        cover -= paid
+        mine = min(own.get(f.id, 0), standing)
+        paid = mine + min(cover, standing - mine)
+        cover -= paid - mine
         if standing - paid > 0:
             out.append(
                 FeeDue(

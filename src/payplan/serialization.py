@@ -31,6 +31,7 @@ from ._plan import PaymentPlan, PlanKind
 from ._policies import (
     CancellationPolicy,
     CancellationWindow,
+    FeeCollection,
     Incentive,
     IncentiveKind,
     LateFeePolicy,
@@ -483,6 +484,7 @@ def _policies_to_json(t: Terms) -> dict[str, Any]:
         "cap_minor": _minor(lf.cap),
         "cap_percent": _pct_json(lf.cap_percent),
         "fee_on_fee": lf.fee_on_fee,
+        "collect": lf.collect.value,
     }
     rp = t.reminders
     out["reminders"] = {
@@ -580,6 +582,8 @@ def _policies_from(r: _Reader, cur: Currency) -> dict[str, Any]:
                 cap=_opt_money(lf, "cap_minor", cur),
                 cap_percent=lf.get("cap_percent", str, optional=True),
                 fee_on_fee=lf.get("fee_on_fee", bool),
+                # absent from documents written before 0.3: the behaviour they had
+                collect=lf.get("collect", str, optional=True) or FeeCollection.AFTER_LAST_INSTALLMENT,
             ),
         )
     if r.data.get("reminders") is not None:
@@ -627,10 +631,16 @@ _LEDGER_KIND = "payplan/ledger"
 _ENTRY_CLASSES: dict[str, type[Any]] = {cls.kind: cls for cls in _ENTRY_TYPES}
 
 
+#: Fields added after documents were first written, left out while they hold None (documents stay as they were).
+_OMIT_NONE: frozenset[tuple[str, str]] = frozenset({("payment", "fee_id")})
+
+
 def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": entry.kind}
     for a in attrs.fields(type(entry)):
         value = getattr(entry, a.name)
+        if value is None and (entry.kind, a.name) in _OMIT_NONE:
+            continue
         if isinstance(value, Money):
             out[f"{a.name}_minor"] = value.minor
         elif isinstance(value, dt.date):

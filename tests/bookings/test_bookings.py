@@ -328,3 +328,44 @@ class TestStoreAdditions:
         assert [p.id for p, _ in store.portfolio(active=False)] == ["b"]
         assert store.portfolio()[0][1] == store.load("a").ledger
         assert aging(store.portfolio(), dt.date(2027, 2, 10)).total.minor > 0
+
+
+class TestRefusals:
+    def test_a_refused_charge_fails_the_step_and_resume_leaves_it(self, store: Store) -> None:
+        """A provider that refuses a charge: the step is FAILED (not resumed forever); calling again retries it."""
+
+        class NoCharges(OnDemandSandboxProvider):
+            refuse = True
+
+            def charge(self, *args: object, **kw: object) -> object:  # type: ignore[override]
+                if self.refuse:
+                    raise UnsupportedByProviderError("sandbox will not charge this plan now", provider="sandbox")
+                return super().charge(*args, **kw)  # type: ignore[arg-type]
+
+        sandbox = NoCharges(BOOKED)
+        bookings = Bookings(store, [sandbox])
+        bookings.book(pack_a(), PAYER, provider="sandbox", on=BOOKED, charge_deposit=False)
+        with pytest.raises(UnsupportedByProviderError):
+            bookings.pay_now("bk-1", on=dt.date(2027, 1, 5))
+        (step,) = [s for s in store.steps() if s.name == "pay_now"]
+        assert step.status is StepStatus.FAILED
+        assert "will not charge" in (step.result or "")
+        assert bookings.resume() == ()
+        sandbox.refuse = False
+        outcomes = bookings.pay_now("bk-1", on=dt.date(2027, 1, 5))
+        assert [o.installment for o in outcomes] == [1, 2]
+        assert [s.status for s in store.steps() if s.name == "pay_now"] == [StepStatus.DONE]
+
+    def test_goodwill_on_a_provider_that_cannot_carry_it_sends_nothing(self, store: Store) -> None:
+        """lowers_price=True where the provider lacks GOODWILL_REFUNDS: refused before any step or call."""
+
+        class Plain(SandboxProvider):
+            capabilities = SandboxProvider.capabilities - {Capability.GOODWILL_REFUNDS}
+
+        sandbox = Plain(BOOKED)
+        bookings = Bookings(store, [sandbox])
+        bookings.book(pack_a(), PAYER, provider="sandbox", on=BOOKED)
+        with pytest.raises(UnsupportedByProviderError, match="goodwill"):
+            bookings.refund("bk-1", usd("50.00"), on=BOOKED, reason="late", lowers_price=True)
+        assert [s.name for s in store.steps()] == ["book"]
+        assert "refund" not in [c.verb for c in sandbox.calls]

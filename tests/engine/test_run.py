@@ -164,6 +164,8 @@ class TestDailyRun:
         assert [(a.kind, a.detail) for a in summary.actions] == [
             ("fee", "late fee 25.00 USD on installment 2"),
             ("charge", "charge 500.00 USD (installment 2, attempt 1) through sandbox"),
+            ("held", "late fee 25.00 USD (pack-a:late-fee:2:1): charged once every installment is paid "
+                     "(the last is due on 2027-03-01)"),
         ]
         assert store.load(plan.id).ledger.get("dep") is not None
         assert len(store.load(plan.id).ledger) == 1

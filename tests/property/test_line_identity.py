@@ -213,6 +213,6 @@ def test_late_fees_stay_on_their_line_across_amendments(plan: PaymentPlan, data:
                 if isinstance(e, LateFeeAssessed) and model.line_of(e.on - delays[e.step]) == model.line_of(inst.due)
             )
             if mine:
-                assert f"Late fees of {Money(mine, USD).format('en_US')} have been charged" in r.message, r.message
+                assert f"Late fees of {Money(mine, USD).format('en_US')} have been assessed" in r.message, r.message
             else:
-                assert "have been charged" not in r.message, r.message
+                assert "have been assessed" not in r.message, r.message

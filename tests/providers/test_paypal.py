@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -765,15 +766,51 @@ class TestForgery:
         assert b"1500.00" in forged
         verify_signature(headers, forged, webhook_id=WEBHOOK_ID, certificates=signer.certificates())
 
-    def test_same_transmission_with_another_body_is_refused(self, setup: tuple[Any, ...]) -> None:
-        """After the genuine delivery, the forgery under its transmission id is refused as forged."""
+    def test_a_money_forgery_after_the_genuine_credits_nothing_new(self, setup: tuple[Any, ...]) -> None:
+        """After the genuine delivery, a forged $1,500 under its transmission id is confirmed from PayPal: the same $500 event."""
         harness, plan, binding, provider = setup
         headers, body, event = self.genuine(harness, plan, binding)
         (paid,) = provider.parse_webhook(headers, body)
         assert provider.parse_webhook(headers, body) == (paid,)  # the same delivery again is fine
         forged = self.forge(body, event, amount={"total": "1500.00", "currency": "USD"})
+        assert provider.parse_webhook(headers, forged) == (paid,)
+
+    def test_a_notice_forgery_under_an_accepted_transmission_is_refused(self, setup: tuple[Any, ...]) -> None:
+        """A body PayPal's API cannot confirm (a cancellation) under a transmission id accepted with another body is refused."""
+        harness, plan, binding, provider = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        provider.parse_webhook(headers, body)
+        custom = map_plan(plan, OPTIONS).custom_id
+        cancel = {**event, "event_type": "BILLING.SUBSCRIPTION.CANCELLED", "resource_type": "subscription",
+                  "resource": {"id": binding.ids["subscription"], "status": "CANCELLED", "custom_id": custom}}
+        forged = forge_crc32(json.dumps({**cancel, "x": "@" * 12}, separators=(",", ":")).encode(), b"@" * 12,
+                             zlib.crc32(body))
         with pytest.raises(ProviderAuthError, match="seen before with another body"):
             provider.parse_webhook(headers, forged)
+
+    def test_a_refused_forgery_does_not_block_the_genuine_delivery(self, setup: tuple[Any, ...]) -> None:
+        """A forgery refused (a sale PayPal does not have) keeps no transmission id: the genuine delivery lands after it (#20)."""
+        harness, plan, binding, provider = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        forged = self.forge(body, event, id="SALE-FORGED-2", amount={"total": "1500.00", "currency": "USD"})
+        with pytest.raises(ProviderRequestError, match="SALE-FORGED-2"):
+            provider.parse_webhook(headers, forged)
+        (paid,) = provider.parse_webhook(headers, body)
+        assert paid.amount == Money.of("500.00", "USD")
+
+    def test_an_accepted_notice_forgery_does_not_block_the_payment(self, setup: tuple[Any, ...]) -> None:
+        """A forged notice accepted under a captured sale's transmission id does not make the genuine payment refused (#20)."""
+        harness, plan, binding, provider = setup
+        headers, body, event = self.genuine(harness, plan, binding)
+        custom = map_plan(plan, OPTIONS).custom_id
+        suspend = {**event, "event_type": "BILLING.SUBSCRIPTION.SUSPENDED", "resource_type": "subscription",
+                   "resource": {"id": binding.ids["subscription"], "status": "SUSPENDED", "custom_id": custom}}
+        forged = forge_crc32(json.dumps({**suspend, "x": "@" * 12}, separators=(",", ":")).encode(), b"@" * 12,
+                             zlib.crc32(body))
+        (notice,) = provider.parse_webhook(headers, forged)
+        assert notice.kind is EventKind.PLAN_SUSPENDED
+        (paid,) = provider.parse_webhook(headers, body)
+        assert paid.kind is EventKind.PAYMENT_SUCCEEDED
 
     def test_forgery_delivered_first_credits_only_what_paypal_says(
         self, setup: tuple[Any, ...], paypal_server: FakeServer, signer: PayPalSigner

@@ -284,52 +284,48 @@ def test_square_cancellation_refunds_once(square_flow: Flow, data: st.DataObject
 
 @pytest.fixture(scope="module")
 def paypal_flow() -> Iterator[Flow]:
-    """PayPal: no refunds through payplan, so both instructions are carried out in PayPal's dashboard."""
-    paypalrestsdk = pytest.importorskip("paypalrestsdk", reason="the paypal extra is not installed")
-    from payplan.providers.paypal import PayPalOptions, PayPalRestProvider, map_plan
-    from payplan.testing.paypal import (
-        FakePayPal,
-        PayPalSigner,
-        sale_refund_resource,
-        sale_resource,
-        webhook_event,
-    )
+    """PayPal: the fake's clock bills the deposit and three cycles; one refund through payplan, one in the dashboard."""
+    pytest.importorskip("paypalserversdk", reason="the paypal extra is not installed")
+    pytest.importorskip("cryptography", reason="the paypal extra is not installed")
+    from paypalserversdk.configuration import Environment
+    from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
+    from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
+
+    from payplan.providers.paypal import PayPalOptions, PayPalServerProvider, server_sdk_configuration
+    from payplan.testing.paypal import FakePayPal, PayPalSigner
     from payplan.testing.server import FakeServer
 
     signer = PayPalSigner()
-    fake = FakePayPal(signer)
+    fake = FakePayPal(signer, now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
     options = PayPalOptions(return_url="https://site.example/r", cancel_url="https://site.example/c")
     plan = pack_a("flow-paypal")
-    sales = {f"SALE-{n}": plan.id for n in range(1, 5)}
-    custom = map_plan(plan, options).custom_id
+    sales: dict[str, str] = {}
     with FakeServer(fake) as server:
-        provider: Provider = PayPalRestProvider(
-            paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint=server.url),
-            options, webhook_id="WH-FLOW", certificates=signer.certificates(), max_transmission_age=None,
-            plan_for_subscription=sales.get,
+        credentials = ClientCredentialsAuthCredentials(o_auth_client_id="i", o_auth_client_secret="s")
+        client = PaypalServersdkClient(config=server_sdk_configuration(server.url)(
+            environment=Environment.SANDBOX, client_credentials_auth_credentials=credentials))
+        provider: Provider = PayPalServerProvider(
+            client, options, webhook_id=fake.webhook_id, certificates=signer.certificates(),
+            max_transmission_age=None, plan_for_subscription=sales.get,
         )
-        events = []
-        for n in range(1, 5):
-            paid_on = f"2027-0{n - 1}-01" if n > 1 else "2026-12-01"
-            sale = fake.record_payment(sale_resource(
-                f"SALE-{n}", "500.00", USD, billing_agreement_id="I-FLOW", custom=custom,
-                create_time=f"{paid_on}T10:00:00Z",
-            ))
-            events.append(webhook_event(f"WH-PAY-{n}", "PAYMENT.SALE.COMPLETED", sale, create_time=f"{paid_on}T10:04:00Z"))
-        flow = cancel(plan, provider.parse_webhook, [signer.signed_delivery(e, "WH-FLOW") for e in events])
-        for n, instruction in enumerate(flow.settlement.refunds, 1):
-            assert instruction.reference is not None
-            refund = fake.record_payment(
-                sale_refund_resource(f"REF-{n}", instruction.reference, "500.00", USD, create_time="2027-03-20T12:00:00Z")
-            )
-            events.append(webhook_event(f"WH-REF-{n}", "PAYMENT.SALE.REFUNDED", refund, create_time="2027-03-20T12:01:00Z"))
-        flow.deliveries = [signer.signed_delivery(e, "WH-FLOW") for e in events]
-        flow.refunds_made = lambda: sum(e["event_type"] == "PAYMENT.SALE.REFUNDED" for e in events)
+        binding = provider.publish(plan, Payer(email="client@example.com"))
+        fake.approve(binding.id("subscription"))  # the deposit, as PayPal's setup fee
+        made = fake.take_deliveries() + fake.advance_to(dt.date(2027, 3, 2))  # three billing cycles
+        deliveries = [(dict(d.headers), d.body) for d in made]
+        flow = cancel(plan, provider.parse_webhook, deliveries)
+        second = refund_first(flow, provider, binding)
+        assert flow.outcomes[0].status is RefundStatus.SUCCEEDED
+        assert second.reference is not None
+        sales[second.reference] = plan.id  # a dashboard refund names only its sale
+        fake.dashboard_refund(second.reference, "500.00")
+        deliveries += [(dict(d.headers), d.body) for d in fake.take_deliveries()]
+        flow.deliveries = deliveries
+        flow.refunds_made = lambda: len(fake.refunds)
         yield flow
 
 
 @_SETTINGS
 @given(data=st.data())
-def test_paypal_dashboard_refunds_land_once(paypal_flow: Flow, data: st.DataObject) -> None:
-    """PayPal: refunds made in PayPal (it has no refund call in payplan) land once each, in any order."""
+def test_paypal_cancellation_refunds_once(paypal_flow: Flow, data: st.DataObject) -> None:
+    """PayPal: a refund through payplan (Payments v2) and one in PayPal's dashboard land once each, in any order."""
     check_once(paypal_flow, data)

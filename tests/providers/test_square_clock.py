@@ -121,6 +121,18 @@ class TestScriptedCards:
         assert len(failed) == 1
         assert failed[0]["card_details"]["status"] == "FAILED"
 
+    def test_a_second_decline_names_its_own_installment(self, world: Any) -> None:
+        """Installments 2 and 3 both declined: each scheduled_charge_failed names its own installment, not the first unpaid."""
+        fake, _, provider = world
+        _publish(provider, "clock-sq-3b")
+        fake.script("ccof:visa", SandboxCard.SUCCESS, SandboxCard.DECLINE, SandboxCard.DECLINE)
+        events = _events(provider, fake.advance_to(dt.date(2027, 2, 20)))
+        assert _kinds(events) == [
+            (EventKind.PAYMENT_SUCCEEDED, 1, dt.date(2026, 12, 1)),
+            (EventKind.PAYMENT_FAILED, 2, dt.date(2027, 1, 1)),
+            (EventKind.PAYMENT_FAILED, 3, dt.date(2027, 2, 1)),
+        ]
+
     def test_the_buyer_pays_a_declined_request_on_the_invoice_page(self, world: Any) -> None:
         """After a decline, FakeSquare.pay is the buyer paying through the link, and its notification is queued."""
         fake, _, provider = world

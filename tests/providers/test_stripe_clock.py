@@ -314,6 +314,16 @@ class TestFeeChargedOnce:
         assert len(payments) == 1
 
 
+def test_fee_on_a_schedule_plan_is_charged_to_the_plans_card(schedule_world: World) -> None:
+    """Under a subscription schedule a fee is charged to the payer's card, not to whatever Stripe would default to."""
+    w = schedule_world
+    plan, binding = w.book("clock-fee-schedule", "pm_card_chargeDeclinedExpiredCard")
+    assert binding.ids["payment_method"] == "pm_card_chargeDeclinedExpiredCard"
+    outcome = w.provider.charge_fee(binding, plan, f"{plan.id}:late-fee:2:1", Money.of("35.00", USD))
+    assert outcome.status is ChargeStatus.DECLINED
+    assert outcome.decline_code == "expired_card"
+
+
 # -- exact keys ---------------------------------------------------------------------------------
 
 #: Keys Stripe's example object has that the fake leaves out on purpose, with why.

@@ -199,6 +199,7 @@ class TestPayPalBuilders:
 
     def test_signed_delivery_is_accepted_by_the_adapter(self) -> None:
         """A built PAYMENT.SALE.COMPLETED delivery, signed by PayPalSigner and confirmed from the fake's sale, is one exact payment."""
+        from payplan.providers import Payer
         from payplan.providers.paypal import PayPalOptions, PayPalRestProvider, map_plan
         from payplan.testing.paypal import FakePayPal, PayPalSigner, sale_resource, webhook_event
         from payplan.testing.server import FakeServer
@@ -210,14 +211,16 @@ class TestPayPalBuilders:
         paypal = FakePayPal(signer)
         options = PayPalOptions(return_url="https://site.example/r", cancel_url="https://site.example/c")
         plan = reference_plan("pp-builders")
-        sale = paypal.record_payment(sale_resource(
-            "SALE-2", "500.00", "USD", billing_agreement_id="I-2", custom=map_plan(plan, options).custom_id,
-        ))
         with FakeServer(paypal) as server:
             provider = PayPalRestProvider(
                 paypalrestsdk.Api(mode="sandbox", client_id="i", client_secret="s", endpoint=server.url),
                 options, webhook_id="WH-ID", certificates=signer.certificates(),
             )
+            binding = provider.publish(plan, Payer(email="client@example.com"))
+            sale = paypal.record_payment(sale_resource(
+                "SALE-2", "500.00", "USD", billing_agreement_id=binding.id("subscription"),
+                custom=map_plan(plan, options).custom_id,
+            ))
             headers, body = signer.signed_delivery(webhook_event("WH-2", "PAYMENT.SALE.COMPLETED", sale), "WH-ID")
             (paid,) = provider.parse_webhook(headers, body)
         assert paid.kind is EventKind.PAYMENT_SUCCEEDED

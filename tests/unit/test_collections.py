@@ -217,7 +217,8 @@ class TestLateFees:
             "No late fee during a grace period of 5 days after a due date. "
             "Late fees per installment: 25.00 USD once 6 days overdue; "
             "7.5% of the overdue amount once 15 days overdue. "
-            "Late fees never exceed 40.00 USD in total. No late fee is charged on a late fee."
+            "Late fees never exceed 40.00 USD in total. No late fee is charged on a late fee. "
+            "Late fees are collected once the last installment is paid."
         )
 
 
@@ -275,7 +276,7 @@ class TestReminders:
         assert r.kind is ReminderKind.FINAL_NOTICE
         assert r.message == (
             "Final notice: installment 2 was due on 2027-01-01 and is 14 days overdue: $500.00 is owed. "
-            "Late fees of $25.00 have been charged on it."
+            "Late fees of $25.00 have been assessed on it."
         )
 
     def test_nothing_for_paid_waived_or_cancelled(self) -> None:

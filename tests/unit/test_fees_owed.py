@@ -96,11 +96,12 @@ class TestOnlyFeesOwed:
         assert [(r.date, r.fee_id is None) for r in sent] == [
             (D(2027, 1, 2), True), (D(2027, 1, 9), False), (D(2027, 1, 16), False)
         ]
-        assert sent[2].kind.value == "final_notice"
+        # a fee the run charges when the terms say is never "overdue", nor a "final notice"
+        assert {r.kind.value for r in sent[1:]} == {"fee_assessed"}
         for r in sent[1:]:
             assert r.fee_id == fee.id
             assert r.owed == usd("25")
-            assert "$25.00 is still owed for the late fee on installment 2" in r.message
+            assert r.message.startswith(f"A late fee of $25.00 was assessed on installment 2 on {fee.on.isoformat()}.")
 
     def test_overdue_aging_csv_and_statement(self) -> None:
         """The overdue list, the aging, the tracking CSV and the statement's next payment all show the fee."""

@@ -287,10 +287,10 @@ class TestAnnouncedFeeIsCharged:
         (fee,) = ledger_fees = assess_late_fees(plan, ledger, D(2027, 1, 2))
         ledger = ledger.record_all(ledger_fees)
         (before,) = reminders_due(plan, ledger, D(2027, 1, 8))
-        assert "Late fees of $25.00 have been charged" in before.message
+        assert "Late fees of $25.00 have been assessed" in before.message
         ledger = ledger.record(waive_fee(ledger, fee.id, D(2027, 1, 3), "first time"))
         (after,) = reminders_due(plan, ledger, D(2027, 1, 8))
-        assert "charged on it" not in after.message
+        assert "assessed on it" not in after.message
 
 
 def goodwill_plan() -> PaymentPlan:

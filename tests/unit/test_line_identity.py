@@ -75,10 +75,10 @@ class TestTheIssueExample:
         _, v2, ledger = self._skipped()
         (before,) = reminders_due(v2, ledger, D(2027, 2, 8))
         assert before.installment == 2
-        assert "have been charged" not in before.message
+        assert "have been assessed" not in before.message
         ledger = ledger.record_all(assess_late_fees(v2, ledger, D(2027, 2, 8)))
         (after,) = reminders_due(v2, ledger, D(2027, 2, 8))
-        assert "Late fees of $25.00 have been charged on it." in after.message
+        assert "Late fees of $25.00 have been assessed on it." in after.message
 
     def test_an_add_on_keeps_each_later_line_on_its_own_fee(self) -> None:
         """An add-on due Jan 10 becomes line 3: it and the Feb line (now 4) each get their own fee."""

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import attrs
 from attrs import field, frozen
 
 from .._amendments import Amendment, PlanHistory, amend
@@ -17,7 +18,7 @@ from .._dunning import _attempts, charge_entry_id
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived, Refund
 from .._money import Money
 from .._plan import PaymentPlan
-from .._refunds import RefundInstruction, refund_instructions
+from .._refunds import RefundInstruction, refund_instructions, refund_key
 from .._status import InstallmentState, PlanStatement, fees_due, plan_status
 from ..engine import RunSummary, run_due
 from ..engine._run import Contacts, _provider_map
@@ -273,7 +274,7 @@ class Bookings:
                 f"plan {plan.id} was booked (or its booking started) with other arguments; "
                 "book it under a new plan id, or call book() with the same plan, provider and agreement"
             )
-        return self._book(step)
+        return self._run(step, self._book)
 
     def _book(self, step: Step) -> Booking:
         doc = json.loads(step.document)
@@ -371,7 +372,7 @@ class Bookings:
             amend(stored.plan, amendment, by=by, reason=reason, on=on, consent=consent, paid=stored.ledger)
         doc = {**args, "from_version": stored.plan.version}
         step = self.store.reserve_step(Step(key, plan_id, "amend", j.canonical(doc)))
-        return self._amend(step)
+        return self._run(step, self._amend)
 
     def _amend(self, step: Step) -> Booking:
         doc = json.loads(step.document)
@@ -438,7 +439,8 @@ class Bookings:
         """
         check_day(on, "on")
         stored = self.store.load(plan_id)
-        return settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit, **self._sold(stored.plan))
+        settlement = settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit, **self._sold(stored.plan))
+        return self._attributed(stored.ledger, settlement)
 
     def cancel(self, plan_id: str, *, on: dt.date, credit: bool | None = None, reason: str = "") -> Booking:
         """Cancel the plan on *on*: the settlement recorded, the provider stopped, the refunds sent, the plan out of the run.
@@ -479,6 +481,7 @@ class Bookings:
             if binding is not None:
                 self.provider(binding.provider)
             settlement = settle_cancellation(stored.plan, stored.ledger, on, as_credit=credit, **self._sold(stored.plan))
+            settlement = self._attributed(stored.ledger, settlement)
             doc = {**args, "settlement": j.settlement_to(settlement)}
             step = self.store.reserve_step(Step(key, plan_id, "cancel", j.canonical(doc)))
         else:
@@ -489,7 +492,63 @@ class Bookings:
                 f"plan {plan_id} was cancelled (or its cancellation started) on {kept['on']}; "
                 "call cancel() with the same arguments to finish it"
             )
-        return self._cancel(step)
+        return self._run(step, self._cancel)
+
+    def _attributed(self, ledger: Ledger, settlement: Settlement) -> Settlement:
+        """*settlement* with its provider refunds split by what is left of each payment at the provider.
+
+        :func:`payplan.settle_cancellation` takes earlier refunds to have come
+        off the newest payments first; a refund made through :meth:`refund`
+        came off the payments its step names (newest *at that time*), which
+        a later payment makes different. A provider refuses to refund more of
+        a payment than is left of it, so the split follows what each
+        payment really has left; refunds made elsewhere are taken off the
+        newest payments first, as the domain does.
+        """
+        plan_id = settlement.plan_id
+        known: dict[str, int] = {}
+        done = {o.key: o for o in self.store.operations(plan_id=plan_id)}
+        for step in self.store.steps(plan_id=plan_id):
+            if step.name != "refund":
+                continue
+            for d in json.loads(step.document)["instructions"]:
+                i = j.instruction_from(d)
+                op = done.get(i.idempotency_key)
+                if (
+                    op is not None and op.reference is not None
+                    and refund_entry_id(op.provider, op.reference) in ledger
+                ):
+                    known[i.payment_id] = known.get(i.payment_id, 0) + i.amount.minor
+        total = sum(i.amount.minor for i in settlement.refunds)
+        if not known or not total:
+            return settlement
+        payments = sorted(
+            (e for e in ledger if type(e) is PaymentReceived and e.reference is not None),
+            key=lambda e: (e.on, e.id), reverse=True,
+        )
+        elsewhere = ledger.refunded.minor - sum(known.values())
+        left = total
+        reason = settlement.refunds[0].reason
+        out: list[RefundInstruction] = []
+        for payment in payments:
+            room = payment.amount.minor - known.get(payment.id, 0)
+            taken = min(max(room, 0), max(elsewhere, 0))
+            elsewhere -= taken
+            part = min(room - taken, left)
+            if part <= 0:
+                continue
+            left -= part
+            money = Money(part, payment.amount.currency)
+            ref = payment.reference
+            assert ref is not None
+            out.append(RefundInstruction(
+                plan_id, payment.id, ref, money, refund_key(plan_id, ref, money, purpose="cancellation"), reason,
+            ))
+            if not left:
+                break
+        if left:  # the provider payments cannot carry it: keep the domain's split (the provider will say why)
+            return settlement
+        return attrs.evolve(settlement, refunds=tuple(out))
 
     def _cancel(self, step: Step) -> Booking:
         plan_id = step.plan_id
@@ -579,7 +638,7 @@ class Bookings:
                     prov._check_goodwill()  # a provider that cannot carry the word back: nothing is sent
             doc = {**args, "instructions": [j.instruction_to(i) for i in instructions]}
             step = self.store.reserve_step(Step(key, plan_id, "refund", j.canonical(doc)))
-        return self._refund(step)
+        return self._run(step, self._refund)
 
     def _refund(self, step: Step) -> tuple[RefundOutcome, ...]:
         doc = json.loads(step.document)
@@ -588,7 +647,7 @@ class Bookings:
         outcomes = tuple(
             self._refund_one(i, on, lowers_price=doc["lowers_price"]) for i in instructions
         )
-        if step.status is StepStatus.STARTED:
+        if step.status is not StepStatus.DONE:
             self.store.finish_step(step.key, j.canonical([o.status.value for o in outcomes]))
         return outcomes
 
@@ -695,7 +754,7 @@ class Bookings:
                 "charges": self._owed_today(stored.plan, stored.ledger, on, fees=Capability.CHARGE_FEES in prov.capabilities),
             }
             step = self.store.reserve_step(Step(key, plan_id, "pay_now", j.canonical(doc)))
-        return self._pay_now(step)
+        return self._run(step, self._pay_now)
 
     @staticmethod
     def _owed_today(plan: PaymentPlan, ledger: Ledger, on: dt.date, *, fees: bool) -> list[dict[str, Any]]:
@@ -745,7 +804,7 @@ class Bookings:
             else:
                 outcome = self._charge_installment(prov, binding, plan, c["installment"], c["attempt"], on)
             outcomes.append(outcome)
-        if step.status is StepStatus.STARTED:
+        if step.status is not StepStatus.DONE:
             self.store.finish_step(step.key, j.canonical([o.status.value for o in outcomes]))
         return tuple(outcomes)
 
@@ -783,7 +842,7 @@ class Bookings:
         first: Exception | None = None
         for step in started:
             try:
-                runners[step.name](step)
+                self._run(step, runners[step.name])
             except (ProviderError, StoreConflictError, LedgerError) as exc:
                 first = first or exc
         if first is not None:
@@ -791,6 +850,17 @@ class Bookings:
         return started
 
     # -- the parts ---------------------------------------------------------------------
+
+    def _run(self, step: Step, runner: Callable[[Step], R]) -> R:
+        """Carry out *step*; a provider's refusal marks it failed (kept, not resumed) and is raised."""
+        try:
+            return runner(step)
+        except ProviderError as exc:
+            if not exc.retryable:
+                self.store.finish_step(
+                    step.key, j.canonical({"error": str(exc), "provider": exc.provider}), status=StepStatus.FAILED
+                )
+            raise
 
     def _act(self, op: Operation, call: Callable[[], R], reference: Callable[[R], str | None]) -> R:
         """Reserve *op*, make *call* (publish, update, cancel), record how it ended."""

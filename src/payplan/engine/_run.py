@@ -14,11 +14,13 @@ from .._calendar import check_day
 from .._dunning import (
     ChargeDue,
     FeeChargeDue,
+    FeeHeld,
     Notice,
     NoticeKind,
     charges_due,
     dunning_notices,
     fee_charges_due,
+    fees_held,
 )
 from .._late_fees import assess_late_fees
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
@@ -54,9 +56,11 @@ class Action:
 
     Attributes:
         plan_id: The plan.
-        kind: ``fee``, ``reminder``, ``notice``, ``charge`` or ``skip``.
+        kind: ``fee``, ``reminder``, ``notice``, ``charge``, ``skip``,
+            ``held`` (a late fee owed and not charged today) or ``done``.
         detail: In words ("late fee $25.00 on installment 2",
-            "charge $500.00 (installment 2, attempt 1): declined").
+            "charge $500.00 (installment 2, attempt 1): declined",
+            "late fee 25.00 USD (plan-1:late-fee:2:1): charged with installment 3 on 2027-03-01").
 
     .. versionadded:: 0.1.0
     """
@@ -98,6 +102,11 @@ class RunSummary:
         pending: Charges the provider has yet to settle.
         skipped: Charges due that the run did not make (the reason is in
             :attr:`actions`), e.g. a part payment the provider cannot ask for.
+        held: Late fees owed that the run did not charge today, each with
+            its reason in :attr:`actions` (kind ``held``): the terms charge it
+            later (:class:`~payplan.FeeCollection`), a declined fee waits for
+            its retry or its retry ladder ended, or the plan's provider
+            cannot charge fees (then the site collects it).
         escalated: Installments whose retry ladder ended this run.
         failures: Plans that failed, each with its reason.
         actions: What was done (or would be, in a dry run), in order.
@@ -118,6 +127,7 @@ class RunSummary:
     declined: int = 0
     pending: int = 0
     skipped: int = 0
+    held: int = 0
     escalated: int = 0
     failures: list[PlanFailure] = field(factory=list)
     actions: list[Action] = field(factory=list)
@@ -132,7 +142,7 @@ class RunSummary:
         """The two summaries added up (several workers' shares of one day)."""
         out = RunSummary(self.as_of, dry_run=self.dry_run)
         for name in ("plans", "fees", "reminders", "notices", "resent", "dropped", "charges", "succeeded",
-                     "declined", "pending", "skipped", "escalated"):
+                     "declined", "pending", "skipped", "held", "escalated"):
             setattr(out, name, getattr(self, name) + getattr(other, name))
         out.failures = [*self.failures, *other.failures]
         out.actions = [*self.actions, *other.actions]
@@ -152,6 +162,7 @@ class RunSummary:
             ("  declined", self.declined),
             ("  pending", self.pending),
             ("charges skipped", self.skipped),
+            ("late fees held", self.held),
             ("escalated", self.escalated),
             ("plans failed", len(self.failures)),
         ]
@@ -253,14 +264,15 @@ def run_plan(
             actions.append(Action(plan.id, "fee", f"late fee {f.amount} on installment {f.installment}"))
 
     # 2. charges and retries, where the provider charges on demand and does not autopay;
-    #    then the fees still owed, once every installment is paid (the ledger covers fees last)
+    #    then the late fees owed, wherever the provider charges fees (whoever collects the
+    #    installments), when the terms say; the others are reported held, with why
+    target = _Target(store, plan.id, providers, bindings)
     due = charges_due(plan, ledger, as_of)
-    if due:
-        ledger = _charge(store, plan, ledger, due, providers, as_of, summary, bindings)
-    if ledger.fees.minor > ledger.waived.minor:
-        owed = fee_charges_due(plan, ledger, as_of)
-        if owed:
-            ledger = _charge(store, plan, ledger, owed, providers, as_of, summary, bindings)
+    if due and any(_on_demand(p) for p in providers.values()):  # else no need to read the plan's bindings
+        ledger = _charge(store, plan, ledger, due, target, as_of, summary)
+    fees_owed = ledger.fees.minor > ledger.waived.minor
+    if fees_owed:
+        ledger = _collect_fees(store, plan, ledger, target, as_of, summary)
 
     if not dry and finished(plan, ledger, as_of):
         if retire is None:
@@ -279,14 +291,16 @@ def run_plan(
     if contact is None:
         return
     texts = templates_for(contact.locale, templates)
-    items = _messages_due(plan, ledger, as_of, contact, texts)
+    # whether a fee's messages may say when it will be charged (only read when a fee stands)
+    charges_fees = not fees_owed or target.charges_fees()
+    items = _messages_due(plan, ledger, as_of, contact, texts, charges_fees)
     due_ids = {item.id for item in items}
     # messages a crash cut short on an earlier day (today's own are sent below, with the same id)
     earlier = [r for r in unsent if r.on < as_of and r.reminder_id not in due_ids]
     box = outbox if outbox is not None else _Outbox(store)
     try:
         if earlier:
-            _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier, box)
+            _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier, box, charges_fees)
         if not items:
             return
         status = plan_status(plan, ledger, as_of)
@@ -315,7 +329,8 @@ def run_plan(
 
 
 def _messages_due(
-    plan: PaymentPlan, ledger: Ledger, day: dt.date, contact: Contact, texts: Mapping[str, str]
+    plan: PaymentPlan, ledger: Ledger, day: dt.date, contact: Contact, texts: Mapping[str, str],
+    charges_fees: bool = True,
 ) -> list[Reminder | Notice]:
     """The reminders and dunning notices due to *contact* on *day*."""
     notices = dunning_notices(
@@ -327,7 +342,8 @@ def _messages_due(
     return [
         *(
             r for r in reminders_due(
-                plan, ledger, day, templates=reminder_templates(texts), locale=contact.locale, client=contact.name
+                plan, ledger, day, templates=reminder_templates(texts), locale=contact.locale, client=contact.name,
+                charges_fees=charges_fees,
             )
             if r.installment not in dunned
         ),
@@ -358,11 +374,15 @@ def _resend(
     summary: RunSummary,
     records: Sequence[ReminderRecord],
     box: _Outbox,
+    charges_fees: bool,
 ) -> None:
     """Send again, once and with the same id, what a crash cut short on an earlier day, if it is still true."""
     for record in records:
         then = ledger.as_of(record.on)
-        item = next((i for i in _messages_due(plan, then, record.on, contact, texts) if i.id == record.reminder_id), None)
+        item = next(
+            (i for i in _messages_due(plan, then, record.on, contact, texts, charges_fees) if i.id == record.reminder_id),
+            None,
+        )
         why = "it is no longer due" if item is None else stale(item, plan, ledger, as_of)
         if summary.dry_run:
             verb = "drop" if why else "resend"
@@ -414,77 +434,145 @@ def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.
     return None
 
 
+def _on_demand(provider: Provider) -> bool:
+    """Whether the run charges *provider*'s installments (it charges on demand and does not autopay)."""
+    caps = provider.capabilities
+    return Capability.CHARGE_NOW in caps and Capability.AUTOPAY not in caps
+
+
+class _Target:
+    """The plan's provider and binding, read from the store once, when first needed."""
+
+    def __init__(
+        self, store: Store, plan_id: str, providers: Mapping[str, Provider], bindings: Iterable[ProviderBinding] | None
+    ) -> None:
+        self.store, self.plan_id, self.providers, self.bindings = store, plan_id, providers, bindings
+        self.read = False
+        self.found: tuple[ProviderBinding, Provider] | None = None
+
+    def get(self) -> tuple[ProviderBinding, Provider] | None:
+        if not self.read:
+            found = tuple(self.bindings) if self.bindings is not None else self.store.bindings(self.plan_id)
+            self.found = next(((b, self.providers[b.provider]) for b in found if b.provider in self.providers), None)
+            self.read = True
+        return self.found
+
+    def charges_fees(self) -> bool:
+        chosen = self.get()
+        return chosen is not None and Capability.CHARGE_FEES in chosen[1].capabilities
+
+
 def _charge(
     store: Store,
     plan: PaymentPlan,
     ledger: Ledger,
-    due: tuple[ChargeDue, ...] | tuple[FeeChargeDue, ...],
-    providers: Mapping[str, Provider],
+    due: tuple[ChargeDue, ...],
+    target: _Target,
     as_of: dt.date,
     summary: RunSummary,
-    bindings: Iterable[ProviderBinding] | None,
 ) -> Ledger:
-    if not any(Capability.CHARGE_NOW in p.capabilities and Capability.AUTOPAY not in p.capabilities
-               for p in providers.values()):
-        return ledger  # no provider the run charges: no need to read the plan's bindings
-    found = tuple(bindings) if bindings is not None else store.bindings(plan.id)
-    chosen = next(((b, providers[b.provider]) for b in found if b.provider in providers), None)
-    if chosen is None:
-        return ledger
-    binding, provider = chosen
-    caps = provider.capabilities
-    if Capability.AUTOPAY in caps or Capability.CHARGE_NOW not in caps:
+    """Charge the installments due where the plan's provider charges on demand and does not autopay."""
+    chosen = target.get()
+    if chosen is None or not _on_demand(chosen[1]):
         # the provider charges by itself (its outcomes arrive through the inbox), or cannot be asked to
         return ledger
+    binding, provider = chosen
     for c in due:
-        if isinstance(c, FeeChargeDue):
-            line = f"{c.amount} (fee {c.fee_id}, attempt {c.attempt})"
-            if Capability.CHARGE_FEES not in caps:
-                summary.skipped += 1
-                summary.actions.append(Action(plan.id, "skip", f"charge {line}: {provider.name} cannot charge fees"))
-                continue
-            key = fee_key(plan.id, c.fee_id, c.amount, attempt=c.attempt)
-            installment = None
-        else:
-            line = f"{c.amount} (installment {c.installment}, attempt {c.attempt})"
-            if c.amount != plan.installment(c.installment).amount:
-                summary.skipped += 1
-                summary.actions.append(
-                    Action(plan.id, "skip", f"charge {line}: part of an installment; {provider.name} charges whole ones")
-                )
-                continue
-            key = idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt)
-            installment = c.installment
-        if summary.dry_run:
-            summary.actions.append(Action(plan.id, "charge", f"charge {line} through {provider.name}"))
-            continue
-        op = Operation(
-            key, provider.name, plan.id, "charge_fee" if installment is None else "charge",
-            installment=installment, attempt=c.attempt, amount=c.amount,
-        )
-        summary.charges += 1
-        try:
-            outcome = reserved_call(store, op, _charger(provider, binding, plan, c))
-        except ProviderError as exc:
-            raise ProviderError(
-                f"charge {line} through {provider.name}: {exc}", provider=provider.name, retryable=exc.retryable
-            ) from exc
-        entry: LedgerEntry | None
-        if outcome.status is ChargeStatus.SUCCEEDED:
-            summary.succeeded += 1
-            entry = PaymentReceived(c.entry_id, as_of, c.amount, provider.name, outcome.reference)
-        elif outcome.status is ChargeStatus.PENDING:
-            summary.pending += 1
-            entry = None
-        else:
-            summary.declined += 1
-            entry = PaymentFailed(
-                c.failure_id, as_of, outcome.decline_code or outcome.status.value, installment, c.amount,
-                outcome.reference,
+        line = f"{c.amount} (installment {c.installment}, attempt {c.attempt})"
+        if c.amount != plan.installment(c.installment).amount:
+            summary.skipped += 1
+            summary.actions.append(
+                Action(plan.id, "skip", f"charge {line}: part of an installment; {provider.name} charges whole ones")
             )
-        summary.actions.append(Action(plan.id, "charge", f"charge {line}: {outcome.status.value}"))
-        if entry is not None:
-            ledger = store.record_entries(plan.id, [entry]).ledger
+            continue
+        key = idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt)
+        ledger = _charge_one(store, plan, ledger, c, line, key, binding, provider, as_of, summary)
+    return ledger
+
+
+def _hold(plan: PaymentPlan, fee_id: str, amount: object, reason: str, summary: RunSummary) -> None:
+    summary.held += 1
+    summary.actions.append(Action(plan.id, "held", f"late fee {amount} ({fee_id}): {reason}"))
+
+
+def _collect_fees(
+    store: Store,
+    plan: PaymentPlan,
+    ledger: Ledger,
+    target: _Target,
+    as_of: dt.date,
+    summary: RunSummary,
+) -> Ledger:
+    """Charge the late fees the terms say to charge today, wherever the provider charges fees; report the rest held."""
+    due = fee_charges_due(plan, ledger, as_of)
+    held: tuple[FeeHeld, ...] = fees_held(plan, ledger, as_of)
+    if not due and not held:
+        return ledger
+    chosen = target.get()
+    if chosen is None or Capability.CHARGE_FEES not in chosen[1].capabilities:
+        why = "no provider binding" if chosen is None else f"{chosen[1].name} cannot charge fees"
+        owed: list[FeeChargeDue | FeeHeld] = [*due, *held]
+        for c in owed:
+            _hold(plan, c.fee_id, c.amount, f"{why}: collect it another way and record the payment", summary)
+        return ledger
+    binding, provider = chosen
+    for h in held:
+        _hold(plan, h.fee_id, h.amount, h.reason, summary)
+    for c in due:
+        line = f"{c.amount} (fee {c.fee_id}, attempt {c.attempt})"
+        key = fee_key(plan.id, c.fee_id, c.amount, attempt=c.attempt)
+        ledger = _charge_one(store, plan, ledger, c, line, key, binding, provider, as_of, summary)
+    return ledger
+
+
+def _charge_one(
+    store: Store,
+    plan: PaymentPlan,
+    ledger: Ledger,
+    c: ChargeDue | FeeChargeDue,
+    line: str,
+    key: str,
+    binding: ProviderBinding,
+    provider: Provider,
+    as_of: dt.date,
+    summary: RunSummary,
+) -> Ledger:
+    """One charge: reserved under *key*, made, its outcome recorded (in a dry run, only said)."""
+    if summary.dry_run:
+        summary.actions.append(Action(plan.id, "charge", f"charge {line} through {provider.name}"))
+        return ledger
+    fee = isinstance(c, FeeChargeDue)
+    installment = None if fee else c.installment  # type: ignore[union-attr]
+    op = Operation(
+        key, provider.name, plan.id, "charge_fee" if fee else "charge",
+        installment=installment, attempt=c.attempt, amount=c.amount,
+    )
+    summary.charges += 1
+    try:
+        outcome = reserved_call(store, op, _charger(provider, binding, plan, c))
+    except ProviderError as exc:
+        raise ProviderError(
+            f"charge {line} through {provider.name}: {exc}", provider=provider.name, retryable=exc.retryable
+        ) from exc
+    entry: LedgerEntry | None
+    if outcome.status is ChargeStatus.SUCCEEDED:
+        summary.succeeded += 1
+        entry = PaymentReceived(
+            c.entry_id, as_of, c.amount, provider.name, outcome.reference,
+            fee_id=c.fee_id if isinstance(c, FeeChargeDue) else None,
+        )
+    elif outcome.status is ChargeStatus.PENDING:
+        summary.pending += 1
+        entry = None
+    else:
+        summary.declined += 1
+        entry = PaymentFailed(
+            c.failure_id, as_of, outcome.decline_code or outcome.status.value, installment, c.amount,
+            outcome.reference,
+        )
+    summary.actions.append(Action(plan.id, "charge", f"charge {line}: {outcome.status.value}"))
+    if entry is not None:
+        ledger = store.record_entries(plan.id, [entry]).ledger
     return ledger
 
 
@@ -522,11 +610,16 @@ def run_due(
     demand and does not autopay (installments, and retries of declined
     ones on the plan's retry ladder), never above the live balance, each
     attempt reserved under its own idempotency key and its outcome
-    recorded; then send the reminders and dunning notices due through
-    *notifier*, each recorded before it is sent and marked sent after.
-    Providers that autopay are not charged: their outcomes arrive through
-    the webhook inbox (:func:`payplan.store.receive_webhook`), and the run
-    only assesses and reminds.
+    recorded; charge the late fees owed through
+    :meth:`~payplan.providers.Provider.charge_fee` wherever the provider
+    declares :attr:`~payplan.providers.Capability.CHARGE_FEES`, whoever
+    collects the installments, when the terms say
+    (:attr:`~payplan.LateFeePolicy.collect`), and report every fee owed
+    and not charged as held with its reason (:attr:`RunSummary.held`); then
+    send the reminders and dunning notices due through *notifier*, each
+    recorded before it is sent and marked sent after. The installments of
+    providers that autopay are not charged: their outcomes arrive through
+    the webhook inbox (:func:`payplan.store.receive_webhook`).
 
     Running it again for the same date, or after a crash halfway, adds
     nothing twice: no second fee (stable ids), no second charge (the same

@@ -15,6 +15,7 @@ from attrs import field, frozen
 from .._dunning import DEFAULT_NOTICE_TEMPLATES, Notice
 from .._money import Money
 from .._plan import PaymentPlan
+from .._policies import DEFAULT_REMINDER_TEMPLATES
 from .._reminders import Reminder
 from .._status import InstallmentState, PlanStatement
 from ..exceptions import InvalidPlanError
@@ -103,7 +104,7 @@ class Message:
             recognisable as the same message.
         plan_id: The plan it concerns.
         kind: ``before_due``, ``due_today``, ``overdue``, ``final_notice``,
-            ``payment_failed``, ``card_expiring`` or ``escalated``.
+            ``fee_assessed``, ``payment_failed``, ``card_expiring`` or ``escalated``.
         channel: The channel to send it on.
         to: The address on that channel.
         subject: The subject line.
@@ -135,6 +136,7 @@ _EN: Final[Mapping[str, str]] = {
     "subject:due_today": "Your payment of $amount is due today",
     "subject:overdue": "Your payment of $amount is overdue",
     "subject:final_notice": "Final notice: $amount is overdue",
+    "subject:fee_assessed": "A late fee of $amount was added to your plan",
     "subject:payment_failed": "Your payment of $amount did not go through",
     "subject:card_expiring": "Your card on file expires soon",
     "subject:escalated": "Action needed: $amount could not be collected",
@@ -152,6 +154,10 @@ _EN: Final[Mapping[str, str]] = {
         "Final notice: installment $installment was due on $due and is $days_text overdue: "
         "$amount is owed.$fee_notice"
     ),
+    "fee_assessed": DEFAULT_REMINDER_TEMPLATES["fee_assessed"],
+    "fee_charge_on": DEFAULT_REMINDER_TEMPLATES["fee_charge_on"],
+    "fee_charge_later": DEFAULT_REMINDER_TEMPLATES["fee_charge_later"],
+    "fee_charge_manual": DEFAULT_REMINDER_TEMPLATES["fee_charge_manual"],
     **DEFAULT_NOTICE_TEMPLATES,  # payment_failed, card_expiring, escalated: the dunning notices' own words
 }
 
@@ -160,6 +166,7 @@ _FR: Final[Mapping[str, str]] = {
     "subject:due_today": "Votre paiement de $amount est dû aujourd'hui",
     "subject:overdue": "Votre paiement de $amount est en retard",
     "subject:final_notice": "Dernier rappel : $amount en retard",
+    "subject:fee_assessed": "Des frais de retard de $amount ont été ajoutés à votre plan",
     "subject:payment_failed": "Votre paiement de $amount n'a pas abouti",
     "subject:card_expiring": "Votre carte enregistrée expire bientôt",
     "subject:escalated": "Action requise : $amount n'a pas pu être encaissé",
@@ -175,6 +182,13 @@ _FR: Final[Mapping[str, str]] = {
     "final_notice": (
         "Dernier rappel : l'échéance $installment était due le $due et a $days jour(s) de retard : "
         "$amount reste dû."
+    ),
+    "fee_assessed": "Des frais de retard de $amount ont été appliqués à l'échéance $installment le $due.$fee_charge",
+    "fee_charge_on": " Ils seront prélevés sur votre moyen de paiement enregistré le $charge_on.",
+    "fee_charge_later": " Ils seront prélevés sur votre moyen de paiement enregistré une fois toutes les échéances réglées.",
+    "fee_charge_manual": (
+        " Ils ne sont pas prélevés automatiquement : merci de les régler avec votre prochain paiement "
+        "ou de nous contacter."
     ),
     "payment_failed": (
         "Votre paiement de $amount pour l'échéance $installment (due le $due) n'a pas abouti. "
@@ -203,7 +217,10 @@ DEFAULT_MESSAGE_TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = MappingProxy
     {"en": MappingProxyType(dict(_EN)), "fr": MappingProxyType(dict(_FR))}
 )
 
-_REMINDER_KEYS = ("before_due", "due_today", "overdue", "final_notice")
+_REMINDER_KEYS = (
+    "before_due", "due_today", "overdue", "final_notice",
+    "fee_assessed", "fee_charge_on", "fee_charge_later", "fee_charge_manual",
+)
 _NOTICE_KEYS = ("payment_failed", "card_expiring", "escalated")
 
 

@@ -331,13 +331,13 @@ class MemoryStore(Store):
         with self._lock:
             return self._steps.setdefault(step.key, step)
 
-    def finish_step(self, key: str, result: str | None = None) -> Step:
+    def finish_step(self, key: str, result: str | None = None, *, status: StepStatus = StepStatus.DONE) -> Step:
         """See :meth:`Store.finish_step`."""
         with self._lock:
             old = self._steps.get(key)
             if old is None:
                 raise StoreError(f"expected a step reserved under {key!r}, got none")
-            new = self._steps[key] = evolve(old, status=StepStatus.DONE, result=result)
+            new = self._steps[key] = evolve(old, status=StepStatus(status), result=result)
             return new
 
     def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:

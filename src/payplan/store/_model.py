@@ -224,6 +224,13 @@ class StepStatus(enum.Enum):
     """Reserved: the step is under way, or a crash cut it short (running it again finishes it)."""
     DONE = "done"
     """Every part of the step is done and recorded; running it again changes nothing."""
+    FAILED = "failed"
+    """A provider refused a part of it (the parts before stay done); calling the step again tries again.
+
+    :meth:`payplan.bookings.Bookings.resume` leaves it alone: a refusal
+    (a plan the provider cannot express, a charge it cannot make) does not
+    go away by itself.
+    """
 
 
 @frozen
@@ -244,8 +251,8 @@ class Step:
         plan_id: The plan.
         name: ``book``, ``amend``, ``cancel``, ``refund`` or ``pay_now``.
         document: The step's arguments and decision, as JSON text (payplan's own format).
-        status: Started or done.
-        result: What the step ended with, as JSON text, once done.
+        status: Started, done or failed.
+        result: What the step ended with (or why it failed), as JSON text.
 
     .. versionadded:: 0.2.0
     """
@@ -657,8 +664,8 @@ class Store(Protocol):
         """
         ...
 
-    def finish_step(self, key: str, result: str | None = None) -> Step:
-        """Mark the step under *key* done, with its *result* (JSON text).
+    def finish_step(self, key: str, result: str | None = None, *, status: StepStatus = StepStatus.DONE) -> Step:
+        """Mark the step under *key* done (or failed, with *status*), with its *result* (JSON text).
 
         Raises:
             StoreError: no step was reserved under *key*.

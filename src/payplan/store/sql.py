@@ -100,7 +100,7 @@ from ._model import (
 )
 from ._open import _redacted
 
-__all__ = ["SQLStore", "VERSION_TABLE", "head_revision", "metadata", "schema_revision", "upgrade"]
+__all__ = ["SQLStore", "VERSION_TABLE", "head_revision", "known_revision", "metadata", "schema_revision", "upgrade"]
 
 metadata = t.metadata
 """payplan's tables, for a site that runs one Alembic set-up of its own (``target_metadata``).
@@ -208,6 +208,14 @@ def upgrade(url: str | Engine, revision: str = "head") -> str:
 def _known(revision: str) -> bool:
     script = ScriptDirectory.from_config(_alembic(None))  # type: ignore[arg-type]
     return any(r.revision == revision for r in script.walk_revisions())
+
+
+def known_revision(revision: str) -> bool:
+    """Whether *revision* is one of this payplan's schema revisions (False: a newer payplan wrote it).
+
+    .. versionadded:: 0.3.0
+    """
+    return _known(revision)
 
 
 def _newer(current: str, engine: Engine) -> SchemaVersionError:
@@ -1205,13 +1213,14 @@ class SQLStore(Store):
 
         return self._tx(work)
 
-    def finish_step(self, key: str, result: str | None = None) -> Step:
+    def finish_step(self, key: str, result: str | None = None, *, status: StepStatus = StepStatus.DONE) -> Step:
         """See :meth:`Store.finish_step`."""
+        done = StepStatus(status).value
 
         def work(conn: Connection) -> Step:
             n = conn.execute(
                 update(t.steps).where(t.steps.c.key == key)
-                .values(status=StepStatus.DONE.value, result=result, updated_at=_now())
+                .values(status=done, result=result, updated_at=_now())
             ).rowcount
             if n != 1:
                 raise StoreError(f"expected a step reserved under {key!r}, got none")

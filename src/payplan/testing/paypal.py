@@ -2,9 +2,10 @@
 
 :class:`FakePayPal` is the responder. It speaks the part of PayPal payplan
 uses: the OAuth client-credentials token endpoint, catalog products, billing
-plans, subscriptions (get, cancel, deactivate the plan), sales and refunds
-(``GET /v1/payments/sale|refund/{id}``, for what :meth:`FakePayPal.record_payment`
-recorded) and ``verify-webhook-signature``. It requires a bearer token it issued, replays
+plans, subscriptions (get, cancel, deactivate the plan, list transactions),
+Payments v2 refunds of a subscription's payments (``POST /v2/payments/captures/{id}/refund``,
+``GET /v2/payments/refunds/{id}``) and ``verify-webhook-signature``. It no
+longer answers PayPal's deprecated ``/v1/payments`` reads. It requires a bearer token it issued, replays
 requests that reuse a ``PayPal-Request-Id`` (PayPal keeps them 72 hours),
 enforces the Subscriptions rules the adapter must respect (at most 2 TRIAL
 and 1 REGULAR cycles, cancel only an active or suspended subscription), and
@@ -228,6 +229,7 @@ class PayPalSigner:
 
 
 _API = "https://api.sandbox.paypal.com"
+_API_M = "https://api-m.sandbox.paypal.com"
 
 
 _ZERO_DECIMAL = frozenset({"HUF", "JPY", "TWD"})
@@ -406,6 +408,7 @@ class FakePayPal:
         self.plans: dict[str, Json] = {}
         self.subscriptions: dict[str, Json] = {}
         self.payments: dict[str, Json] = {}
+        self.refunds: dict[str, Json] = {}
         self.transactions: dict[str, list[Json]] = {}
         self.tokens: set[str] = set()
         self.spec_errors: list[str] = []
@@ -508,10 +511,38 @@ class FakePayPal:
         return self._created
 
     def record_payment(self, resource: Json) -> Json:
-        """PayPal now holds *resource* (a sale or a refund, by its ``id``): ``GET /v1/payments/sale|refund/{id}`` returns it."""
+        """PayPal now holds *resource*, a v1 sale or refund as a webhook carries it, by its ``id``.
+
+        A sale with a ``billing_agreement_id`` becomes a transaction of that
+        subscription (``GET /v1/billing/subscriptions/{id}/transactions``,
+        COMPLETED, or PENDING for a sale not ``completed``); a refund (it has
+        a ``sale_id``) becomes a Payments v2 refund (``GET /v2/payments/refunds/{id}``),
+        its ``custom`` as ``custom_id``.
+        """
         with self._lock:
             self.payments[str(resource["id"])] = dict(resource)
+            amount = resource.get("amount") or {}
+            currency = str(amount.get("currency") or "USD")
+            value = str(amount.get("total") or "0").lstrip("-")
+            stamp = str(resource.get("create_time") or self._stamp())
+            if "sale_id" in resource:
+                self.refunds[str(resource["id"])] = self._refund_object(
+                    str(resource["id"]), str(resource["sale_id"]), _minor(value), currency,
+                    custom_id=resource.get("custom"), status="COMPLETED" if resource.get("state") == "completed"
+                    else "PENDING", stamp=stamp)
+            elif resource.get("billing_agreement_id"):
+                found = self.transactions.setdefault(str(resource["billing_agreement_id"]), [])
+                found[:] = [t for t in found if t["id"] != resource["id"]]
+                found.append(self._transaction(
+                    str(resource["id"]), "COMPLETED" if resource.get("state") == "completed" else "PENDING",
+                    _minor(value), currency, stamp, "buyer@example.com"))
         return resource
+
+    def dashboard_refund(self, sale_id: str, amount: str) -> Json:
+        """The merchant refunds *amount* (a decimal string) of a sale in PayPal's dashboard: no payplan
+        ``custom_id``; ``PAYMENT.SALE.REFUNDED`` is queued. Returns the v2 refund."""
+        with self._lock:
+            return self._make_refund(sale_id, _minor(amount), None, None)
 
     def approve(self, subscription_id: str, *, activate: bool = True) -> None:
         """The buyer approves the subscription: it becomes ACTIVE and the setup fee is charged now.
@@ -696,19 +727,9 @@ class FakePayPal:
         sale_id = f"{next(self._ids):02d}{uuid.uuid4().hex[:15].upper()}"
         value = _decimal(amount, currency)
         fee = _decimal(amount * 29 // 1000 + 30 if ok else 0, currency)
-        net = _decimal(amount - (amount * 29 // 1000 + 30) if ok else 0, currency)
-        self.transactions.setdefault(sid, []).append({
-            "status": "COMPLETED" if ok else "DECLINED",
-            "id": sale_id,
-            "amount_with_breakdown": {
-                "gross_amount": {"currency_code": currency, "value": value},
-                "fee_amount": {"currency_code": currency, "value": fee},
-                "net_amount": {"currency_code": currency, "value": net},
-            },
-            "payer_name": {"given_name": "John", "surname": "Doe"},
-            "payer_email": (sub.get("subscriber") or {}).get("email_address", "buyer@example.com"),
-            "time": self._stamp(),
-        })
+        self.transactions.setdefault(sid, []).append(self._transaction(
+            sale_id, "COMPLETED" if ok else "DECLINED", amount, currency, self._stamp(),
+            (sub.get("subscriber") or {}).get("email_address", "buyer@example.com"), paid=ok))
         if not ok:
             return False
         sale = sale_resource(sale_id, value, currency, billing_agreement_id=sid, custom=sub.get("custom_id"),
@@ -719,6 +740,81 @@ class FakePayPal:
                                                "time": self._stamp()}
         self._queue_event("PAYMENT.SALE.COMPLETED", sale)
         return True
+
+    @staticmethod
+    def _transaction(ident: str, status: str, amount: int, currency: str, stamp: str, email: str,
+                     *, paid: bool = True) -> Json:
+        """A subscription transaction with the keys of the Subscriptions API's ``transaction``."""
+        fee = amount * 29 // 1000 + 30 if paid else 0
+        return {
+            "status": status,
+            "id": ident,
+            "amount_with_breakdown": {
+                "gross_amount": {"currency_code": currency, "value": _decimal(amount, currency)},
+                "fee_amount": {"currency_code": currency, "value": _decimal(fee, currency)},
+                "net_amount": {"currency_code": currency, "value": _decimal(amount - fee if paid else 0, currency)},
+            },
+            "payer_name": {"given_name": "John", "surname": "Doe"},
+            "payer_email": email,
+            "time": stamp,
+        }
+
+    def _refund_object(self, refund_id: str, capture_id: str, amount: int, currency: str, *,
+                       custom_id: object, status: str, stamp: str, note: object = None) -> Json:
+        """A Payments v2 refund (``GET /v2/payments/refunds/{id}``)."""
+        value = _decimal(amount, currency)
+        refund: Json = {
+            "id": refund_id,
+            "amount": {"currency_code": currency, "value": value},
+            "seller_payable_breakdown": {
+                "gross_amount": {"currency_code": currency, "value": value},
+                "paypal_fee": {"currency_code": currency, "value": _decimal(0, currency)},
+                "net_amount": {"currency_code": currency, "value": value},
+                "total_refunded_amount": {"currency_code": currency, "value": value},
+            },
+            "status": status,
+            "create_time": stamp,
+            "update_time": stamp,
+            "links": [
+                {"href": f"{_API_M}/v2/payments/refunds/{refund_id}", "rel": "self", "method": "GET"},
+                {"href": f"{_API_M}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"},
+            ],
+        }
+        if isinstance(custom_id, str):
+            refund["custom_id"] = custom_id
+        if isinstance(note, str):
+            refund["note_to_payer"] = note
+        return refund
+
+    def _make_refund(self, sale_id: str, amount: int | None, custom_id: object, note: object) -> Json:
+        sale = self.payments.get(sale_id)
+        if sale is None or "sale_id" in sale:
+            raise _Failure(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", f"Specified resource ID {sale_id} does not exist")
+        currency = str(sale["amount"]["currency"])
+        total = _minor(str(sale["amount"]["total"]))
+        done = sum(_minor(r["amount"]["value"]) for r in self.refunds.values()
+                   if r["links"][1]["href"].endswith("/" + sale_id) and r["status"] == "COMPLETED")
+        amount = total - done if amount is None else amount
+        if amount <= 0 or done + amount > total:
+            raise _Failure(422, "UNPROCESSABLE_ENTITY", "REFUND_AMOUNT_EXCEEDED",
+                           "The refund amount must be less than or equal to the capture amount that has not yet been refunded.")
+        refund_id = f"{next(self._ids):02d}{uuid.uuid4().hex[:15].upper()}"
+        refund = self._refund_object(refund_id, sale_id, amount, currency, custom_id=custom_id, status="COMPLETED",
+                                     stamp=self._stamp(), note=note)
+        self.refunds[refund_id] = refund
+        whole = done + amount == total
+        sale["state"] = "refunded" if whole else "partially_refunded"
+        for found in self.transactions.values():
+            for t in found:
+                if t["id"] == sale_id:
+                    t["status"] = "REFUNDED" if whole else "PARTIALLY_REFUNDED"
+        resource = sale_refund_resource(refund_id, sale_id, _decimal(amount, currency), currency,
+                                        custom=custom_id if isinstance(custom_id, str) else None,
+                                        create_time=self._stamp())
+        resource["parent_payment"] = f"PAYID-{sale_id}"
+        self.payments[refund_id] = resource
+        self._queue_event("PAYMENT.SALE.REFUNDED", resource)
+        return refund
 
     def _queue_event(self, event_type: str, resource: Json) -> None:
         event = webhook_event(f"WH-{uuid.uuid4().hex[:17].upper()}", event_type, resource, create_time=self._stamp())
@@ -814,8 +910,13 @@ class FakePayPal:
             return self._create_plan(request.json())
         if method == "POST" and request.path == "/v1/billing/subscriptions":
             return self._create_subscription(request.json())
-        if method == "GET" and len(parts) == 4 and parts[:3] in (["v1", "payments", "sale"], ["v1", "payments", "refund"]):
-            return Reply.json(self._get(self.payments, parts[3], parts[2]))
+        if method == "GET" and len(parts) == 4 and parts[:3] == ["v2", "payments", "refunds"]:
+            return Reply.json(self._get(self.refunds, parts[3], "refund"))
+        if method == "POST" and len(parts) == 5 and parts[:3] == ["v2", "payments", "captures"] and parts[4] == "refund":
+            body = request.json() if request.body else {}
+            amount = body.get("amount")
+            minor = None if not amount else _minor(str(amount.get("value")))
+            return Reply.json(self._make_refund(parts[3], minor, body.get("custom_id"), body.get("note_to_payer")), 201)
         if method == "POST" and request.path == "/v1/notifications/verify-webhook-signature":
             ok = self.signer.verify(request.json())
             return Reply.json({"verification_status": "SUCCESS" if ok else "FAILURE"})

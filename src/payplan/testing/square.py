@@ -846,6 +846,19 @@ class FakeSquare:
         self._queue_event("refund.created", "refund", refund["id"], refund)
         return {"refund": refund}
 
+    def dashboard_refund(self, payment_id: str, amount: int, reason: str | None = None) -> str:
+        """The seller refunds *amount* (minor units) of a payment in Square's dashboard; returns the refund id.
+
+        ``refund.created`` is queued; the refund completes on the next advance.
+        """
+        with self._lock:
+            payment = self.payments[payment_id]
+            payload: Json = {"payment_id": payment_id,
+                             "amount_money": {"amount": amount, "currency": payment["amount_money"]["currency"]}}
+            if reason:
+                payload["reason"] = reason
+            return str(self._refund(payload=payload, query={})["refund"]["id"])
+
     def complete_refund(self, refund_id: str) -> None:
         """Settle a pending refund now (as Square does a moment later; :meth:`advance_to` does it too)."""
         with self._lock:

@@ -797,7 +797,11 @@ class FakeStripe:
         if method == "POST" and action == "pay":
             if status != "open":
                 return _error(400, "invalid_request_error", f"You can only pay an open invoice, this one is {status}.")
-            pm = params.get("payment_method") or invoice.get("default_payment_method") or "pm_card_visa"
+            pm = params.get("payment_method") or self._payment_method_of(invoice)
+            if not pm:  # the fake's customers have no default payment method of their own
+                return _error(400, "invalid_request_error",
+                              "The customer has no attached payment source or default payment method.",
+                              code="invoice_no_payment_method")
             error = self._attempt(invoice, str(pm), automatic=False)
             if error is not None:
                 code, decline, message = error

@@ -23,14 +23,32 @@ import collections
 import datetime as dt
 import hashlib
 import json
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, ClassVar, Final, Literal
 
+from ..._money import Money
 from ..._plan import PaymentPlan
-from ...exceptions import ProviderAuthError, ProviderError, ProviderRequestError
-from .. import Capability, Payer, Provider, ProviderBinding, ProviderEvent, idempotency_key
+from ..._refunds import refund_key
+from ...exceptions import (
+    InvalidPlanError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRequestError,
+    UnsupportedByProviderError,
+)
+from .. import (
+    Capability,
+    Payer,
+    Provider,
+    ProviderBinding,
+    ProviderEvent,
+    RefundOutcome,
+    RefundStatus,
+    idempotency_key,
+)
 from ._errors import from_status, translate
 from ._mapping import (
     PAYPAL_CURRENCIES,
@@ -39,6 +57,7 @@ from ._mapping import (
     from_paypal_amount,
     map_plan,
     plan_id_from_custom_id,
+    refund_custom_id,
     to_paypal_amount,
 )
 from ._webhooks import (
@@ -76,15 +95,38 @@ _PRODUCTS: Final = "/v1/catalogs/products"
 _PLANS: Final = "/v1/billing/plans"
 _SUBSCRIPTIONS: Final = "/v1/billing/subscriptions"
 _VERIFY: Final = "/v1/notifications/verify-webhook-signature"
-_PENDING: Final = frozenset({"APPROVAL_PENDING", "APPROVED"})
 _ENDED: Final = frozenset({"CANCELLED", "EXPIRED"})
 _MAX_TRANSMISSIONS: Final = 100_000
-#: Where PayPal's own copy of each money event's resource is read.
-_CONFIRM_PATHS: Final[Mapping[str, str]] = {
-    "PAYMENT.SALE.COMPLETED": "/v1/payments/sale",
-    "PAYMENT.SALE.REFUNDED": "/v1/payments/refund",
-    "PAYMENT.SALE.REVERSED": "/v1/payments/refund",
-}
+_REFUNDS: Final = "/v2/payments/refunds"
+_CAPTURES: Final = "/v2/payments/captures"
+#: The money events confirmed from PayPal's API before they are credited.
+_CONFIRM_KINDS: Final = frozenset({"PAYMENT.SALE.COMPLETED", "PAYMENT.SALE.REFUNDED", "PAYMENT.SALE.REVERSED"})
+#: Transaction statuses of a subscription payment that took the money (a later refund is its own event).
+_PAID: Final = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"})
+#: How far either side of a sale's time its subscription's transactions are listed.
+_SALE_WINDOW: Final = dt.timedelta(days=2)
+
+
+def _event_type(body: bytes) -> str | None:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    kind = event.get("event_type") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _request_id(key: str) -> str:
+    """A PayPal-Request-Id (at most 108 characters) from an idempotency key."""
+    return key if len(key) <= 108 else "pp:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _paypal_id(value: object) -> bool:
+    """Whether *value* looks like a PayPal id (letters, digits, ``-`` and ``_``), safe in a URL path."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 class PayPalProvider(Provider, abc.ABC):
@@ -124,7 +166,13 @@ class PayPalProvider(Provider, abc.ABC):
 
     name: ClassVar[str] = "paypal"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.AUTOPAY, Capability.BUYER_APPROVAL, Capability.CANCEL}
+        {
+            Capability.AUTOPAY,
+            Capability.BUYER_APPROVAL,
+            Capability.CANCEL,
+            Capability.PARTIAL_REFUNDS,
+            Capability.GOODWILL_REFUNDS,
+        }
     )
 
     def __init__(
@@ -224,9 +272,17 @@ class PayPalProvider(Provider, abc.ABC):
         )
 
     def cancel(self, binding: ProviderBinding) -> None:
-        """Stop the plan: cancel an active subscription, or, before the buyer approved, deactivate its billing plan.
+        """Stop the plan: cancel the subscription, or, before the buyer approved, deactivate its billing plan.
 
-        Cancelling twice is harmless.
+        An APPROVED subscription (the buyer approved, PayPal has not
+        activated it yet) is cancelled like an ACTIVE or SUSPENDED one: it
+        is the subscription that would charge, and deactivating its plan is
+        not documented to stop it. One still APPROVAL_PENDING cannot be
+        cancelled, so its billing plan is deactivated and nothing can be
+        approved. Cancelling twice is harmless.
+
+        .. versionchanged:: 0.3.0
+           An APPROVED subscription is cancelled (only its billing plan was deactivated).
         """
         subscription = binding.id("subscription")
         status = self._send("GET", f"{_SUBSCRIPTIONS}/{subscription}", None, None, "reading the subscription").get(
@@ -234,7 +290,7 @@ class PayPalProvider(Provider, abc.ABC):
         )
         if status in _ENDED:
             return
-        if status in _PENDING:
+        if status == "APPROVAL_PENDING":
             plan = self._send("GET", f"{_PLANS}/{binding.id('plan')}", None, None, "reading the billing plan")
             if plan.get("status") != "INACTIVE":
                 self._send("POST", f"{_PLANS}/{binding.id('plan')}/deactivate", None, None, "deactivating the plan")
@@ -242,6 +298,78 @@ class PayPalProvider(Provider, abc.ABC):
         self._send(
             "POST", f"{_SUBSCRIPTIONS}/{subscription}/cancel", {"reason": "Cancelled through payplan"}, None,
             "cancelling the subscription",
+        )
+
+    def refund(
+        self,
+        binding: ProviderBinding,
+        charge_reference: str,
+        amount: Money,
+        *,
+        reason: str | None = None,
+        sequence: int = 1,
+        idempotency_key: str | None = None,
+        lowers_price: bool = False,
+    ) -> RefundOutcome:
+        """Refund *amount* of the subscription payment *charge_reference* (Payments v2 captures refund).
+
+        A subscription payment's id (the sale of ``PAYMENT.SALE.COMPLETED``,
+        the event's ``reference``) is its capture id in PayPal's current
+        Payments API: ``POST /v2/payments/captures/{id}/refund``. The
+        ``PayPal-Request-Id`` is *idempotency_key* or
+        :func:`~payplan.refund_key` (a retry refunds once). The refund's
+        ``custom_id`` names the plan and, for a goodwill refund
+        (*lowers_price*), says it lowers the price
+        (``payplan-refund:<plan>:goodwill``), which its
+        ``PAYMENT.SALE.REFUNDED`` event carries back; *reason* goes to the
+        buyer as ``note_to_payer``.
+
+        Raises:
+            InvalidPlanError: *amount* is not above zero.
+            UnsupportedByProviderError: a goodwill refund for a plan id too
+                long for PayPal's 127-character ``custom_id``.
+            ProviderError: PayPal refused or did not answer.
+
+        .. versionadded:: 0.3.0
+        """
+        if amount.minor <= 0:
+            raise InvalidPlanError(f"expected a refund above zero, got {amount}")
+        if not _paypal_id(charge_reference):
+            raise ProviderRequestError(
+                f"expected a PayPal capture (sale) id to refund, got {charge_reference!r}", provider=self.name
+            )
+        custom = refund_custom_id(binding.plan_id, lowers_price=lowers_price)
+        if custom is None and lowers_price:
+            raise UnsupportedByProviderError(
+                f"paypal carries a goodwill refund in the refund's 127-character custom_id; plan id "
+                f"{binding.plan_id!r} does not fit",
+                provider=self.name,
+            )
+        body: dict[str, Any] = {"amount": to_paypal_amount(amount)}
+        if custom is not None:
+            body["custom_id"] = custom
+        if reason:
+            body["note_to_payer"] = reason[:255]
+        key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
+        answer = self._send(
+            "POST", f"{_CAPTURES}/{urllib.parse.quote(charge_reference)}/refund", body, _request_id(key),
+            f"refunding {charge_reference}",
+        )
+        state = answer.get("status")
+        status = (
+            RefundStatus.SUCCEEDED if state == "COMPLETED"
+            else RefundStatus.FAILED if state in ("FAILED", "CANCELLED")
+            else RefundStatus.PENDING
+        )
+        ident = answer.get("id")
+        return RefundOutcome(
+            status=status,
+            amount=amount,
+            charge_reference=charge_reference,
+            reference=ident if isinstance(ident, str) and ident else None,
+            message=None if status is not RefundStatus.FAILED else f"paypal refund {state}",
+            provider=self.name,
+            lowers_price=lowers_price,
         )
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[ProviderEvent, ...]:
@@ -269,54 +397,164 @@ class PayPalProvider(Provider, abc.ABC):
                 )
         else:
             verify_signature(headers, body, webhook_id=self.webhook_id, certificates=self.certificates)
-        self._check_transmission(headers, body)
-        if self.confirm:
+        tid = self._transmission_id(headers)
+        digest = hashlib.sha256(body).hexdigest()
+        # A money event confirmed from PayPal's API is PayPal's own word, whichever body carried
+        # its id: the genuine delivery is never refused because a forgery used its transmission first.
+        confirmed = self.confirm and _event_type(body) in _CONFIRM_KINDS
+        if not confirmed:
+            self._check_transmission(tid, digest)
+        if confirmed:
             body = self._confirmed(body)
             if not body:
                 return ()
-        return parse_events(body, timezone=self.timezone, plan_for_subscription=self.plan_for_subscription)
+        events = parse_events(body, timezone=self.timezone, plan_for_subscription=self.plan_for_subscription)
+        if events:  # accepted: only now is the transmission id kept
+            self._record_transmission(tid, digest, check=not confirmed)
+        return events
 
-    def _check_transmission(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Refuse a transmission id seen before with another body (a forged body under captured headers)."""
+    def _transmission_id(self, headers: Mapping[str, str]) -> str:
         tid = {str(k).lower(): v for k, v in headers.items()}.get("paypal-transmission-id")
         if not isinstance(tid, str) or not tid:
             raise ProviderAuthError("expected a PAYPAL-TRANSMISSION-ID header", provider=self.name)
-        digest = hashlib.sha256(body).hexdigest()
+        return tid
+
+    def _check_transmission(self, tid: str, digest: str) -> None:
+        """Refuse a transmission id accepted before with another body (a forged body under captured headers)."""
         with self._transmission_lock:
             seen = self._transmissions.get(tid)
-            if seen is not None and seen != digest:
+        if seen is not None and seen != digest:
+            raise ProviderAuthError(
+                f"PayPal transmission {tid[:64]!r} was seen before with another body: refused as forged",
+                provider=self.name,
+            )
+
+    def _record_transmission(self, tid: str, digest: str, *, check: bool) -> None:
+        """Keep the transmission id of an accepted delivery (checked again under the lock: two at once)."""
+        with self._transmission_lock:
+            seen = self._transmissions.get(tid)
+            if check and seen is not None and seen != digest:
                 raise ProviderAuthError(
                     f"PayPal transmission {tid[:64]!r} was seen before with another body: refused as forged",
                     provider=self.name,
                 )
-            self._transmissions[tid] = digest
+            if seen is None:
+                self._transmissions[tid] = digest
             if self._own_transmissions and isinstance(self._transmissions, collections.OrderedDict):
                 while len(self._transmissions) > _MAX_TRANSMISSIONS:
                     self._transmissions.popitem(last=False)
 
     def _confirmed(self, body: bytes) -> bytes:
-        """The delivery with its money resource replaced by PayPal's own copy, or b"" when it moved no money yet."""
+        """The delivery with its money resource rebuilt from PayPal's own records, or b"" when it moved no money yet.
+
+        Reads only what PayPal does not list as deprecated: a sale through
+        its subscription's transactions (``GET /v1/billing/subscriptions/{id}/transactions``,
+        and the subscription for its ``custom_id``), a refund through
+        Payments v2 (``GET /v2/payments/refunds/{id}``).
+        """
         event = json.loads(body)
         if not isinstance(event, dict):
             return body
         kind = event.get("event_type")
-        path = _CONFIRM_PATHS.get(kind) if isinstance(kind, str) else None
-        if path is None:
-            return body
         resource = event.get("resource")
         ident = resource.get("id") if isinstance(resource, Mapping) else None
-        if not isinstance(ident, str) or not ident or not ident.isascii() or "/" in ident or len(ident) > 64:
+        if not isinstance(resource, Mapping) or not isinstance(ident, str) or not _paypal_id(ident):
             raise ProviderRequestError(
                 f"paypal {kind} event: expected resource.id as a PayPal id, got {ident!r}", provider=self.name
             )
-        fetched = self._send("GET", f"{path}/{urllib.parse.quote(ident)}", None, None, f"confirming {kind} {ident}")
-        if fetched.get("id") != ident:
-            raise ProviderRequestError(
-                f"paypal {kind} event: PayPal returned {fetched.get('id')!r} for {ident!r}", provider=self.name
-            )
-        if fetched.get("state") != "completed":
+        if kind == "PAYMENT.SALE.COMPLETED":
+            fetched = self._confirm_sale(str(kind), ident, resource, event)
+        else:
+            fetched = self._confirm_refund(str(kind), ident, resource)
+        if fetched is None:
             return b""  # not (or no longer) completed: nothing to credit yet
         return json.dumps({**event, "resource": fetched}).encode()
+
+    def _confirm_sale(
+        self, kind: str, sale_id: str, resource: Mapping[str, Any], event: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        subscription = resource.get("billing_agreement_id")
+        if subscription is None:
+            return None  # not a subscription's payment: nothing payplan published
+        if not _paypal_id(subscription):
+            raise ProviderRequestError(
+                f"paypal {kind} event: expected resource.billing_agreement_id as a PayPal id, got {subscription!r}",
+                provider=self.name,
+            )
+        stamp = resource.get("create_time") or event.get("create_time")
+        try:
+            when = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+        except ValueError:
+            raise ProviderRequestError(
+                f"paypal {kind} event: expected an RFC 3339 create_time, got {stamp!r}", provider=self.name
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        window = urllib.parse.urlencode({
+            "start_time": (when - _SALE_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_time": (when + _SALE_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        })
+        sub_path = f"{_SUBSCRIPTIONS}/{urllib.parse.quote(str(subscription))}"
+        listed = self._send("GET", f"{sub_path}/transactions?{window}", None, None, f"confirming {kind} {sale_id}")
+        found = [t for t in listed.get("transactions") or () if isinstance(t, Mapping) and t.get("id") == sale_id]
+        if not found:
+            raise ProviderRequestError(
+                f"paypal {kind} event: PayPal lists no transaction {sale_id!r} on subscription {subscription!r} "
+                f"around {stamp}",
+                provider=self.name,
+            )
+        transaction = found[0]
+        if transaction.get("status") not in _PAID:
+            return None
+        breakdown = transaction.get("amount_with_breakdown")
+        gross = breakdown.get("gross_amount") if isinstance(breakdown, Mapping) else None
+        if not isinstance(gross, Mapping):
+            raise ProviderRequestError(
+                f"paypal {kind} event: expected transaction {sale_id!r} to have amount_with_breakdown.gross_amount",
+                provider=self.name,
+            )
+        sub = self._send("GET", sub_path, None, None, f"reading subscription {subscription} of {sale_id}")
+        confirmed: dict[str, Any] = {
+            "id": sale_id,
+            "state": "completed",
+            "amount": {"total": gross.get("value"), "currency": gross.get("currency_code")},
+            "billing_agreement_id": subscription,
+            "create_time": transaction.get("time") or stamp,
+        }
+        if isinstance(sub.get("custom_id"), str):
+            confirmed["custom"] = sub["custom_id"]
+        return confirmed
+
+    def _confirm_refund(self, kind: str, refund_id: str, resource: Mapping[str, Any]) -> dict[str, Any] | None:
+        fetched = self._send(
+            "GET", f"{_REFUNDS}/{urllib.parse.quote(refund_id)}", None, None, f"confirming {kind} {refund_id}"
+        )
+        if fetched.get("id") != refund_id:
+            raise ProviderRequestError(
+                f"paypal {kind} event: PayPal returned {fetched.get('id')!r} for {refund_id!r}", provider=self.name
+            )
+        if fetched.get("status") != "COMPLETED":
+            return None
+        amount = fetched.get("amount")
+        captured = next(
+            (
+                str(link["href"]).rstrip("/").rsplit("/", 1)[-1]
+                for link in fetched.get("links") or ()
+                if isinstance(link, Mapping) and link.get("rel") == "up" and isinstance(link.get("href"), str)
+            ),
+            None,
+        )
+        confirmed: dict[str, Any] = {
+            "id": refund_id,
+            "state": "completed",
+            "amount": {"total": amount.get("value"), "currency": amount.get("currency_code")}
+            if isinstance(amount, Mapping) else None,
+            "sale_id": captured or resource.get("sale_id"),
+            "create_time": fetched.get("create_time") or resource.get("create_time"),
+        }
+        if isinstance(fetched.get("custom_id"), str):
+            confirmed["custom"] = fetched["custom_id"]
+        return confirmed
 
     def _check_age(self, headers: Mapping[str, str]) -> None:
         limit = self.max_transmission_age
@@ -475,9 +713,20 @@ class PayPalServerProvider(PayPalProvider):
             options["body"] = dict(body)
         if request_id is not None:
             options["paypal_request_id"] = request_id
+        split = urllib.parse.urlsplit(path)
+        query = dict(urllib.parse.parse_qsl(split.query))
+        path = split.path
         parts = path.strip("/").split("/")
         try:
-            if method == "POST" and path == _PLANS:
+            if method == "GET" and path.startswith(_SUBSCRIPTIONS + "/") and parts[4:] == ["transactions"]:
+                response = subs.list_subscription_transactions({"id": parts[3], **query})
+            elif method == "POST" and path.startswith(_CAPTURES + "/") and parts[4:] == ["refund"]:
+                response = self.client.payments.refund_captured_payment(
+                    {"capture_id": parts[3], **options, "prefer": "return=representation"}
+                )
+            elif method == "GET" and path.startswith(_REFUNDS + "/"):
+                response = self.client.payments.get_refund({"refund_id": parts[3]})
+            elif method == "POST" and path == _PLANS:
                 response = subs.create_billing_plan({**options, "prefer": "return=representation"})
             elif method == "POST" and path == _SUBSCRIPTIONS:
                 response = subs.create_subscription({**options, "prefer": "return=representation"})

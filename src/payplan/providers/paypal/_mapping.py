@@ -260,6 +260,32 @@ def parse_custom_id(custom_id: object) -> tuple[str, int] | None:
     return (body, first) if body else None
 
 
+_REFUND_PREFIX: Final = "payplan-refund:"
+_GOODWILL: Final = ":goodwill"
+_REVERSAL: Final = ":reversal"
+
+
+def refund_custom_id(plan_id: str, *, lowers_price: bool) -> str | None:
+    """The ``custom_id`` of a refund payplan asks PayPal for: the plan, and whether it lowers the price.
+
+    ``payplan-refund:<plan id>:goodwill`` (a goodwill refund) or
+    ``:reversal``; None when it does not fit PayPal's 127 characters.
+    """
+    custom = f"{_REFUND_PREFIX}{plan_id}{_GOODWILL if lowers_price else _REVERSAL}"
+    return custom if len(custom) <= 127 and custom.isascii() and custom.isprintable() else None
+
+
+def parse_refund_custom_id(custom_id: object) -> tuple[str, bool] | None:
+    """(plan id, lowers the price) from a refund's payplan ``custom_id``, else None (a dashboard refund)."""
+    if not isinstance(custom_id, str) or not custom_id.startswith(_REFUND_PREFIX):
+        return None
+    body = custom_id[len(_REFUND_PREFIX) :]
+    for suffix, lowers in ((_GOODWILL, True), (_REVERSAL, False)):
+        if body.endswith(suffix) and len(body) > len(suffix):
+            return body[: -len(suffix)], lowers
+    return None
+
+
 def plan_id_from_custom_id(custom_id: object) -> str | None:
     """The payplan plan id inside a PayPal ``custom_id``, or None if it is not one of ours.
 

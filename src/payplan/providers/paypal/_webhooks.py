@@ -30,7 +30,7 @@ from ...exceptions import (
 )
 from .. import EventKind, ProviderEvent
 from .._payload import Fields
-from ._mapping import NAME, from_paypal_amount, parse_custom_id
+from ._mapping import NAME, from_paypal_amount, parse_custom_id, parse_refund_custom_id
 
 __all__ = [
     "CertificateFetcher",
@@ -367,6 +367,11 @@ def parse_events(
     the refunded sale id. Event types payplan does not handle, and events
     about subscriptions that are not payplan's, give no events.
 
+    A refund payplan asked for carries its plan and whether it lowers the
+    price in its ``custom_id`` (``refund_custom_id``): a goodwill
+    refund's event has ``lowers_price``; a refund made in PayPal's
+    dashboard carries none and stays a reversal.
+
     A completed sale does not say which installment it paid, so its
     ``installment`` is None (the ledger allocates it oldest first); a failed
     payment names the installment after those PayPal's
@@ -390,6 +395,9 @@ def parse_events(
                                 "resource.custom_id" if subscription else "resource.custom")
     parsed = parse_custom_id(custom)
     plan_id = parsed[0] if parsed else None
+    refund_of = parse_refund_custom_id(custom) if kind is EventKind.REFUNDED else None
+    if refund_of is not None:
+        plan_id = refund_of[0]
     resource_id = read.optional_text(resource, "id", "resource.id")
     agreement = resource_id if subscription else read.optional_text(
         resource, "billing_agreement_id", "resource.billing_agreement_id")
@@ -437,6 +445,7 @@ def parse_events(
             reference=reference,
             reason=reason,
             sequence=int(stamp.timestamp() * 1_000_000),
+            lowers_price=refund_of is not None and refund_of[1],
         ),
     )
 

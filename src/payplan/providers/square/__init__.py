@@ -61,6 +61,7 @@ from ._mapping import (
     money,
     order_body,
     plan_version_from_description,
+    refund_reason,
     request_types,
     update_body,
 )
@@ -132,6 +133,17 @@ def _computed(request: Mapping[str, Any]) -> int:
     return value if type(value) is int else 0
 
 
+def _fee_since(plan: PaymentPlan, fee_id: str) -> dt.date:
+    """The earliest day a fee can have been charged: a late fee's line due date, else the booking."""
+    prefix = f"{plan.id}:late-fee:"
+    if fee_id.startswith(prefix):
+        line = fee_id[len(prefix):].rsplit(":", 1)[0]
+        for installment in plan.installments:
+            if installment.line_id == line:
+                return installment.due  # a late fee applies after its line fell due
+    return plan.booked
+
+
 def _short(key: str, limit: int) -> str:
     if len(key) <= limit:
         return key
@@ -182,6 +194,7 @@ class SquareProvider(Provider):
             Capability.AUTOPAY,
             Capability.CHARGE_FEES,
             Capability.PARTIAL_REFUNDS,
+            Capability.GOODWILL_REFUNDS,
             Capability.UPDATE,
             Capability.CANCEL,
             Capability.RECONCILE,
@@ -417,19 +430,26 @@ class SquareProvider(Provider):
         description: str = "",
         attempt: int = 1,
     ) -> ChargeOutcome:
-        """Charge a fee now on the card on file (Payments API ``CreatePayment``).
+        """Charge a fee now on the card on file (Payments API ``CreatePayment``), once, ever.
 
         The invoice's payment requests cannot take an amount that is not in
         the order, so a fee is its own payment on the binding's ``card``,
-        with ``reference_id`` naming the fee. Before a new attempt the
-        location's payments are read: a fee already paid (a lost answer) is
-        not charged again. A declined card is a DECLINED outcome with
-        Square's error code. The outcome's reference is the payment id
-        (what :meth:`refund` takes).
+        with ``reference_id`` naming the fee. Before every attempt the
+        adapter looks for a payment that already took this fee (a lost
+        answer, a retry days later after Square forgot the idempotency key):
+        one ``ListPayments`` of the location bounded by the fee's time (from
+        the due date of the line a late fee is on, else from the booking)
+        and by its exact amount, so it reads a handful of payments, not a
+        year of the location's. A fee found paid is not charged again. A
+        declined card is a DECLINED outcome with Square's error code. The
+        outcome's reference is the payment id (what :meth:`refund` takes).
 
         Raises:
             ProviderRequestError: the binding has no card on file (publish
                 with a ``ccof:`` payment method), or the amount is not positive.
+
+        .. versionchanged:: 0.3.0
+           The earlier charge is looked for on every attempt, within the fee's time and amount.
         """
         self._check_fee(binding, plan, amount)
         card = binding.ids.get("card")
@@ -445,14 +465,9 @@ class SquareProvider(Provider):
             message = None if code is None else f"square declined the fee: {code}"
             return ChargeOutcome(status, plan.id, 0, amount, attempt, ref, code, message, fee_id)
 
-        if attempt > 1:
-            with translate_errors("list payments"):
-                for payment in self._client.payments.list(
-                    location_id=binding.id("location"), request_options=self._options
-                ):
-                    found = _as_dict(payment)
-                    if found.get("reference_id") == reference and found.get("status") == "COMPLETED":
-                        return outcome(ChargeStatus.SUCCEEDED, str(found.get("id")))
+        earlier = self._fee_payment(binding, plan, fee_id, amount, reference)
+        if earlier is not None:
+            return outcome(ChargeStatus.SUCCEEDED, earlier)
         key = _short(fee_key(plan.id, fee_id, amount, attempt=attempt), _REFUND_KEY_MAX)
         with translate_errors("create payment"):
             try:
@@ -469,6 +484,22 @@ class SquareProvider(Provider):
         payment = _as_dict(made.payment)
         status = ChargeStatus.SUCCEEDED if payment.get("status") == "COMPLETED" else ChargeStatus.PENDING
         return outcome(status, str(payment.get("id") or "") or None)
+
+    def _fee_payment(
+        self, binding: ProviderBinding, plan: PaymentPlan, fee_id: str, amount: Money, reference: str
+    ) -> str | None:
+        """The id of a completed payment that already took this fee, searched within the fee's time and amount."""
+        since = _fee_since(plan, fee_id)
+        begin = dt.datetime.combine(since - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        with translate_errors("list payments"):
+            for payment in self._client.payments.list(
+                location_id=binding.id("location"), begin_time=begin.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                total=amount.minor, sort_order="ASC", request_options=self._options,
+            ):
+                found = _as_dict(payment)
+                if found.get("reference_id") == reference and found.get("status") == "COMPLETED":
+                    return str(found.get("id"))
+        return None
 
     def refund(
         self,
@@ -489,21 +520,24 @@ class SquareProvider(Provider):
         once, a refund of another amount is another refund, and a second
         refund of the same amount on the same payment is ``sequence=2``.
         Square answers PENDING; its ``refund.updated`` event completes it.
-        A goodwill refund (*lowers_price*) is refused: this adapter does not
-        yet carry the word to Square and back.
+        A goodwill refund (*lowers_price*) is marked at the start of the
+        refund's ``reason`` (``[payplan:goodwill]``; Square refunds carry no
+        metadata), which its ``refund.*`` notifications send back.
+
+        .. versionchanged:: 0.3.0
+           *lowers_price*.
         """
-        if lowers_price:
-            self._check_goodwill()
         if amount.minor <= 0:
             raise InvalidPlanError(f"expected a refund above zero, got {amount}")
         key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
+        text = refund_reason(reason, lowers_price=lowers_price)
         with translate_errors("refund payment"):
-            if reason:
+            if text:
                 answer = self._client.refunds.refund_payment(
                     idempotency_key=_short(key, _REFUND_KEY_MAX),
                     amount_money=money(amount),
                     payment_id=charge_reference,
-                    reason=reason[:192],
+                    reason=text,
                     request_options=self._options,
                 )
             else:
@@ -522,6 +556,7 @@ class SquareProvider(Provider):
             reference=refund.get("id"),
             message=None if status is not RefundStatus.FAILED else f"square refund {refund.get('status')}",
             provider=PROVIDER,
+            lowers_price=lowers_price,
         )
 
     # -- webhooks and reconciliation -----------------------------------------

@@ -30,6 +30,7 @@ from ..._schedule import InstallmentKind
 from ...exceptions import UnsupportedByProviderError
 
 __all__ = [
+    "GOODWILL_MARKER",
     "MAX_INSTALLMENTS",
     "PLAN_MARKER",
     "PROVIDER",
@@ -40,6 +41,8 @@ __all__ = [
     "order_reference",
     "plan_id_from_description",
     "plan_version_from_description",
+    "read_refund_reason",
+    "refund_reason",
     "request_types",
     "update_body",
 ]
@@ -56,6 +59,12 @@ _REFERENCE_MAX = 40
 PLAN_MARKER = "payplan plan: "
 #: The line of an invoice description that gives the plan version it shows.
 VERSION_MARKER = "payplan version: "
+
+#: How a goodwill refund (one that lowers the price) is marked in the refund's ``reason``, the one
+#: free-text field Square keeps on a refund and sends back in its ``refund.*`` notifications.
+GOODWILL_MARKER = "[payplan:goodwill]"
+#: Square takes a refund reason of at most 192 characters.
+REASON_MAX = 192
 
 DEPOSIT = "DEPOSIT"
 INSTALLMENT = "INSTALLMENT"
@@ -124,6 +133,21 @@ def request_types(plan: PaymentPlan, *, invoices_plus: bool = True) -> tuple[str
     if has_deposit:
         return (DEPOSIT,) + (INSTALLMENT,) * rest
     return (INSTALLMENT,) * rest
+
+
+def refund_reason(reason: str | None, *, lowers_price: bool) -> str | None:
+    """The ``reason`` of a RefundPayment request: *reason*, marked with :data:`GOODWILL_MARKER` when it lowers the price."""
+    text = (reason or "").strip()
+    if lowers_price:
+        text = f"{GOODWILL_MARKER} {text}".strip()
+    return text[:REASON_MAX] or None
+
+
+def read_refund_reason(reason: str | None) -> tuple[str | None, bool]:
+    """(the reason without payplan's mark, whether it marks a goodwill refund) from a refund's ``reason``."""
+    if reason is not None and reason.startswith(GOODWILL_MARKER):
+        return reason[len(GOODWILL_MARKER):].strip() or None, True
+    return reason, False
 
 
 def order_body(

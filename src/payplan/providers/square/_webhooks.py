@@ -15,11 +15,16 @@ Events payplan reads:
   shows no payments, the last request fully paid is the one reported
   (Square applies payments in order), dated by the notification; a partial
   payment gives no event until the request is fully paid;
-* ``invoice.scheduled_charge_failed``: the first request not yet paid
-  becomes a ``PAYMENT_FAILED`` event (id from Square's event id);
+* ``invoice.scheduled_charge_failed``: the unpaid request due last by the
+  notification's day (Square charges each on its due date; an earlier one
+  declined stays unpaid beside it), else the first unpaid one, becomes a
+  ``PAYMENT_FAILED`` event (id from Square's event id);
 * ``invoice.canceled``: ``PLAN_CANCELED``;
 * ``refund.created`` / ``refund.updated`` with status ``COMPLETED``:
-  ``REFUNDED`` (the plan is found through the refund's order).
+  ``REFUNDED`` (the plan is found through the refund's order); a refund
+  whose ``reason`` starts with payplan's goodwill mark (a refund asked for
+  with ``lowers_price=True``) has ``lowers_price``, any other (one made in
+  Square's dashboard) is a reversal.
 
 Everything else is acknowledged and ignored (no events).
 """
@@ -41,7 +46,7 @@ from ..._money import Money
 from ...exceptions import InvalidPlanError, ProviderAuthError, ProviderRequestError
 from .. import EventKind, ProviderEvent
 from .._payload import Fields
-from ._mapping import PROVIDER, plan_id_from_description
+from ._mapping import PROVIDER, plan_id_from_description, read_refund_reason
 
 __all__ = ["SIGNATURE_HEADER", "invoice_state", "normalize", "sign", "verify"]
 
@@ -310,23 +315,32 @@ def _invoice_events(
         number, request, due = last
         return (_paid(plan_id, invoice_id, number, request, due, on, sequence),)
     if kind == "invoice.scheduled_charge_failed":
-        for number, request in enumerate(requests, 1):
-            due = _money(request.get("computed_amount_money"))
-            if due is not None and _minor(request.get("total_completed_amount_money")) < due.minor:
-                return (
-                    ProviderEvent(
-                        id=f"{PROVIDER}:{payload.get('event_id') or invoice_id + ':' + str(sequence)}",
-                        provider=PROVIDER,
-                        kind=EventKind.PAYMENT_FAILED,
-                        plan_id=plan_id,
-                        occurred_on=on,
-                        installment=number,
-                        amount=due,
-                        reason="scheduled_charge_failed",
-                        sequence=sequence,
-                    ),
-                )
-        return ()
+        # The notification does not say which request failed: Square charges each on its due date,
+        # so it is the unpaid request due last by the notification's day (an earlier declined one
+        # stays unpaid beside it), else the first unpaid one.
+        unpaid = [
+            (number, request, due) for number, request in enumerate(requests, 1)
+            if (due := _money(request.get("computed_amount_money"))) is not None
+            and _minor(request.get("total_completed_amount_money")) < due.minor
+        ]
+        came = [u for u in unpaid if str(u[1].get("due_date") or "") <= on.isoformat()]
+        failed = came[-1:] or unpaid[:1]
+        if not failed:
+            return ()
+        number, _, due = failed[0]
+        return (
+            ProviderEvent(
+                id=f"{PROVIDER}:{payload.get('event_id') or invoice_id + ':' + str(sequence)}",
+                provider=PROVIDER,
+                kind=EventKind.PAYMENT_FAILED,
+                plan_id=plan_id,
+                occurred_on=on,
+                installment=number,
+                amount=due,
+                reason="scheduled_charge_failed",
+                sequence=sequence,
+            ),
+        )
     # invoice.canceled
     return (
         ProviderEvent(
@@ -356,6 +370,7 @@ def _refund_events(
         return ()
     refund_id = read.text(refund, "id", "data.object.refund.id")
     amount = _strict_money(read, refund, "amount_money", "data.object.refund.amount_money", minimum=1)
+    reason, lowers_price = read_refund_reason(read.optional_text(refund, "reason", "data.object.refund.reason"))
     return (
         ProviderEvent(
             id=f"{PROVIDER}:{refund_id}:refunded",
@@ -365,8 +380,9 @@ def _refund_events(
             occurred_on=when.astimezone(dt.UTC).date(),
             amount=amount,
             reference=read.optional_text(refund, "payment_id", "data.object.refund.payment_id"),
-            reason=read.optional_text(refund, "reason", "data.object.refund.reason"),
+            reason=reason,
             sequence=int(when.timestamp() * 1_000_000),
+            lowers_price=lowers_price,
         ),
     )
 

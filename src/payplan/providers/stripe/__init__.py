@@ -182,16 +182,22 @@ class StripeProvider(Provider):
                     product_params(plan), {"idempotency_key": idempotency_key(plan, "product")}
                 )
                 body = schedule_params(
-                    plan, customer=customer, payment_method=payer.payment_method_id, product=product.id, now=now
+                    plan, customer=customer, payment_method=payer.payment_method_id, product=_text(product, "id", "product"), now=now
                 )
                 schedule = self._client.v1.subscription_schedules.create(
                     body, {"idempotency_key": idempotency_key(plan, "schedule")}
                 )
-            ids = {"customer": customer, "product": product.id, "schedule": schedule.id}
+            ids = {
+                "customer": customer,
+                "product": _text(product, "id", "product"),
+                "schedule": _text(schedule, "id", "subscription schedule"),
+            }
+            if payer.payment_method_id:  # the card fees are charged to, as in invoices mode
+                ids["payment_method"] = payer.payment_method_id
             deposit = plan.deposit
             if deposit is not None:  # its own invoice: a trial phase is documented as charging $0
                 ids.update(self._create_invoices(plan, [deposit], customer, payer.payment_method_id, now))
-            return ProviderBinding(NAME, plan.id, plan.version, ids, status=schedule.status)
+            return ProviderBinding(NAME, plan.id, plan.version, ids, status=_str_or_none(schedule.to_dict().get("status")))
         ids = {"customer": customer}
         if payer.payment_method_id:
             ids["payment_method"] = payer.payment_method_id
@@ -209,10 +215,10 @@ class StripeProvider(Provider):
                     {"idempotency_key": idempotency_key(plan, "invoice", installment=inst.number)},
                 )
                 self._client.v1.invoice_items.create(
-                    invoice_item_params(plan, inst, customer=customer, invoice=invoice.id),
+                    invoice_item_params(plan, inst, customer=customer, invoice=_text(invoice, "id", "invoice")),
                     {"idempotency_key": idempotency_key(plan, "invoice-item", installment=inst.number)},
                 )
-                ids[f"invoice:{inst.number}"] = invoice.id
+                ids[f"invoice:{inst.number}"] = _text(invoice, "id", "invoice")
         return ids
 
     def update(self, binding: ProviderBinding, plan: PaymentPlan) -> ProviderBinding:
@@ -252,11 +258,11 @@ class StripeProvider(Provider):
                 invoice = self._retrieve_invoice(invoice_id)
                 if invoice is None:  # a draft deleted by an earlier update or cancel
                     continue
-                if invoice.status == "paid":
+                if _text(invoice, "status", "invoice") == "paid":
                     paid.add(number)
                     kept[role] = invoice_id
                     continue
-                self._withdraw(invoice_id, invoice.status, plan, number)
+                self._withdraw(invoice_id, _text(invoice, "status", "invoice"), plan, number)
         todo = [i for i in plan.installments if i.number not in paid]
         kept.update(self._create_invoices(plan, todo, customer, payment_method, int(self._clock())))
         return ProviderBinding(NAME, plan.id, plan.version, kept, status="scheduled")
@@ -278,7 +284,7 @@ class StripeProvider(Provider):
             if "schedule" in binding.ids:
                 schedule_id = binding.id("schedule")
                 schedule = self._client.v1.subscription_schedules.retrieve(schedule_id)
-                if schedule.status not in ("canceled", "completed", "released"):
+                if _text(schedule, "status", "subscription schedule") not in ("canceled", "completed", "released"):
                     self._client.v1.subscription_schedules.cancel(
                         schedule_id,
                         {"invoice_now": False, "prorate": False},
@@ -290,7 +296,7 @@ class StripeProvider(Provider):
                     invoice = self._retrieve_invoice(invoice_id)
                     if invoice is None:
                         continue
-                    self._withdraw(invoice_id, invoice.status, binding, int(role.split(":", 1)[1]))
+                    self._withdraw(invoice_id, _text(invoice, "status", "invoice"), binding, int(role.split(":", 1)[1]))
 
     # -- money ----------------------------------------------------------------------
 
@@ -331,9 +337,10 @@ class StripeProvider(Provider):
 
         with stripe_errors():
             invoice = self._client.v1.invoices.retrieve(invoice_id)
-            if invoice.status == "paid":
+            status = _text(invoice, "status", "invoice")
+            if status == "paid":
                 return outcome(ChargeStatus.SUCCEEDED)
-            if invoice.status == "draft":
+            if status == "draft":
                 self._client.v1.invoices.finalize_invoice(
                     invoice_id, {"auto_advance": False},
                     {"idempotency_key": idempotency_key(plan, "finalize", installment=installment)},
@@ -352,9 +359,10 @@ class StripeProvider(Provider):
             return outcome(status, code or (detail if isinstance(detail, str) else None), exc.user_message or str(exc))
         except stripe.StripeError as exc:
             raise translate(exc) from exc
-        if paid.status == "paid":
+        now_status = _str_or_none(paid.to_dict().get("status"))
+        if now_status == "paid":
             return outcome(ChargeStatus.SUCCEEDED)
-        return outcome(ChargeStatus.PENDING, message=f"stripe invoice status {paid.status}")
+        return outcome(ChargeStatus.PENDING, message=f"stripe invoice status {now_status}")
 
     def charge_fee(
         self,
@@ -407,23 +415,24 @@ class StripeProvider(Provider):
             invoice = self._earlier_fee(customer, meta, units)
             if invoice is None:
                 created = self._client.v1.invoices.create(params, {"idempotency_key": fit_key(base + ":invoice")})
-                invoice = self._client.v1.invoices.retrieve(str(created.id))
-            invoice_id = str(invoice.id)
+                invoice = self._client.v1.invoices.retrieve(_text(created, "id", "invoice"))
+            invoice_id = _text(invoice, "id", "invoice")
+            status = _text(invoice, "status", "invoice")
 
         def outcome(status: ChargeStatus, code: str | None = None, message: str | None = None) -> ChargeOutcome:
             return ChargeOutcome(status, plan.id, 0, amount, attempt, invoice_id, code, message, fee_id)
 
-        if invoice.status == "paid":
+        if status == "paid":
             return outcome(ChargeStatus.SUCCEEDED)
-        if invoice.status == "void":
+        if status == "void":
             raise ProviderRequestError(
                 f"expected fee {fee_id} of plan {plan.id} to be open or paid in Stripe, its invoice {invoice_id} "
                 "was voided: waive the fee, or collect it another way and record the payment",
                 provider=NAME,
             )
         with stripe_errors():
-            if invoice.status == "draft":
-                if not invoice.to_dict().get("lines", {}).get("data"):
+            if status == "draft":
+                if not (invoice.to_dict().get("lines") or {}).get("data"):
                     item: InvoiceItemCreateParams = {
                         "customer": customer, "invoice": invoice_id, "amount": units,
                         "currency": plan.currency.lower(), "description": words, "metadata": meta,
@@ -451,7 +460,7 @@ class StripeProvider(Provider):
                 continue  # the same fee id at another amount is another charge
             found.append(invoice)
         rank = {"paid": 0, "open": 1, "uncollectible": 1, "draft": 2, "void": 3}
-        found.sort(key=lambda i: rank.get(str(i.status), 4))
+        found.sort(key=lambda i: rank.get(str(i.to_dict().get("status")), 4))
         return found[0] if found else None
 
     def refund(
@@ -507,11 +516,14 @@ class StripeProvider(Provider):
             )
             body = made.to_dict()  # a succeeded refund has no failure_reason key at all
         status = {"succeeded": RefundStatus.SUCCEEDED, "pending": RefundStatus.PENDING}.get(
-            str(body.get("status")), RefundStatus.FAILED
+            _text(made, "status", "refund"), RefundStatus.FAILED
         )
-        money = from_stripe_amount(int(body["amount"]), str(body["currency"]))
+        units = _field(made, "amount", "refund")
+        if type(units) is not int or units <= 0:
+            raise ProviderRequestError(f"expected stripe's refund amount as a positive integer, got {units!r}", provider=NAME)
+        money = from_stripe_amount(units, _text(made, "currency", "refund"))
         return RefundOutcome(
-            status, money, charge_reference, str(body["id"]), _str_or_none(body.get("failure_reason")), NAME,
+            status, money, charge_reference, _text(made, "id", "refund"), _str_or_none(body.get("failure_reason")), NAME,
             lowers_price=lowers_price,
         )
 
@@ -598,8 +610,9 @@ class StripeProvider(Provider):
         if customer is None:
             return None
         for invoice in self._client.v1.invoices.list({"customer": customer, "status": "paid", "limit": 100}).auto_paging_iter():
-            if ("charge", charge) in self._payments_of(str(invoice.id)):
-                return self._plan_of_invoice(str(invoice.id))
+            invoice_id = _str_or_none(invoice.to_dict().get("id"))
+            if invoice_id and ("charge", charge) in self._payments_of(invoice_id):
+                return self._plan_of_invoice(invoice_id)
         return None
 
     def _plan_of_invoice(self, invoice_id: str | None) -> tuple[str, int | None] | None:
@@ -642,6 +655,31 @@ def _customer(payer: Payer) -> str:
             "expected a Payer with a Stripe customer id (cus_...), got none", provider=NAME
         )
     return payer.customer_id
+
+
+def _field(obj: Any, key: str, what: str) -> Any:
+    """*key* of a Stripe object (read from its dict: the SDK raises AttributeError on a missing key).
+
+    Raises:
+        ProviderRequestError: Stripe sent the object without it.
+    """
+    body = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    value = body.get(key) if isinstance(body, Mapping) else None
+    if value is None:
+        raise ProviderRequestError(f"expected stripe's {what} to carry {key!r}, got none", provider=NAME)
+    return value
+
+
+def _text(obj: Any, key: str, what: str) -> str:
+    """*key* of a Stripe object as a non-empty string.
+
+    Raises:
+        ProviderRequestError: missing, empty or not a string.
+    """
+    value = _field(obj, key, what)
+    if not isinstance(value, str) or not value:
+        raise ProviderRequestError(f"expected stripe's {what} {key} as a string, got {value!r}", provider=NAME)
+    return value
 
 
 def _paid_by(payment: Any) -> tuple[str, str] | None:

@@ -1,0 +1,288 @@
+"""Late fees on every provider that can charge them (issue #20 item 1, "must be true" 3).
+
+The daily run charges a late fee through ``charge_fee`` wherever the plan's
+provider declares ``CHARGE_FEES``, whoever collects the installments, at the
+moment the terms say (``LateFeePolicy.collect``); a fee it does not charge
+today is reported held, with why; and the fee's messages say it was
+assessed and when it will be charged, never "overdue" or "final notice".
+
+Pack A (deposit $500 charged at booking 2026-12-01; $500 due 2027-01-01, 02-01,
+03-01; session 2027-04-15), a $25 late fee the day after a due date; the
+client's card declines installment 2 on 2027-01-01 and they pay it on
+2027-01-05.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+import pytest
+
+from payplan import (
+    DepositRule,
+    FeeCollection,
+    LateFeePolicy,
+    Money,
+    PaymentPlan,
+    PaymentReceived,
+    PlanStatus,
+    Terms,
+    plan_status,
+)
+from payplan.engine import RunSummary, run_due
+from payplan.notify import Contact, InMemoryNotifier, Message
+from payplan.providers import Capability, Payer, fee_key
+from payplan.store import MemoryStore, Store
+from payplan.testing import OnDemandSandboxProvider, SandboxCard, SandboxProvider
+
+D = dt.date
+BOOKED = D(2026, 12, 1)
+ADA = Contact("Ada Lovelace", email="ada@example.com")
+
+
+def usd(text: str) -> Money:
+    return Money.of(text, "USD")
+
+
+def pack_a(collect: FeeCollection = FeeCollection.AFTER_LAST_INSTALLMENT, plan_id: str = "pack-a") -> PaymentPlan:
+    return PaymentPlan.with_deposit(
+        plan_id,
+        usd("2000.00"),
+        terms=Terms(
+            deposit=DepositRule.percent_or_minimum(25, usd("500.00")), installments=3,
+            late_fees=LateFeePolicy.single(usd("25"), collect=collect),
+        ),
+        booked=BOOKED,
+        session=D(2027, 4, 15),
+        client="ada",
+    )
+
+
+def fee_id(plan: PaymentPlan) -> str:
+    return f"{plan.id}:late-fee:2:1"
+
+
+class NoFeesSandbox(SandboxProvider):
+    """A provider that autopays and cannot charge a fee on demand."""
+
+    capabilities: ClassVar[frozenset[Capability]] = SandboxProvider.capabilities - {Capability.CHARGE_FEES}
+
+
+def setup(provider: type[SandboxProvider], collect: FeeCollection) -> tuple[MemoryStore, SandboxProvider, PaymentPlan]:
+    store = MemoryStore()
+    sb = provider(today=BOOKED)
+    plan = pack_a(collect)
+    store.add_plan(plan)
+    sb.script("pm_ada", SandboxCard.SUCCESS, SandboxCard.DECLINE)  # the deposit; installment 2's first charge
+    store.save_binding(sb.publish(plan, Payer(payment_method_id="pm_ada")))
+    return store, sb, plan
+
+
+def run_days(
+    store: Store, sb: SandboxProvider, start: dt.date, end: dt.date, *, plan: PaymentPlan
+) -> tuple[RunSummary, InMemoryNotifier]:
+    """Each day: the provider's clock (its own charges' events land in the store), the client paying
+    installment 2 by hand on 2027-01-05, then the daily run."""
+    notifier = InMemoryNotifier()
+    total = RunSummary(start)
+    day = start
+    while day <= end:
+        for event in sb.advance_to(day):
+            store.ingest(event, b"{}")
+        if day == D(2027, 1, 5):
+            owed = plan_status(plan, store.load(plan.id).ledger, day).installment(2).outstanding
+            if owed.minor:
+                store.record_entries(plan.id, [PaymentReceived("by-hand-2", day, owed, "bank_transfer")])
+        summary = run_due(store, [sb], day, notifier, contacts={"ada": ADA})
+        assert summary.ok, summary.failures
+        total = total.merge(summary)
+        day += dt.timedelta(days=1)
+    return total, notifier
+
+
+def fee_calls(sb: SandboxProvider) -> list[Any]:
+    return [c for c in sb.calls if c.verb == "charge_fee"]
+
+
+def fee_messages(sent: tuple[Message, ...], plan: PaymentPlan) -> list[Message]:
+    return [m for m in sent if f":reminder:fee:{fee_id(plan)}:" in m.id]
+
+
+class TestFeesWhereTheProviderAutopays:
+    """The autopaying sandbox (like Stripe, Square): the provider collects the installments, the run the fees."""
+
+    def test_the_fee_is_charged_once_the_last_installment_is_paid(self) -> None:
+        """Default timing: held until the last installment is paid (2027-03-01), then charged once, through charge_fee."""
+        store, sb, plan = setup(SandboxProvider, FeeCollection.AFTER_LAST_INSTALLMENT)
+        summary, _ = run_days(store, sb, BOOKED, D(2027, 3, 10), plan=plan)
+        ledger = store.load(plan.id).ledger
+        assert ledger.get(fee_id(plan)) is not None
+        calls = fee_calls(sb)
+        assert len(calls) == 1, calls
+        assert calls[0].idempotency_key == fee_key(plan.id, fee_id(plan), usd("25"))
+        paid = ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1")
+        assert isinstance(paid, PaymentReceived)
+        assert (paid.on, paid.amount, paid.fee_id) == (D(2027, 3, 1), usd("25"), fee_id(plan))
+        assert plan_status(plan, ledger, D(2027, 3, 10)).status is PlanStatus.PAID_IN_FULL
+        assert ledger.balance.is_zero()
+        # held every day from its assessment to the day it was charged, with why
+        assert summary.held == (D(2027, 3, 1) - D(2027, 1, 2)).days
+        assert summary.charges == summary.succeeded == 1  # the fee; the installments are the provider's
+        held = [a for a in summary.actions if a.kind == "held"]
+        assert held[0].detail == (
+            f"late fee 25.00 USD ({fee_id(plan)}): charged once every installment is paid (the last is due on 2027-03-01)"
+        )
+
+    def test_at_once_pays_the_fee_not_the_installment(self) -> None:
+        """At once: charged the day it is assessed, while installment 2 is unpaid; the money pays the fee."""
+        store, sb, plan = setup(SandboxProvider, FeeCollection.AT_ONCE)
+        summary, _ = run_days(store, sb, BOOKED, D(2027, 1, 2), plan=plan)
+        ledger = store.load(plan.id).ledger
+        assert [c.idempotency_key for c in fee_calls(sb)] == [fee_key(plan.id, fee_id(plan), usd("25"))]
+        status = plan_status(plan, ledger, D(2027, 1, 2))
+        assert status.installment(2).outstanding == usd("500")  # not $475: the $25 paid the fee
+        assert status.fees_outstanding.is_zero()
+        assert summary.held == 0
+        # the rest of the plan: the provider collects the installments, nothing more is charged for the fee
+        summary, _ = run_days(store, sb, D(2027, 1, 3), D(2027, 3, 10), plan=plan)
+        ledger = store.load(plan.id).ledger
+        assert len(fee_calls(sb)) == 1
+        assert plan_status(plan, ledger, D(2027, 3, 10)).status is PlanStatus.PAID_IN_FULL
+        assert ledger.balance.is_zero()
+
+    def test_with_the_next_installment(self) -> None:
+        """With the next installment: held until installment 3's due date, then charged on it."""
+        store, sb, plan = setup(SandboxProvider, FeeCollection.WITH_NEXT_INSTALLMENT)
+        summary, _ = run_days(store, sb, BOOKED, D(2027, 2, 5), plan=plan)
+        assert len(fee_calls(sb)) == 1
+        paid = store.load(plan.id).ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1")
+        assert paid is not None
+        assert paid.on == D(2027, 2, 1)
+        assert summary.held == (D(2027, 2, 1) - D(2027, 1, 2)).days
+        assert {a.detail.split(": ", 1)[1] for a in summary.actions if a.kind == "held"} == {
+            "charged with installment 3 on 2027-02-01"
+        }
+        ledger = store.load(plan.id).ledger
+        assert plan_status(plan, ledger, D(2027, 2, 5)).fees_outstanding.is_zero()
+
+    def test_the_fee_messages_say_assessed_and_when_it_is_charged(self) -> None:
+        """Never "overdue" nor "final notice" for the fee the run holds, never "charged on" a day it was only assessed."""
+        store, sb, plan = setup(SandboxProvider, FeeCollection.AFTER_LAST_INSTALLMENT)
+        _, notifier = run_days(store, sb, BOOKED, D(2027, 3, 10), plan=plan)
+        sent = fee_messages(notifier.sent, plan)
+        assert [m.date for m in sent] == [D(2027, 1, 9), D(2027, 1, 16)]  # 7 and 14 days after, once installment 2 is paid
+        for m in sent:
+            assert m.kind == "fee_assessed"
+            assert m.subject == "A late fee of $25.00 was added to your plan"
+            assert "overdue" not in (m.subject + m.body).lower()
+            assert "final notice" not in (m.subject + m.body).lower()
+            assert "A late fee of $25.00 was assessed on installment 2 on 2027-01-02." in m.body
+            assert "It will be charged to your payment method on file on 2027-03-01." in m.body
+        assert not any("charged on 2027-01-02" in m.body for m in notifier.sent)
+
+    def test_a_provider_that_cannot_charge_fees_holds_them_with_why(self) -> None:
+        """No CHARGE_FEES: nothing is charged, every day the fee is owed it is reported held, its messages say so."""
+        store, sb, plan = setup(NoFeesSandbox, FeeCollection.AT_ONCE)
+        summary, notifier = run_days(store, sb, BOOKED, D(2027, 3, 10), plan=plan)
+        assert fee_calls(sb) == []
+        assert summary.held == (D(2027, 3, 10) - D(2027, 1, 2)).days + 1
+        assert {a.detail.split(": ", 1)[1] for a in summary.actions if a.kind == "held"} == {
+            "sandbox cannot charge fees: collect it another way and record the payment"
+        }
+        for m in fee_messages(notifier.sent, plan):
+            assert "It is not charged automatically" in m.body
+            assert "overdue" not in (m.subject + m.body).lower()
+
+    def test_twice_the_same_day_charges_once_and_a_dry_run_writes_nothing(self) -> None:
+        """The fee's day run again charges nothing more; a dry run says it would charge and writes nothing."""
+        store, sb, plan = setup(SandboxProvider, FeeCollection.AT_ONCE)
+        run_days(store, sb, BOOKED, D(2027, 1, 1), plan=plan)
+        entries = len(store.load(plan.id).ledger)
+        dry = run_due(store, [sb], D(2027, 1, 2), InMemoryNotifier(), contacts={"ada": ADA}, dry_run=True)
+        assert ("charge", f"charge 25.00 USD (fee {fee_id(plan)}, attempt 1) through sandbox") in [
+            (a.kind, a.detail) for a in dry.actions
+        ]
+        assert len(store.load(plan.id).ledger) == entries
+        assert fee_calls(sb) == []
+        assert store.operations(plan_id=plan.id) == ()
+        for _ in range(2):
+            run_due(store, [sb], D(2027, 1, 2), InMemoryNotifier(), contacts={"ada": ADA})
+        assert len(fee_calls(sb)) == 1
+
+
+class TestFeesOnDemand:
+    """The on-demand sandbox, which the run charges for everything."""
+
+    def test_at_once_leaves_the_installment_whole(self) -> None:
+        """The fee charged at once pays the fee: installment 2's retry still charges the whole $500."""
+        store, sb, plan = setup(OnDemandSandboxProvider, FeeCollection.AT_ONCE)
+        sb.script("pm_ada", SandboxCard.SUCCESS, SandboxCard.DECLINE)  # installment 2's retry; the fee's first charge
+        notifier = InMemoryNotifier()
+        for k in range(70):
+            day = BOOKED + dt.timedelta(days=k)
+            sb.advance_to(day)
+            assert run_due(store, [sb], day, notifier, contacts={"ada": ADA}).ok
+        ledger = store.load(plan.id).ledger
+        fee_failed = ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1:failed")
+        assert fee_failed is not None
+        assert fee_failed.on == D(2027, 1, 2)
+        assert ledger.get(f"{plan.id}:charge:2:a2") is not None  # the retry paid installment 2 whole
+        assert ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a2") is not None  # retried on the ladder
+        assert plan_status(plan, ledger, D(2027, 2, 8)).fees_outstanding.is_zero()
+
+
+stripe = pytest.importorskip("stripe", reason="the Stripe adapter needs payplan[stripe]")
+
+from payplan.providers.stripe import StripeMode, StripeProvider  # noqa: E402
+from payplan.store import charge, receive_webhook  # noqa: E402
+from payplan.testing import stripe as fake  # noqa: E402
+from payplan.testing.server import FakeServer  # noqa: E402
+
+
+class TestFeesOnStripe:
+    """Stripe collects the installments by itself (a subscription schedule by default, or invoices), through
+    its clocked fake; the run charges the fee as an invoice of its own."""
+
+    @pytest.mark.parametrize("mode", [StripeMode.AUTO, StripeMode.INVOICES])
+    def test_the_run_charges_the_fee_once_stripe_collected_the_last_installment(self, mode: StripeMode) -> None:
+        """Installment 2 declined on its date and paid by Stripe's retry; the $25 fee is held until the last
+        installment, then charged once through Stripe; its invoice's own webhook counts the money once."""
+        responder = fake.FakeStripe(start=dt.date(2026, 11, 30), webhook_secret="whsec_fees")
+        with FakeServer(responder) as server:
+            client = stripe.StripeClient("sk_test_fees", base_addresses={"api": server.url}, max_network_retries=0)
+            provider = StripeProvider(client, webhook_secret="whsec_fees", mode=mode, clock=responder.clock)
+            plan = pack_a()
+            store = MemoryStore()
+            store.add_plan(plan)
+            # the deposit's and installment 2's first charges: then the card pays
+            responder.script("pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined")
+            store.save_binding(provider.publish(plan, Payer(customer_id="cus_ada", payment_method_id="pm_card_visa")))
+            if mode is StripeMode.INVOICES:
+                charge(store, provider, store.bindings(plan.id)[0], plan, 1)  # the deposit at signing
+            summaries = []
+            day = BOOKED
+            while day <= D(2027, 3, 10):
+                for d in responder.advance_to(day):
+                    assert receive_webhook(store, provider, d.headers, d.body).status == 200
+                summaries.append(run_due(store, [provider], day, InMemoryNotifier(), contacts={"ada": ADA}))
+                for d in responder.take_deliveries():  # what the run's own calls made Stripe send
+                    assert receive_webhook(store, provider, d.headers, d.body).status == 200
+                day += dt.timedelta(days=1)
+        assert all(s.ok for s in summaries), [s.failures for s in summaries]
+        ledger = store.load(plan.id).ledger
+        assert ledger.get(fee_id(plan)) is not None  # installment 2 declined on 2027-01-01, the fee on 01-02
+        charged = [s for s in summaries if s.charges]
+        assert [s.as_of for s in charged] == [D(2027, 3, 1)]
+        assert charged[0].succeeded == 1
+        assert sum(s.held for s in summaries) == (D(2027, 3, 1) - D(2027, 1, 2)).days
+        paid = ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1")
+        assert isinstance(paid, PaymentReceived)
+        assert (paid.amount, paid.fee_id, paid.method) == (usd("25"), fee_id(plan), "stripe")
+        fee_invoices = [o for o in responder.objects.values()
+                        if o.get("object") == "invoice" and (o.get("metadata") or {}).get("payplan_fee")]
+        assert [(o["id"], o["status"], o["amount_paid"]) for o in fee_invoices] == [(paid.reference, "paid", 2500)]
+        (op,) = [o for o in store.operations(plan_id=plan.id) if o.action == "charge_fee"]
+        assert op.key == fee_key(plan.id, fee_id(plan), usd("25"))
+        assert plan_status(plan, ledger, D(2027, 3, 10)).status is PlanStatus.PAID_IN_FULL
+        assert ledger.balance.is_zero()
