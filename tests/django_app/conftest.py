@@ -24,6 +24,8 @@ django.setup()
 
 TODAY = dt.date(2026, 12, 1)
 POSTGRES = bool(os.environ.get("PAYPLAN_TEST_POSTGRES_URL"))
+#: The databases a test on the ``site`` fixture touches (Django's, and PostgreSQL's when there is one).
+DATABASES = ["default", "pg"] if POSTGRES else ["default"]
 
 
 def site_settings(store: str, **extra: Any) -> dict[str, Any]:

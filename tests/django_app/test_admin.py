@@ -15,20 +15,21 @@ from payplan.django import provider, store
 from payplan.providers import Payer
 from payplan.store import Operation, SignedAgreement
 
-from .conftest import TODAY, site_settings
+from .conftest import DATABASES, TODAY
 from .test_commands import CATALOG
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=DATABASES)
 
 PAGES = ["/admin/payplan/plan/", "/admin/payplan/webhookevent/", "/admin/payplan/operation/",
          "/admin/payplan/webhookevent/?status=failed", "/admin/payplan/operation/?status=all"]
 
 
 @pytest.fixture
-def data(settings: Any, sqlite_store: str) -> dict[str, Any]:
-    """Two plans (one German-speaking, deposit paid), a failed event for a plan not stored yet, an operation in flight."""
-    settings.PAYPLAN = site_settings(sqlite_store, CATALOG=CATALOG, CONTACTS="django_app.contacts.contact_for",
-                                     BUSINESS="Lumen Photo Studio")
+def data(settings: Any, site: str) -> dict[str, Any]:
+    """On SQLite, then PostgreSQL: two plans (one German-speaking, deposit paid), a failed event for a plan not
+    stored yet, an operation in flight."""
+    settings.PAYPLAN = {**settings.PAYPLAN, "CATALOG": CATALOG, "CONTACTS": "django_app.contacts.contact_for",
+                        "BUSINESS": "Lumen Photo Studio"}
     tier = Catalog.from_toml(CATALOG)["Session Pack A"]
     plans = {}
     for name in ("adm-en", "adm-de", "adm-late"):

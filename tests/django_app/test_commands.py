@@ -17,17 +17,18 @@ from payplan import Catalog
 from payplan.django import signals as sig
 from payplan.django import store
 
-from .conftest import TODAY, site_settings
+from .conftest import DATABASES, TODAY, site_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "examples" / "django_site" / "studio" / "catalog.toml"
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases=DATABASES)
 
 
 @pytest.fixture
-def studio(settings: Any, sqlite_store: str) -> Any:
-    """The site on the studio's catalog with contacts; one plan booked, its deposit (due today) unpaid."""
-    settings.PAYPLAN = site_settings(sqlite_store, CATALOG=CATALOG, CONTACTS="django_app.contacts.contact_for")
+def studio(settings: Any, site: str) -> Any:
+    """The site (SQLite, then PostgreSQL) on the studio's catalog with contacts; one plan booked, its deposit
+    (due today) unpaid."""
+    settings.PAYPLAN = {**settings.PAYPLAN, "CATALOG": CATALOG, "CONTACTS": "django_app.contacts.contact_for"}
     plan = Catalog.from_toml(CATALOG)["Session Pack A"].quote(
         "studio-1", booked=TODAY, session=dt.date(2027, 4, 15), installments=3)
     store().add_plan(plan)
@@ -149,3 +150,37 @@ class TestUpgradeAndImport:
         call_command("payplan_import", *args, stdout=out)
         assert out.getvalue().strip() == "plan imported-1 already stored; 0 new payments recorded"
         assert str(store().load("imported-1").ledger.paid) == "750.00 USD"
+
+
+class TestDjangoEmailNotifier:
+    def message(self, **changes: Any) -> Any:
+        from payplan.notify import Message
+
+        fields = {"id": "r-1", "plan_id": "p-1", "kind": "overdue", "channel": "email", "to": "ada@example.test",
+                  "subject": "Your payment is overdue", "body": "Hello", "locale": "de_DE"}
+        return Message(**{**fields, **changes})
+
+    def test_sends_through_the_backend(self) -> None:
+        """The e-mail carries the message's stable Message-ID and its language."""
+        from payplan.django.notify import DjangoEmailNotifier
+
+        DjangoEmailNotifier("studio@example.test", domain="example.test").send(self.message())
+        sent = mail.outbox[-1]
+        assert sent.to == ["ada@example.test"]
+        assert sent.subject == "Your payment is overdue"
+        assert sent.extra_headers["Message-ID"] == self.message().message_id("example.test")
+        assert sent.extra_headers["Content-Language"] == "de"
+
+    def test_refusals(self, settings: Any) -> None:
+        """Another channel is refused; a backend that cannot send becomes a retryable NotificationError."""
+        from payplan.django.notify import DjangoEmailNotifier
+        from payplan.exceptions import NotificationError
+
+        notifier = DjangoEmailNotifier("studio@example.test")
+        with pytest.raises(NotificationError, match="expected a message for the email channel, got 'sms'"):
+            notifier.send(self.message(channel="sms"))
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
+        with pytest.raises(NotificationError, match="expected Django's e-mail backend to accept message r-1") as caught:
+            notifier.send(self.message())
+        assert caught.value.retryable

@@ -16,9 +16,8 @@ from payplan.django import provider, store
 from payplan.django import signals as sig
 from payplan.testing import SandboxCard
 
-from .conftest import POSTGRES
+from .conftest import DATABASES
 
-DATABASES = ["default", "pg"] if POSTGRES else ["default"]
 pytestmark = pytest.mark.django_db(transaction=True, databases=DATABASES)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from fractions import Fraction
 
 from attrs import evolve
 from hypothesis import given, settings
@@ -100,10 +102,16 @@ class TestLateFeeProperties:
             inst = plan.installment(f.installment)
             assert f.amount.minor > 0
             assert inst.due + dt.timedelta(days=policy.grace_days) < f.on <= end
-            assert f.on == inst.due + dt.timedelta(days=policy.applies_on(policy.steps[f.step - 1]))
-        cap = policy.cap_for(plan.fee)
-        if cap is not None:
-            assert sum(f.amount.minor for f in fees) <= cap.minor
+            # Written out from the policy's words, not its helper: a step applies once it is
+            # both its own days overdue and past the grace period.
+            step = policy.steps[f.step - 1]
+            assert f.on == inst.due + dt.timedelta(days=max(step.days, policy.grace_days + 1))
+        caps = [policy.cap.minor] if policy.cap is not None else []
+        if policy.cap_percent is not None:
+            exact = Fraction(plan.fee.minor) * Fraction(policy.cap_percent) / 100
+            caps.append(math.floor(exact + Fraction(1, 2)))  # half up, from the exact value
+        if caps:
+            assert sum(f.amount.minor for f in fees) + ledger.fees.minor <= max(min(caps), ledger.fees.minor)
 
 
 class TestSettlementProperties:

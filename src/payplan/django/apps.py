@@ -44,9 +44,12 @@ def _settings_changed(*, setting: str, **_: Any) -> None:
 
 def _upgrade_store(*, using: str, verbosity: int = 1, **_: Any) -> None:
     """After ``migrate``: bring payplan's tables to the code's schema, where they live in the migrated database."""
-    from .conf import payplan_settings, store_url
+    from .conf import SettingsError, payplan_settings, store_url
 
-    config = payplan_settings()
+    try:
+        config = payplan_settings()
+    except SettingsError:
+        return  # `manage.py check` (payplan.E001) says what is wrong; Django's own migrations go on
     if not config.upgrade_on_migrate:
         return
     if config.store_is_database:
