@@ -351,7 +351,7 @@ def _fake_objects() -> dict[str, list[dict[str, Any]]]:
 @pytest.mark.parametrize(
     "kind",
     ["invoice", "invoice_payment", "refund", "charge", "subscription_schedule", "event", "product", "invoiceitem",
-     "line_item"],
+     "line_item", "payment_intent"],
 )
 def test_objects_carry_exactly_stripes_keys(kind: str) -> None:
     """Every object the fake serves has the top-level keys of Stripe's own example of it, no more, no fewer."""
@@ -368,3 +368,16 @@ def test_objects_carry_exactly_stripes_keys(kind: str) -> None:
         phase = objects[0]["phases"][0]
         assert set(phase) == set(sf.example("subscription_schedule")["phases"][0])
         assert set(phase["items"][0]) == set(sf.example("subscription_schedule")["phases"][0]["items"][0])
+
+
+@pytest.mark.parametrize(
+    ("card", "reason"),
+    [("pm_card_chargeDeclined", "card_declined"), ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
+     ("pm_card_authenticationRequired", "authentication_required")],
+)
+def test_failed_collection_says_why(world: World, card: str, reason: str) -> None:
+    """An installment Stripe failed to collect is a failed attempt with the card's reason, read from its PaymentIntent."""
+    plan, _ = world.book(f"clock-why-{reason[:8]}", card)
+    world.day(dt.date(2026, 12, 1))
+    failures = [e for e in world.store.load(plan.id).ledger if e.kind == "payment_failed"]
+    assert [(f.installment, f.reason) for f in failures] == [(1, reason)]
