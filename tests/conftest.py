@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+#: payplan.django's tests (tests/django_app) configure Django and need pytest-django and the SQL store: without
+#: them (the core-only environment) the directory is not collected at all.
+collect_ignore = [] if all(
+    importlib.util.find_spec(name) for name in ("django", "pytest_django", "sqlalchemy")
+) else ["django_app"]
 
 settings.register_profile(
     "default",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,12 @@ def test_block_runs(page: str, n: int, code: str) -> None:
             pytest.importorskip(OPTIONAL[sdk], reason=f"{page} block {n} needs the optional {OPTIONAL[sdk]!r} package")
     if re.search(r"sqlite:///|postgresql\+psycopg|payplan\.store\.sql", code):
         pytest.importorskip("sqlalchemy", reason=f"{page} block {n} needs payplan[store] (SQLAlchemy)")
+    if "settings.configure(" in code:
+        # Django's settings are configured once per process (and payplan.django's own tests configure
+        # them for this one): a block that configures a project of its own runs in an interpreter of its own.
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{page} block {n} failed:\n{done.stdout}\n{done.stderr}"
+        return
     exec(compile(code, f"{page}#block{n}", "exec"), {"__name__": "__docs__"})
 
 

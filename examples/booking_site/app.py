@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,16 +42,19 @@ from werkzeug.wrappers import Response
 from payplan import (
     Bounds,
     Catalog,
+    ExtendDueDate,
     InstallmentKind,
+    InstallmentState,
     LateFeeAssessed,
-    Ledger,
     Money,
     Parties,
     PaymentFailed,
     PaymentPlan,
     PaymentReceived,
+    PayplanError,
+    PlanStatement,
     PlanStatus,
-    StoreError,
+    StoreConflictError,
     Tier,
     aging,
     flag_late_clients,
@@ -60,21 +63,19 @@ from payplan import (
     ics_feed,
     overdue,
     period_summary,
-    plan_status,
     reminders_due,
     render_agreement,
     render_statement,
-    settle_cancellation,
 )
-from payplan.engine import run_due
+from payplan.bookings import Booking, Bookings
 from payplan.notify import Contact, InMemoryNotifier, Notifier, SmtpNotifier
-from payplan.providers import Payer, Provider
-from payplan.store import SignedAgreement, Store, StoredPlan, charge, refund_settlement
+from payplan.providers import Capability, ChargeOutcome, ChargeStatus, Payer, Provider, RefundStatus
+from payplan.store import SignedAgreement, Store
 from payplan.testing import SandboxCard, SandboxProvider
 from payplan.web import WebhookWSGI
 
 from .charts import forecast_svg
-from .forms import CARDS, CHOICES, OWN_ROWS, Booking, read_booking
+from .forms import CARDS, CHOICES, OWN_ROWS, BookingForm, read_booking
 from .security import Signer, check_login, is_owner, log_in, owner_required, secure
 from .settings import Settings
 
@@ -82,44 +83,44 @@ HERE = Path(__file__).resolve().parent
 
 
 class LocalStripe:
-    """Stripe's local fake (``payplan.testing.stripe``) on 127.0.0.1, driven by the real SDK and adapter (demo mode).
+    """Stripe's local fake (``payplan.testing.stripe``) on 127.0.0.1 with its clock, through the real SDK and adapter.
 
-    Plans are published as one Stripe invoice per installment, the
-    deposit's invoice is paid through ``StripeProvider.charge``, and the
-    fake's events come back as webhooks signed with the endpoint's secret,
-    as Stripe would send them.
+    Demo mode with provider ``"stripe"``: plans are published in Stripe's
+    default mode (a subscription schedule for equal installments, the deposit
+    its own invoice, charged at signing); each day the demo clock moves the
+    fake's clock, which finalizes and charges what falls due with the saved
+    card and retries declines as Stripe's Smart Retries do; its webhooks,
+    signed with the endpoint's secret at the fake's time, come back to
+    ``/webhooks/stripe``.
     """
 
     def __init__(self, site: Site) -> None:
         import stripe
 
-        from payplan.providers.stripe import StripeMode, StripeProvider
+        from payplan.providers.stripe import StripeProvider
         from payplan.testing.stripe import FakeStripe
 
-        self.secret = site.settings.webhook_secret
-        self.fake = FakeStripe(start=_noon(site.today))
+        self.fake = FakeStripe(start=_noon(site.today), webhook_secret=site.settings.webhook_secret)
         self.server = self.fake.serve()
         client = stripe.StripeClient("sk_test_booking_site", base_addresses={"api": self.server.url}, max_network_retries=0)
-        self.clock: Callable[[], float] = lambda: float(_noon(site.today))
-        self.provider = StripeProvider(client, webhook_secret=self.secret, mode=StripeMode.INVOICES, clock=self.clock)
-        self.sent = 0
-
-    def deliveries(self) -> list[tuple[dict[str, str], bytes]]:
-        """The fake's events not delivered yet, each signed now, as Stripe sends them."""
-        from payplan.testing.stripe import signed_delivery
-
-        events = self.fake.events[self.sent:]
-        self.sent += len(events)
-        # Signed at the site's clock: the provider checks a signature's age against the same clock.
-        return [signed_delivery(event, self.secret, timestamp=int(self.clock())) for event in events]
+        # The adapter checks a signature's age against the fake's clock, as it would against the real one.
+        self.provider = StripeProvider(client, webhook_secret=site.settings.webhook_secret, clock=self.fake.clock)
 
 
 def _noon(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC).timestamp())
 
 
+#: The demo's test cards that pay the deposit and then decline (the first installment, or every one).
+DECLINING = {"pm_demo_decline_after_deposit": 1, SandboxCard.DECLINE.value: 100}
+
+
 class Site:
-    """The site's state: the store, the catalog, the provider, the webhook endpoint (and the demo clock).
+    """The site's state: the store, the catalog, the provider, the bookings, the webhook endpoint (and the demo clock).
+
+    Every step a booking goes through is one call of :class:`payplan.bookings.Bookings`
+    (:meth:`sign`, :meth:`cancel`, :meth:`pay_now`, :meth:`run_collections`):
+    the site never orders store and provider calls itself.
 
     Raises:
         UnsafeSettingsError: outside demo mode, a secret is missing, short or well known.
@@ -155,6 +156,7 @@ class Site:
                                     starttls=bool(settings.smtp_user), username=settings.smtp_user or None,
                                     password=settings.smtp_password or None)
         self.notifier: Notifier = notifier or InMemoryNotifier()
+        self.bookings = Bookings(self.store, [self.provider], self.notifier, contacts=self.contact)
 
     @property
     def today(self) -> dt.date:
@@ -169,60 +171,105 @@ class Site:
             self.stripe.server.stop()
         self.store.close()
 
-    # -- the provider and its webhooks ----------------------------------------------------
+    # -- the steps of a booking -------------------------------------------------------------
 
-    def deliver(self) -> list[int]:
-        """Send the demo provider's new webhooks, signed as it signs them, to the site's own endpoint.
-
-        The deliveries go through :class:`payplan.web.WebhookWSGI` exactly as
-        a provider's POST would (in process, without a socket), so the ledger
-        changes only through the store's webhook inbox. A deployed site's
-        provider sends its own.
-        """
-        if self.stripe is not None:
-            deliveries = self.stripe.deliveries()
-        elif self.sandbox is not None:
-            events = self.sandbox.events[self._delivered:]
-            self._delivered += len(events)
-            deliveries = [self.sandbox.delivery(event) for event in events]
-        else:
-            return []
-        client = Client(self.webhooks)
-        return [
-            client.post(f"/{self.provider.name}", data=body, headers=headers).status_code
-            for headers, body in deliveries
-        ]
-
-    def sign_and_pay(self, plan: PaymentPlan, name: str, card: str, agreement: str) -> SignedAgreement:
-        """Keep the plan and the signature, publish the plan, charge the deposit (or first payment)."""
-        self.store.add_plan(plan)
+    def sign(self, plan: PaymentPlan, name: str, card: str, agreement: str) -> Booking:
+        """Book the signed plan: kept with its signature, published, the deposit (or first payment) charged."""
         # The demo clock gives the day; the time of day is the real one, in the site's zone.
         zone = ZoneInfo(self.settings.timezone)
         at = dt.datetime.combine(self.today, dt.datetime.now(zone).time().replace(microsecond=0), zone)
         signed = SignedAgreement(plan.id, plan.version, agreement, name, at)
-        self.store.save_agreement(signed)
-        # The sandbox's test cards, one payment method per booking (the sandbox scripts by
-        # payment method): the two declining ones let the deposit through first.
-        method = card if card == SandboxCard.SUCCESS.value or self.sandbox is None else f"{card}-{plan.id}"
-        if self.sandbox is not None and card == "pm_demo_decline_after_deposit":
-            self.sandbox.script(method, SandboxCard.SUCCESS, SandboxCard.DECLINE)
-        elif self.sandbox is not None and card == SandboxCard.DECLINE.value:
-            self.sandbox.script(method, SandboxCard.SUCCESS, *[SandboxCard.DECLINE] * 100)
-        if self.stripe is not None and card not in (SandboxCard.SUCCESS.value, SandboxCard.DECLINE.value):
-            method = SandboxCard.SUCCESS.value  # Stripe's test cards cannot be scripted per charge
-        payer = Payer(customer_id=f"cus_{plan.id}", payment_method_id=method, email=plan.client)
-        binding = self.provider.publish(plan, payer)
-        self.store.save_binding(binding)
-        charge(self.store, self.provider, binding, plan, 1)
+        payer = Payer(customer_id=f"cus_{plan.id}", payment_method_id=self._card(plan, card), email=plan.client)
+        booking = self.bookings.book(plan, payer, provider=self.provider.name, on=self.today, agreement=signed,
+                                     charge_deposit=self.charges_at_signing(plan))
         self.deliver()
-        return signed
+        return booking
+
+    def charges_at_signing(self, plan: PaymentPlan) -> bool:
+        """Whether signing charges the first payment, or the provider bills it itself on its date (today).
+
+        Stripe's default mode bills a plan without a deposit (paid in full
+        today) through its subscription schedule, which starts today and
+        charges within the hour; only a deposit, its own invoice, is charged
+        on demand.
+        """
+        return plan.deposit is not None or self.provider.name != "stripe"
+
+    def cancel(self, plan_id: str) -> bool:
+        """Cancel the booking today by its cancellation policy (refunds included); False if it already was."""
+        if self.bookings.booking(plan_id).cancelled:
+            return False
+        self.bookings.cancel(plan_id, on=self.today)
+        self.deliver()
+        return True
+
+    def pay_now(self, plan_id: str, request: str) -> tuple[ChargeOutcome, ...]:
+        """Charge what the client owes today; *request* (the form's own id) makes a double submit charge once."""
+        outcomes = self.bookings.pay_now(plan_id, on=self.today, request=request)
+        self.deliver()
+        return outcomes
+
+    def run_collections(self) -> dict[str, int]:
+        """The day's collections (:meth:`Bookings.collect`, the daily run) for the site's day.
+
+        Late fees (charged where the provider charges fees), reminders and
+        dunning notices, each recorded in the store before it is sent, so
+        running the day twice adds nothing twice.
+        """
+        summary = self.bookings.collect(self.today)
+        return {"plans": summary.plans, "fees": summary.fees, "reminders": summary.reminders, "notices": summary.notices}
+
+    # -- demo mode: test cards, the provider's webhooks, the clock ------------------------------
+
+    def _card(self, plan: PaymentPlan, card: str) -> str:
+        """The payment method of a demo test card (a deployed site collects a real one with the provider's form).
+
+        The declining cards get one payment method per booking, scripted to
+        pay the deposit and then decline, as the sandbox and Stripe's fake
+        both let a test script a card.
+        """
+        if card not in DECLINING or not self.settings.demo:
+            return card
+        method = f"{card}-{plan.id}"
+        declines = DECLINING[card]
+        if self.stripe is not None and declines == 1:
+            declines = 2  # Stripe retries a decline itself (Smart Retries, 3 days later): that retry declines too
+        outcomes = [SandboxCard.SUCCESS, *[SandboxCard.DECLINE] * declines]
+        if self.sandbox is not None:
+            self.sandbox.script(method, *outcomes)
+        elif self.stripe is not None:
+            self.stripe.fake.script(method, *outcomes)
+        return method
+
+    def deliver(self, deliveries: list[tuple[Mapping[str, str], bytes]] | None = None) -> list[int]:
+        """Send the demo provider's new webhooks, signed as it signs them, to the site's own endpoint.
+
+        The deliveries go through :class:`payplan.web.WebhookWSGI` exactly as
+        a provider's POST would (in process, without a socket), so what the
+        provider did reaches the ledger through the store's webhook inbox
+        (a deployed site's provider POSTs its own).
+        """
+        if deliveries is None:
+            deliveries = []
+        if self.stripe is not None:
+            deliveries += [(d.headers, d.body) for d in self.stripe.fake.take_deliveries()]
+        elif self.sandbox is not None:
+            events = self.sandbox.events[self._delivered:]
+            self._delivered += len(events)
+            deliveries += [self.sandbox.delivery(event) for event in events]
+        client = Client(self.webhooks)
+        return [
+            client.post(f"/{self.provider.name}", data=body, headers=dict(headers)).status_code
+            for headers, body in deliveries
+        ]
 
     def advance(self, days: int) -> dict[str, int]:
         """Move the demo clock *days* ahead, one day at a time, as the calendar would (demo mode only).
 
-        Each day the provider charges what falls due, its webhooks arrive, and
-        the day's collections run (as a site's nightly scheduler would call
-        them). Returns the counts added up over the days.
+        Each day the provider's clock moves too (it charges what falls due,
+        and retries), its webhooks arrive, and the day's collections run (as
+        a site's nightly service would run them). Returns the counts added
+        up over the days.
         """
         if self._clock is None:
             raise RuntimeError("the demo clock exists only in demo mode")
@@ -231,50 +278,13 @@ class Site:
             self._clock += dt.timedelta(days=1)
             if self.sandbox is not None:
                 self.sandbox.advance_to(self._clock)
+            if self.stripe is not None:
+                self.deliver([(d.headers, d.body) for d in self.stripe.fake.advance_to(self._clock)])
             self.deliver()
             for key, value in self.run_collections().items():
                 total[key] += value
+            self.deliver()  # what the day's run charged
         return total
-
-    def cancel(self, plan_id: str) -> bool:
-        """Cancel the plan today by its cancellation policy; False if it was already cancelled."""
-        stored = self.store.load(plan_id)
-        if stored.ledger.cancellation is not None:
-            return False
-        settlement = settle_cancellation(stored.plan, stored.ledger, self.today)
-        self.store.record_entries(plan_id, settlement.entries)
-        self.store.set_active(plan_id, False)
-        for binding in self.store.bindings(plan_id):
-            self.provider.cancel(binding)
-            if binding.provider == self.provider.name:
-                refund_settlement(self.store, self.provider, binding, settlement)
-        return True
-
-    def pay_now(self, plan_id: str) -> Money:
-        """Charge what is overdue today on the client's card; what was paid (zero when nothing was)."""
-        stored = self.store.load(plan_id)
-        before = stored.ledger.paid
-        statement = plan_status(stored.plan, stored.ledger, self.today)
-        binding = self.store.bindings(plan_id)[-1]
-        tried = [op for op in self.store.operations(plan_id=plan_id) if op.action == "charge"]
-        for item in statement.installments:
-            if item.outstanding.minor > 0 and item.installment.due <= self.today:
-                number = item.installment.number
-                attempt = 1 + max([op.attempt for op in tried if op.installment == number] + [1])
-                charge(self.store, self.provider, binding, stored.plan, number, attempt=attempt)
-        self.deliver()
-        return self.store.load(plan_id).ledger.paid - before
-
-    def run_collections(self) -> dict[str, int]:
-        """Run the day's collections (:func:`payplan.engine.run_due`) for the site's day.
-
-        Late fees, reminders and dunning notices, each recorded in the store
-        before it is sent, so running the day twice adds nothing twice.
-        """
-        summary = run_due(
-            self.store, {self.provider.name: self.provider}, self.today, self.notifier, contacts=self.contact,
-        )
-        return {"plans": summary.plans, "fees": summary.fees, "reminders": summary.reminders, "notices": summary.notices}
 
     def contact(self, plan: PaymentPlan) -> Contact | None:
         """Who the daily run writes to about *plan*: the name signed with, the booking's e-mail."""
@@ -291,13 +301,19 @@ class Site:
             plan, format="html", locale=self.settings.locale, parties=Parties(self.settings.business, client),
         )
 
-    def book(self) -> list[tuple[PaymentPlan, Ledger]]:
-        """Every stored plan with its ledger (the reports' "book")."""
-        out = []
-        for plan_id in self.store.plan_ids():
-            stored = self.store.load(plan_id)
-            out.append((stored.plan, stored.ledger))
-        return out
+    def owed_now(self, statement: PlanStatement) -> Money:
+        """What "Pay now" charges today (:meth:`Bookings.pay_now`): the whole installments due or overdue,
+        or once they are paid the late fees, where the provider charges fees."""
+        zero = Money.zero(statement.paid.currency)
+        if statement.status is PlanStatus.CANCELLED:
+            return zero
+        due = [s.outstanding for s in statement.installments
+               if s.status in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0]
+        if due:
+            return sum(due, zero)
+        if Capability.CHARGE_FEES in self.provider.capabilities:
+            return statement.fees_outstanding
+        return zero
 
     def booked(self, plan_id: str) -> bool:
         """Whether *plan_id* is in the store."""
@@ -381,10 +397,10 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         ]
         return render_template("catalog.html", tiers=tiers)
 
-    def read(values: Mapping[str, str], tier: Tier, plan_id: str = "preview") -> Booking:
+    def read(values: Mapping[str, str], tier: Tier, plan_id: str = "preview") -> BookingForm:
         return read_booking(values, tier, plan_id=plan_id, today=site.today, timezone=settings.timezone)
 
-    def booking_page(tier: Tier, booking: Booking, status: int = 200) -> tuple[str, int]:
+    def booking_page(tier: Tier, booking: BookingForm, status: int = 200) -> tuple[str, int]:
         return render_template(
             "book.html", tier=tier, slug=slugify(tier.name), bounds=Bounds.of_tier(tier), booking=booking,
             cards=CARDS, choices=CHOICES, own_rows=OWN_ROWS, today=site.today,
@@ -410,7 +426,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         html = render_template("_schedule.html", booking=booking, cutoff_days=tier.terms.final_due_days_before)
         return {"ok": booking.ok, "schedule": booking.plan is not None, "html": html, "errors": booking.errors}
 
-    def agreement_page(slug: str, plan_id: str, booking: Booking, draft: str,
+    def agreement_page(slug: str, plan_id: str, booking: BookingForm, draft: str,
                        errors: Mapping[str, str] | None = None, status: int = 200) -> tuple[str, int]:
         assert booking.plan is not None
         text = site.agreement_text(booking.plan, booking.values["name"])
@@ -454,39 +470,47 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         if errors:
             return agreement_page(slug, plan_id, booking, draft, errors, 422)
         try:
-            site.sign_and_pay(plan, signature, booking.values.get("card", "pm_card_visa"), text)
-        except StoreError:
+            booked = site.sign(plan, signature, booking.values.get("card", "pm_card_visa"), text)
+        except StoreConflictError:
             if not site.booked(plan_id):
                 raise
-            # Two clicks at once: the other request is booking it.
+            # Two clicks at once: the other request is booking it (Bookings.book books a plan once).
             flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
             return redirect(site.link(plan_id))
-        flash("Thank you: your booking is confirmed and the first payment was charged. "
-              "Keep this page's address: it is the link to your booking.")
+        first = booked.status(site.today).installments[0]
+        if first.outstanding.minor and not site.charges_at_signing(plan):
+            flash("Thank you: your booking is confirmed; your card is charged for it within the hour. "
+                  "Keep this page's address: it is the link to your booking.")
+        elif first.outstanding.minor:
+            flash("Your booking is kept, but the first payment did not go through: "
+                  "you can pay it below. Keep this page's address: it is the link to your booking.", "error")
+        else:
+            flash("Thank you: your booking is confirmed and the first payment was charged. "
+                  "Keep this page's address: it is the link to your booking.")
         return redirect(site.link(plan_id))
 
-    def load_or_404(token: str) -> StoredPlan:
+    def load_or_404(token: str) -> Booking:
         plan_id = site.signer.plan_of(token)
         if plan_id is None or not site.booked(plan_id):
             abort(404)
-        return site.store.load(plan_id)
+        return site.bookings.booking(plan_id)
 
     @app.get("/b/<token>")
     def client(token: str) -> str:
-        stored = load_or_404(token)
-        plan, ledger = stored.plan, stored.ledger
+        booking = load_or_404(token)
+        plan, ledger = booking.plan, booking.ledger
         today = site.today
-        statement = plan_status(plan, ledger, today)
-        signed = site.store.agreements(plan.id)
+        statement = booking.status(today)
+        signed = booking.agreements
         name = signed[-1].signed_by if signed else (plan.client or "")
         settled = ledger.cancellation
-        settlement = None if settled is not None else settle_cancellation(plan, ledger, today)
-        overdue_now = sum((s.outstanding for s in statement.installments if s.installment.due < today
-                           and s.outstanding.minor > 0), Money.zero(plan.fee.currency))
+        settlement = None if settled is not None else site.bookings.cancel_preview(plan.id, on=today)
         messages = site.notifier.sent if isinstance(site.notifier, InMemoryNotifier) else ()
         return render_template(
             "client.html", plan=plan, ledger=ledger, statement=statement, name=name, token=token,
-            signed=signed, overdue_now=overdue_now,
+            signed=signed, owed=site.owed_now(statement), request_id=secrets.token_urlsafe(12),
+            # payplan's one "overdue now" (the dashboard's figure and the statement's line are the same sum)
+            overdue_now=sum((i.outstanding for i in overdue([(plan, ledger)], today)), Money.zero(plan.fee.currency)),
             late_fees=[e for e in ledger if isinstance(e, LateFeeAssessed)],
             payments=[e for e in ledger if isinstance(e, PaymentReceived)],
             failures=[e for e in ledger if isinstance(e, PaymentFailed)],
@@ -497,22 +521,21 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
                 plan, ledger, today, format="html", locale=settings.locale, parties=Parties(settings.business, name),
             )),
             settled=settled, settlement=settlement, today=today, deposit_kind=InstallmentKind.DEPOSIT,
-            cancelled=statement.status is PlanStatus.CANCELLED,
             preview={"paid": statement.paid, "fees": ledger.fees - ledger.waived},
         )
 
     @app.get("/b/<token>/schedule.ics")
     def ics(token: str) -> Response:
-        stored = load_or_404(token)
-        body = ics_feed([(stored.plan, stored.ledger)], as_of=site.today, locale=settings.locale,
+        booking = load_or_404(token)
+        body = ics_feed([(booking.plan, booking.ledger)], as_of=site.today, locale=settings.locale,
                         name=f"{settings.business}: payments")
         return Response(body, mimetype="text/calendar",
                         headers={"Content-Disposition": 'attachment; filename="payments.ics"'})
 
     @app.post("/b/<token>/cancel")
     def cancel_booking(token: str) -> Response:
-        stored = load_or_404(token)
-        if site.cancel(stored.plan.id):
+        booking = load_or_404(token)
+        if site.cancel(booking.id):
             flash("Your booking is cancelled. The settlement is below.")
         else:
             flash("This booking was already cancelled; nothing more was refunded.")
@@ -520,12 +543,64 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
 
     @app.post("/b/<token>/pay")
     def pay_now(token: str) -> Response:
-        stored = load_or_404(token)
-        paid = site.pay_now(stored.plan.id)
-        if paid.minor > 0:
-            flash(f"Thank you: {site.money(paid)} was charged to your card.")
+        booking = load_or_404(token)
+        # The form's own id: a double submit of one form charges once (Bookings.pay_now's request).
+        outcomes = site.pay_now(booking.id, request.form.get("request", "")[:64])
+        paid = [o for o in outcomes if o.status is ChargeStatus.SUCCEEDED]
+        failed = [o for o in outcomes if o.status is not ChargeStatus.SUCCEEDED]
+        if paid:
+            total = sum((o.amount for o in paid), Money.zero(booking.plan.fee.currency))
+            flash(f"Thank you: {site.money(total)} was charged to your card.")
+        if failed:
+            flash(f"Your card was not charged: {failed[0].message or failed[0].decline_code or 'declined'}.", "error")
+        if not outcomes:
+            flash("Nothing was charged: nothing is owed today (or this form was already sent).")
+        return redirect(url_for("client", token=token))
+
+    def owner_request() -> str:
+        return "owner:" + request.form.get("request", "")[:64]
+
+    @app.post("/b/<token>/amend")
+    @owner_only
+    def amend_booking(token: str) -> Response:
+        """The owner gives one installment more time (an amendment: a new plan version, the provider updated)."""
+        booking = load_or_404(token)
+        number, day = request.form.get("installment", ""), request.form.get("to", "")
+        reason = request.form.get("reason", "").strip()[:200]
+        try:
+            change = ExtendDueDate(int(number), to=dt.date.fromisoformat(day))
+        except ValueError:
+            flash("Please pick an installment and a new due date (YYYY-MM-DD).", "error")
+            return redirect(url_for("client", token=token))
+        try:
+            site.bookings.amend(booking.id, change, on=site.today, by=settings.owner, reason=reason or "extension",
+                                consent=request.form.get("consent") == "yes", request=owner_request())
+        except (PayplanError, ValueError) as exc:
+            flash(f"Not changed: {exc}", "error")
         else:
-            flash("Nothing was charged: there was nothing overdue, or your card was declined (see below).", "error")
+            site.deliver()
+            flash(f"Installment {change.number} is now due on {site.date(change.to)}.")
+        return redirect(url_for("client", token=token))
+
+    @app.post("/b/<token>/refund")
+    @owner_only
+    def refund_booking(token: str) -> Response:
+        """The owner gives money back as a goodwill gesture (it lowers the price: nothing is owed again)."""
+        booking = load_or_404(token)
+        text = request.form.get("amount", "").strip().replace(",", "").lstrip("$")
+        reason = request.form.get("reason", "").strip()[:200]
+        try:
+            amount = Money.of(text, booking.plan.fee.currency.code)
+            if amount.minor <= 0:
+                raise ValueError(f"expected an amount above zero, got {text!r}")
+            outcomes = site.bookings.refund(booking.id, amount, on=site.today, reason=reason or "goodwill",
+                                            lowers_price=True, request=owner_request())
+        except (PayplanError, ValueError) as exc:
+            flash(f"Nothing was refunded: {exc}", "error")
+        else:
+            site.deliver()
+            sent = [o for o in outcomes if o.status is not RefundStatus.FAILED]
+            flash(f"Refunded {site.money(amount)} to the client's card ({len(sent)} payment(s)).")
         return redirect(url_for("client", token=token))
 
     @app.route("/login", methods=["GET", "POST"])
@@ -546,13 +621,16 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
     @app.get("/owner")
     @owner_only
     def dashboard() -> str:
-        book = site.book()
+        book = site.store.portfolio()
         today = site.today
         currency = site.catalog.currency
+        assert currency is not None, "the site's catalog sells in one currency"
         chart = forecast(book, today, by="month", periods=12, currency=currency)
+        late = overdue(book, today)
         return render_template(
             "dashboard.html", today=today, plans=len(book),
-            overdue=overdue(book, today),
+            # payplan's one "overdue now" (installments and late fees): the sum of the overdue list
+            overdue=late, overdue_now=sum((i.outstanding for i in late), Money.zero(currency)),
             aging=aging(book, today, currency=currency),
             chart=Markup(forecast_svg(chart, locale=settings.locale, money=site.money)), forecast=chart,
             rates=period_summary(book, today - dt.timedelta(days=365), today, currency=currency),

@@ -46,7 +46,7 @@ def seed(site: Site, until: dt.date) -> list[str]:
         booking = read_booking(form, site.catalog[tier_name], plan_id=f"demo-{n}", today=site.today,
                                timezone=site.settings.timezone)
         assert booking.plan is not None, booking.errors
-        site.sign_and_pay(booking.plan, name, card, site.agreement_text(booking.plan, name))
+        site.sign(booking.plan, name, card, site.agreement_text(booking.plan, name))
         ids.append(booking.plan.id)
         plans[name] = booking.plan.id
     for name, offset in CANCELS.items():

@@ -53,7 +53,7 @@ LABELS = {"session": "the session date", "choice": "how you pay", "count": "the 
 
 
 @dataclass
-class Booking:
+class BookingForm:
     """A booking form, read: the values as typed, the errors by field, and the plan when the amounts allow.
 
     :attr:`plan` is filled as soon as the session date and the way to pay
@@ -108,15 +108,15 @@ def _date(text: str) -> dt.date | None:
 
 def read_booking(
     form: Mapping[str, str], tier: Tier, *, plan_id: str, today: dt.date, timezone: str, hints: bool = True,
-) -> Booking:
-    """Read the booking form for *tier*; fill :attr:`Booking.plan` when the amounts and dates are good.
+) -> BookingForm:
+    """Read the booking form for *tier*; fill :attr:`BookingForm.plan` when the amounts and dates are good.
 
     A refusal from :func:`payplan.propose` names the bound broken; with
     *hints*, it also proposes the nearest value that works, but only a value
     this same form then accepts (it is tried before it is shown).
     """
     values = {k: str(v) for k, v in form.items()}
-    booking = Booking(values)
+    booking = BookingForm(values)
     errors = booking.errors
     fee = tier.fee
     assert fee is not None, "the site's tiers all have a fee"

@@ -11,6 +11,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from payplan import LateFeeAssessed, PaymentFailed, PaymentReceived
 from payplan.providers import EventKind
 from payplan.store import receive_webhook
@@ -19,9 +21,12 @@ from .conftest import LiveSite
 
 
 def wait_for_preview(page: Any, after: int) -> None:
-    """Wait until the form's live preview has answered more than *after* times."""
+    """Wait until the form's live preview has answered more than *after* times, and no change awaits an answer."""
     # An arrow function, not an expression: Playwright would eval() an expression, which the CSP refuses.
-    page.wait_for_function(f"() => Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
+    page.wait_for_function(
+        f"() => {{ const f = document.getElementById('booking-form'); "
+        f"return Number(f.dataset.previewed || 0) > {after} && f.dataset.busy === '0'; }}"
+    )
 
 
 def advance_clock(page: Any, live_site: LiveSite, days: int) -> None:
@@ -51,6 +56,7 @@ class TestAClientBooksPackA:
         assert "Session Pack A" in page.inner_text("#tier-session-pack-a")
         assert "Paid in full 14 days before the session" in page.inner_text("#tier-session-pack-a")
         shots(page, "catalog")
+        shots.phone(page, "catalog")
         page.click("#tier-session-pack-a a.button")
         page.wait_for_selector("#booking-form")
 
@@ -143,6 +149,10 @@ class TestAClientBooksPackA:
         overdue = page.inner_text("#overdue")
         assert "grace@example.com" in overdue
         assert "$500.00" in overdue
+        # One "overdue now": the dashboard's figure is the sum of its overdue list (late fee included), and the
+        # client's page says the same for their booking.
+        listed = sum(dollars(cell.inner_text()) for cell in page.query_selector_all("#overdue td.num"))
+        assert dollars(page.inner_text("#overdue-total")) == listed == Decimal("525.00")
         assert page.query_selector_all("#forecast-chart rect.expected"), "the forecast chart has bars"
         shots(page, "dashboard-overdue")
         shots.phone(page, "dashboard-overdue")
@@ -152,16 +162,25 @@ class TestAClientBooksPackA:
         assert "declined" in page.inner_text("#declines")
         assert "$25.00" in page.inner_text("#late-fees")
         assert page.inner_text("#fees") == "$25.00"
+        assert page.inner_text("#overdue-now") == "$525.00"
         assert page.query_selector_all("#reminders li.message"), "a reminder was sent"
         assert "overdue" in page.inner_text("#client-schedule")
         shots(page, "client-declined-late-fee")
 
-        # The client pays what is overdue now from their page.
-        owed = page.inner_text("#overdue-now")
+        # The client pays what is overdue now from their page; the same form sent twice charges once.
+        owed = page.inner_text("#owed-now")
+        assert owed == "$500.00"
+        form = {name: page.get_attribute(f"#pay-form input[name={name}]", "value") for name in ("csrf_token", "request")}
         page.click("#pay-now")
         page.wait_for_selector(".flash")
         assert f"{owed} was charged" in page.inner_text(".flash")
-        assert not page.query_selector("#pay-now"), "nothing is overdue any more"
+        paid = site.store.load(plan_id).ledger.paid
+        again = page.request.post(client_page + "/pay", form=form)
+        assert f"{owed} was charged" in again.text(), "the second submit shows what the first one did"
+        assert site.store.load(plan_id).ledger.paid == paid, "and charges nothing more"
+        # The late fee comes next (the client keeps it for now: the cancellation below settles it).
+        page.goto(client_page)
+        assert page.inner_text("#owed-now") == "$25.00"
         shots.phone(page, "client-paid-overdue")
 
         # Nineteen days before the session: inside the 30-day window, half the fee is retained.
@@ -186,6 +205,7 @@ class TestAClientBooksPackA:
         assert page.inner_text("#refund") == site.money(settled.refund)
         assert page.inner_text("#plan-status") == "cancelled"
         shots(page, "client-cancelled")
+        shots.phone(page, "client-cancelled")
         # The calendar feed now cancels the same events, so a calendar that imported it drops them.
         feed = page.request.get(client_page + "/schedule.ics").text()
         assert uids <= set(re.findall(r"UID:(\S+)", feed))
@@ -244,3 +264,54 @@ class TestBadInput:
         assert "nearest that works" not in page.inner_text("#error-amount_1")
         shots(page, "bound-refused")
         assert live_site.site.store.plan_ids() == ()
+
+
+class TestOnStripe:
+    def test_daily_collections_on_stripe(self, tmp_path: Any, browser_page: Any, shots: Any) -> None:
+        """On Stripe (its clocked fake, the real SDK and adapter, Stripe's default mode): the deposit at signing,
+        an installment declined and paid by Smart Retries, the late fee assessed and charged by the daily run."""
+        pytest.importorskip("stripe", reason="the Stripe configuration needs the stripe SDK")
+        live_site = LiveSite(tmp_path, today=dt.date(2026, 12, 1), provider="stripe")
+        page, site = browser_page, live_site.site
+        try:
+            assert site.stripe is not None
+            page.goto(live_site.url + "/book/session-pack-a")
+            page.fill("#name", "Grace Hopper")
+            page.fill("#email", "grace@example.com")
+            page.fill("#session", "2027-03-20")
+            page.select_option("#card", "pm_demo_decline_after_deposit")
+            page.click("#continue")
+            page.fill("#signature", "Grace Hopper")
+            page.check("#accept")
+            page.click("#sign")
+            page.wait_for_selector("#client-schedule")
+            client_page = page.url
+            assert page.inner_text("#paid") == "$500.00"
+            (plan_id,) = site.store.plan_ids()
+            assert [(e.event.provider, e.status.value) for e in site.store.inbox(plan_id=plan_id)] == [("stripe", "applied")]
+            fake = site.stripe.fake
+            schedules = [o for o in fake.objects.values() if o.get("object") == "subscription_schedule"]
+            assert len(schedules) == 1, "Stripe's default mode: the installments are a subscription schedule"
+
+            # Days pass on Stripe's clock: the first installment is declined, retried, and paid.
+            live_site.log_in(page)
+            advance_clock(page, live_site, 38)
+            ledger = site.store.load(plan_id).ledger
+            assert any(isinstance(e, PaymentFailed) for e in ledger), "Stripe's decline reached the ledger"
+            assert any(isinstance(e, LateFeeAssessed) for e in ledger), "the daily run assessed the late fee"
+            assert ledger.paid.minor == 100000, "Smart Retries paid the installment"
+            shots(page, "stripe-dashboard")
+
+            # After the last installment the run charges the fee through Stripe, once.
+            advance_clock(page, live_site, 60)
+            ledger = site.store.load(plan_id).ledger
+            assert ledger.paid.minor == 200000 + ledger.fees.minor
+            fee_invoices = [o for o in fake.objects.values() if o.get("object") == "invoice"
+                            and (o.get("metadata") or {}).get("payplan_fee")]
+            assert len(fee_invoices) == 1, fee_invoices
+            assert fee_invoices[0]["status"] == "paid"
+            page.goto(client_page)
+            assert page.inner_text("#balance") == "$0.00"
+            shots(page, "stripe-client-paid")
+        finally:
+            live_site.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import LiveSite
+from .conftest import OWNER_PASSWORD, LiveSite
 
 GOOD = {
     "name": "Ada Lovelace", "email": "ada@example.com", "session": "2027-03-20", "card": "pm_card_visa",
@@ -271,3 +271,83 @@ def site_tz(site: Any) -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(site.settings.timezone)
+
+
+class TestOwnerActionsOnABooking:
+    def test_amend_and_goodwill_refund_need_the_owner_and_go_through_bookings(self, live_site: LiveSite) -> None:
+        """The owner moves a due date (a new plan version) and gives money back as goodwill (the price drops,
+        nothing is owed again); the same forms without the login are refused and change nothing."""
+        import datetime as dt
+
+        from payplan import Refund
+
+        site = live_site.site
+        plan_id = live_site.book("bk-ana", "Ana Lima", "ana@example.com")
+        link = live_site.link(plan_id).removeprefix(live_site.url)
+        client = FormClient(live_site.app)
+        before = site.store.load(plan_id)
+        second = before.plan.installments[1]
+        later = (second.due + dt.timedelta(days=5)).isoformat()
+        amend = {"installment": "2", "to": later, "reason": "asked by phone", "consent": "yes", "request": "r1"}
+        refund = {"amount": "50.00", "reason": "late photos", "request": "r2"}
+        assert client.post(link + "/amend", amend).status_code == 403
+        assert client.post(link + "/refund", refund).status_code == 403
+        assert site.store.load(plan_id) == before
+        login = client.post("/login", {"name": "owner", "password": OWNER_PASSWORD})
+        assert login.status_code == 302
+        client.token = re.search(r'name="csrf_token" value="([^"]+)"',
+                                 client.get(link).get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+        page = client.get(link).get_data(as_text=True)
+        assert 'id="amend-form"' in page
+        assert 'id="refund-form"' in page
+        client.post(link + "/amend", amend)
+        client.post(link + "/amend", amend)  # sent twice: one new version
+        after = site.store.load(plan_id)
+        assert after.plan.version == 2
+        assert after.plan.installments[1].due.isoformat() == later
+        client.post(link + "/refund", refund)
+        client.post(link + "/refund", refund)  # sent twice: refunded once
+        ledger = site.store.load(plan_id).ledger
+        goodwill = [e for e in ledger if isinstance(e, Refund)]
+        assert [(str(e.amount), e.lowers_price) for e in goodwill] == [("50.00 USD", True)]
+        # $500 paid, $50 back, the price down by $50: still $1,500 owed, as before (a reversal would owe $1,550).
+        assert ledger.balance.minor == 150000
+
+
+class TestSigningTwice:
+    def test_double_click_and_replay_land_on_the_booking(self, live_site: LiveSite) -> None:
+        """The same signed form sent twice at once, and again later, books and charges once; every answer lands
+        on the booking's page, the later ones saying it was already signed."""
+        import threading
+
+        site = live_site.site
+        first = FormClient(live_site.app)
+        page = first.post("/book/session-pack-a", GOOD).get_data(as_text=True)
+        draft = re.search(r'name="draft" value="([^"]+)"', page)
+        assert draft
+        signing = {"draft": draft.group(1), "signature": "Ada Lovelace", "accept": "yes"}
+        clients = [first, FormClient(live_site.app)]
+        answers: list[Any] = [None, None]
+
+        def sign(n: int) -> None:
+            answers[n] = clients[n].post("/agreement", signing)
+
+        threads = [threading.Thread(target=sign, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        (plan_id,) = site.store.plan_ids()
+        link = live_site.link(plan_id).removeprefix(live_site.url)
+        assert [a.status_code for a in answers] == [302, 302]
+        assert {a.headers["Location"] for a in answers} == {link}
+        replay = clients[1].post("/agreement", signing)
+        assert replay.headers["Location"] == link
+        landed = clients[1].get(link).get_data(as_text=True)
+        assert "already signed; nothing was charged twice" in landed
+        assert str(site.store.load(plan_id).ledger.paid) == "500.00 USD"
+        # Two requests at once may both reach the provider, always under the one key: it charges once.
+        charges = [c for c in site.sandbox.calls if c.verb == "charge"]  # type: ignore[union-attr]
+        assert len({c.idempotency_key for c in charges}) == 1
+        paid = [e for e in site.sandbox.events if e.kind.value == "payment_succeeded"]  # type: ignore[union-attr]
+        assert len(paid) == 1

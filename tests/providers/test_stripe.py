@@ -305,7 +305,7 @@ class TestStripeRequests:
         assert deposit["automatically_finalizes_at"] == str(ts(dt.date(2026, 12, 1)))
         assert deposit["metadata[payplan_installment]"] == "1"
         assert posts[3].form()["amount"] == "50000"
-        assert set(binding.ids) == {"customer", "product", "schedule", "invoice:1"}
+        assert set(binding.ids) == {"customer", "payment_method", "product", "schedule", "invoice:1"}
 
     def test_invoice_more_than_five_years_ahead_is_refused_before_any_request(self, server: FakeServer) -> None:
         """An installment Stripe could not finalize (more than 5 years ahead) is refused by check(); nothing is created."""

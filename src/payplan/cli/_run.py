@@ -18,7 +18,7 @@ import datetime as dt
 import importlib
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from ..exceptions import PayplanError
 from ..notify import ChannelNotifier, Contact, InMemoryNotifier, Notifier, SmtpNotifier
@@ -70,8 +70,31 @@ def register(subs: Any) -> None:
         "Running it again for the same date does nothing twice. Exit status 0: every plan handled; "
         "1: some plans failed (named on stderr); 2: bad input.",
     )
-    r.add_argument("--db", required=True, metavar="URL", help="the store (sqlite:///payplan.db, postgresql+psycopg://...)")
-    r.add_argument("--as-of", type=date_arg, required=True, metavar="DATE", help="the day to run (YYYY-MM-DD)")
+    add_run_arguments(r)
+    r.set_defaults(run=run_run)
+
+    i = subs.add_parser(
+        "import",
+        help="load a saved plan and its payments into a store",
+        description="Add PLAN.json (from `payplan quote --save`) and the payments of PAYMENTS.csv "
+        "(date,amount[,reference]) to the store at --db (create it first with `payplan db upgrade`). "
+        "Importing the same files again changes nothing.",
+    )
+    i.add_argument("--db", required=True, metavar="URL", help="the store")
+    add_plan_arguments(i)
+    i.set_defaults(run=run_import)
+
+
+def add_run_arguments(r: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Every option of ``payplan run`` on parser *r* (``manage.py payplan_run`` takes the same ones).
+
+    With *required* False, ``--db`` and ``--as-of`` may be left out (the
+    Django command fills them from the site's store and today's date).
+    """
+    r.add_argument("--db", required=required, metavar="URL", help="the store (sqlite:///payplan.db, postgresql+psycopg://...)"
+                   + ("" if required else "; default: the site's store"))
+    r.add_argument("--as-of", type=date_arg, required=required, metavar="DATE", help="the day to run (YYYY-MM-DD)"
+                   + ("" if required else "; default: today in the site's time zone"))
     r.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
     r.add_argument("--shard", type=_shard_arg, default=(0, 1), metavar="K/N", help="take share K (from 0) of N workers")
     r.add_argument("--claim", action="store_true",
@@ -88,18 +111,6 @@ def register(subs: Any) -> None:
                    help="a function returning the site's providers, notifier and contacts (a dict with any of "
                    "'providers', 'notifier', 'contacts', 'templates')")
     r.add_argument("--format", choices=["table", "json"], default="table")
-    r.set_defaults(run=run_run)
-
-    i = subs.add_parser(
-        "import",
-        help="load a saved plan and its payments into a store",
-        description="Add PLAN.json (from `payplan quote --save`) and the payments of PAYMENTS.csv "
-        "(date,amount[,reference]) to the store at --db (create it first with `payplan db upgrade`). "
-        "Importing the same files again changes nothing.",
-    )
-    i.add_argument("--db", required=True, metavar="URL", help="the store")
-    add_plan_arguments(i)
-    i.set_defaults(run=run_import)
 
 
 def _open(url: str) -> Any:
@@ -153,19 +164,20 @@ def _setup(spec: str) -> Mapping[str, Any]:
 class _Progress:
     """A tqdm bar on a terminal, plain lines otherwise."""
 
-    def __init__(self, total: int | None, shard: tuple[int, int]) -> None:
+    def __init__(self, total: int | None, shard: tuple[int, int], stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
         self.count = 0
         self.total = total
         self.bar: Any = None
         self.every = max((total or 0) // 10, 100)
         label = "plans" if shard == (0, 1) else f"plans (shard {shard[0]}/{shard[1]})"
-        if sys.stderr.isatty():
+        if self.stream.isatty():
             try:
                 from tqdm import tqdm
             except ImportError:  # pragma: no cover - tqdm is in the engine extra
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=total, unit=" plans", desc=label, file=sys.stderr)
+                self.bar = tqdm(total=total, unit=" plans", desc=label, file=self.stream)
         self.label = label
 
     def __call__(self, _: object) -> None:
@@ -173,46 +185,66 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(1)
         elif self.count % self.every == 0:
-            print(f"{self.count} {self.label} done", file=sys.stderr)
+            print(f"{self.count} {self.label} done", file=self.stream)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
         else:
-            print(f"{self.count} {self.label} done", file=sys.stderr)
+            print(f"{self.count} {self.label} done", file=self.stream)
 
 
 def run_run(args: argparse.Namespace) -> int:
     """``payplan run``."""
-    from ..engine import run_due
-
     store = _open(args.db)
     try:
-        setup = _setup(args.setup) if args.setup else {}
-        contacts = setup.get("contacts")
-        if args.contacts:
-            contacts = read_contacts(args.contacts)
-        notifier: Notifier | None = setup.get("notifier")
-        if args.smtp:
-            if not args.sender:
-                raise CliError("expected --sender ADDRESS with --smtp")
-            smtp = SmtpNotifier(args.smtp[0], args.smtp[1], sender=args.sender)
-            notifier = smtp if notifier is None else ChannelNotifier({"email": smtp, "other": notifier})
-        if args.dry_run and notifier is None:
-            notifier = InMemoryNotifier()
-        shard, shards = args.shard
-        # with claims the other workers take part of the plans: a count, not a bar to 100%
-        progress = _Progress(None if args.claim else len(store.plan_ids()) // shards or None, args.shard)
-        try:
-            summary = run_due(
-                store, setup.get("providers", {}), args.as_of, notifier, contacts=contacts,
-                templates=setup.get("templates"), shard=shard, shards=shards, dry_run=args.dry_run,
-                progress=progress, claim=args.claim, worker=args.worker, lease=dt.timedelta(seconds=args.lease),
-            )
-        finally:
-            progress.close()
+        return run_on(args, store)
     finally:
         store.close()
+
+
+def run_on(
+    args: argparse.Namespace,
+    store: Any,
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """The daily run of *args* (as :func:`add_run_arguments` reads them) over *store*; the exit status.
+
+    *defaults* gives the providers, notifier, contacts and templates when
+    ``--setup``, ``--contacts`` and ``--smtp`` do not (the Django command
+    passes the site's). The summary goes to *out*, progress and failures
+    to *err*.
+    """
+    from ..engine import run_due
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    setup = {**(defaults or {}), **(_setup(args.setup) if args.setup else {})}
+    contacts = setup.get("contacts")
+    if args.contacts:
+        contacts = read_contacts(args.contacts)
+    notifier: Notifier | None = setup.get("notifier")
+    if args.smtp:
+        if not args.sender:
+            raise CliError("expected --sender ADDRESS with --smtp")
+        smtp = SmtpNotifier(args.smtp[0], args.smtp[1], sender=args.sender)
+        notifier = smtp if notifier is None else ChannelNotifier({"email": smtp, "other": notifier})
+    if args.dry_run and notifier is None:
+        notifier = InMemoryNotifier()
+    shard, shards = args.shard
+    # with claims the other workers take part of the plans: a count, not a bar to 100%
+    progress = _Progress(None if args.claim else len(store.plan_ids()) // shards or None, args.shard, err)
+    try:
+        summary = run_due(
+            store, setup.get("providers", {}), args.as_of, notifier, contacts=contacts,
+            templates=setup.get("templates"), shard=shard, shards=shards, dry_run=args.dry_run,
+            progress=progress, claim=args.claim, worker=args.worker, lease=dt.timedelta(seconds=args.lease),
+        )
+    finally:
+        progress.close()
     if args.format == "json":
         print(dump_json({
             "as_of": args.as_of.isoformat(),
@@ -220,46 +252,56 @@ def run_run(args: argparse.Namespace) -> int:
             **{label.strip().replace(" ", "_"): n for label, n in summary.rows()},
             "failures": [{"plan_id": f.plan_id, "reason": f.reason} for f in summary.failures],
             "actions": [{"plan_id": a.plan_id, "kind": a.kind, "detail": a.detail} for a in summary.actions],
-        }))
+        }), file=out)
     else:
         if summary.dry_run:
-            print(f"Dry run for {args.as_of.isoformat()}: nothing was written, charged or sent.")
+            print(f"Dry run for {args.as_of.isoformat()}: nothing was written, charged or sent.", file=out)
             for a in summary.actions:
-                print(f"  {a.plan_id}: {a.kind}: {a.detail}")
-            print()
-        print(render_table(["", "count"], [(label, str(n)) for label, n in summary.rows()], right=[1]))
+                print(f"  {a.plan_id}: {a.kind}: {a.detail}", file=out)
+            print(file=out)
+        print(render_table(["", "count"], [(label, str(n)) for label, n in summary.rows()], right=[1]), file=out)
     for f in summary.failures:
-        print(f"payplan: plan {f.plan_id} failed: {f.reason}", file=sys.stderr)
+        print(f"payplan: plan {f.plan_id} failed: {f.reason}", file=err)
     return 1 if summary.failures else 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     """``payplan import``."""
-    from ..exceptions import UnknownPlanError
-
-    plan = read_plan(args.plan)
-    payments = read_payments(args.payments, plan) if args.payments else ()
     store = _open(args.db)
     try:
-        try:
-            stored = store.load(plan.id)
-        except UnknownPlanError:
-            stored = None
-        if stored is None:
-            store.add_plan(plan, entries=payments)
-            print(f"imported plan {plan.id} with {len(payments)} payments")
-            return 0
-        if stored.plan != plan:
-            raise CliError(
-                f"{args.plan}: expected plan {plan.id} as stored (version {stored.plan.version}), "
-                f"got different terms or dates (version {plan.version}); amend it instead of importing"
-            )
-        new = [p for p in payments if p.id not in stored.ledger]
-        try:
-            store.record_entries(plan.id, new)
-        except PayplanError as exc:
-            raise CliError(f"{args.payments}: {exc}") from None
-        print(f"plan {plan.id} already stored; {len(new)} new payments recorded")
-        return 0
+        return import_into(args, store)
     finally:
         store.close()
+
+
+def import_into(args: argparse.Namespace, store: Any, *, out: IO[str] | None = None) -> int:
+    """``payplan import`` of *args* (``plan``, ``payments``) into *store*; the exit status.
+
+    Importing the same files again changes nothing; a stored plan with other
+    terms is refused (amend it instead).
+    """
+    from ..exceptions import UnknownPlanError
+
+    out = out or sys.stdout
+    plan = read_plan(args.plan)
+    payments = read_payments(args.payments, plan) if args.payments else ()
+    try:
+        stored = store.load(plan.id)
+    except UnknownPlanError:
+        stored = None
+    if stored is None:
+        store.add_plan(plan, entries=payments)
+        print(f"imported plan {plan.id} with {len(payments)} payments", file=out)
+        return 0
+    if stored.plan != plan:
+        raise CliError(
+            f"{args.plan}: expected plan {plan.id} as stored (version {stored.plan.version}), "
+            f"got different terms or dates (version {plan.version}); amend it instead of importing"
+        )
+    new = [p for p in payments if p.id not in stored.ledger]
+    try:
+        store.record_entries(plan.id, new)
+    except PayplanError as exc:
+        raise CliError(f"{args.payments}: {exc}") from None
+    print(f"plan {plan.id} already stored; {len(new)} new payments recorded", file=out)
+    return 0

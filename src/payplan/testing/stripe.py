@@ -38,9 +38,9 @@ It is a fake, not Stripe: it checks what payplan relies on, nothing more.
 
 Webhook payload builders, for testing a site's webhook endpoint without
 Stripe: :func:`invoice_object`, :func:`charge_object` and
-:func:`refund_object` build objects with every top-level field the
-``stripe`` SDK's own models declare (absent values as ``None``, as Stripe
-sends them), :func:`event_object` wraps one in Stripe's event envelope, and
+:func:`refund_object` build objects with exactly the keys of Stripe's own
+example objects (as the fake's own objects have them),
+:func:`event_object` wraps one in Stripe's event envelope, and
 :func:`signed_delivery` returns the ``(headers, body)`` an endpoint receives,
 with a valid ``Stripe-Signature``::
 
@@ -50,8 +50,7 @@ with a valid ``Stripe-Signature``::
     headers, body = signed_delivery(event, "whsec_...", timestamp=now)
     provider.parse_webhook(headers, body)
 
-The builders import ``stripe`` (the ``stripe`` extra) when called, for the
-field lists; nothing is imported before.
+Nothing here imports ``stripe``; :func:`skeleton` does, when called.
 
 .. versionadded:: 0.2.0
    Moved here from payplan's own test suite.
@@ -195,47 +194,41 @@ def invoice_object(
     created: int = 1_795_000_000,
     subscription: str | None = None,
 ) -> dict[str, Any]:
-    """A Stripe invoice of one line for *amount* (Stripe units), with every field Stripe sends.
+    """A Stripe invoice of one line for *amount* (Stripe units), with exactly the keys Stripe's own example has.
 
     *status* ``"paid"`` sets ``amount_paid`` to *amount*; any other leaves
     it 0. *subscription* links it to a subscription through
     ``parent.subscription_details``, where Stripe puts that link since API
-    2025-03-31.basil (there is no top-level ``subscription`` field).
+    2025-03-31.basil.
+
+    .. versionchanged:: 0.2.0
+       Exactly the keys of Stripe's example invoice (it had every field the SDK declares).
     """
     paid = amount if status == "paid" else 0
-    obj = skeleton("invoice")
-    obj.update(
-        id=invoice_id, livemode=False, created=created, currency=currency, customer=customer,
+    line = _objects.build(
+        "line_item", id=f"il_{invoice_id}", amount=amount, currency=currency, invoice=invoice_id, quantity=1,
+        period={"start": created, "end": created}, subtotal=amount, subscription=subscription,
+    )
+    obj = _objects.build(
+        "invoice",
+        id=invoice_id, created=created, currency=currency, customer=customer,
         status=status, collection_method="charge_automatically", auto_advance=True,
         billing_reason="subscription_cycle" if subscription else "manual",
-        amount_due=amount, amount_paid=paid, amount_remaining=amount - paid, amount_overpaid=0,
-        amount_shipping=0, subtotal=amount, subtotal_excluding_tax=amount, total=amount,
-        total_excluding_tax=amount, starting_balance=0, ending_balance=0 if status != "draft" else None,
+        amount_due=amount, amount_paid=paid, amount_remaining=amount - paid,
+        subtotal=amount, subtotal_excluding_tax=amount, total=amount,
+        total_excluding_tax=amount, ending_balance=0 if status != "draft" else None,
         attempt_count=1 if status == "paid" else 0, attempted=status == "paid",
-        metadata=dict(metadata or {}), discounts=[], total_discount_amounts=[], total_taxes=[],
-        total_pretax_credit_amounts=[], default_tax_rates=[], customer_tax_ids=[], account_tax_ids=None,
-        pre_payment_credit_notes_amount=0, post_payment_credit_notes_amount=0,
-        issuer={"type": "self"},
-        automatic_tax={"enabled": False, "liability": None, "status": None, "disabled_reason": None, "provider": None},
+        metadata=dict(metadata or {}),
         status_transitions={
             "finalized_at": None if status == "draft" else created,
             "marked_uncollectible_at": None, "paid_at": created if status == "paid" else None,
             "voided_at": None,
         },
-        lines={
-            "object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines",
-            "data": [{
-                "id": f"il_{invoice_id}", "object": "line_item", "amount": amount, "currency": currency,
-                "invoice": invoice_id, "livemode": False, "metadata": {}, "quantity": 1,
-                "period": {"start": created, "end": created}, "discount_amounts": [], "discountable": True,
-                "discounts": [], "subtotal": amount,
-            }],
-        },
+        lines={"object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines", "data": [line]},
         parent=None if subscription is None else {
             "type": "subscription_details", "quote_details": None,
             "subscription_details": {"subscription": subscription, "metadata": dict(metadata or {})},
         },
-        payment_settings={"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
         period_start=created, period_end=created, effective_at=None if status == "draft" else created,
     )
     return obj
@@ -252,24 +245,24 @@ def charge_object(
     metadata: Mapping[str, str] | None = None,
     created: int = 1_795_000_000,
 ) -> dict[str, Any]:
-    """A succeeded Stripe charge, with every field Stripe sends.
+    """A succeeded Stripe charge, with exactly the keys Stripe's own example has, but ``refunds``.
 
     Since API 2022-11-15 a charge does not carry its ``refunds`` list
-    unless it is expanded, so the builder leaves that field out;
+    unless it is expanded, so the builder leaves that key out;
     ``amount_refunded`` is the running total of what was refunded.
+
+    .. versionchanged:: 0.2.0
+       Exactly the keys of Stripe's example charge (it had every field the SDK declares).
     """
-    obj = skeleton("charge")
-    obj.pop("refunds", None)
-    obj.update(
-        id=charge_id, livemode=False, created=created, amount=amount, amount_captured=amount,
+    outcome = {**_objects.build("charge")["outcome"], "network_status": "approved_by_network",
+               "seller_message": "Payment complete.", "type": "authorized"}
+    return _objects.build(
+        "charge",
+        id=charge_id, created=created, amount=amount, amount_captured=amount,
         amount_refunded=amount_refunded, refunded=amount_refunded >= amount, captured=True, paid=True,
-        currency=currency, customer=customer, disputed=False, status="succeeded",
-        payment_intent=payment_intent, metadata=dict(metadata or {}), fraud_details={},
-        billing_details={"address": None, "email": None, "name": None, "phone": None, "tax_id": None},
-        outcome={"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
-                 "seller_message": "Payment complete.", "type": "authorized"},
+        currency=currency, customer=customer, status="succeeded",
+        payment_intent=payment_intent, metadata=dict(metadata or {}), outcome=outcome,
     )
-    return obj
 
 
 def refund_object(
@@ -284,23 +277,24 @@ def refund_object(
     created: int = 1_795_000_000,
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """A Stripe refund of *amount* of *charge*, with every field Stripe sends.
+    """A Stripe refund of *amount* of *charge*, with exactly the keys Stripe's own example has.
 
     This is the object of the ``refund.created``, ``refund.updated`` and
     ``refund.failed`` events Stripe sends for every refund since API
     2024-10-28.acacia; its *metadata* is what the refund request carried.
     ``failure_reason`` is there only on a failed refund, as Stripe sends it.
+
+    .. versionchanged:: 0.2.0
+       Exactly the keys of Stripe's example refund: no ``failure_reason: None``.
     """
-    obj = skeleton("refund")
-    obj.update(
+    obj = _objects.build(
+        "refund",
         id=refund_id, created=created, amount=amount, currency=currency, charge=charge,
         payment_intent=payment_intent, status=status, metadata=dict(metadata or {}), reason=reason,
         destination_details={"card": {"type": "refund"}, "type": "card"},
     )
     if status == "failed":
         obj["failure_reason"] = "lost_or_stolen_card"
-    else:
-        obj.pop("failure_reason", None)  # Stripe sends the key only on a failed refund
     return obj
 
 
@@ -312,19 +306,13 @@ def event_object(
     created: int,
     previous_attributes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Stripe's event envelope (``"object": "event"``) of type *kind* around *obj*."""
-    event = skeleton("event")
+    """Stripe's event envelope (``"object": "event"``) of type *kind* around *obj*, with exactly its example's keys."""
     data: dict[str, Any] = {"object": dict(obj)}
     if previous_attributes is not None:
         data["previous_attributes"] = dict(previous_attributes)
-    event.update(
-        id=event_id, api_version=API_VERSION, created=created, livemode=False, pending_webhooks=1,
-        request={"id": None, "idempotency_key": None}, type=kind, data=data,
+    return _objects.build(
+        "event", id=event_id, api_version=API_VERSION, created=created, pending_webhooks=1, type=kind, data=data,
     )
-    for absent in ("account", "context"):  # sent only for Connect and organization events
-        if event[absent] is None:
-            del event[absent]
-    return event
 
 
 def sign(body: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
@@ -468,6 +456,7 @@ class FakeStripe:
         self._order = itertools.count()
         self._prices: dict[str, dict[str, Any]] = {}
         self._first_failure: dict[str, int] = {}  # invoice id -> its first failed automatic attempt
+        self._intents: dict[str, str] = {}  # invoice id -> its PaymentIntent
         self.created = 0
 
     def serve(self) -> FakeServer:
@@ -684,6 +673,12 @@ class FakeStripe:
             kinds = kinds if isinstance(kinds, list) else ([kinds] if kinds else None)
             data = [e for e in reversed(self.events) if kinds is None or e["type"] in kinds]
             return Reply.json({"object": "list", "url": path, "data": data, "has_more": False})
+        if m == "GET" and path.startswith("/v1/payment_intents/"):
+            ident = path.rsplit("/", 1)[1]
+            intent = self.objects.get(ident)
+            if intent is None or intent.get("object") != "payment_intent":
+                return _error(404, "invalid_request_error", f"No such payment_intent: '{ident}'", code="resource_missing")
+            return Reply.json(intent)
         if m == "GET" and path.startswith("/v1/charges/"):
             ident = path.rsplit("/", 1)[1]
             charge = self.objects.get(ident)
@@ -797,7 +792,11 @@ class FakeStripe:
         if method == "POST" and action == "pay":
             if status != "open":
                 return _error(400, "invalid_request_error", f"You can only pay an open invoice, this one is {status}.")
-            pm = params.get("payment_method") or invoice.get("default_payment_method") or "pm_card_visa"
+            pm = params.get("payment_method") or self._payment_method_of(invoice)
+            if not pm:  # the fake's customers have no default payment method of their own
+                return _error(400, "invalid_request_error",
+                              "The customer has no attached payment source or default payment method.",
+                              code="invoice_no_payment_method")
             error = self._attempt(invoice, str(pm), automatic=False)
             if error is not None:
                 code, decline, message = error
@@ -852,46 +851,97 @@ class FakeStripe:
         )
 
     def _attempt(self, invoice: dict[str, Any], pm: str | None, *, automatic: bool) -> tuple[str, str, str] | None:
-        """One payment attempt on an open invoice; the card error, or None when it was paid."""
+        """One payment attempt on an open invoice; the card error, or None when it was paid.
+
+        Every attempt of an invoice goes through the same PaymentIntent and
+        its default invoice payment (``open`` until paid), as Stripe's do; a
+        declined attempt leaves a failed charge and the decline on the
+        PaymentIntent's ``last_payment_error``. A legacy card or source
+        (``card_...``, ``src_...``) pays by a charge alone.
+        """
         invoice["attempt_count"] += 1
         invoice["attempted"] = True
         invoice["next_payment_attempt"] = None
         outcome = self._card(pm) if pm else "no_payment_method"
-        if outcome in CARDS or outcome == "no_payment_method":
-            code, decline, message = CARDS.get(
-                outcome, ("invoice_no_payment_method", "invoice_no_payment_method", "The invoice has no payment method.")
-            )
-            if automatic and code == "card_declined":
-                first = self._first_failure.setdefault(invoice["id"], self._time)
-                later = [first + d * 86_400 for d in self.retry_days if first + d * 86_400 > self._time]
-                if later:
-                    invoice["next_payment_attempt"] = later[0]
-                    self._at(later[0], "attempt", invoice["id"])
-            kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
-            self._emit(kind, invoice)
-            return code, decline, message
-        self._pay(invoice, pm or "pm_card_visa")
-        return None
+        legacy = bool(pm) and str(pm).startswith(("card_", "src_"))
+        intent = None if legacy or not pm else self._intent(invoice)
+        if outcome not in CARDS and outcome != "no_payment_method":
+            self._pay(invoice, str(pm or "pm_card_visa"), intent)
+            return None
+        code, decline, message = CARDS.get(
+            outcome, ("invoice_no_payment_method", "invoice_no_payment_method", "The invoice has no payment method.")
+        )
+        charge = None
+        if pm and code != "authentication_required":  # an issuer decline leaves a failed charge
+            charge = self._make("ch", _objects.build(
+                "charge", amount=invoice["amount_remaining"], currency=invoice["currency"], customer=invoice["customer"],
+                payment_intent=intent["id"] if intent else None, payment_method=pm, created=0, paid=False,
+                status="failed", failure_code=code, failure_message=message,
+                outcome={**_objects.build("charge")["outcome"], "network_status": "declined_by_network",
+                         "reason": decline, "seller_message": "The bank did not return any further details.",
+                         "type": "issuer_declined"},
+            ))
+            self._emit("charge.failed", charge)
+        if intent is not None:
+            intent.update(status="requires_payment_method", latest_charge=charge["id"] if charge else intent["latest_charge"],
+                          last_payment_error={"type": "card_error", "code": code, "decline_code": decline,
+                                              "message": message, "charge": charge["id"] if charge else None})
+            self._emit("payment_intent.payment_failed", intent)
+        if automatic and code == "card_declined":
+            first = self._first_failure.setdefault(invoice["id"], self._time)
+            later = [first + d * 86_400 for d in self.retry_days if first + d * 86_400 > self._time]
+            if later:
+                invoice["next_payment_attempt"] = later[0]
+                self._at(later[0], "attempt", invoice["id"])
+        kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
+        self._emit(kind, invoice)
+        return code, decline, message
 
-    def _pay(self, invoice: dict[str, Any], pm: str) -> None:
-        legacy = pm.startswith(("card_", "src_"))  # a legacy card or source: a charge, no PaymentIntent
-        intent = None if legacy else self.new_id("pi")
+    def _intent(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """The invoice's PaymentIntent and its default invoice payment, made at the first attempt."""
+        existing = self._intents.get(invoice["id"])
+        if existing is not None:
+            return self.objects[existing]
+        intent = self._make("pi", _objects.build(
+            "payment_intent", amount=invoice["amount_remaining"], currency=invoice["currency"],
+            customer=invoice["customer"], created=0, description=invoice.get("description"),
+        ))
+        intent["client_secret"] = f"{intent['id']}_secret_fake"
+        self._intents[invoice["id"]] = intent["id"]
+        self._make("inpay", _objects.build(
+            "invoice_payment", invoice=invoice["id"], status="open", amount_requested=invoice["amount_remaining"],
+            currency=invoice["currency"], payment={"type": "payment_intent", "payment_intent": intent["id"]}, created=0,
+        ))
+        return intent
+
+    def _pay(self, invoice: dict[str, Any], pm: str, intent: dict[str, Any] | None) -> None:
         amount = invoice["amount_remaining"]
         charge = self._make("ch", _objects.build(
             "charge", amount=amount, amount_captured=amount, captured=True, currency=invoice["currency"],
-            customer=invoice["customer"], payment_intent=intent, payment_method=pm, created=0,
+            customer=invoice["customer"], payment_intent=intent["id"] if intent else None, payment_method=pm, created=0,
             balance_transaction=self.new_id("txn"),
             outcome={**_objects.build("charge")["outcome"], "network_status": "approved_by_network",
-                     "seller_message": "Payment complete."},
-        ))
-        self.charges[intent or charge["id"]] = charge
-        payment = {"type": "charge", "charge": charge["id"]} if legacy else {"type": "payment_intent", "payment_intent": intent}
-        self._make("inpay", _objects.build(
-            "invoice_payment", invoice=invoice["id"], status="paid", amount_paid=amount, amount_requested=amount,
-            currency=invoice["currency"], payment=payment, created=0,
-            status_transitions={"canceled_at": None, "paid_at": self._time},
+                     "seller_message": "Payment complete.", "type": "authorized"},
         ))
         self._emit("charge.succeeded", charge)
+        if intent is None:  # a legacy card or source: the invoice payment names the charge
+            self.charges[charge["id"]] = charge
+            self._make("inpay", _objects.build(
+                "invoice_payment", invoice=invoice["id"], status="paid", amount_paid=amount, amount_requested=amount,
+                currency=invoice["currency"], payment={"type": "charge", "charge": charge["id"]}, created=0,
+                status_transitions={"canceled_at": None, "paid_at": self._time},
+            ))
+        else:
+            self.charges[intent["id"]] = charge
+            intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"], payment_method=pm,
+                          last_payment_error=None)
+            payment = next(
+                o for o in self.objects.values()
+                if o.get("object") == "invoice_payment" and o["payment"].get("payment_intent") == intent["id"]
+            )
+            payment.update(status="paid", amount_paid=amount)
+            payment["status_transitions"]["paid_at"] = self._time
+            self._emit("payment_intent.succeeded", intent)
         self._mark_paid(invoice)
 
     def _mark_paid(self, invoice: dict[str, Any]) -> None:
@@ -999,6 +1049,8 @@ class FakeStripe:
     def _refund(self, params: dict[str, Any]) -> Reply:
         by = "charge" if "charge" in params else "payment_intent"
         charge = self.charges.get(params.get(by, ""))
+        if charge is None and by == "charge":  # a charge of a PaymentIntent, refunded by its own id
+            charge = next((c for c in self.charges.values() if c["id"] == params["charge"]), None)
         if charge is None:
             return _error(400, "invalid_request_error", f"No such {by}.", param=by)
         amount = int(params.get("amount", charge["amount"] - charge["amount_refunded"]))

@@ -1,0 +1,1 @@
+"""The example studio's Django project: settings and URLs."""
