@@ -427,3 +427,22 @@ class TestRefusals:
         assert booking.ledger.paid.minor == 0
         assert [s.status for s in booking.steps] == [StepStatus.DONE]
         assert "collected by the provider" in (booking.steps[0].result or "")
+
+
+class TestStepDocuments:
+    def test_a_settlement_is_kept_whole(self) -> None:
+        """Every field of a settlement comes back from the step's document, those added to the class later too."""
+        import attrs
+
+        from payplan import Ledger, settle_cancellation
+        from payplan.bookings import _steps
+
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record(PaymentReceived("p1", BOOKED, usd("500.00"), "sandbox", "ch_1"))
+        settlement = settle_cancellation(plan, ledger, dt.date(2026, 12, 10))
+        for field in attrs.fields(type(settlement)):
+            assert field.name in _steps.settlement_to(settlement)
+        assert settlement.refunds
+        varied = attrs.evolve(settlement, no_show=True, reschedule=True)
+        for s in (settlement, varied):
+            assert _steps.settlement_from(_steps.settlement_to(s), plan.fee.currency) == s
