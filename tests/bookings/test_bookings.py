@@ -369,3 +369,16 @@ class TestRefusals:
             bookings.refund("bk-1", usd("50.00"), on=BOOKED, reason="late", lowers_price=True)
         assert [s.name for s in store.steps()] == ["book"]
         assert "refund" not in [c.verb for c in sandbox.calls]
+
+    def test_a_provider_that_cannot_charge_on_demand_takes_the_deposit_itself(self, store: Store) -> None:
+        """Without CHARGE_NOW (PayPal's setup fee, Square's deposit request) book() publishes and charges nothing."""
+
+        class Approves(SandboxProvider):
+            capabilities = SandboxProvider.capabilities - {Capability.CHARGE_NOW}
+
+        sandbox = Approves(BOOKED)
+        booking = Bookings(store, [sandbox]).book(pack_a(), PAYER, provider="sandbox", on=BOOKED)
+        assert [c.verb for c in sandbox.calls] == ["publish"]
+        assert booking.ledger.paid.minor == 0
+        assert [s.status for s in booking.steps] == [StepStatus.DONE]
+        assert "collected by the provider" in (booking.steps[0].result or "")

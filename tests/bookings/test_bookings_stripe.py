@@ -18,7 +18,7 @@ from payplan.providers.stripe import StripeMode, StripeProvider  # noqa: E402
 from payplan.testing.server import FakeServer, Fault  # noqa: E402
 from payplan.testing.stripe import FakeStripe  # noqa: E402
 
-from .test_bookings import BOOKED, pack_a  # noqa: E402
+from .test_bookings import BOOKED, pack_a, signed  # noqa: E402
 
 PAYER = Payer(customer_id="cus_jo", payment_method_id="pm_card_visa", email="jo@example.com")
 
@@ -117,3 +117,30 @@ def test_cancel_after_a_refund_and_a_later_payment_refunds_what_each_payment_has
     assert sorted(i.amount.minor for i in booking.settlement.refunds) == [45000, 50000]
     assert booking.ledger.refunded == Money.of("1000.00", "USD")
     assert booking.steps[-1].status is StepStatus.DONE
+
+
+def test_a_double_submitted_booking_charges_once(store: Store, fake: tuple[FakeStripe, FakeServer]) -> None:
+    """Two book() calls at once (a double submit): both end with the booking, Stripe charges the deposit once."""
+    import threading
+
+    responder, server = fake
+    bookings = Bookings(store, [provider(server, StripeMode.INVOICES)])
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            bookings.book(pack_a(), PAYER, provider="stripe", on=BOOKED, agreement=signed(pack_a()))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(responder.charges) == 1
+    assert store.load("bk-1").ledger.paid == Money.of("500.00", "USD")
+    assert [s.status for s in store.steps()] == [StepStatus.DONE]

@@ -116,6 +116,11 @@ class Booking:
         """The plan's steps a crash cut short (``STARTED``): :meth:`Bookings.resume` finishes them."""
         return tuple(s for s in self.steps if s.status is StepStatus.STARTED)
 
+    @property
+    def failed(self) -> tuple[Step, ...]:
+        """The plan's steps a provider refused (``FAILED``, the reason in :attr:`Step.result <payplan.store.Step.result>`): calling the step again tries again."""
+        return tuple(s for s in self.steps if s.status is StepStatus.FAILED)
+
     def status(self, on: dt.date) -> PlanStatement:
         """The plan's statement on *on*: each installment paid, due or overdue, the balance, the plan's status."""
         return plan_status(self.plan, self.ledger, on)
@@ -143,7 +148,9 @@ class Bookings:
     a stable id. Calling the step again with the same arguments, after a
     crash at any point inside it or after it finished, finishes it once:
     no second plan, charge, refund or provider object. :meth:`resume`
-    finishes every step a crash cut short, from what the store kept.
+    finishes every step a crash cut short, from what the store kept. A
+    provider's refusal (not a lost answer) ends the step ``FAILED``; the
+    parts before it stay done, and calling the step again tries again.
 
     Steps and their keys: :meth:`book` and :meth:`cancel` happen once per
     plan; :meth:`amend`, :meth:`refund` and :meth:`pay_now` once per
@@ -228,7 +235,12 @@ class Bookings:
         binding saved; then, with *charge_deposit*, the first installment is
         charged now (:func:`payplan.store.charge`, attempt 1: the key the
         daily run would use for it) and the payment, or the decline, is
-        recorded in the ledger under the id the daily run uses. A declined
+        recorded in the ledger under the id the daily run uses. A provider
+        that cannot charge on demand (no
+        :attr:`~payplan.providers.Capability.CHARGE_NOW`: PayPal takes the
+        deposit as the subscription's setup fee once the buyer approves at
+        ``booking.binding.approval_url``; Square's invoice asks for it) takes
+        the deposit itself, and its webhook records it. A declined
         deposit is a finished booking whose first installment is unpaid:
         :meth:`pay_now` asks again.
 
@@ -299,7 +311,13 @@ class Bookings:
         if agreement is not None:
             held = {(a.version, a.sha256) for a in self.store.agreements(plan.id)}
             if (agreement.version, agreement.sha256) not in held:
-                self.store.save_agreement(agreement)
+                try:
+                    self.store.save_agreement(agreement)
+                except StoreConflictError:
+                    # the same call running beside this one (a double submit) saved it first
+                    held = {(a.version, a.sha256) for a in self.store.agreements(plan.id)}
+                    if (agreement.version, agreement.sha256) not in held:
+                        raise
         # 3. published, and the binding kept
         binding = self.store.current_binding(plan.id)
         if binding is None or binding.provider != prov.name:
@@ -309,9 +327,11 @@ class Bookings:
             self.store.save_binding(binding)
         # 4. the deposit
         result: dict[str, Any] = {}
-        if doc["charge_deposit"]:
+        if doc["charge_deposit"] and Capability.CHARGE_NOW in prov.capabilities:
             outcome = self._charge_installment(prov, binding, plan, 1, 1, on)
             result["deposit"] = outcome.status.value
+        elif doc["charge_deposit"]:
+            result["deposit"] = "collected by the provider"  # its webhook records it
         self.store.finish_step(step.key, j.canonical(result))
         return self.booking(plan.id)
 

@@ -38,9 +38,9 @@ It is a fake, not Stripe: it checks what payplan relies on, nothing more.
 
 Webhook payload builders, for testing a site's webhook endpoint without
 Stripe: :func:`invoice_object`, :func:`charge_object` and
-:func:`refund_object` build objects with every top-level field the
-``stripe`` SDK's own models declare (absent values as ``None``, as Stripe
-sends them), :func:`event_object` wraps one in Stripe's event envelope, and
+:func:`refund_object` build objects with exactly the keys of Stripe's own
+example objects (as the fake's own objects have them),
+:func:`event_object` wraps one in Stripe's event envelope, and
 :func:`signed_delivery` returns the ``(headers, body)`` an endpoint receives,
 with a valid ``Stripe-Signature``::
 
@@ -50,8 +50,7 @@ with a valid ``Stripe-Signature``::
     headers, body = signed_delivery(event, "whsec_...", timestamp=now)
     provider.parse_webhook(headers, body)
 
-The builders import ``stripe`` (the ``stripe`` extra) when called, for the
-field lists; nothing is imported before.
+Nothing here imports ``stripe``; :func:`skeleton` does, when called.
 
 .. versionadded:: 0.2.0
    Moved here from payplan's own test suite.
@@ -195,47 +194,41 @@ def invoice_object(
     created: int = 1_795_000_000,
     subscription: str | None = None,
 ) -> dict[str, Any]:
-    """A Stripe invoice of one line for *amount* (Stripe units), with every field Stripe sends.
+    """A Stripe invoice of one line for *amount* (Stripe units), with exactly the keys Stripe's own example has.
 
     *status* ``"paid"`` sets ``amount_paid`` to *amount*; any other leaves
     it 0. *subscription* links it to a subscription through
     ``parent.subscription_details``, where Stripe puts that link since API
-    2025-03-31.basil (there is no top-level ``subscription`` field).
+    2025-03-31.basil.
+
+    .. versionchanged:: 0.2.0
+       Exactly the keys of Stripe's example invoice (it had every field the SDK declares).
     """
     paid = amount if status == "paid" else 0
-    obj = skeleton("invoice")
-    obj.update(
-        id=invoice_id, livemode=False, created=created, currency=currency, customer=customer,
+    line = _objects.build(
+        "line_item", id=f"il_{invoice_id}", amount=amount, currency=currency, invoice=invoice_id, quantity=1,
+        period={"start": created, "end": created}, subtotal=amount, subscription=subscription,
+    )
+    obj = _objects.build(
+        "invoice",
+        id=invoice_id, created=created, currency=currency, customer=customer,
         status=status, collection_method="charge_automatically", auto_advance=True,
         billing_reason="subscription_cycle" if subscription else "manual",
-        amount_due=amount, amount_paid=paid, amount_remaining=amount - paid, amount_overpaid=0,
-        amount_shipping=0, subtotal=amount, subtotal_excluding_tax=amount, total=amount,
-        total_excluding_tax=amount, starting_balance=0, ending_balance=0 if status != "draft" else None,
+        amount_due=amount, amount_paid=paid, amount_remaining=amount - paid,
+        subtotal=amount, subtotal_excluding_tax=amount, total=amount,
+        total_excluding_tax=amount, ending_balance=0 if status != "draft" else None,
         attempt_count=1 if status == "paid" else 0, attempted=status == "paid",
-        metadata=dict(metadata or {}), discounts=[], total_discount_amounts=[], total_taxes=[],
-        total_pretax_credit_amounts=[], default_tax_rates=[], customer_tax_ids=[], account_tax_ids=None,
-        pre_payment_credit_notes_amount=0, post_payment_credit_notes_amount=0,
-        issuer={"type": "self"},
-        automatic_tax={"enabled": False, "liability": None, "status": None, "disabled_reason": None, "provider": None},
+        metadata=dict(metadata or {}),
         status_transitions={
             "finalized_at": None if status == "draft" else created,
             "marked_uncollectible_at": None, "paid_at": created if status == "paid" else None,
             "voided_at": None,
         },
-        lines={
-            "object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines",
-            "data": [{
-                "id": f"il_{invoice_id}", "object": "line_item", "amount": amount, "currency": currency,
-                "invoice": invoice_id, "livemode": False, "metadata": {}, "quantity": 1,
-                "period": {"start": created, "end": created}, "discount_amounts": [], "discountable": True,
-                "discounts": [], "subtotal": amount,
-            }],
-        },
+        lines={"object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines", "data": [line]},
         parent=None if subscription is None else {
             "type": "subscription_details", "quote_details": None,
             "subscription_details": {"subscription": subscription, "metadata": dict(metadata or {})},
         },
-        payment_settings={"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
         period_start=created, period_end=created, effective_at=None if status == "draft" else created,
     )
     return obj
@@ -252,24 +245,24 @@ def charge_object(
     metadata: Mapping[str, str] | None = None,
     created: int = 1_795_000_000,
 ) -> dict[str, Any]:
-    """A succeeded Stripe charge, with every field Stripe sends.
+    """A succeeded Stripe charge, with exactly the keys Stripe's own example has, but ``refunds``.
 
     Since API 2022-11-15 a charge does not carry its ``refunds`` list
-    unless it is expanded, so the builder leaves that field out;
+    unless it is expanded, so the builder leaves that key out;
     ``amount_refunded`` is the running total of what was refunded.
+
+    .. versionchanged:: 0.2.0
+       Exactly the keys of Stripe's example charge (it had every field the SDK declares).
     """
-    obj = skeleton("charge")
-    obj.pop("refunds", None)
-    obj.update(
-        id=charge_id, livemode=False, created=created, amount=amount, amount_captured=amount,
+    outcome = {**_objects.build("charge")["outcome"], "network_status": "approved_by_network",
+               "seller_message": "Payment complete.", "type": "authorized"}
+    return _objects.build(
+        "charge",
+        id=charge_id, created=created, amount=amount, amount_captured=amount,
         amount_refunded=amount_refunded, refunded=amount_refunded >= amount, captured=True, paid=True,
-        currency=currency, customer=customer, disputed=False, status="succeeded",
-        payment_intent=payment_intent, metadata=dict(metadata or {}), fraud_details={},
-        billing_details={"address": None, "email": None, "name": None, "phone": None, "tax_id": None},
-        outcome={"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
-                 "seller_message": "Payment complete.", "type": "authorized"},
+        currency=currency, customer=customer, status="succeeded",
+        payment_intent=payment_intent, metadata=dict(metadata or {}), outcome=outcome,
     )
-    return obj
 
 
 def refund_object(
@@ -284,23 +277,24 @@ def refund_object(
     created: int = 1_795_000_000,
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """A Stripe refund of *amount* of *charge*, with every field Stripe sends.
+    """A Stripe refund of *amount* of *charge*, with exactly the keys Stripe's own example has.
 
     This is the object of the ``refund.created``, ``refund.updated`` and
     ``refund.failed`` events Stripe sends for every refund since API
     2024-10-28.acacia; its *metadata* is what the refund request carried.
     ``failure_reason`` is there only on a failed refund, as Stripe sends it.
+
+    .. versionchanged:: 0.2.0
+       Exactly the keys of Stripe's example refund: no ``failure_reason: None``.
     """
-    obj = skeleton("refund")
-    obj.update(
+    obj = _objects.build(
+        "refund",
         id=refund_id, created=created, amount=amount, currency=currency, charge=charge,
         payment_intent=payment_intent, status=status, metadata=dict(metadata or {}), reason=reason,
         destination_details={"card": {"type": "refund"}, "type": "card"},
     )
     if status == "failed":
         obj["failure_reason"] = "lost_or_stolen_card"
-    else:
-        obj.pop("failure_reason", None)  # Stripe sends the key only on a failed refund
     return obj
 
 
@@ -312,19 +306,13 @@ def event_object(
     created: int,
     previous_attributes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Stripe's event envelope (``"object": "event"``) of type *kind* around *obj*."""
-    event = skeleton("event")
+    """Stripe's event envelope (``"object": "event"``) of type *kind* around *obj*, with exactly its example's keys."""
     data: dict[str, Any] = {"object": dict(obj)}
     if previous_attributes is not None:
         data["previous_attributes"] = dict(previous_attributes)
-    event.update(
-        id=event_id, api_version=API_VERSION, created=created, livemode=False, pending_webhooks=1,
-        request={"id": None, "idempotency_key": None}, type=kind, data=data,
+    return _objects.build(
+        "event", id=event_id, api_version=API_VERSION, created=created, pending_webhooks=1, type=kind, data=data,
     )
-    for absent in ("account", "context"):  # sent only for Connect and organization events
-        if event[absent] is None:
-            del event[absent]
-    return event
 
 
 def sign(body: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
