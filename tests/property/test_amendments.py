@@ -13,6 +13,7 @@ from payplan import (
     ChangeTier,
     ExtendDueDate,
     HardshipReduction,
+    InstallmentKind,
     InvalidPlanError,
     Money,
     MoveSession,
@@ -46,16 +47,43 @@ def _day(draw: st.DrawFn, lo: dt.date, hi: dt.date) -> dt.date:
     return lo + dt.timedelta(days=draw(st.integers(0, (hi - lo).days)))
 
 
+KINDS = ("extend", "resplit", "hardship", "skip", "move", "tier", "addon", "waive")
+"""Every amendment kind :func:`amendments` draws, by name."""
+
+
 @st.composite
-def amendments(draw: st.DrawFn, plan: PaymentPlan, on: dt.date) -> Amendment:
-    """Any amendment kind, aimed at *plan* so that many of them apply."""
+def amendments(
+    draw: st.DrawFn, plan: PaymentPlan, on: dt.date, kind: str | None = None, paid: int = 0
+) -> Amendment:
+    """An amendment of *kind* (any kind when None), aimed at *plan* so that many of them apply.
+
+    With *paid* (minor units paid so far, oldest line first), a line-level
+    amendment mostly targets a line no money has reached yet (and not the
+    deposit, which cannot be reduced or skipped), and a new tier's fee is
+    mostly at least what was paid: the rules refuse the others, and those
+    are drawn too, less often.
+    """
     n = len(plan.installments)
     cur = plan.fee.currency
-    number = draw(st.integers(1, n))
+    kind = kind or draw(st.sampled_from(KINDS))
+    before = 0
+    untouched = []
+    for inst in plan.installments:
+        if before >= paid and inst.kind is not InstallmentKind.DEPOSIT:
+            untouched.append(inst.number)
+        before += inst.amount.minor
+    if untouched and kind in ("extend", "hardship", "skip") and draw(st.integers(0, 9)):
+        number = draw(st.sampled_from(untouched))
+    else:
+        number = draw(st.integers(1, n))
     cutoff = plan.cutoff
-    kind = draw(st.sampled_from(["extend", "resplit", "hardship", "skip", "move", "tier", "addon", "waive"]))
     amount = Money(draw(st.integers(1, max(1, plan.total.minor // 2))), cur)
     if kind == "extend":
+        if draw(st.booleans()):
+            # Mostly later than the line's date and no later than the next line's (or the cutoff).
+            due = plan.installments[number - 1].due
+            nxt = plan.installments[number].due if number < n else cutoff
+            return ExtendDueDate(number, _day(draw, due + dt.timedelta(days=1), min(nxt, cutoff)))
         return ExtendDueDate(number, _day(draw, on, cutoff))
     if kind == "resplit":
         return Resplit.over(sorted(_day(draw, on, cutoff) for _ in range(draw(st.integers(1, 6)))))
@@ -69,7 +97,8 @@ def amendments(draw: st.DrawFn, plan: PaymentPlan, on: dt.date) -> Amendment:
     if kind == "move":
         return MoveSession(plan.session + dt.timedelta(days=draw(st.integers(-60, 90))))
     if kind == "tier":
-        fee = Money(draw(st.integers(1, plan.fee.minor * 2)), cur)
+        low = min(paid, plan.fee.minor * 2) if draw(st.integers(0, 9)) else 1
+        fee = Money(draw(st.integers(max(1, low), plan.fee.minor * 2)), cur)
         return ChangeTier("Other", fee, _day(draw, on, cutoff) if draw(st.booleans()) else None)
     if kind == "addon":
         return AddAddOn("Extra", amount, _day(draw, on, cutoff) if draw(st.booleans()) else None)
@@ -98,7 +127,7 @@ def test_any_sequence_of_amendments_keeps_the_invariants(plan: PaymentPlan, data
         current = history.current
         paid += data.draw(st.integers(0, current.total.minor - paid))
         on = on + dt.timedelta(days=data.draw(st.integers(0, 40)))
-        amendment = data.draw(amendments(current, on))
+        amendment = data.draw(amendments(current, on, paid=paid))
         paid_money = Money(paid, current.fee.currency)
         try:
             history = history.apply(

@@ -8,7 +8,7 @@ import random
 import sys
 import threading
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from payplan import (
@@ -118,14 +118,35 @@ class TestAsOfViews:
     def test_any_recording_order_gives_the_same_views(
         self, drawn: tuple[PaymentPlan, Ledger, list[LedgerEntry]], rnd: random.Random
     ) -> None:
-        """Recorded in another order, the same entries give equal views at every date (when every entry is accepted)."""
+        """Recorded in another order, the same entries give equal views at every date.
+
+        A shuffled order may put an entry before what it rests on (a refund
+        before its payment, a waiver before its fee): such an entry is
+        refused and tried again after the others, as a site retries a
+        webhook that came too early. Every entry must land within as many
+        rounds as there are entries, and the result must not depend on the
+        order.
+        """
         plan, ledger, _ = drawn
-        entries = list(ledger)
-        rnd.shuffle(entries)
-        try:
-            other = Ledger.empty(plan).record_all(entries)
-        except LedgerError:
-            return
+        pending = list(ledger)
+        rnd.shuffle(pending)
+        other = Ledger.empty(plan)
+        for _ in range(len(pending) + 1):
+            deferred = []
+            for entry in pending:
+                try:
+                    other = other.record(entry)
+                except LedgerError:
+                    deferred.append(entry)
+            if len(deferred) == len(pending):
+                break
+            pending = deferred
+        # One known order dependence, left as it is (reported): a write-off and a payment on the
+        # same day. Write-off first, the payment becomes credit; payment first, the write-off finds
+        # nothing owed that day and is refused. Only that may stay refused; such examples are
+        # discarded (measured: 19 of 1,000 examples; Hypothesis fails the test past its own bound).
+        assert all(type(e) is WriteOff for e in pending), f"never accepted in any later round: {pending}"
+        assume(not pending)
         assert other == ledger
         for day in _dates(plan, ledger):
             assert ledger.as_of(day) == other.as_of(day)
@@ -167,9 +188,12 @@ class TestGoodwillIsNotAReversal:
     ) -> None:
         """A goodwill refund changes no installment, no balance and no status at any date; only the cash held drops."""
         plan, ledger, _ = drawn
+        if ledger.net_paid.minor <= 0:
+            # A goodwill refund needs money to give back: pay something first (no example is skipped).
+            paid = Money(data.draw(st.integers(1, plan.total.minor)), ledger.currency)
+            ledger = ledger.record(PaymentReceived("paid-x", ledger.last_on or plan.booked, paid))
         room = ledger.net_paid.minor
-        if room <= 0 or ledger.last_on is None:
-            return
+        assert ledger.last_on is not None
         amount = Money(data.draw(st.integers(1, room)), ledger.currency)
         after = ledger.record(Refund.price_reduction("goodwill-x", ledger.last_on, amount, "goodwill"))
         for day in _dates(plan, after):

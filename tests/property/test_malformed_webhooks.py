@@ -174,6 +174,24 @@ def test_paypal_malformed_events(doc: Json) -> None:
     check(lambda d: parse_events(json.dumps(d).encode(), plan_for_subscription=lambda _s: "p1"), doc)
 
 
+@pytest.mark.parametrize("value", ["0", "0.00", "-0.00", "-5.00"])
+def test_paypal_failed_payment_of_nothing_is_refused(value: str) -> None:
+    """A PAYMENT.FAILED whose failed amount is zero or less is malformed, not a failure of 0.00 USD.
+
+    PayPal documents ``last_failed_payment.amount`` as "the failed payment
+    amount" (failed_payment_details in the Subscriptions API): the amount of a
+    payment that was attempted. This example once made the property above
+    flaky (about 1 run in 9).
+    """
+    doc = copy.deepcopy(PAYPAL_BASES[2])
+    doc["resource"]["billing_info"]["last_failed_payment"]["amount"]["value"] = value
+    with pytest.raises(PayplanError, match=r"last_failed_payment\.amount.*an amount above zero"):
+        parse_events(json.dumps(doc).encode(), plan_for_subscription=lambda _s: "p1")
+    (event,) = parse_events(json.dumps(PAYPAL_BASES[2]).encode(), plan_for_subscription=lambda _s: "p1")
+    assert event.amount is not None
+    assert event.amount.minor == 500_00
+
+
 # -- sandbox -----------------------------------------------------------------------
 
 from payplan.testing import SandboxProvider  # noqa: E402

@@ -72,10 +72,31 @@ class TestPercentOfProperties:
     @given(minors, st.decimals(0, 1000, places=3, allow_nan=False, allow_infinity=False),
            st.sampled_from([ROUND_HALF_UP, ROUND_HALF_EVEN]))
     def test_matches_exact_decimal_rounding(self, minor: int, pct: Decimal, rounding: str) -> None:
-        """percent_of equals the exact product rounded once by the stated mode."""
+        """percent_of equals the exact product rounded once by the stated mode (ties by the mode's own rule)."""
         got = percent_of(Money(minor, "USD"), pct, rounding=rounding).minor
-        exact = Fraction(minor) * Fraction(pct) / 100
-        assert abs(got - exact) <= Fraction(1, 2)
+        assert got == _rounded(Fraction(minor) * Fraction(pct) / 100, rounding)
+
+    @given(st.integers(-(10**9), 10**9), st.sampled_from([ROUND_HALF_UP, ROUND_HALF_EVEN]))
+    def test_ties_follow_the_mode(self, k: int, rounding: str) -> None:
+        """Exactly half a minor unit (50% of an odd amount): half up goes away from zero, half even to even."""
+        minor = 2 * k + 1
+        got = percent_of(Money(minor, "USD"), Decimal(50), rounding=rounding).minor
+        away = k + 1 if minor > 0 else k
+        even = k if k % 2 == 0 else k + 1
+        assert got == (away if rounding == ROUND_HALF_UP else even)
+
+
+def _rounded(exact: Fraction, rounding: str) -> int:
+    """*exact* to an integer with only integer arithmetic: the oracle for the rounding modes."""
+    sign = -1 if exact < 0 else 1
+    magnitude = abs(exact)
+    whole, rest = divmod(magnitude.numerator, magnitude.denominator)
+    twice = 2 * rest
+    if twice > magnitude.denominator or (
+        twice == magnitude.denominator and (rounding == ROUND_HALF_UP or whole % 2 == 1)
+    ):
+        whole += 1
+    return sign * whole
 
 
 class TestMajorUnitsRoundTrip:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import event, given, settings
+import pytest
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from payplan import InvalidPlanError, Money, PaymentPlan, RuleViolationError, amend
-from property.test_amendments import amendments
+from property.test_amendments import KINDS, amendments
 from strategies import plans
 
 
@@ -23,21 +24,30 @@ def paid_by_line(plan: PaymentPlan, paid: int) -> dict[str, int]:
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=60, deadline=None)
 @given(plans(max_installments=6), st.data())
-def test_what_each_line_was_paid_stays_on_that_line(plan: PaymentPlan, data: st.DataObject) -> None:
-    """Before and after any amendment, the money paid sits on the same lines, in the same amounts."""
+def test_what_each_line_was_paid_stays_on_that_line(kind: str, plan: PaymentPlan, data: st.DataObject) -> None:
+    """Before and after an amendment of every kind, the money paid sits on the same lines, in the same amounts.
+
+    Each kind is its own test, so each is applied (not only tried): an
+    amendment the rules refuse is discarded with ``assume``, and Hypothesis
+    fails the test when too many are (its filter health check) or when none
+    applies. Measured shares of refused amendments per kind are in the
+    closing note of #26; a refusal must be a payplan rule error, nothing else.
+    """
     # Often a line partly paid: the whole of the first j lines and part of the next.
     j = data.draw(st.integers(0, len(plan.installments) - 1))
     paid = sum(i.amount.minor for i in plan.installments[:j])
     paid += data.draw(st.integers(0, plan.installments[j].amount.minor - 1))
     on = plan.booked + dt.timedelta(days=data.draw(st.integers(0, max(0, (plan.installments[j].due - plan.booked).days))))
-    amendment = data.draw(amendments(plan, on))
+    amendment = data.draw(amendments(plan, on, kind, paid=paid))
     try:
         new, _ = amend(plan, amendment, by="staff", reason="property", on=on, consent=True,
                        paid=Money(paid, plan.fee.currency))
     except (RuleViolationError, InvalidPlanError):
         event(f"refused {type(amendment).__name__}")
-        return
+        assume(False)
+        raise  # pragma: no cover - assume(False) never returns
     event(f"applied {type(amendment).__name__}")
     assert paid_by_line(new, paid) == paid_by_line(plan, paid)

@@ -236,3 +236,128 @@ def test_examples_import_the_fakes_from_the_library() -> None:
         text = path.read_text()
         assert "sys.path" not in text, path.name
         assert "providers.fakes" not in text, path.name
+
+
+class TestClockedFakeShapes:
+    """What the clocked fakes send has the keys of the providers' own examples and schemas (#20)."""
+
+    def _square(self) -> dict[str, Any]:
+        pytest.importorskip("square", reason="the square extra is not installed")
+        from square import Square
+
+        from payplan.providers import Payer
+        from payplan.providers.square import SquareProvider
+        from payplan.testing import SandboxCard
+        from payplan.testing.server import FakeServer
+        from payplan.testing.square import FakeSquare
+
+        fake = FakeSquare(timezone="UTC", now=dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC))
+        with FakeServer(fake) as server:
+            provider = SquareProvider(
+                Square(token="t", base_url=server.url), location_id="L", invoices_plus=True,
+                location_timezone="UTC", signature_key=fake.signature_key, notification_url=fake.notification_url,
+            )
+            binding = provider.publish(reference_plan("shapes-sq"), Payer(customer_id="C1", payment_method_id="ccof:k"))
+            fake.script("ccof:k", SandboxCard.SUCCESS, SandboxCard.DECLINE)
+            made: dict[str, Any] = {}
+            for d in fake.advance_to(dt.date(2027, 1, 2)):
+                made.setdefault(d.type, d.event)  # the first of each: the deposit's payment, its notification
+            payment = made["payment.created"]["data"]["object"]["payment"]
+            provider.refund(binding, payment["id"], Money.of("1.00", "USD"))
+            made |= {d.type: d.event for d in fake.advance_to(dt.date(2027, 1, 3))}
+        return made
+
+    def test_square_objects_carry_the_keys_of_squares_examples(self) -> None:
+        """Notifications, invoices, payment requests, payments and refunds match the keys of Square's example objects."""
+        path = SPECS / "square-api.json"
+        if not path.exists():
+            pytest.skip(f"square-api.json is not at {SPECS}; shapes not compared")
+        schemas = json.loads(path.read_text())["components"]["schemas"]
+        made = self._square()
+
+        def example(name: str) -> Any:
+            return schemas[name]["example"]
+
+        def obj(event: dict[str, Any]) -> Any:
+            return next(iter(event["data"]["object"].values()))
+
+        paid, failed = made["invoice.payment_made"], made["invoice.scheduled_charge_failed"]
+        for mine, theirs in [
+            (paid, example("InvoicePaymentMadeEvent")),
+            (failed, example("InvoiceScheduledChargeFailedEvent")),
+            (made["payment.created"], example("PaymentCreatedEvent")),
+            (made["refund.updated"], example("RefundUpdatedEvent")),
+            (obj(made["refund.updated"]), obj(example("RefundUpdatedEvent"))),
+            (obj(paid)["primary_recipient"], obj(example("InvoicePaymentMadeEvent"))["primary_recipient"]),
+            (obj(made["payment.created"])["card_details"], example("ListPaymentsResponse")["payments"][0]["card_details"]),
+        ]:
+            assert set(mine) == set(theirs)
+        # Invoices: custom_fields and scheduled_at only when the seller sets them (payplan does not); a
+        # published invoice has its public_url, an unpaid one next_payment_amount_money (as in Square's
+        # failed-charge example).
+        assert set(obj(paid)) ^ set(obj(example("InvoicePaymentMadeEvent"))) == {
+            "custom_fields", "public_url", "next_payment_amount_money"}
+        assert set(obj(failed)) ^ set(obj(example("InvoiceScheduledChargeFailedEvent"))) == {
+            "custom_fields", "scheduled_at", "public_url"}
+        # Payment requests: what payplan sends (a fixed amount, the card on file) on top of Square's own.
+        request = obj(paid)["payment_requests"][1]
+        theirs = obj(example("InvoicePaymentMadeEvent"))["payment_requests"][0]
+        assert set(request) - set(theirs) == {"card_id", "fixed_amount_requested_money"}
+        assert set(theirs) <= set(request)
+        # Payments: the example's dashboard fields (employee, team member, note) are not on an API charge;
+        # a card-on-file charge names its customer.
+        payment = obj(made["payment.created"])
+        listed = example("ListPaymentsResponse")["payments"][0]
+        assert set(listed) - set(payment) == {"employee_id", "team_member_id", "note"}
+        assert set(payment) - set(listed) == {"customer_id", "risk_evaluation"} - set(listed)
+        assert set(payment) <= set(schemas["Payment"]["properties"])
+
+    def test_paypal_objects_use_only_the_subscriptions_schema_keys(self) -> None:
+        """Subscriptions, their billing info and transactions carry only keys PayPal's Subscriptions schema has."""
+        path = SPECS / "paypal-billing_subscriptions_v1.json"
+        if not path.exists():
+            pytest.skip(f"paypal-billing_subscriptions_v1.json is not at {SPECS}; shapes not compared")
+        pytest.importorskip("paypalserversdk", reason="the paypal extra is not installed")
+        pytest.importorskip("cryptography", reason="the paypal extra is not installed")
+        from payplan.testing import SandboxCard
+        from payplan.testing.paypal import FakePayPal, PayPalSigner
+
+        schemas = json.loads(path.read_text())["components"]["schemas"]
+
+        def keys(name: str) -> set[str]:
+            schema = schemas[name]
+            found = set(schema.get("properties") or {})
+            for part in schema.get("allOf") or ():
+                ref = part.get("$ref")
+                found |= keys(ref.rsplit("/", 1)[-1]) if ref else set(part.get("properties") or {})
+            return found
+
+        from payplan.providers.paypal import PayPalOptions, map_plan
+        from payplan.testing.server import RecordedRequest
+
+        fake = FakePayPal(PayPalSigner(), now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
+
+        def post(path: str, body: dict[str, Any]) -> Any:
+            token = "A21AAfake"
+            fake.tokens.add(token)
+            reply = fake(RecordedRequest("POST", path, "", {"Authorization": f"Bearer {token}"}, json.dumps(body).encode()))
+            return reply.body
+
+        bodies = map_plan(reference_plan("shapes-pp"), PayPalOptions(return_url="https://a.example/r",
+                                                                     cancel_url="https://a.example/c"),
+                          email="client@example.com")
+        product = post("/v1/catalogs/products", bodies.product_body())
+        billing = post("/v1/billing/plans", bodies.billing_plan(product["id"]))
+        sub = post("/v1/billing/subscriptions", bodies.subscription(billing["id"]))
+        fake.script(sub["id"], SandboxCard.SUCCESS, SandboxCard.DECLINE)
+        fake.approve(sub["id"])
+        fake.advance_to(dt.date(2027, 1, 2))
+        subscription = fake.subscriptions[sub["id"]]
+        assert set(subscription) <= keys("subscription") | {"status", "status_change_note", "status_update_time"}
+        assert set(subscription["billing_info"]) <= keys("subscription_billing_info")
+        assert set(subscription["billing_info"]["last_failed_payment"]) <= keys("failed_payment_details")
+        for run in subscription["billing_info"]["cycle_executions"]:
+            assert set(run) <= keys("cycle_execution")
+        for transaction in fake.transactions[sub["id"]]:
+            assert set(transaction) <= keys("transaction") | {"status"}
+            assert set(transaction["amount_with_breakdown"]) <= keys("amount_with_breakdown")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,18 +164,20 @@ class ClaimsContract:
             with pytest.raises(StoreError, match="reserved"):
                 store.drop_reminder(pid, rid)
 
-    @settings(max_examples=15, deadline=None,
+    @settings(max_examples=150, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors])
     @given(steps=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["claim", "finish", "release"])),
                           min_size=1, max_size=25))
     def test_any_interleaving_gives_each_plan_to_one_worker_at_a_time(
-        self, store: Store, steps: list[tuple[int, str]]
+        self, new_store: Callable[[], Store], steps: list[tuple[int, str]]
     ) -> None:
         """Three workers claiming, finishing and giving back in any order: a plan is held by one worker
         at a time, a finished plan is never taken again for the date, and what is left is exactly
-        what nobody finished or holds."""
+        what nobody finished or holds. Each example has an empty store of its own."""
+        store = new_store()
         ids = set(_plans(store, 5))
-        day = ON + dt.timedelta(days=len(store.plan_ids()))  # a fresh date per example
+        assert set(store.plan_ids()) == ids
+        day = ON
         holding: dict[int, set[str]] = {0: set(), 1: set(), 2: set()}
         finished: set[str] = set()
         for w, op in steps:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from payplan.store import MemoryStore, Store
 
-from .contract import StoreContract
+from .conftest import empty_pg
+from .contract import StoreContract, deliveries_property
 
 
 class TestMemoryStore(StoreContract):
     @pytest.fixture
     def store(self) -> Store:
         return Store.open("memory://")
+
+    @pytest.fixture
+    def new_store(self) -> Callable[[], Store]:
+        return lambda: Store.open("memory://")
 
     def test_open_memory_is_a_memory_store(self) -> None:
         """memory:// opens the in-memory store."""
@@ -28,6 +35,24 @@ class TestSQLiteStore(StoreContract):
         yield s
         s.close()
 
+    @pytest.fixture
+    def new_store(self, sqlite_url: str, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+        """A new SQLite file per call, copied from the upgraded (empty) one: nothing shared between examples."""
+        template = Path(sqlite_url.removeprefix("sqlite:///"))
+        opened: list[Store] = []
+
+        def make() -> Store:
+            path = tmp_path / f"example-{len(opened)}.db"
+            shutil.copyfile(template, path)
+            opened.append(Store.open(f"sqlite:///{path}"))
+            return opened[-1]
+
+        yield make
+        for s in opened:
+            s.close()
+
+    test_any_deliveries_give_the_ordered_ledger = deliveries_property(100)
+
 
 @pytest.mark.postgres
 class TestPostgresStore(StoreContract):
@@ -36,6 +61,25 @@ class TestPostgresStore(StoreContract):
         s = Store.open(pg_url)
         yield s
         s.close()
+
+    @pytest.fixture
+    def new_store(self, pg_url: str) -> Iterator[Callable[[], Store]]:
+        """The test's database emptied (every payplan row deleted) per call: nothing shared between examples."""
+        opened: list[Store] = []
+
+        def make() -> Store:
+            for s in opened:
+                s.close()
+            opened.clear()
+            empty_pg(pg_url)
+            opened.append(Store.open(pg_url))
+            return opened[-1]
+
+        yield make
+        for s in opened:
+            s.close()
+
+    test_any_deliveries_give_the_ordered_ledger = deliveries_property(50)
 
 
 def test_store_module_imports_no_database_driver() -> None:

@@ -6,6 +6,7 @@ connection pools: they are what two worker processes see.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -101,13 +102,27 @@ def _seen(stored: StoredPlan) -> tuple[object, ...]:
 
 
 class TestSeveralProcessesOnePlan:
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(steps=STEPS)
     def test_any_interleaving_gives_the_ledger_of_one_ordered_writer(
-        self, stores: dict[str, SQLStore], steps: list[tuple[str, str, int]]
+        self, url: str, steps: list[tuple[str, str, int]]
     ) -> None:
         """Writes and reads of one plan through two cached stores and an uncached one, in any interleaving,
-        answer exactly what one ordered writer (the memory store) answers, step by step and at the end."""
+        answer exactly what one ordered writer (the memory store) answers, step by step and at the end.
+
+        Each example opens its own three stores (their caches start empty), so no example reads what
+        an earlier one left in a cache.
+        """
+        with contextlib.ExitStack() as stack:
+            stores = {
+                "A": SQLStore.open(url), "B": SQLStore.open(url),
+                "cold": SQLStore.open(url, ledger_cache=0, plan_cache=0),
+            }
+            for s in stores.values():
+                stack.callback(s.close)
+            self.check_interleaving(stores, steps)
+
+    def check_interleaving(self, stores: dict[str, SQLStore], steps: list[tuple[str, str, int]]) -> None:
         plan = make_plan(f"p-{uuid.uuid4().hex[:10]}")
         one = MemoryStore()
         first = [PaymentReceived("pay-0", D, Money(1, "USD"))]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -20,7 +22,6 @@ from payplan import (
     RuleViolationError,
     ScheduleDoesNotFitError,
     amend,
-    amortize,
 )
 from strategies import deposit_rules
 
@@ -82,16 +83,27 @@ class TestCompressedFinancing:
     ) -> None:
         """Any financed plan has its cadence's own dates and exactly amortize()'s charge, or is refused."""
         booked = D(2026, 12, 1)
-        try:
-            plan = _pack(installments=count, dates=cadence, apr=apr, compress=compress,
-                         session=booked + dt.timedelta(days=days))
-        except ScheduleDoesNotFitError:
+        session = booked + dt.timedelta(days=days)
+        # Worked out apart from the plan: the cadence's own last date against the cutoff (the session here).
+        fits = cadence.series(booked, 1, count)[-1] <= session
+        if not fits:
+            # Compressing would charge interest for periods that are not financed: refused either way.
+            with pytest.raises(ScheduleDoesNotFitError):
+                _pack(installments=count, dates=cadence, apr=apr, compress=compress, session=session)
             return
+        plan = _pack(installments=count, dates=cadence, apr=apr, compress=compress, session=session)
         lines = [i for i in plan.installments if i.kind is InstallmentKind.INSTALLMENT]
         assert tuple(i.due for i in lines) == cadence.series(booked, 1, count)
-        payments = amortize(Money(150_000, USD), apr, count, cadence.periods_per_year)
-        assert [i.amount for i in lines] == list(payments)
-        assert plan.finance_charge == Money(sum(p.minor for p in payments) - 150_000, USD)
+        # The oracle replays the loan itself, apart from amortize(): each period's interest is the
+        # exact rate on the balance, rounded half up once; the payments must clear it exactly.
+        rate = Fraction(apr) / 100 / cadence.periods_per_year
+        balance = 150_000
+        for line in lines:
+            balance += math.floor(balance * rate + Fraction(1, 2)) - line.amount.minor
+        assert balance == 0
+        assert plan.finance_charge == Money(sum(i.amount.minor for i in lines) - 150_000, USD)
+        # Equal payments, the last one absorbing the rounding: no two of the others differ.
+        assert len({i.amount for i in lines[:-1]}) <= 1
 
 
 class TestInstallmentsWithNoBalance:
@@ -109,13 +121,27 @@ class TestInstallmentsWithNoBalance:
     def test_a_plan_has_exactly_the_installments_asked_for_or_is_refused(
         self, fee: int, count: int, rule: DepositRule
     ) -> None:
-        """Never fewer lines than asked: the count after the deposit is the count asked for, or an error says why."""
-        try:
-            plan = PaymentPlan.with_deposit(
+        """Never fewer lines than asked: the count after the deposit is the count asked for, or an error says why.
+
+        Refused exactly when the balance after the deposit cannot be split
+        into *count* positive amounts: something left and no installment,
+        nothing left and installments asked for, or fewer minor units left
+        than installments; or a fixed deposit above the fee.
+        """
+        above = rule.kind == "fixed" and rule.amount is not None and rule.amount.minor > fee
+        left = 0 if above else fee - rule.deposit_for(Money(fee, USD)).minor
+        refused = above or (count == 0 and left > 0) or (count > 0 and left == 0) or count > left
+
+        def build() -> PaymentPlan:
+            return PaymentPlan.with_deposit(
                 "c", Money(fee, USD), booked=D(2026, 12, 1), session=D(2028, 4, 15), installments=count,
                 deposit=rule,
             )
-        except InvalidPlanError:
+
+        if refused:
+            with pytest.raises(InvalidPlanError):
+                build()
             return
+        plan = build()
         rest = [i for i in plan.installments if i.kind is not InstallmentKind.DEPOSIT]
         assert len(rest) == count

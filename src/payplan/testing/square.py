@@ -413,6 +413,7 @@ class FakeSquare:
             "location_id": location_id,
             "order_id": order_id or f"order_{next(self._ids)}",
             "application_details": {"square_product": "ECOMMERCE_API", "application_id": "sq0idp-fake"},
+            "risk_evaluation": {"created_at": stamp, "risk_level": "NORMAL"},
             "receipt_number": payment_id[:4],
             "receipt_url": f"https://squareup.invalid/receipt/preview/{payment_id}",
             "version_token": uuid.uuid4().hex,

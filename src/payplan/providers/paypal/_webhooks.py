@@ -416,6 +416,10 @@ def parse_events(
         info = read.mapping(resource, "billing_info", "resource.billing_info")
         failed = read.mapping(info, "last_failed_payment", "resource.billing_info.last_failed_payment")
         amount = _amount(read, failed, "amount", "resource.billing_info.last_failed_payment.amount")
+        if amount.minor <= 0:
+            # PayPal's failed_payment_details.amount is "the failed payment amount": a
+            # failure of nothing is not a payment that failed, so it is malformed.
+            raise read.error("resource.billing_info.last_failed_payment.amount", "an amount above zero", str(amount))
         reason = read.optional_text(failed, "reason_code", "resource.billing_info.last_failed_payment.reason_code")
         reference = agreement
         installment = _failed_installment(resource, parsed[1] if parsed else None)
