@@ -68,7 +68,7 @@ class TestBook:
         assert [a.signed_by for a in booking.agreements] == ["Jo"]
         assert booking.binding is not None
         assert booking.binding.provider == "sandbox"
-        assert booking.status(BOOKED).installments[0].state is InstallmentState.PAID
+        assert booking.status(BOOKED).installments[0].status is InstallmentState.PAID
         assert [type(e) for e in booking.ledger] == [PaymentReceived]
         assert [s.status for s in booking.steps] == [StepStatus.DONE]
         assert [o.action for o in store.operations(plan_id=plan.id)] == ["publish", "charge"]

@@ -179,7 +179,7 @@ class PlanAdmin(_StoreAdmin):
             "amount": _money(s.installment.amount, locale),
             "paid": _money(s.paid, locale),
             "outstanding": _money(s.outstanding, locale),
-            "state": s.state.value.replace("_", " "),
+            "state": s.status.value.replace("_", " "),
             "days_overdue": s.days_overdue,
         } for s in status.installments]
         entries = [{
