@@ -102,7 +102,7 @@ django-site: $(STAMP)
 drills: $(STAMP)
 	@url=$$(scripts/postgres.sh start) || url=; \
 	PAYPLAN_DRILLS=full PAYPLAN_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q tests/bookings/test_crash_drill.py \
-		tests/engine/test_adapter_drill.py; status=$$?; \
+		tests/engine/test_adapter_drill.py tests/engine/test_drill.py; status=$$?; \
 	scripts/postgres.sh stop; exit $$status
 
 postgres-start:

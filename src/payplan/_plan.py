@@ -56,7 +56,7 @@ def _as_installments(items: Iterable[Installment]) -> tuple[Installment, ...]:
 def _check_timezone(_: object, __: object, value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a name too long for a file
         raise InvalidPlanError(
             f"expected an IANA time zone such as 'America/New_York', got {value!r}"
         ) from None

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +31,12 @@ from payplan.store import MemoryStore, Store
 
 from . import drill
 
-PLANS = 1000
+#: ``make drills`` (``PAYPLAN_DRILLS=full``) runs the full 1,000 plans; ``make test`` 140 (every script on
+#: every booking day, five times over), so its six months on PostgreSQL and SQLite stay within minutes
+FULL = os.environ.get("PAYPLAN_DRILLS") == "full"
+PLANS = 1000 if FULL else 140
+#: a worker's chance of killing itself at each store call: as many store calls, and so as many kills, at every size
+KILL_CHANCE = 0.0002 * 1000 / PLANS
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -211,7 +217,7 @@ def test_a_worker_killed_at_random_points_and_restarted(
     try:
         drill.setup(store, PLANS, proxy)
         rng = random.Random(20261201)
-        worker = drill.Worker(_workers_context(), url, address, kill_chance=0.0002, seed=7)
+        worker = drill.Worker(_workers_context(), url, address, kill_chance=KILL_CHANCE, seed=7)
 
         def kill(day: Any) -> float | None:
             return rng.uniform(0.0, 0.1) if rng.random() < 0.15 else None
