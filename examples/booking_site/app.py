@@ -180,9 +180,20 @@ class Site:
         at = dt.datetime.combine(self.today, dt.datetime.now(zone).time().replace(microsecond=0), zone)
         signed = SignedAgreement(plan.id, plan.version, agreement, name, at)
         payer = Payer(customer_id=f"cus_{plan.id}", payment_method_id=self._card(plan, card), email=plan.client)
-        booking = self.bookings.book(plan, payer, provider=self.provider.name, on=self.today, agreement=signed)
+        booking = self.bookings.book(plan, payer, provider=self.provider.name, on=self.today, agreement=signed,
+                                     charge_deposit=self.charges_at_signing(plan))
         self.deliver()
         return booking
+
+    def charges_at_signing(self, plan: PaymentPlan) -> bool:
+        """Whether signing charges the first payment, or the provider bills it itself on its date (today).
+
+        Stripe's default mode bills a plan without a deposit (paid in full
+        today) through its subscription schedule, which starts today and
+        charges within the hour; only a deposit, its own invoice, is charged
+        on demand.
+        """
+        return plan.deposit is not None or self.provider.name != "stripe"
 
     def cancel(self, plan_id: str) -> bool:
         """Cancel the booking today by its cancellation policy (refunds included); False if it already was."""
@@ -297,7 +308,7 @@ class Site:
         if statement.status is PlanStatus.CANCELLED:
             return zero
         due = [s.outstanding for s in statement.installments
-               if s.state in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0]
+               if s.status in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0]
         if due:
             return sum(due, zero)
         if Capability.CHARGE_FEES in self.provider.capabilities:
@@ -467,7 +478,10 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
             flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
             return redirect(site.link(plan_id))
         first = booked.status(site.today).installments[0]
-        if first.outstanding.minor:
+        if first.outstanding.minor and not site.charges_at_signing(plan):
+            flash("Thank you: your booking is confirmed; your card is charged for it within the hour. "
+                  "Keep this page's address: it is the link to your booking.")
+        elif first.outstanding.minor:
             flash("Your booking is kept, but the first payment did not go through: "
                   "you can pay it below. Keep this page's address: it is the link to your booking.", "error")
         else:
@@ -495,6 +509,8 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         return render_template(
             "client.html", plan=plan, ledger=ledger, statement=statement, name=name, token=token,
             signed=signed, owed=site.owed_now(statement), request_id=secrets.token_urlsafe(12),
+            # payplan's one "overdue now" (the dashboard's figure and the statement's line are the same sum)
+            overdue_now=sum((i.outstanding for i in overdue([(plan, ledger)], today)), Money.zero(plan.fee.currency)),
             late_fees=[e for e in ledger if isinstance(e, LateFeeAssessed)],
             payments=[e for e in ledger if isinstance(e, PaymentReceived)],
             failures=[e for e in ledger if isinstance(e, PaymentFailed)],
@@ -608,10 +624,13 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         book = site.store.portfolio()
         today = site.today
         currency = site.catalog.currency
+        assert currency is not None, "the site's catalog sells in one currency"
         chart = forecast(book, today, by="month", periods=12, currency=currency)
+        late = overdue(book, today)
         return render_template(
             "dashboard.html", today=today, plans=len(book),
-            overdue=overdue(book, today),
+            # payplan's one "overdue now" (installments and late fees): the sum of the overdue list
+            overdue=late, overdue_now=sum((i.outstanding for i in late), Money.zero(currency)),
             aging=aging(book, today, currency=currency),
             chart=Markup(forecast_svg(chart, locale=settings.locale, money=site.money)), forecast=chart,
             rates=period_summary(book, today - dt.timedelta(days=365), today, currency=currency),

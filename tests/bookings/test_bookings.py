@@ -68,7 +68,7 @@ class TestBook:
         assert [a.signed_by for a in booking.agreements] == ["Jo"]
         assert booking.binding is not None
         assert booking.binding.provider == "sandbox"
-        assert booking.status(BOOKED).installments[0].state is InstallmentState.PAID
+        assert booking.status(BOOKED).installments[0].status is InstallmentState.PAID
         assert [type(e) for e in booking.ledger] == [PaymentReceived]
         assert [s.status for s in booking.steps] == [StepStatus.DONE]
         assert [o.action for o in store.operations(plan_id=plan.id)] == ["publish", "charge"]
@@ -113,6 +113,21 @@ class TestBook:
         preview = bookings.cancel_preview(plan.id, on=on)
         assert preview.refund == usd(refund)
         assert bookings.cancel(plan.id, on=on).settlement.refund == usd(refund)  # type: ignore[union-attr]
+
+    def test_an_accepted_proposal_is_booked_like_a_quote(self, store: Store) -> None:
+        """The client's own amounts and dates (propose): stored, published and its first part charged."""
+        from payplan import REFERENCE_CATALOG_TOML, Catalog, ProposedParts, propose
+
+        pack_a = Catalog.from_toml(REFERENCE_CATALOG_TOML)["Session Pack A"]
+        plan = propose(pack_a, "bk-p", ProposedParts([
+            (BOOKED, usd("600.00")), (dt.date(2027, 1, 10), usd("500.00")), (dt.date(2027, 2, 1), usd("450.00")),
+            (dt.date(2027, 3, 1), usd("450.00")),
+        ]), booked=BOOKED, session=SESSION)
+        sandbox = SandboxProvider(BOOKED)
+        booking = Bookings(store, [sandbox]).book(plan, PAYER, provider="sandbox", on=BOOKED)
+        assert booking.plan == plan
+        assert booking.ledger.paid == usd("600.00")
+        assert [c.verb for c in sandbox.calls] == ["publish", "charge"]
 
     def test_booking_again_does_nothing_more(self, store: Store) -> None:
         """A second book() with the same arguments sends nothing and records nothing."""

@@ -51,7 +51,7 @@ def test_book_on_stripe_charges_the_deposit_once(store: Store, fake: tuple[FakeS
     responder, server = fake
     bookings = Bookings(store, [provider(server, mode)])
     booking = bookings.book(pack_a(), PAYER, provider="stripe", on=BOOKED)
-    assert booking.status(BOOKED).installments[0].state is InstallmentState.PAID
+    assert booking.status(BOOKED).installments[0].status is InstallmentState.PAID
     assert len(responder.charges) == 1
     sent = len(server.requests())
     bookings.book(pack_a(), PAYER, provider="stripe", on=BOOKED)

@@ -143,26 +143,33 @@ def chromium_path() -> str | None:
     return found if found and os.access(found, os.X_OK) else None
 
 
-@pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[Any]:
-    """A Playwright page in headless Chromium (a new, empty user data directory)."""
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Headless Chromium, started once for the session (each test gets its own empty context)."""
     playwright = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
     path = chromium_path()
     if path is None:
         pytest.skip("no chromium binary: run scripts/chromium.sh (make test does) to install Debian's package")
-    profile = tmp_path / "chromium-profile"
-    profile.mkdir()
     with playwright.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=path, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1200, "height": 900}, locale="en-US", timezone_id="America/New_York",
-        )
-        context.set_default_timeout(15_000)
-        page = context.pages[0] if context.pages else context.new_page()
+        browser = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
         try:
-            yield page
+            yield browser
         finally:
-            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium_browser: Any) -> Iterator[Any]:
+    """A Playwright page in a new, empty browser context (no cookies, no storage: a new visitor)."""
+    context = chromium_browser.new_context(
+        viewport={"width": 1200, "height": 900}, locale="en-US", timezone_id="America/New_York",
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 @pytest.fixture

@@ -21,9 +21,12 @@ from .conftest import LiveSite
 
 
 def wait_for_preview(page: Any, after: int) -> None:
-    """Wait until the form's live preview has answered more than *after* times."""
+    """Wait until the form's live preview has answered more than *after* times, and no change awaits an answer."""
     # An arrow function, not an expression: Playwright would eval() an expression, which the CSP refuses.
-    page.wait_for_function(f"() => Number(document.getElementById('booking-form').dataset.previewed || 0) > {after}")
+    page.wait_for_function(
+        f"() => {{ const f = document.getElementById('booking-form'); "
+        f"return Number(f.dataset.previewed || 0) > {after} && f.dataset.busy === '0'; }}"
+    )
 
 
 def advance_clock(page: Any, live_site: LiveSite, days: int) -> None:
@@ -53,6 +56,7 @@ class TestAClientBooksPackA:
         assert "Session Pack A" in page.inner_text("#tier-session-pack-a")
         assert "Paid in full 14 days before the session" in page.inner_text("#tier-session-pack-a")
         shots(page, "catalog")
+        shots.phone(page, "catalog")
         page.click("#tier-session-pack-a a.button")
         page.wait_for_selector("#booking-form")
 
@@ -145,6 +149,10 @@ class TestAClientBooksPackA:
         overdue = page.inner_text("#overdue")
         assert "grace@example.com" in overdue
         assert "$500.00" in overdue
+        # One "overdue now": the dashboard's figure is the sum of its overdue list (late fee included), and the
+        # client's page says the same for their booking.
+        listed = sum(dollars(cell.inner_text()) for cell in page.query_selector_all("#overdue td.num"))
+        assert dollars(page.inner_text("#overdue-total")) == listed == Decimal("525.00")
         assert page.query_selector_all("#forecast-chart rect.expected"), "the forecast chart has bars"
         shots(page, "dashboard-overdue")
         shots.phone(page, "dashboard-overdue")
@@ -154,6 +162,7 @@ class TestAClientBooksPackA:
         assert "declined" in page.inner_text("#declines")
         assert "$25.00" in page.inner_text("#late-fees")
         assert page.inner_text("#fees") == "$25.00"
+        assert page.inner_text("#overdue-now") == "$525.00"
         assert page.query_selector_all("#reminders li.message"), "a reminder was sent"
         assert "overdue" in page.inner_text("#client-schedule")
         shots(page, "client-declined-late-fee")
@@ -196,6 +205,7 @@ class TestAClientBooksPackA:
         assert page.inner_text("#refund") == site.money(settled.refund)
         assert page.inner_text("#plan-status") == "cancelled"
         shots(page, "client-cancelled")
+        shots.phone(page, "client-cancelled")
         # The calendar feed now cancels the same events, so a calendar that imported it drops them.
         feed = page.request.get(client_page + "/schedule.ics").text()
         assert uids <= set(re.findall(r"UID:(\S+)", feed))

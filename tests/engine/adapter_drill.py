@@ -29,7 +29,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import json
+import multiprocessing
+import os
 import random
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -134,6 +138,8 @@ class Adapter:
     charge_deposit = False
 
     provider: Provider
+    fake: Any
+    server_url: str
 
     def payer(self, n: int) -> Payer:
         raise NotImplementedError
@@ -149,6 +155,11 @@ class Adapter:
 
     def take(self) -> list[Delivery]:
         raise NotImplementedError
+
+    def clock(self) -> float:
+        """The fake's time as a Unix time (what a worker's adapter reads as its clock)."""
+        now = self.fake.now
+        return float(now) if isinstance(now, int | float) else now.timestamp()
 
     def fee_charges(self) -> Counter[str]:
         """Fee charges the provider took, by payplan fee id (each must be 1)."""
@@ -289,20 +300,26 @@ def adapter(name: str) -> Iterator[Adapter]:
 
         fake: Any = FakeStripe(start=start, webhook_secret="whsec_drill")
         with FakeServer(fake) as server:
-            yield StripeAdapter(server.url, fake, name.removeprefix("stripe-"))
+            a: Adapter = StripeAdapter(server.url, fake, name.removeprefix("stripe-"))
+            a.server_url = server.url
+            yield a
     elif name == "square":
         from payplan.testing.square import FakeSquare
 
         fake = FakeSquare(timezone="UTC", now=start)
         with FakeServer(fake) as server:
-            yield SquareAdapter(server.url, fake)
+            a: Adapter = SquareAdapter(server.url, fake)
+            a.server_url = server.url
+            yield a
     else:
         from payplan.testing.paypal import FakePayPal, PayPalSigner
 
         signer = PayPalSigner()
         fake = FakePayPal(signer, now=start)
         with FakeServer(fake) as server:
-            yield PayPalAdapter(server.url, fake, name.removeprefix("paypal-"), signer)
+            a: Adapter = PayPalAdapter(server.url, fake, name.removeprefix("paypal-"), signer)
+            a.server_url = server.url
+            yield a
 
 
 # -- the days ----------------------------------------------------------------------------------------
@@ -412,7 +429,7 @@ def check(d: Drill) -> dict[str, Any]:
                 refunds[plan.id] = f"refunded {back}, the settlement says {settlement.refund.minor}"
         if s is Script.GOODWILL and plan.id in d.goodwill:
             given = [e for e in ledger if isinstance(e, Refund)]
-            states = {st.state for st in plan_status(plan, ledger, END).installments}
+            states = {st.status for st in plan_status(plan, ledger, END).installments}
             if [(e.amount, e.lowers_price) for e in given] != [(GOODWILL, True)] or states != {InstallmentState.PAID}:
                 goodwill[plan.id] = (given, states)
     for key, value in (("endings", wrong), ("above the balance", above), ("fees neither collected nor held", fees),
@@ -458,3 +475,163 @@ def messages(d: Drill, kind: str) -> list[Message]:
 
 
 Check = Callable[[Drill], dict[str, Any]]
+
+
+# -- killed workers ------------------------------------------------------------------------------------
+
+
+def worker_provider(name: str, server_url: str, clock: Callable[[], float]) -> Provider:
+    """The adapter *name* as a worker process builds it: its own SDK client on the fake the parent serves."""
+    if name.startswith("stripe"):
+        import stripe
+
+        from payplan.providers.stripe import StripeMode, StripeProvider
+
+        client = stripe.StripeClient("sk_test_drill", base_addresses={"api": server_url}, max_network_retries=0)
+        return StripeProvider(client, webhook_secret="whsec_drill", mode=StripeMode(name.removeprefix("stripe-")),
+                              clock=clock)
+    if name == "square":
+        from square import Square
+
+        from payplan.providers.square import SquareProvider
+
+        return SquareProvider(Square(token="t", base_url=server_url), location_id="L", invoices_plus=True)
+    raise ValueError(f"expected a stripe or square adapter for the kill drill, got {name!r}")
+
+
+class FileNotifier:
+    """The mail system of a worker that may be killed: each message appended to a file before send() returns."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def send(self, message: Message) -> None:
+        line = json.dumps({"id": message.id, "plan_id": message.plan_id, "kind": message.kind,
+                           "channel": message.channel, "to": message.to, "subject": message.subject,
+                           "body": message.body, "locale": message.locale,
+                           "date": None if message.date is None else message.date.isoformat()})
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    @staticmethod
+    def read(path: str) -> tuple[Message, ...]:
+        if not os.path.exists(path):
+            return ()
+        out = []
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    continue  # a write a kill cut short: never handed over
+                m = json.loads(line)
+                m["date"] = None if m["date"] is None else dt.date.fromisoformat(m["date"])
+                out.append(Message(**m))
+        return tuple(out)
+
+
+def run_worker(url: str, name: str, server_url: str, outbox: str, conn: Any, kill_chance: float, seed: int) -> None:
+    """A worker process: runs the days it is sent (``(day, the fake's time)``) until sent ``None``.
+
+    With *kill_chance* it SIGKILLs itself at random store calls, before or after the call.
+    """
+    from payplan.engine import run_due
+    from payplan.store import open_store
+
+    from .drill import Killer
+
+    store = open_store(url)
+    now = [0.0]
+    provider = worker_provider(name, server_url, lambda: now[0])
+    runner: Any = Killer(store, kill_chance, seed) if kill_chance else store
+    notifier = FileNotifier(outbox)
+    conn.send("ready")
+    while (msg := conn.recv()) is not None:
+        day, now[0] = msg
+        summary = run_due(runner, [provider], day, notifier, contacts=contact_of)
+        summary.actions = [a for a in summary.actions if a.kind in ("held", "charge")]
+        conn.send(summary)
+    store.close()
+
+
+class KillWorker:
+    """The parent's handle on the worker process, restarted on the same day each time it dies."""
+
+    def __init__(self, ctx: Any, url: str, name: str, server_url: str, outbox: str, kill_chance: float,
+                 seed: int) -> None:
+        self.ctx, self.url, self.name, self.server_url, self.outbox = ctx, url, name, server_url, outbox
+        self.kill_chance, self.seed = kill_chance, seed
+        self.starts = self.kills = 0
+        self.process: Any = None
+        self.conn: Any = None
+
+    def start(self) -> None:
+        parent, child = self.ctx.Pipe()
+        self.starts += 1
+        self.process = self.ctx.Process(
+            target=run_worker,
+            args=(self.url, self.name, self.server_url, self.outbox, child, self.kill_chance,
+                  self.seed * 1000 + self.starts),
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+        self.conn = parent
+        assert self.conn.recv() == "ready"
+
+    def day(self, msg: tuple[dt.date, float], kill_after: float | None) -> RunSummary:
+        if self.process is None:
+            self.start()
+        self.conn.send(msg)
+        while True:
+            if kill_after is not None and not self.conn.poll(kill_after):
+                os.kill(self.process.pid, signal.SIGKILL)
+            kill_after = None
+            try:
+                summary: RunSummary = self.conn.recv()
+                return summary
+            except (EOFError, ConnectionResetError):
+                self.process.join()
+                if self.process.exitcode != -signal.SIGKILL:
+                    raise AssertionError(f"worker died with exit code {self.process.exitcode}") from None
+                self.kills += 1
+                self.start()
+                self.conn.send(msg)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.conn.send(None)
+            self.process.join(30)
+
+
+class KillDrill(Drill):
+    """The drill with each day's run in a worker process killed at random points; the fake (the provider)
+    and the site's own actions stay in this process, which outlives the workers, as a provider does."""
+
+    def __init__(self, a: Adapter, name: str, count: int, url: str, server_url: str, outbox: str, *,
+                 kill_chance: float, seed: int = 20261201) -> None:
+        from payplan.store import open_store
+
+        super().__init__(a, count, seed=seed, store=open_store(url))
+        ctx = multiprocessing.get_context("forkserver")
+        sdk = {"stripe": "payplan.providers.stripe", "square": "payplan.providers.square"}[name.split("-", 1)[0]]
+        ctx.set_forkserver_preload([__name__, "payplan.store.sql", "sqlalchemy", sdk])
+        self.worker = KillWorker(ctx, url, name, server_url, outbox, kill_chance, seed)
+        self.outbox = outbox
+        self.kill_rng = random.Random(seed + 1)
+
+    def run(self, days: Sequence[dt.date] | None = None) -> KillDrill:
+        try:
+            for day in days if days is not None else [START + dt.timedelta(days=k) for k in range((END - START).days + 1)]:
+                self.deliver(self.a.advance_to(day))
+                self.site(day)
+                self.deliver(self.a.take())
+                kill_after = self.kill_rng.uniform(0.0, 0.05) if self.kill_rng.random() < 0.1 else None
+                self.summaries.append(self.worker.day((day, self.a.clock()), kill_after))
+                self.deliver(self.a.take())
+        finally:
+            self.worker.stop()
+        self.notifier = InMemoryNotifier()
+        for m in FileNotifier.read(self.outbox):
+            self.notifier.send(m)
+        return self

@@ -7,7 +7,10 @@ dates as each card's script says, its webhooks delivered shuffled and some
 twice, the site booking, cancelling and refunding through
 :class:`~payplan.bookings.Bookings` and collecting with the daily run.
 ``make test`` runs a sample of each (21 plans: every script under each fee
-timing); ``make drills`` the full size (``PAYPLAN_DRILLS=full``: 210).
+timing); ``make drills`` the full size (``PAYPLAN_DRILLS=full``: 210). The
+same days with the run in a worker process SIGKILLed at random points and
+restarted, on SQLite, the fake outliving it as a provider does: Stripe
+(invoices mode) in ``make test``, Stripe and Square in ``make drills``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from . import adapter_drill as ad
 
 FULL = os.environ.get("PAYPLAN_DRILLS") == "full"
 PLANS = 210 if FULL else 21
+KILL_PLANS = 70 if FULL else 7
 _NEEDS = {"stripe": ("stripe",), "square": ("square",), "paypal": ("paypalrestsdk", "paypalserversdk", "cryptography")}
 
 
@@ -66,6 +70,35 @@ class TestSixMonthsOnEveryAdapter:
             assert t["held (fee-days)"] > 0
         if a.goodwill:
             assert t["goodwill refunds"] == sum(ad.script_of(n) is ad.Script.GOODWILL for n in range(PLANS))
+
+
+@pytest.mark.slow
+# make test kills Stripe's worker (~35 s); make drills (PAYPLAN_DRILLS=full) Square's too, with more plans
+@pytest.mark.parametrize("name", ["stripe-invoices", *(["square"] if FULL else [])])
+def test_a_worker_killed_at_random_points_and_restarted(name: str, tmp_path: Any) -> None:
+    """Each day's run in a worker process SIGKILLed at random moments (by the parent) and at random store
+    calls (by itself), restarted on the same day; the fake, like a provider, outlives it. On SQLite."""
+    _skip_without_sdk(name)
+    pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store]")
+    from payplan.store.sql import upgrade
+
+    url = f"sqlite:///{tmp_path / 'drill.db'}"
+    upgrade(url)
+    with ad.adapter(name) as a:
+        d = ad.KillDrill(a, name, KILL_PLANS, url, a.server_url, str(tmp_path / "outbox.jsonl"), kill_chance=0.004)
+        try:
+            d.run()
+            found = ad.check(d)
+        finally:
+            d.store.close()
+    kills = d.worker.kills
+    print(f"\n{name}: {kills} kills, {ad.tally(d)}")
+    assert kills >= 5, kills
+    assert d.worker.starts == kills + 1
+    # each kill may cut short one message handed to the mail system: sent again, with the same id
+    twice = found.pop("messages twice", {})
+    assert sum(n - 1 for n in twice.values()) <= kills
+    assert found == {}
 
 
 class TestTheChecksCatch:

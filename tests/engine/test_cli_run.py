@@ -93,6 +93,22 @@ class TestRun:
         code, out, _ = run(capsys, "run", "--db", db, "--as-of", "2027-01-07", "--format", "json")
         assert json.loads(out)["late_fees_recorded"] == 0
 
+    def test_a_fee_the_run_does_not_charge_is_held_with_why(self, db: str, files: tuple[str, str, str],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+        """A late fee on a plan no provider charges: "late fees held" in the table, the reason in the dry run."""
+        plan, payments, _ = files
+        assert run(capsys, "import", "--db", db, plan, "--payments", payments)[0] == 0
+        code, out, err = run(capsys, "run", "--db", db, "--as-of", "2027-01-07", "--dry-run")
+        assert code == 0, err
+        assert ("pack-a: held: late fee 25.00 USD (pack-a:late-fee:2:1): no provider binding: "
+                "collect it another way and record the payment") in out
+        code, out, err = run(capsys, "run", "--db", db, "--as-of", "2027-01-07")
+        assert code == 0, err
+        (row,) = [line for line in out.splitlines() if "late fees held" in line]
+        assert row.split()[-1] == "1"
+        code, out, _ = run(capsys, "run", "--db", db, "--as-of", "2027-01-08", "--format", "json")
+        assert json.loads(out)["late_fees_held"] == 1
+
     def test_a_reminder_with_no_notifier_fails_the_plan_by_name_exit_1(
         self, db: str, files: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
     ) -> None:

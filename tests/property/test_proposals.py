@@ -56,6 +56,8 @@ def broken(bound: Bound, parts: Parts, b: Bounds, fee: Money, booked: dt.date, s
     if bound is Bound.GAP:
         gap = b.most_days_between
         return gap is not None and any((later - earlier).days > gap for earlier, later in pairwise(dates))
+    if bound is Bound.RULE:
+        return False  # a guardrail refuses only where the bounds say where the plan is sold; these never do
     assert bound is Bound.PAYMENT
     floor = b.least_payment
     return floor is not None and not in_full and any(m.minor < floor.minor for m in installments)

@@ -133,7 +133,14 @@ def _steps(provider: StripeProvider, dropping: Dropping, names: frozenset[str], 
         refund = next(e for e in reversed(inner.events) if e["type"] == "refund.created")
         return provider.parse_webhook(*fake.signed_delivery(refund, SECRET, timestamp=inner.frozen_time))
 
+    def declined() -> object:
+        inner.script("pm_card_visa", "pm_card_chargeDeclined")
+        provider.charge(binding, plan, 2)
+        failed = next(e for e in reversed(inner.events) if e["type"] == "invoice.payment_failed")
+        return provider.parse_webhook(*fake.signed_delivery(failed, SECRET, timestamp=inner.frozen_time))
+
     steps: dict[str, Callable[[], object]] = {
+        "declined": declined,
         "charge": lambda: provider.charge(binding, plan, 1),
         "fee": lambda: provider.charge_fee(binding, plan, f"{plan.id}:fee", Money.of("35.00", "USD")),
         "refund": lambda: provider.refund(binding, binding.id("invoice:1"), Money.of("10.00", "USD")),
@@ -149,14 +156,17 @@ def _steps(provider: StripeProvider, dropping: Dropping, names: frozenset[str], 
                 continue
 
 
-_ALL = frozenset({"charge", "fee", "refund", "dashboard", "reconcile", "cancel"})
+_ALL = frozenset({"declined", "charge", "fee", "refund", "dashboard", "reconcile", "cancel"})
 
 #: Each kind the adapter reads from Stripe's answers: the mode, the paths that read it, the card.
 _READERS: dict[str, tuple[StripeMode, frozenset[str], str]] = {
     "invoice": (StripeMode.INVOICES, _ALL, "pm_card_visa"),
+    "payment_intent": (StripeMode.INVOICES, frozenset({"declined"}), "pm_card_visa"),
     "line_item": (StripeMode.INVOICES, frozenset({"fee"}), "pm_card_visa"),
     "invoiceitem": (StripeMode.INVOICES, frozenset(), "pm_card_visa"),
-    "invoice_payment": (StripeMode.INVOICES, frozenset({"charge", "refund", "dashboard", "reconcile"}), "pm_card_visa"),
+    "invoice_payment": (
+        StripeMode.INVOICES, frozenset({"declined", "charge", "refund", "dashboard", "reconcile"}), "pm_card_visa"
+    ),
     "refund": (StripeMode.INVOICES, frozenset({"charge", "refund", "dashboard", "reconcile"}), "pm_card_visa"),
     "charge": (StripeMode.INVOICES, frozenset({"charge", "dashboard"}), "card_legacy_visa"),
     "event": (StripeMode.INVOICES, frozenset({"charge", "reconcile"}), "pm_card_visa"),
@@ -167,7 +177,7 @@ _READERS: dict[str, tuple[StripeMode, frozenset[str], str]] = {
 #: Nested objects whose own keys are dropped one by one in every run; the rest (card details,
 #: addresses, tax settings: objects payplan never reads) only in the full drill (PAYPLAN_DRILLS=full).
 _NESTED = frozenset({"payment", "parent", "status_transitions", "lines", "metadata", "default_settings", "data",
-                     "request", "destination_details", "period"})
+                     "request", "destination_details", "period", "last_payment_error"})
 _FULL = os.environ.get("PAYPLAN_DRILLS") == "full"
 
 

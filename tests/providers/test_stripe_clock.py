@@ -148,7 +148,7 @@ class TestSmartRetries:
         assert mine[0]["data"]["object"]["next_payment_attempt"] is not None
         ledger = world.store.load(plan.id).ledger
         assert ledger.failed_attempts == 2
-        assert plan_status(plan, ledger, dt.date(2027, 1, 8)).installment(2).state is InstallmentState.PAID
+        assert plan_status(plan, ledger, dt.date(2027, 1, 8)).installment(2).status is InstallmentState.PAID
 
     def test_retries_stop_after_stripes_window(self, world: World) -> None:
         """A card that always declines is tried on the due date and 4 more times within 21 days, then left open."""
@@ -351,7 +351,7 @@ def _fake_objects() -> dict[str, list[dict[str, Any]]]:
 @pytest.mark.parametrize(
     "kind",
     ["invoice", "invoice_payment", "refund", "charge", "subscription_schedule", "event", "product", "invoiceitem",
-     "line_item"],
+     "line_item", "payment_intent"],
 )
 def test_objects_carry_exactly_stripes_keys(kind: str) -> None:
     """Every object the fake serves has the top-level keys of Stripe's own example of it, no more, no fewer."""
@@ -368,3 +368,16 @@ def test_objects_carry_exactly_stripes_keys(kind: str) -> None:
         phase = objects[0]["phases"][0]
         assert set(phase) == set(sf.example("subscription_schedule")["phases"][0])
         assert set(phase["items"][0]) == set(sf.example("subscription_schedule")["phases"][0]["items"][0])
+
+
+@pytest.mark.parametrize(
+    ("card", "reason"),
+    [("pm_card_chargeDeclined", "card_declined"), ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
+     ("pm_card_authenticationRequired", "authentication_required")],
+)
+def test_failed_collection_says_why(world: World, card: str, reason: str) -> None:
+    """An installment Stripe failed to collect is a failed attempt with the card's reason, read from its PaymentIntent."""
+    plan, _ = world.book(f"clock-why-{reason[:8]}", card)
+    world.day(dt.date(2026, 12, 1))
+    failures = [e for e in world.store.load(plan.id).ledger if e.kind == "payment_failed"]
+    assert [(f.installment, f.reason) for f in failures] == [(1, reason)]

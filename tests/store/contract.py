@@ -44,6 +44,8 @@ from payplan.store import (
     OperationStatus,
     ReminderStatus,
     SignedAgreement,
+    Step,
+    StepStatus,
     Store,
     WebhookOutcome,
     charge,
@@ -293,6 +295,44 @@ class StoreContract(ClaimsContract):
         )
         with pytest.raises(UnknownPlanError):
             store.save_binding(ProviderBinding("stripe", "nope", 1))
+
+    def test_current_binding_is_the_one_saved_last(self, store: Store) -> None:
+        """The current binding is the one saved last, not the last by provider name; none before publishing."""
+        plan = make_plan(_pid())
+        store.add_plan(plan)
+        assert store.current_binding(plan.id) is None
+        store.save_binding(ProviderBinding("stripe", plan.id, 1, {"schedule": "sub_1"}))
+        store.save_binding(ProviderBinding("square", plan.id, 1, {"invoice": "inv_1"}))
+        assert store.current_binding(plan.id) == ProviderBinding("square", plan.id, 1, {"invoice": "inv_1"})
+        store.save_binding(ProviderBinding("stripe", plan.id, 2, {"schedule": "sub_2"}))
+        assert store.current_binding(plan.id) == ProviderBinding("stripe", plan.id, 2, {"schedule": "sub_2"})
+        with pytest.raises(UnknownPlanError):
+            store.current_binding("nope")
+
+    def test_portfolio_is_every_plan_with_its_ledger(self, store: Store) -> None:
+        """Every plan and its ledger by id, or only those in or out of the daily run."""
+        a, b = make_plan("pf-a"), make_plan("pf-b")
+        store.add_plan(a, entries=[PaymentReceived("p1", D, Money.of("500.00", "USD"))])
+        store.add_plan(b)
+        store.set_active(b.id, False)
+        assert store.portfolio() == ((a, store.load(a.id).ledger), (b, Ledger.empty(b)))
+        assert [p.id for p, _ in store.portfolio(active=True)] == ["pf-a"]
+        assert [p.id for p, _ in store.portfolio(active=False)] == ["pf-b"]
+
+    def test_steps_reserved_once_and_finished(self, store: Store) -> None:
+        """A step's key is reserved once (the first document kept), then done or failed with its result."""
+        first = store.reserve_step(Step("k1", "p1", "book", '{"a": 1}'))
+        assert first == Step("k1", "p1", "book", '{"a": 1}')
+        assert store.reserve_step(Step("k1", "p1", "book", '{"a": 2}')).document == '{"a": 1}'
+        store.reserve_step(Step("k2", "p1", "refund", "{}"))
+        store.reserve_step(Step("k3", "p2", "cancel", "{}"))
+        assert store.finish_step("k1", '{"deposit": "succeeded"}').status is StepStatus.DONE
+        assert store.finish_step("k2", '{"error": "no"}', status=StepStatus.FAILED).result == '{"error": "no"}'
+        assert [s.key for s in store.steps(plan_id="p1")] == ["k1", "k2"]
+        assert [s.key for s in store.steps(status=StepStatus.STARTED)] == ["k3"]
+        assert [s.key for s in store.steps(status=StepStatus.FAILED)] == ["k2"]
+        with pytest.raises(StoreError, match="reserved"):
+            store.finish_step("never")
 
     def test_reminders_reserved_once(self, store: Store) -> None:
         """A reminder is reserved once; a second reservation says no; marking it sent is kept."""

@@ -10,10 +10,16 @@
   if (!form) return;
   const status = document.getElementById("form-status");
   let pending = null;
+  let sent = 0;
   async function refresh() {
+    pending = null;
+    const mine = ++sent;
     const response = await fetch(form.dataset.preview, { method: "POST", body: new FormData(form) });
-    if (!response.ok) return;
+    // A newer preview is on its way: this answer is stale (answers may arrive out of order).
+    if (mine !== sent) return;
+    if (!response.ok) { form.dataset.busy = "0"; return; }
     const data = await response.json();
+    if (mine !== sent) return;
     document.getElementById("schedule").innerHTML = data.html;
     const fresh = [];
     for (const span of form.querySelectorAll(".error")) {
@@ -33,9 +39,11 @@
     }
     if (fresh.length && status) status.textContent = fresh.join(" ");
     form.dataset.previewed = String(Number(form.dataset.previewed || "0") + 1);
+    if (pending === null) form.dataset.busy = "0";
   }
   function schedule() {
     clearTimeout(pending);
+    form.dataset.busy = "1";
     pending = setTimeout(refresh, 150);
   }
   form.addEventListener("input", schedule);

@@ -785,7 +785,7 @@ class Bookings:
         failures, succeeded = _attempts(plan, ledger)
         out: list[dict[str, Any]] = []
         for s in status.installments:
-            if s.state not in (InstallmentState.DUE, InstallmentState.OVERDUE):
+            if s.status not in (InstallmentState.DUE, InstallmentState.OVERDUE):
                 continue
             if s.outstanding != s.installment.amount or s.outstanding.minor > room:
                 continue  # a part: providers charge whole installments
@@ -793,7 +793,7 @@ class Bookings:
             out.append({"installment": n, "attempt": len(failures.get(n, ())) + succeeded.get(n, 0) + 1})
             room -= s.outstanding.minor
         unpaid = any(
-            s.state in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0
+            s.status in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0
             for s in status.installments
         )
         if fees and not unpaid and not out:

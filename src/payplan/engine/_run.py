@@ -27,18 +27,16 @@ from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
 from .._plan import PaymentPlan
 from .._reminders import Reminder, reminders_due
 from .._status import InstallmentState, PlanStatus, fees_due, plan_status
-from ..exceptions import InvalidPlanError, NotificationError, PayplanError, ProviderError
+from ..exceptions import DamagedRowError, InvalidPlanError, NotificationError, PayplanError, ProviderError
 from ..notify import Contact, Message, Notifier, compose, notice_templates, reminder_templates, templates_for
 from ..providers import (
     Capability,
-    ChargeOutcome,
     ChargeStatus,
     Provider,
     ProviderBinding,
-    fee_key,
     idempotency_key,
 )
-from ..store import Operation, ReminderRecord, ReminderStatus, Store, StoredPlan, reserved_call
+from ..store import Operation, ReminderRecord, ReminderStatus, Store, StoredPlan, charge_fee, reserved_call
 
 __all__ = ["Action", "PlanFailure", "RESEND_WITHIN", "RunSummary", "finished", "run_due", "run_plan", "stale"]
 
@@ -270,9 +268,9 @@ def run_plan(
     due = charges_due(plan, ledger, as_of)
     if due and any(_on_demand(p) for p in providers.values()):  # else no need to read the plan's bindings
         ledger = _charge(store, plan, ledger, due, target, as_of, summary)
-    fees_owed = ledger.fees.minor > ledger.waived.minor
-    if fees_owed:
-        ledger = _collect_fees(store, plan, ledger, target, as_of, summary)
+    fees_owed = False
+    if ledger.fees.minor > ledger.waived.minor:
+        ledger, fees_owed = _collect_fees(store, plan, ledger, target, as_of, summary)
 
     if not dry and finished(plan, ledger, as_of):
         if retire is None:
@@ -291,7 +289,7 @@ def run_plan(
     if contact is None:
         return
     texts = templates_for(contact.locale, templates)
-    # whether a fee's messages may say when it will be charged (only read when a fee stands)
+    # whether a fee's messages may say when it will be charged (the binding was read if a fee is owed)
     charges_fees = not fees_owed or target.charges_fees()
     items = _messages_due(plan, ledger, as_of, contact, texts, charges_fees)
     due_ids = {item.id for item in items}
@@ -423,7 +421,7 @@ def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.
         return None if owed == item.owed else "the fee was paid or waived since"
     owes = item.owed if isinstance(item, Reminder) else item.amount
     s = plan_status(plan, ledger, as_of).installment(item.installment)
-    if s.state not in _OPEN or s.outstanding != owes:
+    if s.status not in _OPEN or s.outstanding != owes:
         return f"installment {item.installment} was paid (or changed) since"
     if isinstance(item, Reminder):
         return "its due date has come" if item.offset < 0 and as_of >= item.due else None
@@ -485,8 +483,7 @@ def _charge(
                 Action(plan.id, "skip", f"charge {line}: part of an installment; {provider.name} charges whole ones")
             )
             continue
-        key = idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt)
-        ledger = _charge_one(store, plan, ledger, c, line, key, binding, provider, as_of, summary)
+        ledger = _charge_one(store, plan, ledger, c, line, binding, provider, as_of, summary)
     return ledger
 
 
@@ -502,27 +499,29 @@ def _collect_fees(
     target: _Target,
     as_of: dt.date,
     summary: RunSummary,
-) -> Ledger:
-    """Charge the late fees the terms say to charge today, wherever the provider charges fees; report the rest held."""
+) -> tuple[Ledger, bool]:
+    """Charge the late fees the terms say to charge today, wherever the provider charges fees; report the rest held.
+
+    Returns the ledger and whether any late fee was owed.
+    """
     due = fee_charges_due(plan, ledger, as_of)
     held: tuple[FeeHeld, ...] = fees_held(plan, ledger, as_of)
     if not due and not held:
-        return ledger
+        return ledger, False
     chosen = target.get()
     if chosen is None or Capability.CHARGE_FEES not in chosen[1].capabilities:
         why = "no provider binding" if chosen is None else f"{chosen[1].name} cannot charge fees"
         owed: list[FeeChargeDue | FeeHeld] = [*due, *held]
         for c in owed:
             _hold(plan, c.fee_id, c.amount, f"{why}: collect it another way and record the payment", summary)
-        return ledger
+        return ledger, True
     binding, provider = chosen
     for h in held:
         _hold(plan, h.fee_id, h.amount, h.reason, summary)
     for c in due:
         line = f"{c.amount} (fee {c.fee_id}, attempt {c.attempt})"
-        key = fee_key(plan.id, c.fee_id, c.amount, attempt=c.attempt)
-        ledger = _charge_one(store, plan, ledger, c, line, key, binding, provider, as_of, summary)
-    return ledger
+        ledger = _charge_one(store, plan, ledger, c, line, binding, provider, as_of, summary)
+    return ledger, True
 
 
 def _charge_one(
@@ -531,25 +530,33 @@ def _charge_one(
     ledger: Ledger,
     c: ChargeDue | FeeChargeDue,
     line: str,
-    key: str,
     binding: ProviderBinding,
     provider: Provider,
     as_of: dt.date,
     summary: RunSummary,
 ) -> Ledger:
-    """One charge: reserved under *key*, made, its outcome recorded (in a dry run, only said)."""
+    """One charge: reserved under its idempotency key, made, its outcome recorded (in a dry run, only said).
+
+    An installment's key is :func:`~payplan.providers.idempotency_key` of its attempt; a fee's is
+    :func:`~payplan.providers.fee_key` (:func:`payplan.store.charge_fee` reserves it).
+    """
     if summary.dry_run:
         summary.actions.append(Action(plan.id, "charge", f"charge {line} through {provider.name}"))
         return ledger
-    fee = isinstance(c, FeeChargeDue)
-    installment = None if fee else c.installment  # type: ignore[union-attr]
-    op = Operation(
-        key, provider.name, plan.id, "charge_fee" if fee else "charge",
-        installment=installment, attempt=c.attempt, amount=c.amount,
-    )
     summary.charges += 1
     try:
-        outcome = reserved_call(store, op, _charger(provider, binding, plan, c))
+        if isinstance(c, FeeChargeDue):  # reserved under fee_key, as payplan.store.charge_fee reserves it
+            installment = None
+            outcome = charge_fee(
+                store, provider, binding, plan, c.fee_id, c.amount, description=f"late fee {c.fee_id}",
+                attempt=c.attempt,
+            )
+        else:
+            installment = c.installment
+            key = idempotency_key(plan, "charge", installment=c.installment, attempt=c.attempt)
+            op = Operation(key, provider.name, plan.id, "charge", installment=installment, attempt=c.attempt,
+                           amount=c.amount)
+            outcome = reserved_call(store, op, lambda: provider.charge(binding, plan, c.installment, attempt=c.attempt))
     except ProviderError as exc:
         raise ProviderError(
             f"charge {line} through {provider.name}: {exc}", provider=provider.name, retryable=exc.retryable
@@ -574,16 +581,6 @@ def _charge_one(
     if entry is not None:
         ledger = store.record_entries(plan.id, [entry]).ledger
     return ledger
-
-
-def _charger(
-    provider: Provider, binding: ProviderBinding, plan: PaymentPlan, c: ChargeDue | FeeChargeDue
-) -> Callable[[], ChargeOutcome]:
-    if isinstance(c, FeeChargeDue):
-        return lambda: provider.charge_fee(
-            binding, plan, c.fee_id, c.amount, description=f"late fee {c.fee_id}", attempt=c.attempt
-        )
-    return lambda: provider.charge(binding, plan, c.installment, attempt=c.attempt)
 
 
 def run_due(
@@ -639,7 +636,8 @@ def run_due(
     next run retries them. Without *claim*, *shard*/*shards* split the
     plans by a hash of their id (the two combine: claims within a shard).
 
-    A plan that fails (a provider error, a refused message) is named in
+    A plan that fails (a provider error, a refused message, a stored row
+    that is damaged: :class:`~payplan.DamagedRowError`) is named in
     :attr:`RunSummary.failures` with its reason and the run goes on.
 
     Args:
@@ -703,8 +701,15 @@ def run_due(
             progress(stored)
         return ok
 
+    def hurt(exc: DamagedRowError) -> None:
+        # A plan whose stored rows cannot be read is that plan's failure; the run goes on.
+        summary.plans += 1
+        summary.failures.append(PlanFailure(exc.plan_id, str(exc)))
+        failed.append(exc.plan_id)
+
+    failed: list[str] = []
     if not claim or dry_run:
-        for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards):
+        for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards, damaged=hurt):
             retire: list[str] = []
             for stored in batch:
                 one(stored, retire)
@@ -713,11 +718,11 @@ def run_due(
         return summary
 
     name = worker if worker is not None else f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    failed: list[str] = []
     after, last_pass = "", False
     while True:
         batch = store.claim_plans(
-            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards, wait=last_pass
+            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards, wait=last_pass,
+            damaged=hurt,
         )
         if not batch:
             if last_pass or not after:

@@ -456,6 +456,7 @@ class FakeStripe:
         self._order = itertools.count()
         self._prices: dict[str, dict[str, Any]] = {}
         self._first_failure: dict[str, int] = {}  # invoice id -> its first failed automatic attempt
+        self._intents: dict[str, str] = {}  # invoice id -> its PaymentIntent
         self.created = 0
 
     def serve(self) -> FakeServer:
@@ -672,6 +673,12 @@ class FakeStripe:
             kinds = kinds if isinstance(kinds, list) else ([kinds] if kinds else None)
             data = [e for e in reversed(self.events) if kinds is None or e["type"] in kinds]
             return Reply.json({"object": "list", "url": path, "data": data, "has_more": False})
+        if m == "GET" and path.startswith("/v1/payment_intents/"):
+            ident = path.rsplit("/", 1)[1]
+            intent = self.objects.get(ident)
+            if intent is None or intent.get("object") != "payment_intent":
+                return _error(404, "invalid_request_error", f"No such payment_intent: '{ident}'", code="resource_missing")
+            return Reply.json(intent)
         if m == "GET" and path.startswith("/v1/charges/"):
             ident = path.rsplit("/", 1)[1]
             charge = self.objects.get(ident)
@@ -844,46 +851,97 @@ class FakeStripe:
         )
 
     def _attempt(self, invoice: dict[str, Any], pm: str | None, *, automatic: bool) -> tuple[str, str, str] | None:
-        """One payment attempt on an open invoice; the card error, or None when it was paid."""
+        """One payment attempt on an open invoice; the card error, or None when it was paid.
+
+        Every attempt of an invoice goes through the same PaymentIntent and
+        its default invoice payment (``open`` until paid), as Stripe's do; a
+        declined attempt leaves a failed charge and the decline on the
+        PaymentIntent's ``last_payment_error``. A legacy card or source
+        (``card_...``, ``src_...``) pays by a charge alone.
+        """
         invoice["attempt_count"] += 1
         invoice["attempted"] = True
         invoice["next_payment_attempt"] = None
         outcome = self._card(pm) if pm else "no_payment_method"
-        if outcome in CARDS or outcome == "no_payment_method":
-            code, decline, message = CARDS.get(
-                outcome, ("invoice_no_payment_method", "invoice_no_payment_method", "The invoice has no payment method.")
-            )
-            if automatic and code == "card_declined":
-                first = self._first_failure.setdefault(invoice["id"], self._time)
-                later = [first + d * 86_400 for d in self.retry_days if first + d * 86_400 > self._time]
-                if later:
-                    invoice["next_payment_attempt"] = later[0]
-                    self._at(later[0], "attempt", invoice["id"])
-            kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
-            self._emit(kind, invoice)
-            return code, decline, message
-        self._pay(invoice, pm or "pm_card_visa")
-        return None
+        legacy = bool(pm) and str(pm).startswith(("card_", "src_"))
+        intent = None if legacy or not pm else self._intent(invoice)
+        if outcome not in CARDS and outcome != "no_payment_method":
+            self._pay(invoice, str(pm or "pm_card_visa"), intent)
+            return None
+        code, decline, message = CARDS.get(
+            outcome, ("invoice_no_payment_method", "invoice_no_payment_method", "The invoice has no payment method.")
+        )
+        charge = None
+        if pm and code != "authentication_required":  # an issuer decline leaves a failed charge
+            charge = self._make("ch", _objects.build(
+                "charge", amount=invoice["amount_remaining"], currency=invoice["currency"], customer=invoice["customer"],
+                payment_intent=intent["id"] if intent else None, payment_method=pm, created=0, paid=False,
+                status="failed", failure_code=code, failure_message=message,
+                outcome={**_objects.build("charge")["outcome"], "network_status": "declined_by_network",
+                         "reason": decline, "seller_message": "The bank did not return any further details.",
+                         "type": "issuer_declined"},
+            ))
+            self._emit("charge.failed", charge)
+        if intent is not None:
+            intent.update(status="requires_payment_method", latest_charge=charge["id"] if charge else intent["latest_charge"],
+                          last_payment_error={"type": "card_error", "code": code, "decline_code": decline,
+                                              "message": message, "charge": charge["id"] if charge else None})
+            self._emit("payment_intent.payment_failed", intent)
+        if automatic and code == "card_declined":
+            first = self._first_failure.setdefault(invoice["id"], self._time)
+            later = [first + d * 86_400 for d in self.retry_days if first + d * 86_400 > self._time]
+            if later:
+                invoice["next_payment_attempt"] = later[0]
+                self._at(later[0], "attempt", invoice["id"])
+        kind = "invoice.payment_action_required" if code == "authentication_required" else "invoice.payment_failed"
+        self._emit(kind, invoice)
+        return code, decline, message
 
-    def _pay(self, invoice: dict[str, Any], pm: str) -> None:
-        legacy = pm.startswith(("card_", "src_"))  # a legacy card or source: a charge, no PaymentIntent
-        intent = None if legacy else self.new_id("pi")
+    def _intent(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """The invoice's PaymentIntent and its default invoice payment, made at the first attempt."""
+        existing = self._intents.get(invoice["id"])
+        if existing is not None:
+            return self.objects[existing]
+        intent = self._make("pi", _objects.build(
+            "payment_intent", amount=invoice["amount_remaining"], currency=invoice["currency"],
+            customer=invoice["customer"], created=0, description=invoice.get("description"),
+        ))
+        intent["client_secret"] = f"{intent['id']}_secret_fake"
+        self._intents[invoice["id"]] = intent["id"]
+        self._make("inpay", _objects.build(
+            "invoice_payment", invoice=invoice["id"], status="open", amount_requested=invoice["amount_remaining"],
+            currency=invoice["currency"], payment={"type": "payment_intent", "payment_intent": intent["id"]}, created=0,
+        ))
+        return intent
+
+    def _pay(self, invoice: dict[str, Any], pm: str, intent: dict[str, Any] | None) -> None:
         amount = invoice["amount_remaining"]
         charge = self._make("ch", _objects.build(
             "charge", amount=amount, amount_captured=amount, captured=True, currency=invoice["currency"],
-            customer=invoice["customer"], payment_intent=intent, payment_method=pm, created=0,
+            customer=invoice["customer"], payment_intent=intent["id"] if intent else None, payment_method=pm, created=0,
             balance_transaction=self.new_id("txn"),
             outcome={**_objects.build("charge")["outcome"], "network_status": "approved_by_network",
-                     "seller_message": "Payment complete."},
-        ))
-        self.charges[intent or charge["id"]] = charge
-        payment = {"type": "charge", "charge": charge["id"]} if legacy else {"type": "payment_intent", "payment_intent": intent}
-        self._make("inpay", _objects.build(
-            "invoice_payment", invoice=invoice["id"], status="paid", amount_paid=amount, amount_requested=amount,
-            currency=invoice["currency"], payment=payment, created=0,
-            status_transitions={"canceled_at": None, "paid_at": self._time},
+                     "seller_message": "Payment complete.", "type": "authorized"},
         ))
         self._emit("charge.succeeded", charge)
+        if intent is None:  # a legacy card or source: the invoice payment names the charge
+            self.charges[charge["id"]] = charge
+            self._make("inpay", _objects.build(
+                "invoice_payment", invoice=invoice["id"], status="paid", amount_paid=amount, amount_requested=amount,
+                currency=invoice["currency"], payment={"type": "charge", "charge": charge["id"]}, created=0,
+                status_transitions={"canceled_at": None, "paid_at": self._time},
+            ))
+        else:
+            self.charges[intent["id"]] = charge
+            intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"], payment_method=pm,
+                          last_payment_error=None)
+            payment = next(
+                o for o in self.objects.values()
+                if o.get("object") == "invoice_payment" and o["payment"].get("payment_intent") == intent["id"]
+            )
+            payment.update(status="paid", amount_paid=amount)
+            payment["status_transitions"]["paid_at"] = self._time
+            self._emit("payment_intent.succeeded", intent)
         self._mark_paid(invoice)
 
     def _mark_paid(self, invoice: dict[str, Any]) -> None:
@@ -991,6 +1049,8 @@ class FakeStripe:
     def _refund(self, params: dict[str, Any]) -> Reply:
         by = "charge" if "charge" in params else "payment_intent"
         charge = self.charges.get(params.get(by, ""))
+        if charge is None and by == "charge":  # a charge of a PaymentIntent, refunded by its own id
+            charge = next((c for c in self.charges.values() if c["id"] == params["charge"]), None)
         if charge is None:
             return _error(400, "invalid_request_error", f"No such {by}.", param=by)
         amount = int(params.get("amount", charge["amount"] - charge["amount_refunded"]))

@@ -547,7 +547,10 @@ class StripeProvider(Provider):
         """
         event = verify(headers, body, self._secret, self._tolerance, self._clock())
         with stripe_errors():
-            return normalize(event, plan_of_payment=self._plan_of_payment, refunds_of_charge=self._refunds_of_charge)
+            return normalize(
+                event, plan_of_payment=self._plan_of_payment, refunds_of_charge=self._refunds_of_charge,
+                decline_of=self._decline_of,
+            )
 
     def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
         """Stripe's view of this plan: the events not in *known*.
@@ -569,7 +572,7 @@ class StripeProvider(Provider):
         with stripe_errors():
             page = self._client.v1.events.list({"types": sorted(MAPPED), "limit": 100})
             for event in page.auto_paging_iter():
-                add(normalize(event.to_dict(), plan_of_payment=self._plan_of_payment))
+                add(normalize(event.to_dict(), plan_of_payment=self._plan_of_payment, decline_of=self._decline_of))
             for role, invoice_id in binding.ids.items():
                 if not role.startswith("invoice:"):
                     continue
@@ -623,6 +626,33 @@ class StripeProvider(Provider):
             number = meta.get(META_INSTALLMENT)
             installment = int(number) if isinstance(number, str) and number.isdigit() else None
             return meta[META_PLAN], installment
+        return None
+
+    def _decline_of(self, invoice_id: str) -> str | None:
+        """The decline code of the invoice's last failed attempt, from its PaymentIntent; None when unreadable.
+
+        Since API 2025-03-31.basil an invoice no longer names its payment
+        intent: its invoice payments do, and the intent's
+        ``last_payment_error`` has the error ``code`` (``card_declined``,
+        ``expired_card``, ``authentication_required``), or the issuer's
+        ``decline_code`` where it says more (``insufficient_funds``): the
+        codes :meth:`charge` gives. A failed read gives None (the event is
+        still recorded, with the generic reason), never an error.
+        """
+        try:
+            payments = self._client.v1.invoice_payments.list({"invoice": invoice_id, "limit": 10})
+            for kind, intent in (found for p in payments.data if (found := _paid_by(p)) is not None):
+                if kind != "payment_intent":
+                    continue
+                error = self._client.v1.payment_intents.retrieve(intent).to_dict().get("last_payment_error")
+                if isinstance(error, Mapping):
+                    code, decline = error.get("code"), error.get("decline_code")
+                    if code == "card_declined" and isinstance(decline, str) and decline not in ("", "generic_decline"):
+                        code = decline  # the issuer's reason says more (insufficient_funds)
+                    if isinstance(code, str) and code:
+                        return code[:100]
+        except stripe.StripeError:
+            return None
         return None
 
     def _refunds_of_charge(self, charge: str) -> list[dict[str, Any]]:

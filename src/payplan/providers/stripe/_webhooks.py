@@ -74,6 +74,8 @@ _REFUND_MOVED = frozenset({"pending", "succeeded", "failed"})
 PlanOfPayment = Callable[[str | None, str | None], tuple[str, int | None] | None]
 #: Lists the refund objects (as dicts) of a charge.
 RefundsOfCharge = Callable[[str], Sequence[Mapping[str, Any]]]
+#: The decline code of an invoice's last failed payment attempt, or None when it cannot be read.
+DeclineOf = Callable[[str], str | None]
 
 
 def verify(
@@ -132,6 +134,7 @@ def normalize(
     *,
     plan_of_payment: PlanOfPayment | None = None,
     refunds_of_charge: RefundsOfCharge | None = None,
+    decline_of: DeclineOf | None = None,
 ) -> tuple[ProviderEvent, ...]:
     """The payplan events one Stripe event carries (none for ignored types or other businesses' objects).
 
@@ -141,6 +144,10 @@ def normalize(
             from the payment it refunds; without it such refunds give no events.
         refunds_of_charge: Reads a charge's refunds when a ``charge.refunded``
             event does not list them.
+        decline_of: Reads the decline code of a failed invoice payment (an
+            invoice carries none since API 2025-03-31.basil); without it, or
+            when it finds none, the reason is ``payment_failed`` (or
+            ``authentication_required``).
 
     Raises:
         ProviderRequestError: a mapped event whose object is malformed (the
@@ -154,7 +161,7 @@ def normalize(
         return ()
     read = Fields(NAME, f"stripe {kind} event {str(event.get('id'))[:40]!r}")
     try:
-        return _normalize(read, event, str(kind), plan_of_payment, refunds_of_charge)
+        return _normalize(read, event, str(kind), plan_of_payment, refunds_of_charge, decline_of)
     except (InvalidPlanError, UnsupportedByProviderError) as exc:
         raise ProviderRequestError(f"{read.what}: {exc}", provider=NAME) from exc
 
@@ -171,6 +178,7 @@ def _normalize(
     kind: str,
     plan_of_payment: PlanOfPayment | None,
     refunds_of_charge: RefundsOfCharge | None,
+    decline_of: DeclineOf | None = None,
 ) -> tuple[ProviderEvent, ...]:
     event_id = read.text(event, "id", "id")
     created = read.integer(event, "created", "created", maximum=253_402_300_799)
@@ -178,7 +186,7 @@ def _normalize(
     obj = read.mapping(data, "object", "data.object")
     occurred = dt.datetime.fromtimestamp(created, dt.UTC).date()
     if kind.startswith("invoice."):
-        return _invoice(read, kind, event_id, created, occurred, obj)
+        return _invoice(read, kind, event_id, created, occurred, obj, decline_of)
     if kind in _REFUND_KINDS:
         return _refund(read, obj, "data.object", created, plan_of_payment, failed=kind == "refund.failed")
     if kind == "charge.refunded":
@@ -212,7 +220,13 @@ def _normalize(
 
 
 def _invoice(
-    read: Fields, kind: str, event_id: str, created: int, occurred: dt.date, obj: Mapping[str, Any]
+    read: Fields,
+    kind: str,
+    event_id: str,
+    created: int,
+    occurred: dt.date,
+    obj: Mapping[str, Any],
+    decline_of: DeclineOf | None = None,
 ) -> tuple[ProviderEvent, ...]:
     plan_id = _plan_id(read, obj)
     if plan_id is None:
@@ -236,6 +250,8 @@ def _invoice(
     failed = kind == "invoice.payment_failed"
     error = read.mapping(obj, "last_finalization_error", "data.object.last_finalization_error", optional=True)
     code = read.optional_text(error, "code", "data.object.last_finalization_error.code")
+    if code is None and decline_of is not None:
+        code = decline_of(invoice_id)
     return (
         ProviderEvent(
             id=f"{NAME}:{event_id}",

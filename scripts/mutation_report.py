@@ -1,0 +1,115 @@
+"""Write the mutation report of the money core from mutmut's results (``make mutation``).
+
+Reads what ``mutmut run`` left in ``mutants/`` (through ``mutmut results --all
+true`` and ``mutmut show``), the judgements in ``tests/mutation/equivalent.toml``
+(a mutant that behaves exactly as the original, with the reason), and writes
+``tests/mutation/report.md``: the score, each surviving mutant with its diff,
+and each one judged equivalent with why.
+
+The score is killed / (mutants - equivalent): a timeout counts as killed (the
+mutant made the tests hang, which a run would notice), a mutant no test
+reaches counts as surviving.
+
+Usage: ``python scripts/mutation_report.py [--mutmut PATH] [--minutes N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
+REPORT = ROOT / "tests" / "mutation" / "report.md"
+KILLED = {"killed", "timeout", "caught by type check"}
+TARGET = 0.90
+
+
+def results(mutmut: str) -> dict[str, str]:
+    """Every mutant's name and status, as ``mutmut results --all true`` prints them."""
+    out = subprocess.run([mutmut, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True)
+    found: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and name:
+            found[name] = status
+    return found
+
+
+def diff(mutmut: str, name: str) -> str:
+    """The mutant's change, as ``mutmut show`` prints it (without its header line)."""
+    out = subprocess.run([mutmut, "show", name], cwd=ROOT, capture_output=True, text=True, check=False)
+    return "\n".join(line for line in out.stdout.splitlines() if not line.startswith("# ")).strip()
+
+
+def module_of(name: str) -> str:
+    """``payplan._money.x_percent_of__mutmut_3`` -> ``payplan._money``."""
+    return name.rsplit(".", 1)[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mutmut", default=str(Path(sys.executable).with_name("mutmut")))
+    parser.add_argument("--minutes", type=float, default=None, help="how long mutmut run took, for the report")
+    args = parser.parse_args()
+    found = results(args.mutmut)
+    if not found:
+        print("mutation_report: no results: run `mutmut run` first", file=sys.stderr)
+        return 2
+    judged = tomllib.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    equivalent = {name: why for name, why in judged.get("equivalent", {}).items() if name in found}
+    stale = sorted(set(judged.get("equivalent", {})) - set(found))
+    survivors = sorted(n for n, s in found.items() if s not in KILLED and n not in equivalent)
+    killed = sum(1 for s in found.values() if s in KILLED)
+    judged_ok = [n for n in equivalent if found[n] not in KILLED]
+    counted = len(found) - len(judged_ok)
+    score = killed / counted if counted else 1.0
+    by_status = collections.Counter(found.values())
+    per_module: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for name, status in found.items():
+        per_module[module_of(name)]["killed" if status in KILLED else "left"] += 1
+
+    lines = [
+        "# Mutation report: the money core",
+        "",
+        f"Written by `make mutation` (mutmut, `scripts/mutation_report.py`) on {dt.date.today().isoformat()}.",
+        "Mutated: `_money`, `_schedule`, `_calendar`, `_plan`, `_status`, `_late_fees`, `_policies`,",
+        "`_cancellation`, `_refunds`, `_ledger` and `_dunning` (whose `charges_due` and `fee_charges_due`",
+        "are the daily run's guard: never above the live balance). Tests: `tests/unit` and `tests/property`.",
+        "",
+        f"**Score: {killed} of {counted} non-equivalent mutants killed, {score:.1%}** (target {TARGET:.0%}).",
+        "",
+        f"{len(found)} mutants: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) + ";",
+        f"{len(judged_ok)} judged equivalent below (each with why) and left out of the score.",
+    ]
+    if args.minutes is not None:
+        lines.append(f"`mutmut run` took {args.minutes:.0f} minutes on this machine (2 cores).")
+    lines += ["", "| module | killed | not killed |", "|---|---|---|"]
+    for module in sorted(per_module):
+        c = per_module[module]
+        lines.append(f"| `{module}` | {c['killed']} | {c['left']} |")
+    lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
+    if not survivors:
+        lines.append("None.")
+    for name in survivors:
+        lines += [f"### `{name}` ({found[name]})", "", "```diff", diff(args.mutmut, name), "```", ""]
+    lines += ["", f"## Judged equivalent ({len(judged_ok)})", ""]
+    if not judged_ok:
+        lines.append("None.")
+    for name in sorted(judged_ok):
+        lines += [f"### `{name}`", "", equivalent[name].strip(), "", "```diff", diff(args.mutmut, name), "```", ""]
+    if stale:
+        lines += ["", "## Judgements for mutants that no longer exist", ""] + [f"- `{n}`" for n in stale]
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("\n".join(lines).rstrip() + "\n")
+    print(f"mutation: {killed}/{counted} killed ({score:.1%}); {len(survivors)} surviving; report: {REPORT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
