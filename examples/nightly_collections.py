@@ -88,7 +88,7 @@ def main() -> None:
     statement = plan_status(booking.plan, booking.ledger, night)
     print(f"\n{night}: {statement.status.value}, balance {statement.balance}, fees {booking.ledger.fees}")
     for s in statement.installments:
-        print(f"  #{s.number} due {s.installment.due}: {s.state.value}, paid {s.paid}, owed {s.outstanding}")
+        print(f"  #{s.number} due {s.installment.due}: {s.status.value}, paid {s.paid}, owed {s.outstanding}")
 
     standing = client_standing(
         "client-7", bookings.store.portfolio(), night, policy=EscalationPolicy(flag_after_late=2)

@@ -89,7 +89,7 @@ def run(client: Any, payer: Payer, booked: dt.date, mode: StripeMode, plan_id: s
     show_binding(client, booking.binding)
     if charge_deposit:
         deposit = booking.status(booked).installments[0]
-        print(f"deposit {deposit.installment.amount.format('en_US')}: {deposit.state.value}")
+        print(f"deposit {deposit.installment.amount.format('en_US')}: {deposit.status.value}")
     print("booked twice: the second call sent nothing, the booking is done once")
     return booking.binding
 

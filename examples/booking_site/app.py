@@ -308,7 +308,7 @@ class Site:
         if statement.status is PlanStatus.CANCELLED:
             return zero
         due = [s.outstanding for s in statement.installments
-               if s.state in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0]
+               if s.status in (InstallmentState.DUE, InstallmentState.OVERDUE) and s.outstanding.minor > 0]
         if due:
             return sum(due, zero)
         if Capability.CHARGE_FEES in self.provider.capabilities:

@@ -129,6 +129,7 @@ from ._status import (
 from ._terms import DepositRule, Terms
 from .exceptions import (
     CurrencyMismatchError,
+    DamagedRowError,
     GuardrailError,
     InvalidMoneyError,
     InvalidPlanError,
@@ -192,6 +193,7 @@ __all__ = [
     "DEFAULT_NOTICE_TEMPLATES",
     "DEFAULT_REMINDER_TEMPLATES",
     "DEFAULT_STATEMENT_TEMPLATES",
+    "DamagedRowError",
     "DateRule",
     "DepositRule",
     "EscalationPolicy",

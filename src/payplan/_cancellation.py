@@ -56,8 +56,16 @@ class Settlement:
             carry out. Each lands in the ledger once, from the provider's
             answer or its refund events (see
             :func:`~payplan.providers.record_refund`), never from here.
+        received_after: Money received after *on* (net of refunds since),
+            already part of :attr:`refund` or :attr:`credit`: the client
+            gave notice before it was taken, so it is paid back (or
+            carried as credit when the client chose credit). Zero when
+            nothing came in after *on*.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Money received after the cancellation's date is refunded or
+       credited (it was left on the cancelled plan); *received_after*.
     """
 
     plan_id: str
@@ -73,6 +81,7 @@ class Settlement:
     no_show: bool = False
     reschedule: bool = False
     refunds: tuple[RefundInstruction, ...] = ()
+    received_after: Money | None = None
 
     def carry_over(self, entry_id: str, on: dt.date) -> CreditApplied:
         """The credit entry that brings :attr:`credit` to the new plan's ledger.
@@ -117,11 +126,16 @@ def _settle(
             f"expected a cancellation dated on or after the booking {plan.booked.isoformat()}, got {on.isoformat()}"
         )
     cur = plan.fee.currency
-    # Only what happened by the cancellation's date counts: a payment dated
-    # after it is not part of the settlement (it stays on the ledger, as
-    # credit), and no refund is dated before the money it returns.
+    # The policy reads the plan as of the cancellation's date (its fees, what
+    # was paid by then, what may be retained). Money that came in after it
+    # (an installment taken between the notice and the day it was recorded)
+    # was taken from a client who had cancelled: it goes back (or to credit),
+    # after covering a shortfall the policy collects; no refund is dated
+    # before the money it returns.
+    full = ledger
     room = ledger._room(on, _cash)
     ledger = ledger.as_of(on)
+    late = (full._paid - full._refunded) - (ledger._paid - ledger._refunded)
     # A reschedule carries every credit (incentives included) to the new date.
     clawback = 0 if reschedule else _clawback(plan, ledger)
     wanted = retention + clawback
@@ -133,7 +147,9 @@ def _settle(
     funds = ledger.funds.minor - forgiven
     fees = ledger.fees.minor - ledger.waived.minor
     retained = wanted if collect_shortfall else min(wanted, max(funds - fees, 0))
-    surplus = funds - retained - fees
+    surplus = funds + late - retained - fees
+    if late > 0:
+        room = full._paid - full._refunded
     refund = credit = 0
     if surplus > 0:
         cash = min(surplus, room)
@@ -143,6 +159,10 @@ def _settle(
             refund = cash
             credit = surplus - cash
     shortfall = max(-surplus, 0)
+    after = min(max(late, 0), max(surplus, 0))
+    if after:
+        where = "kept as credit" if as_credit else "refunded"
+        reason += f"; {_money(after, cur)} received after {on.isoformat()} is {where}"
     sid = f"{plan.id}:cancellation"
     entries: list[LedgerEntry] = [
         CancellationSettled(
@@ -153,13 +173,16 @@ def _settle(
     instructions: tuple[RefundInstruction, ...] = ()
     if refund:
         words = f"cancellation refund: {reason}"
-        every = refund_instructions(plan.id, ledger, _money(refund, cur), purpose="cancellation", reason=words)
+        every = refund_instructions(plan.id, full, _money(refund, cur), purpose="cancellation", reason=words)
         # Money a provider took goes back through it (its refund events record it, once);
-        # money paid without a provider reference is paid back by hand, recorded now.
+        # money paid without a provider reference is paid back by hand, recorded now,
+        # dated no earlier than the last payment it returns.
         instructions = tuple(i for i in every if i.reference is not None)
-        by_hand = sum(i.amount.minor for i in every if i.reference is None)
+        hand = [i for i in every if i.reference is None]
+        by_hand = sum(i.amount.minor for i in hand)
         if by_hand:
-            entries.append(Refund.reversal(f"{sid}:refund", on, _money(by_hand, cur), words))
+            day = max([on, *(full.get(i.payment_id).on for i in hand)])  # type: ignore[union-attr]
+            entries.append(Refund.reversal(f"{sid}:refund", day, _money(by_hand, cur), words))
     return Settlement(
         plan.id,
         on,
@@ -174,6 +197,7 @@ def _settle(
         no_show,
         reschedule,
         instructions,
+        _money(after, cur),
     )
 
 

@@ -381,14 +381,55 @@ def _deposit_from(value: Any, currency: Currency, where: str) -> DepositRule:
     raise InvalidPlanError(f"{where}: expected percent, minimum or amount")
 
 
+#: Keys a tier takes beyond its terms, which [terms] may set for every tier too.
+_TIER_BOUNDS = {"least_payment", "most_days_between"}
+#: Keys only a tier (or [catalog]) takes: refused in [terms] with where they belong.
+_TIER_ONLY = {"name": "a [[tier]]", "fee": "a [[tier]]", "description": "a [[tier]]", "sale": "[catalog] or a [[tier]]"}
+
+
+def _bounds_from(table: Mapping[str, Any], currency: Currency, where: str) -> tuple[Money | None, int | None]:
+    least = _money_from(table["least_payment"], currency, f"{where}.least_payment") if "least_payment" in table else None
+    gap = _int_from(table["most_days_between"], f"{where}.most_days_between") if "most_days_between" in table else None
+    return least, gap
+
+
+def _check_terms_keys(table: Mapping[str, Any]) -> None:
+    """Refuse a key [terms] does not take (a misspelling, or a key only a tier takes), naming it."""
+    known = _TERM_KEYS | _TIER_BOUNDS
+    unknown = set(table) - known
+    if not unknown:
+        return
+    elsewhere = [f"{k} belongs in {_TIER_ONLY[k]}" for k in sorted(unknown) if k in _TIER_ONLY]
+    raise InvalidPlanError(
+        f"[terms]: unknown key(s) {sorted(unknown)}; expected {sorted(known)}"
+        + (f" ({'; '.join(elsewhere)})" if elsewhere else "")
+    )
+
+
 def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
-    """Build a :class:`Catalog` from parsed TOML (see :meth:`Catalog.from_toml`)."""
+    """Build a :class:`Catalog` from parsed TOML (see :meth:`Catalog.from_toml`).
+
+    ``[terms]`` takes every key a tier takes but ``name``, ``fee``,
+    ``description`` and ``sale``, and gives it to every tier that does not
+    set it: the terms, ``installments`` (the counts offered),
+    ``least_payment`` and ``most_days_between``. An unknown key, in
+    ``[terms]`` as in a tier, is refused naming it.
+
+    .. versionchanged:: 0.2.0
+       ``[terms]`` refuses unknown keys (it dropped them silently, and with
+       them ``least_payment`` and ``most_days_between``, which it now
+       applies to every tier).
+    """
     head = _section(data, "catalog")
     try:
         currency = to_currency(head.get("currency", "USD"))
     except InvalidPlanError as exc:
         raise InvalidPlanError(f"[catalog].currency: {exc}") from None
-    defaults = _terms_from(_section(data, "terms"), currency, Terms(), "[terms]")
+    shared = _section(data, "terms")
+    _check_terms_keys(shared)
+    defaults = _terms_from(shared, currency, Terms(), "[terms]")
+    default_least, default_gap = _bounds_from(shared, currency, "[terms]")
+    default_counts = shared.get("installments")
     sold_in = _sales_from(head["sale"], "[catalog].sale") if "sale" in head else ()
     raw = data.get("tier", [])
     if not isinstance(raw, list) or not raw:
@@ -405,14 +446,12 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
             raise InvalidPlanError(f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(known)}")
         fee = _money_from(entry["fee"], currency, f"{where}.fee") if "fee" in entry else None
         terms = _terms_from(entry, currency, defaults, where)
-        counts = entry.get("installments", [terms.installments])
+        counts = entry.get("installments", default_counts if default_counts is not None else [terms.installments])
         if isinstance(counts, int):
             counts = [counts]
-        least = (
-            _money_from(entry["least_payment"], currency, f"{where}.least_payment")
-            if "least_payment" in entry else None
-        )
-        gap = _int_from(entry["most_days_between"], f"{where}.most_days_between") if "most_days_between" in entry else None
+        least, gap = _bounds_from(entry, currency, where)
+        least = least if "least_payment" in entry else default_least
+        gap = gap if "most_days_between" in entry else default_gap
         sales = _sales_from(entry["sale"], f"{where}.sale") if "sale" in entry else sold_in
         tiers.append(Tier(name, fee, terms, tuple(counts), str(entry.get("description", "")), least, gap, sales))
     return Catalog(tiers, currency)

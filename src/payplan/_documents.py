@@ -1001,28 +1001,29 @@ def statement_sections(
     overdue = 0
     for s in st.installments:
         inst = s.installment
-        cancelled = s.state is InstallmentState.CANCELLED
+        cancelled = s.status is InstallmentState.CANCELLED
         # A cancelled installment is no longer owed: the settlement says what is.
         outstanding = _money(0, cur) if cancelled else s.outstanding
         if inst.due <= as_of and not cancelled:
             due_to_date += inst.amount.minor
-        if s.state is InstallmentState.OVERDUE:
+        if s.status is InstallmentState.OVERDUE:
             overdue += outstanding.minor
         elif next_line is None and outstanding.minor:
             next_line = (outstanding, inst.due)
         rows.append(
             (
                 str(inst.number), w.short_date(inst.due), w.money(inst.amount), w.money(s.paid),
-                w.money(outstanding), _state(s.state, s.days_overdue, w),
+                w.money(outstanding), _state(s.status, s.days_overdue, w),
             )
         )
     # Money owed that is not an installment (late fees, what a cancellation
-    # left owed) is owed from the day it was charged: it is overdue now, and
-    # the next payment when no installment is left to pay.
+    # left owed) is owed from the day it was charged (the next payment when
+    # no installment is left to pay), and overdue now from the day after, as
+    # payplan.overdue() and the reports count it.
     owed_fees = fees_due(plan, ledger, as_of)
     if owed_fees:
         fee_total = sum(f.outstanding.minor for f in owed_fees)
-        overdue += fee_total
+        overdue += sum(f.outstanding.minor for f in owed_fees if f.days_overdue(as_of) > 0)
         if next_line is None:
             next_line = (_money(fee_total, cur), min(f.on for f in owed_fees))
     summary: list[tuple[str, str]] = [

@@ -227,7 +227,7 @@ def charges_due(
     failures, succeeded = _attempts(plan, ledger)
     out: list[ChargeDue] = []
     for s in status.installments:
-        if s.state not in _OPEN or s.outstanding.minor <= 0:
+        if s.status not in _OPEN or s.outstanding.minor <= 0:
             continue
         n = s.number
         fails = failures.get(n, ())
@@ -499,7 +499,7 @@ def dunning_notices(
 
     out: list[Notice] = []
     for s in status.installments:
-        if s.outstanding.minor <= 0 or s.state not in _OPEN:
+        if s.outstanding.minor <= 0 or s.status not in _OPEN:
             continue
         n = s.number
         fails = failures.get(n)
@@ -527,7 +527,7 @@ def dunning_notices(
     if card_expires is not None:
         for s in status.installments:
             inst = s.installment
-            if s.outstanding.minor <= 0 or s.state in (InstallmentState.WAIVED, InstallmentState.CANCELLED):
+            if s.outstanding.minor <= 0 or s.status in (InstallmentState.WAIVED, InstallmentState.CANCELLED):
                 continue
             if inst.due <= card_expires or inst.due < as_of:
                 continue

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import ClassVar, Final
 
 from attrs import evolve, field, frozen
 
@@ -58,6 +58,21 @@ def _opt_pct(value: int | Decimal | str | None) -> Decimal | None:
     return p
 
 
+MAX_LATE_FEE_PERCENT = Decimal(100)
+"""The highest late-fee percentage payplan accepts: a step's percent of the overdue amount, and a cap's
+percent of the fee (the library and the ``--late-fee`` option of the command line alike)."""
+
+
+def _late_fee_pct(value: int | Decimal | str | None) -> Decimal | None:
+    p = _opt_pct(value)
+    if p is not None and p > MAX_LATE_FEE_PERCENT:
+        raise InvalidPlanError(
+            f"expected a late-fee percentage from 0 to {MAX_LATE_FEE_PERCENT}% "
+            f"(a late fee is never more than what is overdue), got {value!r}"
+        )
+    return p
+
+
 def _pct(value: int | Decimal | str) -> Decimal:
     p = _opt_pct(value)
     assert p is not None
@@ -87,14 +102,21 @@ class LateFeeStep:
         days: Days overdue at which the step applies (never before the
             policy's grace period is over).
         amount: A flat fee.
-        percent: A percent of the overdue amount.
+        percent: A percent of the overdue amount, from 0 to 100
+            (:attr:`MAX_PERCENT`).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *percent* is at most 100 (it took up to 1000, while the command line
+       took up to 100).
     """
+
+    MAX_PERCENT: ClassVar[Decimal] = MAX_LATE_FEE_PERCENT
+    """The highest *percent* a step (or a policy's *cap_percent*) takes: 100."""
 
     days: int = field(validator=_days("a late-fee step's days overdue"))
     amount: Money | None = field(default=None, validator=_opt_money)
-    percent: Decimal | None = field(default=None, converter=_opt_pct)
+    percent: Decimal | None = field(default=None, converter=_late_fee_pct)
 
     def __attrs_post_init__(self) -> None:
         _one_of_amount_percent("late-fee step", self.amount, self.percent)
@@ -174,13 +196,16 @@ class LateFeePolicy:
 
     The cap limits the late fees charged over the whole plan (before any
     waiver): *cap* as an amount, *cap_percent* as a percent of the plan's
-    fee; when both are set the lower one holds.
+    fee; when both are set the lower one holds. Percentages (a step's and
+    *cap_percent*) are from 0 to 100 (:attr:`LateFeeStep.MAX_PERCENT`).
 
     *collect* says when the daily run charges an assessed fee to the
     client's payment method (:class:`FeeCollection`): at once, with the
     next installment, or once the last installment is paid (the default).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *cap_percent* is at most 100.
     .. versionchanged:: 0.3.0
        *collect*.
     """
@@ -188,7 +213,7 @@ class LateFeePolicy:
     steps: tuple[LateFeeStep, ...] = field(converter=_as_steps)
     grace_days: int = field(default=0, validator=_days("grace_days", MAX_DAYS - 1))
     cap: Money | None = field(default=None, validator=_opt_money)
-    cap_percent: Decimal | None = field(default=None, converter=_opt_pct)
+    cap_percent: Decimal | None = field(default=None, converter=_late_fee_pct)
     fee_on_fee: bool = False
     collect: FeeCollection = field(default=FeeCollection.AFTER_LAST_INSTALLMENT, converter=_fee_collection)
 
@@ -261,7 +286,8 @@ class LateFeePolicy:
         steps = tuple(
             evolve(s, amount=percent_of(s.amount, f, rounding=ROUND_HALF_UP))
             if s.amount is not None
-            else evolve(s, percent=s.percent * f / 100)  # type: ignore[operator]
+            # an escalated percent stays within the one bound on late-fee percentages
+            else evolve(s, percent=min(s.percent * f / 100, MAX_LATE_FEE_PERCENT))  # type: ignore[operator]
             for s in self.steps
         )
         cap = None if self.cap is None else percent_of(self.cap, f, rounding=ROUND_HALF_UP)

@@ -119,8 +119,14 @@ def refund_instructions(
     Payments a provider took (recorded with its reference) come first,
     newest first, then payments recorded without one (cash, bank transfer,
     or a provider whose payment events carry no payment id), newest first;
-    each is refunded up to what is left of it. Refunds already recorded are
-    taken to have come off the payments in that same order.
+    payments of fees (the daily run's fee charges, ids
+    ``<plan>:fee-charge:...``) come last of all, so a refund pays back
+    installments' money before fee payments. Each is refunded up to what
+    is left of it. Refunds already recorded are taken to have come off the
+    payments in that same order.
+
+    .. versionchanged:: 0.2.0
+       Fee payments come last (they came first when they were the newest).
 
     Returns:
         The instructions, in that order; their amounts add up to *amount*.
@@ -136,9 +142,10 @@ def refund_instructions(
         raise LedgerError(f"expected a refund of zero or more in {cur.code}, got {amount!r}")
     if amount.minor > ledger.net_paid.minor:
         raise LedgerError(f"expected a refund of at most the {ledger.net_paid} paid, got {amount}")
+    fee_payment = f"{plan_id}:fee-charge:"
     payments = sorted(
         (e for e in ledger if type(e) is PaymentReceived),
-        key=lambda e: (e.reference is not None, e.on, e.id),
+        key=lambda e: (not e.id.startswith(fee_payment), e.reference is not None, e.on, e.id),
         reverse=True,
     )
     already = ledger.refunded.minor

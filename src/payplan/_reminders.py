@@ -180,7 +180,7 @@ def reminders_due(
     for s in status.installments:
         inst = s.installment
         offset = (as_of - inst.due).days
-        if offset not in offsets or s.state not in _OPEN or s.outstanding.minor <= 0:
+        if offset not in offsets or s.status not in _OPEN or s.outstanding.minor <= 0:
             continue
         kind = pol.kind_for(offset)
         fee, fee_day = _next_fee(plan, pending, inst.line_id, inst.due, as_of)
@@ -207,7 +207,7 @@ def reminders_due(
             Reminder(rid, plan.id, inst.number, kind, as_of, inst.due, s.outstanding, offset, fee, fee_from, message)
         )
     # A line still open has its own reminders, which state its fees.
-    lines = {s.number for s in status.installments if s.state in _OPEN and s.outstanding.minor > 0}
+    lines = {s.number for s in status.installments if s.status in _OPEN and s.outstanding.minor > 0}
     return tuple(out) + _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, lines, charges_fees)
 
 

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
@@ -126,16 +127,34 @@ class AgingBucket:
         min_days: Fewest days overdue in the bucket (0 for current).
         max_days: Most days overdue, or None for the last bucket.
         amount: What is still owed on the installments (and fees) in it.
-        installments: How many installments (and fees) are in it.
+        count: How many installments (and fees) are in it.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *count*, renamed from *installments* (a count, where every other
+       ``.installments`` is a tuple); ``installments`` still reads it, with a
+       :class:`DeprecationWarning`, for one release.
     """
 
     label: str
     min_days: int
     max_days: int | None
     amount: Money
-    installments: int
+    count: int
+
+    @property
+    def installments(self) -> int:
+        """Deprecated name of :attr:`count`.
+
+        .. deprecated:: 0.2.0
+           Read :attr:`count`.
+        """
+        warnings.warn(
+            "AgingBucket.installments is deprecated: read AgingBucket.count (it is a count, not a tuple)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.count
 
 
 @frozen
@@ -265,6 +284,12 @@ def overdue(book: Book, as_of: dt.date) -> tuple[OverdueItem, ...]:
     id, installment number and fee id (installments first). Written-off
     amounts are left out.
 
+    This is payplan's one definition of **overdue now**: an installment
+    from the day after its due date, a fee from the day after it became
+    owed (a fee is due the day it is assessed, and overdue the next day).
+    :attr:`AgingReport.past_due`, :attr:`Forecast.overdue` and a
+    statement's "Overdue now" are all the sum of these items.
+
     .. versionadded:: 0.1.0
     """
     items: list[OverdueItem] = []
@@ -324,8 +349,12 @@ class Forecast:
         as_of: The forecast date.
         by: ``"week"`` (Monday to Sunday) or ``"month"``.
         periods: The periods, oldest first.
-        overdue: What is owed on installments already past due on *as_of*
-            (not placed in any period: when it comes in is not known).
+        overdue: What is overdue now (see :func:`overdue`): owed on
+            installments past their due date on *as_of*, and fees (late
+            fees, what a cancellation left owed) unpaid since before
+            *as_of*; the same amount as :attr:`AgingReport.past_due` and
+            the sum of :func:`overdue`. Not placed in any period: when it
+            comes in is not known.
         beyond: What is scheduled after the last period.
 
     .. versionadded:: 0.1.0
@@ -393,9 +422,14 @@ def forecast(
     The periods start with the one holding *start* (default *as_of*): give
     an earlier *start* to see past periods with what was received in them.
     An installment's outstanding amount counts as expected in the period of
-    its due date when that is on or after *as_of*; what is past due is
-    reported once as :attr:`Forecast.overdue`. Cancelled plans expect
-    nothing more.
+    its due date when that is on or after *as_of*; what is overdue now
+    (installments and fees, as :func:`overdue` defines it) is reported
+    once as :attr:`Forecast.overdue`. Cancelled plans expect nothing more
+    than what their settlement left owed.
+
+    .. versionchanged:: 0.2.0
+       :attr:`Forecast.overdue` counts overdue fees too (it left out the
+       late fees :attr:`AgingReport.past_due` counted).
 
     Raises:
         InvalidPlanError: *by* is not week or month, *periods* below 1,
@@ -429,6 +463,9 @@ def forecast(
     for plan, ledger in book:
         cur.check(plan)
         view = _view(plan, ledger, as_of)
+        for fee in _fees(plan, ledger, view, as_of):
+            if fee.on.toordinal() < today:  # overdue now from the day after it became owed
+                overdue_sum += fee.outstanding.minor
         if view.cancellation is None:
             for inst, owed in zip(plan.installments, _outstanding(plan, view), strict=True):
                 if owed <= 0:
@@ -629,7 +666,7 @@ def tracking_csv(book: Book, as_of: dt.date) -> str:
                 yield [
                     plan.id, plan.client or "", plan.tier or "", plan.version, i.number, i.kind.value,
                     i.due.isoformat(), plan.currency, i.amount.to_decimal_string(),
-                    s.paid.to_decimal_string(), s.outstanding.to_decimal_string(), s.state.value,
+                    s.paid.to_decimal_string(), s.outstanding.to_decimal_string(), s.status.value,
                     s.days_overdue, i.label or "",
                 ]
             for fee in _fees(plan, ledger, _view(plan, ledger, as_of), as_of):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import warnings
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -109,7 +110,7 @@ class InstallmentStatus:
 
     Attributes:
         installment: The installment from the plan.
-        state: Where it stands.
+        status: Where it stands (named like :attr:`PlanStatement.status`).
         paid: What was allocated to it (payments and credits).
         written_off: What of it was written off.
         outstanding: What is still owed on it (zero once the plan is
@@ -118,10 +119,13 @@ class InstallmentStatus:
         days_overdue: Days past due when overdue, else 0.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *status*, renamed from *state* (which still reads it, with a
+       :class:`DeprecationWarning`, for one release).
     """
 
     installment: Installment
-    state: InstallmentState
+    status: InstallmentState
     paid: Money
     written_off: Money
     outstanding: Money
@@ -132,9 +136,23 @@ class InstallmentStatus:
         """The installment's number."""
         return self.installment.number
 
+    @property
+    def state(self) -> InstallmentState:
+        """Deprecated name of :attr:`status`.
+
+        .. deprecated:: 0.2.0
+           Read :attr:`status` (the name :attr:`PlanStatement.status` has).
+        """
+        warnings.warn(
+            "InstallmentStatus.state is deprecated: read InstallmentStatus.status (as PlanStatement.status)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.status
+
 
 _SET_STATUS_INSTALLMENT = InstallmentStatus.__dict__["installment"].__set__
-_SET_STATUS_STATE = InstallmentStatus.__dict__["state"].__set__
+_SET_STATUS_STATE = InstallmentStatus.__dict__["status"].__set__
 _SET_STATUS_PAID = InstallmentStatus.__dict__["paid"].__set__
 _SET_STATUS_WRITTEN_OFF = InstallmentStatus.__dict__["written_off"].__set__
 _SET_STATUS_OUTSTANDING = InstallmentStatus.__dict__["outstanding"].__set__
@@ -197,7 +215,7 @@ class PlanStatement:
     @property
     def overdue(self) -> tuple[InstallmentStatus, ...]:
         """The installments that are overdue."""
-        return tuple(s for s in self.installments if s.state is InstallmentState.OVERDUE)
+        return tuple(s for s in self.installments if s.status is InstallmentState.OVERDUE)
 
     def installment(self, number: int) -> InstallmentStatus:
         """The standing of installment *number*.
@@ -336,6 +354,17 @@ def allocate_funds(
     return tuple(paid), tuple(written), left
 
 
+def _fees_first(paid: tuple[int, ...], left: int, need: int) -> tuple[tuple[int, ...], int]:
+    """Move up to *need* from the latest installments' money to what is left for fees."""
+    out = list(paid)
+    for k in range(len(out) - 1, -1, -1):
+        take = min(out[k], need)
+        out[k] -= take
+        need -= take
+        left += take
+    return tuple(out), left
+
+
 def check_ledger_of(plan: PaymentPlan, ledger: Ledger) -> None:
     """Refuse a ledger of another plan or currency than *plan*'s.
 
@@ -385,6 +414,10 @@ def plan_status(
         view = view.for_plan(plan)
     paid, written, left = allocate_funds(plan, view, allocation)
     cancel = view.cancellation
+    if cancel is not None and view._fees - view._waived > max(left, 0):
+        # A cancelled plan's installments are no longer owed: money kept for
+        # fees is the fees' (shown as fees), not paid on the latest installments.
+        paid, left = _fees_first(paid, left, view._fees - view._waived - max(left, 0))
     cur = plan.fee.currency
     states: list[InstallmentStatus] = []
     zero = _money(0, cur)

@@ -17,6 +17,7 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     │   ├── StoreConflictError              another writer got there first: reload, retry
     │   ├── StoreUnavailableError           the database did not answer: retryable
     │   ├── SchemaVersionError              the database schema is older or newer than the code
+    │   ├── DamagedRowError                 a stored row that cannot be read or was changed by hand
     │   └── UnknownPlanError(LookupError)   no such plan in the store
     ├── ProviderError                       .provider .retryable .provider_code .request_id
     │   ├── ProviderConnectionError         no answer: retryable
@@ -37,6 +38,7 @@ from typing import Any as _Any
 
 __all__ = [
     "CurrencyMismatchError",
+    "DamagedRowError",
     "GuardrailError",
     "InvalidMoneyError",
     "InvalidPlanError",
@@ -183,13 +185,25 @@ class RuleViolationError(PayplanError):
 class StoreError(PayplanError):
     """The store could not do what was asked; nothing was written.
 
+    The message says what happened (the disk is full, the database is
+    read-only, authentication failed, it did not answer); only what may
+    pass by itself (a lock conflict, a dropped connection) is retryable.
+
     Attributes:
         retryable: Whether the same call may simply be made again.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *retryable* may be given per error (a full disk or a refused
+       password is not retryable, whatever the class).
     """
 
     retryable: bool = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class StoreConflictError(StoreError):
@@ -223,6 +237,29 @@ class SchemaVersionError(StoreError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class DamagedRowError(StoreError):
+    """A stored row payplan cannot read, or whose document no longer matches its checksum.
+
+    A row cut short or edited by hand: the store names the plan and the
+    row and reads nothing of that plan; other plans are not affected (the
+    daily run records it as that plan's failure and goes on). Not
+    retryable: restore the row from a backup, or ask who changed it.
+
+    Attributes:
+        plan_id: The plan the row belongs to.
+        table: The table (``"payplan_entries"``, ``"payplan_plans"``...).
+        row: Which row: the entry id, or the plan version.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, message: str, *, plan_id: str, table: str, row: str) -> None:
+        super().__init__(message, retryable=False)
+        self.plan_id = plan_id
+        self.table = table
+        self.row = row
 
 
 class UnknownPlanError(StoreError, LookupError):

@@ -429,7 +429,7 @@ def check(d: Drill) -> dict[str, Any]:
                 refunds[plan.id] = f"refunded {back}, the settlement says {settlement.refund.minor}"
         if s is Script.GOODWILL and plan.id in d.goodwill:
             given = [e for e in ledger if isinstance(e, Refund)]
-            states = {st.state for st in plan_status(plan, ledger, END).installments}
+            states = {st.status for st in plan_status(plan, ledger, END).installments}
             if [(e.amount, e.lowers_price) for e in given] != [(GOODWILL, True)] or states != {InstallmentState.PAID}:
                 goodwill[plan.id] = (given, states)
     for key, value in (("endings", wrong), ("above the balance", above), ("fees neither collected nor held", fees),

@@ -467,7 +467,7 @@ class TestChargedAndNotified:
         ledger = store.load(plan.id).ledger
         assert charges(sb)[(plan.id, 2)] == 1
         assert ledger.paid == usd("1000")  # the deposit and installment 2, once each
-        assert plan_status(plan, ledger, due).installment(2).state is InstallmentState.PAID
+        assert plan_status(plan, ledger, due).installment(2).status is InstallmentState.PAID
 
 
 class TestDeclinedAndNotified:

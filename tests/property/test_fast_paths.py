@@ -230,7 +230,7 @@ class TestLateFeeStanding:
         statement = plan_status(plan, ledger, day)
         for inst in plan.installments:
             status = statement.installment(inst.number)
-            expected = status.outstanding.minor if status.state is InstallmentState.OVERDUE else None
+            expected = status.outstanding.minor if status.status is InstallmentState.OVERDUE else None
             assert standings.overdue_on(day, inst.number) == expected
 
     @given(plans_with_ledgers(), st.lists(st.integers(0, 600), min_size=2, max_size=6))

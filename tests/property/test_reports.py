@@ -58,7 +58,7 @@ def test_aging_forecast_and_status_agree(
         s.outstanding.minor for p, led in book for s in plan_status(p, led, as_of).installments
     )
     assert report.total.minor == outstanding
-    assert sum(b.installments for b in report.buckets) == sum(
+    assert sum(b.count for b in report.buckets) == sum(
         1 for p, led in book for s in plan_status(p, led, as_of).installments if s.outstanding.minor
     )
     f = forecast(book, as_of, by=by, periods=12)  # type: ignore[arg-type]

@@ -71,7 +71,7 @@ def test_status_matches_the_definitions(plan: PaymentPlan, data: st.DataObject) 
     default_after = data.draw(st.one_of(st.none(), st.integers(0, 90)))
     states, overdue, status = oracle(plan, payments, as_of, default_after)
     got = plan_status(plan, ledger, as_of, default_after_days=default_after)
-    assert [s.state for s in got.installments] == states
+    assert [s.status for s in got.installments] == states
     assert [s.days_overdue for s in got.installments] == overdue
     assert got.status is status
     assert got.paid_in_full == (status is PlanStatus.PAID_IN_FULL)

@@ -56,7 +56,7 @@ def check_stays_paid(plan: PaymentPlan, ledger: Ledger, refunded_on: dt.date) ->
     for n in range(31):
         day = refunded_on + dt.timedelta(days=n)
         first = plan_status(plan, ledger, day).installment(1)
-        assert first.state is InstallmentState.PAID, (day, first)
+        assert first.status is InstallmentState.PAID, (day, first)
         assert first.outstanding.minor == 0
         assert [f for f in assess_late_fees(plan, ledger, day) if f.installment == 1] == []
         assert [r for r in reminders_due(plan, ledger, day) if r.installment == 1] == []
@@ -125,7 +125,7 @@ def test_dashboard_refund_stays_a_reversal() -> None:
     ledger = store.load(plan.id).ledger
     refund = next(e for e in ledger if isinstance(e, Refund))
     assert not refund.lowers_price
-    assert plan_status(plan, ledger, provider.today).installment(1).state is not InstallmentState.PAID
+    assert plan_status(plan, ledger, provider.today).installment(1).status is not InstallmentState.PAID
 
 
 def test_goodwill_refused_before_any_call_where_the_provider_cannot_carry_it() -> None:

@@ -153,7 +153,7 @@ def check_once(flow: Flow, data: st.DataObject) -> None:
     assert status.balance == Money.of("0.00", USD)
     assert status.paid == Money.of("1000.00", USD)
     assert [s.outstanding for s in status.installments] == [Money.of("0.00", USD)] * 4
-    assert {s.state for s in status.installments} <= {InstallmentState.PAID, InstallmentState.CANCELLED}
+    assert {s.status for s in status.installments} <= {InstallmentState.PAID, InstallmentState.CANCELLED}
     statement = render_statement(flow.plan, ledger, CANCEL_ON)
     assert "| Balance | $0.00 |" in statement
     assert "| Paid (less refunds) | $1,000.00 |" in statement

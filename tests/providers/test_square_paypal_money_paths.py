@@ -95,7 +95,7 @@ class TestSquareGoodwill:
         ledger = store.load(plan.id).ledger
         (entry,) = [e for e in ledger if isinstance(e, Refund)]
         assert not entry.lowers_price
-        assert plan_status(plan, ledger, dt.date(2026, 12, 2)).installment(1).state is not InstallmentState.PAID
+        assert plan_status(plan, ledger, dt.date(2026, 12, 2)).installment(1).status is not InstallmentState.PAID
 
 
 class TestSquareFeeOnce:
@@ -219,7 +219,7 @@ class TestPayPalGoodwill:
         ledger = store.load(plan.id).ledger
         (entry,) = [e for e in ledger if isinstance(e, Refund)]
         assert not entry.lowers_price
-        assert plan_status(plan, ledger, fake.now.date()).installment(1).state is not InstallmentState.PAID
+        assert plan_status(plan, ledger, fake.now.date()).installment(1).status is not InstallmentState.PAID
 
     def test_money_is_confirmed_without_deprecated_reads(self, paypal_world: Any) -> None:
         """Sales are confirmed through the subscription's transactions, refunds through /v2/payments; never /v1/payments (#20)."""

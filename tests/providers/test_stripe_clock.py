@@ -148,7 +148,7 @@ class TestSmartRetries:
         assert mine[0]["data"]["object"]["next_payment_attempt"] is not None
         ledger = world.store.load(plan.id).ledger
         assert ledger.failed_attempts == 2
-        assert plan_status(plan, ledger, dt.date(2027, 1, 8)).installment(2).state is InstallmentState.PAID
+        assert plan_status(plan, ledger, dt.date(2027, 1, 8)).installment(2).status is InstallmentState.PAID
 
     def test_retries_stop_after_stripes_window(self, world: World) -> None:
         """A card that always declines is tried on the due date and 4 more times within 21 days, then left open."""

@@ -149,7 +149,7 @@ def test_goodwill_refund_on_stripe(served: tuple[fake.FakeStripe, FakeServer], a
     ledger = store.load(plan.id).ledger
     check_stays_paid(plan, ledger, on)
     assert [e.id for e in ledger if isinstance(e, Refund)] == [f"stripe:{outcome.reference}:refunded"]
-    assert plan_status(plan, ledger, on).installment(1).state is InstallmentState.PAID
+    assert plan_status(plan, ledger, on).installment(1).status is InstallmentState.PAID
 
 
 def test_deposit_charged_at_signing_under_the_default_schedule_mode(served: tuple[fake.FakeStripe, FakeServer]) -> None:

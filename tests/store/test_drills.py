@@ -19,7 +19,7 @@ import pytest
 
 sqlalchemy = pytest.importorskip("sqlalchemy", reason="the drills need payplan[store] (SQLAlchemy, Alembic)")
 
-from payplan import Ledger, LedgerEntry, Money, SchemaVersionError, StoreError, StoreUnavailableError  # noqa: E402
+from payplan import Ledger, LedgerEntry, Money, SchemaVersionError, StoreError  # noqa: E402
 from payplan.providers import ProviderEvent  # noqa: E402
 from payplan.store import InboxStatus, Store, WebhookOutcome, receive_webhook  # noqa: E402
 from payplan.store.sql import VERSION_TABLE, SQLStore, head_revision  # noqa: E402
@@ -206,8 +206,9 @@ class TestDrills:
         assert answers == {"forged": 401, "truncated": 400, "10 MB": 413, "unknown plan": 422, "other currency": 422}
         with pytest.raises(StoreError, match="expected a URL starting memory://"):
             Store.open("ftp://x")
-        with pytest.raises(StoreUnavailableError, match="did not answer"):
+        with pytest.raises(StoreError, match="cannot be opened") as missing:  # said as it is, and not retryable
             Store.open(f"sqlite:///{tmp_path}/missing/dir/x.db")
+        assert missing.value.retryable is False
         with store.engine.begin() as conn:
             conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0099_newer'")
         with pytest.raises(SchemaVersionError, match="newer than this payplan knows"):

@@ -138,8 +138,10 @@ class TestOpening:
         with pytest.raises(StoreUnavailableError, match=r"password=\*\*\*") as info:
             Store.open("postgresql+psycopg://u@127.0.0.1:1/x?password=hunter3", connect_args={"connect_timeout": 2})
         assert "hunter3" not in str(info.value)
-        with pytest.raises(StoreUnavailableError):
+        with pytest.raises(StoreError, match="cannot be opened") as missing:  # not "did not answer": a missing folder
             Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+        assert not isinstance(missing.value, StoreUnavailableError)
+        assert missing.value.retryable is False
 
     def test_cli_db_upgrade_and_current(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """`payplan db upgrade --db URL` applies the migrations; `current` reports the revision."""

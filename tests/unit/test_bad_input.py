@@ -103,12 +103,11 @@ class TestCliBadFiles:
         assert "binary.bin" in line
 
     def test_payment_with_29_digits(self, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        """A payment too large for the default decimal context is recorded exactly and printed, not a traceback."""
-        code = main(["status", str(files / "plan.json"), "--as-of", "2026-03-01", "--payments", str(files / "huge.csv")])
-        out = capsys.readouterr().out
-        assert code == 0
-        # 29 nines paid against a $2000.00 plan: the overpayment, to the cent.
-        assert "balance -$99,999,999,999,999,999,999,999,997,999.00" in out
+        """A payment of 29 nines (more than the whole plan) is refused on its line with the bound, not a traceback."""
+        line = one_error_line(
+            capsys, ["status", str(files / "plan.json"), "--as-of", "2026-03-01", "--payments", str(files / "huge.csv")]
+        )
+        assert "huge.csv line 1: expected one payment of at most the plan's total" in line
 
     def test_ics_name_on_two_lines(self, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An iCalendar name with a line break is refused with one line, not icalendar's AssertionError."""

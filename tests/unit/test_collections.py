@@ -585,6 +585,6 @@ class TestStatusWithCollections:
         ledger = ledger.record_all(assess_late_fees(plan, ledger, D(2027, 1, 7)))
         ledger = ledger.record(pay("rest", D(2027, 1, 8), "1500"))
         st = plan_status(plan, ledger, D(2027, 1, 8))
-        assert all(s.state is InstallmentState.PAID for s in st.installments)
+        assert all(s.status is InstallmentState.PAID for s in st.installments)
         assert st.balance == usd("25")
         assert not st.deliverables_released

@@ -352,8 +352,9 @@ class TestPaymentsCsv:
         assert len(line) < 300
 
     def test_large_amount_without_reference(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
-        """A 300-digit payment is recorded (an overpayment), its id no longer built from the amount."""
-        assert self.balance(capsys, plan_file, "2026-01-05," + "9" * 300 + "\n") == 200000 - 10**302 + 100
+        """A 300-digit payment (more than the whole plan) is refused on its line, never read as a vast credit."""
+        line = self.status(capsys, plan_file, "2026-01-05," + "9" * 300 + "\n")
+        assert "line 1: expected one payment of at most the plan's total" in line
 
     def test_long_reference(self, capsys: pytest.CaptureFixture[str], plan_file: Path) -> None:
         """A reference longer than an entry id may be says so in terms of the reference."""

@@ -220,7 +220,7 @@ class TestStatus:
         ledger = Ledger.empty(plan).record(pay("p1", D(2026, 12, 1), "500"))
         st = plan_status(plan, ledger, D(2026, 12, 15))
         assert st.status is PlanStatus.ON_TRACK
-        assert [s.state for s in st.installments] == [
+        assert [s.status for s in st.installments] == [
             InstallmentState.PAID,
             InstallmentState.UPCOMING,
             InstallmentState.UPCOMING,
@@ -236,10 +236,10 @@ class TestStatus:
         before = plan_status(plan, ledger, D(2026, 12, 25)).installment(2)
         on_day = plan_status(plan, ledger, D(2027, 1, 1)).installment(2)
         after = plan_status(plan, ledger, D(2027, 1, 11))
-        assert before.state is InstallmentState.PARTIAL
+        assert before.status is InstallmentState.PARTIAL
         assert before.paid == usd("200")
-        assert on_day.state is InstallmentState.DUE
-        assert after.installment(2).state is InstallmentState.OVERDUE
+        assert on_day.status is InstallmentState.DUE
+        assert after.installment(2).status is InstallmentState.OVERDUE
         assert after.installment(2).days_overdue == 10
         assert after.installment(2).outstanding == usd("300")
         assert after.status is PlanStatus.OVERDUE
@@ -261,7 +261,7 @@ class TestStatus:
             [pay("p1", D(2026, 12, 1), "2000"), LateFeeAssessed("f1", D(2027, 1, 7), usd("25"), 2)]
         )
         st = plan_status(plan, ledger, D(2027, 1, 8))
-        assert all(s.state is InstallmentState.PAID for s in st.installments)
+        assert all(s.status is InstallmentState.PAID for s in st.installments)
         assert st.fees_outstanding == usd("25")
         assert not st.deliverables_released
         assert st.status is not PlanStatus.PAID_IN_FULL
@@ -275,7 +275,7 @@ class TestStatus:
         nxt = plan_status(plan, ledger, D(2027, 1, 5), allocation=Allocation.NEXT_DUE)
         assert [s.paid.minor for s in oldest.installments] == [50000, 30000, 0, 0]
         assert [s.paid.minor for s in nxt.installments] == [50000, 0, 30000, 0]
-        assert nxt.installment(3).state is InstallmentState.PARTIAL
+        assert nxt.installment(3).status is InstallmentState.PARTIAL
         assert nxt.balance == oldest.balance == usd("1200")
 
     def test_write_off_of_an_installment_is_waived(self, plan: PaymentPlan) -> None:
@@ -284,7 +284,7 @@ class TestStatus:
             [pay("p1", D(2026, 12, 1), "500"), WriteOff("w1", D(2027, 1, 5), usd("500"), "hardship", 2)]
         )
         st = plan_status(plan, ledger, D(2027, 1, 10))
-        assert st.installment(2).state is InstallmentState.WAIVED
+        assert st.installment(2).status is InstallmentState.WAIVED
         assert st.status is PlanStatus.ON_TRACK
         assert st.balance == usd("1000")
 
@@ -310,14 +310,14 @@ class TestStatus:
         st = plan_status(plan, ledger, D(2026, 12, 6))
         assert st.status is PlanStatus.CANCELLED
         assert st.balance == zero
-        assert st.installment(2).state is InstallmentState.CANCELLED
+        assert st.installment(2).status is InstallmentState.CANCELLED
         assert not st.deliverables_released
 
     def test_status_as_of_an_earlier_day(self, plan: PaymentPlan) -> None:
         """Status as of a day ignores entries dated after it."""
         ledger = Ledger.empty(plan).record_all([pay("p1", D(2026, 12, 1), "500"), pay("p2", D(2027, 1, 20), "500")])
         assert plan_status(plan, ledger, D(2027, 1, 10)).installment(2).days_overdue == 9
-        assert plan_status(plan, ledger, D(2027, 1, 20)).installment(2).state is InstallmentState.PAID
+        assert plan_status(plan, ledger, D(2027, 1, 20)).installment(2).status is InstallmentState.PAID
 
     def test_ledger_of_another_plan_is_refused(self, plan: PaymentPlan) -> None:
         """A ledger of another plan is refused."""

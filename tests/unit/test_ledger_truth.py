@@ -144,7 +144,7 @@ class TestNextDueSeesSameDayRefunds:
         ledger = ledger.record(Refund.reversal("a-ref", D(2026, 12, 1), usd("50")))
         st = plan_status(plan, ledger, D(2026, 12, 1), allocation=Allocation.NEXT_DUE)
         assert st.balance == usd("50")
-        assert st.installment(1).state is InstallmentState.DUE
+        assert st.installment(1).status is InstallmentState.DUE
         assert st.installment(1).outstanding == usd("50")
 
 
@@ -233,7 +233,7 @@ class TestSmallerHoles:
         assert ledger.refunded == usd("500")
 
     def test_cancellation_before_a_recorded_payment(self) -> None:
-        """A cancellation dated before a recorded payment neither counts it nor dates a refund before it."""
+        """A cancellation dated before a recorded payment refunds it too, and dates no refund before it (#21)."""
         plan = pack_a()
         ledger = Ledger.empty(plan).record_all(
             [
@@ -242,15 +242,14 @@ class TestSmallerHoles:
             ]
         )
         s = settle_cancellation(plan, ledger, D(2027, 1, 5))
-        # 100 days' notice: nothing retained; only the $500 paid by then is returned.
-        assert s.refund == usd("500")
+        # 100 days' notice: nothing retained; the $500 paid by then and the March
+        # payment (taken after the client had cancelled) are both returned.
+        assert (s.refund, s.received_after) == (usd("1000"), usd("500"))
         after = ledger.record_all(s.entries)
-        view = after.as_of(D(2027, 1, 5))
-        assert f"{plan.id}:cancellation:refund" in [e.id for e in view]
-        assert view.balance == usd("0")
-        # The March payment arrived after the cancellation: it is the client's credit.
+        (refund,) = [e for e in after if e.id == f"{plan.id}:cancellation:refund"]
+        assert refund.on == D(2027, 3, 1)  # never dated before the money it returns
         st = plan_status(plan, after, D(2027, 3, 2))
-        assert (st.status, st.credit) == (PlanStatus.CANCELLED, usd("500"))
+        assert (st.status, st.credit, st.balance) == (PlanStatus.CANCELLED, usd("0"), usd("0"))
 
 
 def fee_on_fee_plan() -> PaymentPlan:
@@ -313,7 +312,7 @@ class TestGoodwillRefund:
         ledger = self.ledger(plan, Refund.price_reduction("gw", D(2026, 12, 1), usd("50"), "goodwill"))
         st = plan_status(plan, ledger, D(2026, 12, 2))
         assert st.status is PlanStatus.ON_TRACK
-        assert st.installment(1).state is InstallmentState.PAID
+        assert st.installment(1).status is InstallmentState.PAID
         assert st.balance == usd("1500")  # the price is $50 lower and $50 less is held: the same still owed
         assert st.paid == usd("450")
         assert reminders_due(plan, ledger, D(2026, 12, 2)) == ()

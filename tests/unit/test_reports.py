@@ -75,7 +75,7 @@ class TestAging:
     def test_buckets_to_the_cent(self) -> None:
         """On Feb 15: current $1500 (3), 1-30 $1249.50 (3), 31-60 $1015 (3), 61-90 $500 (1), 90+ nothing."""
         r = aging(book(), AS_OF)
-        got = {b.label: (b.amount, b.installments) for b in r.buckets}
+        got = {b.label: (b.amount, b.count) for b in r.buckets}
         assert got == {
             # Mar 1 for a, b, c; nothing of x (cancelled).
             "current": (usd("1500.00"), 3),
@@ -105,7 +105,7 @@ class TestAging:
         """A write-off aimed at an installment removes it from the aging."""
         plan = pack("w")
         ledger = Ledger.empty(plan).record(WriteOff("wo", D(2027, 1, 2), usd("500"), installment=1))
-        assert aging([(plan, ledger)], AS_OF).bucket("61-90").installments == 0
+        assert aging([(plan, ledger)], AS_OF).bucket("61-90").count == 0
 
     def test_mixed_currencies_are_refused(self) -> None:
         """A book in two currencies cannot be summed."""
@@ -140,7 +140,7 @@ class TestOverdue:
 
 class TestForecast:
     def test_monthly_expected_and_received(self) -> None:
-        """From December: received $1500, $500, $250.50; Mar expects $1500; $2749.50 is overdue."""
+        """From December: received $1500, $500, $250.50; Mar expects $1500; $2764.50 is overdue (fees included)."""
         f = forecast(book(), AS_OF, start=D(2026, 12, 1), periods=5)
         got = [(p.start, p.end, p.expected, p.received) for p in f.periods]
         assert got == [
@@ -150,7 +150,8 @@ class TestForecast:
             (D(2027, 3, 1), D(2027, 3, 31), usd("1500.00"), usd("0")),
             (D(2027, 4, 1), D(2027, 4, 30), usd("0"), usd("0")),
         ]
-        assert f.overdue == usd("2749.50")
+        # $2749.50 on installments and a $15.00 late fee: overdue now as aging counts it (#21)
+        assert f.overdue == usd("2764.50") == aging(book(), AS_OF).past_due
         assert f.beyond == usd("0")
         assert f.expected == usd("1500.00")
         assert f.received == usd("2250.50")

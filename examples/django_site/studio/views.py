@@ -137,7 +137,7 @@ def client_page(request: HttpRequest, token: str) -> HttpResponse:
         "balance": _money(status.balance),
         "rows": [{
             "number": s.number, "due": s.installment.due, "amount": _money(s.installment.amount),
-            "paid": _money(s.paid), "state": s.state.value.replace("_", " "),
+            "paid": _money(s.paid), "state": s.status.value.replace("_", " "),
         } for s in status.installments],
         "entries": [{"on": e.on, "kind": e.kind.replace("_", " "), "amount": _money(e.amount) if hasattr(e, "amount")
                      and e.amount is not None else "", "reason": getattr(e, "reason", "")} for e in booking.ledger],

@@ -13,7 +13,7 @@ from .._calendar import MAX_DAYS, Cadence
 from .._catalog import Catalog
 from .._money import Money, Remainder, to_currency
 from .._plan import PaymentPlan
-from .._policies import LateFeePolicy
+from .._policies import LateFeePolicy, LateFeeStep
 from .._terms import DepositRule, Terms
 from ..serialization import dumps_plan
 from ._common import (
@@ -107,7 +107,7 @@ def apply_policy_arguments(args: argparse.Namespace, plan: PaymentPlan) -> Payme
         text = fee_text.strip()
         fee: Money | Decimal
         if text.endswith("%"):
-            fee = percent_arg(text, "--late-fee as a percentage")
+            fee = percent_arg(text, "--late-fee as a percentage", high=int(LateFeeStep.MAX_PERCENT))
         else:
             fee = money_arg(text, plan.currency, "--late-fee")
         if (fee.minor if isinstance(fee, Money) else fee) <= 0:

@@ -97,7 +97,13 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
     are skipped. Each entry's id is its reference, or ``csv:<line>:<date>``
     when there is none, so two identical rows without a reference are two
     payments; a reference given twice is refused naming both lines (the same
-    payment listed twice, or two payments under one reference).
+    payment listed twice, or two payments under one reference). One payment
+    is at most the plan's total (what the whole plan costs): a larger
+    amount is a typo or a column mix-up, and is refused on its line.
+
+    .. versionchanged:: 0.2.0
+       Amounts above the plan's total are refused (a 3,990-digit amount
+       was read as paid in full with a credit of 10^3988).
 
     Raises:
         CliError: the file cannot be read, or a record is malformed; the
@@ -145,6 +151,10 @@ def read_payments(path: str, plan: PaymentPlan) -> tuple[PaymentReceived, ...]:
             raise CliError(f"{where}: {exc}") from None
         if amount.minor <= 0:
             raise CliError(f"{where}: expected an amount above zero, got {shown(cells[1])}")
+        if amount.minor > plan.total.minor:
+            raise CliError(
+                f"{where}: expected one payment of at most the plan's total {plan.total}, got {shown(cells[1])}"
+            )
         reference = cells[2] if len(cells) == 3 and cells[2] else None
         if reference is not None and len(reference) > _MAX_REFERENCE:
             raise CliError(
@@ -228,7 +238,7 @@ def status_json(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> dict[str, 
                 "due": s.installment.due.isoformat(),
                 "amount_minor": s.installment.amount.minor,
                 "paid_minor": s.paid.minor,
-                "status": s.state.value,
+                "status": s.status.value,
                 "days_overdue": s.days_overdue,
             }
             for s in st.installments

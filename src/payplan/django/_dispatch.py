@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .._amendments import AmendmentRecord, PlanHistory
@@ -19,6 +19,7 @@ from .._ledger import (
 )
 from .._plan import PaymentPlan
 from .._status import PlanStatus, plan_status
+from ..exceptions import DamagedRowError
 from ..providers import ProviderBinding, ProviderEvent
 from ..store import (
     InboxEvent,
@@ -176,10 +177,15 @@ class SignalingStore:
         return self.inner.plan_ids()
 
     def active_plans(
-        self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
+        self,
+        *,
+        batch_size: int = 500,
+        shard: int = 0,
+        shards: int = 1,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> Iterator[Sequence[StoredPlan]]:
         """See :meth:`Store.active_plans`."""
-        return self.inner.active_plans(batch_size=batch_size, shard=shard, shards=shards)
+        return self.inner.active_plans(batch_size=batch_size, shard=shard, shards=shards, damaged=damaged)
 
     def portfolio(self, *, active: bool | None = None) -> tuple[tuple[PaymentPlan, Ledger], ...]:
         """See :meth:`Store.portfolio`."""
@@ -196,10 +202,12 @@ class SignalingStore:
         shard: int = 0,
         shards: int = 1,
         wait: bool = False,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> tuple[StoredPlan, ...]:
         """See :meth:`Store.claim_plans`."""
         return self.inner.claim_plans(
-            as_of, worker, limit=limit, lease=lease, after=after, shard=shard, shards=shards, wait=wait
+            as_of, worker, limit=limit, lease=lease, after=after, shard=shard, shards=shards, wait=wait,
+            damaged=damaged,
         )
 
     def finish_claims(

@@ -27,7 +27,7 @@ from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
 from .._plan import PaymentPlan
 from .._reminders import Reminder, reminders_due
 from .._status import InstallmentState, PlanStatus, fees_due, plan_status
-from ..exceptions import InvalidPlanError, NotificationError, PayplanError, ProviderError
+from ..exceptions import DamagedRowError, InvalidPlanError, NotificationError, PayplanError, ProviderError
 from ..notify import Contact, Message, Notifier, compose, notice_templates, reminder_templates, templates_for
 from ..providers import (
     Capability,
@@ -421,7 +421,7 @@ def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.
         return None if owed == item.owed else "the fee was paid or waived since"
     owes = item.owed if isinstance(item, Reminder) else item.amount
     s = plan_status(plan, ledger, as_of).installment(item.installment)
-    if s.state not in _OPEN or s.outstanding != owes:
+    if s.status not in _OPEN or s.outstanding != owes:
         return f"installment {item.installment} was paid (or changed) since"
     if isinstance(item, Reminder):
         return "its due date has come" if item.offset < 0 and as_of >= item.due else None
@@ -636,7 +636,8 @@ def run_due(
     next run retries them. Without *claim*, *shard*/*shards* split the
     plans by a hash of their id (the two combine: claims within a shard).
 
-    A plan that fails (a provider error, a refused message) is named in
+    A plan that fails (a provider error, a refused message, a stored row
+    that is damaged: :class:`~payplan.DamagedRowError`) is named in
     :attr:`RunSummary.failures` with its reason and the run goes on.
 
     Args:
@@ -700,8 +701,15 @@ def run_due(
             progress(stored)
         return ok
 
+    def hurt(exc: DamagedRowError) -> None:
+        # A plan whose stored rows cannot be read is that plan's failure; the run goes on.
+        summary.plans += 1
+        summary.failures.append(PlanFailure(exc.plan_id, str(exc)))
+        failed.append(exc.plan_id)
+
+    failed: list[str] = []
     if not claim or dry_run:
-        for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards):
+        for batch in store.active_plans(batch_size=batch_size, shard=shard, shards=shards, damaged=hurt):
             retire: list[str] = []
             for stored in batch:
                 one(stored, retire)
@@ -710,11 +718,11 @@ def run_due(
         return summary
 
     name = worker if worker is not None else f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    failed: list[str] = []
     after, last_pass = "", False
     while True:
         batch = store.claim_plans(
-            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards, wait=last_pass
+            as_of, name, limit=batch_size, lease=lease, after=after, shard=shard, shards=shards, wait=last_pass,
+            damaged=hurt,
         )
         if not batch:
             if last_pass or not after:

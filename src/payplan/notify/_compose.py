@@ -303,8 +303,8 @@ def compose(
     locale = contact.locale
     kind = item.kind.value
     amount = item.owed if isinstance(item, Reminder) else item.amount
-    paid_count = sum(1 for s in status.installments if s.state is InstallmentState.PAID)
-    late = any(s.state is InstallmentState.OVERDUE for s in status.installments)
+    paid_count = sum(1 for s in status.installments if s.status is InstallmentState.PAID)
+    late = any(s.status is InstallmentState.OVERDUE for s in status.installments)
     values = {
         **contact.fields,
         "name": contact.name,

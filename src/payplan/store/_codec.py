@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 from .._amendments import AmendmentRecord
 from .._history_json import _amendment_from, _amendment_to_json
 from .._ledger import _ENTRY_TYPES, LedgerEntry
 from .._money import Currency, Money, to_currency
 from .._plan import PaymentPlan
+from ..exceptions import DamagedRowError
 from ..providers import EventKind, ProviderEvent
 from ..serialization import _entry_from, _entry_to_json, _Reader, dump_plan, load_plan
 
 __all__ = [
+    "checksum",
+    "damaged",
+    "decoded",
     "dumps_entry",
     "dumps_event",
     "dumps_plan_doc",
@@ -23,7 +29,77 @@ __all__ = [
     "loads_event",
     "loads_plan_doc",
     "loads_record",
+    "verify",
 ]
+
+# What a document read from the store can fail with: cut short or not JSON (ValueError covers
+# json.JSONDecodeError and every payplan validation error), or a field of the wrong shape.
+DECODE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+def checksum(table: str, plan_id: str, row: str, document: str) -> str:
+    """The SHA-256 (hex) the store keeps beside a document it wrote.
+
+    It covers the row's identity (*table*, *plan_id*, *row*: the entry id
+    or ``v<version>``) and the document exactly as written, so a document
+    edited by hand, or moved to another row, no longer matches. A reader
+    that finds the checksum matching knows the document is the store's own
+    write, byte for byte; the formula never changes (migration 0006
+    backfilled rows with it).
+    """
+    return hashlib.sha256(f"{table}\x1f{plan_id}\x1f{row}\x1f{document}".encode()).hexdigest()
+
+
+def damaged(table: str, plan_id: str, row: str, what: str) -> DamagedRowError:
+    """The error for a row of *plan_id* in *table* that cannot be read (*what* says why)."""
+    return DamagedRowError(
+        f"plan {plan_id!r}: row {row!r} of {table} is damaged ({what}); nothing of this plan was read. "
+        f"Restore the row from a backup; other plans are not affected",
+        plan_id=plan_id, table=table, row=row,
+    )
+
+
+def verify(table: str, plan_id: str, row: str, document: str, stored: str | None) -> None:
+    """Refuse a document whose stored checksum it no longer matches (rows from before checksums pass).
+
+    Raises:
+        DamagedRowError: the checksum does not match.
+    """
+    if stored is not None and stored != checksum(table, plan_id, row, document):
+        raise damaged(table, plan_id, row, "its document does not match the checksum the store wrote: "
+                      "it was changed outside payplan")
+
+
+T = TypeVar("T")
+
+
+def decoded(table: str, plan_id: str, row: str, document: str, stored: str | None, decode: Callable[[str], T]) -> T:
+    """*decode* of a stored *document*, checked against its *stored* checksum first.
+
+    Raises:
+        DamagedRowError: the document does not decode (the error says why,
+            the decoder's error as ``__cause__``), or decodes but no longer
+            matches its checksum.
+    """
+    try:
+        verify(table, plan_id, row, document, stored)
+    except DamagedRowError:
+        decode_or_raise(table, plan_id, row, document, decode)  # the decoder's reason, when it has one
+        raise
+    return decode_or_raise(table, plan_id, row, document, decode)
+
+
+def decode_or_raise(table: str, plan_id: str, row: str, document: str, decode: Callable[[str], T]) -> T:
+    """*decode* of *document*, any failure to decode raised as a :class:`DamagedRowError`."""
+    try:
+        return decode(document)
+    except DECODE_ERRORS as exc:
+        undecodable(table, plan_id, row, exc)
+
+
+def undecodable(table: str, plan_id: str, row: str, exc: BaseException) -> NoReturn:
+    """Raise the :class:`DamagedRowError` of a document that failed to decode with *exc*."""
+    raise damaged(table, plan_id, row, f"{type(exc).__name__}: {exc}") from exc
 
 
 def _dumps(value: Any) -> str:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from attrs import evolve
 
 from .._amendments import AmendmentRecord, PlanHistory
 from .._ledger import Ledger, LedgerEntry
 from .._plan import PaymentPlan
-from ..exceptions import StoreConflictError, StoreError, UnknownPlanError
+from ..exceptions import DamagedRowError, StoreConflictError, StoreError, UnknownPlanError
 from ..providers import ProviderBinding, ProviderEvent
 from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
 from ._model import (
@@ -144,9 +144,14 @@ class MemoryStore(Store):
             )
 
     def active_plans(
-        self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
+        self,
+        *,
+        batch_size: int = 500,
+        shard: int = 0,
+        shards: int = 1,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> Iterator[Sequence[StoredPlan]]:
-        """See :meth:`Store.active_plans`."""
+        """See :meth:`Store.active_plans` (values kept in memory are never damaged)."""
         check_batch(batch_size, shard, shards)
         with self._lock:
             chosen = [
@@ -169,8 +174,9 @@ class MemoryStore(Store):
         shard: int = 0,
         shards: int = 1,
         wait: bool = False,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> tuple[StoredPlan, ...]:
-        """See :meth:`Store.claim_plans`."""
+        """See :meth:`Store.claim_plans` (values kept in memory are never damaged)."""
         check_claim(as_of, worker, limit, lease, after, shard, shards)
         now = dt.datetime.now(dt.UTC)
         with self._lock:

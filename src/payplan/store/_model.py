@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
@@ -14,7 +14,7 @@ from .._amendments import AmendmentRecord, PlanHistory
 from .._ledger import Ledger, LedgerEntry
 from .._money import Money
 from .._plan import PaymentPlan
-from ..exceptions import StoreError
+from ..exceptions import DamagedRowError, StoreError
 from ..providers import ProviderBinding, ProviderEvent
 
 if TYPE_CHECKING:
@@ -483,13 +483,27 @@ class Store(Protocol):
         ...
 
     def active_plans(
-        self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
+        self,
+        *,
+        batch_size: int = 500,
+        shard: int = 0,
+        shards: int = 1,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> Iterator[Sequence[StoredPlan]]:
         """The active plans in batches of at most *batch_size*, ordered by id.
 
         With ``shards=n``, only the plans of shard *shard* (0 to n - 1): a
         stable hash of the plan id decides, so *n* workers each take one
         shard and together see every plan exactly once.
+
+        A plan with a damaged row (a document that does not decode or no
+        longer matches its checksum) raises its :class:`DamagedRowError`;
+        with *damaged*, it is given to *damaged* instead, left out of its
+        batch, and the other plans still come (a batch may then be shorter,
+        or a damaged batch skipped).
+
+        .. versionchanged:: 0.2.0
+           *damaged*.
         """
         ...
 
@@ -506,6 +520,7 @@ class Store(Protocol):
         shard: int = 0,
         shards: int = 1,
         wait: bool = False,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> tuple[StoredPlan, ...]:
         """Take up to *limit* active plans for the run of *as_of*, in one short transaction; their plans and ledgers.
 
@@ -520,6 +535,11 @@ class Store(Protocol):
         up what was skipped: it waits for plans other transactions hold
         instead of skipping them); with ``shards=n`` only shard *shard*.
         An empty result means nothing is left to take after *after*.
+
+        A plan taken whose rows are damaged raises its
+        :class:`DamagedRowError`; with *damaged*, it is given to *damaged*
+        (still claimed by *worker*: release it with :meth:`finish_claims`)
+        and left out of the result.
 
         .. versionadded:: 0.2.0
         """

@@ -4,6 +4,12 @@ Names start with ``payplan_`` so they sit beside a site's own tables; the
 Alembic version table is ``payplan_alembic_version``, apart from the
 site's. Money is an integer count of minor units beside its ISO 4217
 currency, never a float or a two-decimal column; dates are dates.
+
+Every JSON document of a plan (its versions, amendment records and ledger
+entries) has a ``checksum`` beside it: the SHA-256 of the row's identity
+and the document as written (``payplan.store._codec.checksum``), checked on
+read. Rows written before migration 0006 were backfilled; a NULL checksum
+(a row written by an older payplan) is read unchecked.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ plans = Table(
     Column("active", Boolean, nullable=False),
     Column("shard", Integer, nullable=False),
     Column("document", Text, nullable=False),
+    Column("checksum", String(64), nullable=True),
 )
 Index("ix_payplan_plans_active_shard", plans.c.active, plans.c.shard, plans.c.plan_id)
 
@@ -76,6 +83,7 @@ plan_versions = Table(
     Column("plan_id", String(_PLAN_ID), ForeignKey(plans.c.plan_id), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("document", Text, nullable=False),
+    Column("checksum", String(64), nullable=True),
 )
 
 amendments = Table(
@@ -90,6 +98,7 @@ amendments = Table(
     Column("paid_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("document", Text, nullable=False),
+    Column("checksum", String(64), nullable=True),
 )
 
 entries = Table(
@@ -103,6 +112,7 @@ entries = Table(
     Column("amount_minor", BigInteger, nullable=True),
     Column("currency", String(3), nullable=False),
     Column("document", Text, nullable=False),
+    Column("checksum", String(64), nullable=True),
     UniqueConstraint("plan_id", "entry_id", name="uq_payplan_entries_plan_entry"),
 )
 

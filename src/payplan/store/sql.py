@@ -56,6 +56,8 @@ from .._ledger import Ledger, LedgerEntry
 from .._money import Money, to_currency
 from .._plan import PaymentPlan
 from ..exceptions import (
+    DamagedRowError,
+    LedgerError,
     SchemaVersionError,
     StoreConflictError,
     StoreError,
@@ -67,6 +69,9 @@ from . import _schema as t
 from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
 from ._cache import CachedLedger, LedgerCache
 from ._codec import (
+    DECODE_ERRORS,
+    checksum,
+    decoded,
     dumps_entry,
     dumps_event,
     dumps_plan_doc,
@@ -75,6 +80,8 @@ from ._codec import (
     loads_event,
     loads_plan_doc,
     loads_record,
+    undecodable,
+    verify,
 )
 from ._model import (
     InboxEvent,
@@ -118,7 +125,7 @@ _W = t.webhook_events
 _PLAN_Q = select(t.plans).where(t.plans.c.plan_id == bindparam("plan_id"))
 _PLAN_LOCK_Q = _PLAN_Q.with_for_update()
 # A plan's entries after the last one a cached ledger holds (all of them after seq 0).
-_ENTRIES_Q = select(t.entries.c.seq, t.entries.c.document).where(
+_ENTRIES_Q = select(t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum).where(
     t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
 ).order_by(t.entries.c.seq)
 _INSERT_ENTRIES = t.entries.insert().returning(t.entries.c.seq)
@@ -169,6 +176,10 @@ def upgrade(url: str | Engine, revision: str = "head") -> str:
     """Apply payplan's migrations to the database at *url* (up to *revision*); return the revision.
 
     Safe to run again: a database already at the head is left as it is.
+    Safe to run twice at once: on PostgreSQL the upgrade holds a
+    transaction-scoped advisory lock, so a second upgrade waits for the
+    first to commit and then finds nothing to do; on SQLite the write lock
+    does the same.
 
     Raises:
         StoreError: a URL that cannot be opened.
@@ -183,6 +194,10 @@ def upgrade(url: str | Engine, revision: str = "head") -> str:
         if current is not None and not _known(current):
             raise _newer(current, engine)
         with _translated(engine.url), engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two upgrades at once: the second waits here until the first commits, then finds
+                # the schema current and does nothing (SQLite's BEGIN IMMEDIATE already serializes).
+                conn.execute(select(func.pg_advisory_xact_lock(_UPGRADE_LOCK)))
             command.upgrade(_alembic(conn), revision)
         return schema_revision(engine) or ""
     finally:
@@ -297,6 +312,63 @@ def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
 
 
 _TRANSIENT_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+# payplan's advisory lock key for `db upgrade` (any constant bigint; "payplan1" in ASCII).
+_UPGRADE_LOCK = 0x7061797061616E31
+
+# What the driver said, in words, and whether waiting and calling again may help. PostgreSQL by
+# SQLSTATE (class 53 insufficient resources, 25006 read-only, 28 authentication, 3D000 no such
+# database, 57P0x shutdown/startup); SQLite by its result code name.
+_PG_STATES: dict[str, tuple[str, bool]] = {
+    "53100": ("its disk is full", False),
+    "53200": ("it is out of memory", True),
+    "53300": ("it has too many connections", True),
+    "25006": ("it is read-only (a standby, or default_transaction_read_only)", False),
+    "28P01": ("authentication failed (wrong password?)", False),
+    "28000": ("authentication failed (the user is not allowed in)", False),
+    "3D000": ("the database does not exist", False),
+    "57P01": ("it is shutting down", True),
+    "57P02": ("it is shutting down", True),
+    "57P03": ("it is starting up or not accepting connections", True),
+}
+_SQLITE_CODES: dict[str, tuple[str, bool]] = {
+    "SQLITE_FULL": ("the disk is full", False),
+    "SQLITE_READONLY": ("it is read-only (the file or its folder is not writable)", False),
+    "SQLITE_CANTOPEN": ("the file cannot be opened (a missing folder, or no permission)", False),
+    "SQLITE_PERM": ("permission was denied", False),
+    "SQLITE_CORRUPT": ("the file is corrupt", False),
+    "SQLITE_NOTADB": ("the file is not an SQLite database", False),
+    "SQLITE_IOERR": ("the disk reported an I/O error", False),
+}
+# Connection-time failures carry no SQLSTATE in psycopg: recognized by the server's words.
+_PG_WORDS: tuple[tuple[str, str, bool], ...] = (
+    ("password authentication failed", "authentication failed (wrong password?)", False),
+    ("authentication failed", "authentication failed", False),
+    ("no password supplied", "authentication failed (no password supplied)", False),
+    ("role", "authentication failed (no such user)", False),
+    ("does not exist", "the database does not exist", False),
+    ("no space left on device", "its disk is full", False),
+    ("read-only", "it is read-only", False),
+)
+
+
+def _diagnosis(exc: sa_exc.DBAPIError) -> tuple[str, bool] | None:
+    """What a driver error means, in words, and whether it is retryable; None when not known."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None)
+    if code in _PG_STATES:
+        return _PG_STATES[code]
+    name = getattr(orig, "sqlite_errorname", None)
+    if isinstance(name, str):
+        for prefix, known in _SQLITE_CODES.items():
+            if name == prefix or name.startswith(prefix + "_"):
+                return known
+    if code is not None or not isinstance(exc, sa_exc.OperationalError):
+        return None
+    text = str(orig).lower()
+    for words, said, retry in _PG_WORDS:
+        if words in text and (words != "role" or "does not exist" in text):
+            return said, retry
+    return None
 
 
 class _translated:
@@ -317,6 +389,14 @@ class _translated:
         if isinstance(exc, sa_exc.DBAPIError):
             if _transient(exc):
                 raise StoreConflictError(f"the database asked to retry ({_first_line(exc)})") from exc
+            known = _diagnosis(exc)
+            if known is not None:
+                said, retry = known
+                kind = StoreUnavailableError if retry else StoreError
+                raise kind(
+                    f"the database at {where} refused the call: {said}; nothing was written ({_first_line(exc)})",
+                    retryable=retry,
+                ) from exc
             if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
                 raise StoreUnavailableError(
                     f"the database at {where} did not answer, nothing was written ({_first_line(exc)})"
@@ -363,8 +443,15 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
+_ENTRIES = t.entries.name
+_PLANS = t.plans.name
+_VERSIONS = t.plan_versions.name
+_AMENDMENTS = t.amendments.name
+
+
 def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any]:
     amount = getattr(entry, "amount", None)
+    document = dumps_entry(entry)
     return {
         "plan_id": plan_id,
         "entry_id": entry.id,
@@ -372,23 +459,69 @@ def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any
         "on": entry.on,
         "amount_minor": amount.minor if isinstance(amount, Money) else None,
         "currency": currency,
-        "document": dumps_entry(entry),
+        "document": document,
+        "checksum": checksum(_ENTRIES, plan_id, entry.id, document),
     }
 
 
+def _loads_entry(document: str, *, currency: Any) -> LedgerEntry:
+    return loads_entry(document, currency)
+
+
+def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
+    """The entry of one row (entry_id, document, checksum), checked against its checksum."""
+    entry = decoded(
+        _ENTRIES, plan_id, row.entry_id, row.document, row.checksum, functools.partial(_loads_entry, currency=currency)
+    )
+    if entry.id != row.entry_id:
+        undecodable(_ENTRIES, plan_id, row.entry_id, ValueError(f"its document names entry {entry.id!r}"))
+    return entry
+
+
 def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger:
-    """*start* with the entries of *rows* (seq, document; in seq order) recorded."""
+    """*start* with the entries of *rows* (seq, entry_id, document, checksum; in seq order) recorded.
+
+    Raises:
+        DamagedRowError: a row that does not decode, no longer matches its
+            checksum, or that the ledger refuses (naming the plan and the entry).
+    """
     if not rows:
         return start
     cur = plan.fee.currency
-    ledger = start.ledger.record_all(loads_entry(r.document, cur) for r in rows)
+    entries = [_entry(plan.id, r, cur) for r in rows]
+    try:
+        ledger = start.ledger.record_all(entries)
+    except LedgerError:
+        ledger = start.ledger  # again one by one, to name the entry the ledger refuses
+        for row, entry in zip(rows, entries, strict=True):
+            try:
+                ledger = ledger.record(entry)
+            except LedgerError as exc:
+                undecodable(_ENTRIES, plan.id, row.entry_id, exc)
+        raise  # pragma: no cover - record_all refuses only what record refuses
     return CachedLedger(plan.version, rows[-1].seq, ledger)
 
 
+def _plan_doc(plan_id: str, version: int, document: str, stored: str | None, table: str = _PLANS) -> PaymentPlan:
+    """A plan version from its row, checked against its checksum.
+
+    Raises:
+        DamagedRowError: the document does not decode, names another plan or
+            version, or no longer matches its checksum.
+    """
+    row = f"v{version}"
+    plan = decoded(table, plan_id, row, document, stored, loads_plan_doc)
+    if plan.id != plan_id or plan.version != version:
+        undecodable(table, plan_id, row, ValueError(f"its document is plan {plan.id!r} v{plan.version}"))
+    return plan
+
+
 def _binding(row: Row[Any]) -> ProviderBinding:
-    return ProviderBinding(
-        row.provider, row.plan_id, row.plan_version, json.loads(row.ids), row.approval_url, row.status
-    )
+    try:
+        ids = json.loads(row.ids)
+        return ProviderBinding(row.provider, row.plan_id, row.plan_version, ids, row.approval_url, row.status)
+    except DECODE_ERRORS as exc:
+        undecodable(t.bindings.name, row.plan_id, row.provider, exc)
 
 
 def _step(row: Row[Any]) -> Step:
@@ -403,8 +536,28 @@ def _operation(row: Row[Any]) -> Operation:
     )
 
 
+def _event(plan_id: str, event_id: str, document: str) -> ProviderEvent:
+    try:
+        return loads_event(document)
+    except DECODE_ERRORS as exc:
+        undecodable(_W.name, plan_id, event_id, exc)
+
+
 def _inbox_event(row: Row[Any]) -> InboxEvent:
-    return InboxEvent(loads_event(row.event), bytes(row.body), InboxStatus(row.status), row.attempts, row.error)
+    return InboxEvent(
+        _event(row.plan_id, row.event_id, row.event), bytes(row.body), InboxStatus(row.status), row.attempts, row.error
+    )
+
+
+_PLAN_COLUMNS = (t.plans.c.plan_id, t.plans.c.version, t.plans.c.document, t.plans.c.checksum)
+
+
+def _report(hurt: list[DamagedRowError], damaged: Callable[[DamagedRowError], None] | None) -> None:
+    """Give each damaged plan to *damaged*; without it, raise the first (the caller did not ask to go on)."""
+    for exc in hurt:
+        if damaged is None:
+            raise exc
+        damaged(exc)
 
 
 class SQLStore(Store):
@@ -444,14 +597,21 @@ class SQLStore(Store):
         self._cache_lock = threading.Lock()
         self._ledgers = LedgerCache(ledger_cache)
 
-    def _parse_plan(self, plan_id: str, version: int, document: str) -> PaymentPlan:
+    def _parse_plan(self, plan_id: str, version: int, document: str, stored: str | None) -> PaymentPlan:
+        # The checksum is checked on every read, cached or not (one hash of the text): a hand
+        # edit is found on the next read, not after a restart.
+        try:
+            verify(_PLANS, plan_id, f"v{version}", document, stored)
+        except DamagedRowError:
+            _plan_doc(plan_id, version, document, None)  # the decoder's reason, when it has one
+            raise
         key = (plan_id, version, len(document))
         with self._cache_lock:
             plan = self._plans.get(key)
             if plan is not None:
                 self._plans.move_to_end(key)
                 return plan
-        plan = loads_plan_doc(document)
+        plan = _plan_doc(plan_id, version, document, None)
         if self._plan_cache:
             with self._cache_lock:
                 self._plans[key] = plan
@@ -560,7 +720,7 @@ class SQLStore(Store):
         row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
         if row is None:
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
-        plan = self._parse_plan(row.plan_id, row.version, row.document)
+        plan = self._parse_plan(row.plan_id, row.version, row.document, row.checksum)
         return row, plan, self._ledger(conn, plan)
 
     def _write_entries(
@@ -580,17 +740,21 @@ class SQLStore(Store):
         """See :meth:`Store.add_plan`."""
         ledger, fresh = new_entries(Ledger.empty(plan), entries)
         doc = dumps_plan_doc(plan)
+        row = f"v{plan.version}"
 
         def work(conn: Connection) -> StoredPlan:
             inserted = conn.execute(
                 self._insert(t.plans).values(
                     plan_id=plan.id, version=plan.version, currency=plan.currency, total_minor=plan.total.minor,
                     client=plan.client, active=True, shard=shard_of(plan.id), document=doc,
+                    checksum=checksum(_PLANS, plan.id, row, doc),
                 ).on_conflict_do_nothing().returning(t.plans.c.plan_id)
             ).first()
             if inserted is None:
                 raise StoreConflictError(f"expected a new plan id, got {plan.id!r}, which the store already holds")
-            conn.execute(t.plan_versions.insert().values(plan_id=plan.id, version=plan.version, document=doc))
+            conn.execute(t.plan_versions.insert().values(
+                plan_id=plan.id, version=plan.version, document=doc, checksum=checksum(_VERSIONS, plan.id, row, doc)
+            ))
             self._write_entries(conn, plan, ledger, 0, fresh)
             return StoredPlan(plan, ledger)
 
@@ -609,21 +773,26 @@ class SQLStore(Store):
         """See :meth:`Store.history`."""
 
         def work(conn: Connection) -> PlanHistory:
+            v = t.plan_versions
             versions = [
-                loads_plan_doc(d) for d in conn.execute(
-                    select(t.plan_versions.c.document).where(t.plan_versions.c.plan_id == plan_id)
-                    .order_by(t.plan_versions.c.version)
-                ).scalars()
+                _plan_doc(plan_id, r.version, r.document, r.checksum, _VERSIONS) for r in conn.execute(
+                    select(v.c.version, v.c.document, v.c.checksum).where(v.c.plan_id == plan_id).order_by(v.c.version)
+                )
             ]
             if not versions:
                 raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
             by_version = {p.version: p for p in versions}
-            records = [
-                loads_record(r.document, by_version[r.from_version], by_version[r.to_version])
-                for r in conn.execute(
-                    select(t.amendments).where(t.amendments.c.plan_id == plan_id).order_by(t.amendments.c.to_version)
-                )
-            ]
+            records = []
+            for r in conn.execute(
+                select(t.amendments).where(t.amendments.c.plan_id == plan_id).order_by(t.amendments.c.to_version)
+            ):
+                before, after = by_version.get(r.from_version), by_version.get(r.to_version)
+                if before is None or after is None:
+                    undecodable(_AMENDMENTS, plan_id, f"v{r.to_version}", KeyError("no such plan version"))
+                records.append(decoded(
+                    _AMENDMENTS, plan_id, f"v{r.to_version}", r.document, r.checksum,
+                    functools.partial(loads_record, before=before, after=after),
+                ))
             return PlanHistory(versions, records)
 
         return self._tx(work, read=True)
@@ -634,6 +803,8 @@ class SQLStore(Store):
         """See :meth:`Store.save_version`."""
         entries = tuple(entries)
         doc = dumps_plan_doc(plan)
+        row_key = f"v{plan.version}"
+        record_doc = dumps_record(record)
 
         def work(conn: Connection) -> StoredPlan:
             row, stored, read = self._plan_and_ledger(conn, plan.id, lock=True)
@@ -642,16 +813,20 @@ class SQLStore(Store):
             saved = conn.execute(
                 update(t.plans)
                 .where(t.plans.c.plan_id == plan.id, t.plans.c.version == record.from_version)
-                .values(version=plan.version, total_minor=plan.total.minor, client=plan.client, document=doc)
+                .values(version=plan.version, total_minor=plan.total.minor, client=plan.client, document=doc,
+                        checksum=checksum(_PLANS, plan.id, row_key, doc))
             ).rowcount
             if saved != 1:  # pragma: no cover - the row lock makes this the same check as above
                 raise StoreConflictError(f"plan {plan.id} changed while saving version {plan.version}: reload")
-            conn.execute(t.plan_versions.insert().values(plan_id=plan.id, version=plan.version, document=doc))
+            conn.execute(t.plan_versions.insert().values(
+                plan_id=plan.id, version=plan.version, document=doc,
+                checksum=checksum(_VERSIONS, plan.id, row_key, doc),
+            ))
             conn.execute(
                 t.amendments.insert().values(
                     plan_id=plan.id, to_version=plan.version, from_version=record.from_version, by=record.by,
                     on=record.on, consent=record.consent, paid_minor=record.paid.minor, currency=plan.currency,
-                    document=dumps_record(record),
+                    document=record_doc, checksum=checksum(_AMENDMENTS, plan.id, row_key, record_doc),
                 )
             )
             self._write_entries(conn, plan, ledger, read.seq, fresh)
@@ -706,52 +881,78 @@ class SQLStore(Store):
             after = batch[-1].plan.id
 
     def _book_page(self, conn: Connection, *, after: str, active: bool | None) -> tuple[StoredPlan, ...]:
-        q = select(t.plans.c.plan_id, t.plans.c.version, t.plans.c.document).where(t.plans.c.plan_id > after)
+        q = select(*_PLAN_COLUMNS).where(t.plans.c.plan_id > after)
         if active is not None:
             q = q.where(t.plans.c.active.is_(bool(active)))
-        return self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id).limit(500)).all())
+        stored, hurt = self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id).limit(500)).all())
+        _report(hurt, None)  # a report over a damaged plan would be wrong: name it
+        return stored
 
     def active_plans(
-        self, *, batch_size: int = 500, shard: int = 0, shards: int = 1
+        self,
+        *,
+        batch_size: int = 500,
+        shard: int = 0,
+        shards: int = 1,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> Iterator[Sequence[StoredPlan]]:
         """See :meth:`Store.active_plans` (one read transaction per batch; keyset pages on the plan id)."""
         check_batch(batch_size, shard, shards)
         after = ""
         while True:
-            batch = self._tx(functools.partial(self._batch, after=after, size=batch_size, shard=shard, shards=shards), read=True)
-            if not batch:
+            batch, hurt, rows = self._tx(
+                functools.partial(self._batch, after=after, size=batch_size, shard=shard, shards=shards), read=True
+            )
+            _report(hurt, damaged)
+            if batch:
+                yield batch
+            if len(rows) < batch_size:
                 return
-            yield batch
-            after = batch[-1].plan.id
-            if len(batch) < batch_size:
-                return
+            after = rows[-1]
 
-    def _batch(self, conn: Connection, *, after: str, size: int, shard: int, shards: int) -> tuple[StoredPlan, ...]:
-        q = select(t.plans.c.plan_id, t.plans.c.version, t.plans.c.document).where(
-            t.plans.c.active.is_(True), t.plans.c.plan_id > after
-        )
+    def _batch(
+        self, conn: Connection, *, after: str, size: int, shard: int, shards: int
+    ) -> tuple[tuple[StoredPlan, ...], list[DamagedRowError], list[str]]:
+        q = select(*_PLAN_COLUMNS).where(t.plans.c.active.is_(True), t.plans.c.plan_id > after)
         if shards > 1:
             q = q.where(t.plans.c.shard % shards == shard)
-        return self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id).limit(size)).all())
+        rows = conn.execute(q.order_by(t.plans.c.plan_id).limit(size)).all()
+        return (*self._stored_rows(conn, rows), [r.plan_id for r in rows])
 
-    def _stored_rows(self, conn: Connection, rows: Sequence[Any]) -> tuple[StoredPlan, ...]:
-        """The plans of *rows* (plan_id, version, document) with their ledgers, in the rows' order."""
-        if not rows:
-            return ()
-        plans = [self._parse_plan(r.plan_id, r.version, r.document) for r in rows]
+    def _stored_rows(
+        self, conn: Connection, rows: Sequence[Any]
+    ) -> tuple[tuple[StoredPlan, ...], list[DamagedRowError]]:
+        """The plans of *rows* (plan_id, version, document, checksum) with their ledgers, in the rows' order.
+
+        A plan with a damaged row (its document or one of its entries) is
+        left out and its :class:`DamagedRowError` returned beside the others.
+        """
+        hurt: list[DamagedRowError] = []
+        plans: list[PaymentPlan] = []
+        for r in rows:
+            try:
+                plans.append(self._parse_plan(r.plan_id, r.version, r.document, r.checksum))
+            except DamagedRowError as exc:
+                hurt.append(exc)
+        if not plans:
+            return (), hurt
         starts = {p.id: self._cached(p) for p in plans}
         after: dict[str, list[Any]] = {p.id: [] for p in plans}
+        e = t.entries
         for row in conn.execute(
-            select(t.entries.c.plan_id, t.entries.c.seq, t.entries.c.document)
-            .where(t.entries.c.plan_id.in_(list(after)), t.entries.c.seq > min(s.seq for s in starts.values()))
-            .order_by(t.entries.c.plan_id, t.entries.c.seq)
+            select(e.c.plan_id, e.c.seq, e.c.entry_id, e.c.document, e.c.checksum)
+            .where(e.c.plan_id.in_(list(after)), e.c.seq > min(s.seq for s in starts.values()))
+            .order_by(e.c.plan_id, e.c.seq)
         ):
             if row.seq > starts[row.plan_id].seq:  # what a cached ledger holds is not decoded again
                 after[row.plan_id].append(row)
-        return tuple(
-            StoredPlan(plan, self._seen(conn, plan, _extend(starts[plan.id], plan, after[plan.id])).ledger)
-            for plan in plans
-        )
+        out = []
+        for plan in plans:
+            try:
+                out.append(StoredPlan(plan, self._seen(conn, plan, _extend(starts[plan.id], plan, after[plan.id])).ledger))
+            except DamagedRowError as exc:
+                hurt.append(exc)
+        return tuple(out), hurt
 
     # -- the daily run's claims --------------------------------------------------------
 
@@ -766,6 +967,7 @@ class SQLStore(Store):
         shard: int = 0,
         shards: int = 1,
         wait: bool = False,
+        damaged: Callable[[DamagedRowError], None] | None = None,
     ) -> tuple[StoredPlan, ...]:
         """See :meth:`Store.claim_plans`.
 
@@ -785,13 +987,18 @@ class SQLStore(Store):
                 shard=shard, shards=shards, wait=wait,
             ))
             if won:
-                return self._tx(functools.partial(self._stored_ids, ids=won), read=True)
+                stored, hurt = self._tx(functools.partial(self._stored_ids, ids=won), read=True)
+                _report(hurt, damaged)
+                if stored:
+                    return stored
             if not candidates:
                 return ()
-            after = candidates[-1]  # all taken already: look further
+            after = candidates[-1]  # all taken already (or damaged, and reported): look further
 
-    def _stored_ids(self, conn: Connection, *, ids: list[str]) -> tuple[StoredPlan, ...]:
-        q = select(t.plans.c.plan_id, t.plans.c.version, t.plans.c.document).where(t.plans.c.plan_id.in_(ids))
+    def _stored_ids(
+        self, conn: Connection, *, ids: list[str]
+    ) -> tuple[tuple[StoredPlan, ...], list[DamagedRowError]]:
+        q = select(*_PLAN_COLUMNS).where(t.plans.c.plan_id.in_(ids))
         return self._stored_rows(conn, conn.execute(q.order_by(t.plans.c.plan_id)).all())
 
     def _claim(
@@ -1159,7 +1366,7 @@ class _IngestWork:
             if row.provider == event.provider and row.event_id == event.id:
                 kept = row
             else:
-                pending.append(loads_event(row.event))
+                pending.append(_event(event.plan_id, row.event_id, row.event))
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
         if not store._pg:  # SQLite: this transaction has held the one write lock since BEGIN IMMEDIATE
@@ -1167,7 +1374,7 @@ class _IngestWork:
         plan = ledger = None
         seq = 0
         if plan_row is not None:
-            plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document)
+            plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document, plan_row.checksum)
             read = store._ledger(conn, plan)
             ledger, seq = read.ledger, read.seq
         out = settle_events(plan, ledger, event, pending)
