@@ -117,6 +117,7 @@ def settlement_to(s: Settlement) -> dict[str, Any]:
         plan_id=s.plan_id, on=s.on.isoformat(), notice_days=s.notice_days, reason=s.reason,
         entries=[json.loads(dumps_entry(e)) for e in s.entries], no_show=s.no_show, reschedule=s.reschedule,
         refunds=[instruction_to(i) for i in s.refunds],
+        received_after=None if s.received_after is None else money_to(s.received_after),
     )
     return out
 
@@ -129,4 +130,6 @@ def settlement_from(d: Any, currency: Currency) -> Settlement:
         shortfall=money["shortfall"], reason=d["reason"],
         entries=tuple(loads_entry(canonical(e), currency) for e in d["entries"]),
         no_show=d["no_show"], reschedule=d["reschedule"], refunds=tuple(instruction_from(i) for i in d["refunds"]),
+        # (a step written before settlements said what came in after their date has none)
+        received_after=None if d.get("received_after") is None else money_from(d["received_after"]),
     )
