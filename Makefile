@@ -145,6 +145,6 @@ mutation:
 		$(MUTATION_VENV)/bin/python -m pip install --quiet --upgrade pip && \
 		$(MUTATION_VENV)/bin/python -m pip install --quiet -e '.[all,test,mutation]'; }
 	rm -rf mutants
-	start=$$(date +%s); $(MUTATION_VENV)/bin/mutmut run --max-children 2; \
+	start=$$(date +%s); HYPOTHESIS_PROFILE=mutation $(MUTATION_VENV)/bin/mutmut run --max-children 2; \
 	$(MUTATION_VENV)/bin/python scripts/mutation_report.py --mutmut $(MUTATION_VENV)/bin/mutmut \
 		--minutes $$(( ($$(date +%s) - start) / 60 ))

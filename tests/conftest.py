@@ -24,6 +24,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=300, print_blob=True)
+# `make mutation` (mutmut): the same examples for every mutant (derandomized, no example database),
+# and mutmut runs the suite more than once in one process, which Hypothesis would take for a
+# test called from different executors.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("default"),
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.differing_executors],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 

@@ -150,6 +150,9 @@ _EN: dict[str, str] = {
     "cap_percent": "Late fees never exceed {pct} of the fee in total.",
     "fee_on_fee": "Percentage fees also apply to late fees already charged.",
     "no_fee_on_fee": "No late fee is charged on a late fee.",
+    "collect_at_once": "A late fee is collected on the day it applies.",
+    "collect_with_next_installment": "A late fee is collected with the next installment due.",
+    "collect_after_last_installment": "Late fees are collected once the last installment is paid.",
     "h_cancel": "Cancellation",
     "no_policy": "If the booking is cancelled, everything paid is refunded.",
     "deposit_refundable": "The deposit is refundable.",
@@ -293,6 +296,9 @@ _DE: dict[str, str] = {
     "cap_percent": "Säumnisgebühren betragen insgesamt höchstens {pct} des Preises.",
     "fee_on_fee": "Prozentuale Gebühren werden auch auf bereits berechnete Säumnisgebühren erhoben.",
     "no_fee_on_fee": "Auf Säumnisgebühren wird keine weitere Säumnisgebühr erhoben.",
+    "collect_at_once": "Eine Säumnisgebühr wird an dem Tag eingezogen, an dem sie anfällt.",
+    "collect_with_next_installment": "Eine Säumnisgebühr wird mit der nächsten fälligen Rate eingezogen.",
+    "collect_after_last_installment": "Säumnisgebühren werden eingezogen, sobald die letzte Rate bezahlt ist.",
     "h_cancel": "Stornierung",
     "no_policy": "Bei einer Stornierung wird alles Gezahlte erstattet.",
     "deposit_refundable": "Die Anzahlung wird erstattet.",
@@ -737,6 +743,7 @@ def _late_fee_blocks(policy: LateFeePolicy | None, plan: PaymentPlan, w: _Words)
             cap_text = cap_text[:-1] + f" ({w.money(limit)})."
     tail = [cap_text] if cap_text else []
     tail.append(w("fee_on_fee" if policy.fee_on_fee else "no_fee_on_fee"))
+    tail.append(w(f"collect_{policy.collect.value}"))  # when the daily run charges it: the terms' own word
     blocks.append(_Para(" ".join(tail)))
     return blocks
 

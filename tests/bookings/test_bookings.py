@@ -317,6 +317,36 @@ class TestPayNow:
         assert paid.attempt == 2
 
 
+    def test_pay_now_charges_a_late_fee_once_the_installments_are_paid(self, store: Store) -> None:
+        """A late fee owed, installments paid: pay_now charges the fee (charge_fee, reserved under fee_key), once."""
+        from payplan import LateFeePolicy
+        from payplan.providers import fee_key
+
+        plan = PaymentPlan.with_deposit(
+            "bk-f", usd("2000.00"), booked=BOOKED, session=SESSION, installments=3,
+            deposit=DepositRule.percent(25), terms=Terms(late_fees=LateFeePolicy.single(usd("25.00"), grace_days=5)),
+        )
+        sandbox = OnDemandSandboxProvider(BOOKED)
+        sandbox.script("pm-late", SandboxCard.SUCCESS, SandboxCard.DECLINE, SandboxCard.SUCCESS, SandboxCard.SUCCESS)
+        bookings = Bookings(store, [sandbox])
+        bookings.book(plan, Payer(payment_method_id="pm-late"), provider="sandbox", on=BOOKED)
+        day = dt.date(2027, 1, 10)
+        bookings.collect(dt.date(2027, 1, 1))  # the installment is declined
+        bookings.collect(day)  # a late fee once the grace period is over (and the retry)
+        ledger = store.load("bk-f").ledger
+        assert ledger.fees == usd("25.00")
+        assert store.load("bk-f").ledger.paid == usd("1000.00")  # the retry paid the installment
+        (fee,) = bookings.pay_now("bk-f", on=day, request="the fee")
+        assert fee.succeeded
+        assert fee.fee_id is not None
+        ops = [o for o in store.operations(plan_id="bk-f") if o.action == "charge_fee"]
+        assert [o.key for o in ops] == [fee_key("bk-f", fee.fee_id, usd("25.00"))]
+        assert store.load("bk-f").ledger.balance == usd("1000.00")
+        calls = moved(sandbox)
+        assert bookings.pay_now("bk-f", on=day, request="the fee") == (fee,)
+        assert moved(sandbox) == calls
+
+
 class TestStoreAdditions:
     def test_current_binding_is_the_one_saved_last(self, store: Store) -> None:
         """Of two providers' bindings, the current one is the one saved last, whatever the names sort to."""
@@ -397,3 +427,22 @@ class TestRefusals:
         assert booking.ledger.paid.minor == 0
         assert [s.status for s in booking.steps] == [StepStatus.DONE]
         assert "collected by the provider" in (booking.steps[0].result or "")
+
+
+class TestStepDocuments:
+    def test_a_settlement_is_kept_whole(self) -> None:
+        """Every field of a settlement comes back from the step's document, those added to the class later too."""
+        import attrs
+
+        from payplan import Ledger, settle_cancellation
+        from payplan.bookings import _steps
+
+        plan = pack_a()
+        ledger = Ledger.empty(plan).record(PaymentReceived("p1", BOOKED, usd("500.00"), "sandbox", "ch_1"))
+        settlement = settle_cancellation(plan, ledger, dt.date(2026, 12, 10))
+        for field in attrs.fields(type(settlement)):
+            assert field.name in _steps.settlement_to(settlement)
+        assert settlement.refunds
+        varied = attrs.evolve(settlement, no_show=True, reschedule=True)
+        for s in (settlement, varied):
+            assert _steps.settlement_from(_steps.settlement_to(s), plan.fee.currency) == s

@@ -120,7 +120,7 @@ def test_cancel_after_a_refund_and_a_later_payment_refunds_what_each_payment_has
 
 
 def test_a_double_submitted_booking_charges_once(store: Store, fake: tuple[FakeStripe, FakeServer]) -> None:
-    """Two book() calls at once (a double submit): both end with the booking, Stripe charges the deposit once."""
+    """Two book() calls at once (a double submit): both end with the booking, the deposit asked for once."""
     import threading
 
     responder, server = fake
@@ -142,5 +142,6 @@ def test_a_double_submitted_booking_charges_once(store: Store, fake: tuple[FakeS
         t.join()
     assert errors == []
     assert len(responder.charges) == 1
+    assert posts(server, "/pay") == 1  # the second call waited for the first and found it done
     assert store.load("bk-1").ledger.paid == Money.of("500.00", "USD")
     assert [s.status for s in store.steps()] == [StepStatus.DONE]

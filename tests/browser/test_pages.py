@@ -351,3 +351,30 @@ class TestSigningTwice:
         assert len({c.idempotency_key for c in charges}) == 1
         paid = [e for e in site.sandbox.events if e.kind.value == "payment_succeeded"]  # type: ignore[union-attr]
         assert len(paid) == 1
+
+
+class TestCollectService:
+    def test_collect_runs_the_day_from_the_environment(self, tmp_path: Any, monkeypatch: Any, capsys: Any) -> None:
+        """`python -m booking_site.collect` runs today's collections with the deployed site's settings, and refuses
+        to run without its secrets as the site does."""
+        pytest.importorskip("stripe", reason="the deployed site runs on Stripe")
+        from booking_site import collect
+        from booking_site.settings import UnsafeSettingsError
+
+        from payplan.store.sql import upgrade
+
+        settings = deployed(tmp_path)
+        upgrade(settings.database)
+        env = {
+            "BOOKING_SITE_DATABASE": settings.database, "BOOKING_SITE_SECRET_KEY": settings.secret_key,
+            "BOOKING_SITE_WEBHOOK_SECRET": settings.webhook_secret,
+            "BOOKING_SITE_OWNER_PASSWORD_HASH": settings.owner_password_hash, "STRIPE_API_KEY": "sk_test_x",
+            "BOOKING_SITE_SMTP_HOST": "127.0.0.1", "BOOKING_SITE_MAIL_FROM": "studio@example.com",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        collect.main()
+        assert "collections ran for 0 plan(s)" in capsys.readouterr().out
+        monkeypatch.setenv("BOOKING_SITE_WEBHOOK_SECRET", "whsec_sandbox")
+        with pytest.raises(UnsafeSettingsError):
+            collect.main()

@@ -92,8 +92,9 @@ class TestRun:
 
         cli = build_parser()
         sub = next(a for a in cli._actions if a.dest == "command").choices["run"]  # type: ignore[union-attr]
-        ours = call_command.__globals__["load_command_class"]("payplan.django", "payplan_run").create_parser(
-            "manage.py", "payplan_run")
+        from django.core.management import load_command_class
+
+        ours = load_command_class("payplan.django", "payplan_run").create_parser("manage.py", "payplan_run")
         theirs = {o for a in sub._actions for o in a.option_strings}
         mine = {o for a in ours._actions for o in a.option_strings}
         assert theirs <= mine

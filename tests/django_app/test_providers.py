@@ -78,6 +78,29 @@ def test_bookings_is_one_per_process(fake_stripe: Any) -> None:
     assert bookings().providers["stripe"] is provider("stripe")
 
 
+def test_one_of_each_across_threads(settings: Any, sqlite_store: str) -> None:
+    """Request threads that ask for the store, the providers and the lifecycle at once share one of each."""
+    import threading
+
+    from payplan.django import providers, reset
+
+    reset()
+    start = threading.Barrier(8)
+    got: list[tuple[int, int, int]] = []
+
+    def ask() -> None:
+        start.wait()
+        got.append((id(store()), id(providers()), id(bookings())))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 8
+    assert len(set(got)) == 1
+
+
 def test_square_and_paypal_from_their_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Square and PayPal adapters are built from the environment's secrets and their options."""
     pytest.importorskip("square", reason="the square extra")

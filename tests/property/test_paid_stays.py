@@ -31,10 +31,13 @@ def test_what_each_line_was_paid_stays_on_that_line(kind: str, plan: PaymentPlan
     """Before and after an amendment of every kind, the money paid sits on the same lines, in the same amounts.
 
     Each kind is its own test, so each is applied (not only tried): an
-    amendment the rules refuse is discarded with ``assume``, and Hypothesis
-    fails the test when too many are (its filter health check) or when none
-    applies. Measured shares of refused amendments per kind are in the
-    closing note of #26; a refusal must be a payplan rule error, nothing else.
+    amendment the rules refuse is discarded with ``assume`` (Hypothesis
+    raises ``Unsatisfiable`` if none of a kind applies), and the generator
+    aims line-level amendments at lines no money reached, so most apply.
+    Measured on 400 draws per kind: refused 7% (tier, waive) to 31%
+    (resplit); 55% for extend, 77-78% for hardship and skip (a line already
+    partly paid, the last line, a catch-up inside the reduced period): those
+    three are the weakest. A refusal must be a payplan rule error, nothing else.
     """
     # Often a line partly paid: the whole of the first j lines and part of the next.
     j = data.draw(st.integers(0, len(plan.installments) - 1))

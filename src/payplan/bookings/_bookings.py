@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -179,6 +181,9 @@ class Bookings:
         self.providers: Mapping[str, Provider] = _provider_map(providers)
         self.notifier = notifier
         self.contacts = contacts
+        self._guard = threading.Lock()
+        # one lock per step key while someone runs or waits on it (then it is forgotten)
+        self._locks: weakref.WeakValueDictionary[str, _StepLock] = weakref.WeakValueDictionary()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -872,15 +877,29 @@ class Bookings:
     # -- the parts ---------------------------------------------------------------------
 
     def _run(self, step: Step, runner: Callable[[Step], R]) -> R:
-        """Carry out *step*; a provider's refusal marks it failed (kept, not resumed) and is raised."""
-        try:
-            return runner(step)
-        except ProviderError as exc:
-            if not exc.retryable:
-                self.store.finish_step(
-                    step.key, j.canonical({"error": str(exc), "provider": exc.provider}), status=StepStatus.FAILED
-                )
-            raise
+        """Carry out *step*, one call of a step key at a time in this process; a provider's refusal marks it failed.
+
+        A second call of the same step while the first runs (a double click
+        on a threaded server) waits for it and then reads the step as the
+        first left it: done, it sends nothing. Across processes the keys
+        still make the money move once (the provider answers a repeated key
+        with its first answer).
+        """
+        with self._guard:
+            lock = self._locks.get(step.key)
+            if lock is None:
+                lock = self._locks[step.key] = _StepLock()
+        with lock.lock:
+            step = next((s for s in self.store.steps(plan_id=step.plan_id) if s.key == step.key), step)
+            try:
+                return runner(step)
+            except ProviderError as exc:
+                if not exc.retryable:
+                    self.store.finish_step(
+                        step.key, j.canonical({"error": str(exc), "provider": exc.provider}),
+                        status=StepStatus.FAILED,
+                    )
+                raise
 
     def _act(self, op: Operation, call: Callable[[], R], reference: Callable[[R], str | None]) -> R:
         """Reserve *op*, make *call* (publish, update, cancel), record how it ended."""
@@ -938,6 +957,15 @@ class Bookings:
             )
         if entry is not None:
             self.store.record_entries(plan_id, [entry])
+
+
+class _StepLock:
+    """A lock that can be weakly referenced (a bare ``threading.Lock`` cannot)."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
 
 
 def _recorded(

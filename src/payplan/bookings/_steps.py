@@ -7,6 +7,8 @@ import hashlib
 import json
 from typing import Any
 
+import attrs
+
 from .._amendments import Amendment
 from .._cancellation import Settlement
 from .._history_json import _amendment_from, _amendment_to_json
@@ -108,28 +110,41 @@ def instruction_from(d: Any) -> RefundInstruction:
     )
 
 
-_MONEY_FIELDS = ("retained", "clawback", "refund", "credit", "shortfall")
-
-
 def settlement_to(s: Settlement) -> dict[str, Any]:
-    out: dict[str, Any] = {name: money_to(getattr(s, name)) for name in _MONEY_FIELDS}
-    out.update(
-        plan_id=s.plan_id, on=s.on.isoformat(), notice_days=s.notice_days, reason=s.reason,
-        entries=[json.loads(dumps_entry(e)) for e in s.entries], no_show=s.no_show, reschedule=s.reschedule,
-        refunds=[instruction_to(i) for i in s.refunds],
-        received_after=None if s.received_after is None else money_to(s.received_after),
-    )
+    """Every field of *s* (read from the class, so a field added to it is kept too)."""
+    out: dict[str, Any] = {}
+    for f in attrs.fields(Settlement):
+        value = getattr(s, f.name)
+        if f.name == "entries":
+            out[f.name] = [json.loads(dumps_entry(e)) for e in value]
+        elif f.name == "refunds":
+            out[f.name] = [instruction_to(i) for i in value]
+        elif isinstance(value, Money):
+            out[f.name] = {"money": money_to(value)}
+        elif isinstance(value, dt.date):
+            out[f.name] = {"date": value.isoformat()}
+        elif value is None or isinstance(value, bool | int | str):
+            out[f.name] = value
+        else:  # pragma: no cover - a field of a kind this codec does not know yet
+            raise TypeError(f"expected a settlement field payplan can keep, got {f.name}={value!r}")
     return out
 
 
 def settlement_from(d: Any, currency: Currency) -> Settlement:
-    money = {name: money_from(d[name]) for name in _MONEY_FIELDS}
-    return Settlement(
-        plan_id=d["plan_id"], on=dt.date.fromisoformat(d["on"]), notice_days=d["notice_days"],
-        retained=money["retained"], clawback=money["clawback"], refund=money["refund"], credit=money["credit"],
-        shortfall=money["shortfall"], reason=d["reason"],
-        entries=tuple(loads_entry(canonical(e), currency) for e in d["entries"]),
-        no_show=d["no_show"], reschedule=d["reschedule"], refunds=tuple(instruction_from(i) for i in d["refunds"]),
-        # (a step written before settlements said what came in after their date has none)
-        received_after=None if d.get("received_after") is None else money_from(d["received_after"]),
-    )
+    kw: dict[str, Any] = {}
+    for name, value in d.items():
+        if name == "entries":
+            kw[name] = tuple(loads_entry(canonical(e), currency) for e in value)
+        elif name == "refunds":
+            kw[name] = tuple(instruction_from(i) for i in value)
+        elif name == "on" and isinstance(value, str):  # kept before dates were tagged
+            kw[name] = dt.date.fromisoformat(value)
+        elif isinstance(value, dict) and "money" in value:
+            kw[name] = money_from(value["money"])
+        elif isinstance(value, dict) and "minor" in value:  # kept before money was tagged
+            kw[name] = money_from(value)
+        elif isinstance(value, dict) and "date" in value:
+            kw[name] = dt.date.fromisoformat(value["date"])
+        else:
+            kw[name] = value
+    return Settlement(**kw)

@@ -72,8 +72,6 @@ def _money(amount: Money | None, locale: str) -> str:
 class _StoreAdmin(admin.ModelAdmin):  # type: ignore[misc]
     """A read-only admin page over the store: no add, change or delete; view by permission only."""
 
-    template: str = ""
-
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -158,7 +156,7 @@ class PlanAdmin(_StoreAdmin):
 
     def plan_view(self, request: HttpRequest, plan_id: str) -> HttpResponse:
         """One plan: its schedule, ledger, statement, agreements, bindings, webhook events and operations."""
-        from .._documents import render_statement
+        from .._documents import Parties, render_statement
         from . import config, store
 
         refused = self._guard(request)
@@ -189,8 +187,6 @@ class PlanAdmin(_StoreAdmin):
             "amount": _money(getattr(e, "amount", None), locale),
             "detail": getattr(e, "reason", "") or getattr(e, "reference", "") or "",
         } for e in ledger]
-        from .._documents import Parties
-
         parties = Parties(business=config().business or "the business", client=plan.client or "the client")
         try:
             statement = render_statement(plan, ledger, today, format="txt", locale=locale, parties=parties)

@@ -386,6 +386,10 @@ class FakeStripe:
       fake takes these days); an expired card and a payment that needs
       authentication are not retried (a new card, or the customer, must
       act), as Stripe leaves hard declines and ``requires_action`` alone.
+      After the last retry the invoice stays open and a schedule goes on
+      billing its later periods: the fake plays the account setting that
+      leaves a past-due subscription as it is (Stripe's dashboard can
+      instead cancel it or mark it unpaid).
 
     Cards follow Stripe's test payment methods: ``pm_card_visa`` succeeds,
     ``pm_card_chargeDeclined`` is declined (``card_declined``),
@@ -517,7 +521,7 @@ class FakeStripe:
                     break
                 when_due, _, action, ident = self._due.pop(0)
                 self._time = max(self._time, when_due)
-                self._run(action, ident)
+                self._run(action, ident, when_due)
             if deliver is not None:  # outside the lock: *deliver* may call the fake
                 for delivery in self.take_deliveries():
                     deliver(delivery)
@@ -817,7 +821,7 @@ class FakeStripe:
             invoice["next_payment_attempt"] = self._time + 3600
             self._at(self._time + 3600, "attempt", invoice["id"])
 
-    def _run(self, action: str, ident: str) -> None:
+    def _run(self, action: str, ident: str, when: int) -> None:
         if action.startswith("period:"):
             self._period(ident, int(action.split(":", 1)[1]))
             return
@@ -829,7 +833,8 @@ class FakeStripe:
             return
         if action == "finalize" and invoice["status"] == "draft" and invoice["auto_advance"]:
             self._finalize(invoice)
-        elif action == "attempt" and invoice["status"] == "open" and invoice["next_payment_attempt"] == self._time:
+        elif action == "attempt" and invoice["status"] == "open" and invoice["next_payment_attempt"] == when:
+            # Only the attempt still planned: paying the invoice through the API since cleared it.
             self._attempt(invoice, self._payment_method_of(invoice), automatic=True)
 
     def _payment_method_of(self, invoice: dict[str, Any]) -> str | None:

@@ -549,7 +549,7 @@ class PayPalProvider(Provider, abc.ABC):
             "state": "completed",
             "amount": {"total": amount.get("value"), "currency": amount.get("currency_code")}
             if isinstance(amount, Mapping) else None,
-            "sale_id": captured or resource.get("sale_id"),
+            "sale_id": captured,  # from PayPal's refund, never the delivery's (a forged body could name another sale)
             "create_time": fetched.get("create_time") or resource.get("create_time"),
         }
         if isinstance(fetched.get("custom_id"), str):
