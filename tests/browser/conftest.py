@@ -143,9 +143,13 @@ def chromium_path() -> str | None:
     return found if found and os.access(found, os.X_OK) else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
-    """Headless Chromium, started once for the session (each test gets its own empty context)."""
+    """Headless Chromium, started once per test module (each test gets its own empty context).
+
+    Per module, not per session: Playwright's sync API runs one driver at a
+    time, and other suites (the Django example site's) start their own.
+    """
     playwright = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
     path = chromium_path()
     if path is None:
