@@ -74,13 +74,15 @@ def main() -> int:
     for name, status in found.items():
         per_module[module_of(name)]["killed" if status in KILLED else "left"] += 1
 
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    mutated = ", ".join(f"`{Path(p).stem}`" for p in config.get("only_mutate", []))
+    selection = ", ".join(f"`{t}`" for t in config.get("pytest_add_cli_args_test_selection", []))
     lines = [
         "# Mutation report: the money core",
         "",
         f"Written by `make mutation` (mutmut, `scripts/mutation_report.py`) on {dt.date.today().isoformat()}.",
-        "Mutated: `_money`, `_schedule`, `_calendar`, `_plan`, `_status`, `_late_fees`, `_policies`,",
-        "`_cancellation`, `_refunds`, `_ledger` and `_dunning` (whose `charges_due` and `fee_charges_due`",
-        "are the daily run's guard: never above the live balance). Tests: `tests/unit` and `tests/property`.",
+        f"Mutated: {mutated} (`_dunning`'s `charges_due` and `fee_charges_due` are the daily run's",
+        f"guard: never above the live balance). Tests: {selection}.",
         "",
         f"**Score: {killed} of {counted} non-equivalent mutants killed, {score:.1%}** (target {TARGET:.0%}).",
         "",
