@@ -206,6 +206,20 @@ class TestCancellationCents:
         assert (settlement.refund, settlement.credit) == (usd("0"), usd("0"))
 
 
+    def test_every_incentive_credit_is_clawed_back(self) -> None:
+        """Two referral credits, $50 and $30: the cancellation claws back both, $80, not only the last one."""
+        plan = pack_a(
+            cancellation=CancellationPolicy(deposit_refundable=True),
+            incentives=(Incentive.referral(usd("50")), Incentive.referral(usd("30"))),
+        )
+        ledger = deposit_paid(plan)
+        ledger = ledger.record_all(a.entry for a in earned_incentives(plan, ledger, D(2026, 12, 1)) if a.entry)
+        assert ledger.credits == usd("80")
+        settlement = settle_cancellation(plan, ledger, D(2026, 12, 10))
+        assert (settlement.retained, settlement.clawback) == (usd("80"), usd("80"))
+        assert (settlement.refund, settlement.credit) == (usd("500"), usd("0"))
+
+
 class TestRefundsAfterRefunds:
     def test_an_earlier_refund_is_taken_off_the_newest_payment_first(self) -> None:
         """$500 already refunded came off ch_2 (the newest): a further $50 goes back on ch_1, not ch_2.
