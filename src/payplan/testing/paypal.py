@@ -89,7 +89,7 @@ from typing import Any
 
 from .._calendar import add_months
 from ._sandbox import SandboxCard
-from .server import Delivery, RecordedRequest, Reply
+from .server import ClockedFake, Delivery, RecordedRequest, Reply
 
 __all__ = [
     "CERT_URL",
@@ -384,7 +384,7 @@ class _Billing:
         self.total = sum(int(c.get("total_cycles") or 0) for c in cycles)
 
 
-class FakePayPal:
+class FakePayPal(ClockedFake):
     """The fake's state, behaviour and clock; serve it with ``FakeServer(FakePayPal(...))``.
 
     Args:
@@ -474,35 +474,20 @@ class FakePayPal:
                 target = dt.datetime.combine(when, dt.time(12), tzinfo=dt.UTC)
             if target < self._now:
                 raise ValueError(f"expected a time on or after {self._now.isoformat()}, got {target.isoformat()}")
-        if deliver is not None:
-            for delivery in self.take_deliveries():
-                deliver(delivery)
-        while True:
-            with self._lock:
-                due = [(b.attempt_at, sid) for sid, b in self._billing.items()
-                       if b.attempt_at is not None and b.attempt_at <= target
-                       and self.subscriptions[sid]["status"] == "ACTIVE"]
-                if not due:
-                    self._now = target
-                    break
-                moment, sid = min(due)
-                self._now = max(self._now, moment)
-                self._bill(sid)
-            if deliver is not None:
-                for delivery in self.take_deliveries():  # outside the lock: *deliver* may call the fake
-                    deliver(delivery)
-        return self.take_deliveries()
 
-    def deliveries(self) -> list[Delivery]:
-        """The queued deliveries not taken yet, oldest first (a copy)."""
-        with self._lock:
-            return list(self._queue)
+        def step() -> bool:
+            due = [(b.attempt_at, sid) for sid, b in self._billing.items()
+                   if b.attempt_at is not None and b.attempt_at <= target
+                   and self.subscriptions[sid]["status"] == "ACTIVE"]
+            if not due:
+                self._now = target
+                return False
+            moment, sid = min(due)
+            self._now = max(self._now, moment)
+            self._bill(sid)
+            return True
 
-    def take_deliveries(self) -> list[Delivery]:
-        """Every queued delivery, oldest first, emptying the queue."""
-        with self._lock:
-            out, self._queue = self._queue, []
-            return out
+        return self._walk(step, deliver)
 
     # -- what tests drive ---------------------------------------------------------
 

@@ -56,7 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["Delivery", "Fault", "FakeServer", "RecordedRequest", "Reply", "Responder"]
+__all__ = ["ClockedFake", "Delivery", "Fault", "FakeServer", "RecordedRequest", "Reply", "Responder"]
 
 
 class Fault(enum.Enum):
@@ -155,6 +155,50 @@ class Delivery:
         """The provider's event type (Square ``type``, PayPal ``event_type``, Stripe ``type``)."""
         event = self.event
         return str(event.get("event_type") or event.get("type") or "")
+
+
+class ClockedFake:
+    """What the clocked fakes share: the queue of signed deliveries, and walking the clock through due work.
+
+    A fake sets ``self._lock`` (a ``threading.RLock``) and ``self._queue``
+    (a list of :class:`Delivery`) in its ``__init__``.
+
+    .. versionadded:: 0.3.0
+    """
+
+    _lock: threading.RLock
+    _queue: list[Delivery]
+
+    def deliveries(self) -> list[Delivery]:
+        """The queued deliveries not taken yet, oldest first (a copy)."""
+        with self._lock:
+            return list(self._queue)
+
+    def take_deliveries(self) -> list[Delivery]:
+        """Every queued delivery, oldest first, emptying the queue."""
+        with self._lock:
+            out, self._queue = self._queue, []
+            return out
+
+    def _walk(self, step: Callable[[], bool], deliver: Callable[[Delivery], object] | None) -> list[Delivery]:
+        """Run *step* under the lock until it says nothing more is due; returns (and takes) the deliveries.
+
+        *step* does the next piece of work due before the target and returns
+        True, or moves the clock to the target and returns False. With
+        *deliver*, each delivery is handed over as it happens, outside the
+        lock (*deliver* may call the fake), the clock standing at its time.
+        """
+        if deliver is not None:
+            for delivery in self.take_deliveries():
+                deliver(delivery)
+        more = True
+        while more:
+            with self._lock:
+                more = step()
+            if deliver is not None:
+                for delivery in self.take_deliveries():
+                    deliver(delivery)
+        return self.take_deliveries()
 
 
 def _ok(_: RecordedRequest) -> Reply:

@@ -75,7 +75,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ._sandbox import SandboxCard
-from .server import Delivery, RecordedRequest, Reply
+from .server import ClockedFake, Delivery, RecordedRequest, Reply
 
 __all__ = [
     "CHARGE_HOUR",
@@ -176,7 +176,7 @@ class ApiFailure(Exception):
         self.body: Json = {"errors": [{"category": category, "code": code, "detail": detail}]}
 
 
-class FakeSquare:
+class FakeSquare(ClockedFake):
     """The fake Square's state, rules and clock; a :class:`FakeServer` responder (``FakeServer(FakeSquare())``).
 
     Args:
@@ -263,33 +263,18 @@ class FakeSquare:
             target = self._moment(when)
             if target < self._now:
                 raise ValueError(f"expected a time on or after {self._now.isoformat()}, got {target.isoformat()}")
-        if deliver is not None:
-            for delivery in self.take_deliveries():
-                deliver(delivery)
-        while True:
-            with self._lock:
-                work = sorted(self._due_work(target), key=lambda w: (w[0], w[1]))
-                if not work:
-                    self._now = target
-                    break
-                moment, _, action = work[0]
-                self._now = max(self._now, moment)
-                action()
-            if deliver is not None:
-                for delivery in self.take_deliveries():  # outside the lock: *deliver* may call the fake
-                    deliver(delivery)
-        return self.take_deliveries()
 
-    def deliveries(self) -> list[Delivery]:
-        """The queued deliveries not taken yet, oldest first (a copy)."""
-        with self._lock:
-            return list(self._queue)
+        def step() -> bool:
+            work = sorted(self._due_work(target), key=lambda w: (w[0], w[1]))
+            if not work:
+                self._now = target
+                return False
+            moment, _, action = work[0]
+            self._now = max(self._now, moment)
+            action()
+            return True
 
-    def take_deliveries(self) -> list[Delivery]:
-        """Every queued delivery, oldest first, emptying the queue."""
-        with self._lock:
-            out, self._queue = self._queue, []
-            return out
+        return self._walk(step, deliver)
 
     def forget_idempotency_keys(self) -> None:
         """Forget every idempotency key seen, as Square does after a while: a key sent again acts anew."""

@@ -73,7 +73,7 @@ from typing import Any, TypeVar
 
 from .._calendar import add_months
 from . import _stripe_objects as _objects
-from .server import Delivery, FakeServer, RecordedRequest, Reply
+from .server import ClockedFake, Delivery, FakeServer, RecordedRequest, Reply
 
 __all__ = [
     "FakeStripe",
@@ -363,7 +363,7 @@ def _error(status: int, kind: str, message: str, **extra: Any) -> Reply:
     return Reply.json({"error": {"type": kind, "message": message, **extra}}, status)
 
 
-class FakeStripe:
+class FakeStripe(ClockedFake):
     """Stripe's objects in memory behind a clock you move, as Stripe's test clocks do.
 
     The fake's time stands still (``frozen_time``) until :meth:`advance_to`
@@ -510,22 +510,18 @@ class FakeStripe:
                 raise ValueError(
                     f"expected a time on or after {self._time} ({_iso(self._time)}), got {target} ({_iso(target)})"
                 )
-        if deliver is not None:
-            for delivery in self.take_deliveries():
-                deliver(delivery)
-        while True:
-            with self._lock:
-                self._due.sort()
-                if not self._due or self._due[0][0] > target:
-                    self._time = max(self._time, target)
-                    break
-                when_due, _, action, ident = self._due.pop(0)
-                self._time = max(self._time, when_due)
-                self._run(action, ident, when_due)
-            if deliver is not None:  # outside the lock: *deliver* may call the fake
-                for delivery in self.take_deliveries():
-                    deliver(delivery)
-        return self.take_deliveries()
+
+        def step() -> bool:
+            self._due.sort()
+            if not self._due or self._due[0][0] > target:
+                self._time = max(self._time, target)
+                return False
+            when_due, _, action, ident = self._due.pop(0)
+            self._time = max(self._time, when_due)
+            self._run(action, ident, when_due)
+            return True
+
+        return self._walk(step, deliver)
 
     def advance(self, seconds: int | dt.timedelta, *, deliver: Callable[[Delivery], object] | None = None) -> list[Delivery]:
         """Move the clock forward by *seconds* (see :meth:`advance_to`)."""
