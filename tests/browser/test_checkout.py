@@ -172,7 +172,7 @@ class TestCheckoutReturns:
 
         other = FormClient(live.app)
         other.post("/agreement", {"draft": agreement_draft(other), "signature": "Ada Lovelace", "accept": "yes"})
-        foreign = [s for s in live.objects("checkout.session") if s["id"] != session["id"]][0]
+        (foreign,) = [s for s in live.objects("checkout.session") if s["id"] != session["id"]]
         live.fake.complete_checkout(foreign["id"])
         assert client.get(back.replace(session["id"], foreign["id"])).status_code == 404
         assert client.get(back.replace(session["id"], "cs_test_made_up")).status_code == 404
