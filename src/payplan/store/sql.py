@@ -19,6 +19,7 @@ up. Driver errors become payplan errors with the original as ``__cause__``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -68,6 +69,7 @@ from ..providers import ProviderBinding, ProviderEvent
 from . import _schema as t
 from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
 from ._cache import CachedLedger, LedgerCache
+from ._claims import LocalClaims, file_claim, in_progress, key_offset, poll
 from ._codec import (
     DECODE_ERRORS,
     body_digest,
@@ -319,6 +321,9 @@ def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
 _TRANSIENT_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 # payplan's advisory lock key for `db upgrade` (any constant bigint; "payplan1" in ASCII).
 _UPGRADE_LOCK = 0x7061797061616E31
+# The class of the two-key advisory locks that claim lifecycle steps ("ppst"; the two-key
+# space does not overlap the one-key space of _UPGRADE_LOCK); the second key is the step key's hash.
+_STEP_LOCK_CLASS = 0x70707374
 
 # What the driver said, in words, and whether waiting and calling again may help. PostgreSQL by
 # SQLSTATE (class 53 insufficient resources, 25006 read-only, 28 authentication, 3D000 no such
@@ -648,6 +653,7 @@ class SQLStore(Store):
         self._plan_cache = plan_cache
         self._cache_lock = threading.Lock()
         self._ledgers = LedgerCache(ledger_cache)
+        self._local_claims = LocalClaims()
 
     def _parse_plan(self, plan_id: str, version: int, document: str, stored: str | None) -> PaymentPlan:
         # The checksum is checked on every read, cached or not (one hash of the text): a hand
@@ -1303,6 +1309,52 @@ class SQLStore(Store):
         if status is not None:
             q = q.where(t.steps.c.status == status.value)
         return self._tx(lambda conn: tuple(_step(r) for r in conn.execute(q)), read=True)
+
+    def claim_step(self, key: str, plan_id: str, *, wait: float = 30.0) -> contextlib.AbstractContextManager[None]:
+        """See :meth:`Store.claim_step`.
+
+        PostgreSQL: a session advisory lock (``pg_try_advisory_lock`` of
+        payplan's lock class and 32 bits of the key's SHA-256, asked again
+        until *wait* runs out) on a connection held for the step's length,
+        in autocommit (no transaction stays open); the server drops it if
+        the process dies. SQLite: a POSIX lock on one byte of
+        ``<database>.steps-lock`` beside the file (see
+        ``payplan/store/_claims.py``); an in-memory database, one process
+        only, takes a lock per key in the process.
+        """
+        if self._pg:
+            return self._pg_claim(key, plan_id, wait)
+        database = self.engine.url.database or ""
+        if database.startswith("file:"):  # an SQLite URI (uri=true): the path before its query
+            database = database[5:].split("?", 1)[0]
+        if not database or database == ":memory:" or "mode=memory" in str(self.engine.url):
+            return self._local_claims.claim(key, plan_id, wait)
+        return file_claim(database + ".steps-lock", key, plan_id, wait)
+
+    @contextlib.contextmanager
+    def _pg_claim(self, key: str, plan_id: str, wait: float) -> Iterator[None]:
+        lock = (_STEP_LOCK_CLASS, key_offset(key, 32) - 2**31)
+        deadline = time.monotonic() + max(wait, 0.0)
+        with _translated(self.engine.url):
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            attempt = 0
+            while True:
+                with _translated(self.engine.url):
+                    if conn.execute(select(func.pg_try_advisory_lock(*lock))).scalar_one():
+                        break
+                if not poll(deadline, attempt):
+                    raise in_progress(key, plan_id, wait)
+                attempt += 1
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(select(func.pg_advisory_unlock(*lock)))
+                except sa_exc.SQLAlchemyError:  # the session is gone, and its lock with it
+                    conn.invalidate()
+        finally:
+            conn.close()
 
     # -- reminders ----------------------------------------------------------------------
 
