@@ -349,7 +349,9 @@ _SQLITE_CODES: dict[str, tuple[str, bool]] = {
     "SQLITE_NOTADB": ("the file is not an SQLite database", False),
     "SQLITE_IOERR": ("the disk reported an I/O error", False),
 }
-# Connection-time failures carry no SQLSTATE in psycopg: recognized by the server's words.
+# Connection-time failures carry no SQLSTATE in psycopg (libpq keeps the server's error fields of
+# a failed connection to itself: psycopg/psycopg#1188): libpq's own flags say when no password was
+# given; otherwise they are recognized by the server's words.
 _PG_WORDS: tuple[tuple[str, str, bool], ...] = (
     ("password authentication failed", "authentication failed (wrong password?)", False),
     ("authentication failed", "authentication failed", False),
@@ -374,6 +376,9 @@ def _diagnosis(exc: sa_exc.DBAPIError) -> tuple[str, bool] | None:
                 return known
     if code is not None or not isinstance(exc, sa_exc.OperationalError):
         return None
+    pgconn = getattr(orig, "pgconn", None)  # psycopg: the failed connection, with libpq's flags
+    if pgconn is not None and getattr(pgconn, "needs_password", False) is True:
+        return "authentication failed (the server asks for a password, none was given)", False
     text = str(orig).lower()
     for words, said, retry in _PG_WORDS:
         if words in text and (words != "role" or "does not exist" in text):
