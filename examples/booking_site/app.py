@@ -240,6 +240,12 @@ class Site:
         """
         return plan.deposit is not None or self.provider.name != "stripe"
 
+    def resume(self, plan_id: str) -> None:
+        """Finish what a failure cut short in *plan_id*'s steps (:meth:`Bookings.resume`): each part once."""
+        if self.bookings.booking(plan_id).unfinished:
+            self.bookings.resume(plan_id)
+            self.deliver()
+
     def cancel(self, plan_id: str) -> bool:
         """Cancel the booking today by its cancellation policy (refunds included); False if it already was."""
         if self.bookings.booking(plan_id).cancelled:
@@ -561,8 +567,15 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
             abort(make_response(error(400, "This booking form has expired", "Please fill in the booking form again.")))
         slug, plan_id, form = found
         if site.booked(plan_id):
-            # Back a second time (a reload, the browser's history): the booking exists.
-            flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
+            # Back a second time (a reload, the browser's history): the booking exists; what a failure
+            # cut short the first time (a provider that did not answer) is finished now, once.
+            try:
+                site.resume(plan_id)
+            except PayplanError:
+                flash("Your booking is kept, but it could not be finished yet: please reload this page in a "
+                      "moment.", "error")
+            else:
+                flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
             abort(redirect(site.link(plan_id)))
         booking = read(form, site.tier(slug), plan_id)
         if booking.plan is None or not booking.ok:

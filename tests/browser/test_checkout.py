@@ -185,6 +185,31 @@ class TestCheckoutReturns:
         assert site.store.plan_ids() == ()
         assert live.charges() == []
 
+    def test_a_return_cut_short_is_finished_by_the_next(self, deployed_site: DeployedSite) -> None:
+        """Stripe does not answer the deposit's charge on the way back (every retry of the SDK lost): the client
+        sees an error; coming back again finishes the booking, and the deposit is charged once."""
+        from payplan.testing.server import Fault
+
+        live, site = deployed_site, deployed_site.site
+        client = FormClient(live.app)
+        signed = client.post("/agreement", {"draft": agreement_draft(client), "signature": "Ada Lovelace",
+                                            "accept": "yes"})
+        (session,) = live.objects("checkout.session")
+        assert signed.headers["Location"] == session["url"]
+        back = live.fake.complete_checkout(session["id"]).removeprefix("http://localhost")
+        live.stripe.inject(Fault.DROP_AFTER, 3, when=lambda r: r.path.endswith("/pay"))  # the SDK tries 3 times
+        assert client.get(back).status_code == 500
+        (plan_id,) = site.store.plan_ids()
+        assert site.bookings.booking(plan_id).unfinished
+        again = client.get(back)
+        assert again.status_code == 302
+        page = client.get(again.headers["Location"]).get_data(as_text=True)
+        assert "already signed; nothing was charged twice" in page
+        assert not site.bookings.booking(plan_id).unfinished
+        assert str(site.store.load(plan_id).ledger.paid) == "500.00 USD"
+        paid = [c for c in live.objects("charge") if c["status"] == "succeeded"]
+        assert len(paid) == 1, "Stripe charged the deposit once: the retries and the resume replayed its key"
+
     def test_demo_mode_keeps_its_test_cards(self, live_site: LiveSite) -> None:
         """Demo mode (the sandbox) still offers the test cards and books at signing, without Checkout."""
         page = FormClient(live_site.app).get("/book/session-pack-a").get_data(as_text=True)

@@ -66,6 +66,11 @@ def world() -> Iterator[World]:
     w.close()
 
 
+def posts_of(world: World, path: str) -> list[dict[str, str]]:
+    """The form bodies of the POSTs to *path* Stripe received."""
+    return [r.form() for r in world.server.requests() if r.method == "POST" and r.path == path]
+
+
 def start(world: World, plan_id: str = "co-1", **options: Any) -> tuple[Any, Checkout]:
     plan = reference_plan(plan_id)
     return plan, world.provider.start_checkout(plan, success_url=BACK, cancel_url=CANCEL, email="ada@example.com",
@@ -86,6 +91,7 @@ class TestStartCheckout:
             first.session_id, "setup", "usd", first.customer_id)
         assert session["metadata"] == {"payplan_plan_id": plan.id}
         assert (session["success_url"], session["cancel_url"]) == (BACK, CANCEL)
+        assert posts_of(world, "/v1/checkout/sessions")[0]["allowed_payment_method_types[0]"] == "card"
         assert first.url == session["url"]
         assert first.url.startswith(world.server.url)
         assert first.expires_at == dt.datetime(2026, 12, 2, 15, tzinfo=dt.UTC)

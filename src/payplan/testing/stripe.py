@@ -779,9 +779,11 @@ class FakeStripe(ClockedFake):
         if params.get("mode") != "setup":
             return _error(400, "invalid_request_error",
                           f"The fake implements Checkout in mode 'setup' only, got {params.get('mode')!r}.", param="mode")
-        if not params.get("currency") and not params.get("payment_method_types"):
+        allowed = params.get("allowed_payment_method_types")
+        allowed = [allowed] if isinstance(allowed, str) else list(allowed or [])
+        if not params.get("currency") and not allowed:
             return _error(400, "invalid_request_error",
-                          "currency is required in setup mode when payment_method_types is not passed.",
+                          "currency is required in setup mode when allowed_payment_method_types is not set.",
                           param="currency")
         if not params.get("success_url"):
             return _error(400, "invalid_request_error", "Missing required param: success_url.", param="success_url")
@@ -802,8 +804,7 @@ class FakeStripe(ClockedFake):
             customer_email=params.get("customer_email"), client_reference_id=params.get("client_reference_id"),
             metadata=dict(params.get("metadata") or {}), success_url=params["success_url"],
             cancel_url=params.get("cancel_url"), expires_at=expires,
-            payment_method_types=[params["payment_method_types"]] if isinstance(params.get("payment_method_types"), str)
-            else list(params.get("payment_method_types") or ["card"]),
+            payment_method_types=[k for k in allowed if k == "card"] or ["card"],  # the fake's page takes cards
         ))
         session["url"] = f"http://{host}/c/pay/{session['id']}"
         self._setup_metadata[session["id"]] = dict((params.get("setup_intent_data") or {}).get("metadata") or {})

@@ -41,6 +41,7 @@ from stripe.params import (
     InvoicePaymentListParams,
     RefundListParams,
 )
+from stripe.params.checkout import SessionCreateParams
 
 from ..._money import Money
 from ..._plan import PaymentPlan
@@ -156,6 +157,7 @@ class StripeProvider(Provider):
         email: str | None = None,
         name: str | None = None,
         customer_id: str | None = None,
+        allowed_payment_method_types: Iterable[str] = ("card",),
         attempt: int = 1,
     ) -> Checkout:
         """Make the Stripe customer and a Checkout page (``mode="setup"``) where the client saves a card for *plan*.
@@ -184,6 +186,10 @@ class StripeProvider(Provider):
             email: The client's e-mail (default: ``plan.client``).
             name: The client's name, on the customer.
             customer_id: An existing Stripe customer to save the card on.
+            allowed_payment_method_types: What the page may offer, among the
+                payment methods Stripe finds eligible (default: cards, which
+                Stripe charges at once and whose declines payplan reads; ``()``
+                for every method enabled in Stripe's dashboard).
             attempt: 1 for the first page of this plan; a new number makes a new page.
 
         Returns:
@@ -202,6 +208,14 @@ class StripeProvider(Provider):
                 f"got {success_url!r}", "checkout_success_url",
             )
         meta = {META_PLAN: plan.id}
+        body: SessionCreateParams = {
+            "mode": "setup", "currency": plan.fee.currency.code.lower(), "success_url": success_url,
+            "cancel_url": cancel_url, "client_reference_id": plan.id, "metadata": meta,
+            "setup_intent_data": {"metadata": meta},
+        }
+        kinds = list(allowed_payment_method_types)
+        if kinds:
+            body["allowed_payment_method_types"] = kinds
         with stripe_errors():
             if customer_id is None:
                 params: CustomerCreateParams = {"metadata": meta}
@@ -211,13 +225,9 @@ class StripeProvider(Provider):
                     params["name"] = name
                 customer = self._client.v1.customers.create(params, {"idempotency_key": idempotency_key(plan, "customer")})
                 customer_id = _text(customer, "id", "customer")
+            body["customer"] = customer_id
             session = self._client.v1.checkout.sessions.create(
-                {
-                    "mode": "setup", "currency": plan.fee.currency.code.lower(), "customer": customer_id,
-                    "success_url": success_url, "cancel_url": cancel_url, "client_reference_id": plan.id,
-                    "metadata": meta, "setup_intent_data": {"metadata": meta},
-                },
-                {"idempotency_key": idempotency_key(plan, "checkout", attempt=attempt)},
+                body, {"idempotency_key": idempotency_key(plan, "checkout", attempt=attempt)}
             )
         expires = _field(session, "expires_at", "checkout session")
         if type(expires) is not int:
