@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -80,6 +80,7 @@ from ._codec import (
     loads_event,
     loads_plan_doc,
     loads_record,
+    trusted_entry,
     undecodable,
     verify,
 )
@@ -128,11 +129,26 @@ _PLAN_LOCK_Q = _PLAN_Q.with_for_update()
 _ENTRIES_Q = select(t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum).where(
     t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
 ).order_by(t.entries.c.seq)
+# A plan's row and, in the same statement, its entries after the last one a cached ledger holds
+# (usually none: one row, the entry columns NULL). A write to a plan the process has seen is then
+# one statement before its inserts. PostgreSQL locks the plan's row only (FOR UPDATE OF plans).
+_PLAN_NEWER_Q = (
+    select(
+        t.plans,
+        t.entries.c.seq.label("e_seq"),
+        t.entries.c.entry_id.label("e_entry_id"),
+        t.entries.c.document.label("e_document"),
+        t.entries.c.checksum.label("e_checksum"),
+    )
+    .select_from(t.plans.outerjoin(
+        t.entries, and_(t.entries.c.plan_id == t.plans.c.plan_id, t.entries.c.seq > bindparam("after"))
+    ))
+    .where(t.plans.c.plan_id == bindparam("plan_id"))
+    .order_by(t.entries.c.seq)
+)
+_PLAN_NEWER_LOCK_Q = _PLAN_NEWER_Q.with_for_update(of=t.plans)
 _INSERT_ENTRIES = t.entries.insert().returning(t.entries.c.seq)
 _SEEN = "payplan_seen_ledgers"
-_STATUS_Q = select(_W.c.status, _W.c.attempts).where(
-    _W.c.provider == bindparam("provider"), _W.c.event_id == bindparam("event_id")
-)
 # In one statement: the event's own row, if it was received before, and the plan's deferred events
 # (which this event may unblock). Each side of the OR has its index.
 _INBOX_Q = select(_W.c.provider, _W.c.event_id, _W.c.status, _W.c.attempts, _W.c.event).where(
@@ -140,6 +156,19 @@ _INBOX_Q = select(_W.c.provider, _W.c.event_id, _W.c.status, _W.c.attempts, _W.c
     | (_W.c.plan_id == bindparam("plan_id")) & (_W.c.status == InboxStatus.DEFERRED.value)
 ).order_by(_W.c.seq)
 _INSERT_EVENT = _W.insert()
+_RETRY_EVENT = update(_W).where(_W.c.provider == bindparam("w_provider"), _W.c.event_id == bindparam("w_event_id"))
+_APPLIED_EVENT = _RETRY_EVENT.values(
+    status=InboxStatus.APPLIED.value, error=None, attempts=_W.c.attempts + 1, updated_at=bindparam("w_now")
+)
+
+
+class _Newer(NamedTuple):
+    """An entry row that came back with its plan's row (see ``_PLAN_NEWER_Q``)."""
+
+    seq: int
+    entry_id: str
+    document: str
+    checksum: str | None
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -469,10 +498,23 @@ def _loads_entry(document: str, *, currency: Any) -> LedgerEntry:
 
 
 def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
-    """The entry of one row (entry_id, document, checksum), checked against its checksum."""
-    entry = decoded(
-        _ENTRIES, plan_id, row.entry_id, row.document, row.checksum, functools.partial(_loads_entry, currency=currency)
-    )
+    """The entry of one row (entry_id, document, checksum), checked against its checksum.
+
+    A document that matches its checksum is the store's own write and is
+    read without running the validators again (:func:`trusted_entry`); one
+    without a checksum (written before 0006) is validated; one that no longer
+    matches is a :class:`DamagedRowError`.
+    """
+    document, stored = row.document, row.checksum
+    if stored is not None and stored == checksum(_ENTRIES, plan_id, row.entry_id, document):
+        try:
+            entry = trusted_entry(document, currency)
+        except DECODE_ERRORS as exc:
+            undecodable(_ENTRIES, plan_id, row.entry_id, exc)
+    else:
+        entry = decoded(
+            _ENTRIES, plan_id, row.entry_id, document, stored, functools.partial(_loads_entry, currency=currency)
+        )
     if entry.id != row.entry_id:
         undecodable(_ENTRIES, plan_id, row.entry_id, ValueError(f"its document names entry {entry.id!r}"))
     return entry
@@ -717,11 +759,39 @@ class SQLStore(Store):
     def _plan_and_ledger(
         self, conn: Connection, plan_id: str, *, lock: bool
     ) -> tuple[Row[Any], PaymentPlan, CachedLedger]:
-        row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
-        if row is None:
+        found = self._find_plan(conn, plan_id, lock=lock)
+        if found is None:
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+        return found
+
+    def _find_plan(
+        self, conn: Connection, plan_id: str, *, lock: bool
+    ) -> tuple[Row[Any], PaymentPlan, CachedLedger] | None:
+        """The plan's row (locked, with *lock*), the plan and its ledger; None when the store has no such plan.
+
+        A plan whose ledger this process holds comes back in one statement
+        with the entries recorded since (``_PLAN_NEWER_Q``); a plan it has
+        not seen in two (its row, then all its entries: the plan's document
+        is not repeated beside each of them).
+        """
+        item = self._ledgers.get(plan_id)
+        if item is None:
+            row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
+            if row is None:
+                return None
+            plan = self._parse_plan(row.plan_id, row.version, row.document, row.checksum)
+            return row, plan, self._ledger(conn, plan)
+        q = _PLAN_NEWER_LOCK_Q if lock and self._pg else _PLAN_NEWER_Q
+        rows = conn.execute(q, {"plan_id": plan_id, "after": item.seq}).all()
+        if not rows:
+            return None
+        row = rows[0]
         plan = self._parse_plan(row.plan_id, row.version, row.document, row.checksum)
-        return row, plan, self._ledger(conn, plan)
+        start = self._cached(plan)
+        if start.seq != item.seq:  # the cache moved, or holds a later version than this row: read from its start
+            return row, plan, self._ledger(conn, plan)
+        newer = [_Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum) for r in rows if r.e_seq is not None]
+        return row, plan, self._seen(conn, plan, _extend(start, plan, newer))
 
     def _write_entries(
         self, conn: Connection, plan: PaymentPlan, ledger: Ledger, seq: int, entries: Sequence[LedgerEntry]
@@ -1117,10 +1187,12 @@ class SQLStore(Store):
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
         """See :meth:`Store.ingest`.
 
-        One transaction. A repeat of an event already applied is answered
-        by its first statement (on PostgreSQL before the plan's row lock is
-        taken; on SQLite the one writer's lock is already held, so the
-        answer is final).
+        One transaction: for a new event of a plan this process has read
+        before, four statements (the plan's row with the entries recorded
+        since, the inbox read, the two inserts). A repeat of an event
+        already applied is answered by the inbox read (on PostgreSQL after
+        the plan's row lock, which orders it after any writer of the plan;
+        on SQLite the one writer's lock is already held).
         """
         return self._tx(_IngestWork(self, event, body))
 
@@ -1351,15 +1423,12 @@ class _IngestWork:
 
     def __call__(self, conn: Connection) -> IngestResult:
         store, event = self.store, self.event
-        w = t.webhook_events
         key = {"provider": event.provider, "event_id": event.id, "plan_id": event.plan_id}
+        found = None
         if store._pg:
-            # A repeat is answered before the plan's row lock; the lock then orders this
-            # transaction after any other writer of the plan, and the inbox is read again below.
-            early = conn.execute(_STATUS_Q, key).first()
-            if early is not None and early.status == InboxStatus.APPLIED.value:
-                return IngestResult(InboxStatus.APPLIED, duplicate=True)
-            plan_row = store._lock_plan(conn, event.plan_id)
+            # The plan's row lock first: it orders this transaction after any other writer of the
+            # plan, so the inbox read next sees what they committed (a repeat is answered there).
+            found = store._find_plan(conn, event.plan_id, lock=True)
         kept = None
         pending: list[ProviderEvent] = []
         for row in conn.execute(_INBOX_Q, key):
@@ -1370,12 +1439,11 @@ class _IngestWork:
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
         if not store._pg:  # SQLite: this transaction has held the one write lock since BEGIN IMMEDIATE
-            plan_row = store._lock_plan(conn, event.plan_id)
+            found = store._find_plan(conn, event.plan_id, lock=True)
         plan = ledger = None
         seq = 0
-        if plan_row is not None:
-            plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document, plan_row.checksum)
-            read = store._ledger(conn, plan)
+        if found is not None:
+            _, plan, read = found
             ledger, seq = read.ledger, read.seq
         out = settle_events(plan, ledger, event, pending)
         now = _now()
@@ -1391,17 +1459,17 @@ class _IngestWork:
                 "event": dumps_event(event), "body": self.body, "received_at": now, "updated_at": now,
             })
         else:
-            conn.execute(
-                update(w).where(w.c.provider == event.provider, w.c.event_id == event.id)
-                .values(status=status.value, attempts=kept.attempts + 1, error=error, updated_at=now)
-            )
+            conn.execute(_RETRY_EVENT, {
+                "w_provider": event.provider, "w_event_id": event.id, "status": status.value,
+                "attempts": kept.attempts + 1, "error": error, "updated_at": now,
+            })
         providers = {p.id: p.provider for p in pending}
-        for eid, st in out.status.items():
-            if eid != event.id and st is InboxStatus.APPLIED:
-                conn.execute(
-                    update(w).where(w.c.provider == providers[eid], w.c.event_id == eid)
-                    .values(status=st.value, error=None, attempts=w.c.attempts + 1, updated_at=now)
-                )
+        unblocked = [
+            {"w_provider": providers[eid], "w_event_id": eid, "w_now": now}
+            for eid, st in out.status.items() if eid != event.id and st is InboxStatus.APPLIED
+        ]
+        if unblocked:
+            conn.execute(_APPLIED_EVENT, unblocked)
         if plan is not None and out.ledger is not None:
             store._write_entries(conn, plan, out.ledger, seq, out.entries)
         return IngestResult(status, False, tuple(e.id for e in out.entries), error)
