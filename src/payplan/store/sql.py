@@ -44,6 +44,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal,
     select,
     update,
 )
@@ -125,6 +126,11 @@ R = TypeVar("R")
 _W = t.webhook_events
 _PLAN_Q = select(t.plans).where(t.plans.c.plan_id == bindparam("plan_id"))
 _PLAN_LOCK_Q = _PLAN_Q.with_for_update()
+_BINDINGS_Q = select(t.bindings).where(t.bindings.c.plan_id == bindparam("plan_id")).order_by(t.bindings.c.provider)
+_REMINDERS_Q = select(t.reminders).where(t.reminders.c.plan_id == bindparam("plan_id")).order_by(
+    t.reminders.c.on, t.reminders.c.reminder_id
+)
+_PLAN_EXISTS_Q = select(t.plans.c.plan_id).where(t.plans.c.plan_id == bindparam("plan_id"))
 # A plan's entries after the last one a cached ledger holds (all of them after seq 0).
 _ENTRIES_Q = select(t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum).where(
     t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
@@ -455,15 +461,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+_REMINDER_Q = and_(t.reminders.c.plan_id == bindparam("r_plan_id"), t.reminders.c.reminder_id == bindparam("r_id"))
+_SET_REMINDER = update(t.reminders).where(_REMINDER_Q).values(status=bindparam("r_status"))
+_SET_RESERVED_REMINDER = update(t.reminders).where(
+    _REMINDER_Q, t.reminders.c.status == ReminderStatus.RESERVED.value
+).values(status=bindparam("r_status"))
+
+
 def _set_reminder(
     conn: Connection, status: ReminderStatus, *, plan_id: str, reminder_id: str, only_reserved: bool = False
 ) -> None:
     """Move a reserved reminder to *status* (with *only_reserved*, only while it is still reserved)."""
-    r = t.reminders
-    q = update(r).where(r.c.plan_id == plan_id, r.c.reminder_id == reminder_id)
-    if only_reserved:
-        q = q.where(r.c.status == ReminderStatus.RESERVED.value)
-    if conn.execute(q.values(status=status.value)).rowcount != 1:
+    q = _SET_RESERVED_REMINDER if only_reserved else _SET_REMINDER
+    if conn.execute(q, {"r_plan_id": plan_id, "r_id": reminder_id, "r_status": status.value}).rowcount != 1:
         raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
 
 
@@ -631,6 +641,7 @@ class SQLStore(Store):
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._claim_upsert: Any = None
+        self._reserve_q: Any = None
         self._insert = postgresql.insert if self._pg else sqlite.insert
         # A plan version never changes once saved, so its parsed form is cached by
         # (plan id, version, document length): reading a plan again costs no parsing.
@@ -1174,12 +1185,7 @@ class SQLStore(Store):
     def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
         """See :meth:`Store.bindings`."""
         return self._tx(
-            lambda conn: tuple(
-                _binding(r) for r in conn.execute(
-                    select(t.bindings).where(t.bindings.c.plan_id == plan_id).order_by(t.bindings.c.provider)
-                )
-            ),
-            read=True,
+            lambda conn: tuple(_binding(r) for r in conn.execute(_BINDINGS_Q, {"plan_id": plan_id})), read=True
         )
 
     # -- the webhook inbox -------------------------------------------------------------
@@ -1316,14 +1322,21 @@ class SQLStore(Store):
         return self._tx(functools.partial(self._reserve, plan_id=plan_id, reminder_id=reminder_id, on=on))
 
     def _reserve(self, conn: Connection, *, plan_id: str, reminder_id: str, on: dt.date) -> bool:
-        if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan_id)).first() is None:
+        if self._reserve_q is None:  # built once: the reminder's row, only if the plan exists, in one statement
+            r = t.reminders
+            plan = select(
+                t.plans.c.plan_id, bindparam("r_id", type_=r.c.reminder_id.type), bindparam("r_on", type_=r.c.on.type),
+                literal(ReminderStatus.RESERVED.value, r.c.status.type),
+            ).where(t.plans.c.plan_id == bindparam("r_plan_id"))
+            self._reserve_q = self._insert(r).from_select(
+                [r.c.plan_id, r.c.reminder_id, r.c.on, r.c.status], plan
+            ).on_conflict_do_nothing().returning(r.c.reminder_id)
+        params = {"r_plan_id": plan_id, "r_id": reminder_id, "r_on": on}
+        if conn.execute(self._reserve_q, params).first() is not None:
+            return True
+        if conn.execute(_PLAN_EXISTS_Q, {"plan_id": plan_id}).first() is None:  # nothing inserted: which reason?
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
-        inserted = conn.execute(
-            self._insert(t.reminders).values(
-                plan_id=plan_id, reminder_id=reminder_id, on=on, status=ReminderStatus.RESERVED.value
-            ).on_conflict_do_nothing().returning(t.reminders.c.reminder_id)
-        ).first()
-        return inserted is not None
+        return False
 
     def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
         """See :meth:`Store.mark_reminder_sent`."""
@@ -1343,12 +1356,10 @@ class SQLStore(Store):
 
     def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
         """See :meth:`Store.reminders`."""
-        q = select(t.reminders).where(t.reminders.c.plan_id == plan_id).order_by(
-            t.reminders.c.on, t.reminders.c.reminder_id
-        )
         return self._tx(
             lambda conn: tuple(
-                ReminderRecord(r.plan_id, r.reminder_id, r.on, ReminderStatus(r.status)) for r in conn.execute(q)
+                ReminderRecord(r.plan_id, r.reminder_id, r.on, ReminderStatus(r.status))
+                for r in conn.execute(_REMINDERS_Q, {"plan_id": plan_id})
             ),
             read=True,
         )
