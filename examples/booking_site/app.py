@@ -8,6 +8,10 @@ Pages (each a function below, in the order a client and the owner meet them):
   agreement, rendered from the plan, with the form signed into it.
 * ``POST /agreement``: the signature; signing books the plan (stored,
   published to the provider, deposit charged) and lands on the client's page.
+  Outside demo mode (Stripe) signing first sends the client to Stripe
+  Checkout's page to save their card; ``/checkout/<draft>`` is where Stripe
+  sends them back, and books the plan with that card (once, however often
+  they come back); ``/checkout/<draft>/back`` is the page's "back" link.
 * ``/b/<token>``: the client's page, reached only through its signed link:
   schedule, paid and due, paying what is overdue now, late fees, reminders,
   the statement, the ``.ics`` feed, cancellation.
@@ -27,11 +31,11 @@ import datetime as dt
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import Flask, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -54,6 +58,7 @@ from payplan import (
     PayplanError,
     PlanStatement,
     PlanStatus,
+    ProviderRequestError,
     StoreConflictError,
     Tier,
     aging,
@@ -79,7 +84,12 @@ from .forms import CARDS, CHOICES, OWN_ROWS, BookingForm, read_booking
 from .security import Signer, check_login, is_owner, log_in, owner_required, secure
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from payplan.providers.stripe import Checkout, StripeProvider
+
 HERE = Path(__file__).resolve().parent
+#: Where Stripe Checkout's pages are served (a form's answer redirects there: see ``security.csp``).
+STRIPE_CHECKOUT = "https://checkout.stripe.com"
 
 
 class LocalStripe:
@@ -136,6 +146,8 @@ class Site:
         self._clock = settings.today
         self.sandbox: SandboxProvider | None = None
         self.stripe: LocalStripe | None = None
+        #: Outside demo mode: Stripe, whose Checkout page collects the client's card (no test cards).
+        self.checkout: StripeProvider | None = None
         self.provider: Provider
         if settings.demo and settings.provider == "stripe":
             self.stripe = LocalStripe(self)
@@ -147,8 +159,10 @@ class Site:
 
             from payplan.providers.stripe import StripeProvider
 
-            self.provider = StripeProvider(stripe.StripeClient(settings.stripe_api_key),
-                                           webhook_secret=settings.webhook_secret)
+            base = settings.stripe_api_base
+            client = (stripe.StripeClient(settings.stripe_api_key, base_addresses={"api": base}) if base
+                      else stripe.StripeClient(settings.stripe_api_key))
+            self.provider = self.checkout = StripeProvider(client, webhook_secret=settings.webhook_secret)
         self._delivered = 0
         self.webhooks = WebhookWSGI(self.store, {self.provider.name: self.provider})
         if notifier is None and not settings.demo:
@@ -173,17 +187,48 @@ class Site:
 
     # -- the steps of a booking -------------------------------------------------------------
 
-    def sign(self, plan: PaymentPlan, name: str, card: str, agreement: str) -> Booking:
-        """Book the signed plan: kept with its signature, published, the deposit (or first payment) charged."""
+    def sign(self, plan: PaymentPlan, name: str, card: str, agreement: str, *, payer: Payer | None = None) -> Booking:
+        """Book the signed plan: kept with its signature, published, the deposit (or first payment) charged.
+
+        The card is *payer*'s (outside demo mode: the one the client saved on
+        Stripe Checkout's page, :meth:`finish_checkout`), or in demo mode the
+        test card *card*.
+        """
+        if payer is None and not self.settings.demo:
+            raise ValueError("outside demo mode the payer comes from Stripe Checkout (start_checkout, finish_checkout)")
         # The demo clock gives the day; the time of day is the real one, in the site's zone.
         zone = ZoneInfo(self.settings.timezone)
         at = dt.datetime.combine(self.today, dt.datetime.now(zone).time().replace(microsecond=0), zone)
         signed = SignedAgreement(plan.id, plan.version, agreement, name, at)
-        payer = Payer(customer_id=f"cus_{plan.id}", payment_method_id=self._card(plan, card), email=plan.client)
+        if payer is None:
+            payer = Payer(customer_id=f"cus_{plan.id}", payment_method_id=self._card(plan, card), email=plan.client)
         booking = self.bookings.book(plan, payer, provider=self.provider.name, on=self.today, agreement=signed,
                                      charge_deposit=self.charges_at_signing(plan))
         self.deliver()
         return booking
+
+    @property
+    def checkout_origins(self) -> tuple[str, ...]:
+        """Where Stripe Checkout's pages are (Stripe's, and a local stand-in's when the API points at one)."""
+        if self.checkout is None:
+            return ()
+        base = self.settings.stripe_api_base
+        if base.startswith("http://127.0.0.1:"):  # payplan's FakeStripe serves its Checkout page itself
+            return (STRIPE_CHECKOUT, "/".join(base.split("/")[:3]))
+        return (STRIPE_CHECKOUT,)
+
+    def start_checkout(self, plan: PaymentPlan, name: str, draft: str) -> Checkout:
+        """Stripe Checkout's page where the client saves the card for *plan* (the customer made once per plan).
+
+        Stripe sends the client back to ``/checkout/<draft>`` with the
+        session's id; the page's "back" link is ``/checkout/<draft>/back``.
+        The same draft gives the same addresses, so a double click asks for
+        the same page under the same idempotency keys.
+        """
+        assert self.checkout is not None, "Stripe Checkout is used outside demo mode"
+        back = url_for("checkout_return", draft=draft, _external=True) + "?session={CHECKOUT_SESSION_ID}"
+        cancel = url_for("checkout_back", draft=draft, _external=True)
+        return self.checkout.start_checkout(plan, success_url=back, cancel_url=cancel, name=name)
 
     def charges_at_signing(self, plan: PaymentPlan) -> bool:
         """Whether signing charges the first payment, or the provider bills it itself on its date (today).
@@ -194,6 +239,12 @@ class Site:
         on demand.
         """
         return plan.deposit is not None or self.provider.name != "stripe"
+
+    def resume(self, plan_id: str) -> None:
+        """Finish what a failure cut short in *plan_id*'s steps (:meth:`Bookings.resume`): each part once."""
+        if self.bookings.booking(plan_id).unfinished:
+            self.bookings.resume(plan_id)
+            self.deliver()
 
     def cancel(self, plan_id: str) -> bool:
         """Cancel the booking today by its cancellation policy (refunds included); False if it already was."""
@@ -362,7 +413,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
     # payplan's endpoint beside the pages: POST /webhooks/sandbox (or /webhooks/stripe)
     flask_wsgi = app.wsgi_app
     app.wsgi_app = DispatcherMiddleware(flask_wsgi, {"/webhooks": site.webhooks})  # type: ignore[method-assign]
-    secure(app, settings)
+    secure(app, settings, site.checkout_origins)
     owner_only = owner_required(settings)
 
     def error(status: int, title: str, message: str) -> tuple[str, int]:
@@ -403,7 +454,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
     def booking_page(tier: Tier, booking: BookingForm, status: int = 200) -> tuple[str, int]:
         return render_template(
             "book.html", tier=tier, slug=slugify(tier.name), bounds=Bounds.of_tier(tier), booking=booking,
-            cards=CARDS, choices=CHOICES, own_rows=OWN_ROWS, today=site.today,
+            cards={} if site.checkout else CARDS, choices=CHOICES, own_rows=OWN_ROWS, today=site.today,
             cutoff_days=tier.terms.final_due_days_before,
         ), status
 
@@ -412,7 +463,9 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         tier = site.tier(slug)
         counts = tier.installment_counts
         values = {"choice": "installments", "count": str(3 if 3 in counts else counts[0]), "cadence": "monthly",
-                  "card": "pm_card_visa", "session": (site.today + dt.timedelta(days=120)).isoformat()}
+                  "session": (site.today + dt.timedelta(days=120)).isoformat()}
+        if site.checkout is None:
+            values["card"] = "pm_card_visa"
         booking = read(values, tier)
         # A fresh form shows no complaints about the fields the client has not filled yet.
         for name in ("name", "email"):
@@ -440,7 +493,9 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
         booking = read(request.form, tier, plan_id)
         if not booking.ok:
             return booking_page(tier, booking, 422)
-        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        # Outside demo mode there are no test cards: the card is saved on Stripe's page after signing.
+        dropped = ("csrf_token", "card") if site.checkout else ("csrf_token",)
+        form = {k: v for k, v in request.form.items() if k not in dropped}
         return agreement_page(slug, plan_id, booking, site.signer.draft(slug, plan_id, form))
 
     @app.post("/agreement")
@@ -469,8 +524,22 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
             errors["accept"] = "Please tick the box to accept the agreement."
         if errors:
             return agreement_page(slug, plan_id, booking, draft, errors, 422)
+        if site.checkout is not None:
+            # The card first, on Stripe's own page; the booking is made when Stripe sends the client back.
+            try:
+                page = site.start_checkout(plan, booking.values["name"].strip(), draft)
+            except PayplanError:
+                return error(502, "The card page could not be opened", "Nothing was booked or charged. "
+                             "Please try again in a moment.")
+            return redirect(page.url, 303)
+        return book_signed(plan, signature, text, card=booking.values.get("card", "pm_card_visa"))
+
+    def book_signed(plan: PaymentPlan, signature: str, text: str, *, card: str = "", payer: Payer | None = None,
+                    ) -> ResponseReturnValue:
+        """Book the signed plan (:meth:`Site.sign`) and land on the client's page saying how it went."""
+        plan_id = plan.id
         try:
-            booked = site.sign(plan, signature, booking.values.get("card", "pm_card_visa"), text)
+            booked = site.sign(plan, signature, card, text, payer=payer)
         except StoreConflictError:
             if not site.booked(plan_id):
                 raise
@@ -488,6 +557,55 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> Flask:
             flash("Thank you: your booking is confirmed and the first payment was charged. "
                   "Keep this page's address: it is the link to your booking.")
         return redirect(site.link(plan_id))
+
+    def returning(draft: str) -> tuple[str, BookingForm, PaymentPlan]:
+        """The signed booking a Checkout return link carries (else the page to answer, through ``abort``)."""
+        if site.checkout is None:
+            abort(404)
+        found = site.signer.read_draft(draft)
+        if found is None:
+            abort(make_response(error(400, "This booking form has expired", "Please fill in the booking form again.")))
+        slug, plan_id, form = found
+        if site.booked(plan_id):
+            # Back a second time (a reload, the browser's history): the booking exists; what a failure
+            # cut short the first time (a provider that did not answer) is finished now, once.
+            try:
+                site.resume(plan_id)
+            except PayplanError:
+                flash("Your booking is kept, but it could not be finished yet: please reload this page in a "
+                      "moment.", "error")
+            else:
+                flash("This booking was already signed; nothing was charged twice. Here is where it stands.")
+            abort(redirect(site.link(plan_id)))
+        booking = read(form, site.tier(slug), plan_id)
+        if booking.plan is None or not booking.ok:
+            abort(make_response(error(400, "This booking form has expired", "Please fill in the booking form again.")))
+        return slug, booking, booking.plan
+
+    @app.get("/checkout/<draft>")
+    def checkout_return(draft: str) -> ResponseReturnValue:
+        """Where Stripe Checkout sends the client once the card is saved: the booking is made with that card."""
+        _, booking, plan = returning(draft)
+        assert site.checkout is not None
+        try:
+            payer = site.checkout.finish_checkout(plan, request.args.get("session", "")[:255])
+        except ProviderRequestError as exc:
+            if exc.provider_code == "checkout_open":
+                flash("Your card is not saved yet: sign again to go back to the card page.", "error")
+                return redirect(url_for("checkout_back", draft=draft))
+            if exc.provider_code == "checkout_expired":
+                return error(400, "The card page has expired", "Nothing was booked or charged. "
+                             "Please fill in the booking form again.")
+            abort(404)  # another booking's session, or none: this link was altered
+        # Signed with the booking's name (the agreement page checked the signature against it).
+        return book_signed(plan, booking.values["name"].strip(), site.agreement_text(plan, booking.values["name"]),
+                           payer=payer)
+
+    @app.get("/checkout/<draft>/back")
+    def checkout_back(draft: str) -> ResponseReturnValue:
+        """Back from Stripe Checkout's page without a card saved: the agreement again, to sign."""
+        slug, booking, plan = returning(draft)
+        return agreement_page(slug, plan.id, booking, draft)
 
     def load_or_404(token: str) -> Booking:
         plan_id = site.signer.plan_of(token)

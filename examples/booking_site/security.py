@@ -40,7 +40,8 @@ from .settings import Settings
 #: Every page's Content-Security-Policy. Scripts and styles only from the site's own
 #: /static files (no inline script, no third-party host); style *attributes* are allowed
 #: because the agreement and statement are the very HTML payplan e-mails, where
-#: ``style="text-align:right"`` is the only way to align a column.
+#: ``style="text-align:right"`` is the only way to align a column. Forms post only to the
+#: site (and, with Stripe Checkout, are redirected to Stripe's page: see :func:`csp`).
 CSP = "; ".join([
     "default-src 'none'",
     "script-src 'self'",
@@ -52,14 +53,32 @@ CSP = "; ".join([
     "frame-ancestors 'none'",
     "base-uri 'none'",
 ])
+
+
+def csp(form_targets: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy, with *form_targets* (origins) allowed as where a form's answer may redirect.
+
+    Browsers check ``form-action`` on every redirect a form post leads to:
+    signing the agreement redirects to Stripe Checkout's page, whose origin
+    must be listed.
+    """
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *form_targets]))
+
+
 #: How long a booking draft (the agreement page's signed form) stays signable.
 DRAFT_MAX_AGE = 24 * 3600
 
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 
 
-def secure(app: Flask, settings: Settings) -> None:
-    """Configure *app*'s cookies, CSRF protection, size limit, proxy trust and headers."""
+def secure(app: Flask, settings: Settings, form_targets: tuple[str, ...] = ()) -> None:
+    """Configure *app*'s cookies, CSRF protection, size limit, proxy trust and headers.
+
+    *form_targets* are the other origins a form's answer may redirect to (:func:`csp`).
+    """
+    policy = csp(form_targets)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME="__Host-session" if settings.https else "session",
@@ -79,7 +98,7 @@ def secure(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Content-Security-Policy"] = policy
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
@@ -139,7 +158,10 @@ class Signer:
 
     A client link is the plan id, signed: the only way to a client's page.
     A draft is the booking form as the client filled it, signed and timed,
-    carried in the agreement page (never in a cookie) until it is signed.
+    carried in the agreement page (never in a cookie) until it is signed,
+    and, with Stripe Checkout, in the link Stripe sends the client back to
+    (the same draft is the same link: a double click asks Stripe for the
+    same page under the same idempotency key).
     """
 
     def __init__(self, key: str) -> None:

@@ -36,6 +36,7 @@ ENV = {
     "owner_password_hash": "BOOKING_SITE_OWNER_PASSWORD_HASH",
     "provider": "BOOKING_SITE_PROVIDER",
     "stripe_api_key": "STRIPE_API_KEY",
+    "stripe_api_base": "STRIPE_API_BASE",
     "proxies": "BOOKING_SITE_PROXIES",
     "business": "BOOKING_SITE_BUSINESS",
     "timezone": "BOOKING_SITE_TIMEZONE",
@@ -82,6 +83,10 @@ class Settings:
         proxies: How many reverse proxies (the TLS terminator) sit in front
             of the site: their ``X-Forwarded-*`` headers are trusted, no others.
         stripe_api_key: Stripe's secret key (provider ``"stripe"`` outside demo mode).
+        stripe_api_base: Where the Stripe SDK sends its requests: empty for
+            Stripe itself; a local stand-in (payplan's ``FakeStripe``, which
+            also serves Checkout's page) in tests. Outside demo mode only
+            HTTPS, or plain HTTP on 127.0.0.1.
         smtp_host: The mail server reminders and notices go through
             (STARTTLS, logged in as *smtp_user* when set); demo mode keeps
             them in memory and shows them on the client's page.
@@ -107,6 +112,7 @@ class Settings:
     https: bool = True
     proxies: int = 0
     stripe_api_key: str = field(default="", repr=False)
+    stripe_api_base: str = ""
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -163,6 +169,9 @@ class Settings:
             found.append("provider 'sandbox' is for demo mode only: set BOOKING_SITE_PROVIDER=stripe")
         elif self.provider == "stripe" and not self.stripe_api_key:
             found.append(f"{ENV['stripe_api_key']} is missing: provider 'stripe' needs your Stripe secret key")
+        if self.stripe_api_base and not self.stripe_api_base.startswith(("https://", "http://127.0.0.1:")):
+            found.append(f"{ENV['stripe_api_base']} must be an https:// address (or http://127.0.0.1:<port> for a "
+                         f"local stand-in), got {self.stripe_api_base!r}")
         if not self.smtp_host or not self.mail_from:
             found.append(f"{ENV['smtp_host']} and {ENV['mail_from']} are needed: reminders and notices go by e-mail")
         if self.today is not None:

@@ -15,6 +15,7 @@ Every exception payplan raises on purpose is a :class:`PayplanError`::
     ├── RuleViolationError                  a change the plan's rules forbid
     ├── StoreError                          the store could not do what was asked
     │   ├── StoreConflictError              another writer got there first: reload, retry
+    │   │   └── StepInProgressError         another process is running the same lifecycle step
     │   ├── StoreUnavailableError           the database did not answer: retryable
     │   ├── SchemaVersionError              the database schema is older or newer than the code
     │   ├── DamagedRowError                 a stored row that cannot be read or was changed by hand
@@ -55,6 +56,7 @@ __all__ = [
     "ScheduleDoesNotFitError",
     "SchemaVersionError",
     "SerializationError",
+    "StepInProgressError",
     "StoreConflictError",
     "StoreError",
     "StoreUnavailableError",
@@ -215,6 +217,29 @@ class StoreConflictError(StoreError):
     """
 
     retryable = True
+
+
+class StepInProgressError(StoreConflictError):
+    """Another process holds the same lifecycle step and did not finish it within the wait.
+
+    :class:`payplan.bookings.Bookings` claims a step before it runs it
+    (:meth:`Store.claim_step <payplan.store.Store.claim_step>`), so two
+    processes that book, amend or cancel the same plan at once do not both
+    call the provider: the second waits for the first, then reads what it
+    did. Raised when the wait runs out: nothing of this call was done; call
+    again later (the step is then finished, and the call returns it).
+
+    Attributes:
+        key: The step's key.
+        plan_id: The plan.
+
+    .. versionadded:: 0.3.0
+    """
+
+    def __init__(self, message: str, *, key: str, plan_id: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.plan_id = plan_id
 
 
 class StoreUnavailableError(StoreError):

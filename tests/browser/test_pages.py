@@ -204,6 +204,7 @@ class TestDeployedSettings:
             ({"BOOKING_SITE_WEBHOOK_SECRET": "whsec_booking_site"}, "a default from public source code"),
             ({"BOOKING_SITE_OWNER_PASSWORD_HASH": None}, "BOOKING_SITE_OWNER_PASSWORD_HASH is missing"),
             ({"BOOKING_SITE_PROVIDER": "sandbox"}, "provider 'sandbox' is for demo mode only"),
+            ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE must be an https:// address"),
         ],
     )
     def test_refuses_to_start_with_a_missing_or_default_secret(self, tmp_path: Any, change: dict[str, Any],

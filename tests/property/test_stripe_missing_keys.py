@@ -62,7 +62,7 @@ def _objects_in(body: Any) -> Iterator[dict[str, Any]]:
     if isinstance(body, dict):
         if "object" in body and body.get("object") not in ("list", "search_result"):
             yield body
-        for key in ("data", "lines"):
+        for key in ("data", "lines", "setup_intent"):  # a Checkout Session's SetupIntent, expanded
             value = body.get(key)
             if isinstance(value, list):
                 for item in value:
@@ -139,7 +139,14 @@ def _steps(provider: StripeProvider, dropping: Dropping, names: frozenset[str], 
         failed = next(e for e in reversed(inner.events) if e["type"] == "invoice.payment_failed")
         return provider.parse_webhook(*fake.signed_delivery(failed, SECRET, timestamp=inner.frozen_time))
 
+    def checkout() -> object:
+        page = provider.start_checkout(plan, success_url="https://studio.example/back?cs={CHECKOUT_SESSION_ID}",
+                                       cancel_url="https://studio.example/agreement")
+        inner.complete_checkout(page.session_id)
+        return provider.finish_checkout(plan, page.session_id)
+
     steps: dict[str, Callable[[], object]] = {
+        "checkout": checkout,
         "declined": declined,
         "charge": lambda: provider.charge(binding, plan, 1),
         "fee": lambda: provider.charge_fee(binding, plan, f"{plan.id}:fee", Money.of("35.00", "USD")),
@@ -157,6 +164,7 @@ def _steps(provider: StripeProvider, dropping: Dropping, names: frozenset[str], 
 
 
 _ALL = frozenset({"declined", "charge", "fee", "refund", "dashboard", "reconcile", "cancel"})
+_CHECKOUT = frozenset({"checkout"})
 
 #: Each kind the adapter reads from Stripe's answers: the mode, the paths that read it, the card.
 _READERS: dict[str, tuple[StripeMode, frozenset[str], str]] = {
@@ -172,6 +180,9 @@ _READERS: dict[str, tuple[StripeMode, frozenset[str], str]] = {
     "event": (StripeMode.INVOICES, frozenset({"charge", "reconcile"}), "pm_card_visa"),
     "product": (StripeMode.AUTO, frozenset({"charge", "cancel"}), "pm_card_visa"),
     "subscription_schedule": (StripeMode.AUTO, frozenset({"charge", "cancel"}), "pm_card_visa"),
+    "customer": (StripeMode.INVOICES, _CHECKOUT, "pm_card_visa"),
+    "checkout.session": (StripeMode.INVOICES, _CHECKOUT, "pm_card_visa"),
+    "setup_intent": (StripeMode.INVOICES, _CHECKOUT, "pm_card_visa"),
 }
 
 #: Nested objects whose own keys are dropped one by one in every run; the rest (card details,

@@ -258,11 +258,83 @@ class TestErrorsSayWhatHappened:
     @pytest.mark.postgres
     def test_a_refused_login_is_authentication_not_retryable(self, pg_url: str) -> None:
         """A login the server refuses (a user it does not know) is an authentication failure, not "did not answer", and not retryable."""
-        bad = sqlalchemy.engine.make_url(pg_url).set(username="nobody_" + uuid.uuid4().hex[:8], password="wrong")
+        secret = "pw-" + uuid.uuid4().hex
+        bad = sqlalchemy.engine.make_url(pg_url).set(username="nobody_" + uuid.uuid4().hex[:8], password=secret)
         with pytest.raises(StoreError, match="authentication failed") as caught:
             SQLStore.open(bad.render_as_string(hide_password=False))
         assert caught.value.retryable is False
-        assert "wrong" not in str(caught.value)
+        assert secret not in str(caught.value)
+
+    @pytest.mark.postgres
+    def test_a_wrong_password_is_authentication_not_retryable(self, pg_url: str) -> None:
+        """The test server asks for a password over TCP (scripts/postgres.sh: scram-sha-256): the right user with a wrong one is refused as authentication."""
+        good = sqlalchemy.engine.make_url(pg_url)
+        if not good.password:
+            pytest.skip("this PostgreSQL server lets logins in without a password (scripts/postgres.sh asks for one)")
+        bad = good.set(password="not-" + uuid.uuid4().hex)
+        with pytest.raises(StoreError, match=r"authentication failed \(wrong password\?\)") as caught:
+            SQLStore.open(bad.render_as_string(hide_password=False))
+        err = caught.value
+        assert err.retryable is False
+        assert not isinstance(err, StoreUnavailableError)
+        assert "did not answer" not in str(err)
+        assert bad.password not in str(err)
+        assert "password=***" in str(err) or ":***@" in str(err)
+        with pytest.raises(StoreError, match="none was given") as caught:  # no password at all: libpq's own flag
+            SQLStore.open(good._replace(password=None).render_as_string(hide_password=False))
+        assert caught.value.retryable is False
+        SQLStore.open(pg_url).close()  # the right one still opens
+
+    @pytest.mark.postgres
+    def test_a_full_disk_on_postgres_is_said_and_not_retryable(self, tmp_path: Path) -> None:
+        """PostgreSQL's own disk_full (SQLSTATE 53100), produced for real: a full disk, not "did not answer", not retryable.
+
+        A server of its own, started by scripts/postgres.sh under `ulimit -f` (no file may grow past
+        3001 KiB; no privilege needed): a table that grows past it gets a short write, which
+        PostgreSQL reports as 53100 "could not extend file ... Check free disk space".
+        """
+        postgres_url()  # the PostgreSQL suite runs (the server's binaries are there)
+        script = Path(__file__).resolve().parents[2] / "scripts" / "postgres.sh"
+        env = {**os.environ, "PAYPLAN_PG_STATE": str(tmp_path / "pg"), "PAYPLAN_PG_FILE_LIMIT_KB": "3001"}
+        started = subprocess.run([str(script), "start"], env=env, capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stderr
+        url = started.stdout.strip()
+        try:
+            store = SQLStore.open(url, create=True)
+            try:
+                store.add_plan(make_plan("filler"))
+                store.add_plan(make_plan("small"))
+                psycopg = pytest.importorskip("psycopg")
+                raw = sqlalchemy.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+                filled = None
+                with psycopg.connect(raw, autocommit=True) as conn:  # the filler's rows, until the file is full
+                    for n in range(100):
+                        try:
+                            conn.execute(
+                                "INSERT INTO payplan_entries (plan_id, entry_id, kind, \"on\", amount_minor, currency, "
+                                "document) SELECT 'filler', %s || g, 'payment', DATE '2026-12-01', 1, 'USD', "
+                                "repeat(md5(g::text), 40) FROM generate_series(1, 500) g",
+                                (f"f{n}-",),
+                            )
+                        except psycopg.errors.DiskFull as exc:
+                            filled = exc
+                            break
+                assert filled is not None, "the table never filled the file-size limit"
+                big = [PaymentReceived(f"p{n}-" + "x" * 150, BOOKED, Money(1, "USD"), reference=f"r{n}-" + "r" * 600)
+                       for n in range(400)]
+                with pytest.raises(StoreError, match="disk is full") as caught:
+                    store.record_entries("small", big)
+                err = caught.value
+                assert err.retryable is False
+                assert not isinstance(err, StoreUnavailableError)
+                assert "did not answer" not in str(err)
+                assert isinstance(err.__cause__, sqlalchemy.exc.DBAPIError)
+                assert err.__cause__.orig.sqlstate == "53100"  # type: ignore[union-attr]
+                assert store.load("small").ledger.paid.minor == 0  # nothing written, and reads go on
+            finally:
+                store.close()
+        finally:
+            subprocess.run([str(script), "stop"], env=env, capture_output=True, timeout=120)
 
     def test_a_server_that_does_not_answer_is_still_retryable(self) -> None:
         """Nothing listening: unavailable and retryable, as before."""

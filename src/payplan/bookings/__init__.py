@@ -30,5 +30,6 @@ whatever store and providers it is given.
 from __future__ import annotations
 
 from ._bookings import Booking, Bookings
+from ._steps import step_key
 
-__all__ = ["Booking", "Bookings"]
+__all__ = ["Booking", "Bookings", "step_key"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import threading
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -30,6 +28,7 @@ from ..exceptions import (
     ProviderConnectionError,
     ProviderError,
     ProviderRequestError,
+    StepInProgressError,
     StoreConflictError,
     UnknownPlanError,
     UnsupportedByProviderError,
@@ -154,6 +153,17 @@ class Bookings:
     provider's refusal (not a lost answer) ends the step ``FAILED``; the
     parts before it stay done, and calling the step again tries again.
 
+    **A step runs in one place at a time.** After reserving a step, a
+    call claims it (:meth:`Store.claim_step
+    <payplan.store.Store.claim_step>`: a lock the database or the
+    operating system takes back if the process dies) and holds the claim
+    while it acts. Two ``book`` calls for the same plan in two processes
+    (a double submit) send one deposit request: the second waits for the
+    first and returns the booking as the first left it, or raises
+    :class:`~payplan.StepInProgressError` after *step_wait* seconds
+    (nothing of it done; call again). :meth:`resume` leaves a step that
+    another process is running to that process.
+
     Steps and their keys: :meth:`book` and :meth:`cancel` happen once per
     plan; :meth:`amend`, :meth:`refund` and :meth:`pay_now` once per
     distinct arguments (pass *request*, your own id of the request such as
@@ -166,6 +176,9 @@ class Bookings:
         notifier: Sends the daily run's reminders and notices (:meth:`collect`).
         contacts: Who each plan's client is, for the daily run's messages
             (see :func:`payplan.engine.run_due`).
+        step_wait: How long a call waits, in seconds, for the same step
+            running in another thread or process to finish before it raises
+            :class:`~payplan.StepInProgressError` (see below).
 
     .. versionadded:: 0.2.0
     """
@@ -176,14 +189,16 @@ class Bookings:
         providers: Mapping[str, Provider] | Iterable[Provider],
         notifier: Notifier | None = None,
         contacts: Contacts | None = None,
+        *,
+        step_wait: float = 30.0,
     ) -> None:
         self.store = store
         self.providers: Mapping[str, Provider] = _provider_map(providers)
         self.notifier = notifier
         self.contacts = contacts
-        self._guard = threading.Lock()
-        # one lock per step key while someone runs or waits on it (then it is forgotten)
-        self._locks: weakref.WeakValueDictionary[str, _StepLock] = weakref.WeakValueDictionary()
+        if not isinstance(step_wait, int | float) or isinstance(step_wait, bool) or not 0 <= step_wait < 86400:
+            raise InvalidPlanError(f"expected step_wait as a number of seconds from 0 to 86400, got {step_wait!r}")
+        self.step_wait = float(step_wait)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -852,7 +867,9 @@ class Bookings:
 
         Run it when a worker starts (or from the nightly job) before
         anything else: each ``STARTED`` step is carried out again from its
-        kept arguments and decision, each of its parts once. A step that
+        kept arguments and decision, each of its parts once. A step another
+        process holds right now is not cut short: it is left to that
+        process and not returned. A step that
         fails again (a provider still not answering) stays started and the
         others go on; the error of the first such step is raised at the end.
 
@@ -865,31 +882,32 @@ class Bookings:
             "pay_now": self._pay_now,
         }
         first: Exception | None = None
+        done = []
         for step in started:
             try:
-                self._run(step, runners[step.name])
+                self._run(step, runners[step.name], wait=0)
+            except StepInProgressError:
+                continue  # another process is running it (not cut short): it finishes it
             except (ProviderError, StoreConflictError, LedgerError) as exc:
                 first = first or exc
+            done.append(step)
         if first is not None:
             raise first
-        return started
+        return tuple(done)
 
     # -- the parts ---------------------------------------------------------------------
 
-    def _run(self, step: Step, runner: Callable[[Step], R]) -> R:
-        """Carry out *step*, one call of a step key at a time in this process; a provider's refusal marks it failed.
+    def _run(self, step: Step, runner: Callable[[Step], R], *, wait: float | None = None) -> R:
+        """Carry out *step* while holding its claim; a provider's refusal marks it failed.
 
         A second call of the same step while the first runs (a double click
-        on a threaded server) waits for it and then reads the step as the
-        first left it: done, it sends nothing. Across processes the keys
-        still make the money move once (the provider answers a repeated key
-        with its first answer).
+        on a threaded server, or a double submit served by another process)
+        waits for the first's claim (:meth:`Store.claim_step
+        <payplan.store.Store.claim_step>`, up to *wait*, else
+        :attr:`step_wait`) and then reads the step as the first left it:
+        done, it sends nothing.
         """
-        with self._guard:
-            lock = self._locks.get(step.key)
-            if lock is None:
-                lock = self._locks[step.key] = _StepLock()
-        with lock.lock:
+        with self.store.claim_step(step.key, step.plan_id, wait=self.step_wait if wait is None else wait):
             step = next((s for s in self.store.steps(plan_id=step.plan_id) if s.key == step.key), step)
             try:
                 return runner(step)
@@ -957,15 +975,6 @@ class Bookings:
             )
         if entry is not None:
             self.store.record_entries(plan_id, [entry])
-
-
-class _StepLock:
-    """A lock that can be weakly referenced (a bare ``threading.Lock`` cannot)."""
-
-    __slots__ = ("__weakref__", "lock")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
 
 
 def _recorded(

@@ -49,7 +49,14 @@ def digest(value: Any) -> str:
 
 
 def step_key(plan_id: str, name: str, args: Any = None) -> str:
-    """The key a step is reserved under: the plan, the step's name, and (for repeatable steps) its arguments."""
+    """The key a step is reserved (and claimed) under: the plan, the step's name, and for repeatable steps its arguments.
+
+    ``step_key(plan_id, "book")`` and ``step_key(plan_id, "cancel")`` name a
+    plan's booking and cancellation (once per plan); an amendment, refund or
+    payment asked for now adds the digest of its arguments.
+
+    .. versionadded:: 0.3.0
+    """
     tail = "" if args is None else ":" + digest(args)[:32]
     return fit_key(f"payplan:{plan_id}:step:{name}{tail}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -297,6 +298,10 @@ class SignalingStore:
     def steps(self, *, plan_id: str | None = None, status: StepStatus | None = None) -> tuple[Step, ...]:
         """See :meth:`Store.steps`."""
         return self.inner.steps(plan_id=plan_id, status=status)
+
+    def claim_step(self, key: str, plan_id: str, *, wait: float = 30.0) -> contextlib.AbstractContextManager[None]:
+        """See :meth:`Store.claim_step`."""
+        return self.inner.claim_step(key, plan_id, wait=wait)
 
     def close(self) -> None:
         """See :meth:`Store.close`."""

@@ -21,6 +21,7 @@ from ..providers import EventKind, ProviderEvent
 from ..serialization import _entry_from, _entry_to_json, _Reader, dump_plan, load_plan
 
 __all__ = [
+    "body_digest",
     "checksum",
     "damaged",
     "decoded",
@@ -33,6 +34,7 @@ __all__ = [
     "loads_plan_doc",
     "loads_record",
     "trusted_entry",
+    "row_checksum",
     "verify",
 ]
 
@@ -52,6 +54,22 @@ def checksum(table: str, plan_id: str, row: str, document: str) -> str:
     backfilled rows with it).
     """
     return hashlib.sha256(f"{table}\x1f{plan_id}\x1f{row}\x1f{document}".encode()).hexdigest()
+
+
+def row_checksum(table: str, plan_id: str, row: str, *fields: str | int | None) -> str:
+    """The checksum of a row kept in several columns (an inbox event, a binding, a lifecycle step).
+
+    :func:`checksum` of the row's identity and its *fields* (the columns
+    that say what the row holds, in a fixed order) as a compact JSON list:
+    ``null`` and ``""`` stay apart, and a field cannot run into the next.
+    The formula never changes (migration 0007 backfilled rows with it).
+    """
+    return checksum(table, plan_id, row, json.dumps(list(fields), separators=(",", ":")))
+
+
+def body_digest(body: bytes) -> str:
+    """The SHA-256 (hex) of a webhook's raw body: what an inbox event's checksum covers of it."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def damaged(table: str, plan_id: str, row: str, what: str) -> DamagedRowError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,6 +15,7 @@ from .._plan import PaymentPlan
 from ..exceptions import DamagedRowError, StoreConflictError, StoreError, UnknownPlanError
 from ..providers import ProviderBinding, ProviderEvent
 from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
+from ._claims import LocalClaims
 from ._model import (
     InboxEvent,
     InboxStatus,
@@ -64,6 +66,7 @@ class MemoryStore(Store):
         self._agreements: dict[tuple[str, int], SignedAgreement] = {}
         self._claims: dict[tuple[dt.date, str], RunClaim] = {}
         self._steps: dict[str, Step] = {}
+        self._step_claims = LocalClaims()
         self._saved: dict[tuple[str, str], int] = {}
         self._saves = 0
 
@@ -347,6 +350,10 @@ class MemoryStore(Store):
                 s for s in self._steps.values()
                 if (plan_id is None or s.plan_id == plan_id) and (status is None or s.status is status)
             )
+
+    def claim_step(self, key: str, plan_id: str, *, wait: float = 30.0) -> contextlib.AbstractContextManager[None]:
+        """See :meth:`Store.claim_step` (a lock per key among this process's threads)."""
+        return self._step_claims.claim(key, plan_id, wait)
 
     # -- reminders ---------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import hashlib
@@ -680,6 +681,29 @@ class Store(Protocol):
         ``status=StepStatus.STARTED`` lists the steps a crash cut short.
 
         .. versionadded:: 0.2.0
+        """
+        ...
+
+    def claim_step(self, key: str, plan_id: str, *, wait: float = 30.0) -> contextlib.AbstractContextManager[None]:
+        """Hold the step under *key* while the ``with`` body runs: one holder at a time, in any process.
+
+        :class:`payplan.bookings.Bookings` claims a step after reserving it
+        and before it acts, so a second caller of the same step (a double
+        submit served by another process) waits here for the first, then
+        reads the step as the first left it instead of calling the provider
+        too. The claim is held by something taken back when its holder dies
+        (a POSIX lock beside an SQLite file, a PostgreSQL session advisory
+        lock), so a crash never leaves a step claimed.
+
+        Args:
+            key: The step's key.
+            plan_id: The plan (for the error).
+            wait: How long to wait for another holder, in seconds.
+
+        Raises:
+            StepInProgressError: another holder did not let go within *wait*.
+
+        .. versionadded:: 0.3.0
         """
         ...
 

@@ -9,7 +9,12 @@ Every JSON document of a plan (its versions, amendment records and ledger
 entries) has a ``checksum`` beside it: the SHA-256 of the row's identity
 and the document as written (``payplan.store._codec.checksum``), checked on
 read. Rows written before migration 0006 were backfilled; a NULL checksum
-(a row written by an older payplan) is read unchecked.
+(a row written by an older payplan) is read unchecked. Inbox events,
+provider bindings and lifecycle steps (migration 0007) carry one over the
+columns that say what they hold (``payplan.store._codec.row_checksum``):
+an event's JSON and its raw body's digest; a binding's version, ids,
+approval URL, status and order; a step's name, status, document and
+result.
 """
 
 from __future__ import annotations
@@ -127,6 +132,7 @@ bindings = Table(
     Column("status", String(64), nullable=True),
     # The order bindings were saved in, across the plan's providers: the last one is the current one.
     Column("saved", Integer, nullable=False, server_default="0"),
+    Column("checksum", String(64), nullable=True),
 )
 
 webhook_events = Table(
@@ -147,6 +153,7 @@ webhook_events = Table(
     Column("body", LargeBinary, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("checksum", String(64), nullable=True),
     UniqueConstraint("provider", "event_id", name="uq_payplan_webhook_events_provider_event"),
 )
 # A plan's entries after a seq (the ledger cache's question), from the index alone.
@@ -218,4 +225,5 @@ steps = Table(
     Column("result", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("checksum", String(64), nullable=True),
 )

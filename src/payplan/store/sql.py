@@ -19,6 +19,7 @@ up. Driver errors become payplan errors with the original as ``__cause__``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -69,8 +70,10 @@ from ..providers import ProviderBinding, ProviderEvent
 from . import _schema as t
 from ._apply import check_batch, check_claim, check_new_version, new_entries, settle_events, shard_of
 from ._cache import CachedLedger, LedgerCache
+from ._claims import LocalClaims, file_claim, in_progress, key_offset, poll
 from ._codec import (
     DECODE_ERRORS,
+    body_digest,
     checksum,
     decoded,
     dumps_entry,
@@ -81,10 +84,12 @@ from ._codec import (
     loads_event,
     loads_plan_doc,
     loads_record,
+    row_checksum,
     trusted_entry,
     undecodable,
     verify,
 )
+from ._codec import damaged as damaged_row
 from ._model import (
     InboxEvent,
     InboxStatus,
@@ -157,7 +162,9 @@ _INSERT_ENTRIES = t.entries.insert().returning(t.entries.c.seq)
 _SEEN = "payplan_seen_ledgers"
 # In one statement: the event's own row, if it was received before, and the plan's deferred events
 # (which this event may unblock). Each side of the OR has its index.
-_INBOX_Q = select(_W.c.provider, _W.c.event_id, _W.c.status, _W.c.attempts, _W.c.event).where(
+_INBOX_Q = select(
+    _W.c.provider, _W.c.event_id, _W.c.status, _W.c.attempts, _W.c.event, _W.c.body, _W.c.checksum
+).where(
     (_W.c.provider == bindparam("provider")) & (_W.c.event_id == bindparam("event_id"))
     | (_W.c.plan_id == bindparam("plan_id")) & (_W.c.status == InboxStatus.DEFERRED.value)
 ).order_by(_W.c.seq)
@@ -349,6 +356,9 @@ def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
 _TRANSIENT_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 # payplan's advisory lock key for `db upgrade` (any constant bigint; "payplan1" in ASCII).
 _UPGRADE_LOCK = 0x7061797061616E31
+# The class of the two-key advisory locks that claim lifecycle steps ("ppst"; the two-key
+# space does not overlap the one-key space of _UPGRADE_LOCK); the second key is the step key's hash.
+_STEP_LOCK_CLASS = 0x70707374
 
 # What the driver said, in words, and whether waiting and calling again may help. PostgreSQL by
 # SQLSTATE (class 53 insufficient resources, 25006 read-only, 28 authentication, 3D000 no such
@@ -374,7 +384,9 @@ _SQLITE_CODES: dict[str, tuple[str, bool]] = {
     "SQLITE_NOTADB": ("the file is not an SQLite database", False),
     "SQLITE_IOERR": ("the disk reported an I/O error", False),
 }
-# Connection-time failures carry no SQLSTATE in psycopg: recognized by the server's words.
+# Connection-time failures carry no SQLSTATE in psycopg (libpq keeps the server's error fields of
+# a failed connection to itself: psycopg/psycopg#1188): libpq's own flags say when no password was
+# given; otherwise they are recognized by the server's words.
 _PG_WORDS: tuple[tuple[str, str, bool], ...] = (
     ("password authentication failed", "authentication failed (wrong password?)", False),
     ("authentication failed", "authentication failed", False),
@@ -399,6 +411,9 @@ def _diagnosis(exc: sa_exc.DBAPIError) -> tuple[str, bool] | None:
                 return known
     if code is not None or not isinstance(exc, sa_exc.OperationalError):
         return None
+    pgconn = getattr(orig, "pgconn", None)  # psycopg: the failed connection, with libpq's flags
+    if pgconn is not None and getattr(pgconn, "needs_password", False) is True:
+        return "authentication failed (the server asks for a password, none was given)", False
     text = str(orig).lower()
     for words, said, retry in _PG_WORDS:
         if words in text and (words != "role" or "does not exist" in text):
@@ -568,16 +583,53 @@ def _plan_doc(plan_id: str, version: int, document: str, stored: str | None, tab
     return plan
 
 
+_BINDINGS = t.bindings.name
+_STEPS = t.steps.name
+
+
+def _binding_checksum(plan_id: str, provider: str, plan_version: int, ids: str, approval_url: str | None,
+                      status: str | None, saved: int) -> str:
+    return row_checksum(_BINDINGS, plan_id, provider, plan_version, ids, approval_url, status, saved)
+
+
 def _binding(row: Row[Any]) -> ProviderBinding:
+    """The binding of one row, checked against its checksum (a hand edit of its ids, version or URL is refused)."""
     try:
         ids = json.loads(row.ids)
-        return ProviderBinding(row.provider, row.plan_id, row.plan_version, ids, row.approval_url, row.status)
+        binding = ProviderBinding(row.provider, row.plan_id, row.plan_version, ids, row.approval_url, row.status)
     except DECODE_ERRORS as exc:
-        undecodable(t.bindings.name, row.plan_id, row.provider, exc)
+        undecodable(_BINDINGS, row.plan_id, row.provider, exc)
+    _check_row(_BINDINGS, row.plan_id, row.provider, row.checksum, _binding_checksum(
+        row.plan_id, row.provider, row.plan_version, row.ids, row.approval_url, row.status, row.saved
+    ))
+    return binding
+
+
+def _check_row(table: str, plan_id: str, row: str, stored: str | None, expected: str) -> None:
+    """Refuse a row whose stored checksum is not *expected* (rows from before migration 0007 pass)."""
+    if stored is not None and stored != expected:
+        raise damaged_row(table, plan_id, row, "its row does not match the checksum the store wrote: "
+                      "it was changed outside payplan")
+
+
+def _step_checksum(key: str, plan_id: str, name: str, status: str, document: str, result: str | None) -> str:
+    return row_checksum(_STEPS, plan_id, key, name, status, document, result)
 
 
 def _step(row: Row[Any]) -> Step:
-    return Step(row.key, row.plan_id, row.name, row.document, StepStatus(row.status), row.result)
+    """The step of one row, checked against its checksum (a hand edit of its document or status is refused)."""
+    try:
+        status = StepStatus(row.status)
+    except ValueError as exc:
+        undecodable(_STEPS, row.plan_id, row.key, exc)
+    _check_row(_STEPS, row.plan_id, row.key, row.checksum, _step_checksum(
+        row.key, row.plan_id, row.name, row.status, row.document, row.result
+    ))
+    try:
+        json.loads(row.document)
+    except DECODE_ERRORS as exc:
+        undecodable(_STEPS, row.plan_id, row.key, exc)
+    return Step(row.key, row.plan_id, row.name, row.document, status, row.result)
 
 
 def _operation(row: Row[Any]) -> Operation:
@@ -588,17 +640,27 @@ def _operation(row: Row[Any]) -> Operation:
     )
 
 
-def _event(plan_id: str, event_id: str, document: str) -> ProviderEvent:
+def _event_checksum(plan_id: str, provider: str, event_id: str, document: str, body: bytes) -> str:
+    return row_checksum(_W.name, plan_id, f"{provider}:{event_id}", document, body_digest(body))
+
+
+def _event(plan_id: str, row: Any) -> ProviderEvent:
+    """The event of an inbox row (provider, event_id, event, body, checksum), checked against its checksum."""
     try:
-        return loads_event(document)
+        event = loads_event(row.event)
     except DECODE_ERRORS as exc:
-        undecodable(_W.name, plan_id, event_id, exc)
+        undecodable(_W.name, plan_id, row.event_id, exc)
+    _check_row(_W.name, plan_id, row.event_id, row.checksum,
+               _event_checksum(plan_id, row.provider, row.event_id, row.event, bytes(row.body)))
+    if (event.provider, event.id, event.plan_id) != (row.provider, row.event_id, plan_id):
+        undecodable(_W.name, plan_id, row.event_id, ValueError(
+            f"its document is {event.provider} event {event.id!r} of plan {event.plan_id!r}"
+        ))
+    return event
 
 
 def _inbox_event(row: Row[Any]) -> InboxEvent:
-    return InboxEvent(
-        _event(row.plan_id, row.event_id, row.event), bytes(row.body), InboxStatus(row.status), row.attempts, row.error
-    )
+    return InboxEvent(_event(row.plan_id, row), bytes(row.body), InboxStatus(row.status), row.attempts, row.error)
 
 
 _PLAN_COLUMNS = (t.plans.c.plan_id, t.plans.c.version, t.plans.c.document, t.plans.c.checksum)
@@ -649,6 +711,7 @@ class SQLStore(Store):
         self._plan_cache = plan_cache
         self._cache_lock = threading.Lock()
         self._ledgers = LedgerCache(ledger_cache)
+        self._local_claims = LocalClaims()
 
     def _parse_plan(self, plan_id: str, version: int, document: str, stored: str | None) -> PaymentPlan:
         # The checksum is checked on every read, cached or not (one hash of the text): a hand
@@ -1145,9 +1208,10 @@ class SQLStore(Store):
 
     def save_binding(self, binding: ProviderBinding) -> None:
         """See :meth:`Store.save_binding`."""
+        ids = json.dumps(dict(binding.ids), sort_keys=True)
         values = {
             "plan_id": binding.plan_id, "provider": binding.provider, "plan_version": binding.plan_version,
-            "ids": json.dumps(dict(binding.ids), sort_keys=True), "approval_url": binding.approval_url,
+            "ids": ids, "approval_url": binding.approval_url,
             "status": binding.status,
         }
 
@@ -1158,11 +1222,17 @@ class SQLStore(Store):
             last = conn.execute(
                 select(func.max(t.bindings.c.saved)).where(t.bindings.c.plan_id == binding.plan_id)
             ).scalar()
-            stmt = self._insert(t.bindings).values(**values, saved=(last or 0) + 1)
+            saved = (last or 0) + 1
+            stmt = self._insert(t.bindings).values(**values, saved=saved, checksum=_binding_checksum(
+                binding.plan_id, binding.provider, binding.plan_version, ids, binding.approval_url,
+                binding.status, saved,
+            ))
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[t.bindings.c.plan_id, t.bindings.c.provider],
-                    set_={k: stmt.excluded[k] for k in ("plan_version", "ids", "approval_url", "status", "saved")},
+                    set_={k: stmt.excluded[k] for k in (
+                        "plan_version", "ids", "approval_url", "status", "saved", "checksum"
+                    )},
                 )
             )
 
@@ -1285,6 +1355,9 @@ class SQLStore(Store):
                 self._insert(t.steps).values(
                     key=step.key, plan_id=step.plan_id, name=step.name, status=step.status.value,
                     document=step.document, result=step.result, created_at=now, updated_at=now,
+                    checksum=_step_checksum(
+                        step.key, step.plan_id, step.name, step.status.value, step.document, step.result
+                    ),
                 ).on_conflict_do_nothing()
             )
             return _step(conn.execute(select(t.steps).where(t.steps.c.key == step.key)).one())
@@ -1296,12 +1369,17 @@ class SQLStore(Store):
         done = StepStatus(status).value
 
         def work(conn: Connection) -> Step:
-            n = conn.execute(
-                update(t.steps).where(t.steps.c.key == key)
-                .values(status=done, result=result, updated_at=_now())
-            ).rowcount
-            if n != 1:
+            q = select(t.steps).where(t.steps.c.key == key)
+            row = conn.execute(q.with_for_update() if self._pg else q).first()
+            if row is None:
                 raise StoreError(f"expected a step reserved under {key!r}, got none")
+            old = _step(row)  # a step edited by hand is refused, never signed again as the store's own
+            conn.execute(
+                update(t.steps).where(t.steps.c.key == key)
+                .values(status=done, result=result, updated_at=_now(), checksum=_step_checksum(
+                    old.key, old.plan_id, old.name, done, old.document, result
+                ))
+            )
             return _step(conn.execute(select(t.steps).where(t.steps.c.key == key)).one())
 
         return self._tx(work)
@@ -1314,6 +1392,52 @@ class SQLStore(Store):
         if status is not None:
             q = q.where(t.steps.c.status == status.value)
         return self._tx(lambda conn: tuple(_step(r) for r in conn.execute(q)), read=True)
+
+    def claim_step(self, key: str, plan_id: str, *, wait: float = 30.0) -> contextlib.AbstractContextManager[None]:
+        """See :meth:`Store.claim_step`.
+
+        PostgreSQL: a session advisory lock (``pg_try_advisory_lock`` of
+        payplan's lock class and 32 bits of the key's SHA-256, asked again
+        until *wait* runs out) on a connection held for the step's length,
+        in autocommit (no transaction stays open); the server drops it if
+        the process dies. SQLite: a POSIX lock on one byte of
+        ``<database>.steps-lock`` beside the file (see
+        ``payplan/store/_claims.py``); an in-memory database, one process
+        only, takes a lock per key in the process.
+        """
+        if self._pg:
+            return self._pg_claim(key, plan_id, wait)
+        database = self.engine.url.database or ""
+        if database.startswith("file:"):  # an SQLite URI (uri=true): the path before its query
+            database = database[5:].split("?", 1)[0]
+        if not database or database == ":memory:" or "mode=memory" in str(self.engine.url):
+            return self._local_claims.claim(key, plan_id, wait)
+        return file_claim(database + ".steps-lock", key, plan_id, wait)
+
+    @contextlib.contextmanager
+    def _pg_claim(self, key: str, plan_id: str, wait: float) -> Iterator[None]:
+        lock = (_STEP_LOCK_CLASS, key_offset(key, 32) - 2**31)
+        deadline = time.monotonic() + max(wait, 0.0)
+        with _translated(self.engine.url):
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            attempt = 0
+            while True:
+                with _translated(self.engine.url):
+                    if conn.execute(select(func.pg_try_advisory_lock(*lock))).scalar_one():
+                        break
+                if not poll(deadline, attempt):
+                    raise in_progress(key, plan_id, wait)
+                attempt += 1
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(select(func.pg_advisory_unlock(*lock)))
+                except sa_exc.SQLAlchemyError:  # the session is gone, and its lock with it
+                    conn.invalidate()
+        finally:
+            conn.close()
 
     # -- reminders ----------------------------------------------------------------------
 
@@ -1446,7 +1570,7 @@ class _IngestWork:
             if row.provider == event.provider and row.event_id == event.id:
                 kept = row
             else:
-                pending.append(_event(event.plan_id, row.event_id, row.event))
+                pending.append(_event(event.plan_id, row))
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
         if not store._pg:  # SQLite: this transaction has held the one write lock since BEGIN IMMEDIATE
@@ -1462,12 +1586,14 @@ class _IngestWork:
         error = out.error.get(event.id)
         if kept is None:
             amount = event.amount
+            document = dumps_event(event)
             conn.execute(_INSERT_EVENT, {
                 "provider": event.provider, "event_id": event.id, "plan_id": event.plan_id, "status": status.value,
                 "attempts": 1, "error": error, "kind": event.kind.value, "occurred_on": event.occurred_on,
                 "amount_minor": None if amount is None else amount.minor,
                 "currency": None if amount is None else amount.currency.code,
-                "event": dumps_event(event), "body": self.body, "received_at": now, "updated_at": now,
+                "event": document, "body": self.body, "received_at": now, "updated_at": now,
+                "checksum": _event_checksum(event.plan_id, event.provider, event.id, document, self.body),
             })
         else:
             conn.execute(_RETRY_EVENT, {

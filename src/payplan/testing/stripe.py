@@ -9,6 +9,10 @@ for the real ``stripe`` SDK to drive it:
 * ``POST /v1/invoices``, ``/v1/invoiceitems``, ``/v1/invoices/{id}/finalize``,
   ``/pay``, ``/void``, ``GET`` and ``DELETE /v1/invoices/{id}``, ``GET /v1/invoices``
   (by customer, status), ``GET /v1/invoices/search`` (metadata and field clauses);
+* ``POST /v1/customers``, ``POST /v1/checkout/sessions`` (setup mode), ``GET`` and ``POST .../{id}/expire``
+  (``expand[]=setup_intent``), ``GET /v1/setup_intents/{id}``, and Checkout's hosted page itself
+  (``session.url``, on the same server: a form where the client picks a test card of
+  :data:`CHECKOUT_CARDS`, then is sent to the ``success_url``);
 * ``GET /v1/invoice_payments?invoice=`` (or ``payment[payment_intent]=``), ``GET /v1/charges/{id}``,
   ``POST`` and ``GET /v1/refunds``, ``GET /v1/events``; a refund sends ``refund.created`` and a
   ``charge.refunded`` whose charge lists no refunds, as Stripe does today; ``dashboard_refund`` makes
@@ -56,6 +60,8 @@ Nothing here imports ``stripe``; :func:`skeleton` does, when called.
    Moved here from payplan's own test suite.
 .. versionchanged:: 0.2.0
    :class:`FakeStripe` keeps time (:meth:`FakeStripe.advance_to`).
+.. versionchanged:: 0.3.0
+   Customers and Checkout in setup mode, with its hosted page (:meth:`FakeStripe.complete_checkout`).
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ import copy
 import datetime as dt
 import hashlib
 import hmac
+import html
 import itertools
 import json
 import re
@@ -76,6 +83,7 @@ from . import _stripe_objects as _objects
 from .server import ClockedFake, Delivery, FakeServer, RecordedRequest, Reply
 
 __all__ = [
+    "CHECKOUT_CARDS",
     "FakeStripe",
     "charge_object",
     "charge_refunded",
@@ -104,6 +112,18 @@ CARDS = {
         "authentication_required",
         "This payment requires authentication.",
     ),
+}
+
+
+#: The test cards the fake's Checkout page offers: number -> (label, the refusal at setup or None,
+#: the test payment method the saved card then acts as in charges).
+CHECKOUT_CARDS: dict[str, tuple[str, str | None, str]] = {
+    "4242424242424242": ("Visa 4242 4242 4242 4242: succeeds", None, "pm_card_visa"),
+    "4000000000000341": ("Visa 4000 0000 0000 0341: saved, then every charge is declined", None,
+                         "pm_card_chargeDeclined"),
+    "4000002760003184": ("Visa 4000 0027 6000 3184: every charge needs authentication", None,
+                         "pm_card_authenticationRequired"),
+    "4000000000000002": ("Visa 4000 0000 0000 0002: declined", "card_declined", "pm_card_chargeDeclined"),
 }
 
 
@@ -363,6 +383,13 @@ def _error(status: int, kind: str, message: str, **extra: Any) -> Reply:
     return Reply.json({"error": {"type": kind, "message": message, **extra}}, status)
 
 
+def _page(title: str, body: str, status: int = 200) -> Reply:
+    """An HTML page of the fake's Checkout (no script, no outside resource)."""
+    text = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return Reply(status, text.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+
 class FakeStripe(ClockedFake):
     """Stripe's objects in memory behind a clock you move, as Stripe's test clocks do.
 
@@ -417,6 +444,17 @@ class FakeStripe(ClockedFake):
         for d in fake.advance_to(dt.date(2027, 1, 1)):   # finalizes and charges what fell due
             receive_webhook(store, provider, d.headers, d.body)
 
+    Checkout in setup mode collects a card as Stripe's does: the session's
+    ``url`` is a page of the fake (on 127.0.0.1) where the client picks a
+    test card (:data:`CHECKOUT_CARDS`; or :meth:`complete_checkout` without
+    a browser); the session completes, its SetupIntent succeeds with a new
+    ``pm_...`` attached to the customer, ``checkout.session.completed`` is
+    queued and the client is sent to the ``success_url``. That payment
+    method is charged as the test card it was made from, and :meth:`script`
+    scripts it like any other; it is refused for another customer's
+    invoices, as Stripe refuses it. A session not completed expires 24 hours
+    after it was made (``checkout.session.expired``), on the fake's clock.
+
     Idempotency keys are pruned after 24 hours of the fake's time, as
     Stripe prunes them: a key reused after that creates again. Invoice
     search (``GET /v1/invoices/search``) sees an invoice a minute after it
@@ -461,6 +499,8 @@ class FakeStripe(ClockedFake):
         self._prices: dict[str, dict[str, Any]] = {}
         self._first_failure: dict[str, int] = {}  # invoice id -> its first failed automatic attempt
         self._intents: dict[str, str] = {}  # invoice id -> its PaymentIntent
+        self._setup_metadata: dict[str, dict[str, str]] = {}  # Checkout Session -> its SetupIntent's metadata
+        self._acts_as: dict[str, str] = {}  # payment method made on the Checkout page -> the test card it behaves as
         self.created = 0
 
     def serve(self) -> FakeServer:
@@ -600,7 +640,7 @@ class FakeStripe(ClockedFake):
 
     def _card(self, payment_method: str) -> str:
         queue = self._scripts.get(payment_method)
-        return queue.pop(0) if queue else payment_method
+        return queue.pop(0) if queue else self._acts_as.get(payment_method, payment_method)
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -634,11 +674,24 @@ class FakeStripe(ClockedFake):
                 created=0,
             )))
         if m == "POST" and path == "/v1/subscription_schedules":
-            return self._create_schedule(params)
+            refused = self._not_attached((params.get("default_settings") or {}).get("default_payment_method"),
+                                         params.get("customer"))
+            return refused or self._create_schedule(params)
         if m == "POST" and path == "/v1/invoices":
             if not params.get("customer"):
                 return _error(400, "invalid_request_error", "Missing required param: customer.", param="customer")
-            return Reply.json(self._create_invoice(params))
+            refused = self._not_attached(params.get("default_payment_method"), params["customer"])
+            return refused or Reply.json(self._create_invoice(params))
+        if m == "POST" and path == "/v1/customers":
+            return Reply.json(self._create_customer(params))
+        if m == "POST" and path == "/v1/checkout/sessions":
+            return self._create_session(params, r.header("Host") or "127.0.0.1")
+        api = re.fullmatch(r"/v1/(checkout/sessions|setup_intents|customers)/([A-Za-z0-9_]+)(?:/(expire))?", path)
+        if api:
+            return self._checkout_api(m, api.group(1), api.group(2), api.group(3), params)
+        page = re.fullmatch(r"/c/pay/([A-Za-z0-9_]+)", path)
+        if page:
+            return self._checkout_page(m, page.group(1), params)
         if m == "GET" and path == "/v1/invoices":
             found = [
                 o for o in self.objects.values()
@@ -695,6 +748,172 @@ class FakeStripe(ClockedFake):
                 return self._schedule(m, obj, action)
             return self._invoice(m, obj, action, params)
         return _error(404, "invalid_request_error", f"Unrecognized request URL ({m}: {path}).")
+
+
+    # -- customers and Checkout in setup mode ---------------------------------------------------
+
+    def _not_attached(self, pm: Any, customer: Any) -> Reply | None:
+        """Stripe's refusal of a payment method made on the Checkout page that is not the customer's (else None).
+
+        The test payment methods (``pm_card_visa``...) stand for new cards and
+        are taken for any customer, as before.
+        """
+        made = self.objects.get(str(pm)) if pm else None
+        if made is None or made.get("object") != "payment_method" or made["customer"] == customer:
+            return None
+        return _error(400, "invalid_request_error",
+                      f"The customer does not have a payment method with the ID {pm}. "
+                      "The payment method must be attached to the customer.", code="resource_missing")
+
+    def _create_customer(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        customer = self._make("cus", _objects.build(
+            "customer", email=params.get("email"), name=params.get("name"), description=params.get("description"),
+            metadata=dict(params.get("metadata") or {}), created=0,
+        ))
+        customer["invoice_prefix"] = hashlib.sha256(customer["id"].encode()).hexdigest()[:8].upper()
+        self._emit("customer.created", customer)
+        return customer
+
+    def _create_session(self, params: Mapping[str, Any], host: str) -> Reply:
+        """``POST /v1/checkout/sessions``: setup mode only (the mode payplan uses to collect a card)."""
+        if params.get("mode") != "setup":
+            return _error(400, "invalid_request_error",
+                          f"The fake implements Checkout in mode 'setup' only, got {params.get('mode')!r}.", param="mode")
+        allowed = params.get("allowed_payment_method_types")
+        allowed = [allowed] if isinstance(allowed, str) else list(allowed or [])
+        if not params.get("currency") and not allowed:
+            return _error(400, "invalid_request_error",
+                          "currency is required in setup mode when allowed_payment_method_types is not set.",
+                          param="currency")
+        if not params.get("success_url"):
+            return _error(400, "invalid_request_error", "Missing required param: success_url.", param="success_url")
+        customer = params.get("customer")
+        if customer and params.get("customer_email"):
+            return _error(400, "invalid_request_error",
+                          "You may only specify one of these parameters: customer, customer_email.")
+        if customer and (self.objects.get(customer) or {}).get("object") != "customer":
+            return _error(400, "invalid_request_error", f"No such customer: '{customer}'", code="resource_missing",
+                          param="customer")
+        expires = int(params.get("expires_at") or self._time + 24 * 3600)
+        if not self._time + 30 * 60 <= expires <= self._time + 24 * 3600:
+            return _error(400, "invalid_request_error",
+                          "The `expires_at` timestamp must be between 30 minutes and 24 hours from creation.",
+                          param="expires_at")
+        session = self._make("cs_test", _objects.build(
+            "checkout.session", created=0, mode="setup", currency=params.get("currency"), customer=customer,
+            customer_email=params.get("customer_email"), client_reference_id=params.get("client_reference_id"),
+            metadata=dict(params.get("metadata") or {}), success_url=params["success_url"],
+            cancel_url=params.get("cancel_url"), expires_at=expires,
+            payment_method_types=[k for k in allowed if k == "card"] or ["card"],  # the fake's page takes cards
+        ))
+        session["url"] = f"http://{host}/c/pay/{session['id']}"
+        self._setup_metadata[session["id"]] = dict((params.get("setup_intent_data") or {}).get("metadata") or {})
+        self._at(expires, "expire_session", session["id"])
+        return Reply.json(session)
+
+    def _expire(self, session: dict[str, Any]) -> None:
+        session.update(status="expired", url=None)
+        self._emit("checkout.session.expired", session)
+
+    def _checkout_api(self, method: str, what: str, ident: str, action: str | None, params: Mapping[str, Any]) -> Reply:
+        kind = {"checkout/sessions": "checkout.session", "setup_intents": "setup_intent", "customers": "customer"}[what]
+        obj = self.objects.get(ident)
+        if obj is None or obj.get("object") != kind:
+            return _error(404, "invalid_request_error", f"No such {kind.split('.')[-1]}: '{ident}'", code="resource_missing")
+        if method == "POST" and action == "expire" and kind == "checkout.session":
+            if obj["status"] != "open":
+                return _error(400, "invalid_request_error",
+                              'Only Checkout Sessions with a status in ["open"] can be expired.')
+            self._expire(obj)
+            return Reply.json(obj)
+        if method != "GET" or action is not None:
+            return _error(404, "invalid_request_error", f"Unrecognized request URL ({method}: /v1/{what}/{ident}).")
+        expand = params.get("expand") or []
+        expand = [expand] if isinstance(expand, str) else list(expand)
+        answer = copy.deepcopy(obj)
+        for path in expand:  # each step an id Stripe replaces by its object; a null link stays null
+            node: Any = answer
+            for part in path.split("."):
+                ref = node.get(part, ...) if isinstance(node, dict) else ...
+                if isinstance(ref, str) and isinstance(self.objects.get(ref), dict):
+                    node[part] = copy.deepcopy(self.objects[ref])
+                elif ref is ... or (ref is not None and not isinstance(ref, dict)):
+                    return _error(400, "invalid_request_error", f"This property cannot be expanded ({path}).")
+                node = node[part]
+                if node is None:
+                    break
+        return Reply.json(answer)
+
+    def _checkout_page(self, method: str, ident: str, params: Mapping[str, Any]) -> Reply:
+        """Checkout's hosted page for session *ident*: pick a test card (POST completes the session)."""
+        session = self.objects.get(ident)
+        if session is None or session.get("object") != "checkout.session":
+            return _page("Not found", "<p>There is no such Checkout Session.</p>", 404)
+        if session["status"] == "expired":
+            return _page("Expired", '<p id="checkout-expired">This Checkout Session has expired.</p>', 410)
+        if session["status"] == "complete":
+            return _page("Complete", '<p id="checkout-complete">This Checkout Session is already complete.</p>')
+        error = ""
+        if method == "POST":
+            number = str(params.get("card", ""))
+            if number not in CHECKOUT_CARDS:
+                error = "Please pick one of the test cards."
+            else:
+                declined = self._complete(session, number)
+                if declined is None:
+                    target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session["id"])
+                    return Reply(303, b"", {"Location": target})
+                error = declined
+        customer = self.objects.get(str(session["customer"])) or {}
+        choices = "".join(
+            f'<label><input type="radio" name="card" value="{n}"{" checked" if n == "4242424242424242" else ""}> '
+            f"{html.escape(label)}</label><br>"
+            for n, (label, _, _) in CHECKOUT_CARDS.items()
+        )
+        cancel = session.get("cancel_url")
+        body = (
+            f"<p>Save a card for {html.escape(str(customer.get('email') or session.get('customer_email') or 'later payments'))}"
+            f" (fake Stripe Checkout, setup mode)</p>"
+            + (f'<p id="checkout-error" role="alert">{html.escape(error)}</p>' if error else "")
+            + f'<form method="post" id="checkout-form">{choices}<button type="submit" id="checkout-submit">Save card</button></form>'
+            + (f'<p><a id="checkout-cancel" href="{html.escape(str(cancel))}">Back</a></p>' if cancel else "")
+        )
+        return _page("Save your card", body, 402 if error else 200)
+
+    def _complete(self, session: dict[str, Any], number: str) -> str | None:
+        """The client saved the test card *number* on the page: the decline message, or None once complete."""
+        _, refusal, acts_as = CHECKOUT_CARDS[number]
+        customer = session["customer"]
+        intent = self.objects.get(str(session["setup_intent"])) if session["setup_intent"] else None
+        if intent is None:
+            intent = self._make("seti", _objects.build("setup_intent", customer=customer, created=0, usage="off_session",
+                                                       metadata=self._setup_metadata.get(session["id"], {})))
+            intent["client_secret"] = f"{intent['id']}_secret_fake"
+            session["setup_intent"] = intent["id"]
+            self._emit("setup_intent.created", intent)
+        if refusal is not None:
+            intent.update(status="requires_payment_method", last_setup_error={
+                "type": "card_error", "code": refusal, "decline_code": "generic_decline",
+                "message": "Your card was declined."})
+            self._emit("setup_intent.setup_failed", intent)
+            return "Your card was declined."
+        owner = self.objects.get(str(customer)) or {}
+        card = copy.deepcopy(_objects.PAYMENT_METHOD["card"])
+        card.update(last4=number[-4:], fingerprint=hashlib.sha256(number.encode()).hexdigest()[:16])
+        pm = self._make("pm", _objects.build(
+            "payment_method", customer=customer, created=0, card=card,
+            billing_details={**_objects.PAYMENT_METHOD["billing_details"], "email": owner.get("email")},
+        ))
+        self._acts_as[pm["id"]] = acts_as
+        intent.update(status="succeeded", payment_method=pm["id"], last_setup_error=None)
+        details = _objects.build("customer_details", email=owner.get("email") or session["customer_email"],
+                                 name=owner.get("name"))
+        session.update(status="complete", url=None, customer_details=details)
+        if customer:
+            self._emit("payment_method.attached", pm)
+        self._emit("setup_intent.succeeded", intent)
+        self._emit("checkout.session.completed", session)
+        return None
 
     # -- invoices -------------------------------------------------------------------------
 
@@ -818,6 +1037,11 @@ class FakeStripe(ClockedFake):
             self._at(self._time + 3600, "attempt", invoice["id"])
 
     def _run(self, action: str, ident: str, when: int) -> None:
+        if action == "expire_session":
+            session = self.objects[ident]
+            if session["status"] == "open":
+                self._expire(session)
+            return
         if action.startswith("period:"):
             self._period(ident, int(action.split(":", 1)[1]))
             return
@@ -1070,6 +1294,34 @@ class FakeStripe(ClockedFake):
         self._emit("refund.created", refund)
         self._emit("charge.refunded", charge, {"amount_refunded": before})
         return Reply.json(refund)
+
+    def complete_checkout(self, session_id: str, card: str = "4242424242424242") -> str:
+        """The client saves test card *card* on Checkout's page of *session_id*; the URL Stripe sends them back to.
+
+        What a POST of the fake's hosted page (``session.url``) does, for
+        tests without a browser: the session becomes ``complete``, its
+        SetupIntent ``succeeded`` with a new payment method attached to the
+        session's customer (charged as the test card :data:`CHECKOUT_CARDS`
+        names, and scriptable with :meth:`script`), and
+        ``checkout.session.completed`` is queued.
+
+        Raises:
+            ValueError: no such session, one not open, a card not in
+                :data:`CHECKOUT_CARDS`, or one the page declines.
+
+        .. versionadded:: 0.3.0
+        """
+        with self._lock:
+            session = self.objects.get(session_id)
+            if session is None or session.get("object") != "checkout.session" or session["status"] != "open":
+                got = "none" if session is None else f"one {session.get('status')!r}"
+                raise ValueError(f"expected an open Checkout Session {session_id!r}, got {got}")
+            if card not in CHECKOUT_CARDS:
+                raise ValueError(f"expected one of the test cards {sorted(CHECKOUT_CARDS)}, got {card!r}")
+            declined = self._complete(session, card)
+            if declined is not None:
+                raise ValueError(f"the page declined card {card}: {declined}")
+            return str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
 
     def dashboard_refund(self, payment: str, amount: int) -> dict[str, Any]:
         """A refund made in Stripe's dashboard: no payplan metadata (for reconciliation tests).

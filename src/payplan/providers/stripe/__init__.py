@@ -7,6 +7,17 @@ adapter never sets the SDK's module globals and never reads keys::
     provider = StripeProvider(client, webhook_secret=os.environ["STRIPE_WEBHOOK_SECRET"])
     binding = provider.publish(plan, Payer(customer_id="cus_...", payment_method_id="pm_..."))
 
+A site collects the payer with Stripe's own page (card numbers never reach
+it): :meth:`StripeProvider.start_checkout` makes the customer and a Checkout
+Session in setup mode and gives the page's URL to redirect to;
+:meth:`StripeProvider.finish_checkout`, on the client's return, gives the
+:class:`~payplan.providers.Payer` to book with::
+
+    page = provider.start_checkout(plan, success_url="https://studio.example/back?cs={CHECKOUT_SESSION_ID}",
+                                   cancel_url="https://studio.example/agreement")
+    # redirect to page.url; on return:
+    payer = provider.finish_checkout(plan.id, request.args["cs"])
+
 A plan of equal installments on a weekly, two-weekly, monthly or
 two-monthly cadence becomes one subscription schedule (``StripeMode.AUTO``,
 the default); any other plan becomes one scheduled invoice per installment.
@@ -17,17 +28,20 @@ Pass ``mode=`` to choose.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import stripe
 from stripe.params import (
+    CustomerCreateParams,
     InvoiceCreateParams,
     InvoiceItemCreateParams,
     InvoicePaymentListParams,
     RefundListParams,
 )
+from stripe.params.checkout import SessionCreateParams
 
 from ..._money import Money
 from ..._plan import PaymentPlan
@@ -46,6 +60,7 @@ from .. import (
     fee_key,
     idempotency_key,
 )
+from ._checkout import SESSION_ID_PLACEHOLDER, Checkout, payer_of, refuse
 from ._errors import stripe_errors, translate
 from ._mapping import (
     META_INSTALLMENT,
@@ -65,7 +80,7 @@ from ._mapping import (
 )
 from ._webhooks import MAPPED, normalize, refund_events, verify
 
-__all__ = ["StripeMode", "StripeProvider"]
+__all__ = ["Checkout", "StripeMode", "StripeProvider"]
 
 _ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
 
@@ -130,6 +145,136 @@ class StripeProvider(Provider):
     def mode(self) -> StripeMode:
         """The mode plans are published in."""
         return self._mode
+
+    # -- collecting the payer ---------------------------------------------------------
+
+    def start_checkout(
+        self,
+        plan: PaymentPlan,
+        *,
+        success_url: str,
+        cancel_url: str,
+        email: str | None = None,
+        name: str | None = None,
+        customer_id: str | None = None,
+        allowed_payment_method_types: Iterable[str] = ("card",),
+        attempt: int = 1,
+    ) -> Checkout:
+        """Make the Stripe customer and a Checkout page (``mode="setup"``) where the client saves a card for *plan*.
+
+        The customer is created with *email* (the plan's client by
+        default) and *name*; the Checkout Session is in setup mode, in the
+        plan's currency, for that customer, with the plan's id in its
+        metadata (``payplan_plan_id``, on its SetupIntent too). Both
+        requests carry keys of :func:`~payplan.providers.idempotency_key`
+        for the plan, so a double click (or a retry after a lost answer)
+        within Stripe's 24-hour key window makes one customer and one
+        session. Pass *attempt* 2, 3... for a new page after one expired,
+        and *customer_id* to reuse a customer made earlier
+        (:attr:`Checkout.customer_id`) instead of making one.
+
+        Nothing is charged: the card is saved on the customer, and the
+        booking charges it (:meth:`publish` with the payer
+        :meth:`finish_checkout` gives).
+
+        Args:
+            plan: The plan the card is for (its id, version and currency).
+            success_url: Where Stripe sends the client once the card is
+                saved; it must hold ``{CHECKOUT_SESSION_ID}``, which Stripe
+                replaces with the session's id.
+            cancel_url: Where the page's "back" link goes.
+            email: The client's e-mail (default: ``plan.client``).
+            name: The client's name, on the customer.
+            customer_id: An existing Stripe customer to save the card on.
+            allowed_payment_method_types: What the page may offer, among the
+                payment methods Stripe finds eligible (default: cards, which
+                Stripe charges at once and whose declines payplan reads; ``()``
+                for every method enabled in Stripe's dashboard).
+            attempt: 1 for the first page of this plan; a new number makes a new page.
+
+        Returns:
+            The page: its URL, the session and customer ids, when it expires.
+
+        Raises:
+            ProviderRequestError: *success_url* lacks ``{CHECKOUT_SESSION_ID}``
+                (before any request), or Stripe refused a request.
+            ProviderConnectionError: no answer; call again (the same keys).
+
+        .. versionadded:: 0.3.0
+        """
+        if SESSION_ID_PLACEHOLDER not in success_url:
+            raise refuse(
+                f"expected a success_url holding {SESSION_ID_PLACEHOLDER} (Stripe puts the session id there), "
+                f"got {success_url!r}", "checkout_success_url",
+            )
+        meta = {META_PLAN: plan.id}
+        body: SessionCreateParams = {
+            "mode": "setup", "currency": plan.fee.currency.code.lower(), "success_url": success_url,
+            "cancel_url": cancel_url, "client_reference_id": plan.id, "metadata": meta,
+            "setup_intent_data": {"metadata": meta},
+        }
+        kinds = list(allowed_payment_method_types)
+        if kinds:
+            body["allowed_payment_method_types"] = kinds
+        with stripe_errors():
+            if customer_id is None:
+                params: CustomerCreateParams = {"metadata": meta}
+                if email or plan.client:
+                    params["email"] = email or plan.client or ""
+                if name:
+                    params["name"] = name
+                customer = self._client.v1.customers.create(params, {"idempotency_key": idempotency_key(plan, "customer")})
+                customer_id = _text(customer, "id", "customer")
+            body["customer"] = customer_id
+            session = self._client.v1.checkout.sessions.create(
+                body, {"idempotency_key": idempotency_key(plan, "checkout", attempt=attempt)}
+            )
+        expires = _field(session, "expires_at", "checkout session")
+        if type(expires) is not int:
+            raise ProviderRequestError(f"expected stripe's checkout session expires_at as a Unix time, got {expires!r}",
+                                       provider=NAME)
+        return Checkout(
+            url=_text(session, "url", "checkout session"), session_id=_text(session, "id", "checkout session"),
+            customer_id=customer_id, expires_at=dt.datetime.fromtimestamp(expires, dt.UTC),
+        )
+
+    def finish_checkout(self, plan: PaymentPlan | str, session_id: str) -> Payer:
+        """The payer whose card the Checkout page of :meth:`start_checkout` saved, once the client is back.
+
+        Reads the session with its SetupIntent expanded (one request):
+        it must be *plan*'s (its ``payplan_plan_id``), in setup mode, and
+        ``complete``, its SetupIntent ``succeeded``. Reading it again
+        gives the same payer, so a client who comes back twice is no
+        trouble (book with :meth:`payplan.bookings.Bookings.book`, which
+        books a plan once).
+
+        Args:
+            plan: The plan (or its id) the page was made for.
+            session_id: The ``cs_...`` id Stripe put in the success URL.
+
+        Returns:
+            The Stripe customer, the saved payment method, and the e-mail the client gave.
+
+        Raises:
+            ProviderRequestError: not a session id, no such session, or one
+                that is another plan's or not in setup mode (``provider_code``
+                ``checkout_foreign``), still open (``checkout_open``: send the
+                client back to its page), expired (``checkout_expired``: start
+                a new one with the next *attempt*), or whose SetupIntent did
+                not succeed (``checkout_setup_failed``).
+            ProviderConnectionError: no answer; call again.
+
+        .. versionadded:: 0.3.0
+        """
+        plan_id = plan.id if isinstance(plan, PaymentPlan) else plan
+        if not isinstance(session_id, str) or not session_id.startswith("cs_") or len(session_id) > 255:
+            raise refuse(f"expected a Checkout Session id (cs_...), got {session_id!r}", "checkout_foreign")
+        with stripe_errors():
+            session = self._client.v1.checkout.sessions.retrieve(session_id, {"expand": ["setup_intent"]}).to_dict()
+            intent = session.get("setup_intent")
+            if isinstance(intent, str):  # not expanded: read it
+                intent = self._client.v1.setup_intents.retrieve(intent).to_dict()
+        return payer_of(session, intent if isinstance(intent, Mapping) else None, plan_id)
 
     # -- checking and publishing ----------------------------------------------------
 
