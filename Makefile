@@ -95,8 +95,9 @@ django-site: $(STAMP)
 	cd examples/django_site && ../../$(BIN)/python manage.py studio_demo --port $(DJANGO_SITE_PORT)
 
 # The full-size drills, apart from `make test` (which runs a sample of each): the booking
-# lifecycle's crash drill kills a worker after every store write and inside every Stripe
-# request of a booking's life, on SQLite and PostgreSQL (tests/bookings/test_crash_drill.py);
+# lifecycle's crash drill kills a worker after every store write and inside every provider
+# request of a booking's life, on Stripe, Square and PayPal, on SQLite and PostgreSQL
+# (tests/bookings/test_crash_drill.py);
 # the six-month drill on every adapter through its clocked fake runs 210 plans each
 # (tests/engine/test_adapter_drill.py).
 drills: $(STAMP)

@@ -7,6 +7,7 @@ advisory lock), with a real second process killed with SIGKILL.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -89,6 +90,10 @@ def test_threads_of_one_process_take_turns(kind: str, request: pytest.FixtureReq
         assert overlaps == []
         with store.claim_step("k1", "a-plan", wait=0):
             pass
+        if kind == "sqlite":  # the lock file's descriptor is closed once no claim is held (none kept per database)
+            from payplan.store import _claims
+
+            assert [k for k in _claims._FDS if k[1] == os.getpid()] == []
     finally:
         if not isinstance(store, MemoryStore):
             store.close()

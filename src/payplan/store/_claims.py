@@ -93,19 +93,19 @@ class LocalClaims:
             held.lock.release()
 
 
-# Per lock file, in this process: the threads' turns, and one descriptor kept open for the
-# process's life (closing any descriptor of a file drops every POSIX lock the process holds on it).
+# Per lock file, in this process: the threads' turns, and one descriptor shared by every claim held
+# on it (closing any descriptor of a file drops every POSIX lock the process holds on it, so it is
+# closed only once no claim on that file is held or being taken).
 _LOCAL: dict[str, LocalClaims] = {}
-_FDS: dict[tuple[str, int], int] = {}
+_FDS: dict[tuple[str, int], list[int]] = {}  # (path, pid) -> [descriptor, claims using it]
 _FILES = threading.Lock()
 
 
-def _descriptor(path: str) -> tuple[LocalClaims, int]:
+def _open(path: str) -> int:
     with _FILES:
-        local = _LOCAL.setdefault(path, LocalClaims())
         pid = os.getpid()  # a forked child opens its own (POSIX locks are not inherited)
-        fd = _FDS.get((path, pid))
-        if fd is None:
+        entry = _FDS.get((path, pid))
+        if entry is None:
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
             except OSError as exc:
@@ -113,35 +113,55 @@ def _descriptor(path: str) -> tuple[LocalClaims, int]:
                     f"cannot claim a lifecycle step: the lock file {path!r} beside the database cannot be "
                     f"opened ({exc.strerror}); the database's folder must be writable"
                 ) from exc
-            _FDS[(path, pid)] = fd
-        return local, fd
+            entry = _FDS[(path, pid)] = [fd, 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def _close(path: str) -> None:
+    with _FILES:
+        key = (path, os.getpid())
+        entry = _FDS[key]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _FDS[key]
+            os.close(entry[0])
+
+
+def _local(path: str) -> LocalClaims:
+    with _FILES:
+        return _LOCAL.setdefault(path, LocalClaims())
 
 
 @contextlib.contextmanager
 def file_claim(path: str, key: str, plan_id: str, wait: float) -> Iterator[None]:
     """Hold *key* through a POSIX lock on one byte of the lock file at *path* (see the module)."""
+    real = os.path.realpath(path)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no POSIX locks, one process only
-        with _LOCAL.setdefault(os.path.realpath(path), LocalClaims()).claim(key, plan_id, wait):
+        with _local(real).claim(key, plan_id, wait):
             yield
         return
-    local, fd = _descriptor(os.path.realpath(path))
     deadline = time.monotonic() + max(wait, 0.0)
     offset = key_offset(key, 56)
-    with local.claim(key, plan_id, wait):
-        attempt = 0
-        while True:
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                    raise StoreError(f"cannot claim a lifecycle step on {path!r}: {exc.strerror}") from exc
-            if not poll(deadline, attempt):
-                raise in_progress(key, plan_id, wait)
-            attempt += 1
+    with _local(real).claim(key, plan_id, wait):
+        fd = _open(real)
         try:
-            yield
+            attempt = 0
+            while True:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise StoreError(f"cannot claim a lifecycle step on {path!r}: {exc.strerror}") from exc
+                if not poll(deadline, attempt):
+                    raise in_progress(key, plan_id, wait)
+                attempt += 1
+            try:
+                yield
+            finally:
+                fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
         finally:
-            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+            _close(real)
