@@ -90,6 +90,23 @@ def measure(
     return {n: statistics.median(s) for n, s in samples.items()}
 
 
+#: Where the store and engine suites find PostgreSQL: ``make bench`` starts a throwaway server and sets the
+#: first; a developer with the test server running (``scripts/postgres.sh start``) has the second.
+POSTGRES_ENVS = ("PAYPLAN_BENCH_POSTGRES_URL", "PAYPLAN_TEST_POSTGRES_URL")
+
+
+def postgres_url(settings: Settings) -> str:
+    """The PostgreSQL server to benchmark on, or "" when none is set (the suites then say so in a row).
+
+    Quick mode (``make test``) takes only the first: a test run's server is not a benchmark's.
+    """
+    for name in POSTGRES_ENVS[:1] if settings.quick else POSTGRES_ENVS:
+        url = os.environ.get(name, "").strip()
+        if url:
+            return url
+    return ""
+
+
 def timed_once(fn: Callable[[], object]) -> float:
     """Nanoseconds for one call of *fn*."""
     gc.collect()

@@ -1,7 +1,7 @@
 """The store: webhook ingestion against a driver-level floor, entry recording as the table grows,
 plan_status read from the store against the same calls in memory, and bytes on disk per entry.
 
-Runs on SQLite (a temporary file) and, when ``PAYPLAN_BENCH_POSTGRES_URL`` is
+Runs on SQLite (a temporary file) and, when ``PAYPLAN_BENCH_POSTGRES_URL`` (or ``PAYPLAN_TEST_POSTGRES_URL``) is
 set (``make bench`` starts a throwaway server), on PostgreSQL too. Store
 timings are wall-clock (``time.perf_counter``): the database's own work
 happens in another process (PostgreSQL) or in C without the GIL, and CPU
@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 import gc
 import multiprocessing
-import os
 import random
 import shutil
 import statistics
@@ -27,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._harness import Row, Settings
+from ._harness import Row, Settings, postgres_url
 
 AREA = "store"
 BOOKED = dt.date(2026, 12, 1)
@@ -44,12 +43,13 @@ def run(settings: Settings) -> list[Row]:
     rows: list[Row] = []
     with _sqlite() as url:
         rows += _suite("SQLite", url, settings)
-    pg = os.environ.get("PAYPLAN_BENCH_POSTGRES_URL", "").strip()
+    pg = postgres_url(settings)
     if pg:
         with _postgres(pg) as url:
             rows += _suite("PostgreSQL", url, settings)
     else:
-        rows.append(Row(AREA, "PostgreSQL", None, unit="", note="PAYPLAN_BENCH_POSTGRES_URL not set: skipped"))
+        rows.append(Row(AREA, "PostgreSQL", None, unit="",
+                        note="no server: neither PAYPLAN_BENCH_POSTGRES_URL nor PAYPLAN_TEST_POSTGRES_URL is set; skipped"))
     return rows
 
 
@@ -241,12 +241,20 @@ def _ingestion(db: str, url: str, settings: Settings, workers: int) -> Row:
         floor.append(_parallel(_floor_worker, url, [floor_rows[k::workers] for k in range(workers)]))
     ns_ours = statistics.median(ours) * 1e9 / len(batch)
     ns_floor = statistics.median(floor) * 1e9 / len(batch)
+    # Issue 25's targets: 0.25x the floor on SQLite, 0.5x on PostgreSQL (one worker; 4 workers reported).
+    want = INGEST_TARGET[db] if workers == 1 else None
     return Row(
         AREA, f"{db}: webhook ingestion, {workers} worker(s), {len(batch)} events",
         ns_ours, unit="ns/event", comparison_name="INSERT ON CONFLICT floor", comparison=ns_floor,
-        ratio=f"{ns_floor / ns_ours:.2f}x the floor's throughput", target=">= 0.5x the floor's throughput",
-        met=ns_floor / ns_ours >= 0.5, note=f"{1e9 / ns_ours:,.0f} events/s",
+        ratio=f"{ns_floor / ns_ours:.2f}x the floor's throughput",
+        target=f">= {want}x the floor's throughput" if want else "report",
+        met=ns_floor / ns_ours >= want if want else None,
+        note=f"{1e9 / ns_ours:,.0f} events/s; default caches (ledger_cache=4096, plan_cache=4096), "
+             f"{max(1, len(batch) // 4)} plans",
     )
+
+
+INGEST_TARGET = {"SQLite": 0.25, "PostgreSQL": 0.5}
 
 
 # -- 2. recording entries as the table grows ------------------------------------------------
@@ -409,15 +417,15 @@ def _status(db: str, url: str, settings: Settings) -> list[Row]:
     b = statistics.median(mem) * 1e9 / count
     rows = []
     for name, times, note in (
-        ("cold", cold, "a fresh store, no caches: every plan and entry read and decoded"),
-        ("warm", warm, "plans and ledgers cached by an earlier pass: rows fetched, nothing decoded"),
+        ("cold", cold, "a fresh store, plan_cache=0 and ledger_cache=0: every plan and entry read and decoded"),
+        ("warm", warm, f"plan_cache and ledger_cache of {count + 1:,} (every plan) filled by an earlier pass: "
+                       f"rows fetched, nothing decoded"),
     ):
         a = statistics.median(times) * 1e9 / count
-        extra = a / b - 1
         rows.append(Row(
             AREA, f"{db}: plan_status of {count:,} plans read from the store, {name}", a, unit="ns/plan",
             comparison_name="same calls, plans and ledgers in memory", comparison=b,
-            ratio=f"+{extra:.0%}", target="store adds <= 50%" if name == "cold" else "report",
-            met=extra <= 0.5 if name == "cold" else None, note=note,
+            ratio=f"{a / b:.2f}x memory", target="<= 3x memory (issue 25)" if name == "cold" else "report",
+            met=a <= 3 * b if name == "cold" else None, note=note,
         ))
     return rows

@@ -14,12 +14,61 @@ class TestPublicAPI:
         assert payplan.__all__ == sorted(payplan.__all__)
 
     def test_all_is_complete(self) -> None:
-        """Every public attribute of the package root is in __all__, and nothing else."""
+        """Every public attribute of the package root is in __all__, and nothing else (once each was loaded)."""
+        for name in payplan.__all__:
+            getattr(payplan, name)  # loaded on first use
         public = {
             name for name, value in vars(payplan).items()
             if not name.startswith("_") and not isinstance(value, type(payplan)) and name != "annotations"
         }
         assert public == set(payplan.__all__)
+        assert set(dir(payplan)) >= set(payplan.__all__)
+
+    def test_lazy_names_are_the_type_checkers_names(self) -> None:
+        """The names loaded on first use are exactly __all__, each from the module the TYPE_CHECKING imports name."""
+        import ast
+        from pathlib import Path
+
+        tree = ast.parse(Path(payplan.__file__).read_text(encoding="utf-8"))
+        guarded = next(n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))
+        imported = {
+            a.name: node.module
+            for node in guarded.body
+            if isinstance(node, ast.ImportFrom) and node.level == 1  # (not typing's Any)
+            for a in node.names
+        }
+        lazy = {name: module for module, names in payplan._MODULES.items() for name in names}
+        assert lazy == imported
+        assert sorted(lazy) == payplan.__all__
+
+    def test_import_loads_only_the_package(self) -> None:
+        """`import payplan` loads no submodule, and no store, provider, reports or documents module."""
+        code = "import sys, payplan; print(sorted(m for m in sys.modules if m.startswith('payplan')))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip() == "['payplan']"
+
+    def test_a_name_loads_only_what_it_needs(self) -> None:
+        """Building a plan loads the schedule's modules, never the store, SQLAlchemy, the providers or the reports."""
+        code = (
+            "import sys, datetime as dt, payplan; "
+            "payplan.PaymentPlan.with_deposit('p', payplan.Money.of('900.00', 'USD'), installments=2, "
+            "deposit=payplan.DepositRule.percent(25), booked=dt.date(2027, 1, 1), session=dt.date(2027, 6, 1)); "
+            "print(' '.join(sorted(sys.modules)))"
+        )
+        loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+        assert "payplan._plan" in loaded
+        heavy = {
+            "sqlalchemy", "stripe", "square", "paypalrestsdk", "payplan.store", "payplan.providers",
+            "payplan._reports", "payplan._documents", "payplan.serialization", "babel", "icalendar",
+        }
+        assert loaded & heavy == set()
+
+    def test_an_unknown_name_is_an_attribute_error(self) -> None:
+        """A name the package does not have raises AttributeError naming it, as for any module."""
+        import pytest
+
+        with pytest.raises(AttributeError, match="'payplan' has no attribute 'Mony'"):
+            payplan.Mony  # type: ignore[attr-defined]  # noqa: B018
 
     def test_every_public_name_has_a_docstring(self) -> None:
         """Every exported class and function documents itself."""

@@ -734,10 +734,10 @@ class WaiveFee:
         return _rebuild(plan, kept, fee=plan.fee - self.amount)
 
 
-#: Every kind of amendment :func:`amend` accepts.
 Amendment = (
     ExtendDueDate | Resplit | HardshipReduction | SkipPayment | MoveSession | ChangeTier | AddAddOn | WaiveFee
 )
+"""Every kind of amendment :func:`amend` accepts."""
 _KINDS = (ExtendDueDate, Resplit, HardshipReduction, SkipPayment, MoveSession, ChangeTier, AddAddOn, WaiveFee)
 
 

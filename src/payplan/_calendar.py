@@ -19,12 +19,12 @@ __all__ = [
     "add_months",
 ]
 
-#: The bound of every day count in a plan's terms (grace days, late-fee step
-#: days, reminder offsets either side of a due date, days before the session,
-#: the final-due cutoff, cancellation windows, incentive days): ten years of
-#: days. Larger counts are typos (``99999999999``), and bounding them where
-#: they enter keeps every date payplan derives from them on the calendar.
 MAX_DAYS = 3653
+"""The bound of every day count in a plan's terms (grace days, late-fee step days, reminder offsets either
+side of a due date, days before the session, the final-due cutoff, cancellation windows, incentive
+days): ten years of days. Larger counts are typos (``99999999999``), and bounding them where they enter
+keeps every date payplan derives from them on the calendar.
+"""
 
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _ONE_DAY = dt.timedelta(days=1)
@@ -293,8 +293,8 @@ class BeforeSession:
             ) from None
 
 
-#: How the installments after the deposit are dated.
 DateRule = Cadence | ExplicitDates | BeforeSession
+"""How the installments after the deposit are dated."""
 
 
 def check_days(value: object, what: str, *, low: int = 0, high: int = MAX_DAYS) -> int:

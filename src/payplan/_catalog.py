@@ -457,7 +457,6 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
     return Catalog(tiers, currency)
 
 
-#: The reference table of the product brief, as a catalog.
 REFERENCE_CATALOG_TOML = """\
 [catalog]
 currency = "USD"
@@ -484,6 +483,7 @@ name = "Custom"
 description = "Agreed amount and terms"
 installments = [1, 2, 3, 4, 5, 6]
 """
+"""The reference table of the product brief, as a catalog."""
 
 
 

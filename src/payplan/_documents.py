@@ -54,7 +54,7 @@ from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import CancellationPolicy, Incentive, IncentiveKind, LateFeePolicy
 from ._schedule import InstallmentKind
-from ._status import InstallmentState, fees_due, plan_status
+from ._status import InstallmentState, PlanDay, checked_day, day_of
 from .exceptions import InvalidPlanError
 
 if TYPE_CHECKING:
@@ -599,27 +599,26 @@ def _default_template(title_md: str, title_txt: str, sections: Sequence[str]) ->
     }
 
 
-#: The built-in agreement templates by format (:class:`string.Template` syntax).
-#: Placeholders: one per section (``$parties``, ``$package``, ``$deposit``,
-#: ``$schedule``, ``$incentives``, ``$late_fees``, ``$cancellation``,
-#: ``$release``, ``$amendments``, ``$signatures``), already rendered in the
-#: format, and the values ``$title``, ``$title_rule``, ``$lang``, ``$business``,
-#: ``$client``, ``$plan_id``, ``$package_name``, ``$fee``, ``$total``,
-#: ``$booked``, ``$session``, ``$cutoff`` (escaped for HTML).
 DEFAULT_AGREEMENT_TEMPLATES: Mapping[str, str] = MappingProxyType(
     _default_template("title", "title", _AGREEMENT_SECTIONS)
 )
+"""The built-in agreement templates by format (:class:`string.Template` syntax). Placeholders: one per
+section (``$parties``, ``$package``, ``$deposit``, ``$schedule``, ``$incentives``, ``$late_fees``,
+``$cancellation``, ``$release``, ``$amendments``, ``$signatures``), already rendered in the format, and
+the values ``$title``, ``$title_rule``, ``$lang``, ``$business``, ``$client``, ``$plan_id``,
+``$package_name``, ``$fee``, ``$total``, ``$booked``, ``$session``, ``$cutoff`` (escaped for HTML).
+"""
 
 # With disclosures to state (render_agreement's *notices*): the same, with $notices after the cancellation.
 _NOTICE_SECTIONS = (*_AGREEMENT_SECTIONS[:7], "notices", *_AGREEMENT_SECTIONS[7:])
 _AGREEMENT_WITH_NOTICES: Mapping[str, str] = MappingProxyType(_default_template("title", "title", _NOTICE_SECTIONS))
 
-#: The built-in statement templates by format. Placeholders: ``$header``,
-#: ``$installments``, ``$summary``, ``$activity`` and the values of the
-#: agreement templates plus ``$as_of`` and ``$balance``.
 DEFAULT_STATEMENT_TEMPLATES: Mapping[str, str] = MappingProxyType(
     _default_template("title", "title", _STATEMENT_SECTIONS)
 )
+"""The built-in statement templates by format. Placeholders: ``$header``, ``$installments``, ``$summary``,
+``$activity`` and the values of the agreement templates plus ``$as_of`` and ``$balance``.
+"""
 
 
 def _check_plan(plan: object) -> None:
@@ -988,12 +987,13 @@ def _entry_row(entry: object, w: _Words, cur: Money) -> tuple[str, str, str] | N
 
 
 def statement_sections(
-    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, locale: str = "en_US"
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, locale: str = "en_US", day: PlanDay | None = None
 ) -> tuple[dict[str, list[_Block]], dict[str, str]]:
-    """The statement's sections as blocks, and its template values."""
+    """The statement's sections as blocks, and its template values, read from the plan's one view of the day."""
     w = _Words(locale)
-    st = plan_status(plan, ledger, as_of)
-    view = ledger.as_of(as_of)
+    today = day_of(plan, ledger, as_of, day)
+    st = today.statement
+    view = today.view
     cur = plan.fee.currency
     rows = []
     due_to_date = 0
@@ -1020,7 +1020,7 @@ def statement_sections(
     # left owed) is owed from the day it was charged (the next payment when
     # no installment is left to pay), and overdue now from the day after, as
     # payplan.overdue() and the reports count it.
-    owed_fees = fees_due(plan, ledger, as_of)
+    owed_fees = today.fees
     if owed_fees:
         fee_total = sum(f.outstanding.minor for f in owed_fees)
         overdue += sum(f.outstanding.minor for f in owed_fees if f.days_overdue(as_of) > 0)
@@ -1086,6 +1086,7 @@ def render_statement(
     locale: str = "en_US",
     parties: Parties | None = None,
     template: str | string.Template | None = None,
+    day: PlanDay | None = None,
 ) -> str:
     """A statement of *plan* on *as_of*: what was due, paid, fees, credits, balance, next due.
 
@@ -1100,16 +1101,23 @@ def render_statement(
         locale: A Babel locale for money, dates and wording.
         parties: The business's and the client's names.
         template: A replacement for :data:`DEFAULT_STATEMENT_TEMPLATES`.
+        day: The plan's :class:`~payplan.PlanDay` on *as_of*, if already
+            worked out (every figure is read from it).
 
     Raises:
         InvalidPlanError: an unknown format or locale, or a bad template.
-        LedgerError: *ledger* belongs to another plan.
+        LedgerError: *ledger* belongs to another plan, or *day* is another
+            plan's, ledger's or date's.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
     _check_plan(plan)
     w = _Words(locale)
-    sections, extra = statement_sections(plan, ledger, as_of, locale=locale)
+    given = checked_day(plan, ledger, as_of, day)
+    today = given if given is not None else PlanDay.of(plan, ledger, as_of)
+    sections, extra = statement_sections(plan, ledger, as_of, locale=locale, day=today)
     values = _common_values(plan, parties or Parties(), w, w("statement"))
     values.update(extra)
     return _fill(template, DEFAULT_STATEMENT_TEMPLATES, format, sections, values)

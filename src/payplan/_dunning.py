@@ -25,7 +25,7 @@ from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import FeeCollection
 from ._retries import RetryPolicy
-from ._status import FeeDue, InstallmentState, check_ledger_of, fees_due, plan_status
+from ._status import FeeDue, InstallmentState, PlanDay, check_ledger_of, checked_day, day_of
 from .exceptions import InvalidPlanError
 
 __all__ = [
@@ -59,11 +59,6 @@ class NoticeKind(enum.Enum):
     """The retry ladder ended (or the session is too close) with the installment unpaid."""
 
 
-#: The default notice texts (:class:`string.Template` syntax). Placeholders:
-#: ``$plan_id``, ``$client``, ``$installment``, ``$amount``, ``$due``,
-#: ``$reason`` (the decline in words), ``$reason_code`` (the provider's code),
-#: ``$attempts`` (attempts made), ``$next_attempt`` (the next attempt's day),
-#: ``$expires`` (the card's expiry, for ``card_expiring``).
 DEFAULT_NOTICE_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "payment_failed": (
@@ -80,6 +75,11 @@ DEFAULT_NOTICE_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
         ),
     }
 )
+"""The default notice texts (:class:`string.Template` syntax). Placeholders: ``$plan_id``, ``$client``,
+``$installment``, ``$amount``, ``$due``, ``$reason`` (the decline in words), ``$reason_code`` (the
+provider's code), ``$attempts`` (attempts made), ``$next_attempt`` (the next attempt's day),
+``$expires`` (the card's expiry, for ``card_expiring``).
+"""
 
 _REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -198,7 +198,8 @@ def _check(plan: PaymentPlan, ledger: Ledger, as_of: dt.date, policy: RetryPolic
 
 
 def charges_due(
-    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None,
+    day: PlanDay | None = None,
 ) -> tuple[ChargeDue, ...]:
     """The charges to attempt on *as_of*: installments due, and retries of declined ones.
 
@@ -212,15 +213,21 @@ def charges_due(
     what is owed on each installment, oldest first, and together never
     above the plan's live balance (fees and credits included).
 
+    *day* is the plan's :class:`~payplan.PlanDay` on *as_of*, if already
+    worked out (read instead of deriving the standing again).
+
     Returns:
         The charges, oldest installment first.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
     pol = _check(plan, ledger, as_of, policy)
+    day = checked_day(plan, ledger, as_of, day)
     if ledger.cancellation is not None or as_of < plan.booked:
         return ()
-    status = plan_status(plan, ledger, as_of)
+    status = day_of(plan, ledger, as_of, day).statement
     room = status.balance.minor
     if room <= 0:
         return ()
@@ -233,16 +240,16 @@ def charges_due(
         fails = failures.get(n, ())
         made = len(fails) + succeeded.get(n, 0)
         if fails:
-            day = pol.retry_on(fails[0].on, len(fails))
-            if day is None or day > as_of or pol.too_close(as_of, plan.session):
+            when = pol.retry_on(fails[0].on, len(fails))
+            if when is None or when > as_of or pol.too_close(as_of, plan.session):
                 continue
         else:
-            day = s.installment.due
+            when = s.installment.due
         amount = min(s.outstanding.minor, room)
         if amount <= 0:
             break
         room -= amount
-        out.append(ChargeDue(plan.id, n, _money(amount, plan.fee.currency), made + 1, day, bool(fails)))
+        out.append(ChargeDue(plan.id, n, _money(amount, plan.fee.currency), made + 1, when, bool(fails)))
     return tuple(out)
 
 
@@ -307,7 +314,8 @@ class FeeHeld:
 
 
 def fee_charges_due(
-    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None,
+    day: PlanDay | None = None,
 ) -> tuple[FeeChargeDue, ...]:
     """The late fees to charge on *as_of*, at the moment the terms say.
 
@@ -320,44 +328,49 @@ def fee_charges_due(
     same ladder as an installment (counted from its first failure), never
     fewer than ``stop_days_before`` days before the session. Together never
     above the plan's live balance. Nothing on a cancelled plan. The fees
-    owed and not charged today are :func:`fees_held`'s, with why.
+    owed and not charged today are :func:`fees_held`'s, with why. *day* is
+    the plan's :class:`~payplan.PlanDay` on *as_of*, if already worked out.
 
     .. versionadded:: 0.2.0
     .. versionchanged:: 0.3.0
-       Charged when :attr:`~payplan.LateFeePolicy.collect` says (was: once every installment is paid).
+       Charged when :attr:`~payplan.LateFeePolicy.collect` says (was: once every installment is paid); *day*.
     """
-    return tuple(c for c in _fee_collection(plan, ledger, as_of, policy) if isinstance(c, FeeChargeDue))
+    return tuple(c for c in fee_collection(plan, ledger, as_of, policy, day) if isinstance(c, FeeChargeDue))
 
 
 def fees_held(
-    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, policy: RetryPolicy | None = None,
+    day: PlanDay | None = None,
 ) -> tuple[FeeHeld, ...]:
     """The late fees owed on *as_of* that :func:`fee_charges_due` does not charge today, each with why.
 
     A fee waits for the moment the terms say
     (:attr:`~payplan.LateFeePolicy.collect`), for its next retry after a
     decline, or is no longer charged automatically (its retry ladder
-    ended, or the session is too close for another attempt).
+    ended, or the session is too close for another attempt). *day* is the
+    plan's :class:`~payplan.PlanDay` on *as_of*, if already worked out.
 
     .. versionadded:: 0.3.0
     """
-    return tuple(c for c in _fee_collection(plan, ledger, as_of, policy) if isinstance(c, FeeHeld))
+    return tuple(c for c in fee_collection(plan, ledger, as_of, policy, day) if isinstance(c, FeeHeld))
 
 
-def _fee_collection(
-    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, policy: RetryPolicy | None
+def fee_collection(
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, policy: RetryPolicy | None = None, day: PlanDay | None = None
 ) -> list[FeeChargeDue | FeeHeld]:
-    """Every late fee owed on *as_of*: to charge today, or held with why."""
+    """Every late fee owed on *as_of*: to charge today, or held with why (:func:`fee_charges_due` and :func:`fees_held` at once)."""
     pol = _check(plan, ledger, as_of, policy)
+    day = checked_day(plan, ledger, as_of, day)
     lf = plan.terms.late_fees
     if ledger.cancellation is not None or as_of < plan.booked or lf is None:
         return []
     if ledger.fees.minor <= ledger.waived.minor:
         return []
-    owed = [f for f in fees_due(plan, ledger, as_of) if f.kind == "late_fee" and f.outstanding.minor > 0]
+    today = day_of(plan, ledger, as_of, day)
+    owed = [f for f in today.fees if f.kind == "late_fee" and f.outstanding.minor > 0]
     if not owed:
         return []
-    status = plan_status(plan, ledger, as_of)
+    status = today.statement
     room = status.balance.minor
     open_lines = [s for s in status.installments if s.outstanding.minor > 0]
     last = plan.installments[-1] if plan.installments else None
@@ -388,15 +401,15 @@ def _fee_collection(
             out.append(FeeHeld(plan.id, f.id, f.outstanding, reason, on, automatic))
 
         if fails:
-            day = pol.retry_on(fails[0].on, len(fails))
-            if day is None:
+            retry = pol.retry_on(fails[0].on, len(fails))
+            if retry is None:
                 hold(f"declined {len(fails)} time(s); the retry ladder ended", automatic=False)
                 continue
-            if pol.too_close(max(day, as_of), plan.session):
+            if pol.too_close(max(retry, as_of), plan.session):
                 hold("declined; the session is too close for another attempt", automatic=False)
                 continue
-            if day > as_of:
-                hold(f"declined; tried again on {day.isoformat()}", day)
+            if retry > as_of:
+                hold(f"declined; tried again on {retry.isoformat()}", retry)
                 continue
         else:
             nxt = None
@@ -439,6 +452,7 @@ def dunning_notices(
     locale: str = "en_US",
     client: str | None = None,
     date_format: str = "iso",
+    day: PlanDay | None = None,
 ) -> tuple[Notice, ...]:
     """The dunning notices to send on *as_of*.
 
@@ -463,10 +477,15 @@ def dunning_notices(
         locale: The locale money (and, with ``date_format="long"``, dates) are formatted for.
         client: The client's name for ``$client``.
         date_format: ``"iso"`` (2027-01-31) or a Babel date format (``"long"``).
+        day: The plan's :class:`~payplan.PlanDay` on *as_of*, if already
+            worked out (read instead of deriving the standing again).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
     pol = _check(plan, ledger, as_of, policy)
+    day = checked_day(plan, ledger, as_of, day)
     if card_expires is not None:
         check_day(card_expires, "card_expires")
     texts = dict(DEFAULT_NOTICE_TEMPLATES)
@@ -476,7 +495,7 @@ def dunning_notices(
         texts[key] = text
     if ledger.cancellation is not None or as_of < plan.booked:
         return ()
-    status = plan_status(plan, ledger, as_of)
+    status = day_of(plan, ledger, as_of, day).statement
     failures, succeeded = _attempts(plan, ledger)
 
     def day_text(d: dt.date) -> str:

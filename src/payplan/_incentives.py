@@ -17,7 +17,7 @@ from ._money import Money
 from ._plan import PaymentPlan
 from ._policies import Incentive, IncentiveKind
 from ._standing import _INCENTIVE, ClientStanding, _timeline, installment_paid_dates
-from ._status import _check_ledger
+from ._status import PlanDay, _check_ledger, checked_day
 from .exceptions import InvalidPlanError
 
 __all__ = ["IncentiveAward", "earned_incentives"]
@@ -70,6 +70,7 @@ def earned_incentives(
     as_of: dt.date,
     *,
     standing: ClientStanding | None = None,
+    day: PlanDay | None = None,
 ) -> tuple[IncentiveAward, ...]:
     """The incentives of the plan's terms earned by *as_of*.
 
@@ -87,15 +88,21 @@ def earned_incentives(
     * referral: at booking;
     * booked-by: the booking was made on or before the date.
 
-    Nothing is earned once the plan is cancelled.
+    Nothing is earned once the plan is cancelled. *day* is the plan's
+    :class:`~payplan.PlanDay` on *as_of*, if already worked out (its view
+    of the ledger is read).
 
     Raises:
         InvalidPlanError: an incentive amount in another currency.
+        LedgerError: *day* is another plan's, ledger's or date's.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
     _check_ledger(plan, ledger, as_of, "as_of")
-    view = ledger.as_of(as_of)
+    day = checked_day(plan, ledger, as_of, day)
+    view = ledger.as_of(as_of) if day is None else day.view
     if view.cancellation is not None:
         return ()
     cur = plan.fee.currency

@@ -27,8 +27,8 @@ from ._ledger import (
 )
 from ._money import Money, _money
 from ._plan import PaymentPlan
-from ._policies import LateFeePolicy
-from ._status import _check_ledger, allocate_funds
+from ._policies import LateFeePolicy, late_fee_id
+from ._status import PlanDay, _check_ledger, allocate_funds, checked_day
 from .exceptions import LedgerError
 
 __all__ = ["assess_late_fees", "late_fee_id", "waive_fee"]
@@ -46,12 +46,17 @@ class _Statuses:
     :meth:`overdue_on` decides exactly as :func:`plan_status` does.
     """
 
-    def __init__(self, plan: PaymentPlan, ledger: Ledger) -> None:
+    def __init__(self, plan: PaymentPlan, ledger: Ledger, day: PlanDay | None = None) -> None:
         self.plan = plan
         self.ledger = ledger
         # Keyed by how many entries the view holds (-1: all), not by date:
         # the dates between two entries share one allocation.
         self.cache: dict[int, tuple[Ledger, tuple[int, ...], tuple[int, ...]]] = {}
+        last = ledger.last_on
+        if day is not None and (last is None or last <= day.as_of):
+            # The day's view holds every entry: it is the view of all (-1), already allocated.
+            paid, written, _ = day._allocated
+            self.cache[-1] = (day.view, paid, written)
         self.sorted: list[LedgerEntry] | None = None
         self.days: list[dt.date] = []
         self.views: list[Ledger] = []
@@ -158,22 +163,13 @@ class _Statuses:
 _LAST_DAY = dt.date.max
 
 
-def late_fee_id(plan_id: str, installment: int | str, step: int) -> str:
-    """The stable id of the late fee of ladder *step* on a line of a plan.
-
-    *installment* is the line's :attr:`~payplan.Installment.line_id` (its
-    number, for a line never renumbered), so the id stays with the line
-    through every amendment.
-    """
-    return f"{plan_id}:late-fee:{installment}:{step}"
-
-
 def assess_late_fees(
     plan: PaymentPlan,
     ledger: Ledger,
     as_of: dt.date,
     *,
     policy: LateFeePolicy | None = None,
+    day: PlanDay | None = None,
 ) -> tuple[LateFeeAssessed, ...]:
     """The late fees due by *as_of* that *ledger* does not hold yet.
 
@@ -191,19 +187,28 @@ def assess_late_fees(
         ledger: Its ledger.
         as_of: The date of the assessment.
         policy: The late-fee policy (default: the plan's ``terms.late_fees``).
+        day: The plan's :class:`~payplan.PlanDay` on *as_of*, if already
+            worked out (its allocation is read instead of worked out again).
 
     Returns:
         The new :class:`~payplan.LateFeeAssessed` entries, in date order;
         record them with ``ledger.record_all(...)``.
 
+    Raises:
+        LedgerError: *ledger* belongs to another plan or currency, or *day*
+            is another plan's, ledger's or date's.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
     _check_ledger(plan, ledger, as_of, "as_of")
+    day = checked_day(plan, ledger, as_of, day)
     pol = policy if policy is not None else plan.terms.late_fees
     if pol is None:
         return ()
     cancel = ledger.cancellation
-    statuses = _Statuses(plan, ledger)
+    statuses = _Statuses(plan, ledger, day)
     candidates: list[tuple[dt.date, int, int, LateFeeAssessed]] = []
     cur = plan.fee.currency
     # When each step applies, in days after the due date: the same for every installment.
@@ -213,17 +218,17 @@ def assess_late_fees(
         for k, step, after, rule in ladder:
             if inst.due > _LAST_DAY - after:  # after 9999-12-31: a day that never comes
                 break
-            day = inst.due + after
-            if day > as_of:
+            applies = inst.due + after
+            if applies > as_of:
                 break
             fid = late_fee_id(plan.id, inst.line_id, k)
             existing = ledger.get(fid)
             if existing is not None:
                 charged += existing.amount.minor if type(existing) is LateFeeAssessed else 0
                 continue
-            if cancel is not None and cancel.on <= day:
+            if cancel is not None and cancel.on <= applies:
                 break
-            owed = statuses.overdue_on(day, inst.number)
+            owed = statuses.overdue_on(applies, inst.number)
             if owed is None:
                 break
             basis = owed + (charged if pol.fee_on_fee else 0)
@@ -232,7 +237,7 @@ def assess_late_fees(
                 continue
             charged += fee.minor
             reason = f"{rule} (installment {inst.number}, due {inst.due.isoformat()})"
-            candidates.append((day, inst.number, k, LateFeeAssessed(fid, day, fee, inst.number, k, reason)))
+            candidates.append((applies, inst.number, k, LateFeeAssessed(fid, applies, fee, inst.number, k, reason)))
     if not candidates:
         return ()
     cap = pol.cap_for(plan.fee)

@@ -184,6 +184,16 @@ def _fee_collection(value: FeeCollection | str) -> FeeCollection:
         ) from None
 
 
+def late_fee_id(plan_id: str, installment: int | str, step: int) -> str:
+    """The stable id of the late fee of ladder *step* on a line of a plan.
+
+    *installment* is the line's :attr:`~payplan.Installment.line_id` (its
+    number, for a line never renumbered), so the id stays with the line
+    through every amendment.
+    """
+    return f"{plan_id}:late-fee:{installment}:{step}"
+
+
 @frozen
 class LateFeePolicy:
     """Late fees: a grace period, a ladder of steps, a cap, and the fee-on-fee switch.
@@ -345,22 +355,6 @@ class ReminderKind(enum.Enum):
     """
 
 
-#: The default message templates (:class:`string.Template` syntax). Placeholders:
-#: ``$plan_id``, ``$client``, ``$installment``, ``$amount`` (what is owed on
-#: the installment), ``$due``, ``$days`` (days before or after the due date,
-#: a number), ``$days_text`` (the same in words: ``"1 day"``, ``"7 days"``),
-#: ``$fee_notice`` (the late fees already charged on the installment, and
-#: the next one that will apply and from when, as sentences; or empty).
-#: ``fee_owed`` is the text of a reminder about an amount owed that is not an
-#: installment (a late fee on a line already paid, what a cancellation left
-#: owed): ``$amount`` is what is owed of it, ``$due`` the day it became owed,
-#: ``$days_text`` how long ago, ``$fee_reason`` what it is, in words.
-#: ``fee_assessed`` is the text of a reminder about a late fee still owed
-#: (kind :attr:`ReminderKind.FEE_ASSESSED`): ``$amount`` what is owed of it,
-#: ``$due`` the day it was assessed, ``$installment`` the line it is on, and
-#: ``$fee_charge`` when it will be charged: one of ``fee_charge_on`` (with
-#: ``$charge_on``, the day), ``fee_charge_later`` (once every installment is
-#: paid) or ``fee_charge_manual`` (it will not be charged automatically).
 DEFAULT_REMINDER_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "fee_owed": "$amount is still owed for $fee_reason, owed since $due ($days_text ago).",
@@ -377,6 +371,19 @@ DEFAULT_REMINDER_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
         ),
     }
 )
+"""The default message templates (:class:`string.Template` syntax). Placeholders: ``$plan_id``,
+``$client``, ``$installment``, ``$amount`` (what is owed on the installment), ``$due``, ``$days`` (days
+before or after the due date, a number), ``$days_text`` (the same in words: ``"1 day"``, ``"7 days"``),
+``$fee_notice`` (the late fees already charged on the installment, and the next one that will apply and
+from when, as sentences; or empty). ``fee_owed`` is the text of a reminder about an amount owed that is
+not an installment (a late fee on a line already paid, what a cancellation left owed): ``$amount`` is
+what is owed of it, ``$due`` the day it became owed, ``$days_text`` how long ago, ``$fee_reason`` what
+it is, in words. ``fee_assessed`` is the text of a reminder about a late fee still owed (kind
+:attr:`ReminderKind.FEE_ASSESSED`): ``$amount`` what is owed of it, ``$due`` the day it was assessed,
+``$installment`` the line it is on, and ``$fee_charge`` when it will be charged: one of
+``fee_charge_on`` (with ``$charge_on``, the day), ``fee_charge_later`` (once every installment is paid)
+or ``fee_charge_manual`` (it will not be charged automatically).
+"""
 
 
 def _as_offsets(items: Iterable[int]) -> tuple[int, ...]:

@@ -14,12 +14,12 @@ from attrs import frozen
 
 from ._calendar import days_after
 from ._dunning import FeeHeld, fees_held
-from ._late_fees import assess_late_fees, late_fee_id
+from ._late_fees import assess_late_fees
 from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
 from ._plan import PaymentPlan
-from ._policies import ReminderKind, ReminderPolicy
-from ._status import FeeDue, InstallmentState, _check_ledger, fees_due, plan_status
+from ._policies import ReminderKind, ReminderPolicy, late_fee_id
+from ._status import FeeDue, InstallmentState, PlanDay, _check_ledger, checked_day, day_of
 
 __all__ = ["Reminder", "reminders_due"]
 
@@ -121,6 +121,7 @@ def reminders_due(
     locale: str = "en_US",
     client: str | None = None,
     charges_fees: bool = True,
+    day: PlanDay | None = None,
 ) -> tuple[Reminder, ...]:
     """The reminders to send on *as_of*.
 
@@ -157,12 +158,15 @@ def reminders_due(
         client: The client's name for ``$client`` (default: the plan's client id).
         charges_fees: Whether late fees are charged to the client's payment
             method by the daily run (the plan's provider charges fees).
+        day: The plan's :class:`~payplan.PlanDay` on *as_of*, if already
+            worked out (read instead of deriving the standing again).
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.3.0
-       *charges_fees*; late fees get ``fee_assessed`` reminders.
+       *charges_fees*; late fees get ``fee_assessed`` reminders; *day*.
     """
     _check_ledger(plan, ledger, as_of, "as_of")
+    day = checked_day(plan, ledger, as_of, day)
     pol = policy if policy is not None else plan.terms.reminders
     texts = dict(pol.templates)
     if templates:
@@ -170,12 +174,13 @@ def reminders_due(
     offsets = set(pol.offsets)
     if as_of < plan.booked:
         return ()
-    if ledger.as_of(as_of).cancellation is not None:
-        return _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, set(), charges_fees)
-    status = plan_status(plan, ledger, as_of)
+    today = day_of(plan, ledger, as_of, day)
+    if today.view.cancellation is not None:
+        return _fee_reminders(plan, today, pol, texts, locale, client, set(), charges_fees)
+    status = today.statement
     pending = ledger
     if plan.terms.late_fees is not None:
-        pending = ledger.record_all(assess_late_fees(plan, ledger, as_of))
+        pending = ledger.record_all(assess_late_fees(plan, ledger, as_of, day=today))
     out: list[Reminder] = []
     for s in status.installments:
         inst = s.installment
@@ -208,13 +213,12 @@ def reminders_due(
         )
     # A line still open has its own reminders, which state its fees.
     lines = {s.number for s in status.installments if s.status in _OPEN and s.outstanding.minor > 0}
-    return tuple(out) + _fee_reminders(plan, ledger, as_of, pol, texts, locale, client, lines, charges_fees)
+    return tuple(out) + _fee_reminders(plan, today, pol, texts, locale, client, lines, charges_fees)
 
 
 def _fee_reminders(
     plan: PaymentPlan,
-    ledger: Ledger,
-    as_of: dt.date,
+    today: PlanDay,
     pol: ReminderPolicy,
     texts: Mapping[str, str],
     locale: str,
@@ -226,14 +230,15 @@ def _fee_reminders(
     out: list[Reminder] = []
     offsets = {o for o in pol.offsets if o >= 0}
     held: dict[str, FeeHeld] | None = None
-    for fee in fees_due(plan, ledger, as_of):
+    as_of = today.as_of
+    for fee in today.fees:
         offset = (as_of - fee.on).days
         line = fee.installment or 0
         if offset not in offsets or line in open_lines:
             continue
         if fee.kind == "late_fee":
             if held is None:
-                held = {h.fee_id: h for h in fees_held(plan, ledger, as_of)}
+                held = {h.fee_id: h for h in fees_held(plan, today.ledger, as_of, day=today)}
             out.append(_fee_assessed(plan, fee, held.get(fee.id), as_of, offset, texts, locale, client, charges_fees))
             continue
         kind = pol.kind_for(offset)

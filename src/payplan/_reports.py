@@ -36,7 +36,7 @@ from ._ledger import (
 from ._money import Currency, Money, _money, to_currency
 from ._plan import PaymentPlan
 from ._schedule import Installment
-from ._status import FeeDue, allocate_funds, fees_due, plan_status
+from ._status import FeeDue, PlanDay, allocate_funds
 from .exceptions import CurrencyMismatchError, InvalidPlanError, PayplanError
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
 #: A book: each client plan with its ledger.
 Book = Iterable[tuple[PaymentPlan, Ledger]]
 
-#: The aging buckets: (label, fewest days overdue, most days overdue or None).
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("current", 0, 0),
     ("1-30", 1, 30),
@@ -68,6 +67,7 @@ AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("61-90", 61, 90),
     ("90+", 91, None),
 )
+"""The aging buckets: (label, fewest days overdue, most days overdue or None)."""
 
 
 class _Currency:
@@ -102,16 +102,17 @@ def _view(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> Ledger:
     return view
 
 
-def _fees(plan: PaymentPlan, ledger: Ledger, view: Ledger, as_of: dt.date) -> tuple[FeeDue, ...]:
-    """What the plan owes beyond its installments (no work when it has no fee and no cancellation)."""
+def _fees(day: PlanDay) -> tuple[FeeDue, ...]:
+    """What the plan owes beyond its installments on the day (no work when it has no fee and no cancellation)."""
+    view = day.view
     if not view._fees and view.cancellation is None:
         return ()
-    return fees_due(plan, ledger, as_of)
+    return day.fees
 
 
-def _outstanding(plan: PaymentPlan, view: Ledger) -> list[int]:
-    """Minor units still owed on each installment (0 when paid or written off)."""
-    paid, written, _ = allocate_funds(plan, view)
+def _outstanding(plan: PaymentPlan, view: Ledger, day: PlanDay | None = None) -> list[int]:
+    """Minor units still owed on each installment (0 when paid or written off), read from *day* when given."""
+    paid, written, _ = allocate_funds(plan, view) if day is None else day._allocated
     return [i.amount.minor - p - w for i, p, w in zip(plan.installments, paid, written, strict=True)]
 
 
@@ -233,14 +234,15 @@ def aging(book: Book, as_of: dt.date, *, currency: Currency | str | None = None)
     for plan, ledger in book:
         cur.check(plan)
         n += 1
-        view = _view(plan, ledger, as_of)
-        for fee in _fees(plan, ledger, view, as_of):
+        day = PlanDay.of(plan, ledger, as_of)
+        view = day.view
+        for fee in _fees(day):
             k = _bucket_index(today - fee.on.toordinal())
             amounts[k] += fee.outstanding.minor
             counts[k] += 1
         if view.cancellation is not None:
             continue
-        for inst, owed in zip(plan.installments, _outstanding(plan, view), strict=True):
+        for inst, owed in zip(plan.installments, _outstanding(plan, view, day), strict=True):
             if owed > 0:
                 k = _bucket_index(today - inst.due.toordinal())
                 amounts[k] += owed
@@ -295,8 +297,9 @@ def overdue(book: Book, as_of: dt.date) -> tuple[OverdueItem, ...]:
     items: list[OverdueItem] = []
     today = as_of.toordinal()
     for plan, ledger in book:
-        view = _view(plan, ledger, as_of)
-        for fee in _fees(plan, ledger, view, as_of):
+        day = PlanDay.of(plan, ledger, as_of)
+        view = day.view
+        for fee in _fees(day):
             days = today - fee.on.toordinal()
             if days > 0:
                 label = AGING_BUCKETS[_bucket_index(days)][0]
@@ -308,7 +311,7 @@ def overdue(book: Book, as_of: dt.date) -> tuple[OverdueItem, ...]:
         if view.cancellation is not None:
             continue
         cur = plan.fee.currency
-        for inst, owed in zip(plan.installments, _outstanding(plan, view), strict=True):
+        for inst, owed in zip(plan.installments, _outstanding(plan, view, day), strict=True):
             days = today - inst.due.toordinal()
             if owed > 0 and days > 0:
                 label = AGING_BUCKETS[_bucket_index(days)][0]
@@ -462,12 +465,13 @@ def forecast(
 
     for plan, ledger in book:
         cur.check(plan)
-        view = _view(plan, ledger, as_of)
-        for fee in _fees(plan, ledger, view, as_of):
+        day = PlanDay.of(plan, ledger, as_of)
+        view = day.view
+        for fee in _fees(day):
             if fee.on.toordinal() < today:  # overdue now from the day after it became owed
                 overdue_sum += fee.outstanding.minor
         if view.cancellation is None:
-            for inst, owed in zip(plan.installments, _outstanding(plan, view), strict=True):
+            for inst, owed in zip(plan.installments, _outstanding(plan, view, day), strict=True):
                 if owed <= 0:
                     continue
                 due = inst.due
@@ -660,8 +664,8 @@ def tracking_csv(book: Book, as_of: dt.date) -> str:
     """
     def rows() -> Iterable[list[object]]:
         for plan, ledger in book:
-            st = plan_status(plan, ledger, as_of)
-            for s in st.installments:
+            day = PlanDay.of(plan, ledger, as_of)
+            for s in day.statement.installments:
                 i = s.installment
                 yield [
                     plan.id, plan.client or "", plan.tier or "", plan.version, i.number, i.kind.value,
@@ -669,7 +673,7 @@ def tracking_csv(book: Book, as_of: dt.date) -> str:
                     s.paid.to_decimal_string(), s.outstanding.to_decimal_string(), s.status.value,
                     s.days_overdue, i.label or "",
                 ]
-            for fee in _fees(plan, ledger, _view(plan, ledger, as_of), as_of):
+            for fee in _fees(day):
                 days = fee.days_overdue(as_of)
                 yield [
                     plan.id, plan.client or "", plan.tier or "", plan.version, fee.installment or 0, fee.kind,

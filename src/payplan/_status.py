@@ -3,6 +3,9 @@
 :func:`plan_status` derives, from a plan and its :class:`~payplan.Ledger`,
 the balance and the state of every installment as of a date;
 :func:`allocate_funds` spreads the ledger's money over the installments.
+:class:`PlanDay` holds all of it for one plan on one day, worked out once:
+the view the rules of that day (late fees, charges, dunning, reminders,
+incentives, the statement) read instead of deriving it again each.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import warnings
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -17,6 +21,7 @@ from attrs import frozen
 from ._calendar import check_day
 from ._ledger import _NEW, CreditApplied, FeeWaived, LateFeeAssessed, Ledger, PaymentReceived, Refund
 from ._money import Money, _money
+from ._policies import late_fee_id
 from .exceptions import InvalidPlanError, LedgerError
 
 if TYPE_CHECKING:
@@ -28,6 +33,7 @@ __all__ = [
     "FeeDue",
     "InstallmentState",
     "InstallmentStatus",
+    "PlanDay",
     "PlanStatement",
     "PlanStatus",
     "fees_due",
@@ -409,10 +415,28 @@ def plan_status(
     """
     check_day(as_of, "as_of")
     check_ledger_of(plan, ledger)
+    view = _view(plan, ledger, as_of)
+    return _statement(plan, view, as_of, allocation, default_after_days, allocate_funds(plan, view, allocation))
+
+
+def _view(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> Ledger:
+    """The entries of *ledger* dated up to *as_of*, against this version of *plan* (its total)."""
     view = ledger.as_of(as_of)
     if view.total != plan.total.minor:
         view = view.for_plan(plan)
-    paid, written, left = allocate_funds(plan, view, allocation)
+    return view
+
+
+def _statement(
+    plan: PaymentPlan,
+    view: Ledger,
+    as_of: dt.date,
+    allocation: Allocation,
+    default_after_days: int | None,
+    allocated: tuple[tuple[int, ...], tuple[int, ...], int],
+) -> PlanStatement:
+    """The statement of *plan* on *as_of* from its *view* and the money *allocated* (:func:`allocate_funds`)."""
+    paid, written, left = allocated
     cancel = view.cancellation
     if cancel is not None and view._fees - view._waived > max(left, 0):
         # A cancelled plan's installments are no longer owed: money kept for
@@ -554,7 +578,7 @@ class FeeDue:
         return max((as_of - self.on).days, 0)
 
 
-def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue, ...]:
+def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, day: PlanDay | None = None) -> tuple[FeeDue, ...]:
     """What *plan* owes on *as_of* beyond its installments, each with a stable id, oldest first.
 
     Late fees standing (less their waivers; a waiver naming no fee lowers
@@ -565,15 +589,33 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
     settlement's id. The outstanding amounts add up to the statement's
     ``fees_outstanding`` (the whole balance, for a cancelled plan).
 
+    Args:
+        plan: The plan.
+        ledger: Its ledger.
+        as_of: The date.
+        day: The plan's :class:`PlanDay` on *as_of*, if already worked out
+            (read instead of deriving the standing again).
+
     Raises:
-        LedgerError: *ledger* belongs to another plan or currency.
+        LedgerError: *ledger* belongs to another plan or currency, or *day*
+            is another plan's, ledger's or date's.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
     _check_ledger(plan, ledger, as_of, "as_of")
-    view = ledger.as_of(as_of)
-    if view.total != plan.total.minor:
-        view = view.for_plan(plan)
+    checked = checked_day(plan, ledger, as_of, day)
+    if checked is not None:
+        return checked.fees
+    return _fees_due(plan, _view(plan, ledger, as_of), None)
+
+
+def _fees_due(plan: PaymentPlan, view: Ledger, left: int | None) -> tuple[FeeDue, ...]:
+    """:func:`fees_due` from the plan's *view* on the day, and what *left* over once the installments are paid.
+
+    *left* is :func:`allocate_funds`'s third figure (oldest due first), or None to work it out when needed.
+    """
     cur = plan.fee.currency
     cancel = view.cancellation
     if cancel is not None:
@@ -595,12 +637,11 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
                 waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor
             else:
                 loose += e.amount.minor
-    _, _, left = allocate_funds(plan, view)
+    if left is None:
+        _, _, left = allocate_funds(plan, view)
     own = fee_payments(view)  # money taken for a fee pays that fee first
     cover = max(left - sum(own.values()), 0)
     # The line each fee is on now: amendments renumber lines, fee ids keep the line's identity.
-    from ._late_fees import late_fee_id
-
     steps = 0 if plan.terms.late_fees is None else len(plan.terms.late_fees.steps)
     line_of = {late_fee_id(plan.id, i.line_id, k): i.number for i in plan.installments for k in range(1, steps + 1)}
     out: list[FeeDue] = []
@@ -620,3 +661,136 @@ def fees_due(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> tuple[FeeDue,
                 )
             )
     return tuple(out)
+
+
+@frozen
+class PlanDay:
+    """One plan's standing on one day, worked out once: what every rule of that day reads.
+
+    The entries dated up to the day and the money allocated to each
+    installment; the statement (:func:`plan_status`) and the fees owed
+    (:func:`fees_due`) are worked out when first read, then kept. Late fees, charges and fee charges,
+    dunning notices, reminders, incentives, the statement documents and the
+    daily run take it as ``day=`` instead of deriving the same standing
+    again each; given none, each works it out itself, with the same result.
+
+    A value of one ledger: a run that records an entry (a late fee, a
+    payment) works out a new day from the new ledger.
+
+    ```python
+    import datetime as dt
+    from payplan import DepositRule, Ledger, Money, PaymentPlan, PaymentReceived, PlanDay, PlanStatus, charges_due
+
+    usd = lambda text: Money.of(text, "USD")
+    plan = PaymentPlan.with_deposit(
+        "plan-1", usd("900.00"), deposit=DepositRule.fixed(usd("300.00")), installments=2,
+        booked=dt.date(2027, 1, 1), session=dt.date(2027, 6, 1),
+    )
+    ledger = Ledger.empty(plan).record(PaymentReceived("p1", dt.date(2027, 1, 1), usd("300.00")))
+    today = dt.date(2027, 2, 3)
+    day = PlanDay.of(plan, ledger, today)
+    assert day.statement.status is PlanStatus.OVERDUE
+    assert charges_due(plan, ledger, today, day=day) == charges_due(plan, ledger, today)
+    ```
+
+    Attributes:
+        plan: The plan.
+        ledger: Its whole ledger (entries dated after the day included:
+            the rules that look back, such as late fees, read it).
+        as_of: The day.
+        view: The ledger of the entries dated up to *as_of*, against this
+            version of the plan.
+        allocation: How the statement spreads the money over the installments.
+        default_after_days: The statement's default threshold (see :func:`plan_status`).
+
+    .. versionadded:: 0.3.0
+    """
+
+    plan: PaymentPlan
+    ledger: Ledger
+    as_of: dt.date
+    view: Ledger
+    allocation: Allocation
+    default_after_days: int | None
+    # allocate_funds on the day: minor units paid and written off on each installment, and what is left.
+    _allocated: tuple[tuple[int, ...], tuple[int, ...], int]
+
+    @classmethod
+    def of(
+        cls,
+        plan: PaymentPlan,
+        ledger: Ledger,
+        as_of: dt.date,
+        *,
+        allocation: Allocation = Allocation.OLDEST_DUE_FIRST,
+        default_after_days: int | None = None,
+    ) -> PlanDay:
+        """The standing of *plan* on *as_of*, from the entries of *ledger* dated up to then.
+
+        Args:
+            plan: The plan.
+            ledger: Its ledger.
+            as_of: The day.
+            allocation: How the statement spreads payments over the installments
+                (the rules read a day of the default, oldest due first).
+            default_after_days: As for :func:`plan_status`.
+
+        Raises:
+            InvalidPlanError: *plan* is not a plan.
+            LedgerError: *ledger* is not a ledger, or belongs to another plan or currency.
+        """
+        _check_ledger(plan, ledger, as_of, "as_of")
+        return _plan_day(plan, ledger, as_of, allocation, default_after_days)
+
+    @cached_property
+    def statement(self) -> PlanStatement:
+        """The plan's statement on the day (:func:`plan_status`)."""
+        return _statement(
+            self.plan, self.view, self.as_of, self.allocation, self.default_after_days, self._allocated
+        )
+
+    @cached_property
+    def fees(self) -> tuple[FeeDue, ...]:
+        """What the plan owes on the day beyond its installments (:func:`fees_due`)."""
+        allocated = self._allocated if self.allocation is Allocation.OLDEST_DUE_FIRST else None
+        return _fees_due(self.plan, self.view, None if allocated is None else allocated[2])
+
+
+def _plan_day(
+    plan: PaymentPlan, ledger: Ledger, as_of: dt.date, allocation: Allocation, default_after_days: int | None
+) -> PlanDay:
+    view = _view(plan, ledger, as_of)
+    return PlanDay(plan, ledger, as_of, view, allocation, default_after_days, allocate_funds(plan, view, allocation))
+
+
+def day_of(plan: PaymentPlan, ledger: Ledger, as_of: dt.date, day: PlanDay | None) -> PlanDay:
+    """*day* (checked by :func:`checked_day`), or the standing of *plan* on *as_of* the rules read, worked out now."""
+    return day if day is not None else _plan_day(plan, ledger, as_of, Allocation.OLDEST_DUE_FIRST, None)
+
+
+def checked_day(plan: PaymentPlan, ledger: Ledger, as_of: dt.date, day: PlanDay | None) -> PlanDay | None:
+    """*day*, refused unless it is the standing of *plan* and *ledger* on *as_of* that the rules read.
+
+    A rule's arguments are checked before this is called.
+
+    Raises:
+        LedgerError: *day* is not a :class:`PlanDay`, or is another plan's,
+            ledger's or date's, or allocates otherwise than oldest due first.
+    """
+    if day is None:
+        return None
+    if type(day) is not PlanDay:
+        raise LedgerError(f"expected day as a PlanDay, got {type(day).__name__} {day!r}")
+    same_ledger = day.ledger is ledger or day.ledger == ledger
+    if day.as_of != as_of or not same_ledger or (day.plan is not plan and day.plan != plan):
+        raise LedgerError(
+            f"expected the day of plan {plan.id!r} on {as_of.isoformat()} from the ledger given, "
+            f"got the day of plan {day.plan.id!r} on {day.as_of.isoformat()}"
+            + ("" if same_ledger else " from another ledger")
+        )
+    if day.allocation is not Allocation.OLDEST_DUE_FIRST:
+        raise LedgerError(
+            f"expected a day allocated {Allocation.OLDEST_DUE_FIRST.value} (the rules' allocation), "
+            f"got {day.allocation.value}"
+        )
+    return day

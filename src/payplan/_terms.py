@@ -136,6 +136,8 @@ def _date_rule(value: DateRule | str) -> DateRule:
 
 
 def _apr(value: int | Decimal | str) -> Decimal:
+    if value is _NO_APR:  # the default, already checked
+        return value
     p = to_percent(value, what="an APR")
     # Six decimals at most: a rate like 1e-9999 is no rate at all, and the
     # annuity formula divides by zero on it.
@@ -179,7 +181,9 @@ def _as_incentives(items: Iterable[Incentive]) -> tuple[Incentive, ...]:
 
 # The defaults are immutable values, so every Terms can share one of each.
 _NO_DEPOSIT = DepositRule.none()
+_NO_APR = Decimal(0)
 _DEFAULT_REMINDERS = ReminderPolicy()
+_DEFAULT_RETRIES = RetryPolicy()
 
 
 @frozen
@@ -215,7 +219,7 @@ class Terms:
     dates: DateRule = field(default=Cadence.MONTHLY, converter=_date_rule)
     final_due_days_before: int = field(default=0, validator=_non_negative_days)
     remainder: Remainder = field(default=Remainder.FIRST, converter=_remainder)
-    apr: Decimal = field(default=Decimal(0), converter=_apr)
+    apr: Decimal = field(default=_NO_APR, converter=_apr)
     first_due: dt.date | None = field(default=None, validator=_of_type(dt.date, optional=True))
     compress: bool = field(default=False, validator=_of_type(bool))
     late_fees: LateFeePolicy | None = field(default=None, validator=_of_type(LateFeePolicy, optional=True))
@@ -224,5 +228,5 @@ class Terms:
         default=None, validator=_of_type(CancellationPolicy, optional=True)
     )
     incentives: tuple[Incentive, ...] = field(default=(), converter=_as_incentives)
-    retries: RetryPolicy = field(factory=RetryPolicy, validator=_of_type(RetryPolicy))
+    retries: RetryPolicy = field(default=_DEFAULT_RETRIES, validator=_of_type(RetryPolicy))
 

@@ -55,8 +55,8 @@ __all__ = [
     "loads_plan",
 ]
 
-#: The schema version this payplan writes, and the newest it reads.
 SCHEMA_VERSION = 1
+"""The schema version this payplan writes, and the newest it reads."""
 _KIND = "payplan/plan"
 
 T = TypeVar("T")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -198,8 +199,9 @@ class TestWhatAWriteReads:
 
 class TestWhatAnEventCosts:
     def test_statements_per_webhook_event(self, url: str) -> None:
-        """A new event of a plan the store holds: one inbox read (its own row and the plan's deferred events
-        together), the plan, the entries recorded since the cached ledger, two inserts. A repeat: one read."""
+        """A new event of a plan the store holds: the plan's row with the entries recorded since the cached
+        ledger (one statement), one inbox read (its own row and the plan's deferred events together), two
+        inserts. A repeat: the inbox read (PostgreSQL: after the plan's row lock)."""
         from payplan.providers import Payer
         from payplan.store import receive_webhook
         from payplan.testing import SandboxCard
@@ -231,8 +233,46 @@ class TestWhatAnEventCosts:
         pg = url.startswith("postgresql")
         verbs = [s.split()[0] for s in new]
         assert verbs.count("INSERT") == 2
-        # PostgreSQL: the early status read and the row lock (SELECT ... FOR UPDATE) before the inbox read;
-        # SQLite: BEGIN IMMEDIATE, then the inbox read and the plan's row under the one write lock.
-        assert verbs.count("SELECT") == (4 if pg else 3)
-        assert len(new) == 6
-        assert len(repeat) == (1 if pg else 2)
+        # PostgreSQL: the row lock (SELECT ... FOR UPDATE OF plans, the newer entries joined) before the inbox
+        # read; SQLite: BEGIN IMMEDIATE, then the inbox read and the plan's row under the one write lock.
+        assert verbs.count("SELECT") == 2
+        assert len(new) == (4 if pg else 5)
+        assert len(repeat) == 2
+
+
+class TestWhatAColdReadCosts:
+    def test_a_cold_read_runs_as_many_statements_whatever_the_history(self, url: str) -> None:
+        """A fresh store reading a plan (load, a batch of the daily run, a write): the statements it runs do not
+        depend on how many entries the plans hold (counted with a cursor listener, not timed)."""
+        writer = SQLStore.open(url)
+        short, long = make_plan("short"), make_plan("long")
+        writer.add_plan(short, entries=[PaymentReceived("pay-0", D, Money(1, "USD"))])
+        writer.add_plan(long, entries=[PaymentReceived(f"pay-{n}", D, Money(1, "USD")) for n in range(150)])
+        writer.close()
+
+        def counted(call: Any) -> list[str]:
+            store = SQLStore.open(url)  # nothing cached
+            statements: list[str] = []
+
+            def spy(conn: Any, cursor: Any, statement: str, *args: object) -> None:
+                statements.append(statement.split()[0])
+
+            sqlalchemy.event.listen(store.engine, "before_cursor_execute", spy)
+            try:
+                call(store)
+            finally:
+                sqlalchemy.event.remove(store.engine, "before_cursor_execute", spy)
+                store.close()
+            return statements
+
+        for read in (
+            lambda s, pid: s.load(pid),
+            lambda s, pid: s.record_entries(pid, [PaymentReceived("more", D, Money(1, "USD"))]),
+            lambda s, pid: s.load(pid) and s.load(pid),  # the second read: one statement, the plan and newer entries
+        ):
+            assert counted(functools.partial(read, pid="short")) == counted(functools.partial(read, pid="long"))
+        one = counted(lambda s: list(s.active_plans(batch_size=1)))
+        assert one.count("SELECT") == 2 * 2 + 1  # per plan: its row, its entries; then an empty page
+        check = SQLStore.open(url)
+        assert len(check.load("long").ledger) == 151
+        check.close()

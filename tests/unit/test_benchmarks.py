@@ -51,7 +51,7 @@ class TestScheduleBaselines:
     def test_the_hand_written_quote_process_prints_payplan_quote_lines(self) -> None:
         """The process baseline answers the documented payplan quote command with the same lines."""
         commands = schedule.process_commands(24)
-        lines = {name: schedule.process_lines(cmd) for name, cmd in commands.items()}
+        lines = {name: schedule.process_lines(commands[name]) for name in ("payplan", "hand")}
         assert len(lines["payplan"]) == 25
         assert lines["hand"] == lines["payplan"]
 

@@ -14,9 +14,7 @@ from typing import Any
 from .._calendar import MAX_DAYS
 from .._money import Money, to_currency
 from .._plan import PaymentPlan
-from .._reports import csv_text
 from ..exceptions import PayplanError, SerializationError
-from ..serialization import loads_plan
 
 
 class CliError(PayplanError):
@@ -170,6 +168,8 @@ def read_plan(path: str) -> PaymentPlan:
     """Load a plan JSON file written by ``payplan quote --save``."""
     text = read_text(path, "plan file", "a UTF-8 JSON plan file")
     try:
+        from ..serialization import loads_plan  # (only the commands that read a plan load it)
+
         return loads_plan(text)
     except SerializationError as exc:
         raise CliError(f"{path}: {exc}") from None
@@ -207,6 +207,8 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """CSV text with a header row, cells neutralised against formula injection (see ``csv_text``)."""
+    from .._reports import csv_text  # (only CSV output loads the reports)
+
     return csv_text(headers, rows, lineterminator="\n")
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import uuid
+import os
 from decimal import Decimal
 from typing import Any
 
 from attrs import evolve
 
 from .._calendar import MAX_DAYS, Cadence
-from .._catalog import Catalog
 from .._money import Money, Remainder, to_currency
 from .._plan import PaymentPlan
 from .._policies import LateFeePolicy, LateFeeStep
 from .._terms import DepositRule, Terms
-from ..serialization import dumps_plan
 from ._common import (
     CliError,
     count_arg,
@@ -134,7 +132,7 @@ def _deposit(args: argparse.Namespace, currency: str) -> DepositRule | None:
 
 def build_plan(args: argparse.Namespace) -> PaymentPlan:
     """The plan the quote options describe."""
-    plan_id = args.plan_id or f"plan-{uuid.uuid4().hex[:12]}"
+    plan_id = args.plan_id or f"plan-{os.urandom(6).hex()}"  # 12 random hex digits (no uuid module to load)
     overrides: dict[str, Any] = {}
     if args.cadence is not None:
         overrides["dates"] = Cadence.parse(args.cadence)
@@ -147,6 +145,8 @@ def build_plan(args: argparse.Namespace) -> PaymentPlan:
     if args.catalog or args.tier:
         if not (args.catalog and args.tier):
             raise CliError("--catalog and --tier go together")
+        from .._catalog import Catalog  # (a quote without a catalog does not load it)
+
         catalog = Catalog.from_toml(args.catalog)
         tier = catalog[args.tier]
         currency = args.currency or (catalog.currency.code if catalog.currency else "USD")
@@ -225,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
     """Build, print and optionally save the quote."""
     plan = apply_policy_arguments(args, build_plan(args))
     if args.save:
+        from ..serialization import dumps_plan  # (only --save loads it)
+
         write_text(args.save, dumps_plan(plan) + "\n")
     if args.format == "json":
         print(dump_json(plan_json(plan)))

@@ -29,7 +29,7 @@ from .._ledger import LateFeeAssessed, Ledger, PaymentReceived
 from .._money import Money
 from .._plan import PaymentPlan
 from .._reminders import reminders_due
-from .._status import plan_status
+from .._status import PlanDay
 from ..exceptions import InvalidPlanError, LedgerError
 from ._common import (
     CliError,
@@ -218,10 +218,10 @@ def with_assessments(plan: PaymentPlan, ledger: Ledger, day: dt.date) -> Ledger:
 
 
 def status_json(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> dict[str, Any]:
-    """The stable JSON contract of ``payplan status --format json``."""
-    st = plan_status(plan, ledger, as_of)
-    view = ledger.as_of(as_of)
-    fees = [e for e in view if type(e) is LateFeeAssessed]
+    """The stable JSON contract of ``payplan status --format json``, from the plan's one view of the day."""
+    day = PlanDay.of(plan, ledger, as_of)
+    st = day.statement
+    fees = [e for e in day.view if type(e) is LateFeeAssessed]
     return {
         "plan_id": plan.id,
         "as_of": as_of.isoformat(),
@@ -249,7 +249,7 @@ def status_json(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> dict[str, 
         ],
         "reminders": [
             {"installment": r.installment, "kind": r.kind.value, "date": r.date.isoformat(), "message": r.message}
-            for r in reminders_due(plan, ledger, as_of)
+            for r in reminders_due(plan, ledger, as_of, day=day)
         ],
     }
 

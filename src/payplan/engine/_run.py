@@ -19,14 +19,13 @@ from .._dunning import (
     NoticeKind,
     charges_due,
     dunning_notices,
-    fee_charges_due,
-    fees_held,
+    fee_collection,
 )
 from .._late_fees import assess_late_fees
 from .._ledger import Ledger, LedgerEntry, PaymentFailed, PaymentReceived
 from .._plan import PaymentPlan
 from .._reminders import Reminder, reminders_due
-from .._status import InstallmentState, PlanStatus, fees_due, plan_status
+from .._status import InstallmentState, PlanDay, PlanStatus, checked_day, day_of
 from ..exceptions import DamagedRowError, InvalidPlanError, NotificationError, PayplanError, ProviderError
 from ..notify import Contact, Message, Notifier, compose, notice_templates, reminder_templates, templates_for
 from ..providers import (
@@ -252,27 +251,32 @@ def run_plan(
     plan, ledger = stored.plan, stored.ledger
     dry = summary.dry_run
     actions = summary.actions
+    # The plan's standing today, worked out once and read by every step; again only when a step recorded entries.
+    day = PlanDay.of(plan, ledger, as_of)
 
     # 1. late fees
-    fees = assess_late_fees(plan, ledger, as_of)
+    fees = assess_late_fees(plan, ledger, as_of, day=day)
     if fees:
         ledger = _record(store, plan, list(fees), dry, ledger)
         summary.fees += len(fees)
         for f in fees:
             actions.append(Action(plan.id, "fee", f"late fee {f.amount} on installment {f.installment}"))
+        day = _today(day, ledger)
 
     # 2. charges and retries, where the provider charges on demand and does not autopay;
     #    then the late fees owed, wherever the provider charges fees (whoever collects the
     #    installments), when the terms say; the others are reported held, with why
     target = _Target(store, plan.id, providers, bindings)
-    due = charges_due(plan, ledger, as_of)
+    due = charges_due(plan, ledger, as_of, day=day)
     if due and any(_on_demand(p) for p in providers.values()):  # else no need to read the plan's bindings
         ledger = _charge(store, plan, ledger, due, target, as_of, summary)
+        day = _today(day, ledger)
     fees_owed = False
     if ledger.fees.minor > ledger.waived.minor:
-        ledger, fees_owed = _collect_fees(store, plan, ledger, target, as_of, summary)
+        ledger, fees_owed = _collect_fees(store, plan, day, target, summary)
+        day = _today(day, ledger)
 
-    if not dry and finished(plan, ledger, as_of):
+    if not dry and finished(plan, ledger, as_of, day=day):
         if retire is None:
             store.set_active(plan.id, False)
         else:
@@ -291,17 +295,17 @@ def run_plan(
     texts = templates_for(contact.locale, templates)
     # whether a fee's messages may say when it will be charged (the binding was read if a fee is owed)
     charges_fees = not fees_owed or target.charges_fees()
-    items = _messages_due(plan, ledger, as_of, contact, texts, charges_fees)
+    items = _messages_due(plan, day, contact, texts, charges_fees)
     due_ids = {item.id for item in items}
     # messages a crash cut short on an earlier day (today's own are sent below, with the same id)
     earlier = [r for r in unsent if r.on < as_of and r.reminder_id not in due_ids]
     box = outbox if outbox is not None else _Outbox(store)
     try:
         if earlier:
-            _resend(store, plan, ledger, as_of, contact, texts, notifier, summary, earlier, box, charges_fees)
+            _resend(store, plan, day, contact, texts, notifier, summary, earlier, box, charges_fees)
         if not items:
             return
-        status = plan_status(plan, ledger, as_of)
+        status = day.statement
         reserved = {r.reminder_id for r in unsent}
         records: dict[str, ReminderStatus] | None = None
         for item in items:
@@ -326,14 +330,19 @@ def run_plan(
             box.flush()
 
 
+def _today(day: PlanDay, ledger: Ledger) -> PlanDay:
+    """*day*, or the plan's standing that day from *ledger* when a step recorded entries since."""
+    return day if ledger is day.ledger else PlanDay.of(day.plan, ledger, day.as_of)
+
+
 def _messages_due(
-    plan: PaymentPlan, ledger: Ledger, day: dt.date, contact: Contact, texts: Mapping[str, str],
-    charges_fees: bool = True,
+    plan: PaymentPlan, today: PlanDay, contact: Contact, texts: Mapping[str, str], charges_fees: bool = True,
 ) -> list[Reminder | Notice]:
-    """The reminders and dunning notices due to *contact* on *day*."""
+    """The reminders and dunning notices due to *contact* on *today*'s date."""
+    ledger, day = today.ledger, today.as_of
     notices = dunning_notices(
         plan, ledger, day, card_expires=contact.card_expires, templates=notice_templates(texts),
-        locale=contact.locale, client=contact.name,
+        locale=contact.locale, client=contact.name, day=today,
     )
     # a "your payment failed" notice says what a reminder of the same installment would: one message
     dunned = {n.installment for n in notices if n.kind is not NoticeKind.CARD_EXPIRING}
@@ -341,7 +350,7 @@ def _messages_due(
         *(
             r for r in reminders_due(
                 plan, ledger, day, templates=reminder_templates(texts), locale=contact.locale, client=contact.name,
-                charges_fees=charges_fees,
+                charges_fees=charges_fees, day=today,
             )
             if r.installment not in dunned
         ),
@@ -364,8 +373,7 @@ def _send(box: _Outbox, notifier: Notifier, message: Message, item: Reminder | N
 def _resend(
     store: Store,
     plan: PaymentPlan,
-    ledger: Ledger,
-    as_of: dt.date,
+    today: PlanDay,
     contact: Contact,
     texts: Mapping[str, str],
     notifier: Notifier | None,
@@ -375,13 +383,14 @@ def _resend(
     charges_fees: bool,
 ) -> None:
     """Send again, once and with the same id, what a crash cut short on an earlier day, if it is still true."""
+    ledger, as_of = today.ledger, today.as_of
     for record in records:
-        then = ledger.as_of(record.on)
+        then = PlanDay.of(plan, ledger.as_of(record.on), record.on)
         item = next(
-            (i for i in _messages_due(plan, then, record.on, contact, texts, charges_fees) if i.id == record.reminder_id),
+            (i for i in _messages_due(plan, then, contact, texts, charges_fees) if i.id == record.reminder_id),
             None,
         )
-        why = "it is no longer due" if item is None else stale(item, plan, ledger, as_of)
+        why = "it is no longer due" if item is None else stale(item, plan, ledger, as_of, day=today)
         if summary.dry_run:
             verb = "drop" if why else "resend"
             summary.actions.append(Action(plan.id, "skip" if why else "notice", f"{verb} {record.reminder_id}"))
@@ -394,13 +403,15 @@ def _resend(
             continue
         if notifier is None:
             raise NotificationError(f"expected a notifier to send {record.reminder_id}, got none")
-        message = compose(item, plan, plan_status(plan, then, record.on), contact, texts=texts)
+        message = compose(item, plan, then.statement, contact, texts=texts)
         summary.resent += 1
         box.flush()  # the message before it is marked sent before this one goes
         _send(box, notifier, message, item, summary)
 
 
-def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> str | None:
+def stale(
+    item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, day: PlanDay | None = None
+) -> str | None:
     """Why a message composed for ``item.date`` would no longer be true on *as_of*; None if it still is.
 
     A message a crash cut short is sent by a later run only while it still
@@ -408,19 +419,24 @@ def stale(item: Reminder | Notice, plan: PaymentPlan, ledger: Ledger, as_of: dt.
     cancelled, what it says is owed still owed (to the cent), a "due in N
     days" reminder or a card warning before that due date, and a "your
     payment failed" notice before the retry it announces (after the retry,
-    that attempt's own outcome is the news).
+    that attempt's own outcome is the news). *day* is the plan's
+    :class:`~payplan.PlanDay` on *as_of*, if already worked out.
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.3.0
+       *day*.
     """
+    day = checked_day(plan, ledger, as_of, day)
     if (as_of - item.date).days > RESEND_WITHIN:
         return f"more than {RESEND_WITHIN} days old"
     if ledger.cancellation is not None:
         return "the plan was cancelled since"
+    today = day_of(plan, ledger, as_of, day)
     if isinstance(item, Reminder) and item.fee_id is not None:
-        owed = next((f.outstanding for f in fees_due(plan, ledger, as_of) if f.id == item.fee_id), None)
+        owed = next((f.outstanding for f in today.fees if f.id == item.fee_id), None)
         return None if owed == item.owed else "the fee was paid or waived since"
     owes = item.owed if isinstance(item, Reminder) else item.amount
-    s = plan_status(plan, ledger, as_of).installment(item.installment)
+    s = today.statement.installment(item.installment)
     if s.status not in _OPEN or s.outstanding != owes:
         return f"installment {item.installment} was paid (or changed) since"
     if isinstance(item, Reminder):
@@ -495,17 +511,18 @@ def _hold(plan: PaymentPlan, fee_id: str, amount: object, reason: str, summary: 
 def _collect_fees(
     store: Store,
     plan: PaymentPlan,
-    ledger: Ledger,
+    today: PlanDay,
     target: _Target,
-    as_of: dt.date,
     summary: RunSummary,
 ) -> tuple[Ledger, bool]:
     """Charge the late fees the terms say to charge today, wherever the provider charges fees; report the rest held.
 
     Returns the ledger and whether any late fee was owed.
     """
-    due = fee_charges_due(plan, ledger, as_of)
-    held: tuple[FeeHeld, ...] = fees_held(plan, ledger, as_of)
+    ledger, as_of = today.ledger, today.as_of
+    owed_today = fee_collection(plan, ledger, as_of, day=today)
+    due = tuple(c for c in owed_today if isinstance(c, FeeChargeDue))
+    held: tuple[FeeHeld, ...] = tuple(c for c in owed_today if isinstance(c, FeeHeld))
     if not due and not held:
         return ledger, False
     chosen = target.get()
@@ -744,8 +761,15 @@ def run_due(
     return summary
 
 
-def finished(plan: PaymentPlan, ledger: Ledger, as_of: dt.date) -> bool:
-    """Whether *plan* needs no more daily runs: cancelled, or paid in full after its session."""
+def finished(plan: PaymentPlan, ledger: Ledger, as_of: dt.date, *, day: PlanDay | None = None) -> bool:
+    """Whether *plan* needs no more daily runs: cancelled, or paid in full after its session.
+
+    *day* is the plan's :class:`~payplan.PlanDay` on *as_of*, if already worked out.
+
+    .. versionchanged:: 0.3.0
+       *day*.
+    """
+    day = checked_day(plan, ledger, as_of, day)
     if ledger.cancellation is not None:
         return True
-    return as_of > plan.session and plan_status(plan, ledger, as_of).status is PlanStatus.PAID_IN_FULL
+    return as_of > plan.session and day_of(plan, ledger, as_of, day).statement.status is PlanStatus.PAID_IN_FULL

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
+
+import attrs
 
 from .._amendments import AmendmentRecord
 from .._history_json import _amendment_from, _amendment_to_json
@@ -30,6 +33,7 @@ __all__ = [
     "loads_event",
     "loads_plan_doc",
     "loads_record",
+    "trusted_entry",
     "row_checksum",
     "verify",
 ]
@@ -162,6 +166,85 @@ def loads_entry(text: str, currency: Currency) -> LedgerEntry:
         return entry
     except (KeyError, TypeError, ValueError):
         return _entry_from(_Reader(json.loads(text), "entry"), currency)
+
+
+# -- documents the store wrote itself -----------------------------------------------------
+#
+# A document whose checksum matches its bytes is the store's own write, byte for byte: its fields
+# were checked by the validators when the value was built, before it was written. Reading it back,
+# the values are set on a new instance directly (what attrs' own __init__ does after validation),
+# in the entry classes' own field order. Anything this reader does not know (a field it does not
+# expect, one missing without a default) goes to the validating reader instead, as does every
+# document whose checksum is missing or does not match.
+
+_NEW = object.__new__
+
+
+def _slot_setters(cls: type) -> tuple[tuple[str, Any, Callable[[Any, Any], None]], ...]:
+    """(name, default or NOTHING, slot setter) for each attrs field of the slotted class *cls*."""
+    return tuple((a.name, a.default, cls.__dict__[a.name].__set__) for a in attrs.fields(cls))
+
+
+_MONEY_SLOTS: Final = (Money.__dict__["minor"].__set__, Money.__dict__["currency"].__set__)
+_Setters = tuple[tuple[str, Any, Callable[[Any, Any], None]], ...]
+# kind -> (the entry class, its fields' setters, its money fields, the keys its documents may have)
+_TRUSTED: dict[str, tuple[type, _Setters, frozenset[str], frozenset[str]]] = {}
+for _cls in _ENTRY_TYPES:
+    _money = frozenset(a.name for a in attrs.fields(_cls) if "Money" in str(a.type))
+    _keys = frozenset({"kind", *(f"{a.name}_minor" if a.name in _money else a.name for a in attrs.fields(_cls))})
+    _TRUSTED[_cls.kind] = (_cls, _slot_setters(_cls), _money, _keys)
+# Fields added after documents were first written, with the value an older document means
+# (as payplan.serialization reads them).
+_LEGACY: dict[tuple[str, str], Any] = {("refund", "lowers_price"): False}
+_NOTHING = attrs.NOTHING
+_GET_KIND = operator.itemgetter("kind")
+
+
+def _money_of(minor: int, currency: Currency) -> Money:
+    money: Money = _NEW(Money)
+    set_minor, set_currency = _MONEY_SLOTS
+    set_minor(money, minor)
+    set_currency(money, currency)
+    return money
+
+
+def trusted_entry(text: str, currency: Currency) -> LedgerEntry:
+    """An entry from a document the store wrote, its checksum already matched: not validated again.
+
+    Each field is set as the document has it (amounts as :class:`Money`
+    in *currency*, dates parsed); a document of another shape falls back
+    to :func:`loads_entry`, which validates everything.
+
+    Raises:
+        ValueError, KeyError, TypeError: the document does not decode
+            (the caller turns it into a :class:`DamagedRowError`).
+    """
+    data = json.loads(text)
+    known = _TRUSTED.get(_GET_KIND(data)) if type(data) is dict else None
+    if known is None or not data.keys() <= known[3]:
+        return loads_entry(text, currency)
+    cls, fields, money, _ = known
+    entry: Any = _NEW(cls)
+    for name, default, set_slot in fields:
+        if name in money:
+            minor = data.get(name + "_minor", _NOTHING)
+            if minor is _NOTHING:
+                if default is _NOTHING:
+                    return loads_entry(text, currency)
+                value = default
+            else:
+                value = None if minor is None else _money_of(minor, currency)
+        elif name == "on":
+            value = dt.date.fromisoformat(data["on"])
+        else:
+            value = data.get(name, _NOTHING)
+            if value is _NOTHING:
+                value = _LEGACY.get((cls.kind, name), default)  # type: ignore[attr-defined]
+                if value is _NOTHING:
+                    return loads_entry(text, currency)
+        set_slot(entry, value)
+    result: LedgerEntry = entry
+    return result
 
 
 def dumps_event(event: ProviderEvent) -> str:

@@ -28,7 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -45,6 +45,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal,
     select,
     update,
 )
@@ -84,6 +85,7 @@ from ._codec import (
     loads_plan_doc,
     loads_record,
     row_checksum,
+    trusted_entry,
     undecodable,
     verify,
 )
@@ -129,15 +131,35 @@ R = TypeVar("R")
 _W = t.webhook_events
 _PLAN_Q = select(t.plans).where(t.plans.c.plan_id == bindparam("plan_id"))
 _PLAN_LOCK_Q = _PLAN_Q.with_for_update()
+_BINDINGS_Q = select(t.bindings).where(t.bindings.c.plan_id == bindparam("plan_id")).order_by(t.bindings.c.provider)
+_REMINDERS_Q = select(t.reminders).where(t.reminders.c.plan_id == bindparam("plan_id")).order_by(
+    t.reminders.c.on, t.reminders.c.reminder_id
+)
+_PLAN_EXISTS_Q = select(t.plans.c.plan_id).where(t.plans.c.plan_id == bindparam("plan_id"))
 # A plan's entries after the last one a cached ledger holds (all of them after seq 0).
 _ENTRIES_Q = select(t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum).where(
     t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
 ).order_by(t.entries.c.seq)
+# A plan's row and, in the same statement, its entries after the last one a cached ledger holds
+# (usually none: one row, the entry columns NULL). A write to a plan the process has seen is then
+# one statement before its inserts. PostgreSQL locks the plan's row only (FOR UPDATE OF plans).
+_PLAN_NEWER_Q = (
+    select(
+        t.plans,
+        t.entries.c.seq.label("e_seq"),
+        t.entries.c.entry_id.label("e_entry_id"),
+        t.entries.c.document.label("e_document"),
+        t.entries.c.checksum.label("e_checksum"),
+    )
+    .select_from(t.plans.outerjoin(
+        t.entries, and_(t.entries.c.plan_id == t.plans.c.plan_id, t.entries.c.seq > bindparam("after"))
+    ))
+    .where(t.plans.c.plan_id == bindparam("plan_id"))
+    .order_by(t.entries.c.seq)
+)
+_PLAN_NEWER_LOCK_Q = _PLAN_NEWER_Q.with_for_update(of=t.plans)
 _INSERT_ENTRIES = t.entries.insert().returning(t.entries.c.seq)
 _SEEN = "payplan_seen_ledgers"
-_STATUS_Q = select(_W.c.status, _W.c.attempts).where(
-    _W.c.provider == bindparam("provider"), _W.c.event_id == bindparam("event_id")
-)
 # In one statement: the event's own row, if it was received before, and the plan's deferred events
 # (which this event may unblock). Each side of the OR has its index.
 _INBOX_Q = select(
@@ -147,6 +169,19 @@ _INBOX_Q = select(
     | (_W.c.plan_id == bindparam("plan_id")) & (_W.c.status == InboxStatus.DEFERRED.value)
 ).order_by(_W.c.seq)
 _INSERT_EVENT = _W.insert()
+_RETRY_EVENT = update(_W).where(_W.c.provider == bindparam("w_provider"), _W.c.event_id == bindparam("w_event_id"))
+_APPLIED_EVENT = _RETRY_EVENT.values(
+    status=InboxStatus.APPLIED.value, error=None, attempts=_W.c.attempts + 1, updated_at=bindparam("w_now")
+)
+
+
+class _Newer(NamedTuple):
+    """An entry row that came back with its plan's row (see ``_PLAN_NEWER_Q``)."""
+
+    seq: int
+    entry_id: str
+    document: str
+    checksum: str | None
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -441,15 +476,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+_REMINDER_Q = and_(t.reminders.c.plan_id == bindparam("r_plan_id"), t.reminders.c.reminder_id == bindparam("r_id"))
+_SET_REMINDER = update(t.reminders).where(_REMINDER_Q).values(status=bindparam("r_status"))
+_SET_RESERVED_REMINDER = update(t.reminders).where(
+    _REMINDER_Q, t.reminders.c.status == ReminderStatus.RESERVED.value
+).values(status=bindparam("r_status"))
+
+
 def _set_reminder(
     conn: Connection, status: ReminderStatus, *, plan_id: str, reminder_id: str, only_reserved: bool = False
 ) -> None:
     """Move a reserved reminder to *status* (with *only_reserved*, only while it is still reserved)."""
-    r = t.reminders
-    q = update(r).where(r.c.plan_id == plan_id, r.c.reminder_id == reminder_id)
-    if only_reserved:
-        q = q.where(r.c.status == ReminderStatus.RESERVED.value)
-    if conn.execute(q.values(status=status.value)).rowcount != 1:
+    q = _SET_RESERVED_REMINDER if only_reserved else _SET_REMINDER
+    if conn.execute(q, {"r_plan_id": plan_id, "r_id": reminder_id, "r_status": status.value}).rowcount != 1:
         raise StoreError(f"expected reminder {reminder_id!r} of plan {plan_id!r} reserved, got none")
 
 
@@ -484,10 +523,23 @@ def _loads_entry(document: str, *, currency: Any) -> LedgerEntry:
 
 
 def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
-    """The entry of one row (entry_id, document, checksum), checked against its checksum."""
-    entry = decoded(
-        _ENTRIES, plan_id, row.entry_id, row.document, row.checksum, functools.partial(_loads_entry, currency=currency)
-    )
+    """The entry of one row (entry_id, document, checksum), checked against its checksum.
+
+    A document that matches its checksum is the store's own write and is
+    read without running the validators again (:func:`trusted_entry`); one
+    without a checksum (written before 0006) is validated; one that no longer
+    matches is a :class:`DamagedRowError`.
+    """
+    document, stored = row.document, row.checksum
+    if stored is not None and stored == checksum(_ENTRIES, plan_id, row.entry_id, document):
+        try:
+            entry = trusted_entry(document, currency)
+        except DECODE_ERRORS as exc:
+            undecodable(_ENTRIES, plan_id, row.entry_id, exc)
+    else:
+        entry = decoded(
+            _ENTRIES, plan_id, row.entry_id, document, stored, functools.partial(_loads_entry, currency=currency)
+        )
     if entry.id != row.entry_id:
         undecodable(_ENTRIES, plan_id, row.entry_id, ValueError(f"its document names entry {entry.id!r}"))
     return entry
@@ -651,6 +703,7 @@ class SQLStore(Store):
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._claim_upsert: Any = None
+        self._reserve_q: Any = None
         self._insert = postgresql.insert if self._pg else sqlite.insert
         # A plan version never changes once saved, so its parsed form is cached by
         # (plan id, version, document length): reading a plan again costs no parsing.
@@ -780,11 +833,39 @@ class SQLStore(Store):
     def _plan_and_ledger(
         self, conn: Connection, plan_id: str, *, lock: bool
     ) -> tuple[Row[Any], PaymentPlan, CachedLedger]:
-        row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
-        if row is None:
+        found = self._find_plan(conn, plan_id, lock=lock)
+        if found is None:
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
+        return found
+
+    def _find_plan(
+        self, conn: Connection, plan_id: str, *, lock: bool
+    ) -> tuple[Row[Any], PaymentPlan, CachedLedger] | None:
+        """The plan's row (locked, with *lock*), the plan and its ledger; None when the store has no such plan.
+
+        A plan whose ledger this process holds comes back in one statement
+        with the entries recorded since (``_PLAN_NEWER_Q``); a plan it has
+        not seen in two (its row, then all its entries: the plan's document
+        is not repeated beside each of them).
+        """
+        item = self._ledgers.get(plan_id)
+        if item is None:
+            row = self._lock_plan(conn, plan_id) if lock else conn.execute(_PLAN_Q, {"plan_id": plan_id}).first()
+            if row is None:
+                return None
+            plan = self._parse_plan(row.plan_id, row.version, row.document, row.checksum)
+            return row, plan, self._ledger(conn, plan)
+        q = _PLAN_NEWER_LOCK_Q if lock and self._pg else _PLAN_NEWER_Q
+        rows = conn.execute(q, {"plan_id": plan_id, "after": item.seq}).all()
+        if not rows:
+            return None
+        row = rows[0]
         plan = self._parse_plan(row.plan_id, row.version, row.document, row.checksum)
-        return row, plan, self._ledger(conn, plan)
+        start = self._cached(plan)
+        if start.seq != item.seq:  # the cache moved, or holds a later version than this row: read from its start
+            return row, plan, self._ledger(conn, plan)
+        newer = [_Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum) for r in rows if r.e_seq is not None]
+        return row, plan, self._seen(conn, plan, _extend(start, plan, newer))
 
     def _write_entries(
         self, conn: Connection, plan: PaymentPlan, ledger: Ledger, seq: int, entries: Sequence[LedgerEntry]
@@ -1174,12 +1255,7 @@ class SQLStore(Store):
     def bindings(self, plan_id: str) -> tuple[ProviderBinding, ...]:
         """See :meth:`Store.bindings`."""
         return self._tx(
-            lambda conn: tuple(
-                _binding(r) for r in conn.execute(
-                    select(t.bindings).where(t.bindings.c.plan_id == plan_id).order_by(t.bindings.c.provider)
-                )
-            ),
-            read=True,
+            lambda conn: tuple(_binding(r) for r in conn.execute(_BINDINGS_Q, {"plan_id": plan_id})), read=True
         )
 
     # -- the webhook inbox -------------------------------------------------------------
@@ -1187,10 +1263,12 @@ class SQLStore(Store):
     def ingest(self, event: ProviderEvent, body: bytes) -> IngestResult:
         """See :meth:`Store.ingest`.
 
-        One transaction. A repeat of an event already applied is answered
-        by its first statement (on PostgreSQL before the plan's row lock is
-        taken; on SQLite the one writer's lock is already held, so the
-        answer is final).
+        One transaction: for a new event of a plan this process has read
+        before, four statements (the plan's row with the entries recorded
+        since, the inbox read, the two inserts). A repeat of an event
+        already applied is answered by the inbox read (on PostgreSQL after
+        the plan's row lock, which orders it after any writer of the plan;
+        on SQLite the one writer's lock is already held).
         """
         return self._tx(_IngestWork(self, event, body))
 
@@ -1368,14 +1446,21 @@ class SQLStore(Store):
         return self._tx(functools.partial(self._reserve, plan_id=plan_id, reminder_id=reminder_id, on=on))
 
     def _reserve(self, conn: Connection, *, plan_id: str, reminder_id: str, on: dt.date) -> bool:
-        if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan_id)).first() is None:
+        if self._reserve_q is None:  # built once: the reminder's row, only if the plan exists, in one statement
+            r = t.reminders
+            plan = select(
+                t.plans.c.plan_id, bindparam("r_id", type_=r.c.reminder_id.type), bindparam("r_on", type_=r.c.on.type),
+                literal(ReminderStatus.RESERVED.value, r.c.status.type),
+            ).where(t.plans.c.plan_id == bindparam("r_plan_id"))
+            self._reserve_q = self._insert(r).from_select(
+                [r.c.plan_id, r.c.reminder_id, r.c.on, r.c.status], plan
+            ).on_conflict_do_nothing().returning(r.c.reminder_id)
+        params = {"r_plan_id": plan_id, "r_id": reminder_id, "r_on": on}
+        if conn.execute(self._reserve_q, params).first() is not None:
+            return True
+        if conn.execute(_PLAN_EXISTS_Q, {"plan_id": plan_id}).first() is None:  # nothing inserted: which reason?
             raise UnknownPlanError(f"expected a plan the store holds, got {plan_id!r}")
-        inserted = conn.execute(
-            self._insert(t.reminders).values(
-                plan_id=plan_id, reminder_id=reminder_id, on=on, status=ReminderStatus.RESERVED.value
-            ).on_conflict_do_nothing().returning(t.reminders.c.reminder_id)
-        ).first()
-        return inserted is not None
+        return False
 
     def mark_reminder_sent(self, plan_id: str, reminder_id: str) -> None:
         """See :meth:`Store.mark_reminder_sent`."""
@@ -1395,12 +1480,10 @@ class SQLStore(Store):
 
     def reminders(self, plan_id: str) -> tuple[ReminderRecord, ...]:
         """See :meth:`Store.reminders`."""
-        q = select(t.reminders).where(t.reminders.c.plan_id == plan_id).order_by(
-            t.reminders.c.on, t.reminders.c.reminder_id
-        )
         return self._tx(
             lambda conn: tuple(
-                ReminderRecord(r.plan_id, r.reminder_id, r.on, ReminderStatus(r.status)) for r in conn.execute(q)
+                ReminderRecord(r.plan_id, r.reminder_id, r.on, ReminderStatus(r.status))
+                for r in conn.execute(_REMINDERS_Q, {"plan_id": plan_id})
             ),
             read=True,
         )
@@ -1475,15 +1558,12 @@ class _IngestWork:
 
     def __call__(self, conn: Connection) -> IngestResult:
         store, event = self.store, self.event
-        w = t.webhook_events
         key = {"provider": event.provider, "event_id": event.id, "plan_id": event.plan_id}
+        found = None
         if store._pg:
-            # A repeat is answered before the plan's row lock; the lock then orders this
-            # transaction after any other writer of the plan, and the inbox is read again below.
-            early = conn.execute(_STATUS_Q, key).first()
-            if early is not None and early.status == InboxStatus.APPLIED.value:
-                return IngestResult(InboxStatus.APPLIED, duplicate=True)
-            plan_row = store._lock_plan(conn, event.plan_id)
+            # The plan's row lock first: it orders this transaction after any other writer of the
+            # plan, so the inbox read next sees what they committed (a repeat is answered there).
+            found = store._find_plan(conn, event.plan_id, lock=True)
         kept = None
         pending: list[ProviderEvent] = []
         for row in conn.execute(_INBOX_Q, key):
@@ -1494,12 +1574,11 @@ class _IngestWork:
         if kept is not None and kept.status == InboxStatus.APPLIED.value:
             return IngestResult(InboxStatus.APPLIED, duplicate=True)
         if not store._pg:  # SQLite: this transaction has held the one write lock since BEGIN IMMEDIATE
-            plan_row = store._lock_plan(conn, event.plan_id)
+            found = store._find_plan(conn, event.plan_id, lock=True)
         plan = ledger = None
         seq = 0
-        if plan_row is not None:
-            plan = store._parse_plan(plan_row.plan_id, plan_row.version, plan_row.document, plan_row.checksum)
-            read = store._ledger(conn, plan)
+        if found is not None:
+            _, plan, read = found
             ledger, seq = read.ledger, read.seq
         out = settle_events(plan, ledger, event, pending)
         now = _now()
@@ -1517,17 +1596,17 @@ class _IngestWork:
                 "checksum": _event_checksum(event.plan_id, event.provider, event.id, document, self.body),
             })
         else:
-            conn.execute(
-                update(w).where(w.c.provider == event.provider, w.c.event_id == event.id)
-                .values(status=status.value, attempts=kept.attempts + 1, error=error, updated_at=now)
-            )
+            conn.execute(_RETRY_EVENT, {
+                "w_provider": event.provider, "w_event_id": event.id, "status": status.value,
+                "attempts": kept.attempts + 1, "error": error, "updated_at": now,
+            })
         providers = {p.id: p.provider for p in pending}
-        for eid, st in out.status.items():
-            if eid != event.id and st is InboxStatus.APPLIED:
-                conn.execute(
-                    update(w).where(w.c.provider == providers[eid], w.c.event_id == eid)
-                    .values(status=st.value, error=None, attempts=w.c.attempts + 1, updated_at=now)
-                )
+        unblocked = [
+            {"w_provider": providers[eid], "w_event_id": eid, "w_now": now}
+            for eid, st in out.status.items() if eid != event.id and st is InboxStatus.APPLIED
+        ]
+        if unblocked:
+            conn.execute(_APPLIED_EVENT, unblocked)
         if plan is not None and out.ledger is not None:
             store._write_entries(conn, plan, out.ledger, seq, out.entries)
         return IngestResult(status, False, tuple(e.id for e in out.entries), error)
