@@ -72,7 +72,14 @@ def main() -> int:
     by_status = collections.Counter(found.values())
     per_module: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for name, status in found.items():
-        per_module[module_of(name)]["killed" if status in KILLED else "left"] += 1
+        c = per_module[module_of(name)]
+        c["mutants"] += 1
+        if status in KILLED:
+            c["killed"] += 1
+        elif name in equivalent:
+            c["equivalent"] += 1
+        else:
+            c["left"] += 1
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     mutated = ", ".join(f"`{Path(p).stem}`" for p in config.get("only_mutate", []))
@@ -90,11 +97,22 @@ def main() -> int:
         f"{len(judged_ok)} judged equivalent below (each with why) and left out of the score.",
     ]
     if args.minutes is not None:
-        lines.append(f"`mutmut run` took {args.minutes:.0f} minutes on this machine (2 cores).")
-    lines += ["", "| module | killed | not killed |", "|---|---|---|"]
+        lines.append(f"`mutmut run` took {args.minutes:.0f} minutes of wall time on this machine (2 cores, `--max-children 2`).")
+    unchecked = by_status.get("not checked", 0)
+    if unchecked:
+        lines.append(f"**{unchecked} mutants were not run** (the run was stopped early): they count as not killed.")
+    lines += [
+        "",
+        "| module | mutants | killed | judged equivalent | not killed | score (killed / non-equivalent) |",
+        "|---|---|---|---|---|---|",
+    ]
     for module in sorted(per_module):
         c = per_module[module]
-        lines.append(f"| `{module}` | {c['killed']} | {c['left']} |")
+        denominator = c["mutants"] - c["equivalent"]
+        module_score = c["killed"] / denominator if denominator else 1.0
+        lines.append(
+            f"| `{module}` | {c['mutants']} | {c['killed']} | {c['equivalent']} | {c['left']} | {module_score:.1%} |"
+        )
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
     if not survivors:
         lines.append("None.")

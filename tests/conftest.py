@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -25,16 +26,41 @@ settings.register_profile(
 )
 settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=300, print_blob=True)
 # `make mutation` (mutmut): the same examples for every mutant (derandomized, no example database),
-# and mutmut runs the suite more than once in one process, which Hypothesis would take for a
-# test called from different executors.
+# few of them (each mutant reruns every test that reaches it, so examples are paid for thousands of
+# times; properties that name their own count keep it), and mutmut runs the suite more than once in
+# one process, which Hypothesis would take for a test called from different executors.
 settings.register_profile(
     "mutation",
     parent=settings.get_profile("default"),
+    max_examples=25,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.differing_executors],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under the mutation profile, no property runs more examples than the profile's.
+
+    A property that names its own count (a few hundred for an "any order" claim) keeps it in
+    `make test`; under `make mutation` it would pay that count again for each of the thousands of
+    mutants that reach it. Its other settings stay, with differing_executors allowed (mutmut runs
+    the suite more than once in one process).
+    """
+    if settings.default is not settings.get_profile("mutation"):
+        return
+    cap = settings.default.max_examples
+    for item in items:
+        function = getattr(item, "function", None)
+        own = getattr(function, "_hypothesis_internal_use_settings", None)
+        holder, attribute = function, "_hypothesis_internal_use_settings"
+        if own is None:  # a rule-based state machine's TestCase carries its settings on the class
+            holder, attribute = getattr(item, "cls", None), "settings"
+            own = getattr(holder, attribute, None)
+        if isinstance(own, settings) and own is not settings.default:
+            checks = [*own.suppress_health_check, HealthCheck.differing_executors]
+            setattr(holder, attribute, settings(own, max_examples=min(own.max_examples, cap), suppress_health_check=checks))
 
 
 

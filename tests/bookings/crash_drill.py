@@ -138,9 +138,26 @@ class Life:
         """The drill's own calls into the fake that a provider's dashboard or buyer would make."""
         raise KeyError(action)
 
+    #: Path fragments of the requests that move money (a charge, a payment, a refund).
+    money_paths: ClassVar[tuple[str, ...]]
+
+    def money_keys(self, requests: list[RecordedRequest]) -> list[str]:
+        """The idempotency key of each money-moving request in the provider's log (a repeat sends the same key)."""
+        keys = []
+        for r in requests:
+            if r.method != "POST" or not any(f in r.path for f in self.money_paths):
+                continue
+            headers = {k.lower(): v for k, v in r.headers.items()}
+            key = headers.get("idempotency-key") or headers.get("paypal-request-id")
+            if key is None and r.body:
+                key = json.loads(r.body).get("idempotency_key")
+            keys.append(str(key))
+        return keys
+
 
 class StripeLife(Life):
     name = "stripe"
+    money_paths = ("/pay", "/v1/refunds", "/v1/payment_intents", "/v1/charges")
     payer = Payer(customer_id="cus_jo", payment_method_id="pm_card_visa", email="jo@example.com")
 
     def fake(self) -> Any:
@@ -182,6 +199,7 @@ class StripeLife(Life):
 
 class SquareLife(Life):
     name = "square"
+    money_paths = ("/v2/payments", "/v2/refunds")
     payer = Payer(customer_id="CJO", payment_method_id="ccof:jo-visa", email="jo@example.com")
 
     def fake(self) -> Any:
@@ -227,6 +245,7 @@ class SquareLife(Life):
 
 class PayPalLife(Life):
     name = "paypal"
+    money_paths = ("/refund", "/capture")
     payer = Payer(email="jo@example.com")
 
     def fake(self) -> Any:
@@ -381,11 +400,13 @@ class KillingFake:
         self.pid: int | None = None
         self.killed = threading.Event()
         self.delivered: list[dict[str, Any]] = []
+        self.requests: list[RecordedRequest] = []  # the provider's request log (the harness's calls left out)
 
     def __call__(self, request: RecordedRequest) -> Reply:
         if request.path.startswith(HARNESS):
             return self._harness(request.path.removeprefix(HARNESS), request.json() if request.body else {})
         reply = self.fake(request)
+        self.requests.append(request)
         self.count += 1
         if self.count == self.kill_at:
             deadline = time.monotonic() + 10
@@ -421,8 +442,14 @@ class KillingFake:
 KillingStripe = KillingFake
 
 
-def state(store: Store, fake: Any, life: Life | None = None) -> dict[str, Any]:
-    """What the drill compares: the ledger, versions, binding, steps, and the objects the provider holds."""
+def state(store: Store, fake: Any, life: Life | None = None, requests: list[RecordedRequest] | None = None) -> dict[str, Any]:
+    """What the drill compares: the ledger, versions, binding, steps, the objects the provider holds and its request log.
+
+    From the request log: how many distinct idempotency keys the money-moving
+    requests carried. A rerun may send a request again under its key (the
+    provider answers with its first answer); a second charge or refund
+    would need a key of its own.
+    """
     life = life or LIVES["stripe"]
     stored = store.load(PLAN_ID)
     binding = store.current_binding(PLAN_ID)
@@ -443,6 +470,7 @@ def state(store: Store, fake: Any, life: Life | None = None) -> dict[str, Any]:
         "agreements": len(store.agreements(PLAN_ID)),
         "steps": [(s.name, s.status) for s in store.steps(plan_id=PLAN_ID)],
         "provider": life.objects(fake),
+        "money_keys": None if requests is None else len(set(life.money_keys(requests))),
     }
 
 
@@ -463,6 +491,6 @@ def baseline_run(make_store: Callable[[], Store], life: Life | None = None) -> t
         store = make_store()
         counting = CountingStore(store)
         run_life(life, counting, server.url, life.config(fake.fake))
-        return state(store, fake.fake, life), counting.names, fake.count
+        return state(store, fake.fake, life, fake.requests), counting.names, fake.count
     finally:
         server.stop()

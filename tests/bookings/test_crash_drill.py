@@ -154,7 +154,7 @@ def test_a_worker_killed_anywhere_is_finished_once(
             assert second == 0, f"{kind} {n}: the rerun failed (exit {second})"
             store = Store.open(url)
             try:
-                problems = crash_drill.check(crash_drill.state(store, fake.fake, life), expected)
+                problems = crash_drill.check(crash_drill.state(store, fake.fake, life, fake.requests), expected)
             finally:
                 store.close()
             if problems:
@@ -163,4 +163,5 @@ def test_a_worker_killed_anywhere_is_finished_once(
         finally:
             server.stop()
     assert failures == {}, failures
+    assert expected["money_keys"] >= 3  # the deposit's charge and the refunds at least: the log was read
     assert len(points) >= (len(names) + requests if FULL else 4)

@@ -1,0 +1,142 @@
+"""Money at its exact edges, and its refusals word for word (#26 item 1: mutants `make mutation` found alive).
+
+Each test here was written against a mutant of ``payplan._money`` that the
+suite let live (``tests/mutation/report.md``) and checked to fail on it. The
+expected values are worked out by hand, not by the code under test.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from payplan import CurrencyMismatchError, InvalidMoneyError, Money, Remainder, allocate, split
+
+
+def usd(minor: int) -> Money:
+    return Money(minor, "USD")
+
+
+class TestOrder:
+    def test_each_comparison_at_equality_and_one_cent_apart(self) -> None:
+        one, two = usd(1), usd(2)
+        assert (one < two, two < one, one < usd(1)) == (True, False, False)
+        assert (one <= two, two <= one, one <= usd(1)) == (True, False, True)
+        assert (one > two, two > one, one > usd(1)) == (False, True, False)
+        assert (one >= two, two >= one, one >= usd(1)) == (False, True, True)
+
+    @pytest.mark.parametrize("compare", [operator.lt, operator.le, operator.gt, operator.ge])
+    def test_comparing_two_currencies_says_which(self, compare: Callable[[Money, Money], bool]) -> None:
+        with pytest.raises(CurrencyMismatchError, match=r"^cannot compare EUR and USD: expected both amounts in USD$"):
+            compare(usd(1), Money(1, "EUR"))
+
+    def test_comparing_with_a_number_is_not_an_order(self) -> None:
+        """Money against a plain number falls back to Python's own refusal, not a silent answer."""
+        for compare in (usd(1).__lt__, usd(1).__le__, usd(1).__gt__, usd(1).__ge__):
+            assert compare(1) is NotImplemented  # type: ignore[arg-type]
+            assert compare(usd(5)) in (True, False)
+
+    def test_subtracting_two_currencies_says_which(self) -> None:
+        with pytest.raises(CurrencyMismatchError, match=r"^cannot subtract EUR and USD: expected both amounts in USD$"):
+            usd(1) - Money(1, "EUR")
+
+
+class TestArithmetic:
+    def test_abs_and_zero(self) -> None:
+        assert abs(usd(-250)) == usd(250)
+        assert abs(usd(250)) == usd(250)
+        assert abs(Money(-3, "JPY")).currency.code == "JPY"
+        assert [usd(0).is_zero(), usd(1).is_zero(), usd(-1).is_zero()] == [True, False, False]
+
+    def test_from_minor_is_the_count_of_minor_units(self) -> None:
+        assert Money.from_minor(1005, "KWD") == Money.of("1.005", "KWD")
+        assert Money.from_minor(1005, "usd").currency.code == "USD"
+
+    def test_multiplying_by_a_fraction_is_refused_naming_it(self) -> None:
+        with pytest.raises(
+            InvalidMoneyError,
+            match=re.escape("Money can only be multiplied by an int, got float 1.5; use percent_of() for fractions"),
+        ):
+            usd(100) * 1.5  # type: ignore[operator]
+
+
+class TestOfAtItsLimits:
+    def test_a_non_finite_amount_is_refused_naming_it(self) -> None:
+        with pytest.raises(InvalidMoneyError, match=re.escape("expected a finite amount, got 'Infinity'")):
+            Money.of("Infinity", "USD")
+
+    def test_exactly_4000_digits_is_taken_exactly_and_one_more_is_refused(self) -> None:
+        """3998 nines in dollars are 4000 digits of cents: the limit itself, taken to the last cent."""
+        at_limit = Money.of("9" * 3998, "USD")
+        assert at_limit.minor == int("9" * 3998) * 100
+        with pytest.raises(InvalidMoneyError, match="expected an amount of at most 4000 digits"):
+            Money.of("9" * 3999, "USD")
+
+
+class TestSplitAndAllocate:
+    def test_the_methods_are_the_functions(self) -> None:
+        assert usd(10).split(3) == (usd(4), usd(3), usd(3))
+        assert usd(10).split(3, remainder=Remainder.LAST) == (usd(3), usd(3), usd(4))
+        assert usd(10).allocate([1, 1, 1]) == (usd(4), usd(3), usd(3))
+        assert usd(10).allocate([1, 1, 1], remainder=Remainder.LAST) == (usd(3), usd(3), usd(4))
+        assert usd(10).percent_of(25, rounding="ROUND_HALF_UP") == usd(3)  # 2.5 cents rounds up
+
+    def test_one_cent_over_two_equal_weights_goes_to_the_last_with_last(self) -> None:
+        assert allocate(usd(1), [1, 1], remainder=Remainder.LAST) == (usd(0), usd(1))
+        assert allocate(usd(1), [1, 1]) == (usd(1), usd(0))
+
+    def test_left_over_cents_go_to_the_largest_fractions_then_from_the_end(self) -> None:
+        """10 cents by 14:14:14:58 is 1.4, 1.4, 1.4 and 5.8 cents: floors 1, 1, 1, 5 leave 2 cents.
+
+        The first goes to the largest fraction (5.8, the last part); the
+        second to a tie of 0.4s, which LAST breaks from the end (the third
+        part): 1, 1, 2, 6. No part takes both.
+        """
+        assert allocate(usd(10), [14, 14, 14, 58], remainder=Remainder.LAST) == (usd(1), usd(1), usd(2), usd(6))
+        assert allocate(usd(10), [14, 14, 14, 58]) == (usd(2), usd(1), usd(1), usd(6))
+
+    def test_a_negative_total_mirrors_the_positive_one(self) -> None:
+        assert allocate(usd(-5), [1, 1]) == (usd(-3), usd(-2))
+        assert allocate(usd(0), [1, 2]) == (usd(0), usd(0))
+        assert split(usd(-5), 2) == (usd(-3), usd(-2))
+
+    @pytest.mark.parametrize(
+        ("weights", "message"),
+        [
+            ([], "expected at least one weight, got none"),
+            ([1, -1], "expected weights of zero or more, got [1, -1]"),
+            ([0, "0"], "expected weights that are not all zero, got [0, '0']"),
+            ([1, 0.5], "expected a weight as a str, int or Decimal, got float 0.5; floats cannot hold money exactly"),
+            (["1", "half"], "expected a weight as a decimal number, got 'half'"),
+        ],
+    )
+    def test_bad_weights_are_refused_saying_what_was_expected(self, weights: list[object], message: str) -> None:
+        with pytest.raises(InvalidMoneyError, match=f"^{re.escape(message)}$"):
+            allocate(usd(10), weights)  # type: ignore[arg-type]
+
+
+class TestFormat:
+    def test_the_currency_keeps_its_iso_decimals_whatever_the_locale_data_says(self) -> None:
+        """ISO 4217 gives the Iraqi dinar 3 decimals; Babel's CLDR data rounds it to none."""
+        assert Money.of("1234.567", "IQD").format("en_US") == "IQD1,234.567"
+        assert Money.of("1234.50", "EUR").format("de_DE") == "1.234,50\xa0€"
+        assert Money.of("1234", "JPY").format() == "¥1,234"
+        assert Money.of("1234.50", "USD").format("en_US") == "$1,234.50"
+
+    def test_a_long_amount_is_formatted_to_the_last_cent(self) -> None:
+        """10^60 dollars and a cent, 10^37 dinars and a fils: more digits than the default decimal context holds."""
+        text = Money(10**62 + 1, "USD").format("en_US")
+        assert text == "$1" + ",000" * 20 + ".01"
+        assert Money(10**40 + 1, "KWD").format("en_US") == "KWD10" + ",000" * 12 + ".001"
+        assert Money(10**40 + 1, "JPY").format("en_US") == "¥10" + ",000" * 12 + ",001"
+
+    def test_an_unknown_locale_is_refused_naming_it(self) -> None:
+        with pytest.raises(InvalidMoneyError, match=re.escape("expected a locale such as 'en_US' or 'de_DE', got 'xx_YY'")):
+            Money.of("1", "USD").format("xx_YY")
+
+    def test_amount_is_exact(self) -> None:
+        assert Money(-5, "KWD").amount == Decimal("-0.005")

@@ -1,0 +1,163 @@
+"""Policies in words and their refusals, word for word (#26 item 1: mutants `make mutation` found alive).
+
+``describe()`` is the text that goes into the client's agreement: a change to
+it is a change to what the client is told. Each test pins a whole text or a
+whole refusal, and was checked to fail on the mutants of ``payplan._policies``
+it was written against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+
+from payplan import (
+    CancellationPolicy,
+    CancellationWindow,
+    Incentive,
+    InvalidMoneyError,
+    InvalidPlanError,
+    LateFeePolicy,
+    LateFeeStep,
+    Money,
+    RuleViolationError,
+)
+from payplan._policies import EscalationPolicy, ReminderPolicy
+
+D = dt.date
+TAKEN_BACK = "; taken back if the booking is cancelled."
+
+
+def usd(text: str) -> Money:
+    return Money.of(text, "USD")
+
+
+@pytest.mark.parametrize(
+    ("incentive", "text"),
+    [
+        (Incentive.pay_in_full(percent=5), "A discount of 5% of the fee for paying in full by the booking date" + TAKEN_BACK),
+        (Incentive.pay_in_full(amount=usd("50"), by=D(2027, 1, 1)), "A discount of 50.00 USD for paying in full by 2027-01-01" + TAKEN_BACK),
+        (
+            Incentive.early_payment(7, percent="2.5"),
+            "A discount of 2.5% of the installment on each installment paid in full at least 7 days before it is due" + TAKEN_BACK,
+        ),
+        (
+            Incentive.early_payment(7, amount=usd("10")),
+            "A discount of 10.00 USD on each installment paid in full at least 7 days before it is due" + TAKEN_BACK,
+        ),
+        (Incentive.loyalty(3, percent=10), "A loyalty discount of 10% of the fee for clients with at least 3 on-time installments" + TAKEN_BACK),
+        (Incentive.loyalty(3, amount=usd("20")), "A loyalty discount of 20.00 USD for clients with at least 3 on-time installments" + TAKEN_BACK),
+        (Incentive.referral(usd("25"), referrer="Ann"), "A referral credit of 25.00 USD (referred by Ann)" + TAKEN_BACK),
+        (Incentive.referral(usd("25"), clawback=False), "A referral credit of 25.00 USD."),
+        (Incentive.booked_by(D(2027, 1, 1), percent=10), "An offer of 10% off the fee for bookings made by 2027-01-01" + TAKEN_BACK),
+        (Incentive.booked_by(D(2027, 1, 1), amount=usd("30")), "An offer of 30.00 USD for bookings made by 2027-01-01" + TAKEN_BACK),
+        (
+            Incentive.add_on("Photo print", usd("40"), by=D(2027, 1, 1)),
+            "Photo print (worth 40.00 USD) is included when the plan is paid in full by 2027-01-01" + TAKEN_BACK,
+        ),
+    ],
+)
+def test_each_incentive_in_words(incentive: Incentive, text: str) -> None:
+    assert incentive.describe() == text
+
+
+def test_the_incentive_constructors_keep_every_argument() -> None:
+    by = D(2027, 1, 1)
+    assert (Incentive.pay_in_full(amount=usd("5"), by=by).amount, Incentive.pay_in_full(percent=5, by=by).by) == (usd("5"), by)
+    assert Incentive.early_payment(7, amount=usd("2")).amount == usd("2")
+    assert Incentive.early_payment(7, percent=2).days_early == 7
+    loyal = Incentive.loyalty(3, percent=10)
+    assert (loyal.percent, loyal.min_on_time, Incentive.loyalty(4, amount=usd("1")).amount) == (Decimal(10), 3, usd("1"))
+
+
+def test_late_fee_policy_in_words() -> None:
+    assert LateFeePolicy.single(usd("25"), grace_days=5).describe() == (
+        "No late fee during a grace period of 5 days after a due date. "
+        "Late fees per installment: 25.00 USD once 6 days overdue. "
+        "No late fee is charged on a late fee. Late fees are collected once the last installment is paid."
+    )
+
+
+def test_escalation_in_words() -> None:
+    assert EscalationPolicy(fee_factor=2, require_full_payment_after=4).describe() == (
+        "Repeat late payment: late fees are multiplied by 2 for clients flagged as consistently late; "
+        "after 4 late installments, new bookings must be paid in full."
+    )
+    assert EscalationPolicy().describe() == "No escalation for repeat late payment."
+
+
+def test_reminders_in_words() -> None:
+    assert ReminderPolicy().describe() == (
+        "Reminders are sent 7 days before, 1 day before, on the day, 1 day after, 7 days after, 14 days after "
+        "each due date; the one 14 days after is a final notice."
+    )
+
+
+def test_cancellation_policy_in_words() -> None:
+    policy = CancellationPolicy((CancellationWindow(30, 50),), no_show_fee=usd("20"), reschedule_fee=usd("10"))
+    assert policy.describe() == (
+        "The deposit is non-refundable. 50% of the fee is retained for cancellations within 30 days of the session. "
+        "A no-show costs 20.00 USD on top of the full cancellation charge. "
+        "Rescheduling costs 10.00 USD; the rest of what was paid carries over. "
+        "What was paid beyond the retained amount is refunded."
+    )
+
+
+class TestSingleStep:
+    def test_the_grace_period_is_kept_and_the_step_is_the_day_after(self) -> None:
+        policy = LateFeePolicy.single(usd("25"), grace_days=5)
+        assert (policy.grace_days, policy.steps) == (5, (LateFeeStep(6, amount=usd("25")),))
+
+    def test_the_longest_grace_period_leaves_room_for_the_step(self) -> None:
+        """3652 days of grace put the step on day 3653, the longest day count; 3653 days leave none."""
+        assert LateFeePolicy.single(usd("1"), grace_days=3652).steps[0].days == 3653
+        with pytest.raises(InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 3652, got 3653$"):
+            LateFeePolicy.single(usd("1"), grace_days=3653)
+
+    @pytest.mark.parametrize(
+        ("factor", "error", "message"),
+        [
+            ("x", InvalidMoneyError, "expected a factor as a decimal number, got 'x'"),
+            (1.5, InvalidMoneyError, "expected a factor as a str, int or Decimal, got float 1.5; floats cannot hold money exactly"),
+        ],
+    )
+    def test_a_bad_factor_is_refused_naming_it(self, factor: object, error: type[Exception], message: str) -> None:
+        with pytest.raises(error, match=f"^{re.escape(message)}$"):
+            LateFeePolicy.single(usd("1")).scaled(factor)  # type: ignore[arg-type]
+
+
+class TestEscalation:
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "message"),
+        [
+            ({"flag_average_days_late": "-1"}, InvalidPlanError, "expected an average of days late of 0 or more, got '-1'"),
+            ({"flag_average_days_late": "NaN"}, InvalidPlanError, "expected an average of days late of 0 or more, got 'NaN'"),
+            ({"flag_average_days_late": "x"}, InvalidMoneyError, "expected an average of days late as a decimal number, got 'x'"),
+            ({"grace_days": -1}, InvalidPlanError, "expected grace_days as whole days from 0 to 3653, got -1"),
+            ({"grace_days": 3654}, InvalidPlanError, "expected grace_days as whole days from 0 to 3653, got 3654"),
+        ],
+    )
+    def test_refusals(self, kwargs: dict[str, object], error: type[Exception], message: str) -> None:
+        with pytest.raises(error, match=f"^{re.escape(message)}$"):
+            EscalationPolicy(**kwargs)  # type: ignore[arg-type]
+
+    def test_accepted_at_the_edges(self) -> None:
+        assert EscalationPolicy(flag_average_days_late="2.5").flag_average_days_late == Decimal("2.5")
+        assert EscalationPolicy(flag_average_days_late=0).flag_average_days_late == 0
+        assert EscalationPolicy(grace_days=3653).grace_days == 3653
+
+    def test_a_client_at_the_limit_must_pay_in_full(self) -> None:
+        policy = EscalationPolicy(require_full_payment_after=2)
+        policy.check_new_booking(1, 3)
+        policy.check_new_booking(2, 1)
+        message = "expected a pay-in-full plan: the client has 2 late installments (the limit is 2), got a plan of 3 payments"
+        with pytest.raises(RuleViolationError, match=f"^{re.escape(message)}$"):
+            policy.check_new_booking(2, 3)
+
+
+def test_a_reminder_template_that_is_not_text_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidPlanError, match=r"^expected reminder template 'overdue' as text, got 3$"):
+        ReminderPolicy(templates={"overdue": 3})  # type: ignore[dict-item]
