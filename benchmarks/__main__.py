@@ -1,4 +1,4 @@
-"""Run the benchmarks and print one table: ``python -m benchmarks [--quick] [--only AREA]``.
+"""Run the benchmarks and print one table: ``python -m benchmarks [--quick] [--only AREA] [--scale F]``.
 
 Full mode (``make bench``) writes the table to ``benchmarks/RESULTS.md``
 with the date, Python version and machine. Quick mode (``--quick``, run by
@@ -26,8 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small inputs, few repetitions, no RESULTS.md")
     parser.add_argument("--only", choices=SUITES, action="append", help="run only this suite (repeatable)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="full mode at this fraction of the full sizes (e.g. 0.1); no RESULTS.md unless 1")
     args = parser.parse_args(argv)
-    settings = Settings.make(args.quick)
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale: expected a fraction in (0, 1], got {args.scale}")
+    settings = Settings.make(args.quick, args.scale)
     started = time.perf_counter()
     rows: list[Row] = []
     for name in args.only or SUITES:
@@ -47,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     missed = [r for r in rows if r.met is False]
     print(f"\n{len(rows)} rows, {sum(r.met is True for r in rows)} targets met, {len(missed)} missed, {seconds:.0f} s"
           + (" (quick mode: timings are indicative only)" if settings.quick else ""))
-    if not settings.quick and not args.only:
+    if settings.scale != 1:
+        print(f"(full mode at {settings.scale:g} of the full sizes)")
+    if not settings.quick and not args.only and settings.scale == 1:
         write_results(RESULTS, rows, repeats=settings.repeats, seconds=seconds)
         print(f"wrote {RESULTS}")
     return 0

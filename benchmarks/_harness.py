@@ -41,14 +41,15 @@ class Settings:
 
     quick: bool
     repeats: int
+    scale: float = 1.0
 
     @classmethod
-    def make(cls, quick: bool) -> Settings:
-        return cls(quick=quick, repeats=3 if quick else 11)
+    def make(cls, quick: bool, scale: float = 1.0) -> Settings:
+        return cls(quick=quick, repeats=3 if quick else 11, scale=scale)
 
     def size(self, full: int, quick: int) -> int:
-        """*full* in full mode, *quick* in quick mode."""
-        return quick if self.quick else full
+        """*full* in full mode (times ``--scale``, never below *quick*), *quick* in quick mode."""
+        return quick if self.quick else max(quick, round(full * self.scale))
 
 
 #: CPU time of this process, in ns: on a shared machine, time other processes

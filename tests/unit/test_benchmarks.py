@@ -73,3 +73,15 @@ class TestTable:
         assert quick.repeats < full.repeats
         assert quick.size(100, 10) == 10
         assert full.size(100, 10) == 100
+
+    def test_a_scaled_full_run_takes_a_fraction_of_the_full_sizes_never_below_quick(self) -> None:
+        """``--scale 0.1``: a tenth of each full size, but never less than the quick size; out of (0, 1] refused."""
+        from benchmarks.__main__ import main
+
+        scaled = Settings.make(False, 0.1)
+        assert scaled.size(100_000, 300) == 10_000
+        assert scaled.size(1_000, 300) == 300
+        assert scaled.repeats == Settings.make(False).repeats
+        for bad in ("0", "1.5"):
+            with pytest.raises(SystemExit):
+                main(["--scale", bad, "--only", "ledger"])
