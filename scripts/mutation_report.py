@@ -18,15 +18,18 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
 REPORT = ROOT / "tests" / "mutation" / "report.md"
 KILLED = {"killed", "timeout", "caught by type check"}
+NOT_RUN = "not checked"
 TARGET = 0.90
 
 
@@ -47,6 +50,23 @@ def diff(mutmut: str, name: str) -> str:
     return "\n".join(line for line in out.stdout.splitlines() if not line.startswith("# ")).strip()
 
 
+def differ(mutmut: str) -> Callable[[str], str]:
+    """``diff`` in this process when mutmut is importable here (one parse per file, not one process per mutant)."""
+    try:
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+    except ImportError:
+        return lambda name: diff(mutmut, name)
+
+    def in_process(name: str) -> str:
+        try:
+            text = get_diff_for_mutant(name)
+        except Exception:  # a mutant mutmut cannot show in process: ask the command
+            return diff(mutmut, name)
+        return "\n".join(line for line in text.splitlines() if not line.startswith("# ")).strip()
+
+    return in_process
+
+
 def module_of(name: str) -> str:
     """``payplan._money.x_percent_of__mutmut_3`` -> ``payplan._money``."""
     return name.rsplit(".", 1)[0]
@@ -57,24 +77,29 @@ def main() -> int:
     parser.add_argument("--mutmut", default=str(Path(sys.executable).with_name("mutmut")))
     parser.add_argument("--minutes", type=float, default=None, help="how long mutmut run took, for the report")
     args = parser.parse_args()
+    os.chdir(ROOT)
     found = results(args.mutmut)
+    show = differ(args.mutmut)
     if not found:
         print("mutation_report: no results: run `mutmut run` first", file=sys.stderr)
         return 2
     judged = tomllib.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     equivalent = {name: why for name, why in judged.get("equivalent", {}).items() if name in found}
     stale = sorted(set(judged.get("equivalent", {})) - set(found))
-    survivors = sorted(n for n, s in found.items() if s not in KILLED and n not in equivalent)
+    survivors = sorted(n for n, s in found.items() if s not in KILLED | {NOT_RUN} and n not in equivalent)
+    not_run = sorted(n for n, s in found.items() if s == NOT_RUN)
     killed = sum(1 for s in found.values() if s in KILLED)
-    judged_ok = [n for n in equivalent if found[n] not in KILLED]
-    counted = len(found) - len(judged_ok)
+    judged_ok = [n for n in equivalent if found[n] not in KILLED | {NOT_RUN}]
+    counted = len(found) - len(judged_ok) - len(not_run)
     score = killed / counted if counted else 1.0
     by_status = collections.Counter(found.values())
     per_module: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for name, status in found.items():
         c = per_module[module_of(name)]
         c["mutants"] += 1
-        if status in KILLED:
+        if status == NOT_RUN:
+            c["not run"] += 1
+        elif status in KILLED:
             c["killed"] += 1
         elif name in equivalent:
             c["equivalent"] += 1
@@ -91,38 +116,40 @@ def main() -> int:
         f"Mutated: {mutated} (`_dunning`'s `charges_due` and `fee_charges_due` are the daily run's",
         f"guard: never above the live balance). Tests: {selection}.",
         "",
-        f"**Score: {killed} of {counted} non-equivalent mutants killed, {score:.1%}** (target {TARGET:.0%}).",
+        f"**Score: {killed} of {counted} non-equivalent mutants run killed, {score:.1%}** (target {TARGET:.0%}).",
         "",
         f"{len(found)} mutants: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) + ";",
         f"{len(judged_ok)} judged equivalent below (each with why) and left out of the score.",
     ]
     if args.minutes is not None:
         lines.append(f"`mutmut run` took {args.minutes:.0f} minutes of wall time on this machine (2 cores, `--max-children 2`).")
-    unchecked = by_status.get("not checked", 0)
-    if unchecked:
-        lines.append(f"**{unchecked} mutants were not run** (the run was stopped early): they count as not killed.")
+    if not_run:
+        lines.append(
+            f"**{len(not_run)} of the {len(found)} mutants were not run** (the run was stopped before them): the score"
+            " is over the mutants run, and says nothing of the others."
+        )
     lines += [
         "",
-        "| module | mutants | killed | judged equivalent | not killed | score (killed / non-equivalent) |",
-        "|---|---|---|---|---|---|",
+        "| module | mutants | not run | killed | judged equivalent | not killed | score (killed / non-equivalent run) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for module in sorted(per_module):
         c = per_module[module]
-        denominator = c["mutants"] - c["equivalent"]
-        module_score = c["killed"] / denominator if denominator else 1.0
+        denominator = c["mutants"] - c["equivalent"] - c["not run"]
+        module_score = f"{c['killed'] / denominator:.1%}" if denominator else "-"
         lines.append(
-            f"| `{module}` | {c['mutants']} | {c['killed']} | {c['equivalent']} | {c['left']} | {module_score:.1%} |"
+            f"| `{module}` | {c['mutants']} | {c['not run']} | {c['killed']} | {c['equivalent']} | {c['left']} | {module_score} |"
         )
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
     if not survivors:
         lines.append("None.")
     for name in survivors:
-        lines += [f"### `{name}` ({found[name]})", "", "```diff", diff(args.mutmut, name), "```", ""]
+        lines += [f"### `{name}` ({found[name]})", "", "```diff", show(name), "```", ""]
     lines += ["", f"## Judged equivalent ({len(judged_ok)})", ""]
     if not judged_ok:
         lines.append("None.")
     for name in sorted(judged_ok):
-        lines += [f"### `{name}`", "", equivalent[name].strip(), "", "```diff", diff(args.mutmut, name), "```", ""]
+        lines += [f"### `{name}`", "", equivalent[name].strip(), "", "```diff", show(name), "```", ""]
     if stale:
         lines += ["", "## Judgements for mutants that no longer exist", ""] + [f"- `{n}`" for n in stale]
     REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -446,3 +446,44 @@ class TestStepDocuments:
         varied = attrs.evolve(settlement, no_show=True, reschedule=True)
         for s in (settlement, varied):
             assert _steps.settlement_from(_steps.settlement_to(s), plan.fee.currency) == s
+
+
+class TestResumeDamaged:
+    """A hand-edited step row stops its own plan's resume, not the other plans' (#21: one bad row, not the whole run)."""
+
+    @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+    def test_the_other_plans_are_finished_and_the_damage_is_raised(self, backend: str, request: pytest.FixtureRequest) -> None:
+        sqlalchemy = pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store]")
+        from payplan import DamagedRowError
+        from payplan.store._schema import steps as steps_table
+
+        store = Store.open(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+        try:
+            sandbox = SandboxProvider(BOOKED)
+            bookings = Bookings(store, [sandbox])
+            real_charge = sandbox.charge
+
+            def lose_answer(*args: object, **kw: object) -> object:
+                sandbox.inject_fault(SandboxFault.LOST_RESPONSE)
+                return real_charge(*args, **kw)  # type: ignore[arg-type]
+
+            sandbox.charge = lose_answer  # type: ignore[method-assign]
+            for plan_id in ("bk-1", "bk-2", "bk-3"):
+                with pytest.raises(ProviderConnectionError):
+                    bookings.book(pack_a(plan_id), PAYER, provider="sandbox", on=BOOKED)
+            sandbox.charge = real_charge  # type: ignore[method-assign]
+            with store.engine.begin() as conn:  # type: ignore[attr-defined]
+                edited = conn.execute(
+                    sqlalchemy.update(steps_table).where(steps_table.c.plan_id == "bk-2").values(document='{"edited":1}')
+                )
+                assert edited.rowcount == 1
+            with pytest.raises(DamagedRowError) as caught:
+                bookings.resume()
+            assert caught.value.plan_id == "bk-2"
+            assert store.load("bk-1").ledger.paid == usd("500.00")
+            assert store.load("bk-3").ledger.paid == usd("500.00")
+            assert store.load("bk-2").ledger.paid == usd("0.00")
+            with pytest.raises(DamagedRowError):  # asked for that plan alone, its damage is the answer
+                bookings.resume("bk-2")
+        finally:
+            store.close()

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from payplan import CurrencyMismatchError, InvalidMoneyError, Money, Remainder, allocate, split
+from payplan import Currency, CurrencyMismatchError, InvalidMoneyError, Money, Remainder, allocate, split
 
 
 def usd(minor: int) -> Money:
@@ -140,3 +140,39 @@ class TestFormat:
 
     def test_amount_is_exact(self) -> None:
         assert Money(-5, "KWD").amount == Decimal("-0.005")
+
+
+class TestPercentRounding:
+    MODES = (
+        "ROUND_CEILING", "ROUND_DOWN", "ROUND_FLOOR", "ROUND_HALF_DOWN", "ROUND_HALF_EVEN", "ROUND_HALF_UP", "ROUND_UP",
+        "ROUND_05UP",
+    )
+
+    @pytest.mark.parametrize("rounding", MODES)
+    def test_every_mode_agrees_with_decimal_at_every_fraction_of_a_cent(self, rounding: str) -> None:
+        """Against :mod:`decimal`'s own quantize (an oracle written apart from payplan's integer rounding).
+
+        Percents from 0 to 100 in tenths of a cent's worth, on a cent and on a dime, either sign: every
+        fraction of a cent a half-way or an off-by-one rule could get wrong (0.4, 0.5 and 0.6 of a cent,
+        a ...5 or ...0 before it for ROUND_05UP).
+        """
+        for minor in (-101, -11, -1, 0, 1, 10, 11, 15, 101):
+            for tenths in range(0, 1001, 5):
+                percent = Decimal(tenths) / 10
+                exact = Decimal(minor) * percent / 100
+                expected = int(exact.quantize(Decimal(1), rounding=rounding))
+                assert usd(minor).percent_of(percent, rounding=rounding) == usd(expected), (minor, percent)
+
+    def test_a_percentage_that_is_not_finite_is_refused_naming_it(self) -> None:
+        with pytest.raises(InvalidMoneyError, match=r"^expected a finite percentage, got 'NaN'$"):
+            usd(100).percent_of("NaN", rounding="ROUND_HALF_UP")
+
+
+class TestSameCurrency:
+    def test_an_equal_currency_built_apart_is_the_same_currency(self) -> None:
+        assert Money(1, Currency("USD", 2)) + usd(1) == usd(2)
+        assert usd(3) - Money(1, Currency("USD", 2)) == usd(2)
+
+    def test_adding_two_currencies_says_which(self) -> None:
+        with pytest.raises(CurrencyMismatchError, match=r"^cannot add EUR and USD: expected both amounts in USD$"):
+            usd(1) + Money(1, "EUR")

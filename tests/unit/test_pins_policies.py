@@ -161,3 +161,10 @@ class TestEscalation:
 def test_a_reminder_template_that_is_not_text_is_refused_naming_it() -> None:
     with pytest.raises(InvalidPlanError, match=r"^expected reminder template 'overdue' as text, got 3$"):
         ReminderPolicy(templates={"overdue": 3})  # type: ignore[dict-item]
+
+
+def test_a_policys_grace_period_leaves_a_day_for_its_step() -> None:
+    """A policy's own grace period stops a day short of the longest day count, as single()'s does."""
+    assert LateFeePolicy((LateFeeStep(3653, amount=usd("1")),), grace_days=3652).grace_days == 3652
+    with pytest.raises(InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 3652, got 3653$"):
+        LateFeePolicy((LateFeeStep(3653, amount=usd("1")),), grace_days=3653)

@@ -23,6 +23,7 @@ from .._status import InstallmentState, PlanStatement, fees_due, plan_status
 from ..engine import RunSummary, run_due
 from ..engine._run import Contacts, _provider_map
 from ..exceptions import (
+    DamagedRowError,
     InvalidPlanError,
     LedgerError,
     ProviderConnectionError,
@@ -872,11 +873,22 @@ class Bookings:
         process and not returned. A step that
         fails again (a provider still not answering) stays started and the
         others go on; the error of the first such step is raised at the end.
+        A step row edited by hand (:class:`~payplan.DamagedRowError`) stops
+        only its own plan: the stored plans' other steps are finished, and
+        the error is raised at the end (the steps of a booking whose plan
+        was not stored yet wait until the row is repaired).
 
         Raises:
             PayplanError: a step could not be finished (the first such error).
+            DamagedRowError: a step row no longer matches its checksum (after the others are finished).
         """
-        started = self.store.steps(plan_id=plan_id, status=StepStatus.STARTED)
+        damaged: list[DamagedRowError] = []
+        try:
+            started = self.store.steps(plan_id=plan_id, status=StepStatus.STARTED)
+        except DamagedRowError as exc:
+            if plan_id is not None:
+                raise
+            started, damaged = self._started_by_plan(exc)
         runners: dict[str, Callable[[Step], object]] = {
             "book": self._book, "amend": self._amend, "cancel": self._cancel, "refund": self._refund,
             "pay_now": self._pay_now,
@@ -891,9 +903,25 @@ class Bookings:
             except (ProviderError, StoreConflictError, LedgerError) as exc:
                 first = first or exc
             done.append(step)
+        first = first or (damaged[0] if damaged else None)
         if first is not None:
             raise first
         return tuple(done)
+
+    def _started_by_plan(self, first: DamagedRowError) -> tuple[tuple[Step, ...], list[DamagedRowError]]:
+        """The started steps read plan by plan, once the damaged step row *first* kept them from being read at once.
+
+        A plan whose step rows cannot be read is left out (its error kept),
+        so one hand-edited row does not stop every stored plan's resume.
+        """
+        started: list[Step] = []
+        damaged: list[DamagedRowError] = []
+        for pid in dict.fromkeys((*self.store.plan_ids(), first.plan_id)):
+            try:
+                started.extend(self.store.steps(plan_id=pid, status=StepStatus.STARTED))
+            except DamagedRowError as exc:
+                damaged.append(exc)
+        return tuple(started), damaged
 
     # -- the parts ---------------------------------------------------------------------
 
