@@ -10,6 +10,7 @@ sends them back, once however often they come back.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import threading
 import time
@@ -139,8 +140,11 @@ class TestCheckoutInABrowser:
         assert (len(live.objects("customer")), len(live.objects("checkout.session"))) == (1, 1)
 
 
-def agreement_draft(client: FormClient) -> str:
-    page = client.post("/book/session-pack-a", {k: v for k, v in GOOD.items() if k != "card"})
+def agreement_draft(client: FormClient, site: Any) -> str:
+    """The signed draft of a good booking, its session 120 days after the deployed site's today (the real date)."""
+    today = site.today
+    fields = {k: v for k, v in GOOD.items() if k != "card"} | {"session": (today + dt.timedelta(days=120)).isoformat()}
+    page = client.post("/book/session-pack-a", fields)
     assert page.status_code == 200, page.get_data(as_text=True)
     found = re.search(r'name="draft" value="([^"]+)"', page.get_data(as_text=True))
     assert found
@@ -153,7 +157,7 @@ class TestCheckoutReturns:
         booking's session, and after the page expired: nothing is booked and each is told so."""
         live, site = deployed_site, deployed_site.site
         client = FormClient(live.app)
-        draft = agreement_draft(client)
+        draft = agreement_draft(client, site)
         signing = {"draft": draft, "signature": "Ada Lovelace", "accept": "yes"}
         first, second = client.post("/agreement", signing), client.post("/agreement", signing)
         assert (first.status_code, second.status_code) == (303, 303)
@@ -171,7 +175,7 @@ class TestCheckoutReturns:
         assert 'id="sign-form"' in again
 
         other = FormClient(live.app)
-        other.post("/agreement", {"draft": agreement_draft(other), "signature": "Ada Lovelace", "accept": "yes"})
+        other.post("/agreement", {"draft": agreement_draft(other, site), "signature": "Ada Lovelace", "accept": "yes"})
         (foreign,) = [s for s in live.objects("checkout.session") if s["id"] != session["id"]]
         live.fake.complete_checkout(foreign["id"])
         assert client.get(back.replace(session["id"], foreign["id"])).status_code == 404
@@ -192,7 +196,7 @@ class TestCheckoutReturns:
 
         live, site = deployed_site, deployed_site.site
         client = FormClient(live.app)
-        signed = client.post("/agreement", {"draft": agreement_draft(client), "signature": "Ada Lovelace",
+        signed = client.post("/agreement", {"draft": agreement_draft(client, site), "signature": "Ada Lovelace",
                                             "accept": "yes"})
         (session,) = live.objects("checkout.session")
         assert signed.headers["Location"] == session["url"]

@@ -87,3 +87,11 @@ class TestTrustedEntries:
         missing = '{"id":"p1","kind":"payment","on":"2026-12-01"}'  # no amount: the validators refuse it
         with pytest.raises((ValueError, KeyError, TypeError), match="amount"):
             trusted_entry(missing, currency)
+
+    def test_a_refund_written_before_lowers_price_reads_as_the_validating_reader_reads_it(self) -> None:
+        """A document from before a field existed gets the value the validating reader gives it (False)."""
+        currency = to_currency("USD")
+        old = '{"amount_minor":100,"id":"r1","kind":"refund","on":"2026-12-01","reason":"","reference":null}'
+        got = trusted_entry(old, currency)
+        assert got == loads_entry(old, currency)
+        assert got.lowers_price is False  # type: ignore[union-attr]

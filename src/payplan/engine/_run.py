@@ -466,8 +466,9 @@ class _Target:
 
     def get(self) -> tuple[ProviderBinding, Provider] | None:
         if not self.read:
-            found = tuple(self.bindings) if self.bindings is not None else self.store.bindings(self.plan_id)
-            self.found = next(((b, self.providers[b.provider]) for b in found if b.provider in self.providers), None)
+            if self.providers:  # with no provider in the run, no binding can be used: none is read
+                found = tuple(self.bindings) if self.bindings is not None else self.store.bindings(self.plan_id)
+                self.found = next(((b, self.providers[b.provider]) for b in found if b.provider in self.providers), None)
             self.read = True
         return self.found
 

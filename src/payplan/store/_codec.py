@@ -18,7 +18,7 @@ from .._money import Currency, Money, to_currency
 from .._plan import PaymentPlan
 from ..exceptions import DamagedRowError
 from ..providers import EventKind, ProviderEvent
-from ..serialization import _entry_from, _entry_to_json, _Reader, dump_plan, load_plan
+from ..serialization import _LEGACY_DEFAULTS, _entry_from, _entry_to_json, _Reader, dump_plan, load_plan
 
 __all__ = [
     "body_digest",
@@ -180,22 +180,21 @@ def loads_entry(text: str, currency: Currency) -> LedgerEntry:
 _NEW = object.__new__
 
 
-def _slot_setters(cls: type) -> tuple[tuple[str, Any, Callable[[Any, Any], None]], ...]:
+_Setters = tuple[tuple[str, Any, Callable[[Any, Any], None]], ...]
+
+
+def _slot_setters(cls: type) -> _Setters:
     """(name, default or NOTHING, slot setter) for each attrs field of the slotted class *cls*."""
     return tuple((a.name, a.default, cls.__dict__[a.name].__set__) for a in attrs.fields(cls))
 
 
 _MONEY_SLOTS: Final = (Money.__dict__["minor"].__set__, Money.__dict__["currency"].__set__)
-_Setters = tuple[tuple[str, Any, Callable[[Any, Any], None]], ...]
 # kind -> (the entry class, its fields' setters, its money fields, the keys its documents may have)
 _TRUSTED: dict[str, tuple[type, _Setters, frozenset[str], frozenset[str]]] = {}
 for _cls in _ENTRY_TYPES:
     _money = frozenset(a.name for a in attrs.fields(_cls) if "Money" in str(a.type))
     _keys = frozenset({"kind", *(f"{a.name}_minor" if a.name in _money else a.name for a in attrs.fields(_cls))})
     _TRUSTED[_cls.kind] = (_cls, _slot_setters(_cls), _money, _keys)
-# Fields added after documents were first written, with the value an older document means
-# (as payplan.serialization reads them).
-_LEGACY: dict[tuple[str, str], Any] = {("refund", "lowers_price"): False}
 _NOTHING = attrs.NOTHING
 _GET_KIND = operator.itemgetter("kind")
 
@@ -239,7 +238,9 @@ def trusted_entry(text: str, currency: Currency) -> LedgerEntry:
         else:
             value = data.get(name, _NOTHING)
             if value is _NOTHING:
-                value = _LEGACY.get((cls.kind, name), default)  # type: ignore[attr-defined]
+                # a field added after older documents were written: the value they mean (as the
+                # validating reader has it)
+                value = _LEGACY_DEFAULTS.get((cls.kind, name), default)  # type: ignore[attr-defined]
                 if value is _NOTHING:
                     return loads_entry(text, currency)
         set_slot(entry, value)
