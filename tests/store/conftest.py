@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,19 @@ def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'payplan.db'}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest) -> str:
+    """An empty database at payplan's schema head, on SQLite and on PostgreSQL."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Any]:
+    """An SQL store over :func:`url`, closed after the test (a module's own ``store`` fixture overrides it)."""
+    from payplan.store.sql import SQLStore
+
+    opened = SQLStore.open(url)
+    yield opened
+    opened.close()

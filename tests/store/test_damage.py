@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,19 +33,6 @@ from payplan.store._schema import entries, plan_versions, plans  # noqa: E402
 from payplan.store.sql import SQLStore, head_revision, schema_revision, upgrade  # noqa: E402
 
 from .helpers import BOOKED, make_plan, postgres_url  # noqa: E402
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
-    return str(request.getfixturevalue(name))
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[SQLStore]:
-    s = SQLStore.open(url)
-    yield s
-    s.close()
 
 
 def _deposit(plan_id: str) -> PaymentReceived:

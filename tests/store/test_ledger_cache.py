@@ -40,11 +40,6 @@ from .helpers import make_plan  # noqa: E402
 D = dt.date(2026, 12, 10)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
-    return str(request.getfixturevalue(name))
-
 
 @pytest.fixture
 def stores(url: str) -> Iterator[dict[str, SQLStore]]:

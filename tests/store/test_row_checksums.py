@@ -8,7 +8,6 @@ SQLite and real PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,18 +23,6 @@ from payplan.store._schema import bindings, steps, webhook_events  # noqa: E402
 from payplan.store.sql import SQLStore, _alembic, head_revision, schema_revision  # noqa: E402
 
 from .helpers import BOOKED, make_plan  # noqa: E402
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[SQLStore]:
-    s = SQLStore.open(url)
-    yield s
-    s.close()
 
 
 def _payment(plan_id: str, event_id: str, minor: int = 50000) -> ProviderEvent:

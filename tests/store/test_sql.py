@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,6 @@ def _pay(n: int) -> PaymentReceived:
     return PaymentReceived(f"pay-{n}", dt.date(2026, 12, 1), Money(100, "USD"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
-    return str(request.getfixturevalue(name))
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[SQLStore]:
-    s = SQLStore.open(url)
-    yield s
-    s.close()
 
 
 class TestSchema:

@@ -23,11 +23,6 @@ from payplan.store import MemoryStore, Store
 from . import claim_worker
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
-
-
 @pytest.fixture
 def holder(url: str) -> Iterator[Any]:
     """A second process holding the claim of step "k1" until it is killed."""
