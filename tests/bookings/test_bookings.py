@@ -451,10 +451,15 @@ class TestStepDocuments:
 class TestResumeDamaged:
     """A hand-edited step row stops its own plan's resume, not the other plans' (#21: one bad row, not the whole run)."""
 
+    @pytest.mark.parametrize("row", ["step", "plan"])
     @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-    def test_the_other_plans_are_finished_and_the_damage_is_raised(self, backend: str, request: pytest.FixtureRequest) -> None:
+    def test_the_other_plans_are_finished_and_the_damage_is_raised(
+        self, backend: str, row: str, request: pytest.FixtureRequest
+    ) -> None:
+        """bk-2's step row, or its plan document, edited by hand: bk-1 and bk-3 are finished all the same."""
         sqlalchemy = pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store]")
         from payplan import DamagedRowError
+        from payplan.store._schema import plans as plans_table
         from payplan.store._schema import steps as steps_table
 
         store = Store.open(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
@@ -473,16 +478,22 @@ class TestResumeDamaged:
                     bookings.book(pack_a(plan_id), PAYER, provider="sandbox", on=BOOKED)
             sandbox.charge = real_charge  # type: ignore[method-assign]
             with store.engine.begin() as conn:  # type: ignore[attr-defined]
-                edited = conn.execute(
-                    sqlalchemy.update(steps_table).where(steps_table.c.plan_id == "bk-2").values(document='{"edited":1}')
-                )
+                table = steps_table if row == "step" else plans_table
+                document = '{"edited":1}' if row == "step" else str(conn.execute(
+                    sqlalchemy.select(plans_table.c.document).where(plans_table.c.plan_id == "bk-2")
+                ).scalar_one()).replace("2000", "1999", 1)
+                edited = conn.execute(sqlalchemy.update(table).where(table.c.plan_id == "bk-2").values(document=document))
                 assert edited.rowcount == 1
             with pytest.raises(DamagedRowError) as caught:
                 bookings.resume()
             assert caught.value.plan_id == "bk-2"
             assert store.load("bk-1").ledger.paid == usd("500.00")
             assert store.load("bk-3").ledger.paid == usd("500.00")
-            assert store.load("bk-2").ledger.paid == usd("0.00")
+            if row == "step":
+                assert store.load("bk-2").ledger.paid == usd("0.00")
+            else:
+                with pytest.raises(DamagedRowError):
+                    store.load("bk-2")
             with pytest.raises(DamagedRowError):  # asked for that plan alone, its damage is the answer
                 bookings.resume("bk-2")
         finally:

@@ -873,14 +873,14 @@ class Bookings:
         process and not returned. A step that
         fails again (a provider still not answering) stays started and the
         others go on; the error of the first such step is raised at the end.
-        A step row edited by hand (:class:`~payplan.DamagedRowError`) stops
-        only its own plan: the stored plans' other steps are finished, and
+        A row edited by hand (:class:`~payplan.DamagedRowError`: a step's,
+        or the plan's own) stops only its own plan: the stored plans' other steps are finished, and
         the error is raised at the end (the steps of a booking whose plan
         was not stored yet wait until the row is repaired).
 
         Raises:
             PayplanError: a step could not be finished (the first such error).
-            DamagedRowError: a step row no longer matches its checksum (after the others are finished).
+            DamagedRowError: a step's or a plan's row no longer matches its checksum (after the others are finished).
         """
         damaged: list[DamagedRowError] = []
         try:
@@ -900,7 +900,7 @@ class Bookings:
                 self._run(step, runners[step.name], wait=0)
             except StepInProgressError:
                 continue  # another process is running it (not cut short): it finishes it
-            except (ProviderError, StoreConflictError, LedgerError) as exc:
+            except (ProviderError, StoreConflictError, LedgerError, DamagedRowError) as exc:
                 first = first or exc
             done.append(step)
         first = first or (damaged[0] if damaged else None)
