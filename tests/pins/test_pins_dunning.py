@@ -27,7 +27,7 @@ from payplan import (
 )
 from payplan._dunning import ChargeDue
 
-from .test_dunning import D, fail, pack_a, paid_deposit, usd
+from ..unit.test_dunning import D, fail, pack_a, paid_deposit, usd
 
 
 def due(installment: int, amount: str, attempt: int, on: tuple[int, int, int], retry: bool = False) -> ChargeDue:
