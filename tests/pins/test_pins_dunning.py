@@ -26,8 +26,7 @@ from payplan import (
     fee_charges_due,
 )
 from payplan._dunning import ChargeDue
-
-from ..unit.test_dunning import D, fail, pack_a, paid_deposit, usd
+from unit.test_dunning import D, fail, pack_a, paid_deposit, usd
 
 
 def due(installment: int, amount: str, attempt: int, on: tuple[int, int, int], retry: bool = False) -> ChargeDue:
@@ -104,8 +103,8 @@ class TestChargesDue:
 class TestFeeChargesDue:
     def test_the_day_handed_in_is_checked_and_read(self) -> None:
         """fee_charges_due refuses a PlanDay of another date and reads the plan's own as if none were given."""
-        from .test_fee_collection import late
-        from .test_fee_collection import pack_a as fee_plan
+        from unit.test_fee_collection import late
+        from unit.test_fee_collection import pack_a as fee_plan
 
         plan = fee_plan(FeeCollection.AT_ONCE)
         ledger = late(plan)
