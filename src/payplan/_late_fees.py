@@ -88,10 +88,13 @@ class _Statuses:
                 views = self.views
                 entries = self.sorted or []
                 while len(views) <= n:
-                    # The totals as_of() would keep, without its entry list:
-                    # these views are private and only their totals are read.
+                    # What as_of() would keep: the totals, and the entries (in
+                    # (on, id) order, appended to one store the views share), which
+                    # fee_payments reads to tell money taken for a fee apart.
                     following = views[-1]._copy()
-                    following._apply(entries[len(views) - 1], check=False)
+                    entry = entries[len(views) - 1]
+                    following._apply(entry, check=False)
+                    following._append(entry)
                     views.append(following)
                 view = views[n]
             if view.total != self.plan.total.minor:
