@@ -87,3 +87,26 @@ class TestPublicAPI:
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip() == ""
+
+
+class TestVersion:
+    def test_the_version_is_the_release_the_markers_name(self) -> None:
+        """`versionadded`/`versionchanged` markers never name a release after the one being built, and the
+        package says the same version as pyproject.toml."""
+        import pathlib
+        import re
+        import tomllib
+
+        root = pathlib.Path(__file__).parent.parent
+        declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+        assert payplan.__version__ == declared
+
+        def release(text: str) -> tuple[int, ...]:
+            return tuple(int(p) for p in re.match(r"\d+(\.\d+)*", text).group(0).split("."))  # type: ignore[union-attr]
+
+        named = {
+            m for path in (root / "src" / "payplan").rglob("*.py")
+            for m in re.findall(r"\.\. version(?:added|changed):: (\S+)", path.read_text())
+        }
+        assert named, "no markers found: the pattern is wrong"
+        assert all(release(m) <= release(declared) for m in named), (named, declared)

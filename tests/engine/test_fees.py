@@ -33,7 +33,7 @@ from payplan import (
 from payplan.engine import RunSummary, run_due
 from payplan.notify import Contact, InMemoryNotifier, Message
 from payplan.providers import Capability, Payer, fee_key
-from payplan.store import MemoryStore, Store
+from payplan.store import MemoryStore, Store, open_store
 from payplan.testing import OnDemandSandboxProvider, SandboxCard, SandboxProvider
 
 D = dt.date
@@ -80,7 +80,13 @@ def setup(provider: type[SandboxProvider], collect: FeeCollection) -> tuple[Memo
 
 
 def run_days(
-    store: Store, sb: SandboxProvider, start: dt.date, end: dt.date, *, plan: PaymentPlan
+    store: Store,
+    sb: SandboxProvider,
+    start: dt.date,
+    end: dt.date,
+    *,
+    plan: PaymentPlan,
+    providers: list[SandboxProvider] | None = None,
 ) -> tuple[RunSummary, InMemoryNotifier]:
     """Each day: the provider's clock (its own charges' events land in the store), the client paying
     installment 2 by hand on 2027-01-05, then the daily run."""
@@ -94,7 +100,7 @@ def run_days(
             owed = plan_status(plan, store.load(plan.id).ledger, day).installment(2).outstanding
             if owed.minor:
                 store.record_entries(plan.id, [PaymentReceived("by-hand-2", day, owed, "bank_transfer")])
-        summary = run_due(store, [sb], day, notifier, contacts={"ada": ADA})
+        summary = run_due(store, providers or [sb], day, notifier, contacts={"ada": ADA})
         assert summary.ok, summary.failures
         total = total.merge(summary)
         day += dt.timedelta(days=1)
@@ -209,6 +215,57 @@ class TestFeesWhereTheProviderAutopays:
         for _ in range(2):
             run_due(store, [sb], D(2027, 1, 2), InMemoryNotifier(), contacts={"ada": ADA})
         assert len(fee_calls(sb)) == 1
+
+
+class Acme(SandboxProvider):
+    """The provider a plan was first published at (its name sorts before the one it moved to)."""
+
+    name: ClassVar[str] = "acme"
+
+
+class Zed(SandboxProvider):
+    """The provider the plan lives at now (saved last)."""
+
+    name: ClassVar[str] = "zed"
+
+
+class TestAPlanMovedToAnotherProvider:
+    """A plan moved keeps its old binding in the store; the run charges where it lives now
+    (:meth:`Store.current_binding`), whatever the order of the providers' names."""
+
+    @pytest.mark.parametrize("backend", ["memory", "sqlite"])
+    def test_the_fee_is_charged_at_the_provider_saved_last(self, backend: str, tmp_path: Any) -> None:
+        store = MemoryStore() if backend == "memory" else open_store(f"sqlite:///{tmp_path}/p.db", create=True)
+        old, new = Acme(today=BOOKED), Zed(today=BOOKED)
+        plan = pack_a(FeeCollection.AT_ONCE)
+        store.add_plan(plan)
+        store.save_binding(old.publish(plan, Payer(payment_method_id="pm_ada")))
+        new.script("pm_ada", SandboxCard.SUCCESS, SandboxCard.DECLINE)  # the deposit; installment 2's first charge
+        store.save_binding(new.publish(plan, Payer(payment_method_id="pm_ada")))
+        assert [b.provider for b in store.bindings(plan.id)] == ["acme", "zed"]
+        run_days(store, new, BOOKED, D(2027, 1, 3), plan=plan, providers=[old, new])
+        assert fee_calls(old) == []
+        assert len(fee_calls(new)) == 1
+        paid = store.load(plan.id).ledger.get(f"{plan.id}:fee-charge:{fee_id(plan)}:a1")
+        assert isinstance(paid, PaymentReceived)
+        assert (paid.amount, paid.method) == (usd("25"), "zed")
+
+    def test_a_plan_whose_provider_is_not_in_the_run_is_not_charged_elsewhere(self) -> None:
+        """The run has only the old provider: the fee is held, saying where the plan lives, and nothing is charged."""
+        store = MemoryStore()
+        old, new = Acme(today=BOOKED), Zed(today=BOOKED)
+        plan = pack_a(FeeCollection.AT_ONCE)
+        store.add_plan(plan)
+        store.save_binding(old.publish(plan, Payer(payment_method_id="pm_ada")))
+        new.script("pm_ada", SandboxCard.SUCCESS, SandboxCard.DECLINE)
+        store.save_binding(new.publish(plan, Payer(payment_method_id="pm_ada")))
+        summary, _ = run_days(store, new, BOOKED, D(2027, 1, 2), plan=plan, providers=[old])
+        assert fee_calls(old) == []
+        assert fee_calls(new) == []
+        assert [a.detail for a in summary.actions if a.kind == "held"] == [
+            f"late fee 25.00 USD ({fee_id(plan)}): its provider zed is not in this run: "
+            "collect it another way and record the payment"
+        ]
 
 
 class TestFeesOnDemand:

@@ -18,12 +18,16 @@ import pytest
 sqlalchemy = pytest.importorskip("sqlalchemy", reason="the SQL store needs payplan[store] (SQLAlchemy, Alembic)")
 
 from payplan import (  # noqa: E402
+    AmendmentRecord,
     DamagedRowError,
+    ExtendDueDate,
     Ledger,
     Money,
+    PaymentPlan,
     PaymentReceived,
     StoreError,
     StoreUnavailableError,
+    amend,
 )
 from payplan.cli import main  # noqa: E402
 from payplan.engine import run_due  # noqa: E402
@@ -52,6 +56,13 @@ def _edit(store: SQLStore, table: sqlalchemy.Table, plan_id: str, document: str,
         q = q.where(table.c[column] == value)
     with store.engine.begin() as conn:
         assert conn.execute(q.values(document=document)).rowcount == 1
+
+
+def _amended_b(store: SQLStore) -> tuple[PaymentPlan, AmendmentRecord]:
+    """b-plan's next version: its second installment a fortnight later."""
+    plan = store.load("b-plan").plan
+    return amend(plan, ExtendDueDate(2, plan.installments[1].due + dt.timedelta(days=14)), by="staff",
+                 reason="asked", on=BOOKED)
 
 
 def _fresh(store: SQLStore) -> SQLStore:
@@ -104,6 +115,35 @@ class TestDamagedRows:
             conn.execute(sqlalchemy.update(entries).values(checksum=None))
             conn.execute(sqlalchemy.update(plans).values(checksum=None))
         assert _fresh(store).load("b-plan").ledger.paid == Money.of("500.00", "USD")
+
+    def test_plan_documents_the_store_wrote_are_not_validated_again(
+        self, store: SQLStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A plan row whose checksum matches is read by the trusted reader: load_plan (every validator) is not run."""
+        _three(store)
+        store.save_version(*_amended_b(store))
+        import payplan.store._codec as codec
+
+        def refuse(document: object) -> object:
+            raise AssertionError("the validating reader ran on a document the store wrote")
+
+        monkeypatch.setattr(codec, "load_plan", refuse)
+        fresh = _fresh(store)
+        assert fresh.load("b-plan").plan == store.load("b-plan").plan
+        assert [p.version for p in fresh.history("b-plan").versions] == [1, 2]
+
+    def test_a_plan_row_without_a_checksum_is_validated(self, store: SQLStore) -> None:
+        """A row written before checksums (NULL) goes through every validator: a plan that does not add up is refused."""
+        _three(store)
+        data = json.loads(dumps_plan_doc(make_plan("b-plan")))
+        data["plan"]["fee_minor"] += 1
+        with store.engine.begin() as conn:
+            conn.execute(sqlalchemy.update(plans).where(plans.c.plan_id == "b-plan").values(
+                document=json.dumps(data, sort_keys=True, separators=(",", ":")), checksum=None,
+            ))
+        with pytest.raises(DamagedRowError, match="add up") as caught:
+            _fresh(store).load("b-plan")
+        assert (caught.value.table, caught.value.row) == ("payplan_plans", "v1")
 
     def test_active_plans_raises_without_a_handler_and_goes_on_with_one(self, store: SQLStore) -> None:
         """A batch read stops at a damaged plan unless the caller takes damaged plans aside."""

@@ -223,7 +223,6 @@ def run_plan(
     *,
     contacts: Contacts | None = None,
     templates: Mapping[str, Mapping[str, str]] | None = None,
-    bindings: Iterable[ProviderBinding] | None = None,
     unsent: Sequence[ReminderRecord] = (),
     retire: list[str] | None = None,
     outbox: _Outbox | None = None,
@@ -266,7 +265,7 @@ def run_plan(
     # 2. charges and retries, where the provider charges on demand and does not autopay;
     #    then the late fees owed, wherever the provider charges fees (whoever collects the
     #    installments), when the terms say; the others are reported held, with why
-    target = _Target(store, plan.id, providers, bindings)
+    target = _Target(store, plan.id, providers)
     due = charges_due(plan, ledger, as_of, day=day)
     if due and any(_on_demand(p) for p in providers.values()):  # else no need to read the plan's bindings
         ledger = _charge(store, plan, ledger, due, target, as_of, summary)
@@ -455,20 +454,27 @@ def _on_demand(provider: Provider) -> bool:
 
 
 class _Target:
-    """The plan's provider and binding, read from the store once, when first needed."""
+    """The plan's provider and binding, read from the store once, when first needed.
 
-    def __init__(
-        self, store: Store, plan_id: str, providers: Mapping[str, Provider], bindings: Iterable[ProviderBinding] | None
-    ) -> None:
-        self.store, self.plan_id, self.providers, self.bindings = store, plan_id, providers, bindings
+    The binding is the plan's current one (saved last, :meth:`Store.current_binding`): a plan moved to
+    another provider keeps its old binding, which is never charged. When the current binding's provider
+    is not among the run's, nothing is chosen and :attr:`missing` says why.
+    """
+
+    def __init__(self, store: Store, plan_id: str, providers: Mapping[str, Provider]) -> None:
+        self.store, self.plan_id, self.providers = store, plan_id, providers
         self.read = False
         self.found: tuple[ProviderBinding, Provider] | None = None
+        self.missing = "no provider binding"
 
     def get(self) -> tuple[ProviderBinding, Provider] | None:
         if not self.read:
             if self.providers:  # with no provider in the run, no binding can be used: none is read
-                found = tuple(self.bindings) if self.bindings is not None else self.store.bindings(self.plan_id)
-                self.found = next(((b, self.providers[b.provider]) for b in found if b.provider in self.providers), None)
+                current = self.store.current_binding(self.plan_id)
+                if current is not None and current.provider in self.providers:
+                    self.found = (current, self.providers[current.provider])
+                elif current is not None:
+                    self.missing = f"its provider {current.provider} is not in this run"
             self.read = True
         return self.found
 
@@ -528,7 +534,7 @@ def _collect_fees(
         return ledger, False
     chosen = target.get()
     if chosen is None or Capability.CHARGE_FEES not in chosen[1].capabilities:
-        why = "no provider binding" if chosen is None else f"{chosen[1].name} cannot charge fees"
+        why = target.missing if chosen is None else f"{chosen[1].name} cannot charge fees"
         owed: list[FeeChargeDue | FeeHeld] = [*due, *held]
         for c in owed:
             _hold(plan, c.fee_id, c.amount, f"{why}: collect it another way and record the payment", summary)

@@ -12,13 +12,34 @@ from typing import Any, Final, NoReturn, TypeVar
 import attrs
 
 from .._amendments import AmendmentRecord
+from .._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from .._history_json import _amendment_from, _amendment_to_json
 from .._ledger import _ENTRY_TYPES, LedgerEntry
 from .._money import Currency, Money, to_currency
-from .._plan import PaymentPlan
+from .._plan import PaymentPlan, PlanKind
+from .._policies import (
+    CancellationPolicy,
+    CancellationWindow,
+    Incentive,
+    LateFeePolicy,
+    LateFeeStep,
+    ReminderPolicy,
+)
+from .._retries import RetryPolicy
+from .._schedule import Installment, InstallmentKind
+from .._terms import DepositRule, Terms
 from ..exceptions import DamagedRowError
 from ..providers import EventKind, ProviderEvent
-from ..serialization import _LEGACY_DEFAULTS, _entry_from, _entry_to_json, _Reader, dump_plan, load_plan
+from ..serialization import (
+    _KIND,
+    _LEGACY_DEFAULTS,
+    SCHEMA_VERSION,
+    _entry_from,
+    _entry_to_json,
+    _Reader,
+    dump_plan,
+    load_plan,
+)
 
 __all__ = [
     "body_digest",
@@ -34,6 +55,7 @@ __all__ = [
     "loads_plan_doc",
     "loads_record",
     "trusted_entry",
+    "trusted_plan",
     "row_checksum",
     "verify",
 ]
@@ -246,6 +268,201 @@ def trusted_entry(text: str, currency: Currency) -> LedgerEntry:
         set_slot(entry, value)
     result: LedgerEntry = entry
     return result
+
+
+# -- plan documents the store wrote itself ------------------------------------------------
+#
+# The same reasoning as for entries: a plan document whose checksum matches is the store's own
+# write of a plan whose every validator ran when it was built. It is read here without the
+# field-by-field checks of ``load_plan`` (its type checks and paths are most of its cost) and
+# without the validators: each value is built with its class's own converters (they normalize:
+# percentages to Decimal, lists to tuples, templates merged with the defaults), then set on its
+# slot. Which fields a class has comes from attrs, so a field added later with a default is set
+# to it; one added without a default, and any key this reader does not know or misses, sends the
+# whole document to ``load_plan`` instead (the Hypothesis property in
+# tests/property/test_trusted_plans.py checks both readers agree on generated plans).
+
+
+class _Unknown(Exception):
+    """A plan document of a shape this reader does not know: ``load_plan`` reads it."""
+
+
+# (init name, default or NOTHING, converter or None, slot setter) of each attrs field of a class
+_Built = tuple[tuple[str, Any, Any, Callable[[Any, Any], None]], ...]
+_FACTORY: Final[Any] = type(attrs.Factory(list))
+
+
+def _built_fields(cls: type) -> _Built:
+    out = []
+    for a in attrs.fields(cls):
+        default = a.default
+        if isinstance(default, _FACTORY) and default.takes_self:  # pragma: no cover - none of the plan classes
+            default = _NOTHING
+        out.append((a.alias, default, a.converter, cls.__dict__[a.name].__set__))
+    return tuple(out)
+
+
+_PLAN_CLASSES: Final = (
+    PaymentPlan, Installment, Terms, DepositRule, ExplicitDates, BeforeSession, LateFeePolicy, LateFeeStep,
+    ReminderPolicy, CancellationPolicy, CancellationWindow, Incentive, RetryPolicy,
+)
+_FIELDS_OF: dict[type, _Built] = {cls: _built_fields(cls) for cls in _PLAN_CLASSES}
+
+
+def _built(cls: type, values: dict[str, Any]) -> Any:
+    """An instance of the attrs class *cls* from *values* (by init name): converters run, validators not."""
+    obj: Any = _NEW(cls)
+    for name, default, convert, set_slot in _FIELDS_OF[cls]:
+        try:
+            value = values[name]
+        except KeyError:
+            if default is _NOTHING:
+                raise _Unknown(f"{cls.__name__}.{name} is missing") from None
+            value = default.factory() if isinstance(default, _FACTORY) else default
+        set_slot(obj, value if convert is None else convert(value))
+    return obj
+
+
+def _exactly(data: Any, keys: frozenset[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """*data* when it is an object with exactly *keys* (and any of *optional*); else :class:`_Unknown`."""
+    if type(data) is not dict:
+        raise _Unknown("not an object")
+    have = data.keys()
+    if not (have >= keys and have <= keys | optional):
+        raise _Unknown(f"keys {sorted(have ^ keys)}")
+    return data
+
+
+def _opt_money(minor: int | None, currency: Currency) -> Money | None:
+    return None if minor is None else _money_of(minor, currency)
+
+
+def _opt_date(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+_TOP_KEYS = frozenset({"schema", "schema_version", "plan"})
+_PLAN_KEYS = frozenset({
+    "id", "version", "kind", "currency", "fee_minor", "finance_charge_minor", "booked", "session", "timezone",
+    "tier", "client", "terms", "installments",
+})
+_LINE_KEYS = frozenset({"number", "kind", "due", "amount_minor", "label", "days_before_session"})
+_LINE_OPTIONAL = frozenset({"key"})
+_TERMS_KEYS = frozenset({
+    "deposit", "installments", "dates", "final_due_days_before", "remainder", "apr", "first_due", "compress",
+    "late_fees", "reminders", "cancellation", "incentives", "retries",
+})
+_DEPOSIT_KEYS = frozenset({"percent", "amount_minor"})
+_LATE_FEE_KEYS = frozenset({"grace_days", "steps", "cap_minor", "cap_percent", "fee_on_fee", "collect"})
+_STEP_KEYS = frozenset({"days", "amount_minor", "percent"})
+_REMINDER_KEYS = frozenset({"offsets", "final_notice", "templates"})
+_CANCEL_KEYS = frozenset({
+    "windows", "deposit_refundable", "no_show_fee_minor", "reschedule_fee_minor", "credit_instead_of_refund",
+    "collect_shortfall",
+})
+_WINDOW_KEYS = frozenset({"within_days", "percent"})
+_INCENTIVE_KEYS = frozenset({"kind", "amount_minor", "percent", "by", "days_early", "min_on_time", "name", "clawback"})
+_RETRY_KEYS = frozenset({"days", "stop_days_before", "card_warning_days"})
+
+
+def _rule(data: Any) -> DateRule:
+    kind = data.get("type") if type(data) is dict else None
+    if kind == "cadence":
+        return Cadence.parse(_exactly(data, frozenset({"type", "cadence"}))["cadence"])
+    if kind == "dates":
+        dates = _exactly(data, frozenset({"type", "dates"}))["dates"]
+        rule: DateRule = _built(ExplicitDates, {"dates": [dt.date.fromisoformat(d) for d in dates]})
+        return rule
+    if kind == "before_session":
+        rule = _built(BeforeSession, {"days": _exactly(data, frozenset({"type", "days"}))["days"]})
+        return rule
+    raise _Unknown(f"date rule {kind!r}")
+
+
+def _terms(data: Any, cur: Currency) -> Terms:
+    t = _exactly(data, _TERMS_KEYS)
+    dep = _exactly(t["deposit"], _DEPOSIT_KEYS)
+    values: dict[str, Any] = {
+        "deposit": _built(DepositRule, {"percent": dep["percent"], "amount": _opt_money(dep["amount_minor"], cur)}),
+        "installments": t["installments"],
+        "dates": _rule(t["dates"]),
+        "final_due_days_before": t["final_due_days_before"],
+        "remainder": t["remainder"],
+        "apr": t["apr"],
+        "first_due": _opt_date(t["first_due"]),
+        "compress": t["compress"],
+        "incentives": [_built(Incentive, {
+            **(i := _exactly(raw, _INCENTIVE_KEYS)), "amount": _opt_money(i["amount_minor"], cur), "by": _opt_date(i["by"]),
+        }) for raw in t["incentives"]],
+    }
+    lf = t["late_fees"]
+    if lf is not None:
+        _exactly(lf, _LATE_FEE_KEYS)
+        values["late_fees"] = _built(LateFeePolicy, {
+            **lf,
+            "steps": [_built(LateFeeStep, {**(s := _exactly(raw, _STEP_KEYS)), "amount": _opt_money(s["amount_minor"], cur)})
+                      for raw in lf["steps"]],
+            "cap": _opt_money(lf["cap_minor"], cur),
+        })
+    rp = _exactly(t["reminders"], _REMINDER_KEYS)
+    values["reminders"] = _built(ReminderPolicy, {**rp, "templates": rp["templates"] or {}})
+    cp = t["cancellation"]
+    if cp is not None:
+        _exactly(cp, _CANCEL_KEYS)
+        values["cancellation"] = _built(CancellationPolicy, {
+            **cp,
+            "windows": [_built(CancellationWindow, _exactly(w, _WINDOW_KEYS)) for w in cp["windows"]],
+            "no_show_fee": _opt_money(cp["no_show_fee_minor"], cur),
+            "reschedule_fee": _opt_money(cp["reschedule_fee_minor"], cur),
+        })
+    values["retries"] = _built(RetryPolicy, _exactly(t["retries"], _RETRY_KEYS))
+    terms: Terms = _built(Terms, values)
+    return terms
+
+
+def _trusted_plan(data: Any) -> PaymentPlan:
+    top = _exactly(data, _TOP_KEYS)
+    if top["schema"] != _KIND or top["schema_version"] != SCHEMA_VERSION:
+        raise _Unknown("another schema or version")
+    p = _exactly(top["plan"], _PLAN_KEYS)
+    cur = to_currency(p["currency"])
+    lines = []
+    for raw in p["installments"]:
+        line = _exactly(raw, _LINE_KEYS, _LINE_OPTIONAL)
+        lines.append(_built(Installment, {
+            **line, "kind": InstallmentKind(line["kind"]), "due": dt.date.fromisoformat(line["due"]),
+            "amount": _money_of(line["amount_minor"], cur),
+        }))
+    plan: PaymentPlan = _built(PaymentPlan, {
+        **p,
+        "fee": _money_of(p["fee_minor"], cur),
+        "installments": lines,
+        "booked": dt.date.fromisoformat(p["booked"]),
+        "session": dt.date.fromisoformat(p["session"]),
+        "terms": _terms(p["terms"], cur),
+        "kind": PlanKind(p["kind"]),
+        "finance_charge": _opt_money(p["finance_charge_minor"], cur),
+    })
+    return plan
+
+
+def trusted_plan(text: str) -> PaymentPlan:
+    """A plan from a document the store wrote, its checksum already matched: not validated again.
+
+    Each value is built with its class's converters and set as the
+    document has it; a document of another shape (a key this reader does
+    not know or misses, another schema version) is read by :func:`load_plan`,
+    which checks everything.
+
+    Raises:
+        ValueError, KeyError, TypeError: the document does not decode
+            (the caller turns it into a :class:`DamagedRowError`).
+    """
+    data = json.loads(text)
+    try:
+        return _trusted_plan(data)
+    except (_Unknown, *DECODE_ERRORS):
+        return load_plan(data)
 
 
 def dumps_event(event: ProviderEvent) -> str:

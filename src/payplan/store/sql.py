@@ -75,6 +75,7 @@ from ._codec import (
     DECODE_ERRORS,
     body_digest,
     checksum,
+    decode_or_raise,
     decoded,
     dumps_entry,
     dumps_event,
@@ -86,6 +87,7 @@ from ._codec import (
     loads_record,
     row_checksum,
     trusted_entry,
+    trusted_plan,
     undecodable,
     verify,
 )
@@ -572,12 +574,19 @@ def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[Any]) -> Cach
 def _plan_doc(plan_id: str, version: int, document: str, stored: str | None, table: str = _PLANS) -> PaymentPlan:
     """A plan version from its row, checked against its checksum.
 
+    A document that matches its checksum is the store's own write and is
+    read without running the validators again (:func:`trusted_plan`); one
+    without a checksum (written before 0006) is validated.
+
     Raises:
         DamagedRowError: the document does not decode, names another plan or
             version, or no longer matches its checksum.
     """
     row = f"v{version}"
-    plan = decoded(table, plan_id, row, document, stored, loads_plan_doc)
+    if stored is not None and stored == checksum(table, plan_id, row, document):
+        plan = decode_or_raise(table, plan_id, row, document, trusted_plan)
+    else:
+        plan = decoded(table, plan_id, row, document, stored, loads_plan_doc)
     if plan.id != plan_id or plan.version != version:
         undecodable(table, plan_id, row, ValueError(f"its document is plan {plan.id!r} v{plan.version}"))
     return plan
@@ -727,7 +736,7 @@ class SQLStore(Store):
             if plan is not None:
                 self._plans.move_to_end(key)
                 return plan
-        plan = _plan_doc(plan_id, version, document, None)
+        plan = _plan_doc(plan_id, version, document, stored)
         if self._plan_cache:
             with self._cache_lock:
                 self._plans[key] = plan

@@ -262,7 +262,7 @@ class SandboxProvider(Provider):
         """
         if type(date) is not dt.date or date < self._today:
             raise ProviderRequestError(
-                f"expected a date on or after {self._today.isoformat()}, got {date!r}", provider=_NAME
+                f"expected a date on or after {self._today.isoformat()}, got {date!r}", provider=self.name
             )
         start = len(self._events)
         for day in _days(self._today, date):
@@ -287,7 +287,7 @@ class SandboxProvider(Provider):
         charge = self._charges.get(reference)
         if charge is None or charge.status is not ChargeStatus.REQUIRES_ACTION:
             raise ProviderRequestError(
-                f"expected a charge awaiting authentication, got {reference!r}", provider=_NAME
+                f"expected a charge awaiting authentication, got {reference!r}", provider=self.name
             )
         charge.status = ChargeStatus.SUCCEEDED
         return self._emit(EventKind.PAYMENT_SUCCEEDED, charge.plan_id, charge.installment, charge.amount, reference)
@@ -324,7 +324,7 @@ class SandboxProvider(Provider):
             existing = self._plans.get(plan.id)
             if existing is not None:
                 return existing.binding
-            binding = ProviderBinding(_NAME, plan.id, plan.version, {"schedule": self._new_id("sch")})
+            binding = ProviderBinding(self.name, plan.id, plan.version, {"schedule": self._new_id("sch")})
             self._plans[plan.id] = _Published(binding, plan, payer)
             return binding
 
@@ -338,7 +338,7 @@ class SandboxProvider(Provider):
         key = idempotency_key(plan, "update")
 
         def work() -> ProviderBinding:
-            new = ProviderBinding(_NAME, plan.id, plan.version, published.binding.ids, status=binding.status)
+            new = ProviderBinding(self.name, plan.id, plan.version, published.binding.ids, status=binding.status)
             old = published.plan.installments
             published.attempted = {
                 n for n in published.attempted if n <= min(len(old), len(plan.installments))
@@ -440,7 +440,7 @@ class SandboxProvider(Provider):
         charge = self._charges.get(charge_reference)
         if charge is None or charge.plan_id != binding.plan_id:
             raise ProviderRequestError(
-                f"expected a charge of plan {binding.plan_id}, got {charge_reference!r}", provider=_NAME
+                f"expected a charge of plan {binding.plan_id}, got {charge_reference!r}", provider=self.name
             )
         key = idempotency_key or refund_key(binding.plan_id, charge_reference, amount, sequence=sequence)
 
@@ -448,17 +448,17 @@ class SandboxProvider(Provider):
             left = charge.amount.minor - charge.refunded
             if charge.status is not ChargeStatus.SUCCEEDED or amount.currency != charge.amount.currency:
                 return RefundOutcome(
-                    RefundStatus.FAILED, amount, charge_reference, None, "nothing refundable", _NAME
+                    RefundStatus.FAILED, amount, charge_reference, None, "nothing refundable", self.name
                 )
             if not 0 < amount.minor <= left:
                 return RefundOutcome(
                     RefundStatus.FAILED, amount, charge_reference, None,
-                    f"expected at most {Money(left, amount.currency)} to refund, got {amount}", _NAME,
+                    f"expected at most {Money(left, amount.currency)} to refund, got {amount}", self.name,
                     lowers_price=lowers_price,
                 )
             ref = self._refund(charge, amount, reason, lowers_price=lowers_price)
             return RefundOutcome(
-                RefundStatus.SUCCEEDED, amount, charge_reference, ref, None, _NAME, lowers_price=lowers_price
+                RefundStatus.SUCCEEDED, amount, charge_reference, ref, None, self.name, lowers_price=lowers_price
             )
 
         result: RefundOutcome = self._call("refund", key, work)
@@ -482,7 +482,7 @@ class SandboxProvider(Provider):
         ):
             raise ProviderRequestError(
                 f"expected a succeeded charge with at least {amount} left to refund, got {charge_reference!r}",
-                provider=_NAME,
+                provider=self.name,
             )
         self._refund(charge, amount, reason)
         return self._events[-1]
@@ -491,34 +491,34 @@ class SandboxProvider(Provider):
         """Verify a sandbox delivery's signature and timestamp, then read its event."""
         header = _header(headers, _SIGNATURE_HEADER)
         if header is None:
-            raise ProviderAuthError(f"expected a {_SIGNATURE_HEADER} header, got none", provider=_NAME)
+            raise ProviderAuthError(f"expected a {_SIGNATURE_HEADER} header, got none", provider=self.name)
         parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
         try:
             t = int(parts["t"])
             given = parts["v1"]
         except (KeyError, ValueError):
             raise ProviderAuthError(
-                f"expected a {_SIGNATURE_HEADER} of the form t=<unix>,v1=<hex>, got {header!r}", provider=_NAME
+                f"expected a {_SIGNATURE_HEADER} of the form t=<unix>,v1=<hex>, got {header!r}", provider=self.name
             ) from None
         expected = hmac.new(self._secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
         if not given.isascii() or not hmac.compare_digest(expected, given):
-            raise ProviderAuthError("the webhook signature does not match its body", provider=_NAME)
+            raise ProviderAuthError("the webhook signature does not match its body", provider=self.name)
         skew = abs(self._clock() - t)
         if skew > self._tolerance.total_seconds():
             raise ProviderAuthError(
                 f"expected a delivery signed within {self._tolerance} of the sandbox clock, "
                 f"got one {dt.timedelta(seconds=skew)} away",
-                provider=_NAME,
+                provider=self.name,
             )
         try:
             data = json.loads(body)
             if data["type"] == _IGNORED_TYPE:
                 return ()
-            return (_event_from_json(data),)
+            return (_event_from_json(data, self.name),)
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             # ValueError includes payplan's InvalidPlanError (a bad amount or date).
             raise ProviderRequestError(
-                f"expected a sandbox event, got {body[:80]!r}: {type(exc).__name__}: {exc}", provider=_NAME
+                f"expected a sandbox event, got {body[:80]!r}: {type(exc).__name__}: {exc}", provider=self.name
             ) from exc
 
     def reconcile(self, binding: ProviderBinding, known: Iterable[str] = ()) -> tuple[ProviderEvent, ...]:
@@ -540,10 +540,10 @@ class SandboxProvider(Provider):
 
     def _published(self, binding: ProviderBinding) -> _Published:
         published = self._plans.get(binding.plan_id)
-        if published is None or binding.provider != _NAME:
+        if published is None or binding.provider != self.name:
             raise ProviderRequestError(
                 f"expected a plan published to the sandbox, got {binding.provider} plan {binding.plan_id!r}",
-                provider=_NAME,
+                provider=self.name,
             )
         return published
 
@@ -551,14 +551,14 @@ class SandboxProvider(Provider):
         fault = self._faults.pop(0) if self._faults else None
         self._calls.append(SandboxCall(verb, key, fault))
         if fault in (SandboxFault.UNAVAILABLE, SandboxFault.DROPPED):
-            raise ProviderConnectionError(f"sandbox {verb}: simulated {fault.value}", provider=_NAME)
+            raise ProviderConnectionError(f"sandbox {verb}: simulated {fault.value}", provider=self.name)
         if key in self._done:
             result = self._done[key]
         else:
             result = work()
             self._done[key] = result
         if fault is SandboxFault.LOST_RESPONSE:
-            raise ProviderConnectionError(f"sandbox {verb}: simulated lost response", provider=_NAME)
+            raise ProviderConnectionError(f"sandbox {verb}: simulated lost response", provider=self.name)
         return result
 
     def _paid(self, plan_id: str, installment: int) -> bool:
@@ -614,11 +614,11 @@ class SandboxProvider(Provider):
     ) -> ProviderEvent:
         sequence = len(self._events) + 1
         ident = (
-            refund_entry_id(_NAME, reference) if kind is EventKind.REFUNDED else f"{_NAME}:evt_{reference}_{kind.value}"
+            refund_entry_id(self.name, reference) if kind is EventKind.REFUNDED else f"{self.name}:evt_{reference}_{kind.value}"
         )
         event = ProviderEvent(
             id=ident,
-            provider=_NAME,
+            provider=self.name,
             kind=kind,
             plan_id=plan_id,
             occurred_on=self._today,
@@ -664,11 +664,11 @@ def _event_to_json(event: ProviderEvent) -> dict[str, Any]:
     }
 
 
-def _event_from_json(data: dict[str, Any]) -> ProviderEvent:
+def _event_from_json(data: dict[str, Any], provider: str) -> ProviderEvent:
     """The event in a sandbox delivery, every field read with its type and range checked."""
     from ..providers._payload import Fields
 
-    read = Fields(_NAME, "sandbox delivery")
+    read = Fields(provider, "sandbox delivery")
     if not isinstance(data, dict):
         raise read.error("the body", "an object", data)
     amount = read.optional_integer(data, "amount", "amount", minimum=1)
@@ -681,7 +681,7 @@ def _event_from_json(data: dict[str, Any]) -> ProviderEvent:
         raise read.error("type or occurred_on", "an event kind and an ISO date", data.get("type")) from exc
     return ProviderEvent(
         id=read.text(data, "id", "id"),
-        provider=_NAME,
+        provider=provider,
         kind=kind,
         plan_id=read.text(data, "plan_id", "plan_id"),
         occurred_on=on,
