@@ -16,6 +16,7 @@ import pytest
 
 from payplan import (
     FeeCollection,
+    InvalidPlanError,
     Ledger,
     LedgerError,
     Money,
@@ -92,12 +93,58 @@ class TestChargesDue:
             plan, ledger, D(2027, 1, 1)
         )
 
+    def test_each_installment_is_charged_what_it_owes_not_what_the_one_before_owed(self) -> None:
+        """Installment 2 owes its last cent and installment 3 its whole $500: two charges, $0.01 and $500."""
+        plan = pack_a()
+        ledger = paid_deposit(plan).record(PaymentReceived("p2", D(2027, 1, 1), usd("499.99")))
+        assert charges_due(plan, ledger, D(2027, 2, 1)) == (
+            due(2, "0.01", 1, (2027, 1, 1)),
+            due(3, "500.00", 1, (2027, 2, 1)),
+        )
+
+    def test_two_partial_charges_by_the_engine_make_the_next_attempt_the_third(self) -> None:
+        """$100 taken on attempt 1 and $100 on attempt 2: the rest of installment 2 is attempt 3, not a replayed key."""
+        plan = pack_a()
+        ledger = paid_deposit(plan).record_all([
+            PaymentReceived("pack-a:charge:2:a1", D(2027, 1, 1), usd("100")),
+            PaymentReceived("pack-a:charge:2:a2", D(2027, 1, 2), usd("100")),
+        ])
+        assert charges_due(plan, ledger, D(2027, 1, 3)) == (due(2, "300.00", 3, (2027, 1, 1)),)
+
+    def test_a_payment_under_a_charge_id_with_a_note_counts_for_its_installment(self) -> None:
+        """A payment recorded as ``pack-a:charge:2:a1:manual`` is attempt 1 of installment 2 (read up to the first colon)."""
+        plan = pack_a()
+        ledger = paid_deposit(plan).record(PaymentReceived("pack-a:charge:2:a1:manual", D(2027, 1, 1), usd("100")))
+        assert charges_due(plan, ledger, D(2027, 1, 2)) == (due(2, "400.00", 2, (2027, 1, 1)),)
+
     def test_a_balance_of_one_cent_is_charged(self) -> None:
         """Everything paid but the last cent of the plan: that cent is charged when the last installment falls due."""
         plan = pack_a()
         ledger = paid_deposit(plan).record(PaymentReceived("rest", D(2027, 1, 1), usd("1499.99")))
         assert charges_due(plan, ledger, D(2027, 2, 15)) == ()
         assert charges_due(plan, ledger, D(2027, 3, 1)) == (due(4, "0.01", 1, (2027, 3, 1)),)
+
+
+class TestRefusals:
+    """What the caller reads when the daily run's rules are handed the wrong thing (shared by every rule of _dunning)."""
+
+    def test_a_day_that_is_not_a_date_is_refused_by_its_name(self) -> None:
+        plan = pack_a()
+        with pytest.raises(InvalidPlanError) as caught:
+            charges_due(plan, Ledger.empty(plan), "2027-01-01")  # type: ignore[arg-type]
+        assert str(caught.value) == "expected as_of as a datetime.date, got str '2027-01-01'"
+
+    def test_something_that_is_not_a_plan_is_refused_naming_what_arrived(self) -> None:
+        plan = pack_a()
+        with pytest.raises(InvalidPlanError) as caught:
+            charges_due("pack-a", Ledger.empty(plan), D(2027, 1, 1))  # type: ignore[arg-type]
+        assert str(caught.value) == "expected a PaymentPlan, got str 'pack-a'"
+
+    def test_a_ladder_that_is_not_a_retry_policy_is_refused_naming_what_arrived(self) -> None:
+        plan = pack_a()
+        with pytest.raises(InvalidPlanError) as caught:
+            charges_due(plan, Ledger.empty(plan), D(2027, 1, 1), policy=(1, 3, 7))  # type: ignore[arg-type]
+        assert str(caught.value) == "expected a RetryPolicy, got tuple (1, 3, 7)"
 
 
 class TestFeeChargesDue:
