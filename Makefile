@@ -143,7 +143,7 @@ clean:
 # there, so run it on a quiet machine or in batches: `make mutation MUTANTS='payplan._money*'` runs
 # the mutants whose names match (keeping earlier results in mutants/; without MUTANTS everything
 # starts afresh). Writes tests/mutation/report.md with the score per module and every surviving
-# mutant; tests/mutation/equivalent.toml says why each mutant judged equivalent behaves as the
+# mutant; tests/mutation/equivalent/<module>.toml says why each mutant judged equivalent behaves as the
 # original.
 MUTANTS ?=
 mutation:

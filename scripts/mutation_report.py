@@ -1,7 +1,7 @@
 """Write the mutation report of the money core from mutmut's results (``make mutation``).
 
 Reads what ``mutmut run`` left in ``mutants/`` (through ``mutmut results --all
-true`` and ``mutmut show``), the judgements in ``tests/mutation/equivalent.toml``
+true`` and ``mutmut show``), the judgements in ``tests/mutation/equivalent/*.toml``
 (a mutant that behaves exactly as the original, with the reason), and writes
 ``tests/mutation/report.md``: the score, each surviving mutant with its diff,
 and each one judged equivalent with why.
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
+EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent"
 REPORT = ROOT / "tests" / "mutation" / "report.md"
 KILLED = {"killed", "timeout", "caught by type check"}
 NOT_RUN = "not checked"
@@ -67,6 +67,17 @@ def differ(mutmut: str) -> Callable[[str], str]:
     return in_process
 
 
+def judgements() -> dict[str, dict[str, str]]:
+    """Every ``tests/mutation/equivalent/<module>.toml`` merged: ``{"equivalent": {name: why}}``."""
+    merged: dict[str, str] = {}
+    for path in sorted(EQUIVALENT.glob("*.toml")):
+        for name, why in tomllib.loads(path.read_text()).get("equivalent", {}).items():
+            if name in merged:
+                raise SystemExit(f"mutation_report: {name} is judged twice (again in {path.name})")
+            merged[name] = why
+    return {"equivalent": merged}
+
+
 def module_of(name: str) -> str:
     """``payplan._money.x_percent_of__mutmut_3`` -> ``payplan._money``."""
     return name.rsplit(".", 1)[0]
@@ -83,7 +94,7 @@ def main() -> int:
     if not found:
         print("mutation_report: no results: run `mutmut run` first", file=sys.stderr)
         return 2
-    judged = tomllib.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    judged = judgements()
     equivalent = {name: why for name, why in judged.get("equivalent", {}).items() if name in found}
     stale = sorted(set(judged.get("equivalent", {})) - set(found))
     survivors = sorted(n for n, s in found.items() if s not in KILLED | {NOT_RUN} and n not in equivalent)
