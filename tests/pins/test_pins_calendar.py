@@ -13,6 +13,7 @@ import re
 import pytest
 
 from payplan import Cadence, InvalidPlanError, ScheduleDoesNotFitError, add_months
+from payplan._calendar import days_after, shift
 
 D = dt.date
 
@@ -84,4 +85,43 @@ class TestAddMonths:
             ),
         ) as before:
             add_months(D(1, 1, 31), -1)
+        assert type(before.value) is InvalidPlanError
+
+
+class TestMovingADay:
+    """shift and days_after: the helpers every rule uses to move a date by days, at both ends of the calendar."""
+
+    def test_the_last_and_the_first_day_are_reached(self) -> None:
+        assert [
+            days_after(D(9999, 12, 30), 1),
+            days_after(D(9999, 12, 31), 0),
+            days_after(D(1, 1, 2), -1),
+        ] == [
+            D(9999, 12, 31),
+            D(9999, 12, 31),
+            D(1, 1, 1),
+        ]
+        assert [
+            shift(D(9999, 12, 30), 1, "x"),
+            shift(D(1, 1, 2), -1, "x"),
+            shift(D(2027, 1, 31), 29, "x"),
+        ] == [
+            D(9999, 12, 31),
+            D(1, 1, 1),
+            D(2027, 3, 1),
+        ]
+        assert (days_after(D(9999, 12, 31), 1), days_after(D(1, 1, 1), -1)) == (None, None)
+
+    def test_a_day_past_either_end_is_refused_naming_it(self) -> None:
+        with pytest.raises(
+            ScheduleDoesNotFitError,
+            match=message("the reminder would fall after 9999-12-31, the last day of the calendar"),
+        ) as info:
+            shift(D(9999, 12, 31), 1, "the reminder")
+        assert info.value.latest_due == D(9999, 12, 31)
+        with pytest.raises(
+            InvalidPlanError,
+            match=message("the cutoff would fall before 0001-01-01, the first day of the calendar"),
+        ) as before:
+            shift(D(1, 1, 1), -1, "the cutoff")
         assert type(before.value) is InvalidPlanError

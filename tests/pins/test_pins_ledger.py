@@ -388,8 +388,15 @@ class TestRecordingRefused:
         assert str(ledger.record(Refund.reversal("r2", D(2027, 1, 20), usd("50.00"))).net_paid) == "0.00 USD"
 
     def test_a_refund_dated_before_the_payment(self) -> None:
+        """$5.00 paid on 01-03, $100.00 on 01-10 (a fee and a failed attempt between): $5.00 may go back on 01-05."""
         ledger = Ledger.empty(plan_of()).record_all(
-            [paid("a", "100.00", D(2027, 1, 10)), paid("b", "5.00", D(2027, 1, 3))]
+            [
+                paid("a", "100.00", D(2027, 1, 10)),
+                paid("b", "5.00", D(2027, 1, 3)),
+                LateFeeAssessed("f1", D(2027, 1, 4), usd("10.00"), installment=1),
+                PaymentFailed("x", D(2027, 1, 6), "card_declined"),
+                FeeWaived("w1", D(2027, 1, 7), usd("1.00"), "goodwill"),
+            ]
         )
         with pytest.raises(
             LedgerError,
@@ -423,6 +430,25 @@ class TestRecordingRefused:
         ):
             ledger.record(FeeWaived("w", D(2027, 2, 1), usd("0.01")))
         assert str(ledger.record(FeeWaived("w", D(2027, 2, 9), usd("15.00"))).charges) == "300.00 USD"
+
+    def test_a_waiver_dated_before_a_later_waiver_counts_it(self) -> None:
+        """$10.00 of fees on 02-02 and $4.00 of it waived on 02-10: $6.00 may be waived on 02-05, not a cent more."""
+        ledger = Ledger.empty(plan_of()).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 2, 2), usd("10.00"), installment=2),
+                paid("a", "1.00", D(2027, 2, 3)),
+                PaymentFailed("x", D(2027, 2, 4), "card_declined"),
+                FeeWaived("w1", D(2027, 2, 10), usd("4.00"), "goodwill"),
+            ]
+        )
+        with pytest.raises(
+            LedgerError,
+            match=message(
+                "waiver 'w2' of 6.01 USD on 2027-02-05 is more than the 6.00 USD of fees standing by then"
+            ),
+        ):
+            ledger.record(FeeWaived("w2", D(2027, 2, 5), usd("6.01")))
+        assert str(ledger.record(FeeWaived("w2", D(2027, 2, 5), usd("6.00"))).waived) == "10.00 USD"
 
     def test_a_waiver_of_one_fee_is_bounded_by_that_fee_with_every_earlier_waiver_of_it(self) -> None:
         f2 = LateFeeAssessed("f2", D(2027, 2, 2), usd("5.00"), installment=2)
