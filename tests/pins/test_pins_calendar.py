@@ -125,3 +125,24 @@ class TestMovingADay:
         ) as before:
             shift(D(1, 1, 1), -1, "the cutoff")
         assert type(before.value) is InvalidPlanError
+
+
+class TestParsing:
+    def test_common_spellings_name_a_cadence(self) -> None:
+        assert [
+            Cadence.parse(n) for n in (" Every Two Weeks", "semi_monthly", "Twice a month", Cadence.WEEKLY)
+        ] == [
+            Cadence.BIWEEKLY,
+            Cadence.SEMIMONTHLY,
+            Cadence.SEMIMONTHLY,
+            Cadence.WEEKLY,
+        ]
+
+    def test_a_name_of_no_cadence_is_refused_listing_them(self) -> None:
+        with pytest.raises(
+            InvalidPlanError,
+            match=message(
+                "expected a cadence (weekly, biweekly, semimonthly, monthly, bimonthly), got 'yearly'"
+            ),
+        ):
+            Cadence.parse("yearly")

@@ -279,6 +279,11 @@ class TestEntriesRefused:
         down = Refund.price_reduction("r", BOOKED, usd("1.00"), "goodwill", "ch_2")
         assert (back.lowers_price, back.reason, back.reference) == (False, "oops", "ch_1")
         assert (down.lowers_price, down.reason, down.reference) == (True, "goodwill", "ch_2")
+        plain = (Refund.reversal("r", BOOKED, usd("1.00")), Refund.price_reduction("r", BOOKED, usd("1.00")))
+        assert [(r.reason, r.reference, r.lowers_price) for r in plain] == [
+            ("", None, False),
+            ("", None, True),
+        ]
         with pytest.raises(LedgerError, match=message("expected lowers_price as True or False, got 1")):
             Refund("r", BOOKED, usd("1.00"), lowers_price=1)  # type: ignore[arg-type]
 
