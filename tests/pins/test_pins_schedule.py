@@ -251,6 +251,25 @@ class TestAmortize:
             usd("1666.07"),
         )
 
+    def test_a_level_payment_of_exactly_half_a_cent_rounds_up(self) -> None:
+        """$4,228.25 over two weeks at 8%: the level payment is exactly $2,119.005, so $2,119.01.
+
+        Worked with fractions: 422825 * (8/5200) * (5208/5200)^2 / ((5208/5200)^2 - 1) = 211900.5. Then the interest
+        is 650.5 -> 651 cents, the balance 211575 cents, its interest 325.5 -> 326: the last payment is $2,119.01 too.
+        A 50-digit decimal fell just short of the half and charged $2,119.00, then $2,119.02 (regression).
+        """
+        assert amortize(usd("4228.25"), Decimal("8"), 2, 52) == (usd("2119.01"), usd("2119.01"))
+        # The same half cent of level payment from a principal whose decimal fell on the right side.
+        assert amortize(Money(1082120, "USD"), Decimal("5"), 2, 52)[0] == Money(541841, "USD")
+
+    def test_a_fractional_rate_is_kept_exactly(self) -> None:
+        """12.5% a year monthly on $1,000.00: 100000 * (1/96) / (1 - (97/96)^-3) = 34030.18 cents; interest 1042, 698, 351."""
+        assert amortize(usd("1000.00"), Decimal("12.5"), 3, 12) == (
+            usd("340.30"),
+            usd("340.30"),
+            usd("340.31"),
+        )
+
     def test_a_year_monthly_at_12_percent(self) -> None:
         assert amortize(usd("1000.00"), Decimal("12"), 12, 12) == (usd("88.85"),) * 11 + (usd("88.84"),)
 
