@@ -19,15 +19,19 @@ from decimal import Decimal
 import pytest
 
 from payplan import (
+    AddAddOn,
     BeforeSession,
     DepositRule,
     ExplicitDates,
     Installment,
     InstallmentKind,
     InvalidPlanError,
+    Ledger,
+    Milestone,
     Money,
     PaymentPlan,
     ScheduleDoesNotFitError,
+    amend,
     amortize,
 )
 
@@ -134,6 +138,58 @@ class TestTheCutoff:
     def test_a_deposit_of_the_whole_fee_needs_no_dates(self) -> None:
         plan = plan_of(installments=0, deposit=DepositRule.percent(100), dates="weekly")
         assert lines(plan) == [(1, "deposit", BOOKED, "400.00 USD", None)]
+
+
+class TestStartAndCutoffDays:
+    def test_a_cadence_counts_from_the_first_due_date_itself(self) -> None:
+        assert dues(plan_of(dates="monthly", first_due=D(2027, 1, 15))) == [
+            D(2027, 1, 15),
+            D(2027, 2, 15),
+            D(2027, 3, 15),
+        ]
+        assert dues(plan_of(dates="weekly")) == [D(2027, 1, 8), D(2027, 1, 15), D(2027, 1, 22)]
+
+    def test_booked_on_the_cutoff_day_every_line_compresses_onto_it(self) -> None:
+        plan = plan_of(dates="monthly", final_due_days_before=days_before(BOOKED), compress=True)
+        assert dues(plan) == [BOOKED] * 3
+
+    def test_a_first_due_date_on_the_cutoff_takes_every_line(self) -> None:
+        plan = plan_of(
+            dates="monthly",
+            final_due_days_before=days_before(D(2027, 3, 1)),
+            compress=True,
+            first_due=D(2027, 3, 1),
+        )
+        assert dues(plan) == [D(2027, 3, 1)] * 3
+
+    def test_paying_in_full_after_the_cutoff_is_refused_not_compressed(self) -> None:
+        with pytest.raises(
+            ScheduleDoesNotFitError,
+            match=message(
+                "the last of 1 installment(s) would fall due on 2027-02-20, after the latest possible due date "
+                "2027-02-19; use fewer installments, an earlier start, or compress (compress=True, --compress)"
+            ),
+        ) as info:
+            PaymentPlan.pay_in_full(
+                "f",
+                usd("500.00"),
+                booked=BOOKED,
+                session=D(2027, 3, 1),
+                due=D(2027, 2, 20),
+                final_due_days_before=10,
+            )
+        assert info.value.latest_due == D(2027, 2, 19)
+
+    def test_a_date_rule_of_its_own_kind_is_refused_naming_it(self) -> None:
+        class Later(ExplicitDates):
+            pass
+
+        rule = Later((D(2027, 2, 1),))
+        with pytest.raises(
+            InvalidPlanError,
+            match=message(f"expected a cadence, explicit dates or BeforeSession, got {rule!r}"),
+        ):
+            plan_of(installments=1, dates=rule)
 
 
 class TestTheEndOfTheCalendar:
@@ -280,3 +336,50 @@ class TestAmortize:
         plan = plan_of("1100.00", installments=12, dates="monthly", apr="12", session=D(2028, 6, 1))
         assert [a for *_, a, _ in lines(plan)[1:]] == ["88.85 USD"] * 11 + ["88.84 USD"]
         assert str(plan.finance_charge) == "66.19 USD"
+
+    def test_the_payment_never_exceeds_what_the_balance_and_its_interest_come_to(self) -> None:
+        """100% a week on $300.00: the level payment is 30000 / (1 - 2^-2) = 40000 cents; $300.00 of interest, then $200.00."""
+        assert amortize(usd("300.00"), Decimal("5200"), 2, 52) == (usd("400.00"), usd("400.00"))
+
+
+class TestLinesKeepWhatTheyAreGiven:
+    def test_a_progressive_plan_s_lines_carry_their_names_and_days_before_the_session(self) -> None:
+        plan = PaymentPlan.progressive(
+            "g",
+            usd("1000.00"),
+            upfront=DepositRule.percent(20),
+            milestones=[
+                Milestone("Shoot", percent=50, days_before_session=30),
+                Milestone("Album", amount=usd("100.00"), due=D(2027, 2, 1)),
+                Milestone("Final", percent=50, days_before_session=0),
+            ],
+            booked=BOOKED,
+            session=D(2027, 3, 1),
+        )
+        assert [
+            (i.number, i.kind.value, i.due, str(i.amount), i.label, i.days_before_session)
+            for i in plan.installments
+        ] == [
+            (1, "deposit", BOOKED, "200.00 USD", "Upfront", None),
+            (2, "installment", D(2027, 1, 30), "350.00 USD", "Shoot", 30),
+            (3, "installment", D(2027, 2, 1), "100.00 USD", "Album", None),
+            (4, "balance", D(2027, 3, 1), "350.00 USD", "Final", 0),
+        ]
+
+    def test_lines_renumbered_by_an_amendment_keep_their_ids(self) -> None:
+        v1 = plan_of("300.00", installments=2, dates="monthly")
+        v2, _ = amend(
+            v1,
+            AddAddOn("Album", usd("30.00"), D(2027, 1, 20)),
+            by="staff",
+            reason="album",
+            on=D(2027, 1, 10),
+            consent=True,
+            paid=Ledger.empty(v1),
+        )
+        assert [(i.number, i.due, str(i.amount), i.label, i.key, i.line_id) for i in v2.installments] == [
+            (1, BOOKED, "100.00 USD", None, None, "1"),
+            (2, D(2027, 1, 20), "30.00 USD", "Album", "v2.1", "v2.1"),
+            (3, D(2027, 2, 1), "100.00 USD", None, "2", "2"),
+            (4, D(2027, 3, 1), "100.00 USD", None, "3", "3"),
+        ]
