@@ -90,6 +90,15 @@ class TestProgressive:
         assert p.terms.dates == BeforeSession((10, 3))
         on_the_day = progressive([Milestone("A", percent=1, days_before_session=0)])
         assert lines(on_the_day)[-1] == (2, "balance", D(2027, 3, 1), usd("800"), "A", 0)
+        assert on_the_day.terms.dates == BeforeSession((0,))
+
+    def test_a_milestone_before_the_first_day_of_the_calendar_is_refused_naming_it(self) -> None:
+        message = "milestone 'A' (5 days before the session) would fall before 0001-01-01, the first day of the calendar"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            PaymentPlan.progressive(
+                "g", usd("1000"), upfront=DepositRule.none(), milestones=[Milestone("A", percent=1, days_before_session=5)],
+                booked=D(1, 1, 1), session=D(1, 1, 3),
+            )
 
     def test_a_milestone_on_the_cutoff_fits_and_a_day_later_does_not(self) -> None:
         """final_due_days_before=1 puts the cutoff on 2027-02-28: a milestone that day fits, 03-01 does not."""
@@ -148,6 +157,10 @@ class TestPayAsYouGo:
         assert lines(more)[-1] == (3, "installment", D(2027, 1, 19), usd("30"), "Use on 2027-01-19", None)
         assert (more.tier, more.client, more.version, more.timezone) == ("t", "c", 2, p.timezone)
 
+    def test_a_use_added_keeps_the_plans_timezone(self) -> None:
+        p = PaymentPlan.pay_as_you_go("y", usd("30"), [D(2027, 1, 5)], booked=D(2027, 1, 1), timezone="Europe/Paris")
+        assert p.add_use(D(2027, 1, 12)).timezone == "Europe/Paris"
+
     def test_a_penny_per_use_is_a_price(self) -> None:
         assert PaymentPlan.pay_as_you_go("y", usd("0.01"), [D(2027, 1, 2)], booked=D(2027, 1, 1)).installments[0].amount == usd("0.01")
 
@@ -167,3 +180,9 @@ class TestPayAsYouGo:
         p = PaymentPlan.pay_in_full("f", usd("5"), booked=D(2027, 1, 1), session=D(2027, 2, 1))
         with pytest.raises(InvalidPlanError, match=r"^expected a pay-as-you-go plan, got a pay_in_full plan$"):
             p.add_use(D(2027, 1, 3))
+
+
+class TestCustom:
+    def test_no_part_is_refused(self) -> None:
+        with pytest.raises(InvalidPlanError, match=r"^expected at least one \(date, amount\) part, got none$"):
+            PaymentPlan.custom("c", [], booked=D(2027, 1, 1), session=D(2027, 3, 1))
