@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import attrs
 import pytest
 
 from payplan import (
@@ -291,3 +292,112 @@ class TestCustom:
             InvalidPlanError, match=r"^expected at least one \(date, amount\) part, got none$"
         ):
             PaymentPlan.custom("c", [], booked=D(2027, 1, 1), session=D(2027, 3, 1))
+
+
+def custom(parts: list[tuple[dt.date, str]], **kwargs: object) -> PaymentPlan:
+    """A custom plan booked 2027-01-01 for a session on 2027-03-01."""
+    return PaymentPlan.custom(
+        "c",
+        [(d, usd(a)) for d, a in parts],
+        booked=D(2027, 1, 1),
+        session=D(2027, 3, 1),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class TestCustomParts:
+    def test_the_first_part_is_the_deposit_and_every_argument_is_kept(self) -> None:
+        p = custom(
+            [(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150"), (D(2027, 2, 20), "50")],
+            final_due_days_before=5,
+            timezone="Europe/Paris",
+            tier="t",
+            client="cl",
+        )
+        assert lines(p) == [
+            (1, "deposit", D(2027, 1, 1), usd("100"), None, None),
+            (2, "installment", D(2027, 2, 1), usd("150"), None, None),
+            (3, "installment", D(2027, 2, 20), usd("50"), None, None),
+        ]
+        t = p.terms
+        assert (t.deposit, t.installments, t.dates, t.final_due_days_before) == (
+            DepositRule.fixed(usd("100")),
+            2,
+            ExplicitDates((D(2027, 2, 1), D(2027, 2, 20))),
+            5,
+        )
+        assert (p.fee, p.timezone, p.tier, p.client, p.kind.value) == (
+            usd("300"),
+            "Europe/Paris",
+            "t",
+            "cl",
+            "custom",
+        )
+
+    def test_two_parts_are_a_deposit_and_one_installment(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")])
+        assert [i.kind.value for i in p.installments] == ["deposit", "installment"]
+        assert (p.terms.deposit, p.terms.installments, p.terms.dates) == (
+            DepositRule.fixed(usd("100")),
+            1,
+            ExplicitDates((D(2027, 2, 1),)),
+        )
+
+    def test_a_single_part_is_no_deposit(self) -> None:
+        p = custom([(D(2027, 2, 1), "150")])
+        assert lines(p) == [(1, "installment", D(2027, 2, 1), usd("150"), None, None)]
+        assert (p.terms.deposit, p.terms.installments, p.terms.dates) == (
+            DepositRule.none(),
+            1,
+            ExplicitDates((D(2027, 2, 1),)),
+        )
+
+    def test_without_a_deposit_every_part_is_an_installment(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")], first_is_deposit=False)
+        assert [i.kind.value for i in p.installments] == ["installment", "installment"]
+        assert (p.terms.deposit, p.terms.installments, p.terms.dates) == (
+            DepositRule.none(),
+            2,
+            ExplicitDates((D(2027, 1, 1), D(2027, 2, 1))),
+        )
+
+    def test_a_part_on_the_cutoff_fits_and_a_day_later_is_refused_naming_the_cutoff(self) -> None:
+        """final_due_days_before=1 puts the cutoff on 2027-02-28."""
+        assert custom([(D(2027, 2, 28), "10")], final_due_days_before=1).installments[-1].due == D(
+            2027, 2, 28
+        )
+        message = "the last part would fall due 2027-03-01, after the latest possible due date 2027-02-28"
+        with pytest.raises(ScheduleDoesNotFitError, match=f"^{re.escape(message)}$") as caught:
+            custom([(D(2027, 1, 1), "10"), (D(2027, 3, 1), "10")], final_due_days_before=1)
+        assert caught.value.latest_due == D(2027, 2, 28)
+
+    def test_parts_in_two_currencies_are_refused_naming_both(self) -> None:
+        with pytest.raises(InvalidPlanError, match=r"^expected every part in USD, got 5\.00 EUR$"):
+            PaymentPlan.custom(
+                "c",
+                [(D(2027, 1, 1), usd("5")), (D(2027, 2, 1), Money.of("5", "EUR"))],
+                booked=D(2027, 1, 1),
+                session=D(2027, 3, 1),
+            )
+
+
+class TestLines:
+    def test_an_installment_by_number_and_the_numbers_refused(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")])
+        assert (p.installment(1).amount, p.installment(2).amount) == (usd("100"), usd("150"))
+        for number in (0, 3, True, 1.0, "1"):
+            message = f"expected an installment number from 1 to 2, got {number!r}"
+            with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+                p.installment(number)  # type: ignore[arg-type]
+
+    def test_a_line_key_of_forty_characters_is_kept_and_of_forty_one_refused(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")])
+        keyed = attrs.evolve(
+            p, installments=(p.installments[0], attrs.evolve(p.installments[1], key="k" * 40))
+        )
+        assert keyed.installments[1].line_id == "k" * 40
+        message = (
+            f"expected installment 2's key as 1 to 40 printable characters without ':', got {'k' * 41!r}"
+        )
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            attrs.evolve(p, installments=(p.installments[0], attrs.evolve(p.installments[1], key="k" * 41)))
