@@ -18,6 +18,7 @@ import pytest
 from payplan import (
     CancellationSettled,
     CreditApplied,
+    Currency,
     DepositRule,
     FeeWaived,
     InvalidPlanError,
@@ -30,6 +31,8 @@ from payplan import (
     PaymentReceived,
     Refund,
     WriteOff,
+    fees_due,
+    plan_status,
 )
 
 D = dt.date
@@ -279,6 +282,11 @@ class TestEntriesRefused:
         down = Refund.price_reduction("r", BOOKED, usd("1.00"), "goodwill", "ch_2")
         assert (back.lowers_price, back.reason, back.reference) == (False, "oops", "ch_1")
         assert (down.lowers_price, down.reason, down.reference) == (True, "goodwill", "ch_2")
+        plain = (Refund.reversal("r", BOOKED, usd("1.00")), Refund.price_reduction("r", BOOKED, usd("1.00")))
+        assert [(r.reason, r.reference, r.lowers_price) for r in plain] == [
+            ("", None, False),
+            ("", None, True),
+        ]
         with pytest.raises(LedgerError, match=message("expected lowers_price as True or False, got 1")):
             Refund("r", BOOKED, usd("1.00"), lowers_price=1)  # type: ignore[arg-type]
 
@@ -388,8 +396,15 @@ class TestRecordingRefused:
         assert str(ledger.record(Refund.reversal("r2", D(2027, 1, 20), usd("50.00"))).net_paid) == "0.00 USD"
 
     def test_a_refund_dated_before_the_payment(self) -> None:
+        """$5.00 paid on 01-03, $100.00 on 01-10 (a fee and a failed attempt between): $5.00 may go back on 01-05."""
         ledger = Ledger.empty(plan_of()).record_all(
-            [paid("a", "100.00", D(2027, 1, 10)), paid("b", "5.00", D(2027, 1, 3))]
+            [
+                paid("a", "100.00", D(2027, 1, 10)),
+                paid("b", "5.00", D(2027, 1, 3)),
+                LateFeeAssessed("f1", D(2027, 1, 4), usd("10.00"), installment=1),
+                PaymentFailed("x", D(2027, 1, 6), "card_declined"),
+                FeeWaived("w1", D(2027, 1, 7), usd("1.00"), "goodwill"),
+            ]
         )
         with pytest.raises(
             LedgerError,
@@ -423,6 +438,25 @@ class TestRecordingRefused:
         ):
             ledger.record(FeeWaived("w", D(2027, 2, 1), usd("0.01")))
         assert str(ledger.record(FeeWaived("w", D(2027, 2, 9), usd("15.00"))).charges) == "300.00 USD"
+
+    def test_a_waiver_dated_before_a_later_waiver_counts_it(self) -> None:
+        """$10.00 of fees on 02-02 and $4.00 of it waived on 02-10: $6.00 may be waived on 02-05, not a cent more."""
+        ledger = Ledger.empty(plan_of()).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 2, 2), usd("10.00"), installment=2),
+                paid("a", "1.00", D(2027, 2, 3)),
+                PaymentFailed("x", D(2027, 2, 4), "card_declined"),
+                FeeWaived("w1", D(2027, 2, 10), usd("4.00"), "goodwill"),
+            ]
+        )
+        with pytest.raises(
+            LedgerError,
+            match=message(
+                "waiver 'w2' of 6.01 USD on 2027-02-05 is more than the 6.00 USD of fees standing by then"
+            ),
+        ):
+            ledger.record(FeeWaived("w2", D(2027, 2, 5), usd("6.01")))
+        assert str(ledger.record(FeeWaived("w2", D(2027, 2, 5), usd("6.00"))).waived) == "10.00 USD"
 
     def test_a_waiver_of_one_fee_is_bounded_by_that_fee_with_every_earlier_waiver_of_it(self) -> None:
         f2 = LateFeeAssessed("f2", D(2027, 2, 2), usd("5.00"), installment=2)
@@ -559,3 +593,166 @@ class TestVersions:
             [paid("z", "1.00"), paid("b", "1.00", D(2026, 12, 1)), paid("a", "1.00", D(2027, 1, 1))]
         )
         assert [e.id for e in mixed.canonical()] == ["b", "a", "z"]
+
+
+class TestEdgesOfTheBounds:
+    """The refund, waiver and write-off bounds on an empty ledger, on their own day, and with several entries a day."""
+
+    def test_nothing_may_go_back_or_be_waived_from_an_empty_ledger(self) -> None:
+        ledger = Ledger.empty(plan_of())
+        with pytest.raises(
+            LedgerError,
+            match=message(
+                "refund 'r' of 0.01 USD on 2027-01-01 is more than the 0.00 USD paid by then "
+                "and not refunded at any date since"
+            ),
+        ):
+            ledger.record(Refund.reversal("r", BOOKED, usd("0.01")))
+        with pytest.raises(
+            LedgerError,
+            match=message(
+                "waiver 'w' of 0.01 USD on 2027-01-01 is more than the 0.00 USD of fees standing by then"
+            ),
+        ):
+            ledger.record(FeeWaived("w", BOOKED, usd("0.01")))
+
+    def test_a_write_off_on_an_empty_ledger_is_bounded_by_the_total(self) -> None:
+        ledger = Ledger.empty(plan_of())
+        assert str(ledger.record(WriteOff("wo", BOOKED, usd("300.00"))).balance) == "0.00 USD"
+        with pytest.raises(
+            LedgerError,
+            match=message("write-off 'wo' of 300.01 USD is more than the 300.00 USD owed on 2027-01-01"),
+        ):
+            ledger.record(WriteOff("wo", BOOKED, usd("300.01")))
+
+    def test_a_waiver_counts_the_earlier_waivers_of_every_fee(self) -> None:
+        ledger = Ledger.empty(plan_of()).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 2, 2), usd("10.00"), installment=2),
+                FeeWaived("w1", D(2027, 2, 3), usd("4.00"), "goodwill"),
+            ]
+        )
+        with pytest.raises(
+            LedgerError,
+            match=message(
+                "waiver 'w2' of 6.01 USD on 2027-02-03 is more than the 6.00 USD of fees standing by then"
+            ),
+        ):
+            ledger.record(FeeWaived("w2", D(2027, 2, 3), usd("6.01")))
+        assert str(ledger.record(FeeWaived("w2", D(2027, 2, 4), usd("6.00"))).waived) == "10.00 USD"
+
+    def test_two_payments_on_one_day_both_count_for_a_refund_dated_later(self) -> None:
+        """$50.00 and $50.00 on 01-01, $10.00 on 01-20: $100.00 may go back on 01-05."""
+        ledger = Ledger.empty(plan_of()).record_all(
+            [paid("a", "50.00"), paid("b", "50.00"), paid("c", "10.00", D(2027, 1, 20))]
+        )
+        assert str(ledger.record(Refund.reversal("r", D(2027, 1, 5), usd("100.00"))).net_paid) == "10.00 USD"
+        with pytest.raises(
+            LedgerError, match=r"^refund 'r' of 100\.01 USD on 2027-01-05 is more than the 100\.00 USD"
+        ):
+            ledger.record(Refund.reversal("r", D(2027, 1, 5), usd("100.01")))
+
+    def test_entries_on_the_refund_s_own_day_count_once(self) -> None:
+        """$100.00 on 01-05 and $10.00 on 01-20: all $100.00 may go back on 01-05.
+
+        $100.00 on 01-01, $40.00 of it back on 01-05 and $10.00 in on 01-20: $60.00 more may go back on 01-05.
+        """
+        ledger = Ledger.empty(plan_of()).record_all(
+            [paid("a", "100.00", D(2027, 1, 5)), paid("c", "10.00", D(2027, 1, 20))]
+        )
+        assert str(ledger.record(Refund.reversal("r", D(2027, 1, 5), usd("100.00"))).net_paid) == "10.00 USD"
+        ledger = Ledger.empty(plan_of()).record_all(
+            [
+                paid("a", "100.00"),
+                Refund.reversal("r1", D(2027, 1, 5), usd("40.00")),
+                paid("c", "10.00", D(2027, 1, 20)),
+            ]
+        )
+        assert str(ledger.record(Refund.reversal("r", D(2027, 1, 5), usd("60.00"))).net_paid) == "10.00 USD"
+        with pytest.raises(
+            LedgerError, match=r"^refund 'r' of 60\.01 USD on 2027-01-05 is more than the 60\.00 USD"
+        ):
+            ledger.record(Refund.reversal("r", D(2027, 1, 5), usd("60.01")))
+
+    def test_an_amount_in_an_equal_currency_built_apart_is_the_ledger_s(self) -> None:
+        own = Currency("USD", 2)
+        assert own is not usd("1.00").currency
+        ledger = Ledger.empty(plan_of()).record(PaymentReceived("a", BOOKED, Money(10000, own)))
+        assert (str(ledger.paid), str(ledger.balance)) == ("100.00 USD", "200.00 USD")
+
+    def test_a_plan_is_not_an_entry(self) -> None:
+        plan = plan_of()
+        with pytest.raises(
+            LedgerError, match=message(f"expected a ledger entry such as PaymentReceived, got {plan!r}")
+        ):
+            Ledger.empty(plan).record(plan)  # type: ignore[arg-type]
+
+
+class TestViewsAndEquality:
+    def test_the_view_of_a_ledger_recorded_out_of_date_order_keeps_its_plan_and_every_entry(self) -> None:
+        """$100.00 on 01-05 recorded before $50.00 on 01-01 and its refund on 01-02: the view on 01-10 holds all three."""
+        ledger = Ledger.empty(plan_of()).record_all(
+            [
+                paid("a", "100.00", D(2027, 1, 5)),
+                paid("b", "50.00"),
+                Refund.reversal("r", D(2027, 1, 2), usd("50.00")),
+                paid("c", "10.00", D(2027, 2, 1)),
+            ]
+        )
+        view = ledger.as_of(D(2027, 1, 10))
+        assert (view.plan_id, view.total, [e.id for e in view], str(view.net_paid), str(view.balance)) == (
+            "p",
+            30000,
+            ["a", "b", "r"],
+            "100.00 USD",
+            "200.00 USD",
+        )
+
+    def test_the_view_keeps_a_waiver_naming_an_id_used_later_by_a_payment(self) -> None:
+        ledger = Ledger.empty(plan_of()).record_all(
+            [
+                LateFeeAssessed("f1", D(2027, 2, 2), usd("10.00"), installment=2),
+                FeeWaived("w", D(2027, 2, 3), usd("1.00"), "goodwill", "f9"),
+                paid("f9", "10.00", D(2027, 2, 4)),
+                paid("z", "1.00", D(2027, 3, 1)),
+            ]
+        )
+        view = ledger.as_of(D(2027, 2, 10))
+        assert ([e.id for e in view], str(view.waived), str(view.balance)) == (
+            ["f1", "w", "f9"],
+            "1.00 USD",
+            "299.00 USD",
+        )
+
+    def test_one_more_entry_with_no_money_makes_a_ledger_unequal(self) -> None:
+        ledger = Ledger.empty(plan_of()).record(paid("a", "100.00"))
+        more = ledger.record(PaymentFailed("x", D(2027, 2, 1), "card_declined"))
+        assert str(more.balance) == str(ledger.balance)
+        assert (ledger == more, more == ledger, ledger != more) == (False, False, True)
+
+    def test_cancelled_ledgers_of_two_totals_are_unequal_though_they_balance_alike(self) -> None:
+        entries = [
+            paid("a", "100.00"),
+            CancellationSettled("c", D(2027, 1, 2), usd("100.00"), usd("0"), usd("0")),
+        ]
+        one = Ledger.empty(plan_of()).record_all(entries)
+        other = Ledger.empty(plan_of(total="350.00")).record_all(entries)
+        assert (str(one.balance), str(other.balance), len(one), len(other)) == ("0.00 USD", "0.00 USD", 2, 2)
+        assert (one == other, one != other) == (False, True)
+
+
+class TestMoneyTakenForAFee:
+    """A payment naming a fee pays that fee first, even when it is the only money in the ledger."""
+
+    def test_a_fee_paid_by_money_naming_it_is_not_owed_and_pays_no_line(self) -> None:
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("fee-1", D(2027, 1, 2), usd("10.00"), installment=1),
+                PaymentReceived("fp", D(2027, 1, 3), usd("10.00"), fee_id="fee-1"),
+            ]
+        )
+        assert fees_due(plan, ledger, D(2027, 1, 5)) == ()
+        st = plan_status(plan, ledger, D(2027, 1, 5))
+        assert [str(s.paid) for s in st.installments] == ["0.00 USD", "0.00 USD", "0.00 USD"]
+        assert (str(st.balance), str(st.fees_outstanding)) == ("300.00 USD", "0.00 USD")
