@@ -105,12 +105,12 @@ def _plan(plan_id: str) -> Any:
 
 
 def _add_plans(url: str, count: int) -> list[Any]:
-    """*count* plans stored in one transaction per 1,000 (setup, not timed)."""
+    """*count* plans stored in one transaction per 1,000 (setup, not timed), rows as add_plan writes them."""
     import sqlalchemy
 
     from payplan.store import _schema as t
     from payplan.store._apply import shard_of
-    from payplan.store._codec import dumps_plan_doc
+    from payplan.store._codec import checksum, dumps_plan_doc
 
     plans = [_plan(f"bench-{n:07d}") for n in range(count)]
     engine = sqlalchemy.create_engine(url)
@@ -120,10 +120,12 @@ def _add_plans(url: str, count: int) -> list[Any]:
         with engine.begin() as conn:
             conn.execute(t.plans.insert(), [
                 {"plan_id": p.id, "version": 1, "currency": "USD", "total_minor": p.total.minor, "client": None,
-                 "active": True, "shard": shard_of(p.id), "document": d} for p, d in zip(chunk, docs, strict=True)
+                 "active": True, "shard": shard_of(p.id), "document": d,
+                 "checksum": checksum(t.plans.name, p.id, "v1", d)} for p, d in zip(chunk, docs, strict=True)
             ])
             conn.execute(t.plan_versions.insert(), [
-                {"plan_id": p.id, "version": 1, "document": d} for p, d in zip(chunk, docs, strict=True)
+                {"plan_id": p.id, "version": 1, "document": d, "checksum": checksum(t.plan_versions.name, p.id, "v1", d)}
+                for p, d in zip(chunk, docs, strict=True)
             ])
     engine.dispose()
     return plans

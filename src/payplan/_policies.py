@@ -467,7 +467,8 @@ class ReminderPolicy:
                 words.append(f"{o} day{'s' if o != 1 else ''} after")
         text = "Reminders are sent " + ", ".join(words) + " each due date"
         if self.final_notice and self.offsets and self.offsets[-1] > 0:
-            text += f"; the one {self.offsets[-1]} days after is a final notice"
+            last = self.offsets[-1]
+            text += f"; the one {last} day{'s' if last != 1 else ''} after is a final notice"
         return text + "."
 
 

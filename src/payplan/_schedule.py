@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
+from fractions import Fraction
 
 from attrs import frozen
 
@@ -251,7 +252,8 @@ def amortize(
 ) -> tuple[Money, ...]:
     """Level payments that repay *principal* at *apr* over *count* periods, exactly.
 
-    Each payment is the annuity payment rounded half up to the minor unit;
+    Each payment is the annuity payment, an exact fraction, rounded half up
+    to the minor unit;
     each period's interest is the open balance times the periodic rate
     ``apr / 100 / periods_per_year``, computed as an exact fraction (never a
     truncated decimal: 10% a week is 0.0019230769... and a balance of 497900
@@ -261,17 +263,24 @@ def amortize(
     is split evenly (extra units first).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       The level payment is rounded from its exact value; a 50-digit decimal
+       could fall just short of an exact half cent and round it down.
     """
     if apr == 0:
         return split(principal, count)
     cur: Currency = principal.currency
     num, den = apr.as_integer_ratio()
     den *= 100 * periods_per_year  # the periodic rate is num / den exactly
-    with localcontext() as ctx:
-        ctx.prec = 50
-        rate = Decimal(num) / Decimal(den)
-        level = Decimal(principal.minor) * rate / (1 - (1 + rate) ** -count)
-        payment = int(level.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    rate = Fraction(num, den)
+    # The annuity payment as an exact fraction: a rounded decimal can land on
+    # either side of a half ($4,228.25 over two weeks at 8% is exactly
+    # $2,119.005, which 50 digits of precision made $2,119.00).
+    level = principal.minor * rate / (1 - (1 + rate) ** -count)
+    # Rounded half up, away from zero (Decimal's ROUND_HALF_UP).
+    payment = (2 * abs(level.numerator) + level.denominator) // (2 * level.denominator)
+    if level < 0:
+        payment = -payment
     balance = principal.minor
     out: list[Money] = []
     for i in range(count):

@@ -14,7 +14,17 @@ from decimal import Decimal
 
 import pytest
 
-from payplan import Currency, CurrencyMismatchError, InvalidMoneyError, Money, Remainder, allocate, split
+import payplan._money
+from payplan import (
+    Currency,
+    CurrencyMismatchError,
+    InvalidMoneyError,
+    Money,
+    Remainder,
+    allocate,
+    format_money,
+    split,
+)
 
 
 def usd(minor: int) -> Money:
@@ -31,7 +41,9 @@ class TestOrder:
 
     @pytest.mark.parametrize("compare", [operator.lt, operator.le, operator.gt, operator.ge])
     def test_comparing_two_currencies_says_which(self, compare: Callable[[Money, Money], bool]) -> None:
-        with pytest.raises(CurrencyMismatchError, match=r"^cannot compare EUR and USD: expected both amounts in USD$"):
+        with pytest.raises(
+            CurrencyMismatchError, match=r"^cannot compare EUR and USD: expected both amounts in USD$"
+        ):
             compare(usd(1), Money(1, "EUR"))
 
     def test_comparing_with_a_number_is_not_an_order(self) -> None:
@@ -41,7 +53,9 @@ class TestOrder:
             assert compare(usd(5)) in (True, False)
 
     def test_subtracting_two_currencies_says_which(self) -> None:
-        with pytest.raises(CurrencyMismatchError, match=r"^cannot subtract EUR and USD: expected both amounts in USD$"):
+        with pytest.raises(
+            CurrencyMismatchError, match=r"^cannot subtract EUR and USD: expected both amounts in USD$"
+        ):
             usd(1) - Money(1, "EUR")
 
 
@@ -59,7 +73,9 @@ class TestArithmetic:
     def test_multiplying_by_a_fraction_is_refused_naming_it(self) -> None:
         with pytest.raises(
             InvalidMoneyError,
-            match=re.escape("Money can only be multiplied by an int, got float 1.5; use percent_of() for fractions"),
+            match=re.escape(
+                "Money can only be multiplied by an int, got float 1.5; use percent_of() for fractions"
+            ),
         ):
             usd(100) * 1.5  # type: ignore[operator]
 
@@ -96,7 +112,12 @@ class TestSplitAndAllocate:
         second to a tie of 0.4s, which LAST breaks from the end (the third
         part): 1, 1, 2, 6. No part takes both.
         """
-        assert allocate(usd(10), [14, 14, 14, 58], remainder=Remainder.LAST) == (usd(1), usd(1), usd(2), usd(6))
+        assert allocate(usd(10), [14, 14, 14, 58], remainder=Remainder.LAST) == (
+            usd(1),
+            usd(1),
+            usd(2),
+            usd(6),
+        )
         assert allocate(usd(10), [14, 14, 14, 58]) == (usd(2), usd(1), usd(1), usd(6))
 
     def test_a_negative_total_mirrors_the_positive_one(self) -> None:
@@ -110,11 +131,16 @@ class TestSplitAndAllocate:
             ([], "expected at least one weight, got none"),
             ([1, -1], "expected weights of zero or more, got [1, -1]"),
             ([0, "0"], "expected weights that are not all zero, got [0, '0']"),
-            ([1, 0.5], "expected a weight as a str, int or Decimal, got float 0.5; floats cannot hold money exactly"),
+            (
+                [1, 0.5],
+                "expected a weight as a str, int or Decimal, got float 0.5; floats cannot hold money exactly",
+            ),
             (["1", "half"], "expected a weight as a decimal number, got 'half'"),
         ],
     )
-    def test_bad_weights_are_refused_saying_what_was_expected(self, weights: list[object], message: str) -> None:
+    def test_bad_weights_are_refused_saying_what_was_expected(
+        self, weights: list[object], message: str
+    ) -> None:
         with pytest.raises(InvalidMoneyError, match=f"^{re.escape(message)}$"):
             allocate(usd(10), weights)  # type: ignore[arg-type]
 
@@ -135,16 +161,53 @@ class TestFormat:
         assert Money(10**40 + 1, "JPY").format("en_US") == "¥10" + ",000" * 12 + ",001"
 
     def test_an_unknown_locale_is_refused_naming_it(self) -> None:
-        with pytest.raises(InvalidMoneyError, match=re.escape("expected a locale such as 'en_US' or 'de_DE', got 'xx_YY'")):
+        with pytest.raises(
+            InvalidMoneyError, match=re.escape("expected a locale such as 'en_US' or 'de_DE', got 'xx_YY'")
+        ):
             Money.of("1", "USD").format("xx_YY")
 
     def test_amount_is_exact(self) -> None:
         assert Money(-5, "KWD").amount == Decimal("-0.005")
 
 
+class TestFormatFirstTime:
+    """A locale's pattern is built on its first use and kept (``format_money``'s module-level cache).
+
+    Each test starts from an empty cache, so the pattern it checks is the one built then, and
+    formats twice, so the kept pattern gives the same text as the one just built.
+    """
+
+    @pytest.fixture(autouse=True)
+    def _empty_pattern_cache(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(payplan._money, "_PATTERNS", {})
+
+    @pytest.mark.parametrize(
+        ("amount", "currency", "locale", "text"),
+        [
+            ("1234.567", "IQD", "en_US", "IQD1,234.567"),
+            ("1234.50", "EUR", "de_DE", "1.234,50\xa0€"),
+            ("1234", "JPY", "en_US", "¥1,234"),
+            ("0.05", "USD", "en_US", "$0.05"),
+        ],
+    )
+    def test_built_then_kept(self, amount: str, currency: str, locale: str, text: str) -> None:
+        money = Money.of(amount, currency)
+        assert (format_money(money, locale), format_money(money, locale)) == (text, text)
+
+    def test_the_default_locale_is_en_us(self) -> None:
+        assert format_money(Money.of("1234.5", "USD")) == "$1,234.50"
+        assert Money.of("1234.5", "USD").format() == "$1,234.50"
+
+
 class TestPercentRounding:
     MODES = (
-        "ROUND_CEILING", "ROUND_DOWN", "ROUND_FLOOR", "ROUND_HALF_DOWN", "ROUND_HALF_EVEN", "ROUND_HALF_UP", "ROUND_UP",
+        "ROUND_CEILING",
+        "ROUND_DOWN",
+        "ROUND_FLOOR",
+        "ROUND_HALF_DOWN",
+        "ROUND_HALF_EVEN",
+        "ROUND_HALF_UP",
+        "ROUND_UP",
         "ROUND_05UP",
     )
 
@@ -174,5 +237,7 @@ class TestSameCurrency:
         assert usd(3) - Money(1, Currency("USD", 2)) == usd(2)
 
     def test_adding_two_currencies_says_which(self) -> None:
-        with pytest.raises(CurrencyMismatchError, match=r"^cannot add EUR and USD: expected both amounts in USD$"):
+        with pytest.raises(
+            CurrencyMismatchError, match=r"^cannot add EUR and USD: expected both amounts in USD$"
+        ):
             usd(1) + Money(1, "EUR")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import attrs
 import pytest
 
 from payplan import (
@@ -34,27 +35,43 @@ def usd(text: str) -> Money:
 
 
 def lines(plan: PaymentPlan) -> list[tuple[int, str, dt.date, Money, str | None, int | None]]:
-    return [(i.number, i.kind.value, i.due, i.amount, i.label, i.days_before_session) for i in plan.installments]
+    return [
+        (i.number, i.kind.value, i.due, i.amount, i.label, i.days_before_session) for i in plan.installments
+    ]
 
 
 def progressive(milestones: list[Milestone], **kwargs: object) -> PaymentPlan:
     """$1000, 20% upfront on 2027-01-01, session 2027-03-01."""
     return PaymentPlan.progressive(
-        "g", usd("1000"), upfront=DepositRule.percent(20), milestones=milestones, booked=D(2027, 1, 1),
-        session=D(2027, 3, 1), **kwargs,  # type: ignore[arg-type]
+        "g",
+        usd("1000"),
+        upfront=DepositRule.percent(20),
+        milestones=milestones,
+        booked=D(2027, 1, 1),
+        session=D(2027, 3, 1),
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
 class TestPayInFull:
     def test_one_line_on_the_due_date_with_every_argument_kept(self) -> None:
         p = PaymentPlan.pay_in_full(
-            "f", usd("500"), booked=D(2027, 1, 1), session=D(2027, 3, 1), due=D(2027, 2, 1), final_due_days_before=10,
-            tier="gold", client="c1",
+            "f",
+            usd("500"),
+            booked=D(2027, 1, 1),
+            session=D(2027, 3, 1),
+            due=D(2027, 2, 1),
+            final_due_days_before=10,
+            tier="gold",
+            client="c1",
         )
         assert lines(p) == [(1, "balance", D(2027, 2, 1), usd("500"), None, None)]
         t = p.terms
         assert (t.deposit, t.installments, t.dates, t.final_due_days_before) == (
-            DepositRule.none(), 1, ExplicitDates((D(2027, 2, 1),)), 10
+            DepositRule.none(),
+            1,
+            ExplicitDates((D(2027, 2, 1),)),
+            10,
         )
         assert (p.tier, p.client, p.kind.value) == ("gold", "c1", "pay_in_full")
 
@@ -63,8 +80,14 @@ class TestProgressive:
     def test_upfront_then_fixed_amounts_first_then_the_weights_share_the_rest(self) -> None:
         """$200 upfront; 'Final' is a fixed $100 seven days before the session; 'Draft' (weight 1) takes the other $700."""
         p = progressive(
-            [Milestone("Draft", percent=1, due=D(2027, 2, 1)), Milestone("Final", amount=usd("100"), days_before_session=7)],
-            final_due_days_before=3, remainder="last", tier="t", client="c",
+            [
+                Milestone("Draft", percent=1, due=D(2027, 2, 1)),
+                Milestone("Final", amount=usd("100"), days_before_session=7),
+            ],
+            final_due_days_before=3,
+            remainder="last",
+            tier="t",
+            client="c",
         )
         assert lines(p) == [
             (1, "deposit", D(2027, 1, 1), usd("200"), "Upfront", None),
@@ -73,37 +96,83 @@ class TestProgressive:
         ]
         t = p.terms
         assert (t.deposit, t.installments, t.dates, t.final_due_days_before, t.remainder) == (
-            DepositRule.percent(20), 2, ExplicitDates((D(2027, 2, 1), D(2027, 2, 22))), 3, Remainder.LAST
+            DepositRule.percent(20),
+            2,
+            ExplicitDates((D(2027, 2, 1), D(2027, 2, 22))),
+            3,
+            Remainder.LAST,
         )
         assert (p.tier, p.client, p.kind.value) == ("t", "c", "progressive")
 
     def test_weights_split_with_the_plans_remainder_rule(self) -> None:
         """$800 by weights 1:1:1: the two cents left over go to the earliest parts (FIRST) or the latest (LAST)."""
         ms = [Milestone(n, percent=1, due=D(2027, 2, d)) for n, d in (("a", 1), ("b", 2), ("c", 3))]
-        assert [a for *_, a, _, _ in lines(progressive(ms))][1:] == [usd("266.67"), usd("266.67"), usd("266.66")]
+        assert [a for *_, a, _, _ in lines(progressive(ms))][1:] == [
+            usd("266.67"),
+            usd("266.67"),
+            usd("266.66"),
+        ]
         assert [a for *_, a, _, _ in lines(progressive(ms, remainder=Remainder.LAST))][1:] == [
-            usd("266.66"), usd("266.67"), usd("266.67")
+            usd("266.66"),
+            usd("266.67"),
+            usd("266.67"),
         ]
 
     def test_milestones_all_before_the_session_are_a_before_session_rule(self) -> None:
-        p = progressive([Milestone("A", percent=1, days_before_session=10), Milestone("B", percent=1, days_before_session=3)])
+        p = progressive(
+            [
+                Milestone("A", percent=1, days_before_session=10),
+                Milestone("B", percent=1, days_before_session=3),
+            ]
+        )
         assert p.terms.dates == BeforeSession((10, 3))
         on_the_day = progressive([Milestone("A", percent=1, days_before_session=0)])
         assert lines(on_the_day)[-1] == (2, "balance", D(2027, 3, 1), usd("800"), "A", 0)
+        assert on_the_day.terms.dates == BeforeSession((0,))
+
+    def test_a_milestone_before_the_first_day_of_the_calendar_is_refused_naming_it(self) -> None:
+        message = "milestone 'A' (5 days before the session) would fall before 0001-01-01, the first day of the calendar"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            PaymentPlan.progressive(
+                "g",
+                usd("1000"),
+                upfront=DepositRule.none(),
+                milestones=[Milestone("A", percent=1, days_before_session=5)],
+                booked=D(1, 1, 1),
+                session=D(1, 1, 3),
+            )
 
     def test_a_milestone_on_the_cutoff_fits_and_a_day_later_does_not(self) -> None:
         """final_due_days_before=1 puts the cutoff on 2027-02-28: a milestone that day fits, 03-01 does not."""
-        assert lines(progressive([Milestone("A", percent=1, due=D(2027, 2, 28))], final_due_days_before=1))[-1][2] == D(2027, 2, 28)
-        with pytest.raises(ScheduleDoesNotFitError, match=re.escape("milestone 'A' would fall due 2027-03-01, after the latest possible due date 2027-02-28")) as caught:
+        assert lines(progressive([Milestone("A", percent=1, due=D(2027, 2, 28))], final_due_days_before=1))[
+            -1
+        ][2] == D(2027, 2, 28)
+        with pytest.raises(
+            ScheduleDoesNotFitError,
+            match=re.escape(
+                "milestone 'A' would fall due 2027-03-01, after the latest possible due date 2027-02-28"
+            ),
+        ) as caught:
             progressive([Milestone("A", percent=1, due=D(2027, 3, 1))], final_due_days_before=1)
         assert caught.value.latest_due == D(2027, 2, 28)
 
     def test_fixed_amounts_that_leave_nothing_for_the_weights_are_refused(self) -> None:
         """$800 is left after the upfront part: fixed amounts of $800 leave the weighted milestone nothing."""
-        with pytest.raises(InvalidPlanError, match=r"^milestone amounts add up to 800\.00 USD, more than the 800\.00 USD left after the upfront part$"):
-            progressive([Milestone("A", amount=usd("800"), due=D(2027, 2, 1)), Milestone("B", percent=1, due=D(2027, 2, 2))])
+        with pytest.raises(
+            InvalidPlanError,
+            match=r"^milestone amounts add up to 800\.00 USD, more than the 800\.00 USD left after the upfront part$",
+        ):
+            progressive(
+                [
+                    Milestone("A", amount=usd("800"), due=D(2027, 2, 1)),
+                    Milestone("B", percent=1, due=D(2027, 2, 2)),
+                ]
+            )
         assert lines(progressive([Milestone("A", amount=usd("800"), due=D(2027, 2, 1))]))[-1][3] == usd("800")
-        with pytest.raises(InvalidPlanError, match=r"^milestone amounts add up to 900\.00 USD, more than the 800\.00 USD left"):
+        with pytest.raises(
+            InvalidPlanError,
+            match=r"^milestone amounts add up to 900\.00 USD, more than the 800\.00 USD left",
+        ):
             progressive([Milestone("A", amount=usd("900"), due=D(2027, 2, 1))])
 
     def test_no_milestone_is_refused(self) -> None:
@@ -115,13 +184,41 @@ class TestMilestone:
     @pytest.mark.parametrize(
         ("kwargs", "error", "message"),
         [
-            ({"percent": "x", "due": D(2027, 1, 1)}, InvalidMoneyError, "expected a milestone percent as a decimal number, got 'x'"),
-            ({"percent": 0, "due": D(2027, 1, 1)}, InvalidPlanError, "milestone 'M': expected a percent above zero, got 0"),
-            ({"amount": usd("0"), "due": D(2027, 1, 1)}, InvalidPlanError, "milestone 'M': expected an amount above zero, got Money('0.00', 'USD')"),
-            ({"amount": 5, "due": D(2027, 1, 1)}, InvalidPlanError, "milestone 'M': expected an amount above zero, got 5"),
-            ({"amount": usd("1"), "days_before_session": -1}, InvalidPlanError, "milestone 'M': expected days_before_session as whole days of 0 or more, got -1"),
-            ({"amount": usd("1"), "days_before_session": 1.0}, InvalidPlanError, "milestone 'M': expected days_before_session as whole days of 0 or more, got 1.0"),
-            ({"amount": usd("1")}, InvalidPlanError, "milestone 'M': expected exactly one of due and days_before_session"),
+            (
+                {"percent": "x", "due": D(2027, 1, 1)},
+                InvalidMoneyError,
+                "expected a milestone percent as a decimal number, got 'x'",
+            ),
+            (
+                {"percent": 0, "due": D(2027, 1, 1)},
+                InvalidPlanError,
+                "milestone 'M': expected a percent above zero, got 0",
+            ),
+            (
+                {"amount": usd("0"), "due": D(2027, 1, 1)},
+                InvalidPlanError,
+                "milestone 'M': expected an amount above zero, got Money('0.00', 'USD')",
+            ),
+            (
+                {"amount": 5, "due": D(2027, 1, 1)},
+                InvalidPlanError,
+                "milestone 'M': expected an amount above zero, got 5",
+            ),
+            (
+                {"amount": usd("1"), "days_before_session": -1},
+                InvalidPlanError,
+                "milestone 'M': expected days_before_session as whole days of 0 or more, got -1",
+            ),
+            (
+                {"amount": usd("1"), "days_before_session": 1.0},
+                InvalidPlanError,
+                "milestone 'M': expected days_before_session as whole days of 0 or more, got 1.0",
+            ),
+            (
+                {"amount": usd("1")},
+                InvalidPlanError,
+                "milestone 'M': expected exactly one of due and days_before_session",
+            ),
         ],
     )
     def test_refusals(self, kwargs: dict[str, object], error: type[Exception], message: str) -> None:
@@ -136,26 +233,44 @@ class TestMilestone:
 
 class TestPayAsYouGo:
     def test_a_line_per_use_labelled_with_its_day(self) -> None:
-        p = PaymentPlan.pay_as_you_go("y", usd("30"), [D(2027, 1, 5), D(2027, 1, 12)], booked=D(2027, 1, 1), tier="t", client="c")
+        p = PaymentPlan.pay_as_you_go(
+            "y", usd("30"), [D(2027, 1, 5), D(2027, 1, 12)], booked=D(2027, 1, 1), tier="t", client="c"
+        )
         assert lines(p) == [
             (1, "installment", D(2027, 1, 5), usd("30"), "Use on 2027-01-05", None),
             (2, "installment", D(2027, 1, 12), usd("30"), "Use on 2027-01-12", None),
         ]
         t = p.terms
-        assert (t.deposit, t.installments, t.dates) == (DepositRule.none(), 2, ExplicitDates((D(2027, 1, 5), D(2027, 1, 12))))
+        assert (t.deposit, t.installments, t.dates) == (
+            DepositRule.none(),
+            2,
+            ExplicitDates((D(2027, 1, 5), D(2027, 1, 12))),
+        )
         assert (p.session, p.tier, p.client, p.kind.value) == (D(2027, 1, 12), "t", "c", "pay_as_you_go")
         more = p.add_use(D(2027, 1, 19))
         assert lines(more)[-1] == (3, "installment", D(2027, 1, 19), usd("30"), "Use on 2027-01-19", None)
         assert (more.tier, more.client, more.version, more.timezone) == ("t", "c", 2, p.timezone)
 
+    def test_a_use_added_keeps_the_plans_timezone(self) -> None:
+        p = PaymentPlan.pay_as_you_go(
+            "y", usd("30"), [D(2027, 1, 5)], booked=D(2027, 1, 1), timezone="Europe/Paris"
+        )
+        assert p.add_use(D(2027, 1, 12)).timezone == "Europe/Paris"
+
     def test_a_penny_per_use_is_a_price(self) -> None:
-        assert PaymentPlan.pay_as_you_go("y", usd("0.01"), [D(2027, 1, 2)], booked=D(2027, 1, 1)).installments[0].amount == usd("0.01")
+        assert PaymentPlan.pay_as_you_go(
+            "y", usd("0.01"), [D(2027, 1, 2)], booked=D(2027, 1, 1)
+        ).installments[0].amount == usd("0.01")
 
     @pytest.mark.parametrize(
         ("price", "uses", "message"),
         [
             (usd("30"), [], "expected at least one use date, got none"),
-            (usd("30"), ["2027-01-02"], "expected booked and use dates as datetime.date, got str '2027-01-02'"),
+            (
+                usd("30"),
+                ["2027-01-02"],
+                "expected booked and use dates as datetime.date, got str '2027-01-02'",
+            ),
             (usd("0"), [D(2027, 1, 2)], "expected a price per use above zero, got 0.00 USD"),
         ],
     )
@@ -165,5 +280,124 @@ class TestPayAsYouGo:
 
     def test_adding_a_use_to_another_kind_of_plan_is_refused_naming_it(self) -> None:
         p = PaymentPlan.pay_in_full("f", usd("5"), booked=D(2027, 1, 1), session=D(2027, 2, 1))
-        with pytest.raises(InvalidPlanError, match=r"^expected a pay-as-you-go plan, got a pay_in_full plan$"):
+        with pytest.raises(
+            InvalidPlanError, match=r"^expected a pay-as-you-go plan, got a pay_in_full plan$"
+        ):
             p.add_use(D(2027, 1, 3))
+
+
+class TestCustom:
+    def test_no_part_is_refused(self) -> None:
+        with pytest.raises(
+            InvalidPlanError, match=r"^expected at least one \(date, amount\) part, got none$"
+        ):
+            PaymentPlan.custom("c", [], booked=D(2027, 1, 1), session=D(2027, 3, 1))
+
+
+def custom(parts: list[tuple[dt.date, str]], **kwargs: object) -> PaymentPlan:
+    """A custom plan booked 2027-01-01 for a session on 2027-03-01."""
+    return PaymentPlan.custom(
+        "c",
+        [(d, usd(a)) for d, a in parts],
+        booked=D(2027, 1, 1),
+        session=D(2027, 3, 1),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class TestCustomParts:
+    def test_the_first_part_is_the_deposit_and_every_argument_is_kept(self) -> None:
+        p = custom(
+            [(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150"), (D(2027, 2, 20), "50")],
+            final_due_days_before=5,
+            timezone="Europe/Paris",
+            tier="t",
+            client="cl",
+        )
+        assert lines(p) == [
+            (1, "deposit", D(2027, 1, 1), usd("100"), None, None),
+            (2, "installment", D(2027, 2, 1), usd("150"), None, None),
+            (3, "installment", D(2027, 2, 20), usd("50"), None, None),
+        ]
+        t = p.terms
+        assert (t.deposit, t.installments, t.dates, t.final_due_days_before) == (
+            DepositRule.fixed(usd("100")),
+            2,
+            ExplicitDates((D(2027, 2, 1), D(2027, 2, 20))),
+            5,
+        )
+        assert (p.fee, p.timezone, p.tier, p.client, p.kind.value) == (
+            usd("300"),
+            "Europe/Paris",
+            "t",
+            "cl",
+            "custom",
+        )
+
+    def test_two_parts_are_a_deposit_and_one_installment(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")])
+        assert [i.kind.value for i in p.installments] == ["deposit", "installment"]
+        assert (p.terms.deposit, p.terms.installments, p.terms.dates) == (
+            DepositRule.fixed(usd("100")),
+            1,
+            ExplicitDates((D(2027, 2, 1),)),
+        )
+
+    def test_a_single_part_is_no_deposit(self) -> None:
+        p = custom([(D(2027, 2, 1), "150")])
+        assert lines(p) == [(1, "installment", D(2027, 2, 1), usd("150"), None, None)]
+        assert (p.terms.deposit, p.terms.installments, p.terms.dates) == (
+            DepositRule.none(),
+            1,
+            ExplicitDates((D(2027, 2, 1),)),
+        )
+
+    def test_without_a_deposit_every_part_is_an_installment(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")], first_is_deposit=False)
+        assert [i.kind.value for i in p.installments] == ["installment", "installment"]
+        assert (p.terms.deposit, p.terms.installments, p.terms.dates) == (
+            DepositRule.none(),
+            2,
+            ExplicitDates((D(2027, 1, 1), D(2027, 2, 1))),
+        )
+
+    def test_a_part_on_the_cutoff_fits_and_a_day_later_is_refused_naming_the_cutoff(self) -> None:
+        """final_due_days_before=1 puts the cutoff on 2027-02-28."""
+        assert custom([(D(2027, 2, 28), "10")], final_due_days_before=1).installments[-1].due == D(
+            2027, 2, 28
+        )
+        message = "the last part would fall due 2027-03-01, after the latest possible due date 2027-02-28"
+        with pytest.raises(ScheduleDoesNotFitError, match=f"^{re.escape(message)}$") as caught:
+            custom([(D(2027, 1, 1), "10"), (D(2027, 3, 1), "10")], final_due_days_before=1)
+        assert caught.value.latest_due == D(2027, 2, 28)
+
+    def test_parts_in_two_currencies_are_refused_naming_both(self) -> None:
+        with pytest.raises(InvalidPlanError, match=r"^expected every part in USD, got 5\.00 EUR$"):
+            PaymentPlan.custom(
+                "c",
+                [(D(2027, 1, 1), usd("5")), (D(2027, 2, 1), Money.of("5", "EUR"))],
+                booked=D(2027, 1, 1),
+                session=D(2027, 3, 1),
+            )
+
+
+class TestLines:
+    def test_an_installment_by_number_and_the_numbers_refused(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")])
+        assert (p.installment(1).amount, p.installment(2).amount) == (usd("100"), usd("150"))
+        for number in (0, 3, True, 1.0, "1"):
+            message = f"expected an installment number from 1 to 2, got {number!r}"
+            with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+                p.installment(number)  # type: ignore[arg-type]
+
+    def test_a_line_key_of_forty_characters_is_kept_and_of_forty_one_refused(self) -> None:
+        p = custom([(D(2027, 1, 1), "100"), (D(2027, 2, 1), "150")])
+        keyed = attrs.evolve(
+            p, installments=(p.installments[0], attrs.evolve(p.installments[1], key="k" * 40))
+        )
+        assert keyed.installments[1].line_id == "k" * 40
+        message = (
+            f"expected installment 2's key as 1 to 40 printable characters without ':', got {'k' * 41!r}"
+        )
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            attrs.evolve(p, installments=(p.installments[0], attrs.evolve(p.installments[1], key="k" * 41)))

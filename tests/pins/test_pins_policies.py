@@ -38,25 +38,50 @@ def usd(text: str) -> Money:
 @pytest.mark.parametrize(
     ("incentive", "text"),
     [
-        (Incentive.pay_in_full(percent=5), "A discount of 5% of the fee for paying in full by the booking date" + TAKEN_BACK),
-        (Incentive.pay_in_full(amount=usd("50"), by=D(2027, 1, 1)), "A discount of 50.00 USD for paying in full by 2027-01-01" + TAKEN_BACK),
+        (
+            Incentive.pay_in_full(percent=5),
+            "A discount of 5% of the fee for paying in full by the booking date" + TAKEN_BACK,
+        ),
+        (
+            Incentive.pay_in_full(amount=usd("50"), by=D(2027, 1, 1)),
+            "A discount of 50.00 USD for paying in full by 2027-01-01" + TAKEN_BACK,
+        ),
         (
             Incentive.early_payment(7, percent="2.5"),
-            "A discount of 2.5% of the installment on each installment paid in full at least 7 days before it is due" + TAKEN_BACK,
+            "A discount of 2.5% of the installment on each installment paid in full at least 7 days before it is due"
+            + TAKEN_BACK,
         ),
         (
             Incentive.early_payment(7, amount=usd("10")),
-            "A discount of 10.00 USD on each installment paid in full at least 7 days before it is due" + TAKEN_BACK,
+            "A discount of 10.00 USD on each installment paid in full at least 7 days before it is due"
+            + TAKEN_BACK,
         ),
-        (Incentive.loyalty(3, percent=10), "A loyalty discount of 10% of the fee for clients with at least 3 on-time installments" + TAKEN_BACK),
-        (Incentive.loyalty(3, amount=usd("20")), "A loyalty discount of 20.00 USD for clients with at least 3 on-time installments" + TAKEN_BACK),
-        (Incentive.referral(usd("25"), referrer="Ann"), "A referral credit of 25.00 USD (referred by Ann)" + TAKEN_BACK),
+        (
+            Incentive.loyalty(3, percent=10),
+            "A loyalty discount of 10% of the fee for clients with at least 3 on-time installments"
+            + TAKEN_BACK,
+        ),
+        (
+            Incentive.loyalty(3, amount=usd("20")),
+            "A loyalty discount of 20.00 USD for clients with at least 3 on-time installments" + TAKEN_BACK,
+        ),
+        (
+            Incentive.referral(usd("25"), referrer="Ann"),
+            "A referral credit of 25.00 USD (referred by Ann)" + TAKEN_BACK,
+        ),
         (Incentive.referral(usd("25"), clawback=False), "A referral credit of 25.00 USD."),
-        (Incentive.booked_by(D(2027, 1, 1), percent=10), "An offer of 10% off the fee for bookings made by 2027-01-01" + TAKEN_BACK),
-        (Incentive.booked_by(D(2027, 1, 1), amount=usd("30")), "An offer of 30.00 USD for bookings made by 2027-01-01" + TAKEN_BACK),
+        (
+            Incentive.booked_by(D(2027, 1, 1), percent=10),
+            "An offer of 10% off the fee for bookings made by 2027-01-01" + TAKEN_BACK,
+        ),
+        (
+            Incentive.booked_by(D(2027, 1, 1), amount=usd("30")),
+            "An offer of 30.00 USD for bookings made by 2027-01-01" + TAKEN_BACK,
+        ),
         (
             Incentive.add_on("Photo print", usd("40"), by=D(2027, 1, 1)),
-            "Photo print (worth 40.00 USD) is included when the plan is paid in full by 2027-01-01" + TAKEN_BACK,
+            "Photo print (worth 40.00 USD) is included when the plan is paid in full by 2027-01-01"
+            + TAKEN_BACK,
         ),
     ],
 )
@@ -66,11 +91,18 @@ def test_each_incentive_in_words(incentive: Incentive, text: str) -> None:
 
 def test_the_incentive_constructors_keep_every_argument() -> None:
     by = D(2027, 1, 1)
-    assert (Incentive.pay_in_full(amount=usd("5"), by=by).amount, Incentive.pay_in_full(percent=5, by=by).by) == (usd("5"), by)
+    assert (
+        Incentive.pay_in_full(amount=usd("5"), by=by).amount,
+        Incentive.pay_in_full(percent=5, by=by).by,
+    ) == (usd("5"), by)
     assert Incentive.early_payment(7, amount=usd("2")).amount == usd("2")
     assert Incentive.early_payment(7, percent=2).days_early == 7
     loyal = Incentive.loyalty(3, percent=10)
-    assert (loyal.percent, loyal.min_on_time, Incentive.loyalty(4, amount=usd("1")).amount) == (Decimal(10), 3, usd("1"))
+    assert (loyal.percent, loyal.min_on_time, Incentive.loyalty(4, amount=usd("1")).amount) == (
+        Decimal(10),
+        3,
+        usd("1"),
+    )
 
 
 def test_late_fee_policy_in_words() -> None:
@@ -97,7 +129,9 @@ def test_reminders_in_words() -> None:
 
 
 def test_cancellation_policy_in_words() -> None:
-    policy = CancellationPolicy((CancellationWindow(30, 50),), no_show_fee=usd("20"), reschedule_fee=usd("10"))
+    policy = CancellationPolicy(
+        (CancellationWindow(30, 50),), no_show_fee=usd("20"), reschedule_fee=usd("10")
+    )
     assert policy.describe() == (
         "The deposit is non-refundable. 50% of the fee is retained for cancellations within 30 days of the session. "
         "A no-show costs 20.00 USD on top of the full cancellation charge. "
@@ -114,17 +148,25 @@ class TestSingleStep:
     def test_the_longest_grace_period_leaves_room_for_the_step(self) -> None:
         """3652 days of grace put the step on day 3653, the longest day count; 3653 days leave none."""
         assert LateFeePolicy.single(usd("1"), grace_days=3652).steps[0].days == 3653
-        with pytest.raises(InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 3652, got 3653$"):
+        with pytest.raises(
+            InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 3652, got 3653$"
+        ):
             LateFeePolicy.single(usd("1"), grace_days=3653)
 
     @pytest.mark.parametrize(
         ("factor", "error", "message"),
         [
             ("x", InvalidMoneyError, "expected a factor as a decimal number, got 'x'"),
-            (1.5, InvalidMoneyError, "expected a factor as a str, int or Decimal, got float 1.5; floats cannot hold money exactly"),
+            (
+                1.5,
+                InvalidMoneyError,
+                "expected a factor as a str, int or Decimal, got float 1.5; floats cannot hold money exactly",
+            ),
         ],
     )
-    def test_a_bad_factor_is_refused_naming_it(self, factor: object, error: type[Exception], message: str) -> None:
+    def test_a_bad_factor_is_refused_naming_it(
+        self, factor: object, error: type[Exception], message: str
+    ) -> None:
         with pytest.raises(error, match=f"^{re.escape(message)}$"):
             LateFeePolicy.single(usd("1")).scaled(factor)  # type: ignore[arg-type]
 
@@ -133,11 +175,31 @@ class TestEscalation:
     @pytest.mark.parametrize(
         ("kwargs", "error", "message"),
         [
-            ({"flag_average_days_late": "-1"}, InvalidPlanError, "expected an average of days late of 0 or more, got '-1'"),
-            ({"flag_average_days_late": "NaN"}, InvalidPlanError, "expected an average of days late of 0 or more, got 'NaN'"),
-            ({"flag_average_days_late": "x"}, InvalidMoneyError, "expected an average of days late as a decimal number, got 'x'"),
-            ({"grace_days": -1}, InvalidPlanError, "expected grace_days as whole days from 0 to 3653, got -1"),
-            ({"grace_days": 3654}, InvalidPlanError, "expected grace_days as whole days from 0 to 3653, got 3654"),
+            (
+                {"flag_average_days_late": "-1"},
+                InvalidPlanError,
+                "expected an average of days late of 0 or more, got '-1'",
+            ),
+            (
+                {"flag_average_days_late": "NaN"},
+                InvalidPlanError,
+                "expected an average of days late of 0 or more, got 'NaN'",
+            ),
+            (
+                {"flag_average_days_late": "x"},
+                InvalidMoneyError,
+                "expected an average of days late as a decimal number, got 'x'",
+            ),
+            (
+                {"grace_days": -1},
+                InvalidPlanError,
+                "expected grace_days as whole days from 0 to 3653, got -1",
+            ),
+            (
+                {"grace_days": 3654},
+                InvalidPlanError,
+                "expected grace_days as whole days from 0 to 3653, got 3654",
+            ),
         ],
     )
     def test_refusals(self, kwargs: dict[str, object], error: type[Exception], message: str) -> None:
@@ -166,5 +228,131 @@ def test_a_reminder_template_that_is_not_text_is_refused_naming_it() -> None:
 def test_a_policys_grace_period_leaves_a_day_for_its_step() -> None:
     """A policy's own grace period stops a day short of the longest day count, as single()'s does."""
     assert LateFeePolicy((LateFeeStep(3653, amount=usd("1")),), grace_days=3652).grace_days == 3652
-    with pytest.raises(InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 3652, got 3653$"):
+    with pytest.raises(
+        InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 3652, got 3653$"
+    ):
         LateFeePolicy((LateFeeStep(3653, amount=usd("1")),), grace_days=3653)
+
+
+def test_a_late_fee_policy_with_both_caps_in_words() -> None:
+    """Two caps: both named, joined by "or", and the lower holds; fee-on-fee and collection at once said as such."""
+    policy = LateFeePolicy(
+        (LateFeeStep(1, percent="2.5"),), cap=usd("50"), cap_percent="10", fee_on_fee=True, collect="at_once"
+    )
+    assert policy.describe() == (
+        "Late fees per installment: 2.5% of the overdue amount once 1 day overdue. "
+        "Late fees never exceed 50.00 USD or 10% of the fee in total, whichever is lower. "
+        "Percentage fees also apply to late fees already charged. A late fee is collected on the day it applies."
+    )
+
+
+def test_a_late_fee_policy_with_a_percent_cap_alone_in_words() -> None:
+    policy = LateFeePolicy(
+        (LateFeeStep(3, amount=usd("5")),), cap_percent="12.5", collect="with_next_installment"
+    )
+    assert policy.describe() == (
+        "Late fees per installment: 5.00 USD once 3 days overdue. Late fees never exceed 12.5% of the fee in total. "
+        "No late fee is charged on a late fee. A late fee is collected with the next installment due."
+    )
+
+
+@pytest.mark.parametrize(
+    ("offsets", "final_notice", "text"),
+    [
+        ((-3, 2), False, "Reminders are sent 3 days before, 2 days after each due date."),
+        (
+            (-1, 3),
+            True,
+            "Reminders are sent 1 day before, 3 days after each due date; the one 3 days after is a final notice.",
+        ),
+        ((-1, 0), True, "Reminders are sent 1 day before, on the day each due date."),
+        ((1,), True, "Reminders are sent 1 day after each due date; the one 1 day after is a final notice."),
+    ],
+)
+def test_a_final_notice_is_named_only_when_the_last_reminder_is_after_the_due_date(
+    offsets: tuple[int, ...], final_notice: bool, text: str
+) -> None:
+    """The final notice is the last reminder after the due date (as kind_for says); none is named when it is off."""
+    assert ReminderPolicy(offsets=offsets, final_notice=final_notice).describe() == text
+
+
+def test_a_refundable_deposit_and_credit_instead_of_a_refund_in_words() -> None:
+    policy = CancellationPolicy(
+        (CancellationWindow(7, 100), CancellationWindow(30, "12.5")),
+        deposit_refundable=True,
+        credit_instead_of_refund=True,
+    )
+    assert policy.describe() == (
+        "The deposit is refundable. 12.5% of the fee is retained for cancellations within 30 days of the session. "
+        "100% of the fee is retained for cancellations within 7 days of the session. "
+        "What was paid beyond the retained amount becomes credit toward a new session."
+    )
+
+
+def test_an_add_on_without_a_name_in_words() -> None:
+    add_on = Incentive.add_on("", usd("40"), by=D(2027, 1, 1))
+    assert (
+        add_on.describe()
+        == "An add-on (worth 40.00 USD) is included when the plan is paid in full by 2027-01-01" + TAKEN_BACK
+    )
+
+
+def test_a_client_who_must_pay_in_full_cannot_book_two_payments() -> None:
+    message = "expected a pay-in-full plan: the client has 3 late installments (the limit is 3), got a plan of 2 payments"
+    with pytest.raises(RuleViolationError, match=f"^{re.escape(message)}$"):
+        EscalationPolicy(require_full_payment_after=3).check_new_booking(3, 2)
+
+
+class TestDayFields:
+    """Every whole-days field refuses by its own name and bounds.
+
+    The fields' validators are built by ``_days(what, high)`` when the classes are defined;
+    these call it as the natural unit too, since a mutation tool switches mutants on only
+    after import and so never reaches it through the classes.
+    """
+
+    @pytest.mark.parametrize(
+        ("build", "message"),
+        [
+            (
+                lambda: LateFeeStep(-1, amount=usd("1")),
+                "expected a late-fee step's days overdue as whole days from 0 to 3653, got -1",
+            ),
+            (
+                lambda: CancellationWindow(3654, 50),
+                "expected a cancellation window as whole days from 0 to 3653, got 3654",
+            ),
+            (
+                lambda: Incentive.early_payment(True, percent=1),
+                "expected days_early as whole days from 0 to 3653, got True",
+            ),  # type: ignore[arg-type]
+            (
+                lambda: Incentive.loyalty(-1, percent=1),
+                "expected min_on_time as whole days from 0 to 3653, got -1",
+            ),
+        ],
+    )
+    def test_refusals_through_the_classes(self, build: object, message: str) -> None:
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            build()  # type: ignore[operator]
+
+    def test_the_validator_refuses_naming_the_field_and_its_bounds(self) -> None:
+        from payplan._policies import _days
+
+        check = _days("grace_days", 10)
+        check(None, None, 0)
+        check(None, None, 10)
+        with pytest.raises(
+            InvalidPlanError, match=r"^expected grace_days as whole days from 0 to 10, got 11$"
+        ):
+            check(None, None, 11)
+        with pytest.raises(
+            InvalidPlanError, match=r"^expected a window as whole days from 0 to 3653, got 3654$"
+        ):
+            _days("a window")(None, None, 3654)
+        _days("a window")(None, None, 3653)
+
+
+def test_a_referral_without_a_referrer_names_nobody() -> None:
+    assert Incentive.referral(usd("25")).describe() == "A referral credit of 25.00 USD" + TAKEN_BACK
+    assert Incentive.referral(usd("25")).name == ""

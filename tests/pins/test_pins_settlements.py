@@ -20,7 +20,9 @@ from payplan import (
     CancellationPolicy,
     CancellationSettled,
     CancellationWindow,
+    CreditApplied,
     FeeWaived,
+    Incentive,
     InvalidPlanError,
     LateFeeAssessed,
     Ledger,
@@ -31,6 +33,7 @@ from payplan import (
     Refund,
     RefundInstruction,
     Settlement,
+    earned_incentives,
     refund_instructions,
     refund_key,
     settle_cancellation,
@@ -327,3 +330,74 @@ class TestRefundInstructions:
         p = plan()
         with pytest.raises(LedgerError, match=re.escape("expected a refund of zero or more in GBP, got Money('1.00', 'EUR')")):
             refund_instructions("w", paid(p), Money.of("1", "EUR"))
+
+
+class TestSettleEdges:
+    """What is retained, refunded and credited when the amounts meet at zero or a penny (_cancellation)."""
+
+    def test_only_the_incentives_with_clawback_are_taken_back(self) -> None:
+        """A £50 referral credit kept by the client (no clawback), then a £20 one taken back: £20 retained.
+
+        The £400 cash goes back; the £50 credit that stays is credit, never cash.
+        """
+        p = plan(CancellationPolicy(deposit_refundable=True))
+        incentives = (Incentive.referral(gbp("50"), clawback=False), Incentive.referral(gbp("20")))
+        p = evolve(p, terms=evolve(p.terms, incentives=incentives))
+        led = paid(p)
+        led = led.record_all(a.entry for a in earned_incentives(p, led, D(2027, 3, 2)) if a.entry)
+        s = settle_cancellation(p, led, ON)
+        assert (s.retained, s.clawback, s.refund, s.credit, s.shortfall) == (
+            gbp("20"), gbp("20"), gbp("400"), gbp("50"), gbp("0")
+        )
+        assert [(i.payment_id, i.amount) for i in s.refunds] == [("dep", gbp("300"))]
+
+    def test_nothing_paid_keeps_nothing_and_owes_nothing_unless_the_policy_collects(self) -> None:
+        """Half of £1000 retained by the window, nothing paid: a policy that does not collect keeps £0.00."""
+        p = plan()
+        s = settle_cancellation(p, Ledger.empty(p), ON)
+        assert (s.retained, s.refund, s.credit, s.shortfall, s.received_after) == (
+            gbp("0"), gbp("0"), gbp("0"), gbp("0"), gbp("0")
+        )
+        assert s.entries == (
+            CancellationSettled("w:cancellation", ON, gbp("0"), gbp("0"), gbp("0"), "50% of the fee retained with 83 days' notice"),
+        )
+
+    def test_money_received_after_the_notice_goes_back_as_cash_up_to_the_cash_held(self) -> None:
+        """£400 paid, £50 refunded on 03-05, a £20 goodwill credit, £10 taken on 04-01 after the notice.
+
+        Nothing is retained: the £360 cash held goes back (£10 of it received after the notice), the £20
+        credit stays credit.
+        """
+        p = plan(None)
+        led = paid(p).record_all(
+            [
+                Refund.reversal("back", D(2027, 3, 5), gbp("50"), "goodwill"),
+                CreditApplied("gift", D(2027, 3, 5), gbp("20"), "goodwill"),
+                PaymentReceived("late", D(2027, 4, 1), gbp("10"), reference="ch_9"),
+            ]
+        )
+        s = settle_cancellation(p, led, ON)
+        assert (s.retained, s.refund, s.credit, s.received_after) == (gbp("0"), gbp("360"), gbp("20"), gbp("10"))
+        assert s.reason == "no cancellation policy: nothing is retained but fees; 10.00 GBP received after 2027-03-10 is refunded"
+
+    def test_a_penny_received_after_the_notice_is_cash_to_refund(self) -> None:
+        """£400 paid, a £20 credit, a penny taken after the notice: £400.01 of cash goes back, the £20 credit stays."""
+        p = plan(None)
+        led = paid(p).record_all(
+            [
+                CreditApplied("gift", D(2027, 3, 5), gbp("20"), "goodwill"),
+                PaymentReceived("penny", D(2027, 4, 1), gbp("0.01"), reference="ch_p"),
+            ]
+        )
+        s = settle_cancellation(p, led, ON)
+        assert (s.refund, s.credit, s.received_after) == (gbp("400.01"), gbp("20"), gbp("0.01"))
+
+    def test_money_received_after_the_notice_that_the_policy_keeps_is_not_said_to_go_back(self) -> None:
+        """A collecting policy keeps all £1000; £400 paid and £10 after the notice leave £590 owed and nothing to return."""
+        p = plan(CancellationPolicy((CancellationWindow(90, 100),), collect_shortfall=True))
+        led = paid(p).record(PaymentReceived("late", D(2027, 4, 1), gbp("10"), reference="ch_9"))
+        s = settle_cancellation(p, led, ON)
+        assert (s.retained, s.refund, s.credit, s.shortfall, s.received_after) == (
+            gbp("1000"), gbp("0"), gbp("0"), gbp("590"), gbp("0")
+        )
+        assert s.reason == "100% of the fee retained with 83 days' notice"
