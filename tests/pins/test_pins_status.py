@@ -53,8 +53,12 @@ def usd(text: str) -> Money:
 
 def plan_of(cancellation: CancellationPolicy | None = None) -> PaymentPlan:
     plan = PaymentPlan.with_deposit(
-        "p", usd("300.00"), deposit=DepositRule.fixed(usd("100.00")), installments=2,
-        booked=D(2027, 1, 1), session=D(2027, 6, 1),
+        "p",
+        usd("300.00"),
+        deposit=DepositRule.fixed(usd("100.00")),
+        installments=2,
+        booked=D(2027, 1, 1),
+        session=D(2027, 6, 1),
     )
     return evolve(plan, terms=evolve(plan.terms, cancellation=cancellation))
 
@@ -68,13 +72,22 @@ def paid(amount: str, on: dt.date = BOOKED, entry_id: str = "pay") -> PaymentRec
 
 def lines(st: PlanStatement) -> list[tuple[InstallmentState, str, str, str, int]]:
     """Each installment as (status, paid, written off, outstanding, days overdue)."""
-    return [(s.status, str(s.paid), str(s.written_off), str(s.outstanding), s.days_overdue) for s in st.installments]
+    return [
+        (s.status, str(s.paid), str(s.written_off), str(s.outstanding), s.days_overdue)
+        for s in st.installments
+    ]
 
 
 def totals(st: PlanStatement) -> tuple[str, dt.date, PlanStatus, str, str, str, str, Allocation]:
     """The statement's own figures: plan, day, status, balance, paid, fees outstanding, credit, allocation."""
     return (
-        st.plan_id, st.as_of, st.status, str(st.balance), str(st.paid), str(st.fees_outstanding), str(st.credit),
+        st.plan_id,
+        st.as_of,
+        st.status,
+        str(st.balance),
+        str(st.paid),
+        str(st.fees_outstanding),
+        str(st.credit),
         st.allocation,
     )
 
@@ -108,7 +121,9 @@ class TestRefusals:
         st = plan_status(plan_of(), Ledger.empty(plan_of()), D(2027, 2, 5))
         assert st.installment(3).installment.due == D(2027, 3, 1)
         for number in (0, 4, "1"):
-            with pytest.raises(LedgerError, match=message(f"expected an installment number from 1 to 3, got {number!r}")):
+            with pytest.raises(
+                LedgerError, match=message(f"expected an installment number from 1 to 3, got {number!r}")
+            ):
                 st.installment(number)  # type: ignore[arg-type]
 
 
@@ -162,7 +177,11 @@ class TestTheDayHandedIn:
         assert twin_ledger is not ledger
         assert twin_plan is not plan
         day = PlanDay.of(twin_plan, twin_ledger, D(2027, 3, 10))
-        assert fees_due(plan, ledger, D(2027, 3, 10), day=day) == fees_due(plan, ledger, D(2027, 3, 10)) == FEES_OWED
+        assert (
+            fees_due(plan, ledger, D(2027, 3, 10), day=day)
+            == fees_due(plan, ledger, D(2027, 3, 10))
+            == FEES_OWED
+        )
 
     def test_the_days_own_threshold_and_allocation_make_its_statement(self) -> None:
         """PlanDay.of(default_after_days=30, allocation=NEXT_DUE) is plan_status with the same arguments."""
@@ -173,7 +192,14 @@ class TestTheDayHandedIn:
         expected = plan_status(plan, ledger, on, allocation=Allocation.NEXT_DUE, default_after_days=30)
         assert day.statement == expected
         assert totals(expected) == (
-            "p", on, PlanStatus.DEFAULTED, "100.00 USD", "200.00 USD", "0.00 USD", "0.00 USD", Allocation.NEXT_DUE
+            "p",
+            on,
+            PlanStatus.DEFAULTED,
+            "100.00 USD",
+            "200.00 USD",
+            "0.00 USD",
+            "0.00 USD",
+            Allocation.NEXT_DUE,
         )
         assert lines(expected) == [
             (S.PAID, "100.00 USD", "0.00 USD", "0.00 USD", 0),
@@ -203,20 +229,30 @@ class TestTheCent:
         st = plan_status(plan_of(), Ledger.empty(plan_of()).record(paid("299.99")), D(2027, 3, 15))
         assert lines(st)[2] == (S.OVERDUE, "99.99 USD", "0.00 USD", "0.01 USD", 14)
         assert totals(st) == (
-            "p", D(2027, 3, 15), PlanStatus.OVERDUE, "0.01 USD", "299.99 USD", "0.00 USD", "0.00 USD",
+            "p",
+            D(2027, 3, 15),
+            PlanStatus.OVERDUE,
+            "0.01 USD",
+            "299.99 USD",
+            "0.00 USD",
+            "0.00 USD",
             Allocation.OLDEST_DUE_FIRST,
         )
 
     def test_a_single_cent_of_fee_owed_is_overdue(self) -> None:
         plan = plan_of()
-        ledger = Ledger.empty(plan).record_all([paid("300.00"), LateFeeAssessed("fee", D(2027, 1, 2), usd("0.01"), 1)])
+        ledger = Ledger.empty(plan).record_all(
+            [paid("300.00"), LateFeeAssessed("fee", D(2027, 1, 2), usd("0.01"), 1)]
+        )
         st = plan_status(plan, ledger, D(2027, 3, 15))
         assert totals(st)[2:6] == (PlanStatus.OVERDUE, "0.01 USD", "300.00 USD", "0.01 USD")
 
     def test_a_single_cent_written_off_defaults_the_plan(self) -> None:
         """A write-off of the plan as a whole, even of the last cent owed, is debt given up: defaulted."""
         plan = plan_of()
-        ledger = Ledger.empty(plan).record_all([paid("299.99"), WriteOff("wo", D(2027, 3, 2), usd("0.01"), "small")])
+        ledger = Ledger.empty(plan).record_all(
+            [paid("299.99"), WriteOff("wo", D(2027, 3, 2), usd("0.01"), "small")]
+        )
         st = plan_status(plan, ledger, D(2027, 3, 15))
         assert totals(st)[2:4] == (PlanStatus.DEFAULTED, "0.00 USD")
         assert not st.paid_in_full
@@ -237,7 +273,9 @@ class TestTheDefaultThreshold:
 
     def test_a_threshold_of_zero_leaves_a_plan_on_track(self) -> None:
         plan = plan_of()
-        st = plan_status(plan, Ledger.empty(plan).record(paid("100.00")), D(2027, 1, 15), default_after_days=0)
+        st = plan_status(
+            plan, Ledger.empty(plan).record(paid("100.00")), D(2027, 1, 15), default_after_days=0
+        )
         assert st.status is PlanStatus.ON_TRACK
 
 
@@ -246,7 +284,9 @@ class TestWriteOffsAimedAtALine:
     def test_the_first_and_the_last_line_take_their_write_off(self, line: int) -> None:
         """$40 written off line 1 or line 3 (of three): that line shows it, WAIVED, and owes the rest."""
         plan = plan_of()
-        ledger = Ledger.empty(plan).record(WriteOff("wo", D(2027, 1, 1), usd("40.00"), "hardship", installment=line))
+        ledger = Ledger.empty(plan).record(
+            WriteOff("wo", D(2027, 1, 1), usd("40.00"), "hardship", installment=line)
+        )
         st = plan_status(plan, ledger, D(2027, 1, 1))
         assert lines(st)[line - 1] == (S.WAIVED, "0.00 USD", "40.00 USD", "60.00 USD", 0)
         assert st.installment(line).written_off == usd("40.00")
@@ -263,7 +303,9 @@ class TestCancelled:
         ledger = ledger.record_all(settle_cancellation(plan, ledger, D(2027, 3, 10)).entries)
         reason = "100% of the fee retained with 83 days' notice"
         assert fees_due(plan, ledger, D(2027, 3, 10)) == (
-            FeeDue("p:cancellation", "p", "cancellation", D(2027, 3, 10), usd("0.01"), usd("0.01"), None, reason),
+            FeeDue(
+                "p:cancellation", "p", "cancellation", D(2027, 3, 10), usd("0.01"), usd("0.01"), None, reason
+            ),
         )
         st = plan_status(plan, ledger, D(2027, 3, 10))
         assert lines(st)[2] == (S.CANCELLED, "99.99 USD", "0.00 USD", "0.00 USD", 0)
@@ -300,8 +342,13 @@ class TestAmended:
         v1 = plan_of()
         ledger = Ledger.empty(v1).record(paid("100.00"))
         v2, _ = amend(
-            v1, AddAddOn("Album", usd("30.00"), D(2027, 1, 20)), by="staff", reason="album",
-            on=D(2027, 1, 10), consent=True, paid=ledger,
+            v1,
+            AddAddOn("Album", usd("30.00"), D(2027, 1, 20)),
+            by="staff",
+            reason="album",
+            on=D(2027, 1, 10),
+            consent=True,
+            paid=ledger,
         )
         st = plan_status(v2, ledger, D(2027, 2, 5))
         assert st == plan_status(v2, ledger.for_plan(v2), D(2027, 2, 5))
@@ -324,22 +371,24 @@ def fees_ledger() -> tuple[PaymentPlan, Ledger]:
     """
     plan = plan_of()
     on = D(2027, 3, 4)
-    ledger = Ledger.empty(plan).record_all([
-        paid("100.00"),
-        LateFeeAssessed("fee-1", D(2027, 2, 2), usd("10.00"), 2),
-        LateFeeAssessed("fee-3", D(2027, 3, 3), usd("10.00"), 3),
-        LateFeeAssessed("fee-2", D(2027, 3, 2), usd("10.00"), 3),
-        LateFeeAssessed("fee-4", D(2027, 3, 4), usd("10.00"), 3),
-        FeeWaived("w-a", on, usd("3.00"), "goodwill"),
-        FeeWaived("w-b", on, usd("9.00"), "goodwill"),
-        FeeWaived("w-x", on, usd("1.00"), "goodwill", "fee-gone"),
-        FeeWaived("w-2a", on, usd("2.00"), "goodwill", "fee-2"),
-        FeeWaived("w-2b", on, usd("1.00"), "goodwill", "fee-2"),
-        PaymentReceived("fp-2a", on, usd("3.00"), fee_id="fee-2"),
-        PaymentReceived("fp-2b", on, usd("2.00"), fee_id="fee-2"),
-        PaymentReceived("fp-3", on, usd("4.00"), fee_id="fee-3"),
-        paid("208.00", D(2027, 3, 5), "pay-2"),
-    ])
+    ledger = Ledger.empty(plan).record_all(
+        [
+            paid("100.00"),
+            LateFeeAssessed("fee-1", D(2027, 2, 2), usd("10.00"), 2),
+            LateFeeAssessed("fee-3", D(2027, 3, 3), usd("10.00"), 3),
+            LateFeeAssessed("fee-2", D(2027, 3, 2), usd("10.00"), 3),
+            LateFeeAssessed("fee-4", D(2027, 3, 4), usd("10.00"), 3),
+            FeeWaived("w-a", on, usd("3.00"), "goodwill"),
+            FeeWaived("w-b", on, usd("9.00"), "goodwill"),
+            FeeWaived("w-x", on, usd("1.00"), "goodwill", "fee-gone"),
+            FeeWaived("w-2a", on, usd("2.00"), "goodwill", "fee-2"),
+            FeeWaived("w-2b", on, usd("1.00"), "goodwill", "fee-2"),
+            PaymentReceived("fp-2a", on, usd("3.00"), fee_id="fee-2"),
+            PaymentReceived("fp-2b", on, usd("2.00"), fee_id="fee-2"),
+            PaymentReceived("fp-3", on, usd("4.00"), fee_id="fee-3"),
+            paid("208.00", D(2027, 3, 5), "pay-2"),
+        ]
+    )
     return plan, ledger
 
 
@@ -354,7 +403,13 @@ class TestFeesOwed:
         assert fees_due(plan, ledger, D(2027, 3, 10)) == FEES_OWED
         st = plan_status(plan, ledger, D(2027, 3, 10))
         assert totals(st) == (
-            "p", D(2027, 3, 10), PlanStatus.OVERDUE, "7.00 USD", "317.00 USD", "7.00 USD", "0.00 USD",
+            "p",
+            D(2027, 3, 10),
+            PlanStatus.OVERDUE,
+            "7.00 USD",
+            "317.00 USD",
+            "7.00 USD",
+            "0.00 USD",
             Allocation.OLDEST_DUE_FIRST,
         )
         assert [line[:4] for line in lines(st)] == [(S.PAID, "100.00 USD", "0.00 USD", "0.00 USD")] * 3
@@ -373,27 +428,36 @@ class TestFeesOwed:
 
     def test_a_fee_recorded_under_its_own_id_names_its_line_if_the_plan_has_it(self) -> None:
         plan = plan_of()
-        ledger = Ledger.empty(plan).record_all([
-            LateFeeAssessed("own-3", D(2027, 3, 2), usd("5.00"), 3, reason="late on the last line"),
-            LateFeeAssessed("own-4", D(2027, 3, 2), usd("5.00"), 4, reason="a line the plan does not have"),
-        ])
+        ledger = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("own-3", D(2027, 3, 2), usd("5.00"), 3, reason="late on the last line"),
+                LateFeeAssessed(
+                    "own-4", D(2027, 3, 2), usd("5.00"), 4, reason="a line the plan does not have"
+                ),
+            ]
+        )
         assert [(f.id, f.installment, f.reason) for f in fees_due(plan, ledger, D(2027, 3, 5))] == [
-            ("own-3", 3, "late on the last line"), ("own-4", None, "a line the plan does not have"),
+            ("own-3", 3, "late on the last line"),
+            ("own-4", None, "a line the plan does not have"),
         ]
 
     def test_a_waiver_naming_one_fee_does_not_lower_another(self) -> None:
         """$5 waived of fee-2 by name: fee-1 still stands at $10, and the $10 taken for it pays it all."""
         plan = plan_of()
-        ledger = Ledger.empty(plan).record_all([
-            paid("100.00"),
-            LateFeeAssessed("fee-1", D(2027, 2, 2), usd("10.00"), 2),
-            LateFeeAssessed("fee-2", D(2027, 2, 3), usd("10.00"), 2),
-            FeeWaived("w-2", D(2027, 2, 4), usd("5.00"), "goodwill", "fee-2"),
-            PaymentReceived("fp-1", D(2027, 2, 4), usd("10.00"), fee_id="fee-1"),
-        ])
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00"),
+                LateFeeAssessed("fee-1", D(2027, 2, 2), usd("10.00"), 2),
+                LateFeeAssessed("fee-2", D(2027, 2, 3), usd("10.00"), 2),
+                FeeWaived("w-2", D(2027, 2, 4), usd("5.00"), "goodwill", "fee-2"),
+                PaymentReceived("fp-1", D(2027, 2, 4), usd("10.00"), fee_id="fee-1"),
+            ]
+        )
         assert fees_due(plan, ledger, D(2027, 2, 5)) == (
             FeeDue("fee-2", "p", "late_fee", D(2027, 2, 3), usd("5.00"), usd("5.00"), 2, ""),
         )
         assert [line[1] for line in lines(plan_status(plan, ledger, D(2027, 2, 5)))] == [
-            "100.00 USD", "0.00 USD", "0.00 USD"
+            "100.00 USD",
+            "0.00 USD",
+            "0.00 USD",
         ]
