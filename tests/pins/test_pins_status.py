@@ -27,6 +27,7 @@ from payplan import (
     InstallmentState,
     InvalidPlanError,
     LateFeeAssessed,
+    LateFeePolicy,
     Ledger,
     LedgerError,
     Money,
@@ -439,6 +440,37 @@ class TestFeesOwed:
         assert [(f.id, f.installment, f.reason) for f in fees_due(plan, ledger, D(2027, 3, 5))] == [
             ("own-3", 3, "late on the last line"),
             ("own-4", None, "a line the plan does not have"),
+        ]
+
+    @pytest.mark.parametrize("ladder", [None, LateFeePolicy.single(Money.of("10.00", "USD"))])
+    def test_a_fee_under_payplans_id_stays_on_the_line_it_names_whatever_the_ladder_now(
+        self, ladder: LateFeePolicy | None
+    ) -> None:
+        """Fees of step 1 on line 2 and step 2 on line 3 (keyed ``album``), against no ladder or a one-step one.
+
+        The id (``p:late-fee:<line id>:<step>``) names the line (its key once
+        it has one; a line id holds no colon, so an id with more after the
+        step names the same line); only a line the plan no longer has
+        (``v2.1``) reads as none. (Regression: a step the plan's ladder does not have now, or no
+        ladder at all, read as an installment removed by an amendment:
+        ``installment`` None.)
+        """
+        base = plan_of()
+        lines = (*base.installments[:2], evolve(base.installments[2], key="album"))
+        plan = evolve(base, installments=lines, terms=evolve(base.terms, late_fees=ladder))
+        ledger = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("p:late-fee:2:1", D(2027, 2, 2), usd("10.00"), 2, 1),
+                LateFeeAssessed("p:late-fee:album:2", D(2027, 3, 11), usd("10.00"), 3, 2),
+                LateFeeAssessed("p:late-fee:v2.1:1", D(2027, 3, 12), usd("10.00"), 3, 1),
+                LateFeeAssessed("p:late-fee:2:1:manual", D(2027, 3, 13), usd("10.00"), 3, 1),
+            ]
+        )
+        assert [(f.id, f.installment) for f in fees_due(plan, ledger, D(2027, 3, 15))] == [
+            ("p:late-fee:2:1", 2),
+            ("p:late-fee:album:2", 3),
+            ("p:late-fee:v2.1:1", None),
+            ("p:late-fee:2:1:manual", 2),
         ]
 
     def test_a_waiver_naming_one_fee_does_not_lower_another(self) -> None:
