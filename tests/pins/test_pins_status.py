@@ -2,7 +2,11 @@
 
 Each test pins a statement or the fees owed to the cent, the day and the
 status, or a refusal word for word, and was checked to fail on the mutants it
-was written against (mutmut, this session).
+was written against (mutmut). ``TestNextDue`` pins the replayed allocation
+(``Allocation.NEXT_DUE``): a payment for a fee waived in full, a refund
+recorded before its payment, a payment topping up a line then going back to
+the oldest, money beyond the lines and a refund of it, a refund bigger than
+the last line's money.
 
 The plan: three lines of $100.00 due 2027-01-01 (the deposit, on the booking
 day), 2027-02-01 and 2027-03-01; session 2027-06-01.
@@ -36,6 +40,7 @@ from payplan import (
     PlanDay,
     PlanStatement,
     PlanStatus,
+    Refund,
     WriteOff,
     amend,
     fees_due,
@@ -493,3 +498,78 @@ class TestFeesOwed:
             "0.00 USD",
             "0.00 USD",
         ]
+
+
+class TestNextDue:
+    """Allocation.NEXT_DUE replays the money: each payment to the first unpaid line due on or after its day."""
+
+    @staticmethod
+    def paid_lines(plan: PaymentPlan, ledger: Ledger, on: dt.date) -> list[str]:
+        st = plan_status(plan, ledger, on, allocation=Allocation.NEXT_DUE)
+        return [str(s.paid) for s in st.installments]
+
+    def test_a_payment_naming_a_fee_waived_in_full_pays_the_installments(self) -> None:
+        """$25 taken for a $25 fee, then the fee waived: the $25 pays line 2 (the next due), nothing is kept for it."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00", entry_id="dep"),
+                LateFeeAssessed("fee", D(2027, 1, 2), usd("25.00"), 1),
+                PaymentReceived("fp", D(2027, 1, 2), usd("25.00"), fee_id="fee"),
+                FeeWaived("w", D(2027, 1, 3), usd("25.00"), "goodwill", "fee"),
+            ]
+        )
+        assert self.paid_lines(plan, ledger, D(2027, 1, 5)) == ["100.00 USD", "25.00 USD", "0.00 USD"]
+
+    def test_a_refund_recorded_before_its_payment_is_owed_back_once(self) -> None:
+        """Refund ``a-r`` sorts before payment ``p-b`` (both $100 on the booking day): the $100 is owed back by
+        ``p-b`` alone, so the $300 of 2027-03-01 fills every line (line 3 first, then the oldest)."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00", entry_id="p-b"),
+                Refund.reversal("a-r", BOOKED, usd("100.00"), "charged twice"),
+                paid("300.00", D(2027, 3, 1), "p-c"),
+            ]
+        )
+        assert self.paid_lines(plan, ledger, D(2027, 3, 1)) == ["100.00 USD", "100.00 USD", "100.00 USD"]
+
+    def test_a_second_payment_tops_up_its_line_then_goes_back_to_the_oldest(self) -> None:
+        """Nothing on the deposit; $50 on 2027-02-10 and $100 on 02-20, both toward line 3 (the next due):
+        line 3 takes only the $50 it still owes, and the other $50 goes to the deposit, the oldest unpaid."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [paid("50.00", D(2027, 2, 10), "p1"), paid("100.00", D(2027, 2, 20), "p2")]
+        )
+        st = plan_status(plan, ledger, D(2027, 2, 20), allocation=Allocation.NEXT_DUE)
+        assert [str(s.paid) for s in st.installments] == ["50.00 USD", "0.00 USD", "100.00 USD"]
+        assert str(st.credit) == "0.00 USD"
+
+    def test_money_beyond_the_lines_covers_fees_and_a_refund_takes_it_back_first(self) -> None:
+        """Every line paid and $25 more for a $25 fee: none owed; $10 refunded later: $10 of the fee owed again."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00", entry_id="dep"),
+                LateFeeAssessed("fee", D(2027, 2, 2), usd("25.00"), 2),
+                paid("225.00", D(2027, 2, 2), "p2"),
+            ]
+        )
+        st = plan_status(plan, ledger, D(2027, 3, 1), allocation=Allocation.NEXT_DUE)
+        assert (str(st.fees_outstanding), str(st.balance)) == ("0.00 USD", "0.00 USD")
+        ledger = ledger.record(Refund.reversal("r", D(2027, 3, 5), usd("10.00"), "partial refund"))
+        st = plan_status(plan, ledger, D(2027, 3, 5), allocation=Allocation.NEXT_DUE)
+        assert (str(st.fees_outstanding), str(st.balance)) == ("10.00 USD", "10.00 USD")
+        assert [str(s.paid) for s in st.installments] == ["100.00 USD"] * 3
+
+    def test_a_refund_takes_back_the_latest_lines_money_and_no_more(self) -> None:
+        """$150 refunded of lines 2 and 3 (paid $100 each): line 3 gives back $100, line 2 $50, the deposit nothing."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00", entry_id="dep"),
+                paid("200.00", D(2027, 2, 1), "p2"),
+                Refund.reversal("r", D(2027, 3, 5), usd("150.00"), "partial refund"),
+            ]
+        )
+        assert self.paid_lines(plan, ledger, D(2027, 3, 5)) == ["100.00 USD", "50.00 USD", "0.00 USD"]
