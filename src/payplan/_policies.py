@@ -55,7 +55,8 @@ def _opt_pct(value: int | Decimal | str | None) -> Decimal | None:
     p = to_percent(value, what="a percentage")
     if not p.is_finite() or p < 0 or p > 1000:
         raise InvalidPlanError(f"expected a percentage from 0 to 1000, got {value!r}")
-    return p
+    # "-0" passes the checks above: it is zero, and the agreement says "0%", never "-0%".
+    return p.copy_abs()
 
 
 MAX_LATE_FEE_PERCENT = Decimal(100)

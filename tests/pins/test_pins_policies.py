@@ -468,3 +468,18 @@ class TestCap:
         plan = evolve(plan, terms=evolve(plan.terms, late_fees=policy))
         with pytest.raises(InvalidPlanError, match=r"^expected the late-fee cap in USD, got 500 JPY$"):
             assess_late_fees(plan, Ledger.empty(plan), D(2027, 1, 10))
+
+
+def test_a_percentage_of_minus_zero_is_zero_in_words() -> None:
+    """Decimal("-0") is not below zero, so it is accepted: it is said as 0, never "-0"."""
+    assert (
+        CancellationWindow(3, "-0").describe()
+        == "0% of the fee is retained for cancellations within 3 days of the session"
+    )
+    assert LateFeeStep(3, percent="-0").describe() == "0% of the overdue amount once 3 days overdue"
+    assert Incentive.loyalty(2, percent="-0.00").describe() == (
+        "A loyalty discount of 0% of the fee for clients with at least 2 on-time installments" + TAKEN_BACK
+    )
+    assert EscalationPolicy(fee_factor="-0").describe() == (
+        "Repeat late payment: late fees are multiplied by 0 for clients flagged as consistently late."
+    )
