@@ -15,6 +15,7 @@ day), 2027-02-01 and 2027-03-01; session 2027-06-01.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import re
 
 import pytest
@@ -131,6 +132,37 @@ class TestRefusals:
                 LedgerError, match=message(f"expected an installment number from 1 to 3, got {number!r}")
             ):
                 st.installment(number)  # type: ignore[arg-type]
+
+    def test_the_ledger_of_the_same_plan_id_in_another_currency_is_refused(self) -> None:
+        """Plan ``p`` in USD against the ledger of a plan ``p`` in EUR: refused naming both currencies."""
+        eur = PaymentPlan.with_deposit(
+            "p",
+            Money.of("300.00", "EUR"),
+            deposit=DepositRule.fixed(Money.of("100.00", "EUR")),
+            installments=2,
+            booked=D(2027, 1, 1),
+            session=D(2027, 6, 1),
+        )
+        text = message("expected the ledger of plan 'p' in USD, got the ledger of 'p' in EUR")
+        with pytest.raises(LedgerError, match=text):
+            plan_status(plan_of(), Ledger.empty(eur), D(2027, 2, 5))
+
+    def test_an_equal_currency_that_is_another_object_is_the_same_currency(self) -> None:
+        """A plan whose USD came back through pickle (equal, not the same object) reads its USD ledger."""
+        plan = plan_of()
+        usd_again = pickle.loads(pickle.dumps(plan.fee.currency))
+        assert usd_again == plan.fee.currency
+        assert usd_again is not plan.fee.currency
+        twin = PaymentPlan.with_deposit(
+            "p",
+            Money(30000, usd_again),
+            deposit=DepositRule.fixed(Money(10000, usd_again)),
+            installments=2,
+            booked=D(2027, 1, 1),
+            session=D(2027, 6, 1),
+        )
+        ledger = Ledger.empty(plan).record(paid("100.00"))
+        assert str(plan_status(twin, ledger, D(2027, 2, 5)).balance) == "200.00 USD"
 
 
 class TestTheDayHandedIn:
@@ -252,6 +284,9 @@ class TestTheCent:
         )
         st = plan_status(plan, ledger, D(2027, 3, 15))
         assert totals(st)[2:6] == (PlanStatus.OVERDUE, "0.01 USD", "300.00 USD", "0.01 USD")
+        assert fees_due(plan, ledger, D(2027, 3, 15)) == (
+            FeeDue("fee", "p", "late_fee", D(2027, 1, 2), usd("0.01"), usd("0.01"), 1, ""),
+        )
 
     def test_a_single_cent_written_off_defaults_the_plan(self) -> None:
         """A write-off of the plan as a whole, even of the last cent owed, is debt given up: defaulted."""
@@ -296,6 +331,33 @@ class TestWriteOffsAimedAtALine:
         st = plan_status(plan, ledger, D(2027, 1, 1))
         assert lines(st)[line - 1] == (S.WAIVED, "0.00 USD", "40.00 USD", "60.00 USD", 0)
         assert st.installment(line).written_off == usd("40.00")
+
+    @pytest.mark.parametrize("allocation", list(Allocation))
+    def test_a_line_takes_its_own_write_off_and_is_paid_only_the_rest(self, allocation: Allocation) -> None:
+        """Lines of $50, $150 and $150: $150 written off line 2 waives it whole (not the deposit's $50 of it);
+        $40 written off line 3 and $200 paid: line 3 takes only its $110, and $40 is left over as credit."""
+        plan = PaymentPlan.with_deposit(
+            "p",
+            usd("350.00"),
+            deposit=DepositRule.fixed(usd("50.00")),
+            installments=2,
+            booked=D(2027, 1, 1),
+            session=D(2027, 6, 1),
+        )
+        ledger = Ledger.empty(plan).record_all(
+            [
+                WriteOff("wo-2", D(2027, 1, 1), usd("150.00"), "hardship", installment=2),
+                WriteOff("wo-3", D(2027, 1, 1), usd("40.00"), "hardship", installment=3),
+                paid("200.00"),
+            ]
+        )
+        st = plan_status(plan, ledger, D(2027, 1, 1), allocation=allocation)
+        assert [(str(s.paid), str(s.written_off), str(s.outstanding)) for s in st.installments] == [
+            ("50.00 USD", "0.00 USD", "0.00 USD"),
+            ("0.00 USD", "150.00 USD", "0.00 USD"),
+            ("110.00 USD", "40.00 USD", "0.00 USD"),
+        ]
+        assert (str(st.balance), str(st.credit)) == ("-40.00 USD", "40.00 USD")
 
 
 class TestCancelled:
@@ -573,3 +635,48 @@ class TestNextDue:
             ]
         )
         assert self.paid_lines(plan, ledger, D(2027, 3, 5)) == ["100.00 USD", "50.00 USD", "0.00 USD"]
+
+    def test_two_refunds_recorded_before_their_payments_are_both_owed_back(self) -> None:
+        """Refunds ``a-1`` and ``a-2`` sort before payments ``p-1`` and ``p-2`` ($100 each, all on the booking
+        day): both payments go to owing the refunds back, none to the deposit."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00", entry_id="p-1"),
+                paid("100.00", entry_id="p-2"),
+                Refund.reversal("a-1", BOOKED, usd("100.00"), "charged twice"),
+                Refund.reversal("a-2", BOOKED, usd("100.00"), "charged twice"),
+            ]
+        )
+        assert self.paid_lines(plan, ledger, BOOKED) == ["0.00 USD", "0.00 USD", "0.00 USD"]
+
+    def test_a_refund_recorded_before_a_fee_payment_leaves_the_fee_owed(self) -> None:
+        """Nothing paid on the lines; $25 taken for a $25 fee and refunded the same day (the refund's id sorts
+        first): the refund is owed back by the fee's money, so the fee is owed again."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                LateFeeAssessed("fee", D(2027, 1, 2), usd("25.00"), 1),
+                PaymentReceived("fp", D(2027, 1, 2), usd("25.00"), fee_id="fee"),
+                Refund.reversal("a-r", D(2027, 1, 2), usd("25.00"), "charged in error"),
+            ]
+        )
+        for allocation in Allocation:
+            st = plan_status(plan, ledger, D(2027, 1, 5), allocation=allocation)
+            assert (str(st.fees_outstanding), str(st.balance)) == ("25.00 USD", "325.00 USD"), allocation
+            assert [str(s.paid) for s in st.installments] == ["0.00 USD"] * 3, allocation
+
+    def test_a_write_off_beyond_the_lines_covers_the_fees(self) -> None:
+        """$50 of line 3 and a $25 fee owed, $75 written off (no line named): the line and the fee are covered."""
+        plan = plan_of()
+        ledger = Ledger.empty(plan).record_all(
+            [
+                paid("100.00", entry_id="dep"),
+                paid("150.00", D(2027, 2, 1), "p2"),
+                LateFeeAssessed("fee", D(2027, 3, 2), usd("25.00"), 3),
+                WriteOff("wo", D(2027, 3, 5), usd("75.00"), "hardship"),
+            ]
+        )
+        st = plan_status(plan, ledger, D(2027, 3, 5), allocation=Allocation.NEXT_DUE)
+        assert [str(s.written_off) for s in st.installments] == ["0.00 USD"] * 3
+        assert (str(st.fees_outstanding), str(st.balance)) == ("0.00 USD", "0.00 USD")
