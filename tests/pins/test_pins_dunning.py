@@ -163,6 +163,14 @@ class TestChargesDue:
         (retry,) = charges_due(plan, ledger, D(2027, 1, 2))
         assert (retry.entry_id, retry.failure_id) == ("pack-a:charge:2:a2", "pack-a:charge:2:a2:failed")
 
+    def test_nothing_is_charged_for_a_day_before_a_recorded_cancellation(self) -> None:
+        """A run for 2027-01-05 after a cancellation dated 2027-02-10 was recorded: installment 2 is not charged."""
+        plan = pack_a()
+        ledger = paid_deposit(plan)
+        assert charges_due(plan, ledger, D(2027, 1, 5)) == (due(2, "500.00", 1, (2027, 1, 1)),)
+        ledger = ledger.record_all(settle_cancellation(plan, ledger, D(2027, 2, 10)).entries)
+        assert charges_due(plan, ledger, D(2027, 1, 5)) == ()
+
 
 class TestRefusals:
     """What the caller reads when the daily run's rules are handed the wrong thing (shared by every rule of _dunning)."""
