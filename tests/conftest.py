@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -28,13 +28,15 @@ settings.register_profile("ci", parent=settings.get_profile("default"), max_exam
 # `make mutation` (mutmut): the same examples for every mutant (derandomized, no example database),
 # few of them (each mutant reruns every test that reaches it, so examples are paid for thousands of
 # times; properties that name their own count keep it), and mutmut runs the suite more than once in
-# one process, which Hypothesis would take for a test called from different executors.
+# one process, which Hypothesis would take for a test called from different executors. No shrinking:
+# a mutant is killed by the first failing example, and shrinking it costs a killed mutant up to 40 s.
 settings.register_profile(
     "mutation",
     parent=settings.get_profile("default"),
     max_examples=25,
     derandomize=True,
     database=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.differing_executors],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))

@@ -182,6 +182,10 @@ def _settle(
         by_hand = sum(i.amount.minor for i in hand)
         if by_hand:
             day = max([on, *(full.get(i.payment_id).on for i in hand)])  # type: ignore[union-attr]
+            if by_hand > full._room(day, _cash):
+                # Cash went out after that day (a refund since) and came back after the notice: by
+                # then less was held than this pays back, so it is dated after the last cash movement.
+                day = max(e.on for e in full if _cash(e))
             entries.append(Refund.reversal(f"{sid}:refund", day, _money(by_hand, cur), words))
     return Settlement(
         plan.id,

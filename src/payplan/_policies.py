@@ -55,7 +55,8 @@ def _opt_pct(value: int | Decimal | str | None) -> Decimal | None:
     p = to_percent(value, what="a percentage")
     if not p.is_finite() or p < 0 or p > 1000:
         raise InvalidPlanError(f"expected a percentage from 0 to 1000, got {value!r}")
-    return p
+    # "-0" passes the checks above: it is zero, and the agreement says "0%", never "-0%".
+    return p.copy_abs()
 
 
 MAX_LATE_FEE_PERCENT = Decimal(100)
@@ -279,9 +280,16 @@ class LateFeePolicy:
         return tuple(out)
 
     def cap_for(self, fee: Money) -> Money | None:
-        """The cap on the late fees of a plan whose fee is *fee*, if there is one."""
+        """The cap on the late fees of a plan whose fee is *fee*, if there is one.
+
+        Raises:
+            InvalidPlanError: *cap* is in another currency than *fee*.
+        """
         caps = []
         if self.cap is not None:
+            if self.cap.currency != fee.currency:
+                # Compared by minor units, a cap of 500 JPY would hold a USD plan's fees to $5.00.
+                raise InvalidPlanError(f"expected the late-fee cap in {fee.currency.code}, got {self.cap}")
             caps.append(self.cap)
         if self.cap_percent is not None:
             caps.append(percent_of(fee, self.cap_percent, rounding=ROUND_HALF_UP))

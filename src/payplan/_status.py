@@ -21,7 +21,6 @@ from attrs import frozen
 from ._calendar import check_day
 from ._ledger import _NEW, CreditApplied, FeeWaived, LateFeeAssessed, Ledger, PaymentReceived, Refund
 from ._money import Money, _money
-from ._policies import late_fee_id
 from .exceptions import InvalidPlanError, LedgerError
 
 if TYPE_CHECKING:
@@ -528,12 +527,11 @@ def _check_ledger(plan: PaymentPlan, ledger: Ledger, day: dt.date, name: str) ->
 
 
 def _line(fee: LateFeeAssessed, line_of: dict[str, int], plan: PaymentPlan) -> int | None:
-    """The number of the line *fee* is on now, or None when an amendment removed that line."""
-    number = line_of.get(fee.id)
-    if number is not None:
-        return number
-    if fee.id.startswith(f"{plan.id}:late-fee:"):
-        return None
+    """The number of the line *fee* is on now (*line_of*: each line's id to its number), or None when an amendment removed that line."""
+    prefix = f"{plan.id}:late-fee:"
+    if fee.id.startswith(prefix):
+        # payplan's own id (late_fee_id: line id, then step) names the line (an id holds no colon), whatever the ladder now.
+        return line_of.get(fee.id[len(prefix):].partition(":")[0])
     # A fee recorded under the caller's own id: the number it names, if the plan has it.
     return fee.installment if fee.installment <= len(plan.installments) else None
 
@@ -642,8 +640,7 @@ def _fees_due(plan: PaymentPlan, view: Ledger, left: int | None) -> tuple[FeeDue
     own = fee_payments(view)  # money taken for a fee pays that fee first
     cover = max(left - sum(own.values()), 0)
     # The line each fee is on now: amendments renumber lines, fee ids keep the line's identity.
-    steps = 0 if plan.terms.late_fees is None else len(plan.terms.late_fees.steps)
-    line_of = {late_fee_id(plan.id, i.line_id, k): i.number for i in plan.installments for k in range(1, steps + 1)}
+    line_of = {i.line_id: i.number for i in plan.installments}
     out: list[FeeDue] = []
     for f in fees:
         standing = max(f.amount.minor - waived.get(f.id, 0), 0)

@@ -48,8 +48,12 @@ def usd(text: str) -> Money:
 
 def plan_with(fees: LateFeePolicy) -> PaymentPlan:
     plan = PaymentPlan.with_deposit(
-        "p", usd("300.00"), deposit=DepositRule.fixed(usd("100.00")), installments=2,
-        booked=D(2027, 1, 1), session=D(2027, 6, 1),
+        "p",
+        usd("300.00"),
+        deposit=DepositRule.fixed(usd("100.00")),
+        installments=2,
+        booked=D(2027, 1, 1),
+        session=D(2027, 6, 1),
     )
     return evolve(plan, terms=evolve(plan.terms, late_fees=fees))
 
@@ -84,9 +88,7 @@ class TestRefusals:
         """A PlanDay worked out for 2027-02-04 is not the standing of 2027-02-05: refused, not read."""
         plan = plan_with(LateFeePolicy((flat(1, "10"),)))
         ledger = Ledger.empty(plan)
-        message = (
-            "expected the day of plan 'p' on 2027-02-05 from the ledger given, got the day of plan 'p' on 2027-02-04"
-        )
+        message = "expected the day of plan 'p' on 2027-02-05 from the ledger given, got the day of plan 'p' on 2027-02-04"
         with pytest.raises(LedgerError, match=f"^{re.escape(message)}$"):
             assess_late_fees(plan, ledger, D(2027, 2, 5), day=PlanDay.of(plan, ledger, D(2027, 2, 4)))
 
@@ -180,7 +182,11 @@ class TestWaivers:
         ledger = Ledger.empty(plan).record_all(assess_late_fees(plan, Ledger.empty(plan), D(2027, 1, 2)))
         waiver = waive_fee(ledger, "p:late-fee:1:1", D(2027, 1, 3), "goodwill", usd("4.00"))
         assert (waiver.id, waiver.on, waiver.amount, waiver.reason, waiver.fee_id) == (
-            "p:late-fee:1:1:waived", D(2027, 1, 3), usd("4.00"), "goodwill", "p:late-fee:1:1",
+            "p:late-fee:1:1:waived",
+            D(2027, 1, 3),
+            usd("4.00"),
+            "goodwill",
+            "p:late-fee:1:1",
         )
 
     def test_a_waiver_above_the_fee_is_refused_naming_both(self) -> None:
@@ -205,10 +211,12 @@ class TestCatchingUp:
     def test_each_line_owes_what_the_money_up_to_then_leaves_it(self) -> None:
         """$150 on the booking day: on its fee day line 2 owes $50.00, line 3 all of its $100.00."""
         plan = plan_with(LateFeePolicy((pct(1, "10"),)))
-        ledger = Ledger.empty(plan).record_all([
-            PaymentReceived("pay-1", D(2027, 1, 1), usd("150.00")),
-            PaymentReceived("pay-2", D(2027, 3, 10), usd("1.00")),
-        ])
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("pay-1", D(2027, 1, 1), usd("150.00")),
+                PaymentReceived("pay-2", D(2027, 3, 10), usd("1.00")),
+            ]
+        )
         assert assess_late_fees(plan, ledger, D(2027, 3, 10)) == (
             fee(2, 1, D(2027, 2, 2), "5.00", TEN_PCT_AT_1),
             fee(3, 1, D(2027, 3, 2), "10.00", TEN_PCT_AT_1),
@@ -218,26 +226,36 @@ class TestCatchingUp:
     def test_a_single_cent_owed_on_the_day_is_overdue(self, aimed: bool) -> None:
         """$199.99 paid: line 2 is one cent short on 2027-02-02 and its $10 fee is charged."""
         plan = plan_with(LateFeePolicy((flat(1, "10"),)))
-        later = WriteOff("wo-3", D(2027, 2, 10), usd("1.00"), "goodwill", installment=3) if aimed else (
-            PaymentReceived("pay-2", D(2027, 2, 10), usd("1.00"))
+        later = (
+            WriteOff("wo-3", D(2027, 2, 10), usd("1.00"), "goodwill", installment=3)
+            if aimed
+            else (PaymentReceived("pay-2", D(2027, 2, 10), usd("1.00")))
         )
-        ledger = Ledger.empty(plan).record_all([PaymentReceived("pay-1", D(2027, 1, 1), usd("199.99")), later])
-        assert assess_late_fees(plan, ledger, D(2027, 2, 10)) == (fee(2, 1, D(2027, 2, 2), "10.00", TEN_AT_1),)
+        ledger = Ledger.empty(plan).record_all(
+            [PaymentReceived("pay-1", D(2027, 1, 1), usd("199.99")), later]
+        )
+        assert assess_late_fees(plan, ledger, D(2027, 2, 10)) == (
+            fee(2, 1, D(2027, 2, 2), "10.00", TEN_AT_1),
+        )
 
     def test_a_write_off_dated_after_the_fee_day_does_not_undo_the_fee(self) -> None:
         """Line 1 written off on 2027-01-05: on 2027-01-02, with nothing recorded yet, its fee was due."""
         plan = plan_with(LateFeePolicy((flat(1, "10"),)))
-        ledger = Ledger.empty(plan).record(WriteOff("wo-1", D(2027, 1, 5), usd("100.00"), "hardship", installment=1))
+        ledger = Ledger.empty(plan).record(
+            WriteOff("wo-1", D(2027, 1, 5), usd("100.00"), "hardship", installment=1)
+        )
         assert assess_late_fees(plan, ledger, D(2027, 1, 5)) == (fee(1, 1, D(2027, 1, 2), "10.00", TEN_AT_1),)
 
     def test_the_days_standing_is_read_only_for_the_day_itself(self) -> None:
         """Given the PlanDay of 2027-03-05, line 2's fee (2027-02-02) still counts only the $100 paid by then."""
         plan = plan_with(LateFeePolicy((pct(1, "10"),)))
-        ledger = Ledger.empty(plan).record_all([
-            PaymentReceived("pay-1", D(2027, 1, 1), usd("100.00")),
-            PaymentReceived("pay-2", D(2027, 2, 20), usd("50.00")),
-            WriteOff("wo-3", D(2027, 2, 25), usd("10.00"), "goodwill", installment=3),
-        ])
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("pay-1", D(2027, 1, 1), usd("100.00")),
+                PaymentReceived("pay-2", D(2027, 2, 20), usd("50.00")),
+                WriteOff("wo-3", D(2027, 2, 25), usd("10.00"), "goodwill", installment=3),
+            ]
+        )
         expected = (fee(2, 1, D(2027, 2, 2), "10.00", TEN_PCT_AT_1),)
         today = D(2027, 3, 5)
         assert assess_late_fees(plan, ledger, today) == expected
@@ -246,11 +264,13 @@ class TestCatchingUp:
     def test_a_same_day_refund_whose_id_sorts_first_is_read_as_recorded(self) -> None:
         """$150 paid and $50 of it reversed on 2027-01-01 ("a-ref" sorts before "z-pay"): line 2 owes $100.00."""
         plan = plan_with(LateFeePolicy((pct(1, "10"),)))
-        ledger = Ledger.empty(plan).record_all([
-            PaymentReceived("z-pay", D(2027, 1, 1), usd("150.00")),
-            Refund.reversal("a-ref", D(2027, 1, 1), usd("50.00")),
-            WriteOff("wo-3", D(2027, 3, 10), usd("1.00"), "goodwill", installment=3),
-        ])
+        ledger = Ledger.empty(plan).record_all(
+            [
+                PaymentReceived("z-pay", D(2027, 1, 1), usd("150.00")),
+                Refund.reversal("a-ref", D(2027, 1, 1), usd("50.00")),
+                WriteOff("wo-3", D(2027, 3, 10), usd("1.00"), "goodwill", installment=3),
+            ]
+        )
         assert assess_late_fees(plan, ledger, D(2027, 3, 10)) == (
             fee(2, 1, D(2027, 2, 2), "10.00", TEN_PCT_AT_1),
             fee(3, 1, D(2027, 3, 2), "10.00", TEN_PCT_AT_1),
@@ -265,16 +285,20 @@ class TestCatchingUp:
         plan = plan_with(LateFeePolicy((flat(1, "10"), pct(10, "10")), collect=FeeCollection.AT_ONCE))
         ledger = Ledger.empty(plan).record(PaymentReceived("dep", D(2027, 1, 1), usd("100.00")))
         ledger = ledger.record_all(assess_late_fees(plan, ledger, D(2027, 2, 2)))
-        ledger = ledger.record_all([
-            PaymentReceived("fee-1", D(2027, 2, 3), usd("10.00"), fee_id="p:late-fee:2:1"),
-            PaymentReceived("pay-2", D(2027, 2, 20), usd("5.00")),
-        ])
+        ledger = ledger.record_all(
+            [
+                PaymentReceived("fee-1", D(2027, 2, 3), usd("10.00"), fee_id="p:late-fee:2:1"),
+                PaymentReceived("pay-2", D(2027, 2, 20), usd("5.00")),
+            ]
+        )
         step_2 = fee(2, 2, D(2027, 2, 11), "10.00", "10% of the overdue amount once 10 days overdue")
         assert assess_late_fees(plan, ledger.as_of(D(2027, 2, 11)), D(2027, 2, 11)) == (step_2,)
         assert assess_late_fees(plan, ledger, D(2027, 2, 25)) == (step_2,)
 
     @pytest.mark.parametrize("aimed", [False, True], ids=["money-only", "write-off-aimed-at-line-3"])
-    def test_a_ledger_of_the_plan_before_an_amendment_is_read_against_the_new_version(self, aimed: bool) -> None:
+    def test_a_ledger_of_the_plan_before_an_amendment_is_read_against_the_new_version(
+        self, aimed: bool
+    ) -> None:
         """An add-on of $30 due 2027-01-20, then $50 paid on 2027-01-25: the ledger still counts the old total.
 
         On its fee day the add-on owes all of its $30.00; line 2 (now 3) owes $80.00, line 3 (now 4) $100.00.
@@ -282,11 +306,18 @@ class TestCatchingUp:
         v1 = plan_with(LateFeePolicy((pct(1, "10"),)))
         ledger = Ledger.empty(v1).record(PaymentReceived("pay-1", D(2027, 1, 1), usd("100.00")))
         v2, _ = amend(
-            v1, AddAddOn("Album", usd("30.00"), D(2027, 1, 20)), by="staff", reason="album",
-            on=D(2027, 1, 10), consent=True, paid=ledger,
+            v1,
+            AddAddOn("Album", usd("30.00"), D(2027, 1, 20)),
+            by="staff",
+            reason="album",
+            on=D(2027, 1, 10),
+            consent=True,
+            paid=ledger,
         )
-        later = WriteOff("wo-4", D(2027, 3, 10), usd("1.00"), "goodwill", installment=4) if aimed else (
-            PaymentReceived("pay-3", D(2027, 3, 10), usd("1.00"))
+        later = (
+            WriteOff("wo-4", D(2027, 3, 10), usd("1.00"), "goodwill", installment=4)
+            if aimed
+            else (PaymentReceived("pay-3", D(2027, 3, 10), usd("1.00")))
         )
         ledger = ledger.record_all([PaymentReceived("pay-2", D(2027, 1, 25), usd("50.00")), later])
         assert ledger.total != v2.total.minor
@@ -304,6 +335,11 @@ def test_a_fee_on_the_last_day_of_the_calendar_is_charged() -> None:
     plan = evolve(plan, terms=evolve(plan.terms, late_fees=LateFeePolicy((flat(1, "10"), flat(2, "20")))))
     assert assess_late_fees(plan, Ledger.empty(plan), D(9999, 12, 31)) == (
         LateFeeAssessed(
-            "p:late-fee:1:1", D(9999, 12, 31), usd("10.00"), 1, 1, "late fee: 10.00 USD once 1 day overdue (installment 1, due 9999-12-30)"
+            "p:late-fee:1:1",
+            D(9999, 12, 31),
+            usd("10.00"),
+            1,
+            1,
+            "late fee: 10.00 USD once 1 day overdue (installment 1, due 9999-12-30)",
         ),
     )

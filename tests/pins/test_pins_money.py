@@ -21,9 +21,11 @@ from payplan import (
     InvalidMoneyError,
     Money,
     Remainder,
+    UnknownCurrencyError,
     allocate,
     format_money,
     split,
+    to_currency,
 )
 
 
@@ -241,3 +243,83 @@ class TestSameCurrency:
             CurrencyMismatchError, match=r"^cannot add EUR and USD: expected both amounts in USD$"
         ):
             usd(1) + Money(1, "EUR")
+
+
+class TestCurrencyFirstTime:
+    """A code is looked up in ISO 4217 on its first use and kept (``to_currency``'s module-level cache).
+
+    Each test starts from an empty cache, so the lookup it checks is the one made then.
+    """
+
+    @pytest.fixture(autouse=True)
+    def _empty_currency_cache(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(payplan._money, "_CURRENCIES", {})
+
+    @pytest.mark.parametrize(
+        ("code", "expected"), [(" usd ", ("USD", 2)), ("JPY", ("JPY", 0)), ("kwd", ("KWD", 3))]
+    )
+    def test_a_code_in_any_case_is_its_iso_currency_with_its_decimals(
+        self, code: str, expected: tuple[str, int]
+    ) -> None:
+        first = to_currency(code)
+        assert (first.code, first.exponent) == expected
+        assert to_currency(code) == first == to_currency(expected[0])
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            (
+                "ABC",
+                "expected an ISO 4217 currency code with a minor unit such as 'USD', got 'ABC', which is not an ISO 4217 code",
+            ),
+            (
+                "XAU",
+                "expected an ISO 4217 currency code with a minor unit such as 'USD', got 'XAU', which has no minor unit",
+            ),
+            (
+                "XXX",
+                "expected an ISO 4217 currency code with a minor unit such as 'USD', got 'XXX', which has no minor unit",
+            ),
+            (840, "expected a currency code string or Currency, got int 840"),
+        ],
+    )
+    def test_refused_saying_why(self, value: object, message: str) -> None:
+        with pytest.raises(UnknownCurrencyError, match=f"^{re.escape(message)}$"):
+            to_currency(value)  # type: ignore[arg-type]
+        with pytest.raises(UnknownCurrencyError, match=f"^{re.escape(message)}$"):
+            to_currency(value)  # type: ignore[arg-type]
+
+
+class TestParsing:
+    def test_underscores_group_digits(self) -> None:
+        assert Money.of("1_000.50", "USD") == usd(100050)
+
+    def test_zero_has_no_sign(self) -> None:
+        assert (
+            Money(0, "USD").to_decimal_string(),
+            str(Money(0, "JPY")),
+            Money(-1, "USD").to_decimal_string(),
+        ) == ("0.00", "0 JPY", "-0.01")
+
+    @pytest.mark.parametrize(
+        ("build", "message"),
+        [
+            (lambda: Money(1.5, "USD"), "expected an integer count of minor units, got float 1.5"),
+            (lambda: Money.of([1], "USD"), "expected amount as a str, int or Decimal, got list [1]"),
+            (
+                lambda: usd(100).percent_of("x", rounding="ROUND_HALF_UP"),
+                "expected percent as a decimal number, got 'x'",
+            ),
+            (
+                lambda: usd(100).percent_of("5X", rounding="ROUND_HALF_UP"),
+                "expected percent as a decimal number, got '5X'",
+            ),
+            (lambda: allocate(usd(100), ["1", "x"]), "expected a weight as a decimal number, got 'x'"),
+        ],
+    )
+    def test_refused_naming_what_arrived(self, build: Callable[[], object], message: str) -> None:
+        with pytest.raises(InvalidMoneyError, match=f"^{re.escape(message)}$"):
+            build()
+
+    def test_a_percent_sign_is_allowed(self) -> None:
+        assert usd(1000).percent_of("12.5%", rounding="ROUND_HALF_UP") == usd(125)

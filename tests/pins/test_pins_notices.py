@@ -32,9 +32,7 @@ from payplan import (
 )
 from unit.test_dunning import D, fail, pack_a, paid_deposit, usd
 
-EVERY_PLACEHOLDER = (
-    "$plan_id|$client|$installment|$amount|$due|$reason|$reason_code|$attempts|$next_attempt"
-)
+EVERY_PLACEHOLDER = "$plan_id|$client|$installment|$amount|$due|$reason|$reason_code|$attempts|$next_attempt"
 
 
 def paid_through(plan: PaymentPlan, n: int) -> Ledger:
@@ -53,8 +51,15 @@ class TestTheWholeNotice:
         ledger = ledger.record(fail(plan, 2, 2, D(2027, 1, 2), "insufficient_funds"))
         assert dunning_notices(plan, ledger, D(2027, 1, 2)) == (
             Notice(
-                "pack-a:notice:payment-failed:2:1", "pack-a", NoticeKind.PAYMENT_FAILED, D(2027, 1, 2), 2,
-                D(2027, 1, 1), usd("400"), 2, D(2027, 1, 3),
+                "pack-a:notice:payment-failed:2:1",
+                "pack-a",
+                NoticeKind.PAYMENT_FAILED,
+                D(2027, 1, 2),
+                2,
+                D(2027, 1, 1),
+                usd("400"),
+                2,
+                D(2027, 1, 3),
                 "Your payment of $400.00 for installment 2 (due 2027-01-01) did not go through: your card has "
                 "insufficient funds. We will try again on 2027-01-03; please make sure your payment method is up to date.",
             ),
@@ -76,12 +81,17 @@ class TestTheWholeNotice:
     def test_a_plan_without_a_client_leaves_the_name_empty(self) -> None:
         """No client on the plan and none given: ``$client`` is empty, not a placeholder word."""
         plan = PaymentPlan.with_deposit(
-            "pack-b", usd("2000.00"), terms=Terms(deposit=DepositRule.fixed(usd("500.00")), installments=3),
-            booked=D(2026, 12, 1), session=D(2027, 4, 15),
+            "pack-b",
+            usd("2000.00"),
+            terms=Terms(deposit=DepositRule.fixed(usd("500.00")), installments=3),
+            booked=D(2026, 12, 1),
+            session=D(2027, 4, 15),
         )
         ledger = Ledger.empty(plan).record(PaymentReceived("dep", D(2026, 12, 1), usd("500")))
         ledger = ledger.record(fail(plan, 2, 1, D(2027, 1, 1)))
-        (notice,) = dunning_notices(plan, ledger, D(2027, 1, 1), templates={"payment_failed": "[$client] $plan_id"})
+        (notice,) = dunning_notices(
+            plan, ledger, D(2027, 1, 1), templates={"payment_failed": "[$client] $plan_id"}
+        )
         assert notice.message == "[] pack-b"
 
     def test_escalated(self) -> None:
@@ -92,8 +102,15 @@ class TestTheWholeNotice:
             ledger = ledger.record(fail(plan, 2, k, day))
         assert dunning_notices(plan, ledger, D(2027, 1, 8)) == (
             Notice(
-                "pack-a:notice:escalated:2", "pack-a", NoticeKind.ESCALATED, D(2027, 1, 8), 2, D(2027, 1, 1),
-                usd("500"), 4, None,
+                "pack-a:notice:escalated:2",
+                "pack-a",
+                NoticeKind.ESCALATED,
+                D(2027, 1, 8),
+                2,
+                D(2027, 1, 1),
+                usd("500"),
+                4,
+                None,
                 "We could not collect installment 2 of $500.00 (due 2027-01-01) after 4 attempts. "
                 "No further automatic attempt will be made: please pay $500.00 or contact us.",
             ),
@@ -104,8 +121,15 @@ class TestTheWholeNotice:
         plan = pack_a()
         assert dunning_notices(plan, paid_through(plan, 2), D(2027, 1, 18), card_expires=D(2027, 1, 31)) == (
             Notice(
-                "pack-a:notice:card-expiring:2027-01-31", "pack-a", NoticeKind.CARD_EXPIRING, D(2027, 1, 18), 3,
-                D(2027, 2, 1), usd("500"), 0, None,
+                "pack-a:notice:card-expiring:2027-01-31",
+                "pack-a",
+                NoticeKind.CARD_EXPIRING,
+                D(2027, 1, 18),
+                3,
+                D(2027, 2, 1),
+                usd("500"),
+                0,
+                None,
                 "The card on file expires on 2027-01-31, before installment 3 of $500.00 is due on 2027-02-01. "
                 "Please update your payment method before then.",
             ),
@@ -116,7 +140,10 @@ class TestTheReasonInWords:
     @pytest.mark.parametrize(
         ("code", "words"),
         [
-            ("do_not_honor", "do not honor"),  # a code payplan has no words for: its own, underscores as spaces
+            (
+                "do_not_honor",
+                "do not honor",
+            ),  # a code payplan has no words for: its own, underscores as spaces
             ("", "it was declined"),  # no code at all
             ("expired_card", "your card has expired"),
         ],
@@ -134,9 +161,10 @@ class TestWhatIsRead:
         plan = pack_a()
         ledger = paid_deposit(plan).record(fail(plan, 2, 1, D(2027, 1, 1)))
         assert [n.next_attempt for n in dunning_notices(plan, ledger, D(2027, 1, 1))] == [D(2027, 1, 2)]
-        assert [n.next_attempt for n in dunning_notices(plan, ledger, D(2027, 1, 1), policy=RetryPolicy(days=(5,)))] == [
-            D(2027, 1, 6)
-        ]
+        assert [
+            n.next_attempt
+            for n in dunning_notices(plan, ledger, D(2027, 1, 1), policy=RetryPolicy(days=(5,)))
+        ] == [D(2027, 1, 6)]
 
     def test_the_day_handed_in_is_checked(self) -> None:
         """The plan's own day gives the same notices; a day of another date is refused."""
@@ -175,9 +203,9 @@ class TestTheBookingDay:
     def test_a_deposit_declined_on_the_booking_day_is_notified_that_day(self) -> None:
         plan = pack_a()
         ledger = Ledger.empty(plan).record(fail(plan, 1, 1, D(2026, 12, 1)))
-        assert [(n.kind, n.installment, n.next_attempt) for n in dunning_notices(plan, ledger, D(2026, 12, 1))] == [
-            (NoticeKind.PAYMENT_FAILED, 1, D(2026, 12, 2))
-        ]
+        assert [
+            (n.kind, n.installment, n.next_attempt) for n in dunning_notices(plan, ledger, D(2026, 12, 1))
+        ] == [(NoticeKind.PAYMENT_FAILED, 1, D(2026, 12, 2))]
 
 
 class TestWhichInstallments:
@@ -186,7 +214,9 @@ class TestWhichInstallments:
         plan = pack_a()
         ledger = paid_deposit(plan).record(PaymentReceived("p2", D(2027, 1, 1), usd("499.99")))
         ledger = ledger.record(fail(plan, 2, 1, D(2027, 1, 5)))
-        assert [(n.installment, n.amount) for n in dunning_notices(plan, ledger, D(2027, 1, 5))] == [(2, usd("0.01"))]
+        assert [(n.installment, n.amount) for n in dunning_notices(plan, ledger, D(2027, 1, 5))] == [
+            (2, usd("0.01"))
+        ]
 
     def test_a_decline_before_the_due_date_is_not_dunned(self) -> None:
         """An early attempt at installment 3 (due 2027-02-01) declined on 2027-01-10: no notice while it is not due."""
@@ -205,7 +235,9 @@ class TestWhichInstallments:
     def test_an_old_decline_does_not_hide_a_new_one(self) -> None:
         """Installment 2 declined a month ago (not notified again), installment 3 declined today: installment 3 is notified."""
         plan = pack_a()
-        ledger = paid_deposit(plan).record_all([fail(plan, 2, 1, D(2027, 1, 1)), fail(plan, 3, 1, D(2027, 2, 1))])
+        ledger = paid_deposit(plan).record_all(
+            [fail(plan, 2, 1, D(2027, 1, 1)), fail(plan, 3, 1, D(2027, 2, 1))]
+        )
         assert [(n.kind, n.installment) for n in dunning_notices(plan, ledger, D(2027, 2, 1))] == [
             (NoticeKind.PAYMENT_FAILED, 3)
         ]
@@ -213,7 +245,9 @@ class TestWhichInstallments:
     def test_an_escalation_does_not_hide_the_next_installment(self) -> None:
         """With a ladder that never retries, installments 2 and 3 declined: both escalate, each in its own notice."""
         plan = pack_a(retries=RetryPolicy(days=()))
-        ledger = paid_deposit(plan).record_all([fail(plan, 2, 1, D(2027, 1, 30)), fail(plan, 3, 1, D(2027, 2, 1))])
+        ledger = paid_deposit(plan).record_all(
+            [fail(plan, 2, 1, D(2027, 1, 30)), fail(plan, 3, 1, D(2027, 2, 1))]
+        )
         assert [(n.kind, n.id) for n in dunning_notices(plan, ledger, D(2027, 2, 1))] == [
             (NoticeKind.ESCALATED, "pack-a:notice:escalated:2"),
             (NoticeKind.ESCALATED, "pack-a:notice:escalated:3"),
@@ -231,7 +265,9 @@ class TestTheCardsLastDay:
         plan = pack_a()
         ledger = paid_through(plan, 2).record(PaymentReceived("p3", D(2027, 1, 10), usd("499.99")))
         notices = dunning_notices(plan, ledger, D(2027, 1, 18), card_expires=D(2027, 1, 31))
-        assert [(n.kind, n.installment, n.amount) for n in notices] == [(NoticeKind.CARD_EXPIRING, 3, usd("0.01"))]
+        assert [(n.kind, n.installment, n.amount) for n in notices] == [
+            (NoticeKind.CARD_EXPIRING, 3, usd("0.01"))
+        ]
 
     def test_a_card_working_through_the_due_date_needs_no_warning(self) -> None:
         """*card_expires* is the card's last working day: expiring on 2027-02-01, it still pays installment 3 that day."""
@@ -241,7 +277,9 @@ class TestTheCardsLastDay:
     def test_the_warning_still_goes_on_the_due_date_itself(self) -> None:
         plan = pack_a()
         notices = dunning_notices(plan, paid_through(plan, 2), D(2027, 2, 1), card_expires=D(2027, 1, 31))
-        assert [(n.kind, n.installment, n.date) for n in notices] == [(NoticeKind.CARD_EXPIRING, 3, D(2027, 2, 1))]
+        assert [(n.kind, n.installment, n.date) for n in notices] == [
+            (NoticeKind.CARD_EXPIRING, 3, D(2027, 2, 1))
+        ]
 
     def test_an_overdue_installment_does_not_hide_the_warning_for_the_next(self) -> None:
         """Installment 2 (due 2027-01-01) still owed on 2027-01-18: installment 3 is warned of all the same."""

@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from attrs import evolve
 
 from payplan import (
     CancellationPolicy,
@@ -22,8 +23,11 @@ from payplan import (
     InvalidPlanError,
     LateFeePolicy,
     LateFeeStep,
+    Ledger,
     Money,
+    PaymentPlan,
     RuleViolationError,
+    assess_late_fees,
 )
 from payplan._policies import EscalationPolicy, ReminderPolicy
 
@@ -356,3 +360,126 @@ class TestDayFields:
 def test_a_referral_without_a_referrer_names_nobody() -> None:
     assert Incentive.referral(usd("25")).describe() == "A referral credit of 25.00 USD" + TAKEN_BACK
     assert Incentive.referral(usd("25")).name == ""
+
+
+class TestRefusalsWordForWord:
+    """Each value a policy refuses, refused by the rule it breaks and naming the field."""
+
+    @pytest.mark.parametrize(
+        ("build", "message"),
+        [
+            (
+                lambda: LateFeeStep(1, amount=usd("-0.01")),
+                "expected amount as Money of zero or more, got Money('-0.01', 'USD')",
+            ),
+            (lambda: LateFeeStep(1, amount=5), "expected amount as Money of zero or more, got 5"),
+            (
+                lambda: LateFeePolicy((LateFeeStep(1, amount=usd("1")),), cap=usd("-1")),
+                "expected cap as Money of zero or more, got Money('-1.00', 'USD')",
+            ),
+            (
+                lambda: CancellationPolicy(no_show_fee=usd("-1")),
+                "expected no_show_fee as Money of zero or more, got Money('-1.00', 'USD')",
+            ),
+            (
+                lambda: CancellationPolicy(reschedule_fee="5"),
+                "expected reschedule_fee as Money of zero or more, got '5'",
+            ),
+            (
+                lambda: Incentive.pay_in_full(percent="x"),
+                "expected a percentage as a decimal number, got 'x'",
+            ),
+            (lambda: Incentive.pay_in_full(percent=-1), "expected a percentage from 0 to 1000, got -1"),
+            (lambda: Incentive.pay_in_full(percent="NaN"), "expected a percentage from 0 to 1000, got 'NaN'"),
+            (
+                lambda: Incentive.pay_in_full(percent="1000.5"),
+                "expected a percentage from 0 to 1000, got '1000.5'",
+            ),
+            (
+                lambda: LateFeeStep(1),
+                "late-fee step: expected exactly one of amount and percent, got None and None",
+            ),
+            (
+                lambda: LateFeeStep(1, amount=usd("1"), percent=1),
+                "late-fee step: expected exactly one of amount and percent, got Money('1.00', 'USD') and Decimal('1')",
+            ),
+            (
+                lambda: Incentive("loyalty"),
+                "loyalty incentive: expected exactly one of amount and percent, got None and None",
+            ),
+            (
+                lambda: Incentive("add_on", amount=usd("5")),
+                "add-on incentive: expected its value as an amount and a date to pay by",
+            ),
+            (
+                lambda: Incentive("add_on", percent=5, by=D(2027, 1, 1)),
+                "add-on incentive: expected its value as an amount and a date to pay by",
+            ),
+            (
+                lambda: Incentive("booked_by", percent=5),
+                "booked-by offer: expected the date the booking must be made by",
+            ),
+            (
+                lambda: Incentive.pay_in_full(percent=5, by="2027-01-01"),
+                "expected by as a date, got '2027-01-01'",
+            ),  # type: ignore[arg-type]
+        ],
+    )
+    def test_refused(self, build: object, message: str) -> None:
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            build()  # type: ignore[operator]
+
+    def test_the_edges_accepted(self) -> None:
+        assert EscalationPolicy(fee_factor=1000).fee_factor == Decimal(1000)
+        assert Incentive.pay_in_full(percent=0).percent == Decimal(0)
+        assert LateFeeStep(1, amount=usd("0")).amount == usd("0")
+
+
+def test_a_step_in_words_says_its_own_days_unless_told_otherwise() -> None:
+    assert LateFeeStep(15, percent=5).describe() == "5% of the overdue amount once 15 days overdue"
+    assert LateFeeStep(1, amount=usd("5")).describe() == "5.00 USD once 1 day overdue"
+    assert LateFeeStep(1, amount=usd("5")).describe(days=4) == "5.00 USD once 4 days overdue"
+
+
+def test_cancellation_windows_are_kept_longest_first() -> None:
+    policy = CancellationPolicy(
+        (CancellationWindow(7, 100), CancellationWindow(30, 50), CancellationWindow(14, 75))
+    )
+    assert [w.within_days for w in policy.windows] == [30, 14, 7]
+
+
+class TestCap:
+    def test_the_lower_cap_holds(self) -> None:
+        """$50, or 10% of a $300 fee ($30): $30 holds; of a $600 fee ($60): $50 holds; equal caps, either."""
+        policy = LateFeePolicy((LateFeeStep(1, amount=usd("5")),), cap=usd("50"), cap_percent=10)
+        assert (policy.cap_for(usd("300")), policy.cap_for(usd("600")), policy.cap_for(usd("500"))) == (
+            usd("30"),
+            usd("50"),
+            usd("50"),
+        )
+        assert LateFeePolicy((LateFeeStep(1, amount=usd("5")),)).cap_for(usd("300")) is None
+
+    def test_a_cap_in_another_currency_is_refused_naming_both(self) -> None:
+        """A cap of 500 JPY on a USD plan was compared by minor units: it held the plan's late fees to $5.00."""
+        policy = LateFeePolicy((LateFeeStep(1, amount=usd("10")),), cap=Money.of("500", "JPY"))
+        with pytest.raises(InvalidPlanError, match=r"^expected the late-fee cap in USD, got 500 JPY$"):
+            policy.cap_for(usd("300"))
+        plan = PaymentPlan.pay_in_full("p", usd("300"), booked=D(2027, 1, 1), session=D(2027, 6, 1))
+        plan = evolve(plan, terms=evolve(plan.terms, late_fees=policy))
+        with pytest.raises(InvalidPlanError, match=r"^expected the late-fee cap in USD, got 500 JPY$"):
+            assess_late_fees(plan, Ledger.empty(plan), D(2027, 1, 10))
+
+
+def test_a_percentage_of_minus_zero_is_zero_in_words() -> None:
+    """Decimal("-0") is not below zero, so it is accepted: it is said as 0, never "-0"."""
+    assert (
+        CancellationWindow(3, "-0").describe()
+        == "0% of the fee is retained for cancellations within 3 days of the session"
+    )
+    assert LateFeeStep(3, percent="-0").describe() == "0% of the overdue amount once 3 days overdue"
+    assert Incentive.loyalty(2, percent="-0.00").describe() == (
+        "A loyalty discount of 0% of the fee for clients with at least 2 on-time installments" + TAKEN_BACK
+    )
+    assert EscalationPolicy(fee_factor="-0").describe() == (
+        "Repeat late payment: late fees are multiplied by 0 for clients flagged as consistently late."
+    )

@@ -401,3 +401,40 @@ class TestSettleEdges:
             gbp("1000"), gbp("0"), gbp("0"), gbp("590"), gbp("0")
         )
         assert s.reason == "100% of the fee retained with 83 days' notice"
+
+    def test_a_refund_after_the_notice_then_money_received_still_settles(self) -> None:
+        """£400 paid by hand on 03-02; after the notice of 03-10, £300 handed back on 03-12 and £300.01 taken on 03-14.
+
+        Nothing is retained: the £400.01 held goes back, £0.01 through ch_9 and £400 by hand. Dated 03-10
+        the £400 would be more than the £100 held on 03-12 (the ledger refused it, so the cancellation
+        could not be recorded); it is dated 03-14, after the last cash movement.
+        """
+        p = plan(None)
+        led = Ledger.empty(p).record_all(
+            [
+                PaymentReceived("cash", D(2027, 3, 2), gbp("400")),
+                Refund.reversal("back", D(2027, 3, 12), gbp("300"), "goodwill"),
+                PaymentReceived("again", D(2027, 3, 14), gbp("300.01"), reference="ch_9"),
+            ]
+        )
+        s = settle_cancellation(p, led, ON)
+        why = "no cancellation policy: nothing is retained but fees; 0.01 GBP received after 2027-03-10 is refunded"
+        assert (s.refund, s.credit, s.received_after, s.reason) == (gbp("400.01"), gbp("0"), gbp("0.01"), why)
+        assert [(i.payment_id, i.amount) for i in s.refunds] == [("again", gbp("0.01"))]
+        assert s.entries[1] == Refund.reversal("w:cancellation:refund", D(2027, 3, 14), gbp("400"), f"cancellation refund: {why}")
+        assert led.record_all(s.entries).net_paid == gbp("0.01")
+
+    def test_a_refund_by_hand_is_dated_the_cancellation_day_when_the_cash_was_held_then(self) -> None:
+        """£400 by hand on 03-02, a £20 fee on 03-12 (no cash): the £400 refund by hand is dated 03-10."""
+        p = plan(None)
+        led = Ledger.empty(p).record_all(
+            [
+                PaymentReceived("cash", D(2027, 3, 2), gbp("400")),
+                LateFeeAssessed("w:fee", D(2027, 3, 12), gbp("20"), installment=2, step=1),
+            ]
+        )
+        s = settle_cancellation(p, led, ON)
+        assert [(type(e).__name__, e.on, e.amount) for e in s.entries] == [
+            ("CancellationSettled", ON, gbp("0")),
+            ("Refund", ON, gbp("400")),
+        ]
