@@ -492,7 +492,13 @@ class TestWithDeposit:
             ("installment", D(2027, 2, 15), usd("300")),
             ("installment", D(2027, 3, 15), usd("300")),
         ]
-        assert (p.terms.installments, p.terms.first_due, p.tier, p.client) == (2, D(2027, 2, 15), "t", "c")
+        assert (p.terms.installments, p.terms.first_due, p.tier, p.client, p.kind.value) == (
+            2,
+            D(2027, 2, 15),
+            "t",
+            "c",
+            "installments",
+        )
         assert PaymentPlan.with_deposit(
             "d", usd("1000"), booked=D(2027, 1, 1), session=D(2027, 6, 1), terms=Terms(installments=4)
         ).terms == Terms(installments=4)
@@ -571,6 +577,7 @@ class TestFinanced:
             (D(2027, 3, 15), usd("340.03")),
         ]
         assert p.finance_charge == usd("20.07")
+        assert ([i.kind.value for i in p.installments], p.kind.value) == (["installment"] * 3, "installments")
 
     def test_without_a_cadence_there_is_no_period_to_charge_interest_for(self) -> None:
         message = "expected a regular cadence for a financed plan (the APR needs a period), got ExplicitDates"
