@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from attrs import evolve, field, frozen
+from attrs import evolve, field, fields, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, shift
 from ._money import Money, Remainder, _money, allocate, to_percent
@@ -141,6 +141,10 @@ class PaymentPlan:
         fee = self.fee
         if type(fee) is not Money or fee.minor <= 0:
             raise InvalidPlanError(f"expected a fee above zero, got {fee!r}")
+        # booked's and session's own validators run after this one (field order): refuse a datetime
+        # or a string here, naming the field, before it is compared with a date (a TypeError).
+        for attribute in (_BOOKED, _SESSION):
+            _check_date(self, attribute, getattr(self, attribute.name))
         if self.session < self.booked:
             raise InvalidPlanError(
                 f"expected the session on or after the booking {self.booked.isoformat()}, "
@@ -536,6 +540,9 @@ class PaymentPlan:
             ),
             version=self.version + 1,
         )
+
+
+_BOOKED, _SESSION = fields(PaymentPlan).booked, fields(PaymentPlan).session
 
 
 def _opt_weight(value: int | Decimal | str | None) -> Decimal | None:

@@ -24,6 +24,7 @@ from payplan import (
     PaymentPlan,
     Remainder,
     ScheduleDoesNotFitError,
+    Terms,
 )
 from payplan._plan import Milestone
 
@@ -401,3 +402,154 @@ class TestLines:
         )
         with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
             attrs.evolve(p, installments=(p.installments[0], attrs.evolve(p.installments[1], key="k" * 41)))
+
+
+class TestPlanFields:
+    def test_a_plan_id_of_200_printable_characters_is_kept_and_201_or_unprintable_refused(self) -> None:
+        p = PaymentPlan.pay_in_full("f", usd("5"), booked=D(2027, 1, 1), session=D(2027, 2, 1))
+        assert attrs.evolve(p, id="i" * 200).id == "i" * 200
+        for bad in ("i" * 201, "tab\there", "", 7):
+            message = f"expected a plan id of 1 to 200 printable characters, got {bad!r}"
+            with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+                attrs.evolve(p, id=bad)
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            (
+                "booked",
+                dt.datetime(2027, 1, 1),
+                "expected booked as a datetime.date, got datetime datetime.datetime(2027, 1, 1, 0, 0)",
+            ),
+            ("session", "2027-02-01", "expected session as a datetime.date, got str '2027-02-01'"),
+        ],
+    )
+    def test_a_day_that_is_not_a_date_is_refused_naming_the_field(
+        self, field: str, value: object, message: str
+    ) -> None:
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            PaymentPlan.custom(
+                "c",
+                [(D(2027, 1, 1), usd("5"))],
+                **{"booked": D(2027, 1, 1), "session": D(2027, 2, 1), field: value},  # type: ignore[arg-type]
+            )
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            (
+                "booked",
+                dt.datetime(2027, 1, 1),
+                "expected booked as a datetime.date, got datetime datetime.datetime(2027, 1, 1, 0, 0)",
+            ),
+            ("session", "2027-02-01", "expected session as a datetime.date, got str '2027-02-01'"),
+        ],
+    )
+    def test_a_day_evolved_into_a_plan_that_is_not_a_date_is_refused_naming_the_field(
+        self, field: str, value: object, message: str
+    ) -> None:
+        """attrs.evolve (the way amendments build plans) raised TypeError: the installments' validator,
+        which runs before the fields' own, compared the datetime or string with a date."""
+        p = PaymentPlan.pay_in_full("f", usd("5"), booked=D(2027, 1, 1), session=D(2027, 2, 1))
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            attrs.evolve(p, **{field: value})
+
+
+class TestCutoff:
+    def test_the_last_day_before_the_calendar_begins_is_a_cutoff_and_a_day_more_is_refused(self) -> None:
+        """A session on 0001-01-03 and 2 days before it: the cutoff is 0001-01-01; 3 days would be before the calendar."""
+        kwargs = {"booked": D(1, 1, 1), "session": D(1, 1, 3)}
+        p = PaymentPlan.custom("c", [(D(1, 1, 1), usd("5"))], final_due_days_before=2, **kwargs)  # type: ignore[arg-type]
+        assert p.installments[0].due == D(1, 1, 1)
+        message = "expected final_due_days_before of at most 2 days before the session 0001-01-03, got 3"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            PaymentPlan.custom("c", [(D(1, 1, 1), usd("5"))], final_due_days_before=3, **kwargs)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("days", [-1, 1.0, True])
+    def test_days_before_that_are_not_whole_days_are_refused(self, days: object) -> None:
+        message = f"expected final_due_days_before as whole days of 0 or more, got {days!r}"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            custom([(D(2027, 1, 1), "5")], final_due_days_before=days)
+
+
+class TestWithDeposit:
+    def test_terms_given_whole_then_fields_given_one_by_one_override_them(self) -> None:
+        """$1000, Terms of 4 installments, overridden to 2 from 2027-02-15 with a $400 deposit."""
+        p = PaymentPlan.with_deposit(
+            "d",
+            usd("1000"),
+            booked=D(2027, 1, 1),
+            session=D(2027, 6, 1),
+            terms=Terms(installments=4),
+            installments=2,
+            first_due=D(2027, 2, 15),
+            deposit=DepositRule.fixed(usd("400")),
+            tier="t",
+            client="c",
+        )
+        assert [(i.kind.value, i.due, i.amount) for i in p.installments] == [
+            ("deposit", D(2027, 1, 1), usd("400")),
+            ("installment", D(2027, 2, 15), usd("300")),
+            ("installment", D(2027, 3, 15), usd("300")),
+        ]
+        assert (p.terms.installments, p.terms.first_due, p.tier, p.client) == (2, D(2027, 2, 15), "t", "c")
+        assert PaymentPlan.with_deposit(
+            "d", usd("1000"), booked=D(2027, 1, 1), session=D(2027, 6, 1), terms=Terms(installments=4)
+        ).terms == Terms(installments=4)
+
+    def test_a_fee_of_a_cent_is_a_plan_and_terms_that_are_not_terms_are_refused(self) -> None:
+        p = PaymentPlan.with_deposit("d", usd("0.01"), booked=D(2027, 1, 1), session=D(2027, 6, 1))
+        assert [i.amount for i in p.installments] == [usd("0.01")]
+        with pytest.raises(InvalidPlanError, match=r"^expected terms as Terms, got str 'x'$"):
+            PaymentPlan.with_deposit("d", usd("1"), booked=D(2027, 1, 1), session=D(2027, 6, 1), terms="x")  # type: ignore[arg-type]
+
+    def test_a_fee_of_zero_or_not_money_is_refused(self) -> None:
+        for fee in (usd("0"), 1000):
+            with pytest.raises(
+                InvalidPlanError, match=f"^{re.escape(f'expected a fee above zero, got {fee!r}')}$"
+            ):
+                PaymentPlan.with_deposit("d", fee, booked=D(2027, 1, 1), session=D(2027, 6, 1))  # type: ignore[arg-type]
+
+
+class TestWithDepositEdges:
+    def deposit_only(self, booked: dt.date, session: dt.date, days: int = 0) -> PaymentPlan:
+        """$500, all of it the deposit due at booking: no installment."""
+        return PaymentPlan.with_deposit(
+            "d",
+            usd("500"),
+            booked=booked,
+            session=session,
+            deposit=DepositRule.fixed(usd("500")),
+            installments=0,
+            final_due_days_before=days,
+        )
+
+    def test_no_installment_for_a_balance_is_refused_naming_it(self) -> None:
+        message = "expected at least one installment for the balance of 600.00 USD, got 0"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            PaymentPlan.with_deposit(
+                "d",
+                usd("1000"),
+                booked=D(2027, 1, 1),
+                session=D(2027, 6, 1),
+                deposit=DepositRule.fixed(usd("400")),
+                installments=0,
+            )
+
+    def test_a_session_on_the_booking_day_is_a_plan_and_a_day_before_it_is_refused(self) -> None:
+        assert [i.due for i in self.deposit_only(D(2027, 1, 10), D(2027, 1, 10)).installments] == [
+            D(2027, 1, 10)
+        ]
+        message = "expected the session on or after the booking 2027-01-10, got 2027-01-09"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            self.deposit_only(D(2027, 1, 10), D(2027, 1, 9))
+
+    def test_booked_on_the_cutoff_fits_and_a_day_later_does_not(self) -> None:
+        """Session 2027-01-11, due 1 day before: the cutoff is 2027-01-10."""
+        assert self.deposit_only(D(2027, 1, 10), D(2027, 1, 11), days=1).installments[0].due == D(2027, 1, 10)
+        message = (
+            "booked 2027-01-11, after the latest possible due date 2027-01-10: nothing can fall due in time"
+        )
+        with pytest.raises(ScheduleDoesNotFitError, match=f"^{re.escape(message)}$") as caught:
+            self.deposit_only(D(2027, 1, 11), D(2027, 1, 11), days=1)
+        assert caught.value.latest_due == D(2027, 1, 10)
