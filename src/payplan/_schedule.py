@@ -277,10 +277,7 @@ def amortize(
     # either side of a half ($4,228.25 over two weeks at 8% is exactly
     # $2,119.005, which 50 digits of precision made $2,119.00).
     level = principal.minor * rate / (1 - (1 + rate) ** -count)
-    # Rounded half up, away from zero (Decimal's ROUND_HALF_UP).
-    payment = (2 * abs(level.numerator) + level.denominator) // (2 * level.denominator)
-    if level < 0:
-        payment = -payment
+    payment = (2 * level.numerator + level.denominator) // (2 * level.denominator)  # rounded half up
     balance = principal.minor
     out: list[Money] = []
     for i in range(count):
