@@ -4,14 +4,15 @@ Each test is written against a mutant of ``_dunning`` that the suite let
 live (mutmut): for installments, the booking day itself, a single cent
 owed, a retry not due yet in front of an installment due today, the
 attempt count after the engine's own successful charge, an explicit retry
-policy, the day a caller hands in, and the ledger ids a charge names. For
-late fees (``TestFeeCollection``): what payplan 0.2's run already took for
-a fee (the amount and the attempt number), a single cent, a fee partly
-paid in front of another, the retry ladder passed in, every fee held for
-the same reason listed (not only the first), the fee that waits for the
-installment after a due date or for the last one, the hold's day from the
-last due date on, a cancellation recorded later, the booking day, a plan
-id holding ``:a``, and a waiver dated after the day asked.
+policy, the day a caller hands in, the ledger ids a charge names, and a
+day before a recorded cancellation. For late fees (``TestFeeCollection``):
+what payplan 0.2's run already took for a fee (the amount and the attempt
+number), a single cent, a fee partly paid in front of another, the retry
+ladder passed in, every fee held for the same reason listed (not only the
+first), the fee that waits for the installment after a due date or for
+the last one, the hold's day from the last due date on, a cancellation
+recorded later, the booking day, a plan id holding ``:a``, and a waiver
+dated after the day asked.
 
 Pack A (tests/unit/test_dunning.py): $500 on 2026-12-01 (the deposit),
 2027-01-01, 2027-02-01 and 2027-03-01; session 2027-04-15.

@@ -492,7 +492,13 @@ class TestWithDeposit:
             ("installment", D(2027, 2, 15), usd("300")),
             ("installment", D(2027, 3, 15), usd("300")),
         ]
-        assert (p.terms.installments, p.terms.first_due, p.tier, p.client) == (2, D(2027, 2, 15), "t", "c")
+        assert (p.terms.installments, p.terms.first_due, p.tier, p.client, p.kind.value) == (
+            2,
+            D(2027, 2, 15),
+            "t",
+            "c",
+            "installments",
+        )
         assert PaymentPlan.with_deposit(
             "d", usd("1000"), booked=D(2027, 1, 1), session=D(2027, 6, 1), terms=Terms(installments=4)
         ).terms == Terms(installments=4)
@@ -553,3 +559,47 @@ class TestWithDepositEdges:
         with pytest.raises(ScheduleDoesNotFitError, match=f"^{re.escape(message)}$") as caught:
             self.deposit_only(D(2027, 1, 11), D(2027, 1, 11), days=1)
         assert caught.value.latest_due == D(2027, 1, 10)
+
+
+class TestFinanced:
+    """$1000 at 12% APR, booked 2027-01-01: the balance amortized over monthly installments."""
+
+    def financed(self, **kwargs: object) -> PaymentPlan:
+        fee = kwargs.pop("fee", usd("1000"))
+        session = kwargs.pop("session", D(2027, 12, 1))
+        return PaymentPlan.with_deposit("a", fee, booked=D(2027, 1, 1), session=session, apr=12, **kwargs)  # type: ignore[arg-type]
+
+    def test_a_first_due_date_starts_the_cadence_there(self) -> None:
+        p = self.financed(installments=3, first_due=D(2027, 1, 15))
+        assert [(i.due, i.amount) for i in p.installments] == [
+            (D(2027, 1, 15), usd("340.02")),
+            (D(2027, 2, 15), usd("340.02")),
+            (D(2027, 3, 15), usd("340.03")),
+        ]
+        assert p.finance_charge == usd("20.07")
+        assert ([i.kind.value for i in p.installments], p.kind.value) == (["installment"] * 3, "installments")
+
+    def test_without_a_cadence_there_is_no_period_to_charge_interest_for(self) -> None:
+        message = "expected a regular cadence for a financed plan (the APR needs a period), got ExplicitDates"
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            self.financed(installments=2, dates=ExplicitDates((D(2027, 2, 1), D(2027, 3, 1))))
+
+    def test_a_financed_plan_is_never_compressed(self) -> None:
+        message = (
+            "a financed plan (APR 12%) cannot be compressed: its interest is charged per monthly period, and 3 "
+            "installment(s) compressed before the latest possible due date 2027-03-01 would be charged interest "
+            "for periods that are not financed; use fewer installments, an earlier start, or no APR"
+        )
+        with pytest.raises(ScheduleDoesNotFitError, match=f"^{re.escape(message)}$") as caught:
+            self.financed(installments=3, session=D(2027, 3, 1), compress=True)
+        assert caught.value.latest_due == D(2027, 3, 1)
+
+    def test_a_cent_a_month_is_financed_and_less_is_refused(self) -> None:
+        assert [i.amount for i in self.financed(installments=2, fee=usd("0.02")).installments] == [
+            usd("0.01")
+        ] * 2
+        with pytest.raises(
+            InvalidPlanError,
+            match=r"^a balance of 0\.01 USD cannot be financed over 2 positive installment\(s\)$",
+        ):
+            self.financed(installments=2, fee=usd("0.01"))
