@@ -355,7 +355,9 @@ def _to_decimal(value: object, *, what: str) -> Decimal:
         return Decimal(value)
     if isinstance(value, str):
         try:
-            return Decimal(value.strip().replace("_", ""))
+            # Decimal reads PEP 515 digit groups ("1_000.50") itself; removing every "_" first
+            # also turned "5 _" and "_ 5" into 5.
+            return Decimal(value.strip())
         except InvalidOperation:
             raise InvalidMoneyError(f"expected {what} as a decimal number, got {value!r}") from None
     raise InvalidMoneyError(

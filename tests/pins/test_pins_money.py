@@ -293,6 +293,12 @@ class TestCurrencyFirstTime:
 class TestParsing:
     def test_underscores_group_digits(self) -> None:
         assert Money.of("1_000.50", "USD") == usd(100050)
+        assert Money.of(" 1_000_000 ", "USD") == usd(100000000)
+
+    @pytest.mark.parametrize("text", ["5 _", "_ 5", "+_0 _", "1_ 000"])
+    def test_an_underscore_beside_a_space_is_not_a_digit_group(self, text: str) -> None:
+        with pytest.raises(InvalidMoneyError, match=f"^expected amount as a decimal number, got {re.escape(repr(text))}$"):
+            Money.of(text, "USD")
 
     def test_zero_has_no_sign(self) -> None:
         assert (
