@@ -7,12 +7,12 @@ import enum
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import evolve, field, fields, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, shift
-from ._money import Money, Remainder, _money, allocate, to_percent
+from ._money import Currency, Money, Remainder, _money, allocate, to_percent
 from ._schedule import (
     Installment,
     InstallmentKind,
@@ -23,6 +23,9 @@ from ._schedule import (
 )
 from ._terms import DepositRule, Terms, _remainder
 from .exceptions import InvalidPlanError
+
+if TYPE_CHECKING:
+    from ._policies import LateFeePolicy
 
 __all__ = ["Milestone", "PaymentPlan", "PlanKind"]
 
@@ -205,6 +208,9 @@ class PaymentPlan:
                 f"the last payment is due {previous.isoformat()}, after the cutoff "
                 f"{cutoff} ({self.terms.final_due_days_before} days before the session)"
             )
+        late_fees = self.terms.late_fees
+        if late_fees is not None:
+            _check_late_fee_currency(late_fees, cur)
 
     # -- reading ------------------------------------------------------------
 
@@ -543,6 +549,15 @@ class PaymentPlan:
 
 
 _BOOKED, _SESSION = fields(PaymentPlan).booked, fields(PaymentPlan).session
+
+
+def _check_late_fee_currency(policy: LateFeePolicy, cur: Currency) -> None:
+    """Every flat late fee and the cap in the plan's currency (a fee of 10.00 EUR on a USD plan is refused)."""
+    for number, step in enumerate(policy.steps, 1):
+        if step.amount is not None and step.amount.currency != cur:
+            raise InvalidPlanError(f"expected late-fee step {number}'s amount in {cur.code}, got {step.amount}")
+    if policy.cap is not None and policy.cap.currency != cur:
+        raise InvalidPlanError(f"expected the late-fee cap in {cur.code}, got {policy.cap}")
 
 
 def _opt_weight(value: int | Decimal | str | None) -> Decimal | None:

@@ -20,6 +20,8 @@ from payplan import (
     ExplicitDates,
     InvalidMoneyError,
     InvalidPlanError,
+    LateFeePolicy,
+    LateFeeStep,
     Money,
     PaymentPlan,
     Remainder,
@@ -603,3 +605,28 @@ class TestFinanced:
             match=r"^a balance of 0\.01 USD cannot be financed over 2 positive installment\(s\)$",
         ):
             self.financed(installments=2, fee=usd("0.01"))
+
+
+class TestLateFeesInThePlansCurrency:
+    """Flat late fees and the cap are money of the plan: in another currency the plan is refused."""
+
+    @staticmethod
+    def plan(policy: LateFeePolicy) -> PaymentPlan:
+        return PaymentPlan.with_deposit(
+            "p", usd("300.00"), deposit=DepositRule.none(), installments=3, dates="monthly",
+            booked=dt.date(2027, 1, 1), session=dt.date(2027, 6, 1), terms=Terms(late_fees=policy),
+        )
+
+    def test_a_flat_step_in_another_currency_is_refused_naming_the_step(self) -> None:
+        policy = LateFeePolicy(steps=(LateFeeStep.flat(5, usd("10.00")), LateFeeStep.flat(15, Money.of("10.00", "EUR"))))
+        with pytest.raises(InvalidPlanError, match=re.escape("expected late-fee step 2's amount in USD, got 10.00 EUR")):
+            self.plan(policy)
+
+    def test_a_cap_in_another_currency_is_refused(self) -> None:
+        policy = LateFeePolicy(steps=(LateFeeStep.flat(5, usd("10.00")),), cap=Money.of("500", "JPY"))
+        with pytest.raises(InvalidPlanError, match=re.escape("expected the late-fee cap in USD, got 500 JPY")):
+            self.plan(policy)
+
+    def test_percent_steps_and_a_cap_in_the_plans_currency_are_kept(self) -> None:
+        policy = LateFeePolicy(steps=(LateFeeStep.flat(5, usd("10.00")), LateFeeStep.percent_of_overdue(15, 5)), cap=usd("12.00"))
+        assert self.plan(policy).terms.late_fees == policy
