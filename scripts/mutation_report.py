@@ -68,14 +68,24 @@ def differ(mutmut: str) -> Callable[[str], str]:
 
 
 def judgements() -> dict[str, dict[str, str]]:
-    """Every ``tests/mutation/equivalent/<module>.toml`` merged: ``{"equivalent": {name: why}}``."""
-    merged: dict[str, str] = {}
+    """Every ``tests/mutation/equivalent/<module>.toml`` merged, table by table.
+
+    ``{"equivalent": {name: why it behaves as the original}, "alive": {name: why it is left alive}}``:
+    a mutant left alive is a survivor (it counts against the score) whose note says what decision
+    killing it waits for.
+    """
+    merged: dict[str, dict[str, str]] = {"equivalent": {}, "alive": {}}
+    seen: set[str] = set()
     for path in sorted(EQUIVALENT.glob("*.toml")):
-        for name, why in tomllib.loads(path.read_text()).get("equivalent", {}).items():
-            if name in merged:
-                raise SystemExit(f"mutation_report: {name} is judged twice (again in {path.name})")
-            merged[name] = why
-    return {"equivalent": merged}
+        for table, notes in tomllib.loads(path.read_text()).items():
+            if table not in merged:
+                raise SystemExit(f"mutation_report: {path.name} has a table [{table}]; expected [equivalent] or [alive]")
+            for name, why in notes.items():
+                if name in seen:
+                    raise SystemExit(f"mutation_report: {name} is judged twice (again in {path.name})")
+                seen.add(name)
+                merged[table][name] = why
+    return merged
 
 
 def module_of(name: str) -> str:
@@ -87,6 +97,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutmut", default=str(Path(sys.executable).with_name("mutmut")))
     parser.add_argument("--minutes", type=float, default=None, help="how long mutmut run took, for the report")
+    parser.add_argument("--rerun", default=None, help="the MUTANTS patterns this mutmut run was limited to")
     args = parser.parse_args()
     os.chdir(ROOT)
     found = results(args.mutmut)
@@ -96,7 +107,7 @@ def main() -> int:
         return 2
     judged = judgements()
     equivalent = {name: why for name, why in judged.get("equivalent", {}).items() if name in found}
-    stale = sorted(set(judged.get("equivalent", {})) - set(found))
+    stale = sorted((set(judged["equivalent"]) | set(judged["alive"])) - set(found))
     survivors = sorted(n for n, s in found.items() if s not in KILLED | {NOT_RUN} and n not in equivalent)
     not_run = sorted(n for n, s in found.items() if s == NOT_RUN)
     killed = sum(1 for s in found.values() if s in KILLED)
@@ -132,7 +143,15 @@ def main() -> int:
         f"{len(found)} mutants: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) + ";",
         f"{len(judged_ok)} judged equivalent below (each with why) and left out of the score.",
     ]
-    if args.minutes is not None:
+    full = ROOT / "mutants" / "payplan-full-run-minutes"
+    if args.rerun:
+        before = f"took {full.read_text().strip()} minutes" if full.exists() else "was made earlier"
+        lines.append(
+            f"The last whole `mutmut run` {before} of wall time on this machine (2 cores, `--max-children 2`); "
+            f"the mutants matching `{args.rerun}` were then run again on the current code"
+            + (f", in {args.minutes:.0f} minutes." if args.minutes is not None else ".")
+        )
+    elif args.minutes is not None:
         lines.append(f"`mutmut run` took {args.minutes:.0f} minutes of wall time on this machine (2 cores, `--max-children 2`).")
     if not_run:
         lines.append(
@@ -154,8 +173,10 @@ def main() -> int:
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
     if not survivors:
         lines.append("None.")
+    alive = judged["alive"]
     for name in survivors:
-        lines += [f"### `{name}` ({found[name]})", "", "```diff", show(name), "```", ""]
+        note = [f"Left alive: {alive[name].strip()}", ""] if name in alive else []
+        lines += [f"### `{name}` ({found[name]})", "", *note, "```diff", show(name), "```", ""]
     lines += ["", f"## Judged equivalent ({len(judged_ok)})", ""]
     if not judged_ok:
         lines.append("None.")
