@@ -106,8 +106,12 @@ def main() -> int:
         print("mutation_report: no results: run `mutmut run` first", file=sys.stderr)
         return 2
     judged = judgements()
-    equivalent = {name: why for name, why in judged.get("equivalent", {}).items() if name in found}
-    stale = sorted((set(judged["equivalent"]) | set(judged["alive"])) - set(found))
+    equivalent = {name: why for name, why in judged["equivalent"].items() if name in found}
+    # A judgement whose mutant is gone, or a mutant left alive that a test now kills.
+    stale = sorted(
+        (set(judged["equivalent"]) | set(judged["alive"])) - set(found)
+        | {name for name in judged["alive"] if found.get(name) in KILLED}
+    )
     survivors = sorted(n for n, s in found.items() if s not in KILLED | {NOT_RUN} and n not in equivalent)
     not_run = sorted(n for n, s in found.items() if s == NOT_RUN)
     killed = sum(1 for s in found.values() if s in KILLED)
@@ -183,7 +187,7 @@ def main() -> int:
     for name in sorted(judged_ok):
         lines += [f"### `{name}`", "", equivalent[name].strip(), "", "```diff", show(name), "```", ""]
     if stale:
-        lines += ["", "## Judgements for mutants that no longer exist", ""] + [f"- `{n}`" for n in stale]
+        lines += ["", "## Judgements for mutants that no longer exist (or left alive, now killed)", ""] + [f"- `{n}`" for n in stale]
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
     print(f"mutation: {killed}/{counted} killed ({score:.1%}); {len(survivors)} surviving; report: {REPORT}")

@@ -406,6 +406,17 @@ class TestLines:
             attrs.evolve(p, installments=(p.installments[0], attrs.evolve(p.installments[1], key="k" * 41)))
 
 
+# A day that is not a datetime.date, and the refusal naming its field.
+NOT_A_DATE = [
+    (
+        "booked",
+        dt.datetime(2027, 1, 1),
+        "expected booked as a datetime.date, got datetime datetime.datetime(2027, 1, 1, 0, 0)",
+    ),
+    ("session", "2027-02-01", "expected session as a datetime.date, got str '2027-02-01'"),
+]
+
+
 class TestPlanFields:
     def test_a_plan_id_of_200_printable_characters_is_kept_and_201_or_unprintable_refused(self) -> None:
         p = PaymentPlan.pay_in_full("f", usd("5"), booked=D(2027, 1, 1), session=D(2027, 2, 1))
@@ -415,17 +426,7 @@ class TestPlanFields:
             with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
                 attrs.evolve(p, id=bad)
 
-    @pytest.mark.parametrize(
-        ("field", "value", "message"),
-        [
-            (
-                "booked",
-                dt.datetime(2027, 1, 1),
-                "expected booked as a datetime.date, got datetime datetime.datetime(2027, 1, 1, 0, 0)",
-            ),
-            ("session", "2027-02-01", "expected session as a datetime.date, got str '2027-02-01'"),
-        ],
-    )
+    @pytest.mark.parametrize(("field", "value", "message"), NOT_A_DATE)
     def test_a_day_that_is_not_a_date_is_refused_naming_the_field(
         self, field: str, value: object, message: str
     ) -> None:
@@ -436,17 +437,7 @@ class TestPlanFields:
                 **{"booked": D(2027, 1, 1), "session": D(2027, 2, 1), field: value},  # type: ignore[arg-type]
             )
 
-    @pytest.mark.parametrize(
-        ("field", "value", "message"),
-        [
-            (
-                "booked",
-                dt.datetime(2027, 1, 1),
-                "expected booked as a datetime.date, got datetime datetime.datetime(2027, 1, 1, 0, 0)",
-            ),
-            ("session", "2027-02-01", "expected session as a datetime.date, got str '2027-02-01'"),
-        ],
-    )
+    @pytest.mark.parametrize(("field", "value", "message"), NOT_A_DATE)
     def test_a_day_evolved_into_a_plan_that_is_not_a_date_is_refused_naming_the_field(
         self, field: str, value: object, message: str
     ) -> None:
