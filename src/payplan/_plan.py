@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from attrs import evolve, field, fields, frozen
+from attrs import evolve, field, frozen
 
 from ._calendar import BeforeSession, Cadence, DateRule, ExplicitDates, shift
 from ._money import Currency, Money, Remainder, _money, allocate, to_percent
@@ -139,15 +139,12 @@ class PaymentPlan:
     client: str | None = None
     version: int = 1
 
-    @installments.validator
-    def _invariants(self, _: object, value: tuple[Installment, ...]) -> None:
+    def __attrs_post_init__(self) -> None:
+        # The rules that span fields run once every field's own validator has run (attrs calls this
+        # last, in __init__ and so in evolve): booked and session are dates by now, the timezone known.
         fee = self.fee
         if type(fee) is not Money or fee.minor <= 0:
             raise InvalidPlanError(f"expected a fee above zero, got {fee!r}")
-        # booked's and session's own validators run after this one (field order): refuse a datetime
-        # or a string here, naming the field, before it is compared with a date (a TypeError).
-        for attribute in (_BOOKED, _SESSION):
-            _check_date(self, attribute, getattr(self, attribute.name))
         if self.session < self.booked:
             raise InvalidPlanError(
                 f"expected the session on or after the booking {self.booked.isoformat()}, "
@@ -161,6 +158,7 @@ class PaymentPlan:
             if charge.currency != fee.currency or charge.minor < 0:
                 raise InvalidPlanError(f"expected a finance charge of zero or more in {fee.currency}, got {charge}")
             total += charge.minor
+        value = self.installments
         if not value:
             raise InvalidPlanError("expected at least one installment, got none")
         cur = fee.currency
@@ -546,9 +544,6 @@ class PaymentPlan:
             ),
             version=self.version + 1,
         )
-
-
-_BOOKED, _SESSION = fields(PaymentPlan).booked, fields(PaymentPlan).session
 
 
 def _check_late_fee_currency(policy: LateFeePolicy, cur: Currency) -> None:

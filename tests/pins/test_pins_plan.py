@@ -441,8 +441,8 @@ class TestPlanFields:
     def test_a_day_evolved_into_a_plan_that_is_not_a_date_is_refused_naming_the_field(
         self, field: str, value: object, message: str
     ) -> None:
-        """attrs.evolve (the way amendments build plans) raised TypeError: the installments' validator,
-        which runs before the fields' own, compared the datetime or string with a date."""
+        """attrs.evolve (the way amendments build plans) raised TypeError: the rules across fields, then the
+        installments' validator and run before the dates' own, compared the datetime or string with a date."""
         p = PaymentPlan.pay_in_full("f", usd("5"), booked=D(2027, 1, 1), session=D(2027, 2, 1))
         with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
             attrs.evolve(p, **{field: value})

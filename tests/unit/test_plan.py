@@ -314,6 +314,20 @@ class TestInvariants:
         with pytest.raises(InvalidPlanError, match="plan id"):
             attrs.evolve(plan, id="")
 
+    def test_each_field_is_checked_before_the_rules_across_fields(self) -> None:
+        """A plan with two faults names the field's own first: every field validator runs before the invariants.
+
+        (They ran as the installments' validator, between the fields' own checks: a time zone unknown and
+        the parts no longer adding up named the sum, a booking given as a datetime and a session before it
+        named the datetime only because the invariants checked both dates again themselves.)
+        """
+        plan = self.base()
+        short = plan.installments[:-1]
+        with pytest.raises(InvalidPlanError, match="IANA time zone"):
+            attrs.evolve(plan, timezone="Mars/Olympus", installments=short)
+        with pytest.raises(InvalidPlanError, match=r"^expected session as a datetime\.date, got datetime "):
+            attrs.evolve(plan, session=dt.datetime(2026, 1, 1), installments=short)
+
     def test_session_before_booking(self) -> None:
         """A session before the booking is refused."""
         with pytest.raises(InvalidPlanError, match="session on or after the booking"):
