@@ -551,8 +551,7 @@ def _check_late_fee_currency(policy: LateFeePolicy, cur: Currency) -> None:
     for number, step in enumerate(policy.steps, 1):
         if step.amount is not None and step.amount.currency != cur:
             raise InvalidPlanError(f"expected late-fee step {number}'s amount in {cur.code}, got {step.amount}")
-    if policy.cap is not None and policy.cap.currency != cur:
-        raise InvalidPlanError(f"expected the late-fee cap in {cur.code}, got {policy.cap}")
+    policy._check_cap_currency(cur)
 
 
 def _opt_weight(value: int | Decimal | str | None) -> Decimal | None:

@@ -18,7 +18,7 @@ from typing import ClassVar, Final
 from attrs import evolve, field, frozen
 
 from ._calendar import MAX_DAYS, check_days
-from ._money import Money, percent_of, to_percent
+from ._money import Currency, Money, percent_of, to_percent
 from .exceptions import InvalidPlanError, RuleViolationError
 
 __all__ = [
@@ -287,13 +287,22 @@ class LateFeePolicy:
         """
         caps = []
         if self.cap is not None:
-            if self.cap.currency != fee.currency:
-                # Compared by minor units, a cap of 500 JPY would hold a USD plan's fees to $5.00.
-                raise InvalidPlanError(f"expected the late-fee cap in {fee.currency.code}, got {self.cap}")
+            self._check_cap_currency(fee.currency)
             caps.append(self.cap)
         if self.cap_percent is not None:
             caps.append(percent_of(fee, self.cap_percent, rounding=ROUND_HALF_UP))
         return min(caps, key=lambda m: m.minor) if caps else None
+
+    def _check_cap_currency(self, currency: Currency) -> None:
+        """Refuse a *cap* in another currency than *currency* (a plan's build and :meth:`cap_for` both ask).
+
+        Raises:
+            InvalidPlanError: *cap* is in another currency.
+        """
+        cap = self.cap
+        if cap is not None and cap.currency != currency:
+            # Compared by minor units, a cap of 500 JPY would hold a USD plan's fees to $5.00.
+            raise InvalidPlanError(f"expected the late-fee cap in {currency.code}, got {cap}")
 
     def scaled(self, factor: int | Decimal | str) -> LateFeePolicy:
         """The same policy with every fee (and the absolute cap) multiplied by *factor*.
