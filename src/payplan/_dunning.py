@@ -365,10 +365,10 @@ def fee_collection(
     if ledger.cancellation is not None or as_of < plan.booked or lf is None:
         return []
     # Fees standing on the day, as fees_due counts them: a waiver dated later does not count yet.
-    on_day = ledger.as_of(as_of) if day is None else day.view
+    today = day_of(plan, ledger, as_of, day)
+    on_day = today.view
     if on_day.fees.minor <= on_day.waived.minor:
         return []
-    today = day_of(plan, ledger, as_of, day)
     owed = [f for f in today.fees if f.kind == "late_fee" and f.outstanding.minor > 0]
     if not owed:
         return []
