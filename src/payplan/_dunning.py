@@ -20,7 +20,7 @@ from typing import Final
 from attrs import frozen
 
 from ._calendar import check_day
-from ._ledger import Ledger, PaymentFailed, PaymentReceived
+from ._ledger import FeeWaived, LateFeeAssessed, Ledger, PaymentFailed, PaymentReceived
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import FeeCollection
@@ -331,9 +331,16 @@ def fee_charges_due(
     owed and not charged today are :func:`fees_held`'s, with why. *day* is
     the plan's :class:`~payplan.PlanDay` on *as_of*, if already worked out.
 
+    A charge takes money now, whatever day it is for: a waiver recorded
+    since (dated after *as_of*, as in a catch-up run for an earlier day)
+    lowers what is charged by what it waives, though :func:`~payplan.fees_due`
+    on *as_of* still counts the fee; a fee waived in full since is neither
+    charged nor held.
+
     .. versionadded:: 0.2.0
     .. versionchanged:: 0.3.0
-       Charged when :attr:`~payplan.LateFeePolicy.collect` says (was: once every installment is paid); *day*.
+       Charged when :attr:`~payplan.LateFeePolicy.collect` says (was: once every installment is paid); *day*;
+       never what was waived since *as_of*.
     """
     return tuple(c for c in fee_collection(plan, ledger, as_of, policy, day) if isinstance(c, FeeChargeDue))
 
@@ -348,7 +355,9 @@ def fees_held(
     (:attr:`~payplan.LateFeePolicy.collect`), for its next retry after a
     decline, or is no longer charged automatically (its retry ladder
     ended, or the session is too close for another attempt). *day* is the
-    plan's :class:`~payplan.PlanDay` on *as_of*, if already worked out.
+    plan's :class:`~payplan.PlanDay` on *as_of*, if already worked out. A
+    fee waived in full since *as_of* (a waiver dated later) is not held: it
+    will never be charged (see :func:`fee_charges_due`).
 
     .. versionadded:: 0.3.0
     """
@@ -358,7 +367,10 @@ def fees_held(
 def fee_collection(
     plan: PaymentPlan, ledger: Ledger, as_of: dt.date, policy: RetryPolicy | None = None, day: PlanDay | None = None
 ) -> list[FeeChargeDue | FeeHeld]:
-    """Every late fee owed on *as_of*: to charge today, or held with why (:func:`fee_charges_due` and :func:`fees_held` at once)."""
+    """Every late fee owed on *as_of*: to charge today, or held with why (:func:`fee_charges_due` and :func:`fees_held` at once).
+
+    Less what was waived since *as_of*: a run charges money now.
+    """
     pol = _check(plan, ledger, as_of, policy)
     day = checked_day(plan, ledger, as_of, day)
     lf = plan.terms.late_fees
@@ -372,6 +384,9 @@ def fee_collection(
     owed = [f for f in today.fees if f.kind == "late_fee" and f.outstanding.minor > 0]
     if not owed:
         return []
+    # A run charges money now: a waiver recorded since, dated after the day (a catch-up run for an
+    # earlier day), still lowers what is charged, though the fee stood on the day.
+    standing = _standing_now(ledger) if ledger.waived.minor > on_day.waived.minor else None
     status = today.statement
     room = status.balance.minor
     open_lines = [s for s in status.installments if s.outstanding.minor > 0]
@@ -394,7 +409,8 @@ def fee_collection(
     out: list[FeeChargeDue | FeeHeld] = []
     cur = plan.fee.currency
     for f in owed:
-        amount = min(f.outstanding.minor, f.amount.minor - taken.get(f.id, 0))
+        stands = f.amount.minor if standing is None else standing.get(f.id, 0)
+        amount = min(f.outstanding.minor, stands - taken.get(f.id, 0))
         if amount <= 0:
             continue
         fails = sorted(tries.get(f.id, ()), key=lambda x: (x.on, x.id))
@@ -436,6 +452,31 @@ def fee_collection(
         room -= amount
         attempt = len(fails) + paid.get(f.id, 0) + 1
         out.append(FeeChargeDue(plan.id, f.id, _money(amount, cur), attempt, bool(fails)))
+    return out
+
+
+def _standing_now(ledger: Ledger) -> dict[str, int]:
+    """Each late fee of *ledger* less every waiver it holds, whatever the waiver's date, in minor units.
+
+    Waivers count as :func:`~payplan.fees_due` counts them: one naming its fee lowers that fee, one
+    naming no fee lowers the oldest fees first.
+    """
+    fees = [e for e in ledger.canonical() if type(e) is LateFeeAssessed]
+    ids = {f.id for f in fees}
+    waived: dict[str, int] = {}
+    loose = 0
+    for e in ledger:
+        if type(e) is FeeWaived:
+            if e.fee_id in ids:
+                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor
+            else:
+                loose += e.amount.minor
+    out: dict[str, int] = {}
+    for f in fees:
+        left = max(f.amount.minor - waived.get(f.id, 0), 0)
+        take = min(loose, left)
+        loose -= take
+        out[f.id] = left - take
     return out
 
 

@@ -13,7 +13,7 @@ from string import Template
 from attrs import frozen
 
 from ._calendar import days_after
-from ._dunning import FeeHeld, fees_held
+from ._dunning import FeeHeld, _standing_now, fees_held
 from ._late_fees import assess_late_fees
 from ._ledger import FeeWaived, LateFeeAssessed, Ledger
 from ._money import Money, _money
@@ -144,7 +144,9 @@ def reminders_due(
     say), which says when it will be charged (:func:`~payplan.fees_held`):
     on a day, once every installment is paid, or, with *charges_fees*
     False (no provider that charges fees) or once its retry ladder ended,
-    that it is not charged automatically.
+    that it is not charged automatically. A late fee waived in full since
+    (a waiver dated after *as_of*: a catch-up run for an earlier day) gets
+    none: the run will not charge it.
 
     Args:
         plan: The plan.
@@ -231,12 +233,17 @@ def _fee_reminders(
     offsets = {o for o in pol.offsets if o >= 0}
     held: dict[str, FeeHeld] | None = None
     as_of = today.as_of
+    # Fees waived since the day (waivers dated later): the run charges none of it, so no message says it will.
+    ledger = today.ledger
+    standing = _standing_now(ledger) if ledger.waived.minor > today.view.waived.minor else None
     for fee in today.fees:
         offset = (as_of - fee.on).days
         line = fee.installment or 0
         if offset not in offsets or line in open_lines:
             continue
         if fee.kind == "late_fee":
+            if standing is not None and standing.get(fee.id, 0) <= 0:
+                continue
             if held is None:
                 held = {h.fee_id: h for h in fees_held(plan, today.ledger, as_of, day=today)}
             out.append(_fee_assessed(plan, fee, held.get(fee.id), as_of, offset, texts, locale, client, charges_fees))

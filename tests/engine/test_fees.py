@@ -23,12 +23,15 @@ from payplan import (
     DepositRule,
     FeeCollection,
     LateFeePolicy,
+    LateFeeStep,
     Money,
     PaymentPlan,
     PaymentReceived,
     PlanStatus,
     Terms,
+    fees_due,
     plan_status,
+    waive_fee,
 )
 from payplan.engine import RunSummary, run_due
 from payplan.notify import Contact, InMemoryNotifier, Message
@@ -343,3 +346,127 @@ class TestFeesOnStripe:
         assert op.key == fee_key(plan.id, fee_id(plan), usd("25"))
         assert plan_status(plan, ledger, D(2027, 3, 10)).status is PlanStatus.PAID_IN_FULL
         assert ledger.balance.is_zero()
+
+
+def two_step_plan() -> PaymentPlan:
+    """Pack A with a $25 late fee the day after a due date and $15 more once 10 days overdue,
+    both charged with the next installment."""
+    return PaymentPlan.with_deposit(
+        "pack-a",
+        usd("2000.00"),
+        terms=Terms(
+            deposit=DepositRule.percent_or_minimum(25, usd("500.00")), installments=3,
+            late_fees=LateFeePolicy(
+                (LateFeeStep.flat(1, usd("25")), LateFeeStep.flat(10, usd("15"))),
+                collect=FeeCollection.WITH_NEXT_INSTALLMENT,
+            ),
+        ),
+        booked=BOOKED,
+        session=D(2027, 4, 15),
+        client="ada",
+    )
+
+
+class TestACatchUpRunAfterAWaiver:
+    """A run charges money now: a catch-up run for a day before a waiver recorded since (``payplan run
+    --as-of 2027-02-01`` run on 2027-02-05, after the studio waived a fee on 2027-02-03) never charges the
+    waived fee, though on 2027-02-01 the fee was still owed; a fee not waived is charged, once.
+
+    Stripe collects the installments through its clocked fake; installment 2's card declines on its date
+    and on every Smart Retry, so installment 2 stays unpaid and its late fees (charged with installment 3,
+    due 2027-02-01) are held until then. The nightly runs stop after 2027-01-31 (the site's scheduler is
+    down) while Stripe's webhooks still arrive; the studio waives a fee on 2027-02-03; on 2027-02-05 the
+    operator runs the missed days 2027-02-01 to 2027-02-04.
+    """
+
+    def run(self, plan: PaymentPlan, waive: list[str]) -> tuple[Any, FakeServer, list[RunSummary], list[Any]]:
+        """The story above; returns the store, the fake's server, the catch-up runs' summaries and the
+        requests the fake received during them."""
+        responder = fake.FakeStripe(start=dt.date(2026, 11, 30), webhook_secret="whsec_waive")
+        store = MemoryStore()
+        with FakeServer(responder) as server:
+            client = stripe.StripeClient("sk_test_waive", base_addresses={"api": server.url}, max_network_retries=0)
+            provider = StripeProvider(client, webhook_secret="whsec_waive", clock=responder.clock)
+            store.add_plan(plan)
+            # the deposit is paid; installment 2 declines on its date and on each of Stripe's 4 retries
+            responder.script("pm_card_visa", "pm_card_visa", *["pm_card_chargeDeclined"] * 5)
+            store.save_binding(provider.publish(plan, Payer(customer_id="cus_ada", payment_method_id="pm_card_visa")))
+
+            def deliver() -> None:
+                for d in responder.take_deliveries():
+                    assert receive_webhook(store, provider, d.headers, d.body).status == 200
+
+            day = BOOKED
+            while day <= D(2027, 2, 5):
+                for d in responder.advance_to(day):
+                    assert receive_webhook(store, provider, d.headers, d.body).status == 200
+                if day <= D(2027, 1, 31):
+                    assert run_due(store, [provider], day, InMemoryNotifier(), contacts={"ada": ADA}).ok
+                    deliver()
+                if day == D(2027, 2, 3):
+                    ledger = store.load(plan.id).ledger
+                    store.record_entries(plan.id, [waive_fee(ledger, f, day, "studio goodwill") for f in waive])
+                day += dt.timedelta(days=1)
+            server.clear()
+            summaries = []
+            catch_up = D(2027, 2, 1)
+            while catch_up <= D(2027, 2, 4):
+                summaries.append(run_due(store, [provider], catch_up, InMemoryNotifier(), contacts={"ada": ADA}))
+                deliver()
+                catch_up += dt.timedelta(days=1)
+            requests = server.requests()
+        assert all(s.ok for s in summaries), [s.failures for s in summaries]
+        return store, responder, summaries, requests
+
+    @staticmethod
+    def fee_invoices(requests: list[Any]) -> list[str]:
+        """The fee ids of the fee invoices the adapter asked the fake to create."""
+        return [r.form()["metadata[payplan_fee]"] for r in requests
+                if r.method == "POST" and r.path == "/v1/invoices" and "metadata[payplan_fee]" in r.form()]
+
+    def test_a_fee_waived_since_is_not_charged(self) -> None:
+        """The $25 fee on installment 2, waived on 2027-02-03: the runs for 2027-02-01 to 02-04 ask Stripe for
+        no fee charge and record nothing collected, though fees_due as of those days still counts the fee.
+
+        (Stripe's payment of 2027-02-01 pays installment 2, oldest due first, so installment 3 is late too:
+        the run for 2027-02-02 assesses its fee, held until installment 4. payplan 0.3 charged the waived
+        fee on that run: with a fee owed in the whole ledger, it charged the fees owed as of the day.)"""
+        plan = pack_a(FeeCollection.WITH_NEXT_INSTALLMENT)
+        store, responder, summaries, requests = self.run(plan, [fee_id(plan)])
+        assert self.fee_invoices(requests) == []
+        assert not [o for o in responder.objects.values()
+                    if o.get("object") == "invoice" and (o.get("metadata") or {}).get("payplan_fee")]
+        assert sum(s.charges for s in summaries) == 0
+        ledger = store.load(plan.id).ledger
+        assert ledger.get(fee_id(plan)) is not None
+        assert not [e for e in ledger if ":fee-charge:" in e.id]
+        assert not [e for e in ledger if isinstance(e, PaymentReceived) and e.fee_id is not None]
+        # reporting stays as of the day: on 2027-02-01 and 02-02 the fee was owed, the waiver came later
+        assert [f.id for f in fees_due(plan, ledger, D(2027, 2, 1))] == [fee_id(plan)]
+        assert [f.id for f in fees_due(plan, ledger, D(2027, 2, 2))] == [fee_id(plan), f"{plan.id}:late-fee:3:1"]
+        assert [f.id for f in fees_due(plan, ledger, D(2027, 2, 3))] == [f"{plan.id}:late-fee:3:1"]
+        held = {a.detail for s in summaries for a in s.actions if a.kind == "held"}
+        assert held == {f"late fee 25.00 USD ({plan.id}:late-fee:3:1): charged with installment 4 on 2027-03-01"}
+
+    def test_of_two_fees_only_the_one_not_waived_is_charged_once(self) -> None:
+        """$25 (2027-01-02) and $15 (2027-01-11) on installment 2, the $15 waived on 2027-02-03: the runs for
+        2027-02-01 to 02-04 charge the $25 once, through Stripe, and never the $15."""
+        plan = two_step_plan()
+        first, second = f"{plan.id}:late-fee:2:1", f"{plan.id}:late-fee:2:2"
+        store, responder, summaries, requests = self.run(plan, [second])
+        assert self.fee_invoices(requests) == [first]
+        assert [s.as_of for s in summaries if s.charges] == [D(2027, 2, 1)]
+        assert sum(s.charges for s in summaries) == sum(s.succeeded for s in summaries) == 1
+        ledger = store.load(plan.id).ledger
+        assert ledger.get(second) is not None
+        assert ledger.get(first) is not None
+        paid = [e for e in ledger if isinstance(e, PaymentReceived) and e.fee_id is not None]
+        assert [(e.id, e.on, e.amount, e.fee_id) for e in paid] == [
+            (f"{plan.id}:fee-charge:{first}:a1", D(2027, 2, 1), usd("25"), first)
+        ]
+        fee_invoices = [o for o in responder.objects.values()
+                        if o.get("object") == "invoice" and (o.get("metadata") or {}).get("payplan_fee")]
+        assert [(o["metadata"]["payplan_fee"], o["status"], o["amount_paid"]) for o in fee_invoices] == [
+            (first, "paid", 2500)
+        ]
+        assert not [e for e in ledger if e.id.startswith(f"{plan.id}:fee-charge:{second}")]

@@ -103,6 +103,18 @@ class TestOnlyFeesOwed:
             assert r.owed == usd("25")
             assert r.message.startswith(f"A late fee of $25.00 was assessed on installment 2 on {fee.on.isoformat()}.")
 
+    def test_no_reminder_for_a_fee_waived_since(self) -> None:
+        """The fee waived on 2027-01-20: the reminders for 01-09 and 01-16 (a catch-up run on the 21st) leave
+        it out, as the run does not charge it; $10 of it waived leaves the $15 charged, so they name it."""
+        plan, ledger = paid_late()
+        (fee,) = fees_due(plan, ledger, D(2027, 3, 5))
+        days = (D(2027, 1, 9), D(2027, 1, 16))
+        whole = ledger.record(FeeWaived("w", D(2027, 1, 20), usd("25"), "goodwill", fee.id))
+        assert [fees_due(plan, whole, day)[0].id for day in days] == [fee.id, fee.id]  # still owed on each day
+        assert [r for day in days for r in reminders_due(plan, whole, day) if r.fee_id is not None] == []
+        part = ledger.record(FeeWaived("w", D(2027, 1, 20), usd("10"), "goodwill", fee.id))
+        assert [r.date for day in days for r in reminders_due(plan, part, day) if r.fee_id == fee.id] == list(days)
+
     def test_overdue_aging_csv_and_statement(self) -> None:
         """The overdue list, the aging, the tracking CSV and the statement's next payment all show the fee."""
         plan, ledger = paid_late()
