@@ -137,6 +137,7 @@ def _suite(db: str, url: str, settings: Settings) -> list[Row]:
         rows.append(_ingestion(db, url, settings, workers))
     rows += _recording(db, url, settings)
     rows += _status(db, url, settings)
+    rows += _history(db, url, settings)
     return rows
 
 
@@ -268,16 +269,38 @@ def _entry(plan_id: str, n: int) -> Any:
     return PaymentReceived(f"{plan_id}-pay-{n}", BOOKED + dt.timedelta(days=n % 60), Money(100, "USD"))
 
 
-def _bulk_entries(url: str, plans: Sequence[Any], rounds: range) -> None:
-    """Insert the rows record_entries would write, one round per plan at a time (setup, not timed)."""
+class _Ledgers(dict[str, Any]):
+    """Each plan's ledger as the benchmark wrote it, so its bulk rows carry the summary the store writes."""
+
+    def row(self, plan: Any, entry: Any) -> dict[str, Any]:
+        from payplan import Ledger
+        from payplan.store._codec import ledger_summary
+        from payplan.store.sql import _entry_row
+
+        ledger = self.get(plan.id) or Ledger.empty(plan)
+        self[plan.id] = ledger = ledger.record(entry)
+        return _entry_row(plan.id, entry, "USD", ledger_summary(ledger))
+
+    def wrote(self, plan: Any, *entries: Any) -> None:
+        """*entries* recorded through the store itself (which wrote their rows and summaries)."""
+        from payplan import Ledger
+
+        self[plan.id] = (self.get(plan.id) or Ledger.empty(plan)).record_all(entries)
+
+
+def _bulk_entries(url: str, plans: Sequence[Any], rounds: range, ledgers: _Ledgers) -> None:
+    """Insert the rows record_entries would write, one round per plan at a time (setup, not timed).
+
+    As the store does, each row carries the summary of its plan's ledger up to it (the last row of
+    each write does; each round here is one write per plan).
+    """
     import sqlalchemy
 
     from payplan.store import _schema as t
-    from payplan.store.sql import _entry_row
 
     engine = sqlalchemy.create_engine(url)
     for r in rounds:
-        rows = [_entry_row(p.id, _entry(p.id, r), "USD") for p in plans]
+        rows = [ledgers.row(p, _entry(p.id, r)) for p in plans]
         for start in range(0, len(rows), 5000):
             with engine.begin() as conn:
                 conn.execute(t.entries.insert(), rows[start:start + 5000])
@@ -303,15 +326,20 @@ def _recording(db: str, url: str, settings: Settings) -> list[Row]:
     warm: dict[int, float] = {}
     sizes: dict[int, float] = {}
     rounds_done = 0
+    ledgers = _Ledgers()
     for target_round in (1, 10):
-        _bulk_entries(url, plans, range(rounds_done, target_round - 1))
+        _bulk_entries(url, plans, range(rounds_done, target_round - 1), ledgers)
         rounds_done = target_round - 1
         chosen = rng.sample(plans, sample)
         chosen_ids = {p.id for p in chosen}
         store = Store.open(url)
         cold[target_round] = _median_per_call(chosen, functools.partial(_record_one, store, rounds_done))
         warm[target_round] = _median_per_call(chosen, functools.partial(_record_one, store, 1000 + rounds_done))
-        _bulk_entries(url, [p for p in plans if p.id not in chosen_ids], range(rounds_done, rounds_done + 1))
+        for p in chosen:
+            ledgers.wrote(p, _entry(p.id, rounds_done), _entry(p.id, 1000 + rounds_done))
+        _bulk_entries(
+            url, [p for p in plans if p.id not in chosen_ids], range(rounds_done, rounds_done + 1), ledgers
+        )
         rounds_done += 1
         sizes[target_round] = _bytes_per_entry(store, url)
         store.close()
@@ -377,12 +405,16 @@ def _status(db: str, url: str, settings: Settings) -> list[Row]:
     hold every plan, read a second time (only the plan rows and the entries
     recorded since are fetched; nothing is decoded again).
     """
-    from payplan import plan_status
-    from payplan.store import Store
+    from payplan import Ledger, plan_status
+    from payplan.store import Store, StoredPlan
 
-    # the database the recording case left: plan_count plans with 10 entries each (11-12 for a sample)
+    # the database the recording case left: plan_count plans with 10 entries each (11-12 for a sample);
+    # in memory, each ledger as recording its entries builds it
     cold_store = Store.open(url, plan_cache=0, ledger_cache=0)
-    loaded = [s for batch in cold_store.active_plans(batch_size=1000) for s in batch]
+    loaded = [
+        StoredPlan(s.plan, Ledger.empty(s.plan).record_all(list(s.ledger)))
+        for batch in cold_store.active_plans(batch_size=1000) for s in batch
+    ]
     count = len(loaded)
     warm_store = Store.open(url, plan_cache=count + 1, ledger_cache=count + 1)
     for _ in warm_store.active_plans(batch_size=1000):
@@ -419,7 +451,8 @@ def _status(db: str, url: str, settings: Settings) -> list[Row]:
     b = statistics.median(mem) * 1e9 / count
     rows = []
     for name, times, note in (
-        ("cold", cold, "a fresh store, plan_cache=0 and ledger_cache=0: every plan and entry read and decoded"),
+        ("cold", cold, "a fresh store, plan_cache=0 and ledger_cache=0: every plan row read and decoded, every "
+                       "entry row read and its checksum checked, the totals from the summary on the last row"),
         ("warm", warm, f"plan_cache and ledger_cache of {count + 1:,} (every plan) filled by an earlier pass: "
                        f"rows fetched, nothing decoded"),
     ):
@@ -431,3 +464,40 @@ def _status(db: str, url: str, settings: Settings) -> list[Row]:
             met=a <= 3 * b if name == "cold" else None, note=note,
         ))
     return rows
+
+
+def _history(db: str, url: str, settings: Settings) -> list[Row]:
+    """plan_status read cold at 1, 10 and 40 entries per plan: what a plan's history adds to a cold read.
+
+    A fresh database for each size, its entries written as the store writes them (the last row of
+    each write carries the ledger's summary); the same cold pass as :func:`_status`.
+    """
+    from payplan import plan_status
+    from payplan.store import Store
+
+    count = settings.size(5_000, 300)
+    per_plan: dict[int, float] = {}
+    for k in (1, 10, 40):
+        _fresh(url)
+        plans = _add_plans(url, count)
+        _bulk_entries(url, plans, range(k), _Ledgers())
+        times = []
+        for _ in range(2 if settings.quick else 3):  # the least of a few cold passes: the first also warms up
+            store = Store.open(url, plan_cache=0, ledger_cache=0)
+            t0 = time.perf_counter()
+            for batch in store.active_plans(batch_size=1000):
+                for s in batch:
+                    plan_status(s.plan, s.ledger, AS_OF)
+            times.append(time.perf_counter() - t0)
+            store.close()
+        per_plan[k] = min(times) * 1e9 / count
+    return [
+        Row(
+            AREA, f"{db}: plan_status of {count:,} plans read cold, {k} entries per plan", per_plan[k],
+            unit="ns/plan", comparison_name="1 entry per plan", comparison=per_plan[1],
+            ratio=f"{per_plan[k] / per_plan[1]:.2f}x", target="report",
+            note="what the history adds: each entry row is fetched and its checksum checked; none is decoded "
+                 "or replayed (the totals come from the summary on the last row)",
+        )
+        for k in (10, 40)
+    ]

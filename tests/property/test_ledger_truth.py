@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import random
 import sys
@@ -13,9 +12,6 @@ from hypothesis import strategies as st
 
 from payplan import (
     Allocation,
-    CreditApplied,
-    FeeWaived,
-    LateFeeAssessed,
     Ledger,
     LedgerEntry,
     LedgerError,
@@ -29,56 +25,7 @@ from payplan import (
     fees_due,
     plan_status,
 )
-from strategies import plans
-
-KINDS = ("payment", "payment", "refund", "goodwill", "fee", "waiver", "write_off", "credit")
-# Ids that sort in every order against each other, as providers' ids do.
-ids = st.text("abz:_19", min_size=1, max_size=5)
-
-
-@st.composite
-def ledgers(draw: st.DrawFn) -> tuple[PaymentPlan, Ledger, list[LedgerEntry]]:
-    """A plan, and a ledger of random entries on a few dates (many on the same day), under random ids.
-
-    Returns the entries offered too (some of which the ledger refused).
-    """
-    plan = draw(plans(max_installments=4, allow_apr=False))
-    cur = plan.fee.currency
-    total = plan.total.minor
-    days = [plan.booked + dt.timedelta(days=d) for d in draw(st.lists(st.integers(0, 120), min_size=1, max_size=4))]
-    offered: list[LedgerEntry] = []
-    ledger = Ledger.empty(plan)
-    fees: list[str] = []
-    used: set[str] = set()
-    for _ in range(draw(st.integers(0, 12))):
-        kind = draw(st.sampled_from(KINDS))
-        eid = draw(ids.filter(lambda s: s not in used))
-        used.add(eid)
-        on = draw(st.sampled_from(days))
-        amount = Money(draw(st.integers(1, max(1, total))), cur)
-        small = Money(draw(st.integers(1, max(1, total // 5))), cur)
-        entry: LedgerEntry
-        if kind == "payment":
-            entry = PaymentReceived(eid, on, amount)
-        elif kind == "refund":
-            entry = Refund.reversal(eid, on, small)
-        elif kind == "goodwill":
-            entry = Refund.price_reduction(eid, on, small, "goodwill")
-        elif kind == "fee":
-            entry = LateFeeAssessed(eid, on, small, draw(st.integers(1, len(plan.installments))))
-            fees.append(eid)
-        elif kind == "waiver":
-            fee_id = draw(st.sampled_from(fees)) if fees and draw(st.booleans()) else None
-            entry = FeeWaived(eid, on, small, "goodwill", fee_id)
-        elif kind == "write_off":
-            number = draw(st.integers(1, len(plan.installments))) if draw(st.booleans()) else None
-            entry = WriteOff(eid, on, small, "hardship", number)
-        else:
-            entry = CreditApplied(eid, on, small, "referral")
-        offered.append(entry)
-        with contextlib.suppress(LedgerError):
-            ledger = ledger.record(entry)
-    return plan, ledger, offered
+from strategies import ledgers
 
 
 def _dates(plan: PaymentPlan, ledger: Ledger) -> list[dt.date]:

@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import json
 import operator
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn, TypeVar
 
 import attrs
@@ -14,7 +15,7 @@ import attrs
 from .._amendments import AmendmentRecord
 from .._calendar import BeforeSession, Cadence, DateRule, ExplicitDates
 from .._history_json import _amendment_from, _amendment_to_json
-from .._ledger import _ENTRY_TYPES, LedgerEntry
+from .._ledger import _ENTRY_TYPES, CancellationSettled, Ledger, LedgerEntry, _ledger, _Store
 from .._money import Currency, Money, to_currency
 from .._plan import PaymentPlan, PlanKind
 from .._policies import (
@@ -50,6 +51,7 @@ __all__ = [
     "dumps_event",
     "dumps_plan_doc",
     "dumps_record",
+    "ledger_summary",
     "loads_entry",
     "loads_event",
     "loads_plan_doc",
@@ -57,6 +59,7 @@ __all__ = [
     "trusted_entry",
     "trusted_plan",
     "row_checksum",
+    "summarized_ledger",
     "verify",
 ]
 
@@ -328,6 +331,8 @@ def _exactly(data: Any, keys: frozenset[str], optional: frozenset[str] = frozens
     if type(data) is not dict:
         raise _Unknown("not an object")
     have = data.keys()
+    if have == keys:  # the usual case: no optional key
+        return data
     if not (have >= keys and have <= keys | optional):
         raise _Unknown(f"keys {sorted(have ^ keys)}")
     return data
@@ -463,6 +468,136 @@ def trusted_plan(text: str) -> PaymentPlan:
         return _trusted_plan(data)
     except (_Unknown, *DECODE_ERRORS):
         return load_plan(data)
+
+
+# -- ledger summaries: a plan's ledger read without replaying its entries -------------------
+#
+# On the last entry row of each write the store keeps the running totals the plan's ledger had
+# after that row (``summary``, with its checksum), written by the same INSERT. A cold read of a
+# plan whose last row carries a summary counting exactly the rows it fetched takes the totals
+# from it instead of replaying every entry. The rows are still fetched in the read's transaction
+# and their checksums checked there, so a hand edit of an entry is a DamagedRowError on that read
+# as before; their documents are decoded the first time something walks the entries
+# (:class:`_RowEntries`). A status under the default allocation, on a day on or after the last
+# entry, reads the totals only (``Ledger.as_of`` is then the ledger itself).
+#
+# A summary is derived data: one that does not match its checksum, counts other rows or has
+# another shape is not used, and the entries are replayed instead.
+
+_SUMMARY_VERSION: Final = 1
+# The ledger's integer totals, in the order the summary lists them after its version.
+_SUMMARY_INTS: Final = ("_n", "_paid", "_refunded", "_fees", "_waived", "_credits", "_written_off", "_failed",
+                        "_earmarked")
+_SUMMARY_OTHER: Final = ("_installment_write_offs", "_cancellation", "_last_on")
+_SUMMARY_LENGTH: Final = 1 + len(_SUMMARY_INTS) + len(_SUMMARY_OTHER)
+# Whether the summary covers every field of the ledger but its identity and its entries. A field
+# added to Ledger without a place in the summary makes the store stop writing and reading
+# summaries (every read replays) rather than restore a ledger without it; a test fails then.
+SUMMARIES_COVER_THE_LEDGER: Final = {a.name for a in attrs.fields(Ledger)} == {
+    "currency", "plan_id", "total", "_store", *_SUMMARY_INTS, *_SUMMARY_OTHER,
+}
+_GET_INTS: Final = operator.attrgetter(*_SUMMARY_INTS)
+_LEDGER_SLOTS: Final = {name: Ledger.__dict__[name].__set__ for name in (*_SUMMARY_INTS, *_SUMMARY_OTHER)}
+
+
+def ledger_summary(ledger: Ledger) -> str | None:
+    """The summary of *ledger* the store keeps on its last entry row (None: summaries are off).
+
+    A compact JSON list: the format's version, the integer totals in
+    ``_SUMMARY_INTS`` order (the entry count first), the write-offs aimed
+    at installments as ``[number, minor]`` pairs, the cancellation's entry
+    id, and the date of the latest entry.
+    """
+    if not SUMMARIES_COVER_THE_LEDGER:  # pragma: no cover - guarded by a test
+        return None
+    cancel, last = ledger._cancellation, ledger._last_on
+    return json.dumps([
+        _SUMMARY_VERSION, *_GET_INTS(ledger), [list(pair) for pair in ledger._installment_write_offs],
+        None if cancel is None else cancel.id, None if last is None else last.isoformat(),
+    ], separators=(",", ":"))
+
+
+class _RowEntries(_Store):
+    """A ledger's entries, decoded from their rows the first time they are read.
+
+    ``entries`` and ``index`` are left unset until then: reading an unset
+    slot falls through to :meth:`__getattr__`, which decodes every row
+    once (under its own lock: :class:`Ledger` reads ``entries`` while it
+    holds ``lock``) and sets both, so later reads cost what a plain
+    store's do.
+    """
+
+    __slots__ = ("_decode", "_once")
+
+    def __init__(self, decode: Callable[[], list[LedgerEntry]]) -> None:
+        self.lock = threading.Lock()
+        self._once = threading.Lock()
+        self._decode: Callable[[], list[LedgerEntry]] | None = decode
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("entries", "index"):
+            raise AttributeError(name)
+        with self._once:
+            decode = self._decode
+            if decode is not None:  # not decoded by another thread meanwhile
+                entries = decode()
+                self.index = {e.id: k for k, e in enumerate(entries)}
+                self.entries = entries
+                self._decode = None
+        return object.__getattribute__(self, name)
+
+
+def summarized_ledger(
+    plan: PaymentPlan,
+    summary: str,
+    rows: Sequence[Any],
+    decode: Callable[[Any], LedgerEntry],
+) -> Ledger | None:
+    """*plan*'s ledger from the *summary* on the last of all its entry *rows* (in seq order, checksums matched).
+
+    *decode* turns one row (with ``entry_id``) into its entry; it runs on
+    the cancellation's row now and on every row the first time the
+    ledger's entries are read. None when the summary does not describe
+    these rows (another count, a cancellation not among them, another
+    shape): the caller replays the entries instead.
+    """
+    if not SUMMARIES_COVER_THE_LEDGER:  # pragma: no cover - guarded by a test
+        return None
+    try:
+        data = json.loads(summary)
+        if type(data) is not list or len(data) != _SUMMARY_LENGTH or data[0] != _SUMMARY_VERSION:
+            return None
+        ints = data[1:1 + len(_SUMMARY_INTS)]
+        pairs, cancel_id, last = data[1 + len(_SUMMARY_INTS):]
+        if any(type(v) is not int for v in ints) or ints[0] != len(rows):
+            return None
+        write_offs = tuple((k, m) for k, m in pairs)
+        if any(type(k) is not int or type(m) is not int for k, m in write_offs):
+            return None
+        last_on = None if last is None else dt.date.fromisoformat(last)
+    except DECODE_ERRORS:
+        return None
+    known: dict[str, LedgerEntry] = {}
+    if cancel_id is not None:
+        row = next((r for r in rows if r.entry_id == cancel_id), None)
+        if row is None:
+            return None
+        known[cancel_id] = decode(row)
+        if type(known[cancel_id]) is not CancellationSettled:
+            return None
+
+    def entries() -> list[LedgerEntry]:
+        return [known[r.entry_id] if r.entry_id in known else decode(r) for r in rows]
+
+    total = plan.total
+    ledger = _ledger(total.currency, plan.id, total.minor, _RowEntries(entries), 0)
+    slots = _LEDGER_SLOTS
+    for name, value in zip(_SUMMARY_INTS, ints, strict=True):
+        slots[name](ledger, value)
+    slots["_installment_write_offs"](ledger, write_offs)
+    slots["_cancellation"](ledger, known.get(cancel_id) if cancel_id is not None else None)
+    slots["_last_on"](ledger, last_on)
+    return ledger
 
 
 def dumps_event(event: ProviderEvent) -> str:

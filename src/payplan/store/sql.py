@@ -81,11 +81,13 @@ from ._codec import (
     dumps_event,
     dumps_plan_doc,
     dumps_record,
+    ledger_summary,
     loads_entry,
     loads_event,
     loads_plan_doc,
     loads_record,
     row_checksum,
+    summarized_ledger,
     trusted_entry,
     trusted_plan,
     undecodable,
@@ -139,7 +141,11 @@ _REMINDERS_Q = select(t.reminders).where(t.reminders.c.plan_id == bindparam("pla
 )
 _PLAN_EXISTS_Q = select(t.plans.c.plan_id).where(t.plans.c.plan_id == bindparam("plan_id"))
 # A plan's entries after the last one a cached ledger holds (all of them after seq 0).
-_ENTRIES_Q = select(t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum).where(
+_ENTRY_COLUMNS = (
+    t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum, t.entries.c.summary,
+    t.entries.c.summary_checksum,
+)
+_ENTRIES_Q = select(*_ENTRY_COLUMNS).where(
     t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
 ).order_by(t.entries.c.seq)
 # A plan's row and, in the same statement, its entries after the last one a cached ledger holds
@@ -152,6 +158,8 @@ _PLAN_NEWER_Q = (
         t.entries.c.entry_id.label("e_entry_id"),
         t.entries.c.document.label("e_document"),
         t.entries.c.checksum.label("e_checksum"),
+        t.entries.c.summary.label("e_summary"),
+        t.entries.c.summary_checksum.label("e_summary_checksum"),
     )
     .select_from(t.plans.outerjoin(
         t.entries, and_(t.entries.c.plan_id == t.plans.c.plan_id, t.entries.c.seq > bindparam("after"))
@@ -184,6 +192,8 @@ class _Newer(NamedTuple):
     entry_id: str
     document: str
     checksum: str | None
+    summary: str | None
+    summary_checksum: str | None
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -505,7 +515,13 @@ _VERSIONS = t.plan_versions.name
 _AMENDMENTS = t.amendments.name
 
 
-def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any]:
+def _summary_checksum(plan_id: str, entry_id: str, summary: str) -> str:
+    """The checksum of the ledger summary on entry row *entry_id* (its row key: the entry id and ``#summary``)."""
+    return checksum(_ENTRIES, plan_id, f"{entry_id}#summary", summary)
+
+
+def _entry_row(plan_id: str, entry: LedgerEntry, currency: str, summary: str | None = None) -> dict[str, Any]:
+    """The row of *entry*; *summary* (:func:`ledger_summary`) goes on the last row a write inserts."""
     amount = getattr(entry, "amount", None)
     document = dumps_entry(entry)
     return {
@@ -517,11 +533,30 @@ def _entry_row(plan_id: str, entry: LedgerEntry, currency: str) -> dict[str, Any
         "currency": currency,
         "document": document,
         "checksum": checksum(_ENTRIES, plan_id, entry.id, document),
+        "summary": summary,
+        "summary_checksum": None if summary is None else _summary_checksum(plan_id, entry.id, summary),
     }
 
 
 def _loads_entry(document: str, *, currency: Any) -> LedgerEntry:
     return loads_entry(document, currency)
+
+
+def _matches(plan_id: str, row: Any) -> bool:
+    """Whether an entry row (entry_id, document, checksum) has its checksum and still matches it."""
+    stored = row.checksum
+    return stored is not None and stored == checksum(_ENTRIES, plan_id, row.entry_id, row.document)
+
+
+def _own_entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
+    """The entry of a row whose checksum matched: the store's own write, read without its validators."""
+    try:
+        entry = trusted_entry(row.document, currency)
+    except DECODE_ERRORS as exc:
+        undecodable(_ENTRIES, plan_id, row.entry_id, exc)
+    if entry.id != row.entry_id:
+        undecodable(_ENTRIES, plan_id, row.entry_id, ValueError(f"its document names entry {entry.id!r}"))
+    return entry
 
 
 def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
@@ -532,23 +567,44 @@ def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
     without a checksum (written before 0006) is validated; one that no longer
     matches is a :class:`DamagedRowError`.
     """
-    document, stored = row.document, row.checksum
-    if stored is not None and stored == checksum(_ENTRIES, plan_id, row.entry_id, document):
-        try:
-            entry = trusted_entry(document, currency)
-        except DECODE_ERRORS as exc:
-            undecodable(_ENTRIES, plan_id, row.entry_id, exc)
-    else:
-        entry = decoded(
-            _ENTRIES, plan_id, row.entry_id, document, stored, functools.partial(_loads_entry, currency=currency)
-        )
+    if _matches(plan_id, row):
+        return _own_entry(plan_id, row, currency)
+    entry = decoded(
+        _ENTRIES, plan_id, row.entry_id, row.document, row.checksum,
+        functools.partial(_loads_entry, currency=currency),
+    )
     if entry.id != row.entry_id:
         undecodable(_ENTRIES, plan_id, row.entry_id, ValueError(f"its document names entry {entry.id!r}"))
     return entry
 
 
+def _summarized(plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger | None:
+    """*plan*'s ledger from the summary on the last of all its entry *rows*, not replayed; None: replay them.
+
+    Every row's checksum is checked here, in the read's transaction; the
+    documents are decoded when the ledger's entries are first read. A
+    summary missing (rows written before 0008, or by an older payplan), not
+    matching its checksum or not counting these rows, or a row that does
+    not match its own checksum (which the replay then names), is not used.
+    """
+    last = rows[-1]
+    text = last.summary
+    pid = plan.id
+    if text is None or last.summary_checksum != _summary_checksum(pid, last.entry_id, text):
+        return None
+    if not all(_matches(pid, r) for r in rows):
+        return None
+    cur = plan.fee.currency
+    ledger = summarized_ledger(plan, text, rows, lambda r: _own_entry(pid, r, cur))
+    return None if ledger is None else CachedLedger(plan.version, rows[-1].seq, ledger)
+
+
 def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger:
     """*start* with the entries of *rows* (seq, entry_id, document, checksum; in seq order) recorded.
+
+    When *start* holds nothing (seq 0), *rows* are all the plan's entries
+    (with their summary columns), and the last carries a summary of them,
+    the ledger is rebuilt from it instead (:func:`_summarized`).
 
     Raises:
         DamagedRowError: a row that does not decode, no longer matches its
@@ -556,6 +612,10 @@ def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[Any]) -> Cach
     """
     if not rows:
         return start
+    if start.seq == 0:
+        read = _summarized(plan, rows)
+        if read is not None:
+            return read
     cur = plan.fee.currency
     entries = [_entry(plan.id, r, cur) for r in rows]
     try:
@@ -873,7 +933,10 @@ class SQLStore(Store):
         start = self._cached(plan)
         if start.seq != item.seq:  # the cache moved, or holds a later version than this row: read from its start
             return row, plan, self._ledger(conn, plan)
-        newer = [_Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum) for r in rows if r.e_seq is not None]
+        newer = [
+            _Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum, r.e_summary, r.e_summary_checksum)
+            for r in rows if r.e_seq is not None
+        ]
         return row, plan, self._seen(conn, plan, _extend(start, plan, newer))
 
     def _write_entries(
@@ -881,10 +944,12 @@ class SQLStore(Store):
     ) -> None:
         """Insert *entries* (new to the ledger read at *seq*); *ledger* holds them all."""
         if len(entries) == 1:  # one row: the single-statement path, not the executemany one
-            seq = conn.execute(_INSERT_ENTRIES, _entry_row(plan.id, entries[0], plan.currency)).scalar_one()
+            row = _entry_row(plan.id, entries[0], plan.currency, ledger_summary(ledger))
+            seq = conn.execute(_INSERT_ENTRIES, row).scalar_one()
         elif entries:
-            inserted = conn.execute(_INSERT_ENTRIES, [_entry_row(plan.id, e, plan.currency) for e in entries])
-            seq = max(inserted.scalars())
+            rows = [_entry_row(plan.id, e, plan.currency) for e in entries[:-1]]
+            rows.append(_entry_row(plan.id, entries[-1], plan.currency, ledger_summary(ledger)))
+            seq = max(conn.execute(_INSERT_ENTRIES, rows).scalars())
         self._seen(conn, plan, CachedLedger(plan.version, seq, ledger))
 
     # -- plans ------------------------------------------------------------------------
@@ -1093,7 +1158,7 @@ class SQLStore(Store):
         after: dict[str, list[Any]] = {p.id: [] for p in plans}
         e = t.entries
         for row in conn.execute(
-            select(e.c.plan_id, e.c.seq, e.c.entry_id, e.c.document, e.c.checksum)
+            select(e.c.plan_id, *_ENTRY_COLUMNS)
             .where(e.c.plan_id.in_(list(after)), e.c.seq > min(s.seq for s in starts.values()))
             .order_by(e.c.plan_id, e.c.seq)
         ):
@@ -1102,7 +1167,8 @@ class SQLStore(Store):
         out = []
         for plan in plans:
             try:
-                out.append(StoredPlan(plan, self._seen(conn, plan, _extend(starts[plan.id], plan, after[plan.id])).ledger))
+                read = _extend(starts[plan.id], plan, after[plan.id])
+                out.append(StoredPlan(plan, self._seen(conn, plan, read).ledger))
             except DamagedRowError as exc:
                 hurt.append(exc)
         return tuple(out), hurt
