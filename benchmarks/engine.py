@@ -107,7 +107,7 @@ def _build(url: str, pairs: list[tuple[PaymentPlan, Any]]) -> None:
 
     from payplan.store import open_store
     from payplan.store._apply import shard_of
-    from payplan.store._codec import dumps_plan_doc
+    from payplan.store._codec import checksum, dumps_plan_doc, ledger_summary
     from payplan.store._schema import entries, plan_versions, plans
     from payplan.store.sql import _entry_row, upgrade
 
@@ -121,21 +121,32 @@ def _build(url: str, pairs: list[tuple[PaymentPlan, Any]]) -> None:
             with engine.begin() as conn:
                 conn.execute(plans.insert(), [
                     {"plan_id": p.id, "version": p.version, "currency": p.currency, "total_minor": p.total.minor,
-                     "client": p.client, "active": True, "shard": shard_of(p.id), "document": d}
+                     "client": p.client, "active": True, "shard": shard_of(p.id), "document": d,
+                     "checksum": checksum(plans.name, p.id, f"v{p.version}", d)}
                     for (p, _), d in zip(chunk, docs, strict=True)
                 ])
                 conn.execute(plan_versions.insert(), [
-                    {"plan_id": p.id, "version": p.version, "document": d} for (p, _), d in zip(chunk, docs, strict=True)
+                    {"plan_id": p.id, "version": p.version, "document": d,
+                     "checksum": checksum(plan_versions.name, p.id, f"v{p.version}", d)}
+                    for (p, _), d in zip(chunk, docs, strict=True)
                 ])
-                rows = [_entry_row(p.id, e, p.currency) for p, ledger in chunk for e in ledger]
+                # as add_plan writes a plan's entries: one write, its summary on the last row
+                rows = [
+                    _entry_row(p.id, e, p.currency, ledger_summary(ledger) if k == len(ledger) - 1 else None)
+                    for p, ledger in chunk for k, e in enumerate(ledger)
+                ]
                 if rows:
                     conn.execute(entries.insert(), rows)
     finally:
         engine.dispose()
     store = open_store(url)
-    try:  # the bulk rows read back as add_plan's would
+    try:  # the bulk rows read back as add_plan's would, by the same path (checksums and summaries matched)
+        from payplan.store._codec import _RowEntries
+
         for plan, ledger in pairs[:3]:
-            assert store.load(plan.id).ledger == ledger
+            read = store.load(plan.id).ledger
+            assert not len(ledger) or type(read._store) is _RowEntries, "the bench's rows are not the store's"
+            assert read == ledger
     finally:
         store.close()
 
