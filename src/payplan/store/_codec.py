@@ -524,7 +524,10 @@ class _RowEntries(_Store):
     slot falls through to :meth:`__getattr__`, which decodes every row
     once (under its own lock: :class:`Ledger` reads ``entries`` while it
     holds ``lock``) and sets both, so later reads cost what a plain
-    store's do.
+    store's do. Every row's checksum matched in the read's transaction, so
+    the documents are the store's own writes; one that still fails to
+    decode (a store bug, not a hand edit) raises its
+    :class:`~payplan.DamagedRowError` there, where the entries are first read.
     """
 
     __slots__ = ("_decode", "_once")
