@@ -524,6 +524,25 @@ class TestFeeCollection:
         )
         assert fee_charges_due(plan, ledger, D(2027, 2, 5)) == (fee_due(FEE3, "20.00"),)
 
+    def test_two_waivers_since_of_one_fee_both_count(self) -> None:
+        """$10 and $10 more of the $25 fee waived on 2027-02-10 (two entries), asked on 02-05: $5 is charged."""
+        plan = fee_plan()
+        ledger = fees_assessed(plan, (2027, 1, 2)).record_all(
+            [
+                FeeWaived("w-a", D(2027, 2, 10), usd("10"), "goodwill", FEE2),
+                FeeWaived("w-b", D(2027, 2, 10), usd("10"), "goodwill", FEE2),
+            ]
+        )
+        assert fee_charges_due(plan, ledger, D(2027, 2, 5)) == (fee_due(FEE2, "5.00"),)
+
+    def test_two_waivers_since_naming_no_fee_both_count(self) -> None:
+        """$10 and $20 waived on 2027-02-10 naming no fee, asked on 02-05: $30 off the oldest first, $20 of the 02-02 fee charged."""
+        plan = fee_plan()
+        ledger = fees_assessed(plan, (2027, 1, 2), (2027, 2, 2)).record_all(
+            [FeeWaived("w-a", D(2027, 2, 10), usd("10"), "goodwill"), FeeWaived("w-b", D(2027, 2, 10), usd("20"), "goodwill")]
+        )
+        assert fee_charges_due(plan, ledger, D(2027, 2, 5)) == (fee_due(FEE3, "20.00"),)
+
     def test_a_waiver_since_and_what_the_run_took_both_count(self) -> None:
         """$10 taken for the fee on 2027-01-02, $10 waived on 2027-02-10, asked on 01-03: $5 is left to charge."""
         plan = fee_plan()

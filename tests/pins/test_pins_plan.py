@@ -16,8 +16,10 @@ import pytest
 
 from payplan import (
     BeforeSession,
+    Currency,
     DepositRule,
     ExplicitDates,
+    InstallmentKind,
     InvalidMoneyError,
     InvalidPlanError,
     LateFeePolicy,
@@ -621,3 +623,113 @@ class TestLateFeesInThePlansCurrency:
     def test_percent_steps_and_a_cap_in_the_plans_currency_are_kept(self) -> None:
         policy = LateFeePolicy(steps=(LateFeeStep.flat(5, usd("10.00")), LateFeeStep.percent_of_overdue(15, 5)), cap=usd("12.00"))
         assert self.plan(policy).terms.late_fees == policy
+
+
+def two_parts() -> PaymentPlan:
+    """$400 deposit on the booking day 2027-01-01, $600 on 2027-02-01; session 2027-03-01."""
+    return PaymentPlan.custom(
+        "c", [(D(2027, 1, 1), usd("400")), (D(2027, 2, 1), usd("600"))], booked=D(2027, 1, 1), session=D(2027, 3, 1)
+    )
+
+
+def _lines(**changes: object) -> dict[str, object]:
+    """The plan's two lines with *changes* applied to them (``first=...``, ``second=...`` as evolve keywords)."""
+    first, second = two_parts().installments
+    return {"installments": (
+        attrs.evolve(first, **changes.get("first", {})),  # type: ignore[arg-type]
+        attrs.evolve(second, **changes.get("second", {})),  # type: ignore[arg-type]
+    )}
+
+
+ACROSS_FIELDS_REFUSED = [
+    ({"fee": usd("0")}, "expected a fee above zero, got Money('0.00', 'USD')"),
+    ({"fee": 1000}, "expected a fee above zero, got 1000"),
+    ({"session": D(2026, 12, 31)}, "expected the session on or after the booking 2027-01-01, got 2026-12-31"),
+    ({"version": 0}, "expected a plan version of 1 or more, got 0"),
+    ({"version": "2"}, "expected a plan version of 1 or more, got '2'"),
+    ({"version": True}, "expected a plan version of 1 or more, got True"),
+    ({"finance_charge": usd("-0.01")}, "expected a finance charge of zero or more in USD, got -0.01 USD"),
+    ({"finance_charge": Money.of("0", "EUR")}, "expected a finance charge of zero or more in USD, got 0.00 EUR"),
+    ({"finance_charge": usd("10")}, "installments add up to 1000.00 USD, expected exactly 1010.00 USD"),
+    ({"installments": ()}, "expected at least one installment, got none"),
+    (_lines(first={"number": 2}), "expected installment number 1, got 2"),
+    (_lines(second={"amount": Money.of("600", "EUR")}), "expected installment 2 in USD, got 600.00 EUR"),
+    (_lines(first={"amount": usd("1000")}, second={"amount": usd("0")}), "expected installment 2 above zero, got 0.00 USD"),
+    (
+        _lines(first={"amount": usd("1100")}, second={"amount": usd("-100")}),
+        "expected installment 2 above zero, got -100.00 USD",
+    ),
+    (
+        _lines(first={"due": D(2026, 12, 31)}),
+        "installment 1 is due 2026-12-31, before the booking (2027-01-01); due dates must not go backwards",
+    ),
+    (
+        _lines(second={"due": D(2026, 12, 31)}),
+        "installment 2 is due 2026-12-31, before installment 1 (2027-01-01); due dates must not go backwards",
+    ),
+    (_lines(second={"kind": InstallmentKind.DEPOSIT}), "expected the deposit first, got one at position 2"),
+    (_lines(second={"amount": usd("599.99")}), "installments add up to 999.99 USD, expected exactly 1000.00 USD"),
+    (_lines(second={"key": "1"}), "expected each line once, got two lines with the id '1'"),
+    (_lines(first={"key": "a"}, second={"key": "a"}), "expected each line once, got two lines with the id 'a'"),
+    (
+        {"session": D(2027, 1, 31)},
+        "the last payment is due 2027-02-01, after the cutoff 2027-01-31 (0 days before the session)",
+    ),
+    (
+        {"session": D(2027, 2, 10), "terms": Terms(final_due_days_before=10)},
+        "the last payment is due 2027-02-01, after the cutoff 2027-01-31 (10 days before the session)",
+    ),
+    (
+        {
+            "booked": D(1, 1, 1), "session": D(1, 1, 5), "terms": Terms(final_due_days_before=10),
+            **_lines(first={"due": D(1, 1, 1)}, second={"due": D(1, 1, 2)}),
+        },
+        "the last payment is due 0001-01-02, after the cutoff before 0001-01-01 (10 days before the session)",
+    ),
+    (
+        {
+            "booked": D(1, 1, 1), "session": D(1, 1, 11), "terms": Terms(final_due_days_before=10),
+            **_lines(first={"due": D(1, 1, 1)}, second={"due": D(1, 1, 2)}),
+        },
+        "the last payment is due 0001-01-02, after the cutoff 0001-01-01 (10 days before the session)",
+    ),
+    (
+        {"terms": Terms(late_fees=LateFeePolicy((LateFeeStep.flat(1, usd("5")),), cap=Money.of("5", "EUR")))},
+        "expected the late-fee cap in USD, got 5.00 EUR",
+    ),
+    (
+        {"terms": Terms(late_fees=LateFeePolicy((LateFeeStep.flat(1, Money.of("5", "EUR")),)))},
+        "expected late-fee step 1's amount in USD, got 5.00 EUR",
+    ),
+]
+
+
+class TestRulesAcrossFields:
+    """PaymentPlan's rules across fields (``__attrs_post_init__``), built directly as evolve and the store's
+    validating reader build plans: each refusal word for word, and the edges each rule lets through.
+
+    Until they moved out of the installments' validator, mutmut did not mutate them (it leaves decorated
+    functions alone): the first run that did found their words unpinned, and these pin them.
+    """
+
+    @pytest.mark.parametrize(("changes", "message"), ACROSS_FIELDS_REFUSED)
+    def test_refused(self, changes: dict[str, object], message: str) -> None:
+        with pytest.raises(InvalidPlanError, match=f"^{re.escape(message)}$"):
+            attrs.evolve(two_parts(), **changes)  # type: ignore[arg-type]
+
+    def test_the_edges_accepted(self) -> None:
+        """A currency equal to the fee's but another object, a line due the day before it, the last due on the
+        cutoff (10 days before the session, and near the calendar's first day), a version of 2."""
+        plan = two_parts()
+        assert attrs.evolve(plan, **_lines(second={"amount": Money(60000, Currency("USD", 2))})) == plan
+        same_day = attrs.evolve(plan, **_lines(second={"due": D(2027, 1, 1)}))
+        assert [i.due for i in same_day.installments] == [D(2027, 1, 1), D(2027, 1, 1)]
+        on_cutoff = attrs.evolve(plan, session=D(2027, 2, 11), terms=Terms(final_due_days_before=10))
+        assert on_cutoff.cutoff == on_cutoff.installments[-1].due == D(2027, 2, 1)
+        early = attrs.evolve(
+            plan, booked=D(1, 1, 1), session=D(1, 1, 12), terms=Terms(final_due_days_before=10),
+            **_lines(first={"due": D(1, 1, 1)}, second={"due": D(1, 1, 2)}),
+        )
+        assert early.cutoff == D(1, 1, 2)
+        assert attrs.evolve(plan, version=2).version == 2
+        assert attrs.evolve(plan, finance_charge=usd("0")).total == usd("1000")
