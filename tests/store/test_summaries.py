@@ -24,6 +24,7 @@ sqlalchemy = pytest.importorskip("sqlalchemy", reason="the SQL store needs paypl
 from payplan import (  # noqa: E402
     Allocation,
     CancellationPolicy,
+    DamagedRowError,
     Ledger,
     LedgerEntry,
     Money,
@@ -37,7 +38,7 @@ from payplan import (  # noqa: E402
 from payplan._ledger import _FIELDS, _GET_FIELDS  # noqa: E402
 from payplan.store import _codec  # noqa: E402
 from payplan.store._schema import entries  # noqa: E402
-from payplan.store.sql import SQLStore, _alembic  # noqa: E402
+from payplan.store.sql import SQLStore, _alembic, _entry_checksum  # noqa: E402
 from strategies import ledgers  # noqa: E402
 
 from .helpers import BOOKED, make_plan  # noqa: E402
@@ -125,32 +126,33 @@ class TestWhenTheSummaryIsNotUsed:
         stored = store.record_entries(plan.id, [_deposit(plan.id, BOOKED + dt.timedelta(days=30), "300.00")])
         return plan, stored.ledger
 
-    def _set_last_row(self, store: SQLStore, plan_id: str, **values: Any) -> None:
+    def _set_last_row(self, store: SQLStore, plan_id: str, summary: str | None, *, checksum: bool = True) -> str:
+        """The plan's last entry row given *summary*, its checksum recomputed (as the store would) or not; its id."""
         e = entries
         with store.engine.begin() as conn:
-            last = conn.execute(sqlalchemy.select(sqlalchemy.func.max(e.c.seq)).where(e.c.plan_id == plan_id)).scalar()
-            assert conn.execute(sqlalchemy.update(e).where(e.c.seq == last).values(**values)).rowcount == 1
+            last = conn.execute(
+                sqlalchemy.select(e.c.seq, e.c.entry_id, e.c.document, e.c.checksum)
+                .where(e.c.plan_id == plan_id).order_by(e.c.seq.desc()).limit(1)
+            ).one()
+            values: dict[str, Any] = {"summary": summary}
+            if checksum:
+                values["checksum"] = _entry_checksum(plan_id, last.entry_id, last.document, summary)
+            assert conn.execute(sqlalchemy.update(e).where(e.c.seq == last.seq).values(**values)).rowcount == 1
+        return str(last.entry_id)
 
-    def test_a_summary_edited_by_hand_is_not_trusted_and_the_entries_are_replayed(self, store: SQLStore) -> None:
-        plan, ledger = self._plan_with_entries(store)
-        self._set_last_row(store, plan.id, summary='[1,2,99999999,0,0,0,0,0,0,0,[],null,"2027-01-01"]')
-        read = _cold(store).load(plan.id).ledger
-        assert not _summarized(read)
-        assert _totals(read) == _totals(ledger)
+    def test_a_summary_edited_by_hand_is_a_damaged_row_naming_the_plan_and_the_entry(self, store: SQLStore) -> None:
+        """The row's checksum covers its summary: an edit is refused as an edited document is, not believed."""
+        plan, _ = self._plan_with_entries(store)
+        last = self._set_last_row(store, plan.id, '[1,2,99999999,0,0,0,0,0,0,0,[],null,"2027-01-01"]', checksum=False)
+        with pytest.raises(DamagedRowError) as caught:
+            _cold(store).load(plan.id)
+        assert (caught.value.plan_id, caught.value.row) == (plan.id, last)
 
     def test_a_summary_that_counts_other_rows_is_not_used(self, store: SQLStore) -> None:
         """A summary whose checksum holds but counts three entries where two rows are read (a row deleted)."""
         plan, ledger = self._plan_with_entries(store)
         text = _codec.ledger_summary(ledger.record(_deposit(plan.id, BOOKED + dt.timedelta(days=40), "1.00")))
-        assert text is not None
-        e = entries
-        with store.engine.begin() as conn:
-            last = conn.execute(
-                sqlalchemy.select(e.c.entry_id).where(e.c.plan_id == plan.id).order_by(e.c.seq.desc()).limit(1)
-            ).scalar_one()
-        from payplan.store.sql import _summary_checksum
-
-        self._set_last_row(store, plan.id, summary=text, summary_checksum=_summary_checksum(plan.id, last, text))
+        self._set_last_row(store, plan.id, text)
         read = _cold(store).load(plan.id).ledger
         assert not _summarized(read)
         assert _totals(read) == _totals(ledger)
@@ -158,7 +160,7 @@ class TestWhenTheSummaryIsNotUsed:
     def test_rows_an_older_payplan_wrote_are_replayed(self, store: SQLStore) -> None:
         """An entry row with no summary (written before 0008, or by an older payplan since) is the last: replay."""
         plan, ledger = self._plan_with_entries(store)
-        self._set_last_row(store, plan.id, summary=None, summary_checksum=None)
+        self._set_last_row(store, plan.id, None)
         read = _cold(store).load(plan.id).ledger
         assert not _summarized(read)
         assert _totals(read) == _totals(ledger)
@@ -168,8 +170,6 @@ class TestWhenTheSummaryIsNotUsed:
         assert _totals(read) == _totals(again)
 
     def test_an_entry_edited_by_hand_is_still_a_damaged_row_on_the_next_read(self, store: SQLStore) -> None:
-        from payplan import DamagedRowError
-
         plan, _ = self._plan_with_entries(store)
         e = entries
         with store.engine.begin() as conn:

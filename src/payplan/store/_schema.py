@@ -118,10 +118,9 @@ entries = Table(
     Column("currency", String(3), nullable=False),
     Column("document", Text, nullable=False),
     Column("checksum", String(64), nullable=True),
-    # On the last row of each write: the ledger's running totals up to this row, and their checksum
-    # (migration 0008; see _codec.ledger_summary). NULL on the other rows.
+    # On the last row of each write: the ledger's running totals up to this row (migration 0008; see
+    # _codec.ledger_summary), covered by the row's checksum. NULL on the other rows.
     Column("summary", Text, nullable=True),
-    Column("summary_checksum", String(64), nullable=True),
     UniqueConstraint("plan_id", "entry_id", name="uq_payplan_entries_plan_entry"),
 )
 

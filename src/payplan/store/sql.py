@@ -143,7 +143,6 @@ _PLAN_EXISTS_Q = select(t.plans.c.plan_id).where(t.plans.c.plan_id == bindparam(
 # A plan's entries after the last one a cached ledger holds (all of them after seq 0).
 _ENTRY_COLUMNS = (
     t.entries.c.seq, t.entries.c.entry_id, t.entries.c.document, t.entries.c.checksum, t.entries.c.summary,
-    t.entries.c.summary_checksum,
 )
 _ENTRIES_Q = select(*_ENTRY_COLUMNS).where(
     t.entries.c.plan_id == bindparam("plan_id"), t.entries.c.seq > bindparam("after")
@@ -159,7 +158,6 @@ _PLAN_NEWER_Q = (
         t.entries.c.document.label("e_document"),
         t.entries.c.checksum.label("e_checksum"),
         t.entries.c.summary.label("e_summary"),
-        t.entries.c.summary_checksum.label("e_summary_checksum"),
     )
     .select_from(t.plans.outerjoin(
         t.entries, and_(t.entries.c.plan_id == t.plans.c.plan_id, t.entries.c.seq > bindparam("after"))
@@ -198,7 +196,6 @@ class _Newer(NamedTuple):
     document: str
     checksum: str | None
     summary: str | None
-    summary_checksum: str | None
 
 
 # -- migrations ------------------------------------------------------------------------
@@ -520,9 +517,14 @@ _VERSIONS = t.plan_versions.name
 _AMENDMENTS = t.amendments.name
 
 
-def _summary_checksum(plan_id: str, entry_id: str, summary: str) -> str:
-    """The checksum of the ledger summary on entry row *entry_id* (its row key: the entry id and ``#summary``)."""
-    return checksum(_ENTRIES, plan_id, f"{entry_id}#summary", summary)
+def _entry_checksum(plan_id: str, entry_id: str, document: str, summary: str | None) -> str:
+    """The checksum of an entry row: its document, and the ledger summary the row carries if any.
+
+    A row without a summary keeps the formula of migration 0006 (its
+    document alone); one with a summary (0008) is covered whole, so a hand
+    edit of either is a :class:`DamagedRowError`.
+    """
+    return checksum(_ENTRIES, plan_id, entry_id, document if summary is None else f"{document}\x1e{summary}")
 
 
 def _entry_row(plan_id: str, entry: LedgerEntry, currency: str, summary: str | None = None) -> dict[str, Any]:
@@ -537,9 +539,8 @@ def _entry_row(plan_id: str, entry: LedgerEntry, currency: str, summary: str | N
         "amount_minor": amount.minor if isinstance(amount, Money) else None,
         "currency": currency,
         "document": document,
-        "checksum": checksum(_ENTRIES, plan_id, entry.id, document),
+        "checksum": _entry_checksum(plan_id, entry.id, document, summary),
         "summary": summary,
-        "summary_checksum": None if summary is None else _summary_checksum(plan_id, entry.id, summary),
     }
 
 
@@ -547,10 +548,10 @@ def _loads_entry(document: str, *, currency: Any) -> LedgerEntry:
     return loads_entry(document, currency)
 
 
-def _matches(plan_id: str, row: Any) -> bool:
-    """Whether an entry row (entry_id, document, checksum) has its checksum and still matches it."""
+def _matches(plan_id: str, row: _Newer) -> bool:
+    """Whether an entry row has its checksum and still matches it (its document and its summary)."""
     stored = row.checksum
-    return stored is not None and stored == checksum(_ENTRIES, plan_id, row.entry_id, row.document)
+    return stored is not None and stored == _entry_checksum(plan_id, row.entry_id, row.document, row.summary)
 
 
 def _own_entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
@@ -588,16 +589,14 @@ def _summarized(plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger | None:
 
     Every row's checksum is checked here, in the read's transaction; the
     documents are decoded when the ledger's entries are first read. A
-    summary missing (rows written before 0008, or by an older payplan), not
-    matching its checksum or not counting these rows, or a row that does
-    not match its own checksum (which the replay then names), is not used.
+    summary missing (rows written before 0008, or by an older payplan) or
+    not counting these rows is not used; nor is any when a row does not
+    match its checksum (a summary edited by hand included): the replay then
+    names that row in its :class:`DamagedRowError`.
     """
-    last = rows[-1]
-    text = last.summary
+    text = rows[-1].summary
     pid = plan.id
-    if text is None or last.summary_checksum != _summary_checksum(pid, last.entry_id, text):
-        return None
-    if not all(_matches(pid, r) for r in rows):
+    if text is None or not all(_matches(pid, r) for r in rows):
         return None
     cur = plan.fee.currency
     ledger = summarized_ledger(plan, text, rows, lambda r: _own_entry(pid, r, cur))
@@ -939,7 +938,7 @@ class SQLStore(Store):
         if start.seq != item.seq:  # the cache moved, or holds a later version than this row: read from its start
             return row, plan, self._ledger(conn, plan)
         newer = [
-            _Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum, r.e_summary, r.e_summary_checksum)
+            _Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum, r.e_summary)
             for r in rows if r.e_seq is not None
         ]
         return row, plan, self._seen(conn, plan, _extend(start, plan, newer))
