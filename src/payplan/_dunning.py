@@ -20,12 +20,12 @@ from typing import Final
 from attrs import frozen
 
 from ._calendar import check_day
-from ._ledger import FeeWaived, LateFeeAssessed, Ledger, PaymentFailed, PaymentReceived
+from ._ledger import Ledger, PaymentFailed, PaymentReceived
 from ._money import Money, _money
 from ._plan import PaymentPlan
 from ._policies import FeeCollection
 from ._retries import RetryPolicy
-from ._status import FeeDue, InstallmentState, PlanDay, check_ledger_of, checked_day, day_of
+from ._status import FeeDue, InstallmentState, PlanDay, check_ledger_of, checked_day, day_of, fees_standing
 from .exceptions import InvalidPlanError
 
 __all__ = [
@@ -458,26 +458,9 @@ def fee_collection(
 def _standing_now(ledger: Ledger) -> dict[str, int]:
     """Each late fee of *ledger* less every waiver it holds, whatever the waiver's date, in minor units.
 
-    Waivers count as :func:`~payplan.fees_due` counts them: one naming its fee lowers that fee, one
-    naming no fee lowers the oldest fees first.
+    Waivers count as :func:`~payplan.fees_due` counts them (:func:`fees_standing`).
     """
-    fees = [e for e in ledger.canonical() if type(e) is LateFeeAssessed]
-    ids = {f.id for f in fees}
-    waived: dict[str, int] = {}
-    loose = 0
-    for e in ledger:
-        if type(e) is FeeWaived:
-            if e.fee_id in ids:
-                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor
-            else:
-                loose += e.amount.minor
-    out: dict[str, int] = {}
-    for f in fees:
-        left = max(f.amount.minor - waived.get(f.id, 0), 0)
-        take = min(loose, left)
-        loose -= take
-        out[f.id] = left - take
-    return out
+    return {f.id: standing for f, standing in fees_standing(ledger)}
 
 
 def _reason(code: str) -> str:

@@ -244,33 +244,43 @@ def fee_payments(ledger: Ledger) -> dict[str, int]:
     if not ledger._earmarked:
         return {}
     named: dict[str, int] = {}
-    fees: list[LateFeeAssessed] = []
-    waived: dict[str, int] = {}
-    loose = 0
     for e in ledger:
-        t = type(e)
-        if t is PaymentReceived:
-            fid = e.fee_id  # type: ignore[union-attr]
+        if type(e) is PaymentReceived:
+            fid = e.fee_id
             if fid is not None:
-                named[fid] = named.get(fid, 0) + e.amount.minor  # type: ignore[union-attr]
-        elif t is LateFeeAssessed:
-            fees.append(e)  # type: ignore[arg-type]
-        elif t is FeeWaived:
-            if e.fee_id is None:  # type: ignore[union-attr]
-                loose += e.amount.minor  # type: ignore[union-attr]
-            else:
-                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor  # type: ignore[union-attr]
-    ids = {f.id for f in fees}
-    loose += sum(v for k, v in waived.items() if k not in ids)
+                named[fid] = named.get(fid, 0) + e.amount.minor
     out: dict[str, int] = {}
-    for f in sorted(fees, key=lambda x: (x.on, x.id)):
-        standing = max(f.amount.minor - waived.get(f.id, 0), 0)
-        take = min(loose, standing)
-        loose -= take
-        standing -= take
+    for f, standing in fees_standing(ledger):
         paid = min(named.get(f.id, 0), standing)
         if paid:
             out[f.id] = paid
+    return out
+
+
+def fees_standing(ledger: Ledger) -> list[tuple[LateFeeAssessed, int]]:
+    """Each late fee of *ledger* (by date, then id) with what stands of it once its waivers are taken off, in minor units.
+
+    A waiver naming a fee lowers that fee (never below zero); one naming no
+    fee, or a fee this ledger does not hold, lowers the oldest fees first.
+    """
+    fees = [e for e in ledger.canonical() if type(e) is LateFeeAssessed]
+    if not fees:
+        return []
+    ids = {f.id for f in fees}
+    waived: dict[str, int] = {}
+    loose = 0
+    for e in ledger:
+        if type(e) is FeeWaived:
+            if e.fee_id in ids:
+                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor
+            else:
+                loose += e.amount.minor
+    out = []
+    for f in fees:
+        standing = max(f.amount.minor - waived.get(f.id, 0), 0)
+        take = min(loose, standing)
+        loose -= take
+        out.append((f, standing - take))
     return out
 
 
@@ -623,18 +633,9 @@ def _fees_due(plan: PaymentPlan, view: Ledger, left: int | None) -> tuple[FeeDue
         return (
             FeeDue(cancel.id, plan.id, "cancellation", cancel.on, _money(owed, cur), _money(owed, cur), None, cancel.reason),
         )
-    fees = [e for e in view.canonical() if type(e) is LateFeeAssessed]
+    fees = fees_standing(view)
     if not fees:
         return ()
-    ids = {f.id for f in fees}
-    waived: dict[str, int] = {}
-    loose = 0
-    for e in view:
-        if type(e) is FeeWaived:
-            if e.fee_id in ids:
-                waived[e.fee_id] = waived.get(e.fee_id, 0) + e.amount.minor
-            else:
-                loose += e.amount.minor
     if left is None:
         _, _, left = allocate_funds(plan, view)
     own = fee_payments(view)  # money taken for a fee pays that fee first
@@ -642,11 +643,7 @@ def _fees_due(plan: PaymentPlan, view: Ledger, left: int | None) -> tuple[FeeDue
     # The line each fee is on now: amendments renumber lines, fee ids keep the line's identity.
     line_of = {i.line_id: i.number for i in plan.installments}
     out: list[FeeDue] = []
-    for f in fees:
-        standing = max(f.amount.minor - waived.get(f.id, 0), 0)
-        take = min(loose, standing)
-        loose -= take
-        standing -= take
+    for f, standing in fees:
         mine = min(own.get(f.id, 0), standing)
         paid = mine + min(cover, standing - mine)
         cover -= paid - mine
