@@ -183,7 +183,7 @@ _APPLIED_EVENT = _RETRY_EVENT.values(
 )
 
 
-class _Newer(NamedTuple):
+class _EntryRow(NamedTuple):
     """An entry row (``_ENTRY_COLUMNS``), read into a plain named tuple.
 
     Its fields are read several times per row on a cold read (the checksum,
@@ -548,13 +548,13 @@ def _loads_entry(document: str, *, currency: Any) -> LedgerEntry:
     return loads_entry(document, currency)
 
 
-def _matches(plan_id: str, row: _Newer) -> bool:
+def _matches(plan_id: str, row: _EntryRow) -> bool:
     """Whether an entry row has its checksum and still matches it (its document and its summary)."""
     stored = row.checksum
     return stored is not None and stored == _entry_checksum(plan_id, row.entry_id, row.document, row.summary)
 
 
-def _own_entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
+def _own_entry(plan_id: str, row: _EntryRow, currency: Any) -> LedgerEntry:
     """The entry of a row whose checksum matched: the store's own write, read without its validators."""
     try:
         entry = trusted_entry(row.document, currency)
@@ -565,7 +565,7 @@ def _own_entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
     return entry
 
 
-def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
+def _entry(plan_id: str, row: _EntryRow, currency: Any) -> LedgerEntry:
     """The entry of one row (entry_id, document, checksum), checked against its checksum.
 
     A document that matches its checksum is the store's own write and is
@@ -584,7 +584,7 @@ def _entry(plan_id: str, row: Any, currency: Any) -> LedgerEntry:
     return entry
 
 
-def _summarized(plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger | None:
+def _summarized(plan: PaymentPlan, rows: Sequence[_EntryRow]) -> CachedLedger | None:
     """*plan*'s ledger from the summary on the last of all its entry *rows*, not replayed; None: replay them.
 
     Every row's checksum is checked here, in the read's transaction; the
@@ -603,7 +603,7 @@ def _summarized(plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger | None:
     return None if ledger is None else CachedLedger(plan.version, rows[-1].seq, ledger)
 
 
-def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[Any]) -> CachedLedger:
+def _extend(start: CachedLedger, plan: PaymentPlan, rows: Sequence[_EntryRow]) -> CachedLedger:
     """*start* with the entries of *rows* (seq, entry_id, document, checksum; in seq order) recorded.
 
     When *start* holds nothing (seq 0), *rows* are all the plan's entries
@@ -896,7 +896,7 @@ class SQLStore(Store):
     def _ledger(self, conn: Connection, plan: PaymentPlan) -> CachedLedger:
         """The plan's ledger as this transaction sees it: the cached prefix and the entries after it."""
         start = self._cached(plan)
-        rows = [_Newer._make(r) for r in conn.execute(_ENTRIES_Q, {"plan_id": plan.id, "after": start.seq})]
+        rows = [_EntryRow._make(r) for r in conn.execute(_ENTRIES_Q, {"plan_id": plan.id, "after": start.seq})]
         return self._seen(conn, plan, _extend(start, plan, rows))
 
     def _seen(self, conn: Connection, plan: PaymentPlan, item: CachedLedger) -> CachedLedger:
@@ -938,7 +938,7 @@ class SQLStore(Store):
         if start.seq != item.seq:  # the cache moved, or holds a later version than this row: read from its start
             return row, plan, self._ledger(conn, plan)
         newer = [
-            _Newer(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum, r.e_summary)
+            _EntryRow(r.e_seq, r.e_entry_id, r.e_document, r.e_checksum, r.e_summary)
             for r in rows if r.e_seq is not None
         ]
         return row, plan, self._seen(conn, plan, _extend(start, plan, newer))
@@ -947,13 +947,13 @@ class SQLStore(Store):
         self, conn: Connection, plan: PaymentPlan, ledger: Ledger, seq: int, entries: Sequence[LedgerEntry]
     ) -> None:
         """Insert *entries* (new to the ledger read at *seq*); *ledger* holds them all."""
-        if len(entries) == 1:  # one row: the single-statement path, not the executemany one
-            row = _entry_row(plan.id, entries[0], plan.currency, ledger_summary(ledger))
-            seq = conn.execute(_INSERT_ENTRIES, row).scalar_one()
-        elif entries:
+        if entries:  # the ledger's summary on the last row
             rows = [_entry_row(plan.id, e, plan.currency) for e in entries[:-1]]
             rows.append(_entry_row(plan.id, entries[-1], plan.currency, ledger_summary(ledger)))
-            seq = max(conn.execute(_INSERT_ENTRIES, rows).scalars())
+            if len(rows) == 1:  # one row: the single-statement path, not the executemany one
+                seq = conn.execute(_INSERT_ENTRIES, rows[0]).scalar_one()
+            else:
+                seq = max(conn.execute(_INSERT_ENTRIES, rows).scalars())
         self._seen(conn, plan, CachedLedger(plan.version, seq, ledger))
 
     # -- plans ------------------------------------------------------------------------
@@ -1159,14 +1159,14 @@ class SQLStore(Store):
         if not plans:
             return (), hurt
         starts = {p.id: self._cached(p) for p in plans}
-        after: dict[str, list[Any]] = {p.id: [] for p in plans}
+        after: dict[str, list[_EntryRow]] = {p.id: [] for p in plans}
         e = t.entries
         for plan_id, *columns in conn.execute(
             select(e.c.plan_id, *_ENTRY_COLUMNS)
             .where(e.c.plan_id.in_(list(after)), e.c.seq > min(s.seq for s in starts.values()))
             .order_by(e.c.plan_id, e.c.seq)
         ):
-            row = _Newer._make(columns)
+            row = _EntryRow._make(columns)
             if row.seq > starts[plan_id].seq:  # what a cached ledger holds is not decoded again
                 after[plan_id].append(row)
         out = []
